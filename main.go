@@ -1,0 +1,163 @@
+// Command lopper compresses fine-tuned transformer models by pruning, driven
+// by declarative YAML recipes. main.go holds the command table, the root
+// logger and the exit codes; each command lives in its own cmd_*.go file and
+// registers itself with register.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// Exit codes: a contract with scripts and CI.
+const (
+	exitOK          = 0   // success
+	exitFailed      = 1   // a stage or command failed
+	exitUsage       = 2   // invalid recipe, flags or arguments
+	exitGate        = 3   // an assert gate failed
+	exitInterrupted = 130 // SIGINT or SIGTERM
+)
+
+// version is lopper's version, recorded in run records and cache keys.
+// Release builds set it with -ldflags "-X main.version=…".
+var version = "0.1.0-dev"
+
+// command is one subcommand. run parses its own flags (see newFlags) and
+// returns the process exit code.
+type command struct {
+	name    string
+	args    string // usage after the name, e.g. "RECIPE [--set k=v]"
+	summary string
+	run     func(ctx context.Context, app *app, args []string) int
+}
+
+var commands = map[string]command{}
+
+func register(c command) {
+	if _, dup := commands[c.name]; dup {
+		panic("lopper: command registered twice: " + c.name)
+	}
+	commands[c.name] = c
+}
+
+// app is what every command shares: the output streams and the root logger,
+// configured by the common flags.
+type app struct {
+	stdout, stderr io.Writer
+	log            hclog.Logger
+	logLevel       string
+	logFormat      string
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := runMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a := &app{stdout: stdout, stderr: stderr}
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		a.usage(stdout)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	if args[0] == "version" || args[0] == "--version" {
+		fmt.Fprintf(stdout, "lopper %s\n", version)
+		return exitOK
+	}
+	c, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "lopper: unknown command %q\n\n", args[0])
+		a.usage(stderr)
+		return exitUsage
+	}
+	return c.run(ctx, a, args[1:])
+}
+
+func (a *app) usage(w io.Writer) {
+	fmt.Fprintf(w, "lopper %s: prune fine-tuned transformer models with YAML recipes\n\nUsage:\n", version)
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  lopper %-9s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintf(w, "\nRun 'lopper COMMAND -h' for a command's flags.\n")
+}
+
+// newFlags returns a flag set for command c with the common logging flags.
+func (a *app) newFlags(c string) *flag.FlagSet {
+	fs := flag.NewFlagSet("lopper "+c, flag.ContinueOnError)
+	fs.SetOutput(a.stderr)
+	fs.StringVar(&a.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
+	fs.StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
+	cmd := commands[c]
+	fs.Usage = func() {
+		fmt.Fprintf(a.stderr, "Usage: lopper %s %s\n\n%s\n\nFlags:\n", c, cmd.args, cmd.summary)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags that may come before, between or after positional
+// arguments, sets up the root logger, and returns the positional arguments.
+// It returns ok=false with the exit code to use when parsing stopped (bad
+// flag or -h).
+func (a *app) parse(fs *flag.FlagSet, args []string) (pos []string, code int, ok bool) {
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, exitOK, false
+			}
+			return nil, exitUsage, false
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		if args[0] == "--" {
+			pos = append(pos, args[1:]...)
+			break
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+	level := hclog.LevelFromString(a.logLevel)
+	if level == hclog.NoLevel {
+		fmt.Fprintf(a.stderr, "lopper: unknown --log-level %q (want trace, debug, info, warn or error)\n", a.logLevel)
+		return nil, exitUsage, false
+	}
+	if a.logFormat != "text" && a.logFormat != "json" {
+		fmt.Fprintf(a.stderr, "lopper: unknown --log-format %q (want text or json)\n", a.logFormat)
+		return nil, exitUsage, false
+	}
+	a.log = hclog.New(&hclog.LoggerOptions{
+		Name:       "lopper",
+		Level:      level,
+		Output:     a.stderr,
+		JSONFormat: a.logFormat == "json",
+	})
+	return pos, exitOK, true
+}
+
+// stringList is a repeatable string flag (e.g. --set k=v --set k2=v2).
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }

@@ -1,0 +1,8 @@
+package tensor
+
+// The fast paths replace these on CPUs that support them.
+var (
+	matMulNT = refMatMulNT
+	matMulNN = refMatMulNN
+	matMulTN = refMatMulTN
+)

@@ -1,0 +1,206 @@
+package eval
+
+import (
+	"context"
+	"math"
+	"strings"
+	"testing"
+)
+
+// A four-token world: a b c and space, with next-token probabilities chosen
+// so that the log-likelihoods below can be worked out by hand.
+var (
+	abcEncoder = mapEncoder{ids: map[rune]int32{'a': 0, 'b': 1, 'c': 2, ' ': 3}}
+	abcProbs   = [][]float64{
+		// next:  a     b     c     ' '
+		/* a */ {0.1, 0.6, 0.1, 0.2},
+		/* b */ {0.1, 0.1, 0.3, 0.5},
+		/* c */ {0.25, 0.25, 0.25, 0.25},
+		/* ' ' */ {0.5, 0.1, 0.4, 0},
+	}
+)
+
+func TestChoicesHandChecked(t *testing.T) {
+	m := bigramLM{probs: abcProbs, maxPos: 16}
+	tf := &TaskFile{Format: "jsonl", Path: "hand.jsonl", Tasks: []Task{
+		// Context "ab"; continuations " c" and " ab":
+		//   " c":  P(' '|b)·P(c|' ')        = 0.5·0.4      → ln 0.2
+		//   " ab": P(' '|b)·P(a|' ')·P(b|a) = 0.5·0.5·0.6  → ln 0.15
+		// acc picks " c" (0); per character: ln 0.2 / 1 = −1.609 vs
+		// ln 0.15 / 2 = −0.949, so acc_norm picks " ab" (1). Label 1.
+		{Context: "ab", Choices: []string{"c", "ab"}, Label: 1, Line: 1},
+		// Context "c"; " a" = 0.25·0.5 = 0.125, " b" = 0.25·0.1 = 0.025.
+		// Both measures pick 0; label 0.
+		{Context: "c", Choices: []string{"a", "b"}, Label: 0, Line: 2},
+	}}
+	res, err := evalChoices(context.Background(), m, abcEncoder, tf, ChoiceOptions{Details: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]float64{{math.Log(0.2), math.Log(0.15)}, {math.Log(0.125), math.Log(0.025)}}
+	for k, ts := range res.PerTask {
+		for i, ll := range ts.LogLik {
+			if math.Abs(ll-want[k][i]) > 1e-6 {
+				t.Errorf("task %d choice %d: log-likelihood %v, want %v", k, i, ll, want[k][i])
+			}
+		}
+	}
+	if p := res.PerTask[0]; p.Pred != 0 || p.PredNorm != 1 {
+		t.Errorf("task 0: pred %d pred_norm %d, want 0 and 1", p.Pred, p.PredNorm)
+	}
+	if res.Tasks != 2 || res.Correct != 1 || res.CorrectNorm != 2 || res.Acc != 0.5 || res.AccNorm != 1 {
+		t.Errorf("got tasks %d correct %d/%d acc %v acc_norm %v; want 2, 1/2, 0.5, 1",
+			res.Tasks, res.Correct, res.CorrectNorm, res.Acc, res.AccNorm)
+	}
+	if res.Tokens != 2+3+2+2 {
+		t.Errorf("tokens %d, want 9", res.Tokens)
+	}
+}
+
+func TestBuildRequests(t *testing.T) {
+	enc := mapEncoder{ids: map[rune]int32{'a': 0, 'b': 1, 'c': 2, ' ': 3, 'd': 4, 'e': 5, 'f': 6, 'g': 7}, bos: 4, hasBOS: true}
+	ids := func(s string) []int32 { return enc.encode(s) }
+	eq := func(a, b []int32) bool { return string(int32sToRunes(a)) == string(int32sToRunes(b)) }
+	for _, c := range []struct {
+		name      string
+		ctx       string
+		choice    string
+		maxPos    int
+		input     []int32
+		cont      []int32
+		truncated bool
+	}{
+		{"plain", "ab", "c", 16, ids("ab "), ids(" c"), false},
+		// Trailing space moves from the context to the continuation.
+		{"trailing space", "ab ", "c", 16, ids("ab  "), ids("  c"), false},
+		// seq "abcdef g" (8) > maxPos+1 = 5: keep "def g", input "def ".
+		{"left truncation", "abcdef", "g", 4, ids("def "), ids(" g"), true},
+		// Empty context starts from the BOS token (id 4).
+		{"empty context", "", "ab", 16, []int32{4, 3, 0}, ids(" ab"), false},
+	} {
+		reqs, err := buildRequests(enc, Task{Context: c.ctx, Choices: []string{c.choice}}, c.maxPos)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		r := reqs[0]
+		if !eq(r.input, c.input) || !eq(r.cont, c.cont) || r.truncated != c.truncated {
+			t.Errorf("%s: input %v cont %v truncated %v; want %v %v %v", c.name, r.input, r.cont, r.truncated, c.input, c.cont, c.truncated)
+		}
+	}
+}
+
+func int32sToRunes(v []int32) []rune {
+	out := make([]rune, len(v))
+	for i, x := range v {
+		out[i] = rune(x)
+	}
+	return out
+}
+
+func TestChoicesTruncationKeepsBigramScores(t *testing.T) {
+	// A bigram model only looks one token back, so cutting a long context
+	// from the left must leave the log-likelihoods unchanged.
+	tasks := []Task{{Context: "abcabcabcab", Choices: []string{"c", "ab", "a"}, Label: 2, Line: 1}}
+	long, err := evalChoices(context.Background(), bigramLM{probs: abcProbs, maxPos: 64}, abcEncoder,
+		&TaskFile{Tasks: tasks}, ChoiceOptions{Details: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, err := evalChoices(context.Background(), bigramLM{probs: abcProbs, maxPos: 4}, abcEncoder,
+		&TaskFile{Tasks: tasks}, ChoiceOptions{Details: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if long.Truncated != 0 || short.Truncated != 3 {
+		t.Fatalf("truncated: %d with 64 positions, %d with 4; want 0 and 3", long.Truncated, short.Truncated)
+	}
+	for i := range long.PerTask[0].LogLik {
+		if a, b := long.PerTask[0].LogLik[i], short.PerTask[0].LogLik[i]; math.Abs(a-b) > 1e-12 {
+			t.Errorf("choice %d: %v untruncated, %v truncated", i, a, b)
+		}
+	}
+}
+
+func TestChoicesMatchBruteForce(t *testing.T) {
+	// Against a context-sensitive model, each choice's log-likelihood must
+	// equal the sum over its tokens of a forward pass on exactly the tokens
+	// before it (no batching, no padding), all starting where the harness
+	// cuts the whole sequence: its last maxPos+1 tokens.
+	m := prefixLM{v: 4, maxPos: 6}
+	tasks := []Task{
+		{Context: "abcab", Choices: []string{"c", "abc", "b"}, Label: 0, Line: 1},
+		{Context: "ba", Choices: []string{"cc", "a"}, Label: 1, Line: 2},
+	}
+	res, err := evalChoices(context.Background(), m, abcEncoder, &TaskFile{Tasks: tasks}, ChoiceOptions{Details: true, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, task := range tasks {
+		for i, c := range task.Choices {
+			seq := abcEncoder.encode(task.Context + " " + c)
+			nCont := len(abcEncoder.encode(" " + c))
+			var want float64
+			for j := len(seq) - nCont; j < len(seq); j++ {
+				start := max(0, len(seq)-(m.maxPos+1))
+				r, _ := m.newRunner(1, j-start)
+				logits, err := r.forward(seq[start:j], 1, j-start)
+				if err != nil {
+					t.Fatal(err)
+				}
+				row := logits[(j-start-1)*m.v : (j-start)*m.v]
+				var z float64
+				for _, x := range row {
+					z += math.Exp(float64(x))
+				}
+				want += float64(row[seq[j]]) - math.Log(z)
+			}
+			if got := res.PerTask[k].LogLik[i]; math.Abs(got-want) > 1e-9 {
+				t.Errorf("task %d choice %d: %v, brute force %v", k, i, got, want)
+			}
+		}
+	}
+}
+
+func TestChoicesErrors(t *testing.T) {
+	m := bigramLM{probs: abcProbs, maxPos: 2}
+	for _, c := range []struct {
+		task Task
+		want string
+	}{
+		{Task{Context: "", Choices: []string{"a", "b"}, Line: 7}, "f.jsonl:7: the context is empty and the tokenizer has no BOS/EOS token"},
+		{Task{Context: "a", Choices: []string{"a", "abc"}, Line: 9}, "f.jsonl:9: choice 1 is 4 tokens, more than the model's 2 positions"},
+	} {
+		_, err := evalChoices(context.Background(), m, abcEncoder, &TaskFile{Path: "f.jsonl", Tasks: []Task{c.task}}, ChoiceOptions{})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("error %v, want %q", err, c.want)
+		}
+	}
+}
+
+func TestChoicesLimitAndSample(t *testing.T) {
+	m := bigramLM{probs: abcProbs, maxPos: 16}
+	var tasks []Task
+	for i := range 30 {
+		tasks = append(tasks, Task{Context: "ab", Choices: []string{"c", "ab"}, Label: i % 2, Line: i + 1})
+	}
+	tf := &TaskFile{Format: "jsonl", Tasks: tasks}
+	first, err := evalChoices(context.Background(), m, abcEncoder, tf, ChoiceOptions{Limit: 5, Details: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, ts := range first.PerTask {
+		if ts.Line != k+1 {
+			t.Fatalf("limit without sampling: task %d is line %d, want %d", k, ts.Line, k+1)
+		}
+	}
+	if first.Protocol.Sampled || first.Protocol.Seed != nil || first.Protocol.TasksAvailable != 30 {
+		t.Errorf("protocol %+v", first.Protocol)
+	}
+	a, err := evalChoices(context.Background(), m, abcEncoder, tf, ChoiceOptions{Limit: 5, Sample: true, Seed: 3, Details: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.Protocol.Sampled || a.Protocol.Seed == nil || *a.Protocol.Seed != 3 || a.Tasks != 5 {
+		t.Errorf("sampled protocol %+v, tasks %d", a.Protocol, a.Tasks)
+	}
+}

@@ -1,0 +1,50 @@
+package eval
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+)
+
+// sha256Hex is the hex SHA-256 of data.
+func sha256Hex(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// TokenizerInfo identifies the tokenizer of an evaluation: its model type,
+// pre-tokenizer, vocabulary size and the digest of its tokenizer.json.
+type TokenizerInfo struct {
+	Model        string `json:"model"`
+	PreTokenizer string `json:"pre_tokenizer,omitempty"`
+	Vocab        int    `json:"vocab"`
+	SHA256       string `json:"sha256"`
+}
+
+// describeTokenizer reads the fields of TokenizerInfo from a tokenizer.json;
+// fields it cannot read stay empty (the digest always identifies the file).
+func describeTokenizer(tokenizerJSON []byte) *TokenizerInfo {
+	var doc struct {
+		Model struct {
+			Type  string          `json:"type"`
+			Vocab json.RawMessage `json:"vocab"`
+		} `json:"model"`
+		PreTokenizer *struct {
+			Type string `json:"type"`
+		} `json:"pre_tokenizer"`
+		AddedTokens []json.RawMessage `json:"added_tokens"`
+	}
+	info := &TokenizerInfo{SHA256: sha256Hex(tokenizerJSON)}
+	if json.Unmarshal(tokenizerJSON, &doc) != nil {
+		return info
+	}
+	info.Model = doc.Model.Type
+	if doc.PreTokenizer != nil {
+		info.PreTokenizer = doc.PreTokenizer.Type
+	}
+	var vocab map[string]json.RawMessage
+	if json.Unmarshal(doc.Model.Vocab, &vocab) == nil {
+		info.Vocab = len(vocab)
+	}
+	return info
+}

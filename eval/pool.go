@@ -1,0 +1,65 @@
+package eval
+
+import (
+	"context"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// ProgressFunc receives the number of finished units (windows or tasks) of
+// an evaluation and their total. Calls are serialised, done only grows, and
+// the last call of a completed evaluation has done == total.
+type ProgressFunc func(done, total int)
+
+// workerCount is the number of concurrent forward passes for jobs units of
+// work: requested if positive, else GOMAXPROCS, and never more than jobs.
+func workerCount(requested, jobs int) int {
+	w := requested
+	if w <= 0 {
+		w = runtime.GOMAXPROCS(0)
+	}
+	return max(1, min(w, jobs))
+}
+
+// forEachJob runs job(r, i) for i in [0, jobs) on workers goroutines, each
+// with its own runner made by newRunner. Jobs are claimed in index order; a
+// job's result must depend only on i (each job writes its own slot), which
+// keeps results independent of scheduling. The first error cancels the rest.
+// units(i) is how many progress units job i completes.
+func forEachJob(ctx context.Context, jobs, workers int, newRunner func() (runner, error),
+	job func(r runner, i int) error, units func(i int) int, total int, progress ProgressFunc) error {
+	g, ctx := errgroup.WithContext(ctx)
+	var next atomic.Int64
+	var mu sync.Mutex
+	done := 0
+	for range workers {
+		g.Go(func() error {
+			r, err := newRunner()
+			if err != nil {
+				return err
+			}
+			for {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				i := int(next.Add(1) - 1)
+				if i >= jobs {
+					return nil
+				}
+				if err := job(r, i); err != nil {
+					return err
+				}
+				if progress != nil {
+					mu.Lock()
+					done += units(i)
+					progress(done, total)
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	return g.Wait()
+}

@@ -1,0 +1,110 @@
+package tokenizer
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// A normalizer rewrites a piece of text before pre-tokenization.
+type normalizer interface {
+	normalize(s string) string
+}
+
+type prependNorm struct{ prefix string }
+
+// normalize prepends unless s is empty, as Hugging Face's Prepend does.
+func (p prependNorm) normalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return p.prefix + s
+}
+
+type replaceNorm struct{ old, new string }
+
+func (r replaceNorm) normalize(s string) string { return strings.ReplaceAll(s, r.old, r.new) }
+
+type sequenceNorm []normalizer
+
+func (q sequenceNorm) normalize(s string) string {
+	for _, n := range q {
+		s = n.normalize(s)
+	}
+	return s
+}
+
+// parseNormalizer builds the normalizer described by raw; nil for JSON null.
+func parseNormalizer(raw json.RawMessage, path string) (normalizer, error) {
+	typ, err := componentType(raw, path)
+	if err != nil || typ == "" {
+		return nil, err
+	}
+	switch typ {
+	case "Sequence":
+		var c struct {
+			Normalizers []json.RawMessage `json:"normalizers"`
+		}
+		if err := decodeComponent(raw, path, &c); err != nil {
+			return nil, err
+		}
+		var seq sequenceNorm
+		for i, r := range c.Normalizers {
+			n, err := parseNormalizer(r, fmt.Sprintf("%s.normalizers[%d]", path, i))
+			if err != nil {
+				return nil, err
+			}
+			if n == nil {
+				return nil, fmt.Errorf("%s.normalizers[%d]: null normalizer", path, i)
+			}
+			seq = append(seq, n)
+		}
+		return seq, nil
+	case "Prepend":
+		var c struct {
+			Prepend *string `json:"prepend"`
+		}
+		if err := decodeComponent(raw, path, &c); err != nil {
+			return nil, err
+		}
+		if c.Prepend == nil {
+			return nil, fmt.Errorf("%s: Prepend normalizer without \"prepend\"", path)
+		}
+		return prependNorm{*c.Prepend}, nil
+	case "Replace":
+		var c struct {
+			Pattern pattern `json:"pattern"`
+			Content *string `json:"content"`
+		}
+		if err := decodeComponent(raw, path, &c); err != nil {
+			return nil, err
+		}
+		old, err := c.Pattern.literal(path, "Replace normalizer")
+		if err != nil {
+			return nil, err
+		}
+		if c.Content == nil {
+			return nil, fmt.Errorf("%s: Replace normalizer without \"content\"", path)
+		}
+		return replaceNorm{old, *c.Content}, nil
+	}
+	return nil, unsupported(path, "normalizer", typ)
+}
+
+// pattern is the {"String": s} or {"Regex": r} object of Replace and Split.
+type pattern struct {
+	String *string `json:"String"`
+	Regex  *string `json:"Regex"`
+}
+
+// literal returns the pattern's string; regex patterns are refused (Go's regexp
+// and Oniguruma disagree on too much to substitute one for the other silently).
+func (p pattern) literal(path, what string) (string, error) {
+	switch {
+	case p.String != nil && *p.String != "":
+		return *p.String, nil
+	case p.Regex != nil:
+		return "", fmt.Errorf("%s: %s with a Regex pattern %q is not supported", path, what, *p.Regex)
+	}
+	return "", fmt.Errorf("%s: %s needs a non-empty String pattern", path, what)
+}

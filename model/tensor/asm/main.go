@@ -1,0 +1,17 @@
+// Command asm generates lopper's amd64 assembly kernels with avo.
+//
+// It lives in its own module so that avo is not a dependency of lopper. The
+// tensor package regenerates its .s and stub files with go:generate:
+//
+//	go run -C asm . -out ../kernels_amd64.s -stubs ../kernels_amd64_stubs.go -pkg tensor
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+)
+
+func main() {
+	ConstraintExpr("!purego")
+	gemmKernels()
+	Generate()
+}

@@ -1,0 +1,179 @@
+package tensor
+
+// Blocked matrix product in the GotoBLAS/BLIS structure. For every block of
+// gemmKC steps along k, both operands are packed into panels that a
+// register-tiled micro-kernel streams through: A into panels of mr rows
+// (a[p*mr+r]), B into panels of nr columns (b[p*nr+j]). The k blocks run in
+// order; within one, the output is cut into chunks of whole mr×nr tiles that
+// workers claim dynamically, while the next block is packed alongside.
+//
+// Determinism: an element of C is computed by exactly one kernel call per k
+// block, with one multiply-add per step in k order, starting from zero and
+// then added to C. Neither the blocking along k nor the arithmetic depends on
+// how many workers there are or which one computes a tile, so the bits of C
+// do not either.
+
+const (
+	gemmKC = 256 // k steps per packed block (fixed: it sets the summation order)
+	gemmMC = 128 // rows of C per work chunk, rounded down to whole tiles
+	gemmNC = 384 // columns of C per work chunk, rounded down to whole tiles
+
+	// gemmPackItem is about how many floats one packing work item moves.
+	gemmPackItem = 1 << 15
+	// gemmSerialWork is the m·n·k below which a product runs on the
+	// calling goroutine only: goroutine hand-offs would cost more.
+	gemmSerialWork = 1 << 19
+	// gemmMaxTile bounds mr·nr for the edge-tile scratch buffer.
+	gemmMaxTile = 16 * 64
+)
+
+// microKernel computes one mr×nr tile of C with row stride ldc from packed
+// panels a (kc·mr floats) and b (kc·nr floats):
+//
+//	C[r][j] = (load ? C[r][j] : 0) + Σ_p a[p*mr+r]·b[p*nr+j]
+type microKernel struct {
+	name   string
+	mr, nr int
+	fn     func(kc int, a, b, c []float32, ldc int, load bool)
+}
+
+// operand is a read-only matrix view whose element (i, p) is d[i*rs+p*cs].
+// Both operands are viewed with k as the second index: A as m×k, B as n×k.
+type operand struct {
+	d      []float32
+	rs, cs int
+}
+
+// gemm computes C[m,n] (+)= Σ_p A(i,p)·B(j,p) with the given micro-kernel.
+func gemm(kern *microKernel, c []float32, a, b operand, m, n, k int, accumulate bool) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		if !accumulate {
+			clear(c[:m*n])
+		}
+		return
+	}
+	g := newGemmPlan(kern, m, n, k)
+	buf := getFloats(2 * (g.aSize + g.bSize))
+	defer putFloats(buf)
+	var packA, packB [2][]float32
+	for s := 0; s < 2; s++ {
+		off := s * (g.aSize + g.bSize)
+		packA[s] = buf[off : off+g.aSize]
+		packB[s] = buf[off+g.aSize : off+g.aSize+g.bSize]
+	}
+
+	workers := numWorkers()
+	if float64(m)*float64(n)*float64(k) < gemmSerialWork {
+		workers = 1
+	}
+	pack := func(t, item int) {
+		p0, kcb := g.kBlock(t)
+		if item < g.aItems {
+			packPanels(packA[t%2], a, item*g.aGroup, min(g.mp, (item+1)*g.aGroup), kern.mr, m, p0, kcb)
+			return
+		}
+		item -= g.aItems
+		packPanels(packB[t%2], b, item*g.bGroup, min(g.np, (item+1)*g.bGroup), kern.nr, n, p0, kcb)
+	}
+	packItems := g.aItems + g.bItems
+	parallelFor(workers, packItems, func(i int) { pack(0, i) })
+	for t := 0; t < g.nk; t++ {
+		next := 0
+		if t+1 < g.nk {
+			next = packItems
+		}
+		parallelFor(workers, next+g.chunks, func(i int) {
+			if i < next {
+				pack(t+1, i)
+				return
+			}
+			g.computeChunk(c, packA[t%2], packB[t%2], t, i-next, accumulate || t > 0)
+		})
+	}
+}
+
+// gemmPlan is the blocking of one product; it depends on the shapes and the
+// kernel's tile only.
+type gemmPlan struct {
+	kern           *microKernel
+	m, n, k        int
+	mp, np         int // panels of A and of B
+	nk             int // k blocks
+	aSize, bSize   int // floats in one packed block of A and of B
+	aGroup, bGroup int // panels per packing item
+	aItems, bItems int
+	mcp, ncp       int // panels per chunk along m and along n
+	chunksN        int
+	chunks         int
+}
+
+func newGemmPlan(kern *microKernel, m, n, k int) *gemmPlan {
+	mr, nr := kern.mr, kern.nr
+	g := &gemmPlan{kern: kern, m: m, n: n, k: k}
+	g.mp = (m + mr - 1) / mr
+	g.np = (n + nr - 1) / nr
+	g.nk = (k + gemmKC - 1) / gemmKC
+	kc := min(k, gemmKC)
+	g.aSize = g.mp * mr * kc
+	g.bSize = g.np * nr * kc
+	g.aGroup = max(1, gemmPackItem/(mr*kc))
+	g.bGroup = max(1, gemmPackItem/(nr*kc))
+	g.aItems = (g.mp + g.aGroup - 1) / g.aGroup
+	g.bItems = (g.np + g.bGroup - 1) / g.bGroup
+	g.mcp = max(1, gemmMC/mr)
+	g.ncp = max(1, gemmNC/nr)
+	g.chunksN = (g.np + g.ncp - 1) / g.ncp
+	g.chunks = (g.mp + g.mcp - 1) / g.mcp * g.chunksN
+	return g
+}
+
+// kBlock returns the first k step and the length of block t.
+func (g *gemmPlan) kBlock(t int) (p0, kcb int) {
+	p0 = t * gemmKC
+	return p0, min(gemmKC, g.k-p0)
+}
+
+// computeChunk runs the micro-kernel over the tiles of one chunk of C for k
+// block t. Each B panel stays in L1 while the chunk's A panels stream by.
+func (g *gemmPlan) computeChunk(c, pa, pb []float32, t, chunk int, load bool) {
+	_, kcb := g.kBlock(t)
+	mr, nr, n := g.kern.mr, g.kern.nr, g.n
+	cm, cn := chunk/g.chunksN, chunk%g.chunksN
+	ip0, ip1 := cm*g.mcp, min(g.mp, (cm+1)*g.mcp)
+	jp0, jp1 := cn*g.ncp, min(g.np, (cn+1)*g.ncp)
+	for jp := jp0; jp < jp1; jp++ {
+		bp := pb[jp*nr*kcb : (jp+1)*nr*kcb]
+		j0 := jp * nr
+		nv := min(nr, n-j0)
+		for ip := ip0; ip < ip1; ip++ {
+			ap := pa[ip*mr*kcb : (ip+1)*mr*kcb]
+			i0 := ip * mr
+			mv := min(mr, g.m-i0)
+			if mv == mr && nv == nr {
+				g.kern.fn(kcb, ap, bp, c[i0*n+j0:(i0+mr-1)*n+j0+nr], n, load)
+				continue
+			}
+			g.edgeTile(c, ap, bp, kcb, i0, j0, mv, nv, load)
+		}
+	}
+}
+
+// edgeTile computes a tile that sticks out of C through a scratch tile, with
+// the same arithmetic as a whole one.
+func (g *gemmPlan) edgeTile(c, ap, bp []float32, kcb, i0, j0, mv, nv int, load bool) {
+	var scratch [gemmMaxTile]float32
+	mr, nr, n := g.kern.mr, g.kern.nr, g.n
+	tile := scratch[:mr*nr]
+	if load {
+		for r := 0; r < mv; r++ {
+			copy(tile[r*nr:r*nr+nv], c[(i0+r)*n+j0:])
+		}
+	}
+	g.kern.fn(kcb, ap, bp, tile, nr, load)
+	for r := 0; r < mv; r++ {
+		copy(c[(i0+r)*n+j0:(i0+r)*n+j0+nv], tile[r*nr:])
+	}
+}

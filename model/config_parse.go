@@ -1,0 +1,277 @@
+package model
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+)
+
+// family is what a model_type maps to: the runtime arch, the accepted
+// architectures entries, and the Hugging Face defaults for absent fields.
+type family struct {
+	arch          Arch
+	architectures string
+	maxPos        int
+	normEps       float64
+	tied          bool
+}
+
+var families = map[string]family{
+	"llama":   {Llama, "LlamaForCausalLM", 2048, 1e-6, false},
+	"mistral": {Llama, "MistralForCausalLM", 4096 * 32, 1e-6, false},
+	"qwen2":   {Llama, "Qwen2ForCausalLM", 32768, 1e-6, false},
+	"gpt2":    {GPT2, "GPT2LMHeadModel", 1024, 1e-5, true},
+}
+
+// lopperDimsKey is lopper's own config.json field for dimensions Hugging
+// Face configs cannot express (see HFCompatible):
+//
+//	"lopper_dims": {"head_dim": 16, "layers": [{"heads": 4, "kv_heads": 2, "intermediate": 192}, ...]}
+//
+// When present it overrides the standard dimension fields.
+const lopperDimsKey = "lopper_dims"
+
+type lopperDims struct {
+	HeadDim int         `json:"head_dim"`
+	Layers  []LayerDims `json:"layers"`
+}
+
+// ParseConfig parses a Hugging Face config.json. Errors name the offending
+// field and value.
+func ParseConfig(data []byte) (Config, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return Config{}, fmt.Errorf("not a JSON object: %v", err)
+	}
+	p := &fieldParser{raw: raw}
+	mt := p.str("model_type", "", true)
+	if p.err != nil {
+		return Config{}, p.err
+	}
+	fam, ok := families[mt]
+	if !ok {
+		return Config{}, fmt.Errorf("field \"model_type\" = %q: unsupported (want llama, mistral, qwen2 or gpt2)", mt)
+	}
+	p.checkArchitectures(fam.architectures)
+	c := Config{Arch: fam.arch, ModelType: mt, raw: raw}
+	if fam.arch == GPT2 {
+		parseGPT2(p, &c, fam)
+	} else {
+		parseLlama(p, &c, fam)
+	}
+	if p.err == nil && p.present(lopperDimsKey) {
+		var ld lopperDims
+		if err := json.Unmarshal(raw[lopperDimsKey], &ld); err != nil {
+			return Config{}, fmt.Errorf("field %q: %v", lopperDimsKey, err)
+		}
+		if len(ld.Layers) != len(c.Layers) {
+			return Config{}, fmt.Errorf("field %q lists %d layers but the config has %d", lopperDimsKey, len(ld.Layers), len(c.Layers))
+		}
+		c.HeadDim, c.Layers = ld.HeadDim, ld.Layers
+	}
+	if p.err != nil {
+		return Config{}, p.err
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+func parseLlama(p *fieldParser, c *Config, fam family) {
+	c.Hidden = p.integer("hidden_size", 0, true)
+	inter := p.integer("intermediate_size", 0, true)
+	n := p.integer("num_hidden_layers", 0, true)
+	heads := p.integer("num_attention_heads", 0, true)
+	kv := p.integer("num_key_value_heads", heads, false)
+	c.Vocab = p.integer("vocab_size", 0, true)
+	c.MaxPos = p.integer("max_position_embeddings", fam.maxPos, false)
+	c.NormEps = p.number("rms_norm_eps", fam.normEps)
+	c.RopeTheta = p.number("rope_theta", 10000)
+	c.TiedEmbeddings = p.boolean("tie_word_embeddings", fam.tied)
+	if heads > 0 {
+		c.HeadDim = p.integer("head_dim", c.Hidden/heads, false)
+	}
+	if act := p.str("hidden_act", "silu", false); act != "silu" && act != "swish" && p.err == nil {
+		p.fail("hidden_act", act, "unsupported activation (want silu)")
+	}
+	c.Act = SiLU
+	p.mustBeNull("rope_scaling", "RoPE scaling is not supported")
+	if f := p.number("partial_rotary_factor", 1); f != 1 && p.err == nil {
+		p.fail("partial_rotary_factor", f, "partial rotary embeddings are not supported")
+	}
+	switch c.ModelType {
+	case "llama":
+		c.QKVBias = p.boolean("attention_bias", false)
+		c.OBias = c.QKVBias
+		c.MLPBias = p.boolean("mlp_bias", false)
+	case "qwen2":
+		c.QKVBias = true
+		if p.boolean("use_sliding_window", false) {
+			c.SlidingWindow = p.integer("sliding_window", 0, true)
+		}
+	case "mistral":
+		// Absent means Hugging Face's default window of 4096; null means none.
+		c.SlidingWindow = 4096
+		if _, ok := p.raw["sliding_window"]; ok {
+			c.SlidingWindow = p.integer("sliding_window", 0, false)
+		}
+	}
+	c.Layers = uniformLayers(n, LayerDims{heads, kv, inter})
+}
+
+func parseGPT2(p *fieldParser, c *Config, fam family) {
+	c.Hidden = p.integer("n_embd", 0, true)
+	n := p.integer("n_layer", 0, true)
+	heads := p.integer("n_head", 0, true)
+	c.Vocab = p.integer("vocab_size", 0, true)
+	c.MaxPos = p.integer("n_positions", fam.maxPos, false)
+	inter := p.integer("n_inner", 4*c.Hidden, false)
+	c.NormEps = p.number("layer_norm_epsilon", fam.normEps)
+	c.TiedEmbeddings = p.boolean("tie_word_embeddings", fam.tied)
+	switch act := p.str("activation_function", "gelu_new", false); act {
+	case "gelu":
+		c.Act = GELU
+	case "gelu_new", "gelu_pytorch_tanh":
+		c.Act = GELUTanh
+	default:
+		p.fail("activation_function", act, "unsupported activation (want gelu, gelu_new or gelu_pytorch_tanh)")
+	}
+	if !p.boolean("scale_attn_weights", true) {
+		p.fail("scale_attn_weights", false, "unscaled attention is not supported")
+	}
+	if p.boolean("scale_attn_by_inverse_layer_idx", false) {
+		p.fail("scale_attn_by_inverse_layer_idx", true, "not supported")
+	}
+	if p.boolean("add_cross_attention", false) {
+		p.fail("add_cross_attention", true, "cross-attention is not supported")
+	}
+	if heads > 0 {
+		if c.Hidden%heads != 0 && p.err == nil {
+			p.fail("n_head", heads, fmt.Sprintf("does not divide n_embd %d", c.Hidden))
+		}
+		c.HeadDim = c.Hidden / heads
+	}
+	c.Layers = uniformLayers(n, LayerDims{heads, heads, inter})
+}
+
+func uniformLayers(n int, d LayerDims) []LayerDims {
+	if n <= 0 || n > 1<<16 {
+		return nil // Validate reports it
+	}
+	ls := make([]LayerDims, n)
+	for i := range ls {
+		ls[i] = d
+	}
+	return ls
+}
+
+// fieldParser reads typed config.json fields, keeping the first error.
+type fieldParser struct {
+	raw map[string]json.RawMessage
+	err error
+}
+
+// present reports whether key is set to something other than null.
+func (p *fieldParser) present(key string) bool {
+	v, ok := p.raw[key]
+	return ok && !bytes.Equal(bytes.TrimSpace(v), []byte("null"))
+}
+
+func (p *fieldParser) fail(key string, v any, why string) {
+	if p.err == nil {
+		p.err = fmt.Errorf("field %q = %v: %s", key, jsonText(v), why)
+	}
+}
+
+func jsonText(v any) string {
+	if r, ok := v.(json.RawMessage); ok {
+		s := string(bytes.TrimSpace(r))
+		if len(s) > 80 {
+			s = s[:77] + "..."
+		}
+		return s
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// get decodes key into dst; it reports false when the key is absent or
+// null, and records an error naming the field when the type is wrong.
+func (p *fieldParser) get(key string, dst any, want string, required bool) bool {
+	if p.err != nil {
+		return false
+	}
+	if !p.present(key) {
+		if required {
+			p.err = fmt.Errorf("field %q is missing", key)
+		}
+		return false
+	}
+	if err := json.Unmarshal(p.raw[key], dst); err != nil {
+		p.fail(key, p.raw[key], "want "+want)
+		return false
+	}
+	return true
+}
+
+func (p *fieldParser) integer(key string, def int, required bool) int {
+	var f float64
+	if !p.get(key, &f, "an integer", required) {
+		return def
+	}
+	if f != math.Trunc(f) || math.Abs(f) > 1<<40 {
+		p.fail(key, p.raw[key], "want an integer")
+		return def
+	}
+	return int(f)
+}
+
+func (p *fieldParser) number(key string, def float64) float64 {
+	var f float64
+	if !p.get(key, &f, "a number", false) {
+		return def
+	}
+	return f
+}
+
+func (p *fieldParser) boolean(key string, def bool) bool {
+	var b bool
+	if !p.get(key, &b, "true or false", false) {
+		return def
+	}
+	return b
+}
+
+func (p *fieldParser) str(key, def string, required bool) string {
+	var s string
+	if !p.get(key, &s, "a string", required) {
+		return def
+	}
+	return s
+}
+
+func (p *fieldParser) mustBeNull(key, why string) {
+	if p.err == nil && p.present(key) {
+		p.fail(key, p.raw[key], why)
+	}
+}
+
+// checkArchitectures accepts an absent or null field, or a list whose every
+// entry is the one class lopper runs for this model_type.
+func (p *fieldParser) checkArchitectures(want string) {
+	var archs []string
+	if !p.get("architectures", &archs, "a list of strings", false) {
+		return
+	}
+	for _, a := range archs {
+		if a != want {
+			p.fail("architectures", p.raw["architectures"], fmt.Sprintf("unsupported entry %q (lopper runs %s for this model_type)", a, want))
+			return
+		}
+	}
+}

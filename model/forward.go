@@ -1,0 +1,148 @@
+package model
+
+import (
+	"fmt"
+
+	"lopper/model/tensor"
+)
+
+// Forward runs the model on len(tokens)/T sequences of the State's T tokens
+// each (at most B of them, row-major [b, T]) and returns the logits
+// [b·T, vocab]. The slice belongs to the State and is overwritten by the
+// next pass. Positions restart at 0 in every sequence.
+func (s *State) Forward(tokens []int32) ([]float32, error) {
+	s.backward = false
+	if len(tokens) == 0 || len(tokens)%s.T != 0 || len(tokens) > s.B*s.T {
+		return nil, fmt.Errorf("forward: %d tokens is not a whole number of sequences of %d, up to %d of them", len(tokens), s.T, s.B)
+	}
+	b := len(tokens) / s.T
+	if err := s.embed(s.res[0], tokens, b, s.T); err != nil {
+		return nil, err
+	}
+	for l := range s.refs {
+		s.block(l, s.resIn(l), s.resOut(l), b, s.T, s.Hook)
+	}
+	s.head(s.resIn(len(s.refs)), b*s.T)
+	s.tokens = append(s.tokens[:0], tokens...)
+	s.b = b
+	s.backward = s.train
+	return s.logits[:b*s.T*s.m.Config.Vocab], nil
+}
+
+// Embed returns the block-0 input for b sequences of T tokens: token
+// embeddings (plus GPT-2's position embeddings), [b·T, hidden], in a new
+// slice. Together with BlockForward and Head it runs the model block by
+// block, as calibration does.
+func (s *State) Embed(tokens []int32, b, T int) ([]float32, error) {
+	if err := s.checkBT(b, T); err != nil {
+		return nil, err
+	}
+	if len(tokens) != b*T {
+		return nil, fmt.Errorf("embed: %d tokens for %d × %d", len(tokens), b, T)
+	}
+	h := make([]float32, b*T*s.m.Config.Hidden)
+	return h, s.embed(h, tokens, b, T)
+}
+
+// BlockForward runs block layer on h ([b·T, hidden]) in place. hook, if not
+// nil, sees the input of each linear layer.
+func (s *State) BlockForward(layer int, h []float32, b, T int, hook LinearHook) error {
+	if err := s.checkBT(b, T); err != nil {
+		return err
+	}
+	if layer < 0 || layer >= len(s.refs) {
+		return fmt.Errorf("block %d: the model has %d blocks", layer, len(s.refs))
+	}
+	if len(h) != b*T*s.m.Config.Hidden {
+		return fmt.Errorf("block %d: hidden state has %d values, want %d × %d × %d", layer, len(h), b, T, s.m.Config.Hidden)
+	}
+	s.backward = false
+	s.block(layer, h, h, b, T, hook)
+	return nil
+}
+
+// Head applies the final norm and the LM head to h ([b·T, hidden]) and
+// returns logits [b·T, vocab] (owned by the State, like Forward's).
+func (s *State) Head(h []float32, b, T int) ([]float32, error) {
+	if err := s.checkBT(b, T); err != nil {
+		return nil, err
+	}
+	if len(h) != b*T*s.m.Config.Hidden {
+		return nil, fmt.Errorf("head: hidden state has %d values, want %d × %d × %d", len(h), b, T, s.m.Config.Hidden)
+	}
+	s.backward = false
+	s.head(h, b*T)
+	return s.logits[:b*T*s.m.Config.Vocab], nil
+}
+
+func (s *State) checkBT(b, T int) error {
+	if b <= 0 || T <= 0 || b > s.B || T > s.T {
+		return fmt.Errorf("batch %d × %d does not fit the State's %d × %d", b, T, s.B, s.T)
+	}
+	return nil
+}
+
+// embed writes token (and position) embeddings for b sequences of T tokens.
+func (s *State) embed(h []float32, tokens []int32, b, T int) error {
+	c := &s.m.Config
+	H := c.Hidden
+	for i, t := range tokens {
+		if t < 0 || int(t) >= c.Vocab {
+			return fmt.Errorf("token %d at position %d is outside the vocabulary of %d", t, i, c.Vocab)
+		}
+	}
+	emb, pos := s.globals.embed.of(s.m.W), s.globals.pos.of(s.m.W)
+	parallelRows(b*T, func(r0, r1 int) {
+		for r := r0; r < r1; r++ {
+			row := h[r*H : (r+1)*H]
+			copy(row, emb[int(tokens[r])*H:])
+			if pos != nil {
+				tensor.AddInPlace(row, pos[(r%T)*H:])
+			}
+		}
+	})
+	return nil
+}
+
+// block runs transformer block l from in to out (which may alias) for b
+// sequences of T tokens, saving activations in the block's buffers.
+func (s *State) block(l int, in, out []float32, b, T int, hook LinearHook) {
+	c, W, r, a := &s.m.Config, s.m.W, &s.refs[l], s.actsFor(l)
+	n, H, I := b*T, c.Hidden, r.d.Intermediate
+	g := geomOf(r.d, c.HeadDim)
+	qd, fw := r.d.Heads*c.HeadDim, fcWidth(c, r.d)
+
+	s.norm(&a.n1, in, r.norm1.of(W), r.norm1b.of(W), n)
+	if hook != nil {
+		hook(r.attnIn, a.n1.out[:n*H], n, H)
+	}
+	linear(a.qkv, a.n1.out, r.qkv.of(W), r.qkvb.of(W), n, g.stride, H, false)
+	if c.Arch == Llama {
+		s.rope(a.qkv, r.d, n, T, false)
+	}
+	attention(a.y, a.att, s.attScratch, a.qkv, g, b, T)
+	if hook != nil {
+		hook(r.oIn, a.y[:n*qd], n, qd)
+	}
+	copy(a.mid[:n*H], in[:n*H])
+	linear(a.mid, a.y, r.o.of(W), r.ob.of(W), n, H, qd, true)
+
+	s.norm(&a.n2, a.mid, r.norm2.of(W), r.norm2b.of(W), n)
+	if hook != nil {
+		hook(r.mlpIn, a.n2.out[:n*H], n, H)
+	}
+	linear(a.fc, a.n2.out, r.fc.of(W), r.fcb.of(W), n, fw, H, false)
+	s.activate(a.act, a.fc, n, I)
+	if hook != nil {
+		hook(r.downIn, a.act[:n*I], n, I)
+	}
+	copy(out[:n*H], a.mid[:n*H])
+	linear(out, a.act, r.down.of(W), r.dn.of(W), n, H, I, true)
+}
+
+// head computes the final norm and the logits for n rows of h.
+func (s *State) head(h []float32, n int) {
+	c, W := &s.m.Config, s.m.W
+	s.norm(&s.fin, h, s.globals.norm.of(W), s.globals.normb.of(W), n)
+	linear(s.logits, s.fin.out, s.globals.head.of(W), nil, n, c.Vocab, c.Hidden, false)
+}

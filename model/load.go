@@ -1,0 +1,301 @@
+package model
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+)
+
+// LoadOptions tune Load.
+type LoadOptions struct {
+	// CheckFinite rejects weights that are NaN or ±Inf, naming the tensor
+	// and the element.
+	CheckFinite bool
+}
+
+// Hugging Face file names in a model directory.
+const (
+	configFile    = "config.json"
+	weightsFile   = "model.safetensors"
+	indexFile     = "model.safetensors.index.json"
+	tokenizerFile = "tokenizer.json"
+	metaFile      = "lopper.json"
+)
+
+// Load reads a Hugging Face model directory: config.json, model.safetensors
+// (or a sharded model.safetensors.index.json), and tokenizer.json and
+// lopper.json when present. Weights may be F32, F16 or BF16; they are
+// memory-mapped and converted tensor by tensor into one float32 buffer.
+// Every tensor the config implies must be present with its shape; unknown
+// tensors are an error, except known buffers (GPT-2 attn.bias and
+// attn.masked_bias, rotary_emb.inv_freq) and, for tied embeddings, an
+// lm_head.weight equal to the embedding. Errors name the file and tensor.
+func Load(dir string, opts LoadOptions) (_ *Model, err error) {
+	cfgPath := filepath.Join(dir, configFile)
+	data, err := os.ReadFile(cfgPath)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := ParseConfig(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cfgPath, err)
+	}
+	layout, err := NewLayout(&cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cfgPath, err)
+	}
+	files, desc, err := openWeights(dir)
+	defer func() {
+		if cerr := closeAll(files); err == nil {
+			err = cerr
+		}
+	}()
+	if err != nil {
+		return nil, err
+	}
+	src, err := matchTensors(&cfg, layout, files, desc)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{Config: cfg, Layout: layout.withDTypes(src.dtypes()), W: make([]float32, layout.Total)}
+	for _, t := range m.Layout.Tensors {
+		if err := src.read(t, t.Of(m.W), opts.CheckFinite); err != nil {
+			return nil, err
+		}
+	}
+	if err := src.checkTiedHead(m); err != nil {
+		return nil, err
+	}
+	if m.TokenizerJSON, err = readOptional(filepath.Join(dir, tokenizerFile)); err != nil {
+		return nil, err
+	}
+	if m.Meta, err = readMeta(filepath.Join(dir, metaFile)); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// located is a tensor found in one of the weight files.
+type located struct {
+	file  *stFile
+	entry stEntry
+}
+
+// tensorSource maps every layout tensor to where it is stored.
+type tensorSource struct {
+	at   map[string]located
+	head *located // lm_head.weight of a tied model, checked against the embedding
+}
+
+func (s *tensorSource) dtypes() map[string]DType {
+	d := make(map[string]DType, len(s.at))
+	for n, l := range s.at {
+		d[n] = l.entry.DType
+	}
+	return d
+}
+
+// matchTensors checks the files' tensors against the layout: each expected
+// tensor exactly once with the expected shape and a supported dtype, no
+// unexpected ones. It runs before any weight buffer is allocated.
+func matchTensors(c *Config, l *Layout, files []*stFile, desc string) (*tensorSource, error) {
+	s := &tensorSource{at: map[string]located{}}
+	for _, f := range files {
+		for _, e := range f.hdr.Entries {
+			name := e.Name
+			if _, ok := l.Lookup(name); !ok {
+				name = checkpointAlias(c.Arch, name)
+			}
+			t, ok := l.Lookup(name)
+			switch {
+			case ok:
+			case e.Name == "lm_head.weight" && c.TiedEmbeddings:
+				s.head = &located{f, e}
+				continue
+			case ignoredBuffer(e.Name):
+				continue
+			default:
+				return nil, fmt.Errorf("%s: tensor %q: unexpected for this %s config (%d layers)", f.path, e.Name, c.modelType(), len(c.Layers))
+			}
+			if prev, dup := s.at[name]; dup {
+				return nil, fmt.Errorf("%s: tensor %q: also stored in %s", f.path, e.Name, prev.file.path)
+			}
+			if !slices.Equal(e.Shape, t.DiskShape()) {
+				return nil, fmt.Errorf("%s: tensor %q: shape %v, but the config implies %v", f.path, e.Name, e.Shape, t.DiskShape())
+			}
+			if !e.DType.Supported() {
+				return nil, fmt.Errorf("%s: tensor %q: dtype %s is not supported (want F32, F16 or BF16)", f.path, e.Name, e.DType)
+			}
+			s.at[name] = located{f, e}
+		}
+	}
+	for _, t := range l.Tensors {
+		if _, ok := s.at[t.Name]; !ok {
+			return nil, fmt.Errorf("%s: tensor %q (shape %v) is missing", desc, t.Name, t.DiskShape())
+		}
+	}
+	return s, nil
+}
+
+// read converts tensor t into dst, optionally rejecting NaN and Inf.
+func (s *tensorSource) read(t TensorInfo, dst []float32, checkFinite bool) error {
+	loc := s.at[t.Name]
+	b, err := loc.file.tensorBytes(loc.entry)
+	if err != nil {
+		return err
+	}
+	decodeInto(dst, b, loc.entry.DType, t.Transposed, t.Rows(), t.Cols())
+	if checkFinite {
+		if i := firstNonFinite(dst); i >= 0 {
+			return fmt.Errorf("%s: tensor %q: element %d (of shape %v, [out, in] order) is %g", loc.file.path, loc.entry.Name, i, t.Shape, dst[i])
+		}
+	}
+	return nil
+}
+
+func firstNonFinite(x []float32) int {
+	for i, v := range x {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return i
+		}
+	}
+	return -1
+}
+
+// checkTiedHead accepts an lm_head.weight in a tied checkpoint only when it
+// equals the embedding, which then serves as the head.
+func (s *tensorSource) checkTiedHead(m *Model) error {
+	if s.head == nil {
+		return nil
+	}
+	emb, _ := m.Layout.Find(-1, RoleEmbed)
+	if !slices.Equal(s.head.entry.Shape, emb.Shape) {
+		return fmt.Errorf("%s: tensor \"lm_head.weight\": shape %v, but the tied embedding is %v", s.head.file.path, s.head.entry.Shape, emb.Shape)
+	}
+	b, err := s.head.file.tensorBytes(s.head.entry)
+	if err != nil {
+		return err
+	}
+	head := make([]float32, emb.Size)
+	decodeInto(head, b, s.head.entry.DType, false, emb.Rows(), emb.Cols())
+	if !slices.Equal(head, emb.Of(m.W)) {
+		return fmt.Errorf("%s: tensor \"lm_head.weight\" differs from %q, but config.json ties them (tie_word_embeddings)", s.head.file.path, emb.Name)
+	}
+	return nil
+}
+
+// openWeights opens model.safetensors, or the shards of a sharded index.
+// desc names the source in errors. The files are returned even on error,
+// for the caller to close.
+func openWeights(dir string) (files []*stFile, desc string, err error) {
+	single := filepath.Join(dir, weightsFile)
+	f, err := openSafetensors(single)
+	if err == nil {
+		return []*stFile{f}, single, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, single, err
+	}
+	idx := filepath.Join(dir, indexFile)
+	data, err := os.ReadFile(idx)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, dir, fmt.Errorf("%s: no %s or %s (only safetensors weights are supported)", dir, weightsFile, indexFile)
+	}
+	if err != nil {
+		return nil, idx, err
+	}
+	files, err = openShards(dir, idx, data)
+	return files, idx, err
+}
+
+// openShards opens the files of a sharded checkpoint and checks that each
+// holds exactly the tensors the index assigns to it.
+func openShards(dir, idx string, data []byte) ([]*stFile, error) {
+	var index struct {
+		WeightMap map[string]string `json:"weight_map"`
+	}
+	if err := json.Unmarshal(data, &index); err != nil {
+		return nil, fmt.Errorf("%s: %v", idx, err)
+	}
+	if len(index.WeightMap) == 0 {
+		return nil, fmt.Errorf("%s: empty or missing weight_map", idx)
+	}
+	tensors := make([]string, 0, len(index.WeightMap))
+	var shards []string
+	for t, file := range index.WeightMap {
+		tensors = append(tensors, t)
+		if !slices.Contains(shards, file) {
+			shards = append(shards, file)
+		}
+	}
+	slices.Sort(tensors)
+	slices.Sort(shards)
+	for _, t := range tensors {
+		if file := index.WeightMap[t]; file == "" || file != filepath.Base(file) || file == "." || file == ".." {
+			return nil, fmt.Errorf("%s: tensor %q: shard %q must be a file name in the model directory", idx, t, file)
+		}
+	}
+	files := make([]*stFile, 0, len(shards))
+	byName := map[string]*stFile{}
+	for _, n := range shards {
+		f, err := openSafetensors(filepath.Join(dir, n))
+		if err != nil {
+			return files, err
+		}
+		files = append(files, f)
+		byName[n] = f
+		for _, e := range f.hdr.Entries {
+			if want := index.WeightMap[e.Name]; want != n {
+				return files, fmt.Errorf("%s: tensor %q: the index assigns it to %q", f.path, e.Name, want)
+			}
+		}
+	}
+	for _, t := range tensors {
+		f := byName[index.WeightMap[t]]
+		if _, ok := f.hdr.lookup(t); !ok {
+			return files, fmt.Errorf("%s: tensor %q: listed in %s but not in the file", f.path, t, indexFile)
+		}
+	}
+	return files, nil
+}
+
+func closeAll(files []*stFile) error {
+	var errs []error
+	for _, f := range files {
+		errs = append(errs, f.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// readOptional returns a file's bytes, or nil if it does not exist.
+func readOptional(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	return b, err
+}
+
+// readMeta returns the "metadata" object of lopper.json, or nil.
+func readMeta(path string) (json.RawMessage, error) {
+	b, err := readOptional(path)
+	if b == nil || err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Metadata json.RawMessage `json:"metadata"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	if bytes.Equal(bytes.TrimSpace(doc.Metadata), []byte("null")) {
+		return nil, nil
+	}
+	return doc.Metadata, nil
+}

@@ -1,0 +1,74 @@
+package model
+
+import "fmt"
+
+// ApplyMask zeroes every parameter whose mask entry is 0. It does nothing
+// for a dense model (nil Mask).
+func (m *Model) ApplyMask() {
+	applyMask(m.W, m.Mask)
+}
+
+// applyMask zeroes x where mask is 0 (x and mask share a layout).
+func applyMask(x []float32, mask []byte) {
+	if mask == nil {
+		return
+	}
+	for i, k := range mask[:len(x)] {
+		if k == 0 {
+			x[i] = 0
+		}
+	}
+}
+
+// CheckMask returns an error naming the first tensor (and flat index within
+// it) whose pruned entry is not exactly zero, or nil.
+func (m *Model) CheckMask() error {
+	if m.Mask == nil {
+		return nil
+	}
+	if err := m.checkShapes(); err != nil {
+		return err
+	}
+	for _, t := range m.Layout.Tensors {
+		w, k := t.Of(m.W), m.Mask[t.Offset:t.Offset+t.Size]
+		for i, v := range w {
+			if k[i] == 0 && v != 0 {
+				return fmt.Errorf("tensor %q: pruned entry %d is %g, not 0", t.Name, i, v)
+			}
+		}
+	}
+	return nil
+}
+
+// NonZero counts the parameters of t that are not exactly zero.
+func (m *Model) NonZero(t TensorInfo) int {
+	n := 0
+	for _, v := range t.Of(m.W) {
+		if v != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// Sparsity returns the fraction of exactly-zero parameters over the tensors
+// sel accepts (all tensors when sel is nil), and how many parameters that
+// covers. Prunable is the usual selection.
+func (m *Model) Sparsity(sel func(TensorInfo) bool) (frac float64, n int) {
+	zeros := 0
+	for _, t := range m.Layout.Tensors {
+		if sel != nil && !sel(t) {
+			continue
+		}
+		zeros += t.Size - m.NonZero(t)
+		n += t.Size
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	return float64(zeros) / float64(n), n
+}
+
+// Prunable selects the linear weights inside the transformer blocks, the
+// tensors pruning acts on (never embeddings, head, norms or biases).
+func Prunable(t TensorInfo) bool { return t.Layer >= 0 && t.Role.IsLinear() }

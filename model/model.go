@@ -1,0 +1,75 @@
+// Package model is lopper's transformer runtime: Hugging Face model
+// directories in and out (config.json, safetensors, tokenizer.json), a flat
+// parameter layout shared by weights, gradients, masks and optimizer state,
+// and exact float32 forward and backward passes for Llama-family and GPT-2
+// models. See docs/DESIGN.md for the contract.
+package model
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+)
+
+// Model is a loaded or constructed model. W holds every parameter over
+// Layout; Mask, when non-nil, holds one byte per parameter (0 pruned,
+// 1 kept). The model package never parses the tokenizer: TokenizerJSON
+// carries the raw tokenizer.json bytes for callers to parse and for Save to
+// copy.
+type Model struct {
+	Config        Config
+	Layout        *Layout
+	W             []float32
+	Mask          []byte
+	TokenizerJSON []byte
+	// Meta is the caller's metadata from lopper.json ("metadata"), written
+	// back by Save unless SaveOptions.Metadata replaces it.
+	Meta json.RawMessage
+}
+
+// New returns a model for cfg with all parameters zero and dtype F32.
+// Structured surgery uses it to build a smaller model and copy slices in.
+func New(cfg Config) (*Model, error) {
+	cfg = cfg.Clone()
+	l, err := NewLayout(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Model{Config: cfg, Layout: l, W: make([]float32, l.Total)}, nil
+}
+
+// Clone returns a deep copy (the immutable Layout is shared).
+func (m *Model) Clone() *Model {
+	return &Model{
+		Config:        m.Config.Clone(),
+		Layout:        m.Layout,
+		W:             slices.Clone(m.W),
+		Mask:          slices.Clone(m.Mask),
+		TokenizerJSON: slices.Clone(m.TokenizerJSON),
+		Meta:          slices.Clone(m.Meta),
+	}
+}
+
+// Param returns the parameters of the tensor called name (a slice of W), or
+// nil if there is none.
+func (m *Model) Param(name string) []float32 {
+	t, ok := m.Layout.Lookup(name)
+	if !ok {
+		return nil
+	}
+	return t.Of(m.W)
+}
+
+// NumParams is the number of parameters (tied embeddings counted once).
+func (m *Model) NumParams() int { return m.Layout.Total }
+
+// checkShapes verifies that W and Mask match the layout.
+func (m *Model) checkShapes() error {
+	if len(m.W) != m.Layout.Total {
+		return fmt.Errorf("model has %d parameters but its layout needs %d", len(m.W), m.Layout.Total)
+	}
+	if m.Mask != nil && len(m.Mask) != m.Layout.Total {
+		return fmt.Errorf("mask has %d entries but the layout has %d parameters", len(m.Mask), m.Layout.Total)
+	}
+	return nil
+}

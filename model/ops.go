@@ -1,0 +1,110 @@
+package model
+
+import "lopper/model/tensor"
+
+// Forward/backward pairs of the operations a block is built from. Row
+// counts are B·T; every buffer is row-major.
+
+// linear computes y = x·Wᵀ + b (y += … when acc) for n rows, W [out, in].
+func linear(y, x, w, b []float32, n, out, in int, acc bool) {
+	tensor.MatMulNT(y[:n*out], x[:n*in], w, n, out, in, acc)
+	if b != nil {
+		parallelRows(n, func(r0, r1 int) {
+			for r := r0; r < r1; r++ {
+				tensor.AddInPlace(y[r*out:(r+1)*out], b)
+			}
+		})
+	}
+}
+
+// linearBackward accumulates dW += dYᵀ·X and db += Σ dY, and overwrites
+// dX = dY·W. db may be nil; it is reduced over rows in row order.
+func linearBackward(dx, dw, db, dy, x, w []float32, n, out, in int) {
+	tensor.MatMulTN(dw, dy[:n*out], x[:n*in], out, in, n, true)
+	if db != nil {
+		for r := 0; r < n; r++ {
+			tensor.AddInPlace(db, dy[r*out:(r+1)*out])
+		}
+	}
+	tensor.MatMulNN(dx[:n*in], dy[:n*out], w, n, in, out, false)
+}
+
+// norm applies the block norm (RMSNorm for Llama, LayerNorm for GPT-2) to
+// n rows of x.
+func (s *State) norm(a *normActs, x, w, b []float32, n int) {
+	c := &s.m.Config
+	H, eps := c.Hidden, float32(c.NormEps)
+	parallelRows(n, func(r0, r1 int) {
+		xs, out := x[r0*H:r1*H], a.out[r0*H:r1*H]
+		if c.Arch == GPT2 {
+			tensor.LayerNorm(out, a.mean[r0:r1], a.rstd[r0:r1], xs, w, b, r1-r0, H, eps)
+		} else {
+			tensor.RMSNorm(out, a.rstd[r0:r1], xs, w, r1-r0, H, eps)
+		}
+	})
+}
+
+// normBackward accumulates dx, dw and db (GPT-2) for the norm of x given
+// dout. The weight gradients are reduced over rows in row order.
+func (s *State) normBackward(dx, dw, db, dout, x, w []float32, a *normActs, n int) {
+	c := &s.m.Config
+	H := c.Hidden
+	if c.Arch == GPT2 {
+		tensor.LayerNormBackward(dx[:n*H], dw, db, dout[:n*H], x[:n*H], w, a.mean[:n], a.rstd[:n], n, H)
+	} else {
+		tensor.RMSNormBackward(dx[:n*H], dw, dout[:n*H], x[:n*H], w, a.rstd[:n], n, H)
+	}
+}
+
+// activate computes the MLP nonlinearity: Llama act = silu(gate)·up from
+// the stacked [gate | up] rows of fc; GPT-2 act = gelu(fc).
+func (s *State) activate(act, fc []float32, n, inter int) {
+	c := &s.m.Config
+	parallelRows(n, func(r0, r1 int) {
+		switch c.Act {
+		case SiLU:
+			for r := r0; r < r1; r++ {
+				f := fc[2*r*inter : 2*(r+1)*inter]
+				tensor.SwiGLU(act[r*inter:(r+1)*inter], f[:inter], f[inter:])
+			}
+		case GELU:
+			tensor.GELU(act[r0*inter:r1*inter], fc[r0*inter:r1*inter])
+		case GELUTanh:
+			tensor.GELUTanh(act[r0*inter:r1*inter], fc[r0*inter:r1*inter])
+		}
+	})
+}
+
+// activateBackward overwrites dfc with the gradient of activate given dact.
+func (s *State) activateBackward(dfc, dact, fc []float32, n, inter int) {
+	c := &s.m.Config
+	parallelRows(n, func(r0, r1 int) {
+		switch c.Act {
+		case SiLU:
+			for r := r0; r < r1; r++ {
+				f, d := fc[2*r*inter:2*(r+1)*inter], dfc[2*r*inter:2*(r+1)*inter]
+				tensor.SwiGLUBackward(d[:inter], d[inter:], dact[r*inter:(r+1)*inter], f[:inter], f[inter:])
+			}
+		case GELU:
+			tensor.GELUBackward(dfc[r0*inter:r1*inter], dact[r0*inter:r1*inter], fc[r0*inter:r1*inter])
+		case GELUTanh:
+			tensor.GELUTanhBackward(dfc[r0*inter:r1*inter], dact[r0*inter:r1*inter], fc[r0*inter:r1*inter])
+		}
+	})
+}
+
+// rope rotates the q and k parts of n fused qkv rows (Llama), or applies
+// the inverse rotation (the backward pass) to their gradients.
+func (s *State) rope(qkv []float32, d LayerDims, n, T int, inverse bool) {
+	hd := s.m.Config.HeadDim
+	qd, kd := d.Heads*hd, d.KVHeads*hd
+	stride := qd + 2*kd
+	parallelRows(n, func(r0, r1 int) {
+		for r := r0; r < r1; r++ {
+			row := qkv[r*stride : (r+1)*stride]
+			pos := r % T
+			tensor.RoPE(row[:qd], 1, d.Heads, hd, pos, s.cos, s.sin, inverse)
+			tensor.RoPE(row[qd:qd+kd], 1, d.KVHeads, hd, pos, s.cos, s.sin, inverse)
+		}
+	})
+}

@@ -1,0 +1,211 @@
+package model
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// SaveOptions tune Save.
+type SaveOptions struct {
+	// DType writes every tensor in this dtype (F32, F16 or BF16, rounding
+	// to nearest even); empty keeps each tensor's source dtype.
+	DType DType
+	// Metadata is a JSON object saying what lopper did, written to
+	// lopper.json under "metadata". Nil keeps the model's Meta.
+	Metadata json.RawMessage
+}
+
+// lopperDoc is the content of lopper.json.
+type lopperDoc struct {
+	// HFCompatible is false when Hugging Face cannot load the model from
+	// the standard config fields (see Config.HFCompatible); Reason says why.
+	HFCompatible bool            `json:"hf_compatible"`
+	Reason       string          `json:"hf_incompatible_reason,omitempty"`
+	Metadata     json.RawMessage `json:"metadata"`
+}
+
+// Save writes m as a Hugging Face model directory: config.json (updated from
+// the current dims), model.safetensors, tokenizer.json (the bytes m was
+// loaded with, if any) and lopper.json. It is atomic: everything is written
+// and fsynced in a temporary directory next to dir, which then replaces dir
+// (an existing dir is moved aside first and removed after). Save, Load,
+// Save gives byte-identical files.
+func (m *Model) Save(dir string, opts SaveOptions) (err error) {
+	files, err := m.render(opts)
+	if err != nil {
+		return fmt.Errorf("save %s: %w", dir, err)
+	}
+	parent, base := filepath.Split(filepath.Clean(dir))
+	if parent == "" {
+		parent = "."
+	}
+	tmp, err := os.MkdirTemp(parent, "."+base+".tmp-")
+	if err != nil {
+		return fmt.Errorf("save %s: %w", dir, err)
+	}
+	// MkdirTemp makes the directory private; a model directory is not.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return fmt.Errorf("save %s: %w", dir, err)
+	}
+	defer func() {
+		if err != nil {
+			if rerr := os.RemoveAll(tmp); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+		}
+	}()
+	for _, f := range files {
+		if err := writeFileSync(filepath.Join(tmp, f.name), f.write); err != nil {
+			return fmt.Errorf("save %s: %s: %w", dir, f.name, err)
+		}
+	}
+	if err := syncDir(tmp); err != nil {
+		return fmt.Errorf("save %s: %w", dir, err)
+	}
+	if err := replaceDir(tmp, dir); err != nil {
+		return fmt.Errorf("save %s: %w", dir, err)
+	}
+	return syncDir(parent)
+}
+
+// outFile is one file of a saved model directory.
+type outFile struct {
+	name  string
+	write func(w io.Writer) error
+}
+
+// render prepares the files of a save without touching the disk.
+func (m *Model) render(opts SaveOptions) ([]outFile, error) {
+	if err := m.checkShapes(); err != nil {
+		return nil, err
+	}
+	if opts.DType != "" && !opts.DType.Supported() {
+		return nil, fmt.Errorf("cannot write dtype %q (want F32, F16 or BF16)", opts.DType)
+	}
+	ts := make([]stOut, len(m.Layout.Tensors))
+	torch := ""
+	for i, t := range m.Layout.Tensors {
+		dt := t.DType
+		if opts.DType != "" {
+			dt = opts.DType
+		}
+		ts[i] = stOut{Name: t.Name, DType: dt, Shape: t.Shape, Transposed: t.Transposed, Data: t.Of(m.W)}
+		switch {
+		case i == 0:
+			torch = dt.TorchName()
+		case torch != dt.TorchName():
+			torch = "" // mixed dtypes: leave torch_dtype as it was
+		}
+	}
+	cfg, err := m.Config.MarshalHF(torch)
+	if err != nil {
+		return nil, fmt.Errorf("config.json: %w", err)
+	}
+	meta, err := m.lopperJSON(opts.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	files := []outFile{
+		{configFile, writeBytes(cfg)},
+		{weightsFile, func(w io.Writer) error { return writeSafetensors(w, ts) }},
+		{metaFile, writeBytes(meta)},
+	}
+	if m.TokenizerJSON != nil {
+		files = append(files, outFile{tokenizerFile, writeBytes(m.TokenizerJSON)})
+	}
+	return files, nil
+}
+
+func (m *Model) lopperJSON(meta json.RawMessage) ([]byte, error) {
+	if meta == nil {
+		meta = m.Meta
+	}
+	if meta == nil {
+		meta = json.RawMessage("{}")
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(meta, &obj); err != nil || obj == nil {
+		return nil, fmt.Errorf("metadata must be a JSON object: %s", jsonText(meta))
+	}
+	doc := lopperDoc{HFCompatible: true, Metadata: meta}
+	if err := m.Config.HFCompatible(); err != nil {
+		doc.HFCompatible, doc.Reason = false, err.Error()
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+func writeBytes(b []byte) func(io.Writer) error {
+	return func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	}
+}
+
+// writeFileSync creates path, fills it through a buffer and fsyncs it.
+func writeFileSync(path string, fill func(io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(f, 1<<20)
+	err = fill(bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// replaceDir moves the finished directory tmp to dir. An existing dir is
+// renamed aside first and restored if the second rename fails, so a crash
+// leaves either the old or the new directory complete (at worst under its
+// temporary name).
+func replaceDir(tmp, dir string) error {
+	fi, err := os.Lstat(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return os.Rename(tmp, dir)
+	}
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s exists and is not a directory", dir)
+	}
+	old := tmp + ".old"
+	if err := os.Rename(dir, old); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if rerr := os.Rename(old, dir); rerr != nil {
+			return fmt.Errorf("%w (and restoring the old directory from %s failed: %v)", err, old, rerr)
+		}
+		return err
+	}
+	return os.RemoveAll(old)
+}

@@ -1,0 +1,199 @@
+package model
+
+import (
+	"fmt"
+
+	"lopper/model/tensor"
+)
+
+// LinearHook sees the input rows x ([rows, cols], row-major) of linear
+// layers during a forward pass. weights lists the Hugging Face names of the
+// weights that consume this input: q, k and v share one input (GPT-2:
+// c_attn), so do gate and up. x is only valid during the call.
+type LinearHook func(weights []string, x []float32, rows, cols int)
+
+// State holds the activations of forward and backward passes for up to B
+// sequences of up to T tokens, and the buffers that let repeated passes run
+// without allocating. A State belongs to one model and one goroutine; many
+// States may share a model. Rebuild it after the model's dims change.
+type State struct {
+	m     *Model
+	B, T  int
+	train bool
+	// Hook, when set, sees the inputs of every linear layer during Forward.
+	Hook LinearHook
+
+	refs       []blockRefs
+	globals    globalRefs
+	cos, sin   []float32 // RoPE tables [T, HeadDim/2] (Llama)
+	res        [][]float32
+	acts       []blockActs
+	fin        normActs
+	logits     []float32
+	attScratch []float32 // attention rows when probabilities are not kept
+	// Set by Forward for Backward.
+	tokens   []int32
+	b        int
+	backward bool
+	grad     gradBufs
+}
+
+// normActs are a norm's outputs and its saved statistics.
+type normActs struct {
+	out, mean, rstd []float32
+}
+
+// blockActs are one block's saved activations over B·T rows.
+type blockActs struct {
+	n1, n2 normActs
+	qkv    []float32 // [rows, (heads+2·kvheads)·headDim], q and k after RoPE
+	att    []float32 // [B, heads, T, T] softmax probabilities (training only)
+	y      []float32 // [rows, heads·headDim] attention output, input of o
+	mid    []float32 // [rows, hidden] residual after attention
+	fc     []float32 // Llama [rows, 2·inter] gate|up; GPT-2 [rows, inter] pre-activation
+	act    []float32 // [rows, inter] input of down
+}
+
+// gradBufs are backward scratch buffers sized for the widest layer.
+type gradBufs struct {
+	dres, dxn, dqkv, dy, dfc, dact, dp []float32
+}
+
+// NewState returns a State for forward and backward passes over batches of
+// up to B sequences of up to T tokens. It keeps every layer's activations
+// (memory grows with layers × B × heads × T²); use NewInferenceState when
+// no backward pass is needed.
+func NewState(m *Model, B, T int) (*State, error) { return newState(m, B, T, true) }
+
+// NewInferenceState returns a State for Forward, Embed, BlockForward and
+// Head only: activations are kept for one layer at a time.
+func NewInferenceState(m *Model, B, T int) (*State, error) { return newState(m, B, T, false) }
+
+func newState(m *Model, B, T int, train bool) (*State, error) {
+	c := &m.Config
+	if err := m.checkShapes(); err != nil {
+		return nil, err
+	}
+	if B <= 0 || T <= 0 {
+		return nil, fmt.Errorf("batch %d × sequence %d: both must be positive", B, T)
+	}
+	if T > c.MaxPos {
+		return nil, fmt.Errorf("sequence length %d exceeds the model's %d positions", T, c.MaxPos)
+	}
+	if c.SlidingWindow > 0 && T > c.SlidingWindow {
+		return nil, fmt.Errorf("sequence length %d exceeds the sliding window of %d; sliding-window attention is not supported", T, c.SlidingWindow)
+	}
+	s := &State{m: m, B: B, T: T, train: train}
+	var err error
+	if s.refs, s.globals, err = buildRefs(m.Layout, c); err != nil {
+		return nil, err
+	}
+	if c.Arch == Llama {
+		s.cos, s.sin = tensor.RoPETable(c.RopeTheta, c.HeadDim, T)
+	}
+	n, H := B*T, c.Hidden
+	nres, nacts := 2, 1
+	if train {
+		nres, nacts = len(c.Layers)+1, len(c.Layers)
+	}
+	s.res = make([][]float32, nres)
+	for i := range s.res {
+		s.res[i] = make([]float32, n*H)
+	}
+	w := c.maxDims()
+	s.acts = make([]blockActs, nacts)
+	for l := range s.acts {
+		d := w
+		if train {
+			d = c.Layers[l]
+		}
+		s.acts[l] = newBlockActs(c, d, B, T, train)
+	}
+	s.fin = newNormActs(c, n)
+	s.logits = make([]float32, n*c.Vocab)
+	if !train {
+		s.attScratch = make([]float32, B*w.Heads*T)
+	}
+	return s, nil
+}
+
+func newNormActs(c *Config, n int) normActs {
+	a := normActs{out: make([]float32, n*c.Hidden), rstd: make([]float32, n)}
+	if c.Arch == GPT2 {
+		a.mean = make([]float32, n)
+	}
+	return a
+}
+
+func newBlockActs(c *Config, d LayerDims, B, T int, train bool) blockActs {
+	n, hd := B*T, c.HeadDim
+	a := blockActs{
+		n1:  newNormActs(c, n),
+		n2:  newNormActs(c, n),
+		qkv: make([]float32, n*(d.Heads+2*d.KVHeads)*hd),
+		y:   make([]float32, n*d.Heads*hd),
+		mid: make([]float32, n*c.Hidden),
+		fc:  make([]float32, n*fcWidth(c, d)),
+		act: make([]float32, n*d.Intermediate),
+	}
+	if train {
+		a.att = make([]float32, B*d.Heads*T*T)
+	}
+	return a
+}
+
+// fcWidth is the width of the MLP's first projection: gate and up stacked
+// for Llama, c_fc for GPT-2.
+func fcWidth(c *Config, d LayerDims) int {
+	if c.Arch == Llama {
+		return 2 * d.Intermediate
+	}
+	return d.Intermediate
+}
+
+// actsFor returns the activation buffers of block l.
+func (s *State) actsFor(l int) *blockActs {
+	if s.train {
+		return &s.acts[l]
+	}
+	return &s.acts[0]
+}
+
+// resIn and resOut are block l's residual input and output buffers.
+func (s *State) resIn(l int) []float32 {
+	if s.train {
+		return s.res[l]
+	}
+	return s.res[l%2]
+}
+
+func (s *State) resOut(l int) []float32 { return s.resIn(l + 1) }
+
+// Hidden returns the residual stream entering block l (l = NumLayers: the
+// output of the last block, before the final norm), [rows, hidden], from
+// the last Forward of a training State. It is nil for inference States.
+func (s *State) Hidden(l int) []float32 {
+	if !s.train || l < 0 || l >= len(s.res) {
+		return nil
+	}
+	return s.res[l][:s.b*s.T*s.m.Config.Hidden]
+}
+
+// allocGrad sizes the backward scratch buffers on first use.
+func (s *State) allocGrad() {
+	if s.grad.dres != nil {
+		return
+	}
+	c := &s.m.Config
+	w := c.maxDims()
+	n, hd := s.B*s.T, c.HeadDim
+	s.grad = gradBufs{
+		dres: make([]float32, n*c.Hidden),
+		dxn:  make([]float32, n*c.Hidden),
+		dqkv: make([]float32, n*(w.Heads+2*w.KVHeads)*hd),
+		dy:   make([]float32, n*w.Heads*hd),
+		dfc:  make([]float32, n*fcWidth(c, w)),
+		dact: make([]float32, n*w.Intermediate),
+		dp:   make([]float32, s.B*w.KVHeads*s.T),
+	}
+}

@@ -7,8 +7,9 @@ import (
 
 // bpe is a byte-pair-encoding model: it turns one word into token ids.
 type bpe struct {
-	vocab  map[string]int32
-	merges map[uint64]mergeRule
+	vocab   map[string]int32
+	merges  map[uint64]mergeRule
+	inMerge []bool // by id: the token is part of some merge
 
 	unk          int32 // id of unk_token, -1 without one
 	fuseUnk      bool
@@ -27,26 +28,30 @@ type bpe struct {
 	cache *wordCache
 }
 
-func newBPE(vocab map[string]int32, unkToken *string) (*bpe, error) {
+func newBPE(vocab map[string]int32, unkToken *string) *bpe {
 	m := &bpe{vocab: vocab, merges: map[uint64]mergeRule{}, unk: -1, cache: newWordCache(wordCacheCapacity)}
 	if unkToken != nil {
-		id, ok := vocab[*unkToken]
-		if !ok {
-			return nil, fmt.Errorf("model.unk_token %q is not in the vocab", *unkToken)
-		}
-		m.unk = id
+		// An unk_token missing from the vocab is accepted, as Hugging Face accepts
+		// it; characters it would stand for are then dropped (Hugging Face fails
+		// on them when encoding).
+		m.unk = lookup(vocab, *unkToken)
 	}
 	for b := range 256 {
 		m.fallbackIDs[b] = lookup(vocab, fmt.Sprintf("<0x%02X>", b))
 		m.byteIDs[b] = lookup(vocab, byteToStr[b])
 	}
-	return m, nil
+	return m
 }
 
 // addMerges resolves the merges to ids; call after prefix is set. A later
 // duplicate of a pair replaces the earlier one, as in Hugging Face.
 func (m *bpe) addMerges(merges []merge) error {
 	m.merges = make(map[uint64]mergeRule, len(merges))
+	size := 0
+	for _, id := range m.vocab {
+		size = max(size, int(id)+1)
+	}
+	m.inMerge = make([]bool, size)
 	for rank, p := range merges {
 		a, ok1 := m.vocab[p[0]]
 		b, ok2 := m.vocab[p[1]]
@@ -59,6 +64,7 @@ func (m *bpe) addMerges(merges []merge) error {
 			return fmt.Errorf("model.merges[%d] %q + %q: token %q is not in the vocab", rank, p[0], p[1], firstMissing(m.vocab, p[0], p[1], merged))
 		}
 		m.merges[pairKey(a, b)] = mergeRule{int32(rank), id}
+		m.inMerge[a], m.inMerge[b] = true, true
 	}
 	m.fastBytes = m.prefix == "" && m.suffix == ""
 	for _, id := range m.byteIDs {
@@ -66,6 +72,9 @@ func (m *bpe) addMerges(merges []merge) error {
 	}
 	return nil
 }
+
+// inert reports whether id takes part in no merge.
+func (m *bpe) inert(id int32) bool { return int(id) >= len(m.inMerge) || !m.inMerge[id] }
 
 func firstMissing(vocab map[string]int32, toks ...string) string {
 	for _, t := range toks {
@@ -120,7 +129,7 @@ func (m *bpe) encodeWord(word string, byteLevel bool, dst []int32) []int32 {
 	} else {
 		m.wordSymbols(text, sc)
 	}
-	dst = mergeAll(m.merges, sc, dst)
+	dst = mergeAll(m, sc, dst)
 	if len(word) < maxCachedWordLen {
 		m.cache.put(word, dst[start:])
 	}

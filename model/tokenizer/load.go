@@ -44,7 +44,6 @@ type fileJSON struct {
 }
 
 type modelJSON struct {
-	Type         *string          `json:"type"`
 	Dropout      *float64         `json:"dropout"`
 	UnkToken     *string          `json:"unk_token"`
 	Prefix       *string          `json:"continuing_subword_prefix"`
@@ -134,15 +133,24 @@ func parseModel(raw json.RawMessage) (*bpe, error) {
 	if isNull(raw) {
 		return nil, errors.New("model: missing")
 	}
+	var head struct {
+		Type   *string         `json:"type"`
+		Merges json.RawMessage `json:"merges"`
+	}
+	if err := decodeComponent(raw, "model", &head); err != nil {
+		return nil, err
+	}
+	switch {
+	case head.Type != nil && *head.Type != "BPE":
+		return nil, unsupported("model", "model", *head.Type)
+	case head.Type == nil && head.Merges == nil: // files without a type are BPE if they have merges
+		return nil, errors.New("model: no \"type\" and no merges; only BPE models are supported")
+	}
 	var c modelJSON
 	if err := decodeComponent(raw, "model", &c); err != nil {
 		return nil, err
 	}
 	switch {
-	case c.Type != nil && *c.Type != "BPE":
-		return nil, unsupported("model", "model", *c.Type)
-	case c.Type == nil && c.Merges == nil: // files without a type are BPE if they have merges
-		return nil, errors.New("model: no \"type\" and no merges; only BPE models are supported")
 	case c.Dropout != nil && *c.Dropout != 0:
 		return nil, fmt.Errorf("model: BPE dropout %g is not supported (it makes encoding random)", *c.Dropout)
 	}
@@ -151,10 +159,7 @@ func parseModel(raw json.RawMessage) (*bpe, error) {
 			return nil, fmt.Errorf("model.vocab: token %q has id %d, outside [0, %d)", tok, id, maxID)
 		}
 	}
-	m, err := newBPE(c.Vocab, c.UnkToken)
-	if err != nil {
-		return nil, err
-	}
+	m := newBPE(c.Vocab, c.UnkToken)
 	if c.Prefix != nil {
 		m.prefix = *c.Prefix
 	}

@@ -46,7 +46,7 @@ const (
 type metaspacePre struct {
 	repl   string
 	scheme prependScheme
-	cut bool
+	cut    bool
 }
 
 func (p metaspacePre) split(s string, first bool, emit func(string)) {

@@ -15,11 +15,11 @@ package tensor
 
 const (
 	gemmKC = 256 // k steps per packed block (fixed: it sets the summation order)
-	gemmMC = 128 // rows of C per work chunk, rounded down to whole tiles
+	gemmMC = 64 // rows of C per work chunk, rounded down to whole tiles
 	gemmNC = 384 // columns of C per work chunk, rounded down to whole tiles
 
 	// gemmPackItem is about how many floats one packing work item moves.
-	gemmPackItem = 1 << 15
+	gemmPackItem = 1 << 16
 	// gemmSerialWork is the m·n·k below which a product runs on the
 	// calling goroutine only: goroutine hand-offs would cost more.
 	gemmSerialWork = 1 << 19
@@ -78,19 +78,28 @@ func gemm(kern *microKernel, c []float32, a, b operand, m, n, k int, accumulate 
 		item -= g.aItems
 		packPanels(packB[t%2], b, item*g.bGroup, min(g.np, (item+1)*g.bGroup), kern.nr, n, p0, kcb)
 	}
-	packItems := g.aItems + g.bItems
+	packItems := g.aItems
+	if !g.bInChunk {
+		packItems += g.bItems
+	}
 	parallelFor(workers, packItems, func(i int) { pack(0, i) })
 	for t := 0; t < g.nk; t++ {
 		next := 0
 		if t+1 < g.nk {
 			next = packItems
 		}
+		// Packing items alternate with compute chunks so that packing,
+		// which waits on memory, overlaps with computing, which does not.
 		parallelFor(workers, next+g.chunks, func(i int) {
-			if i < next {
-				pack(t+1, i)
+			isPack, j := interleave(i, next, g.chunks)
+			if isPack {
+				pack(t+1, j)
 				return
 			}
-			g.computeChunk(c, packA[t%2], packB[t%2], t, i-next, accumulate || t > 0)
+			if g.bInChunk {
+				g.packChunkB(packB[t%2], b, t, j)
+			}
+			g.computeChunk(c, packA[t%2], packB[t%2], t, j, accumulate || t > 0)
 		})
 	}
 }
@@ -108,6 +117,9 @@ type gemmPlan struct {
 	mcp, ncp       int // panels per chunk along m and along n
 	chunksN        int
 	chunks         int
+	// bInChunk: every B panel is used by one chunk only (a single chunk
+	// row), so that chunk packs it just before use, while it is hot.
+	bInChunk bool
 }
 
 func newGemmPlan(kern *microKernel, m, n, k int) *gemmPlan {
@@ -127,6 +139,7 @@ func newGemmPlan(kern *microKernel, m, n, k int) *gemmPlan {
 	g.ncp = max(1, gemmNC/nr)
 	g.chunksN = (g.np + g.ncp - 1) / g.ncp
 	g.chunks = (g.mp + g.mcp - 1) / g.mcp * g.chunksN
+	g.bInChunk = g.mp <= g.mcp
 	return g
 }
 
@@ -134,6 +147,13 @@ func newGemmPlan(kern *microKernel, m, n, k int) *gemmPlan {
 func (g *gemmPlan) kBlock(t int) (p0, kcb int) {
 	p0 = t * gemmKC
 	return p0, min(gemmKC, g.k-p0)
+}
+
+// packChunkB packs the B panels of one chunk for k block t.
+func (g *gemmPlan) packChunkB(pb []float32, b operand, t, chunk int) {
+	p0, kcb := g.kBlock(t)
+	cn := chunk % g.chunksN
+	packPanels(pb, b, cn*g.ncp, min(g.np, (cn+1)*g.ncp), g.kern.nr, g.n, p0, kcb)
 }
 
 // computeChunk runs the micro-kernel over the tiles of one chunk of C for k
@@ -176,4 +196,19 @@ func (g *gemmPlan) edgeTile(c, ap, bp []float32, kcb, i0, j0, mv, nv int, load b
 	for r := 0; r < mv; r++ {
 		copy(c[(i0+r)*n+j0:(i0+r)*n+j0+nv], tile[r*nr:])
 	}
+}
+
+// interleave maps item i of a sequence that alternates between np items of
+// one kind and nc of another (then runs on with whichever is left) to its
+// kind and index within that kind.
+func interleave(i, np, nc int) (first bool, j int) {
+	pairs := min(np, nc)
+	if i < 2*pairs {
+		return i%2 == 0, i / 2
+	}
+	i -= pairs
+	if np > nc {
+		return true, i
+	}
+	return false, i
 }

@@ -33,6 +33,14 @@ var avx2Kernel = &microKernel{name: "avx2", mr: 6, nr: 16,
 		gemmAVX2_6x16(kc, &a[0], &b[0], &c[0], ldc, b2i(load))
 	}}
 
+func init() {
+	if cpu.X86.HasAVX2 {
+		packTranspose8 = func(dst, src []float32, ld, blocks, w int) {
+			packTranspose8AVX2(&dst[0], &src[0], ld, blocks, w)
+		}
+	}
+}
+
 func b2i(b bool) int {
 	if b {
 		return 1

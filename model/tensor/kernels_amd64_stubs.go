@@ -18,3 +18,6 @@ func gemmAVX512_8x48(kc int, a *float32, b *float32, c *float32, ldc int, load i
 
 // gemmAVX2_6x16 computes an 6×16 tile of C from packed panels (see gemm.go).
 func gemmAVX2_6x16(kc int, a *float32, b *float32, c *float32, ldc int, load int)
+
+// packTranspose8AVX2 writes dst[p*w+r] = src[r*ld+p] for r < 8, p < 8·blocks.
+func packTranspose8AVX2(dst *float32, src *float32, ld int, blocks int, w int)

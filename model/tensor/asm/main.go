@@ -13,5 +13,6 @@ import (
 func main() {
 	ConstraintExpr("!purego")
 	gemmKernels()
+	packTranspose8()
 	Generate()
 }

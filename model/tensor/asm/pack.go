@@ -1,0 +1,103 @@
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	"github.com/mmcloughlin/avo/reg"
+)
+
+// packTranspose8 generates the transposing pack of GEMM operands whose rows
+// run along k: for 8 source rows with stride ld it writes, for each of
+// blocks·8 steps p, the 8 values of step p to dst[p*w : p*w+8], with an
+// in-register 8×8 transpose per block of 8 steps (AVX2).
+func packTranspose8() {
+	TEXT("packTranspose8AVX2", NOSPLIT, "func(dst, src *float32, ld, blocks, w int)")
+	Doc("packTranspose8AVX2 writes dst[p*w+r] = src[r*ld+p] for r < 8, p < 8·blocks.")
+	var (
+		dst, src, ld, n, w = reg.RDI, reg.RSI, reg.RDX, reg.RCX, reg.RBX
+		src3, src6         = reg.R8, reg.R9
+		dst3, dst6         = reg.R10, reg.R11
+	)
+	Load(Param("dst"), dst)
+	Load(Param("src"), src)
+	Load(Param("ld"), ld)
+	Load(Param("blocks"), n)
+	Load(Param("w"), w)
+	SHLQ(U8(2), ld)
+	SHLQ(U8(2), w)
+	w8 := reg.R12
+	MOVQ(w, w8)
+	SHLQ(U8(3), w8)
+	// Rows 3 and 6 (and steps 3 and 6) start bases of their own so that
+	// every row is base + {0, 1, 2, 4}·stride.
+	LEAQ(Mem{Base: src, Index: ld, Scale: 2}, src3)
+	ADDQ(ld, src3)
+	LEAQ(Mem{Base: src3, Index: ld, Scale: 2}, src6)
+	ADDQ(ld, src6)
+	LEAQ(Mem{Base: dst, Index: w, Scale: 2}, dst3)
+	ADDQ(w, dst3)
+	LEAQ(Mem{Base: dst3, Index: w, Scale: 2}, dst6)
+	ADDQ(w, dst6)
+	at := func(i int, base, base3, base6, stride reg.Register) Mem {
+		switch i {
+		case 0:
+			return Mem{Base: base}
+		case 1:
+			return Mem{Base: base, Index: stride, Scale: 1}
+		case 2:
+			return Mem{Base: base, Index: stride, Scale: 2}
+		case 3:
+			return Mem{Base: base3}
+		case 4:
+			return Mem{Base: base, Index: stride, Scale: 4}
+		case 5:
+			return Mem{Base: base3, Index: stride, Scale: 2}
+		case 6:
+			return Mem{Base: base6}
+		}
+		return Mem{Base: base3, Index: stride, Scale: 4}
+	}
+	y := []reg.VecPhysical{reg.Y0, reg.Y1, reg.Y2, reg.Y3, reg.Y4, reg.Y5, reg.Y6, reg.Y7,
+		reg.Y8, reg.Y9, reg.Y10, reg.Y11, reg.Y12, reg.Y13, reg.Y14, reg.Y15}
+	row, t := y[:8], y[8:]
+
+	Label("pt8_loop")
+	TESTQ(n, n)
+	JZ(LabelRef("pt8_done"))
+	for r := 0; r < 8; r++ {
+		VMOVUPS(at(r, src, src3, src6, ld), row[r])
+	}
+	// t[2i], t[2i+1]: rows 2i and 2i+1 interleaved (steps 0,1,4,5 / 2,3,6,7).
+	for i := 0; i < 4; i++ {
+		VUNPCKLPS(row[2*i+1], row[2*i], t[2*i])
+		VUNPCKHPS(row[2*i+1], row[2*i], t[2*i+1])
+	}
+	// row[q], row[4+q]: four rows of step q (low lane) and q+4 (high lane),
+	// for rows 0–3 and 4–7.
+	for h := 0; h < 2; h++ {
+		a, b := t[4*h], t[4*h+2]   // steps 0,1 | 4,5 of rows 4h..4h+3
+		c, d := t[4*h+1], t[4*h+3] // steps 2,3 | 6,7
+		VSHUFPS(U8(0x44), b, a, row[4*h+0])
+		VSHUFPS(U8(0xEE), b, a, row[4*h+1])
+		VSHUFPS(U8(0x44), d, c, row[4*h+2])
+		VSHUFPS(U8(0xEE), d, c, row[4*h+3])
+	}
+	for q := 0; q < 4; q++ {
+		VPERM2F128(U8(0x20), row[4+q], row[q], t[q])
+		VPERM2F128(U8(0x31), row[4+q], row[q], t[4+q])
+	}
+	for p := 0; p < 8; p++ {
+		VMOVUPS(t[p], at(p, dst, dst3, dst6, w))
+	}
+	for _, r := range []reg.Register{src, src3, src6} {
+		ADDQ(U8(32), r)
+	}
+	for _, r := range []reg.Register{dst, dst3, dst6} {
+		ADDQ(w8, r)
+	}
+	DECQ(n)
+	JMP(LabelRef("pt8_loop"))
+	Label("pt8_done")
+	VZEROUPPER()
+	RET()
+}

@@ -1,0 +1,124 @@
+package pipeline
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// StageContext is what a running stage gets from the engine besides its
+// config.
+type StageContext struct {
+	ID        string         // the stage's id in the recipe
+	Path      string         // its instance in this run: "base", "gradual[2]/prune", "sweep[1]/prune"
+	Uses      string         // its kind
+	Log       hclog.Logger   // named after the stage; iteration / branch as fields
+	Params    map[string]any // resolved params
+	RecipeDir string         // relative paths in the recipe resolve against it (see Resolve)
+	RunDir    string         // this run's directory
+	Iteration int            // the innermost enclosing loop's iteration (0-based), -1 outside loops
+	Matrix    map[string]any // the enclosing matrix branches' values, nil outside matrices
+	Registry  *Registry      // kinds and artifact codecs
+
+	lookup   func(id string) (*Result, bool)
+	rec      *recorder
+	workDir  string
+	progress progressState
+}
+
+// Input returns the result of the stage r names: a dependency (inputs
+// finish before their readers start), or `prev` inside a loop.
+func (sc *StageContext) Input(r Ref) (*Result, error) {
+	res, ok := sc.lookup(r.ID)
+	if !ok {
+		return nil, fmt.Errorf("stage %s: no result for input %q (not a finished dependency)", sc.ID, r.ID)
+	}
+	return res, nil
+}
+
+// Artifact returns the artifact called name of the stage r names.
+func (sc *StageContext) Artifact(r Ref, name string) (Artifact, error) {
+	res, err := sc.Input(r)
+	if err != nil {
+		return nil, err
+	}
+	a, ok := res.Artifacts[name]
+	if !ok {
+		return nil, fmt.Errorf("stage %s: input %s has no %q artifact", sc.ID, r.ID, name)
+	}
+	return a, nil
+}
+
+// InputArtifact returns the artifact called name of the stage r names as a
+// T, e.g. pipeline.InputArtifact[*ModelArtifact](sc, cfg.Model, "model").
+// Artifacts are shared: never mutate them.
+func InputArtifact[T Artifact](sc *StageContext, r Ref, name string) (T, error) {
+	var zero T
+	a, err := sc.Artifact(r, name)
+	if err != nil {
+		return zero, err
+	}
+	t, ok := a.(T)
+	if !ok {
+		return zero, fmt.Errorf("stage %s: input %s's %q artifact is a %s (%T), want %T", sc.ID, r.ID, name, a.Kind(), a, zero)
+	}
+	return t, nil
+}
+
+// Resolve resolves a path written in the recipe against the recipe's
+// directory; absolute paths are returned as they are.
+func (sc *StageContext) Resolve(p string) string { return resolvePath(sc.RecipeDir, p) }
+
+// WorkDir returns (creating it) a directory for files this stage instance
+// writes: RUN_DIR/stages/PATH.
+func (sc *StageContext) WorkDir() (string, error) {
+	if err := os.MkdirAll(sc.workDir, 0o755); err != nil {
+		return "", fmt.Errorf("stage %s: work dir: %w", sc.ID, err)
+	}
+	return sc.workDir, nil
+}
+
+// Record returns a snapshot of the run record so far: every stage that has
+// started, with results, including each loop iteration and matrix branch.
+func (sc *StageContext) Record() *RunRecord { return sc.rec.snapshot() }
+
+// Progress reports progress: done of total units (e.g. 40 of 200 "steps").
+// It is logged at debug level, and at info level at most every 10 seconds
+// and on completion.
+func (sc *StageContext) Progress(done, total int, unit string) {
+	args := []any{"done", done, "total", total, "unit", unit}
+	if total > 0 {
+		args = append(args, "percent", fmt.Sprintf("%.0f", 100*float64(done)/float64(total)))
+	}
+	if sc.progress.due(done >= total) {
+		sc.Log.Info("progress", args...)
+	} else {
+		sc.Log.Debug("progress", args...)
+	}
+}
+
+// progressState throttles info-level progress logs.
+type progressState struct {
+	mu   sync.Mutex
+	last time.Time
+}
+
+func (p *progressState) due(final bool) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	if final || now.Sub(p.last) >= 10*time.Second {
+		p.last = now
+		return true
+	}
+	return false
+}
+
+// workDirFor maps an instance path to its directory under the run.
+func workDirFor(runDir, path string) string {
+	return filepath.Join(runDir, "stages", filepath.FromSlash(path))
+}

@@ -1,0 +1,125 @@
+package pipeline
+
+import (
+	"fmt"
+
+	"gopkg.in/yaml.v3"
+)
+
+var stageKeys = []string{"uses", "needs", "when", "with", "stages", "description"}
+
+// stages parses a `stages` mapping into scope sc.
+func (l *loader) stages(n *yaml.Node, parent *Stage, sc *scope) []*Stage {
+	sc.owner = parent
+	for _, p := range l.pairs(n, "stages") {
+		l.stage(p, parent, sc)
+	}
+	return sc.stages
+}
+
+func (l *loader) stage(p pair, parent *Stage, sc *scope) {
+	id := p.key.Value
+	s := &Stage{ID: id, Pos: l.pos(p.key), Parent: parent, scope: sc}
+	register := true
+	switch {
+	case !identRE.MatchString(id):
+		l.errorf(p.key, "stage id %q: use letters, digits and '_', starting with a letter (ids are names in expressions)", id)
+		register = false
+	case reservedName(id) != "":
+		l.errorf(p.key, "stage id %s", reservedName(id))
+		register = false
+	}
+	if first, dup := l.r.byID[id]; dup && register {
+		l.errorf(p.key, "duplicate stage id %q (first at line %d); stage ids are unique across the recipe", id, first.Pos.Line)
+		register = false
+	}
+	what := "stage " + id
+	fields := l.fields(p.value, what, stageKeys)
+	if resolveAlias(p.value).Kind != yaml.MappingNode {
+		return
+	}
+	if u, ok := fields["uses"]; !ok {
+		l.errorf(p.key, "stage %s: missing `uses` (the stage kind: one of %s)", id, oneOf(l.reg.Kinds()))
+		register = false
+	} else if uses, ok := l.str(u.value, what+": uses"); ok {
+		s.Uses, s.usesPos = uses, l.pos(u.value)
+		kind, known := l.reg.Kind(uses)
+		if !known {
+			l.errorf(u.value, "stage %s: unknown stage kind %q%s; known kinds: %s", id, uses, didYouMean(uses, l.reg.Kinds()), oneOf(l.reg.Kinds()))
+			register = false
+		}
+		s.kind = kind
+	} else {
+		register = false
+	}
+	if d, ok := fields["description"]; ok {
+		s.Description, _ = l.str(d.value, what+": description")
+	}
+	if n, ok := fields["needs"]; ok {
+		s.Needs = l.refs(n.value, what+": needs")
+	}
+	if w, ok := fields["when"]; ok {
+		s.When = l.expr(w.value, what+": when")
+	}
+	if w, ok := fields["with"]; ok {
+		s.withPos = l.pos(w.key)
+		if v := resolveAlias(w.value); !(v.Kind == yaml.ScalarNode && v.Tag == "!!null") {
+			s.With = v
+		}
+	}
+	if b, ok := fields["stages"]; ok {
+		if s.Uses != "" && s.Uses != KindLoop && s.Uses != KindMatrix {
+			l.errorf(b.key, "stage %s: only loop and matrix stages have `stages` (this one uses %s)", id, s.Uses)
+		} else {
+			s.body = &scope{parent: sc, byID: map[string]*Stage{}}
+			s.Body = l.stages(b.value, s, s.body)
+			if len(s.Body) == 0 && resolveAlias(b.value).Kind == yaml.MappingNode {
+				l.errorf(b.value, "stage %s: `stages` is empty", id)
+			}
+		}
+	} else if s.Uses == KindLoop || s.Uses == KindMatrix {
+		l.errorf(p.key, "stage %s: a %s needs `stages`, the sub-stages it runs", id, s.Uses)
+		register = false
+	}
+	if !register {
+		return
+	}
+	l.r.byID[id] = s
+	sc.byID[id] = s
+	sc.stages = append(sc.stages, s)
+}
+
+// refs parses `needs`: a stage id or a list of them.
+func (l *loader) refs(n *yaml.Node, what string) []Ref {
+	n = resolveAlias(n)
+	items := []*yaml.Node{n}
+	if n.Kind == yaml.SequenceNode {
+		items = n.Content
+	}
+	var out []Ref
+	for _, it := range items {
+		if id, ok := l.str(it, what); ok {
+			out = append(out, Ref{ID: id, Line: it.Line, Col: it.Column})
+		}
+	}
+	return out
+}
+
+// expr records an expression written at node n; it is compiled later,
+// against its scope's environment.
+func (l *loader) expr(n *yaml.Node, what string) *Expr {
+	src, ok := l.str(n, what)
+	if !ok {
+		return nil
+	}
+	if src == "" {
+		l.errorf(n, "%s: empty expression", what)
+		return nil
+	}
+	return &Expr{Source: src, node: n, file: l.r.File, lines: l.ps.lines, what: what}
+}
+
+// refError reports an unresolvable reference.
+func (l *loader) refError(r Ref, format string, args ...any) {
+	l.ps.at(r.Line, r.Col, "%s", fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,65 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"sync"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// RecordFile is the run record's file name inside a run directory.
+const RecordFile = "run.json"
+
+// recorder owns the run record: every change goes through update, under
+// one lock, and is written to run.json atomically.
+type recorder struct {
+	mu     sync.Mutex
+	rec    *RunRecord
+	path   string
+	closed bool  // after the run is final, late updates are dropped
+	err    error // first write error
+	log    hclog.Logger
+}
+
+func newRecorder(rec *RunRecord, log hclog.Logger) *recorder {
+	return &recorder{rec: rec, path: filepath.Join(rec.RunDir, RecordFile), log: log}
+}
+
+// update applies fn to the record and writes it.
+func (r *recorder) update(fn func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	fn()
+	r.writeLocked()
+}
+
+func (r *recorder) writeLocked() {
+	data, err := json.MarshalIndent(r.rec, "", "  ")
+	if err == nil {
+		err = WriteFileAtomic(r.path, append(data, '\n'), 0o644)
+	}
+	if err != nil && r.err == nil {
+		r.err = err
+		r.log.Error("cannot write the run record", "path", r.path, "error", err)
+	}
+}
+
+// finish applies fn, writes the record a last time and stops updates.
+func (r *recorder) finish(fn func()) (*RunRecord, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fn()
+	r.writeLocked()
+	r.closed = true
+	return r.rec.clone(), r.err
+}
+
+func (r *recorder) snapshot() *RunRecord {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rec.clone()
+}

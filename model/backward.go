@@ -1,0 +1,80 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+
+	"lopper/model/tensor"
+)
+
+// Backward accumulates into grads (a flat buffer over the model's layout)
+// the gradient of a loss given dlogits, its gradient with respect to the
+// logits of the last Forward on this training State. Entries the model's
+// Mask prunes are set to exactly zero.
+func (s *State) Backward(dlogits, grads []float32) error {
+	if !s.train {
+		return errors.New("backward: an inference State keeps no activations (use NewState)")
+	}
+	if !s.backward {
+		return errors.New("backward: needs a Forward on this State first (BlockForward and Head do not count)")
+	}
+	c := &s.m.Config
+	n := s.b * s.T
+	if len(dlogits) != n*c.Vocab {
+		return fmt.Errorf("backward: dlogits has %d values, want %d × %d", len(dlogits), n, c.Vocab)
+	}
+	if len(grads) != s.m.Layout.Total {
+		return fmt.Errorf("backward: grads has %d values, the layout %d", len(grads), s.m.Layout.Total)
+	}
+	s.allocGrad()
+	g := &s.grad
+	W, H := s.m.W, c.Hidden
+	L := len(s.refs)
+
+	// Head: logits = norm(h)·Wᵀ.
+	gl := &s.globals
+	linearBackward(g.dxn, gl.head.of(grads), nil, dlogits, s.fin.out, gl.head.of(W), n, c.Vocab, H)
+	clear(g.dres[:n*H])
+	s.normBackward(g.dres, gl.norm.of(grads), gl.normb.of(grads), g.dxn, s.res[L], gl.norm.of(W), &s.fin, n)
+
+	for l := L - 1; l >= 0; l-- {
+		s.blockBackward(l, grads)
+	}
+
+	// Embeddings, in row order.
+	emb, pos := gl.embed.of(grads), gl.pos.of(grads)
+	for r, t := range s.tokens[:n] {
+		tensor.AddInPlace(emb[int(t)*H:(int(t)+1)*H], g.dres[r*H:(r+1)*H])
+		if pos != nil {
+			p := r % s.T
+			tensor.AddInPlace(pos[p*H:(p+1)*H], g.dres[r*H:(r+1)*H])
+		}
+	}
+	applyMask(grads, s.m.Mask)
+	return nil
+}
+
+// blockBackward takes g.dres = ∂L/∂(block output) to ∂L/∂(block input),
+// accumulating the block's parameter gradients into grads.
+func (s *State) blockBackward(l int, grads []float32) {
+	c, W, r, a, g := &s.m.Config, s.m.W, &s.refs[l], &s.acts[l], &s.grad
+	b, T := s.b, s.T
+	n, H, I := b*T, c.Hidden, r.d.Intermediate
+	geo := geomOf(r.d, c.HeadDim)
+	qd, fw := r.d.Heads*c.HeadDim, fcWidth(c, r.d)
+
+	// MLP: out = mid + down(act(fc(norm2(mid)))).
+	linearBackward(g.dact, r.down.of(grads), r.dn.of(grads), g.dres, a.act, r.down.of(W), n, H, I)
+	s.activateBackward(g.dfc, g.dact, a.fc, n, I)
+	linearBackward(g.dxn, r.fc.of(grads), r.fcb.of(grads), g.dfc, a.n2.out, r.fc.of(W), n, fw, H)
+	s.normBackward(g.dres, r.norm2.of(grads), r.norm2b.of(grads), g.dxn, a.mid, r.norm2.of(W), &a.n2, n)
+
+	// Attention: mid = in + o(attn(qkv(norm1(in)))).
+	linearBackward(g.dy, r.o.of(grads), r.ob.of(grads), g.dres, a.y, r.o.of(W), n, H, qd)
+	attentionBackward(g.dqkv, g.dy, a.att, a.qkv, g.dp, geo, b, T)
+	if c.Arch == Llama {
+		s.rope(g.dqkv, r.d, n, T, true)
+	}
+	linearBackward(g.dxn, r.qkv.of(grads), r.qkvb.of(grads), g.dqkv, a.n1.out, r.qkv.of(W), n, geo.stride, H)
+	s.normBackward(g.dres, r.norm1.of(grads), r.norm1b.of(grads), g.dxn, s.res[l], r.norm1.of(W), &a.n1, n)
+}

@@ -1,0 +1,248 @@
+package model
+
+import (
+	"fmt"
+	"math"
+)
+
+// An independent float64 implementation of both architectures, written
+// from Hugging Face's formulas with naive loops over HF tensor names. The
+// gradient checks differentiate it numerically; the float32 runtime must
+// agree with it.
+
+type ref64 struct {
+	m *Model
+	w []float64 // parameters over m.Layout
+}
+
+func (r ref64) p(name string) []float64 {
+	t, ok := r.m.Layout.Lookup(name)
+	if !ok {
+		return nil
+	}
+	return r.w[t.Offset : t.Offset+t.Size]
+}
+
+// lin returns x·Wᵀ + b for rows x, W [out, in].
+func lin(x [][]float64, w, b []float64, out int) [][]float64 {
+	y := make([][]float64, len(x))
+	for t, xr := range x {
+		in := len(xr)
+		y[t] = make([]float64, out)
+		for o := 0; o < out; o++ {
+			s := 0.0
+			if b != nil {
+				s = b[o]
+			}
+			for i, v := range xr {
+				s += v * w[o*in+i]
+			}
+			y[t][o] = s
+		}
+	}
+	return y
+}
+
+func (r ref64) norm(x [][]float64, w, b []float64) [][]float64 {
+	eps := r.m.Config.NormEps
+	y := make([][]float64, len(x))
+	for t, xr := range x {
+		n := float64(len(xr))
+		mean, ss := 0.0, 0.0
+		if r.m.Config.Arch == GPT2 {
+			for _, v := range xr {
+				mean += v
+			}
+			mean /= n
+		}
+		for _, v := range xr {
+			ss += (v - mean) * (v - mean)
+		}
+		inv := 1 / math.Sqrt(ss/n+eps)
+		y[t] = make([]float64, len(xr))
+		for i, v := range xr {
+			y[t][i] = (v - mean) * inv * w[i]
+			if b != nil {
+				y[t][i] += b[i]
+			}
+		}
+	}
+	return y
+}
+
+// rope applies HF's rotate_half rotary embedding to rows [T][heads·hd].
+func (r ref64) rope(x [][]float64, heads int) {
+	hd := r.m.Config.HeadDim
+	half := hd / 2
+	for pos, row := range x {
+		for h := 0; h < heads; h++ {
+			v := row[h*hd : (h+1)*hd]
+			for i := 0; i < half; i++ {
+				a := float64(pos) * math.Pow(r.m.Config.RopeTheta, -float64(2*i)/float64(hd))
+				c, s := math.Cos(a), math.Sin(a)
+				x1, x2 := v[i], v[i+half]
+				v[i], v[i+half] = x1*c-x2*s, x2*c+x1*s
+			}
+		}
+	}
+}
+
+func (r ref64) attend(q, k, v [][]float64, heads, kvHeads int) [][]float64 {
+	hd, T := r.m.Config.HeadDim, len(q)
+	y := make([][]float64, T)
+	for t := range y {
+		y[t] = make([]float64, heads*hd)
+	}
+	for h := 0; h < heads; h++ {
+		g := h / (heads / kvHeads)
+		for i := 0; i < T; i++ {
+			sc := make([]float64, i+1)
+			mx := math.Inf(-1)
+			for j := 0; j <= i; j++ {
+				for e := 0; e < hd; e++ {
+					sc[j] += q[i][h*hd+e] * k[j][g*hd+e]
+				}
+				sc[j] /= math.Sqrt(float64(hd))
+				mx = math.Max(mx, sc[j])
+			}
+			sum := 0.0
+			for j := range sc {
+				sc[j] = math.Exp(sc[j] - mx)
+				sum += sc[j]
+			}
+			for j := range sc {
+				for e := 0; e < hd; e++ {
+					y[i][h*hd+e] += sc[j] / sum * v[j][g*hd+e]
+				}
+			}
+		}
+	}
+	return y
+}
+
+func (r ref64) act(x float64) float64 {
+	switch r.m.Config.Act {
+	case GELU:
+		return 0.5 * x * (1 + math.Erf(x/math.Sqrt2))
+	case GELUTanh:
+		return 0.5 * x * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(x+0.044715*x*x*x)))
+	}
+	return x / (1 + math.Exp(-x))
+}
+
+func addRows(x, y [][]float64) {
+	for t := range x {
+		for i := range x[t] {
+			x[t][i] += y[t][i]
+		}
+	}
+}
+
+// logits returns [B·T][V] for b sequences of T tokens.
+func (r ref64) logits(tokens []int32, B, T int) [][]float64 {
+	c := &r.m.Config
+	var out [][]float64
+	for b := 0; b < B; b++ {
+		x := make([][]float64, T)
+		for t := range x {
+			tok := int(tokens[b*T+t])
+			if c.Arch == GPT2 {
+				e, p := r.p("transformer.wte.weight"), r.p("transformer.wpe.weight")
+				x[t] = make([]float64, c.Hidden)
+				for i := range x[t] {
+					x[t][i] = e[tok*c.Hidden+i] + p[t*c.Hidden+i]
+				}
+			} else {
+				x[t] = append([]float64(nil), r.p("model.embed_tokens.weight")[tok*c.Hidden:(tok+1)*c.Hidden]...)
+			}
+		}
+		for l, d := range c.Layers {
+			if c.Arch == GPT2 {
+				r.gpt2Block(x, l, d)
+			} else {
+				r.llamaBlock(x, l, d)
+			}
+		}
+		var xn [][]float64
+		head := r.p("lm_head.weight")
+		if c.Arch == GPT2 {
+			xn = r.norm(x, r.p("transformer.ln_f.weight"), r.p("transformer.ln_f.bias"))
+			if head == nil {
+				head = r.p("transformer.wte.weight")
+			}
+		} else {
+			xn = r.norm(x, r.p("model.norm.weight"), nil)
+			if head == nil {
+				head = r.p("model.embed_tokens.weight")
+			}
+		}
+		out = append(out, lin(xn, head, nil, c.Vocab)...)
+	}
+	return out
+}
+
+func (r ref64) llamaBlock(x [][]float64, l int, d LayerDims) {
+	hd := r.m.Config.HeadDim
+	pre := fmt.Sprintf("model.layers.%d.", l)
+	xn := r.norm(x, r.p(pre+"input_layernorm.weight"), nil)
+	q := lin(xn, r.p(pre+"self_attn.q_proj.weight"), r.p(pre+"self_attn.q_proj.bias"), d.Heads*hd)
+	k := lin(xn, r.p(pre+"self_attn.k_proj.weight"), r.p(pre+"self_attn.k_proj.bias"), d.KVHeads*hd)
+	v := lin(xn, r.p(pre+"self_attn.v_proj.weight"), r.p(pre+"self_attn.v_proj.bias"), d.KVHeads*hd)
+	r.rope(q, d.Heads)
+	r.rope(k, d.KVHeads)
+	y := r.attend(q, k, v, d.Heads, d.KVHeads)
+	addRows(x, lin(y, r.p(pre+"self_attn.o_proj.weight"), r.p(pre+"self_attn.o_proj.bias"), r.m.Config.Hidden))
+	xn = r.norm(x, r.p(pre+"post_attention_layernorm.weight"), nil)
+	gate := lin(xn, r.p(pre+"mlp.gate_proj.weight"), r.p(pre+"mlp.gate_proj.bias"), d.Intermediate)
+	up := lin(xn, r.p(pre+"mlp.up_proj.weight"), r.p(pre+"mlp.up_proj.bias"), d.Intermediate)
+	for t := range gate {
+		for i := range gate[t] {
+			gate[t][i] = r.act(gate[t][i]) * up[t][i]
+		}
+	}
+	addRows(x, lin(gate, r.p(pre+"mlp.down_proj.weight"), r.p(pre+"mlp.down_proj.bias"), r.m.Config.Hidden))
+}
+
+func (r ref64) gpt2Block(x [][]float64, l int, d LayerDims) {
+	hd, H := r.m.Config.HeadDim, r.m.Config.Hidden
+	pre := fmt.Sprintf("transformer.h.%d.", l)
+	xn := r.norm(x, r.p(pre+"ln_1.weight"), r.p(pre+"ln_1.bias"))
+	qkv := lin(xn, r.p(pre+"attn.c_attn.weight"), r.p(pre+"attn.c_attn.bias"), 3*d.Heads*hd)
+	q, k, v := make([][]float64, len(x)), make([][]float64, len(x)), make([][]float64, len(x))
+	for t, row := range qkv {
+		a := d.Heads * hd
+		q[t], k[t], v[t] = row[:a], row[a:2*a], row[2*a:]
+	}
+	y := r.attend(q, k, v, d.Heads, d.Heads)
+	addRows(x, lin(y, r.p(pre+"attn.c_proj.weight"), r.p(pre+"attn.c_proj.bias"), H))
+	xn = r.norm(x, r.p(pre+"ln_2.weight"), r.p(pre+"ln_2.bias"))
+	h := lin(xn, r.p(pre+"mlp.c_fc.weight"), r.p(pre+"mlp.c_fc.bias"), d.Intermediate)
+	for t := range h {
+		for i := range h[t] {
+			h[t][i] = r.act(h[t][i])
+		}
+	}
+	addRows(x, lin(h, r.p(pre+"mlp.c_proj.weight"), r.p(pre+"mlp.c_proj.bias"), H))
+}
+
+// loss is the mean cross entropy over targets ≥ 0.
+func (r ref64) loss(tokens, targets []int32, B, T int) float64 {
+	lg := r.logits(tokens, B, T)
+	sum, n := 0.0, 0
+	for i, t := range targets {
+		if t < 0 {
+			continue
+		}
+		mx := math.Inf(-1)
+		for _, v := range lg[i] {
+			mx = math.Max(mx, v)
+		}
+		s := 0.0
+		for _, v := range lg[i] {
+			s += math.Exp(v - mx)
+		}
+		sum += mx + math.Log(s) - lg[i][t]
+		n++
+	}
+	return sum / float64(n)
+}

@@ -6,6 +6,11 @@ import (
 	"testing"
 )
 
+// Measured on the 2-vCPU Zen 4 development machine (one goroutine), 512 KB of
+// WikiText-2: GPT-2 ~50-70 MB/s (~12-16 M tokens/s) with a warm word cache,
+// ~32 MB/s cold; Llama 2 ~6.5 MB/s (the whole text is one word); GPT-2 decode
+// ~85 MB/s; loading the GPT-2 tokenizer.json ~60 ms.
+
 // wikiText returns the first n bytes of WikiText-2's test split.
 func wikiText(b *testing.B, n int) string {
 	data, err := os.ReadFile(filepath.Join(sharedDir(b), "data", "wikitext2", "wiki.test.raw"))

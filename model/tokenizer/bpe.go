@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -53,12 +54,12 @@ func (m *bpe) addMerges(merges []merge) error {
 	}
 	m.inMerge = make([]bool, size)
 	for rank, p := range merges {
+		if !strings.HasPrefix(p[1], m.prefix) {
+			return fmt.Errorf("model.merges[%d] %q + %q: the right token lacks continuing_subword_prefix %q", rank, p[0], p[1], m.prefix)
+		}
 		a, ok1 := m.vocab[p[0]]
 		b, ok2 := m.vocab[p[1]]
-		if len(p[1]) < len(m.prefix) || p[1][:len(m.prefix)] != m.prefix {
-			ok2 = false
-		}
-		merged := p[0] + p[1][min(len(m.prefix), len(p[1])):]
+		merged := p[0] + p[1][len(m.prefix):]
 		id, ok3 := m.vocab[merged]
 		if !ok1 || !ok2 || !ok3 {
 			return fmt.Errorf("model.merges[%d] %q + %q: token %q is not in the vocab", rank, p[0], p[1], firstMissing(m.vocab, p[0], p[1], merged))
@@ -108,16 +109,19 @@ func (m *bpe) encodeWord(word string, byteLevel bool, dst []int32) []int32 {
 	if byteLevel && !m.fastBytes {
 		text, byteLevel = byteLevelString(word), false
 	}
-	if m.ignoreMerges {
-		key := text
+	if m.ignoreMerges { // a word that is itself a token is taken whole
+		var id int32
+		var ok bool
 		if byteLevel {
 			sc.buf = sc.buf[:0]
 			for i := 0; i < len(word); i++ {
 				sc.buf = append(sc.buf, byteToStr[word[i]]...)
 			}
-			key = string(sc.buf)
+			id, ok = m.vocab[string(sc.buf)]
+		} else {
+			id, ok = m.vocab[text]
 		}
-		if id, ok := m.vocab[key]; ok {
+		if ok {
 			return append(dst, id)
 		}
 	}

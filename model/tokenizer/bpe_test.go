@@ -64,6 +64,16 @@ func TestBPEContinuingSubwordPrefix(t *testing.T) {
 	}
 }
 
+func TestBPEEndOfWordSuffix(t *testing.T) {
+	tok := newTestTokenizer(t, bpeJSON(obj{"a": 0, "b</w>": 1, "ab</w>": 2, "a</w>": 3}, []any{"a b</w>"},
+		obj{"end_of_word_suffix": "</w>"}), nil)
+	for text, want := range map[string][]int32{"ab": {2}, "a": {3}, "aa": {0, 3}, "b": {1}} {
+		if got := tok.Encode(text); !slices.Equal(got, want) {
+			t.Errorf("Encode(%q) = %v, want %v", text, got, want)
+		}
+	}
+}
+
 func TestBPEIgnoreMerges(t *testing.T) {
 	vocab := obj{".:.:": 0, "Ġbelirtilen": 1, ".": 2, ":": 3, "bel": 4, "irtilen": 5, "Ġ": 6, ".:": 7,
 		"belirtilen": 8, ".:.": 9, "be": 10, "l": 11, "ir": 12, "ti": 13, "en": 14, "irtil": 15, "irti": 16,

@@ -27,6 +27,7 @@ func TestLoadErrors(t *testing.T) {
 		{"bad merge pair", mustJSON(t, bpeJSON(vocab, []any{[]string{"a"}}, nil), nil), "two tokens"},
 		{"merge out of vocab", mustJSON(t, bpeJSON(vocab, []any{"a c"}, nil), nil), `model.merges[0] "a" + "c": token "c"`},
 		{"merge result out of vocab", mustJSON(t, bpeJSON(vocab, []any{"b a"}, nil), nil), `token "ba"`},
+		{"merge without prefix", mustJSON(t, bpeJSON(vocab, []any{"a b"}, obj{"continuing_subword_prefix": "##"}), nil), "lacks continuing_subword_prefix"},
 		{"negative id", mustJSON(t, bpeJSON(obj{"a": -1}, nil, nil), nil), `token "a" has id -1`},
 		{"huge id", mustJSON(t, bpeJSON(obj{"a": 1 << 30}, nil, nil), nil), "outside"},
 		{"vocab type", []byte(`{"model": {"type": "BPE", "vocab": {"a": "x"}, "merges": []}}`), "model"},

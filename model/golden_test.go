@@ -1,0 +1,178 @@
+package model
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// Golden files from PyTorch (scripts/make_model_goldens.py): tiny random
+// Llama (biases, explicit head_dim, BF16), Qwen2 (q/k/v biases, F16,
+// sharded) and GPT-2 (gelu_new, Conv1D, unprefixed names with buffers)
+// models with the logits, loss and gradients PyTorch computes.
+var goldenModels = []struct {
+	name  string
+	dtype DType
+}{{"llama-bf16", BF16}, {"qwen2-f16", F16}, {"gpt2-gelu-new", F32}}
+
+type golden struct {
+	Tokens  []int32   `json:"tokens"`
+	Targets []int32   `json:"targets"`
+	B       int       `json:"batch"`
+	T       int       `json:"seq"`
+	Logits  []float64 `json:"logits"`
+	Loss    float64   `json:"loss"`
+}
+
+func loadGolden(t *testing.T, dir string) golden {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g golden
+	if err := json.Unmarshal(b, &g); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+func TestGoldenLogitsAndGradients(t *testing.T) {
+	for _, gm := range goldenModels {
+		t.Run(gm.name, func(t *testing.T) {
+			dir := filepath.Join("testdata", "goldens", gm.name)
+			m, err := Load(dir, LoadOptions{CheckFinite: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ti := range m.Layout.Tensors {
+				if ti.DType != gm.dtype {
+					t.Fatalf("%s: dtype %s, want %s", ti.Name, ti.DType, gm.dtype)
+				}
+			}
+			g := loadGolden(t, dir)
+			st, err := NewState(m, g.B, g.T)
+			if err != nil {
+				t.Fatal(err)
+			}
+			logits, err := st.Forward(g.Tokens)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkLogits(t, logits, g.Logits)
+			dl := make([]float32, len(logits))
+			loss, err := CrossEntropy(logits, g.Targets, m.Config.Vocab, dl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if relErr(loss, g.Loss) > 1e-5 {
+				t.Errorf("loss %.8f, PyTorch %.8f", loss, g.Loss)
+			}
+			grads := make([]float32, m.Layout.Total)
+			if err := st.Backward(dl, grads); err != nil {
+				t.Fatal(err)
+			}
+			want := readGoldenGrads(t, filepath.Join(dir, "golden_grads.safetensors"), m)
+			for _, ti := range m.Layout.Tensors {
+				got, exp := ti.Of(grads), ti.Of(want)
+				scale := 0.0
+				for _, v := range exp {
+					scale = math.Max(scale, math.Abs(float64(v)))
+				}
+				for i := range got {
+					if d := math.Abs(float64(got[i] - exp[i])); d > 1e-4*scale+1e-7 {
+						t.Fatalf("%s[%d]: gradient %.7g, PyTorch %.7g (scale %.3g)", ti.Name, i, got[i], exp[i], scale)
+					}
+				}
+			}
+		})
+	}
+}
+
+// checkLogits compares logits with PyTorch's within 1e-4 relative to the
+// logits' magnitude.
+func checkLogits(t *testing.T, got []float32, want []float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%d logits, PyTorch %d", len(got), len(want))
+	}
+	scale := 0.0
+	for _, w := range want {
+		scale = math.Max(scale, math.Abs(w))
+	}
+	for i, w := range want {
+		if d := math.Abs(float64(got[i]) - w); d > 1e-4*math.Max(math.Abs(w), 0.1*scale) {
+			t.Fatalf("logit %d: %.7g, PyTorch %.7g", i, got[i], w)
+		}
+	}
+}
+
+// readGoldenGrads reads PyTorch's gradients (named and shaped as the
+// checkpoint stores the weights) into a buffer over m's layout.
+func readGoldenGrads(t *testing.T, path string, m *Model) []float32 {
+	t.Helper()
+	f, err := openSafetensors(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := f.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
+	src, err := matchTensors(&m.Config, m.Layout, []*stFile{f}, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]float32, m.Layout.Total)
+	for _, ti := range m.Layout.Tensors {
+		if err := src.read(ti, ti.Of(out), true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// Golden models survive Save → Load → Save byte for byte in their own
+// dtype, and widening to F32 changes no weight.
+func TestGoldenSaveRoundTrip(t *testing.T) {
+	for _, gm := range goldenModels {
+		t.Run(gm.name, func(t *testing.T) {
+			m, err := Load(filepath.Join("testdata", "goldens", gm.name), LoadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tmp := t.TempDir()
+			a, b, wide := filepath.Join(tmp, "a"), filepath.Join(tmp, "b"), filepath.Join(tmp, "f32")
+			if err := m.Save(a, SaveOptions{Metadata: json.RawMessage(`{"step": "test", "sparsity": 0.5}`)}); err != nil {
+				t.Fatal(err)
+			}
+			m2, err := Load(a, LoadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if firstBitDiff(m.W, m2.W) >= 0 {
+				t.Fatal("weights changed in a same-dtype save")
+			}
+			if err := m2.Save(b, SaveOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			assertSameDirs(t, a, b)
+			if err := m2.Save(wide, SaveOptions{DType: F32}); err != nil {
+				t.Fatal(err)
+			}
+			m3, err := Load(wide, LoadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i := firstBitDiff(m.W, m3.W); i >= 0 {
+				t.Fatalf("widening to F32 changed weight %d", i)
+			}
+			if m3.Layout.Tensors[0].DType != F32 {
+				t.Fatalf("saved as %s, want F32", m3.Layout.Tensors[0].DType)
+			}
+		})
+	}
+}

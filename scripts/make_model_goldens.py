@@ -22,6 +22,9 @@ golden_grads.safetensors (F32 gradients of the mean cross-entropy loss,
 named and shaped as the weights are stored). Weights are computed in
 float32 after widening, as lopper does.
 
+adamw.json holds torch.optim.AdamW steps (weight decay on the 2-D tensor
+only) and a torch.nn.utils.clip_grad_norm_ case.
+
 Run with PyTorch 1.13: /usr/bin/python3 scripts/make_model_goldens.py
 """
 import json
@@ -195,6 +198,32 @@ def gpt2_buffers(cfg):
     return b
 
 
+# ---- optimizer ----
+
+def adamw_golden(g):
+    w2, w1 = torch.randn(3, 4, generator=g), torch.randn(5, generator=g)
+    init = torch.cat([w2.reshape(-1), w1]).tolist()
+    p2, p1 = w2.clone().requires_grad_(True), w1.clone().requires_grad_(True)
+    cfg = {"lr": 0.01, "betas": [0.9, 0.95], "eps": 1e-8, "weight_decay": 0.1}
+    opt = torch.optim.AdamW([{"params": [p2], "weight_decay": cfg["weight_decay"]}, {"params": [p1], "weight_decay": 0.0}],
+                            lr=cfg["lr"], betas=tuple(cfg["betas"]), eps=cfg["eps"])
+    grads, after = [], []
+    for _ in range(4):
+        g2, g1 = torch.randn(3, 4, generator=g), torch.randn(5, generator=g)
+        p2.grad, p1.grad = g2.clone(), g1.clone()
+        opt.step()
+        grads.append(torch.cat([g2.reshape(-1), g1]).tolist())
+        after.append(torch.cat([p2.detach().reshape(-1), p1.detach()]).tolist())
+    c2, c1 = (torch.randn(3, 4, generator=g) * 3).requires_grad_(True), (torch.randn(5, generator=g) * 3).requires_grad_(True)
+    c2.grad, c1.grad = c2.detach().clone(), c1.detach().clone()
+    before = torch.cat([c2.grad.reshape(-1), c1.grad]).tolist()
+    norm = torch.nn.utils.clip_grad_norm_([c2, c1], max_norm=0.5)
+    clip = {"max_norm": 0.5, "grads": before, "norm": float(norm), "clipped": torch.cat([c2.grad.reshape(-1), c1.grad]).tolist()}
+    with open(os.path.join(OUT, "adamw.json"), "w") as f:
+        json.dump({"config": cfg, "init": init, "grads": grads, "after": after, "clip": clip}, f)
+    print("adamw", after[-1][:3])
+
+
 # ---- driver ----
 
 def golden(name, cfg, params, forward, g, shards=None, buffers=None):
@@ -272,6 +301,7 @@ def main():
         "resid_pdrop": 0.1, "embd_pdrop": 0.1, "attn_pdrop": 0.1, "torch_dtype": "float32",
     }
     golden("gpt2-gelu-new", gpt2, gpt2_params(gpt2, g), gpt2_forward, g, buffers=gpt2_buffers(gpt2))
+    adamw_golden(g)
 
 
 if __name__ == "__main__":

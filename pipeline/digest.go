@@ -4,15 +4,26 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+
+	"gopkg.in/yaml.v3"
 )
 
-// ConfigJSON returns the canonical JSON of a resolved stage config and its
-// digest, "sha256:…" over the kind name and that JSON. encoding/json writes
-// struct fields in declaration order and map keys sorted, so equal configs
-// give equal digests; Refs encode as their ids. This is the config part of a
-// stage's cache key.
+// ConfigJSON returns the canonical JSON of a resolved stage config, with the
+// same keys as the recipe's with block, and its digest: "sha256:…" over the
+// kind name and that JSON. The config goes through its YAML encoding (so no
+// json tags are needed, and Refs are their ids), and encoding/json writes
+// map keys sorted, so equal configs give equal digests. This is the config
+// part of a stage's cache key.
 func ConfigJSON(uses string, cfg any) (json.RawMessage, string, error) {
-	b, err := json.Marshal(cfg)
+	y, err := yaml.Marshal(cfg)
+	if err != nil {
+		return nil, "", fmt.Errorf("config of kind %s cannot be encoded: %w", uses, err)
+	}
+	var tree any
+	if err := yaml.Unmarshal(y, &tree); err != nil {
+		return nil, "", fmt.Errorf("config of kind %s cannot be encoded: %w", uses, err)
+	}
+	b, err := json.Marshal(tree)
 	if err != nil {
 		return nil, "", fmt.Errorf("config of kind %s is not JSON-encodable: %w", uses, err)
 	}

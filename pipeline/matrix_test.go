@@ -1,0 +1,151 @@
+package pipeline_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"lopper/pipeline"
+	"lopper/pipeline/pipelinetest"
+)
+
+func TestMatrixCartesianProduct(t *testing.T) {
+	kit := pipelinetest.New()
+	// Every branch waits at one rendezvous for all four: the run succeeds
+	// only if the branches run concurrently.
+	src := `version: 1
+stages:
+  base: {uses: emit, with: {value: 100}}
+  sweep:
+    uses: matrix
+    with: {sparsity: [0.25, 0.5], method: [wanda, magnitude]}
+    stages:
+      prune:
+        uses: emit
+        with:
+          input: base
+          add: "${{ matrix.sparsity }}"
+          meet: all
+          parties: 4
+          details: {method: "${{ matrix.method }}", tag: "${{ matrix.method }}-${{ matrix.sparsity * 100 }}"}
+`
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	rec := runRecipe(t, ctx, kit, src, pipeline.RunOptions{Jobs: 4})
+	if rec.Status != pipeline.RunSucceeded {
+		t.Fatalf("status %s: %s", rec.Status, rec.Error)
+	}
+	m := stage(t, rec, "sweep")
+	if m.Metrics["branches"] != 4 || len(m.Matrix.Branches) != 4 {
+		t.Fatalf("branches: metric %v, records %d", m.Metrics["branches"], len(m.Matrix.Branches))
+	}
+	if got := fmt.Sprint(m.Matrix.Axes); got != "[sparsity method]" {
+		t.Errorf("axes %s", got)
+	}
+	// First axis outermost.
+	want := []struct {
+		label  string
+		value  float64
+		method string
+		tag    string
+	}{
+		{"sparsity=0.25, method=wanda", 100.25, "wanda", "wanda-25"},
+		{"sparsity=0.25, method=magnitude", 100.25, "magnitude", "magnitude-25"},
+		{"sparsity=0.5, method=wanda", 100.5, "wanda", "wanda-50"},
+		{"sparsity=0.5, method=magnitude", 100.5, "magnitude", "magnitude-50"},
+	}
+	for i, w := range want {
+		b := m.Matrix.Branches[i]
+		if b.Label != w.label || b.Status != pipeline.StageSucceeded {
+			t.Errorf("branch %d: %q %s, want %q", i, b.Label, b.Status, w.label)
+		}
+		p := stage(t, rec, fmt.Sprintf("sweep[%d]/prune", i))
+		d := p.Details.(map[string]any)
+		if p.Metrics["value"] != w.value || d["method"] != w.method || d["tag"] != w.tag {
+			t.Errorf("branch %d: value %v details %v, want %v %s %s", i, p.Metrics["value"], d, w.value, w.method, w.tag)
+		}
+	}
+}
+
+func TestMatrixBranchFailure(t *testing.T) {
+	kit := pipelinetest.New()
+	src := `version: 1
+stages:
+  sweep:
+    uses: matrix
+    with: {n: [1, 2, 3]}
+    stages:
+      work: {uses: emit, with: {metrics: {n: "${{ matrix.n }}"}, fail: "${{ matrix.n == 2 ? 'nan loss' : '' }}"}}
+      after: {uses: emit, with: {reads: [work], metrics: {x: 1}}}
+  report: {uses: emit, with: {reads: [sweep], metrics: {x: 1}}}
+  independent: {uses: emit, with: {metrics: {x: 1}}}
+`
+	rec := runRecipe(t, context.Background(), kit, src, pipeline.RunOptions{})
+	if rec.Status != pipeline.RunFailed {
+		t.Fatalf("status %s", rec.Status)
+	}
+	if !strings.Contains(rec.Error, "sweep[1]/work: nan loss") {
+		t.Errorf("run error %q", rec.Error)
+	}
+	m := stage(t, rec, "sweep")
+	if m.Status != pipeline.StageFailed || !strings.Contains(m.Error, "1 of 3 branches failed; first: branch n=2: stage work failed") {
+		t.Errorf("sweep: %s %q", m.Status, m.Error)
+	}
+	for i, st := range []pipeline.StageStatus{pipeline.StageSucceeded, pipeline.StageFailed, pipeline.StageSucceeded} {
+		if got := m.Matrix.Branches[i].Status; got != st {
+			t.Errorf("branch %d: %s, want %s", i, got, st)
+		}
+	}
+	if stage(t, rec, "sweep[1]/after").Status != pipeline.StageCancelled || stage(t, rec, "sweep[2]/after").Status != pipeline.StageSucceeded {
+		t.Errorf("failure leaked across branches")
+	}
+	if stage(t, rec, "report").Status != pipeline.StageCancelled || stage(t, rec, "independent").Status != pipeline.StageSucceeded {
+		t.Errorf("report/independent wrong")
+	}
+}
+
+func TestAssertGate(t *testing.T) {
+	src := `version: 1
+params: {limit: 1.1}
+stages:
+  baseline: {uses: emit, with: {metrics: {perplexity: 10}}}
+  final: {uses: emit, with: {metrics: {perplexity: 12}}}
+  gate:
+    uses: assert
+    with: {that: "final.perplexity < baseline.perplexity * params.limit", message: perplexity regressed}
+  save: {uses: emit, with: {reads: [gate], metrics: {x: 1}}}
+`
+	rec := runRecipe(t, context.Background(), pipelinetest.New(), src, pipeline.RunOptions{})
+	if rec.Status != pipeline.RunGateFailed {
+		t.Fatalf("status %s, want gate_failed", rec.Status)
+	}
+	g := stage(t, rec, "gate")
+	want := "gate failed: final.perplexity < baseline.perplexity * params.limit: perplexity regressed (final.perplexity = 12, baseline.perplexity = 10, params.limit = 1.1)"
+	if !g.Gate || g.Error != want {
+		t.Errorf("gate error:\n got %q\nwant %q", g.Error, want)
+	}
+	if stage(t, rec, "save").Status != pipeline.StageCancelled {
+		t.Errorf("a stage behind a failed gate ran")
+	}
+	// The same gate passes with a looser limit.
+	rec = runRecipe(t, context.Background(), pipelinetest.New(), strings.Replace(src, "limit: 1.1", "limit: 1.3", 1), pipeline.RunOptions{})
+	if rec.Status != pipeline.RunSucceeded {
+		t.Errorf("status %s with limit 1.3", rec.Status)
+	}
+}
+
+// A gate failure and a stage failure in one run: the run failed (exit 1).
+func TestStageFailureOutranksGate(t *testing.T) {
+	src := `version: 1
+stages:
+  a: {uses: emit, with: {metrics: {x: 1}}}
+  gate: {uses: assert, with: {that: "a.x > 1"}}
+  bad: {uses: emit, with: {fail: broken}}
+`
+	rec := runRecipe(t, context.Background(), pipelinetest.New(), src, pipeline.RunOptions{})
+	if rec.Status != pipeline.RunFailed {
+		t.Errorf("status %s, want failed", rec.Status)
+	}
+}

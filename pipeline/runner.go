@@ -1,0 +1,218 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sync/semaphore"
+)
+
+// RunOptions configure Run.
+type RunOptions struct {
+	// Jobs bounds how many stages run at once; ≤ 0 means runtime.NumCPU().
+	// Loops and matrices do not take a slot themselves, their stages do.
+	Jobs int
+	// FailFast cancels every stage when one fails; by default a failure
+	// cancels only the stages that depend on it.
+	FailFast bool
+	// OutDir is where run directories are created, as
+	// OUT_DIR/<UTC timestamp>-<recipe name>/; "" means "runs" (relative to
+	// the working directory).
+	OutDir string
+	// RunDir, when set, is the run directory itself (created if needed).
+	RunDir string
+	// Logger is the parent of every stage's logger; nil discards logs.
+	Logger hclog.Logger
+	// Version is lopper's version, recorded in run.json.
+	Version string
+	// Grace is how long to wait, after cancellation, for running stages to
+	// return before the run is recorded without them; 0 means 10s.
+	Grace time.Duration
+}
+
+// errFailFast is the cancellation cause of --fail-fast.
+var errFailFast = errors.New("cancelled by --fail-fast after a stage failed")
+
+// Run runs a loaded recipe and returns its final record. Stage failures,
+// failed gates and interruption (ctx cancelled) are reported in the record's
+// Status; the error is for runs that could not be set up or recorded.
+func Run(ctx context.Context, r *Recipe, opts RunOptions) (*RunRecord, error) {
+	if opts.Jobs <= 0 {
+		opts.Jobs = runtime.NumCPU()
+	}
+	if opts.Logger == nil {
+		opts.Logger = hclog.NewNullLogger()
+	}
+	if opts.Grace <= 0 {
+		opts.Grace = 10 * time.Second
+	}
+	runDir, err := makeRunDir(r, opts)
+	if err != nil {
+		return nil, err
+	}
+	rec := newRecord(r, opts, runDir)
+	rs := &runState{
+		recipe: r, opts: opts, sem: semaphore.NewWeighted(int64(opts.Jobs)),
+		log: opts.Logger, runDir: runDir, params: r.paramValues(),
+	}
+	rs.rec = newRecorder(rec, opts.Logger)
+	top := rs.newScopeRun(r.top, nil, "", -1, nil, nil)
+	rs.rec.update(func() { rec.Stages = top.records })
+	if rs.rec.err != nil {
+		return nil, fmt.Errorf("run record: %w", rs.rec.err)
+	}
+	opts.Logger.Info("run started", "recipe", r.File, "run_dir", runDir, "jobs", opts.Jobs)
+
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	rs.cancelAll = cancel
+	done := make(chan struct{})
+	go func() {
+		top.exec(runCtx)
+		close(done)
+	}()
+	abandoned := false
+	select {
+	case <-done:
+	case <-ctx.Done():
+		select {
+		case <-done:
+		case <-time.After(opts.Grace):
+			abandoned = true
+			opts.Logger.Warn("stages did not stop after cancellation; recording the run without them", "grace", opts.Grace)
+		}
+	}
+	final, err := rs.rec.finish(func() {
+		if abandoned {
+			rec.Walk(func(s *StageRecord) {
+				if s.Status == StageRunning || s.Status == StagePending {
+					s.Status, s.Reason = StageCancelled, fmt.Sprintf("interrupted; did not stop within %s", opts.Grace)
+				}
+			})
+		}
+		rec.Ended = time.Now().UTC()
+		rec.Seconds = rec.Ended.Sub(rec.Started).Seconds()
+		rec.Status, rec.Error = runOutcome(rec, ctx.Err() != nil)
+	})
+	logOutcome(opts.Logger, final)
+	if err != nil {
+		return final, fmt.Errorf("run record: %w", err)
+	}
+	return final, nil
+}
+
+// runOutcome derives the run's status from its stages. Only root causes
+// count: a loop or matrix that failed because a stage inside it failed is
+// not counted again.
+func runOutcome(rec *RunRecord, interrupted bool) (RunStatus, string) {
+	var failed, gates []string
+	rec.Walk(func(s *StageRecord) {
+		if s.Status != StageFailed || failedInside(s) {
+			return
+		}
+		if s.Gate {
+			gates = append(gates, fmt.Sprintf("%s: %s", s.Path, s.Error))
+		} else {
+			failed = append(failed, fmt.Sprintf("%s: %s", s.Path, s.Error))
+		}
+	})
+	switch {
+	case interrupted:
+		return RunInterrupted, "interrupted"
+	case len(failed) > 0:
+		return RunFailed, summarize("stage", failed)
+	case len(gates) > 0:
+		return RunGateFailed, summarize("gate", gates)
+	}
+	return RunSucceeded, ""
+}
+
+// failedInside reports whether a stage nested in s failed.
+func failedInside(s *StageRecord) bool {
+	found := false
+	var nested []*StageRecord
+	if s.Loop != nil {
+		for _, it := range s.Loop.Iterations {
+			nested = append(nested, it.Stages...)
+		}
+	}
+	if s.Matrix != nil {
+		for _, b := range s.Matrix.Branches {
+			nested = append(nested, b.Stages...)
+		}
+	}
+	walkStages(nested, func(n *StageRecord) {
+		if n.Status == StageFailed {
+			found = true
+		}
+	})
+	return found
+}
+
+func summarize(what string, list []string) string {
+	if len(list) == 1 {
+		return fmt.Sprintf("%s %s", what, list[0])
+	}
+	return fmt.Sprintf("%d %ss failed; first: %s", len(list), what, list[0])
+}
+
+func logOutcome(log hclog.Logger, rec *RunRecord) {
+	args := []any{"status", rec.Status, "seconds", fmt.Sprintf("%.2f", rec.Seconds), "record", filepath.Join(rec.RunDir, RecordFile)}
+	if rec.Status == RunSucceeded {
+		log.Info("run finished", args...)
+	} else {
+		log.Warn("run finished", args...)
+	}
+}
+
+// makeRunDir creates the run directory: opts.RunDir, or a fresh
+// OUT_DIR/<timestamp>-<name> (suffixed -2, -3, … when taken).
+func makeRunDir(r *Recipe, opts RunOptions) (string, error) {
+	if opts.RunDir != "" {
+		if err := os.MkdirAll(opts.RunDir, 0o755); err != nil {
+			return "", err
+		}
+		return filepath.Abs(opts.RunDir)
+	}
+	out := opts.OutDir
+	if out == "" {
+		out = "runs"
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return "", err
+	}
+	base := filepath.Join(out, time.Now().UTC().Format("20060102T150405Z")+"-"+r.Name)
+	dir := base
+	for i := 2; ; i++ {
+		err := os.Mkdir(dir, 0o755)
+		if err == nil {
+			return filepath.Abs(dir)
+		}
+		if !errors.Is(err, os.ErrExist) || i > 1000 {
+			return "", err
+		}
+		dir = fmt.Sprintf("%s-%d", base, i)
+	}
+}
+
+func newRecord(r *Recipe, opts RunOptions, runDir string) *RunRecord {
+	rec := &RunRecord{
+		Schema: RecordSchema, Name: r.Name, Description: r.Description,
+		Status: RunRunning, Started: time.Now().UTC(), RunDir: runDir,
+		Recipe:   RecipeRecord{File: r.Path, Digest: r.Digest, Baseline: r.Baseline, Text: string(r.Source)},
+		Lopper:   opts.Version,
+		Go:       runtime.Version(),
+		Platform: runtime.GOOS + "/" + runtime.GOARCH,
+		Jobs:     opts.Jobs, FailFast: opts.FailFast,
+	}
+	for _, p := range r.Params {
+		rec.Params = append(rec.Params, ParamValue{Name: p.Name, Type: p.Type, Value: p.Value, Source: p.Source})
+	}
+	return rec
+}

@@ -40,8 +40,10 @@ type ChoiceResult struct {
 	// Tokens is the number of continuation tokens scored, over all choices.
 	Tokens int `json:"tokens"`
 	// Truncated counts the choices whose context was cut from the left to
-	// fit the model's positions.
+	// fit the model's positions; Split those whose continuation alone was
+	// longer than the positions and was scored in several windows.
 	Truncated int            `json:"truncated"`
+	Split     int            `json:"split"`
 	Protocol  ChoiceProtocol `json:"protocol"`
 	PerTask   []TaskScore    `json:"per_task,omitempty"`
 }
@@ -79,14 +81,15 @@ const (
 		"Unicode characters, without the delimiter (lm-evaluation-harness: len(choice))"
 	choiceScoring = "continuation = delimiter + choice; trailing whitespace of the context moves to the " +
 		"continuation; continuation tokens = tokens of context+continuation after the context's tokens; " +
-		"sequences longer than max_positions+1 are cut from the left; an empty context starts from the BOS/EOS token"
+		"sequences longer than max_positions+1 are cut from the left; a continuation longer than max_positions is " +
+		"scored in consecutive windows of max_positions aligned to its end; an empty context starts from the BOS/EOS token"
 )
 
 // choiceScore is one task's result.
 type choiceScore struct {
-	loglik    []float64
-	tokens    []int
-	truncated int
+	loglik           []float64
+	tokens           []int
+	truncated, split int
 }
 
 // evalChoices scores the selected tasks of tf under m.
@@ -104,12 +107,14 @@ func evalChoices(ctx context.Context, m lm, enc encoder, tf *TaskFile, opts Choi
 			return ChoiceResult{}, fmt.Errorf("%s:%d: %w", tf.Path, tf.Tasks[i].Line, err)
 		}
 		for _, q := range r {
-			if err := checkTokens(append(q.input[:len(q.input):len(q.input)], q.cont...), m.vocab()); err != nil {
-				return ChoiceResult{}, fmt.Errorf("%s:%d: %w", tf.Path, tf.Tasks[i].Line, err)
+			for _, sg := range q.segments {
+				if err := checkTokens(append(sg.input[:len(sg.input):len(sg.input)], sg.targets...), m.vocab()); err != nil {
+					return ChoiceResult{}, fmt.Errorf("%s:%d: %w", tf.Path, tf.Tasks[i].Line, err)
+				}
 			}
-			maxT = max(maxT, len(q.input))
 		}
-		maxB = max(maxB, len(r))
+		b, t := batchShape(r)
+		maxB, maxT = max(maxB, b), max(maxT, t)
 		reqs[k] = r
 	}
 	scores := make([]choiceScore, len(sel))
@@ -150,6 +155,7 @@ func evalChoices(ctx context.Context, m lm, enc encoder, tf *TaskFile, opts Choi
 			res.CorrectNorm++
 		}
 		res.Truncated += s.truncated
+		res.Split += s.split
 		if opts.Details {
 			res.PerTask = append(res.PerTask, TaskScore{Line: t.Line, Label: t.Label, Pred: pred,
 				PredNorm: predNorm, LogLik: s.loglik, Tokens: s.tokens})
@@ -160,39 +166,58 @@ func evalChoices(ctx context.Context, m lm, enc encoder, tf *TaskFile, opts Choi
 	return res, nil
 }
 
-// scoreTask runs a task's choices as one batch, right-padded to the longest
-// input (causal attention: padding after a sequence does not change its
-// logits), and sums each continuation's log-likelihood in float64.
+// scoreTask runs all segments of a task's choices as one batch,
+// right-padded to the longest input (attention is causal: padding after a
+// sequence does not change its logits), and sums each continuation's
+// log-likelihood in float64, in token order.
 func scoreTask(r runner, reqs []request, vocab int) (choiceScore, error) {
-	t := 0
+	b, t := batchShape(reqs)
+	in := make([]int32, b*t)
+	row := 0
 	for _, q := range reqs {
-		t = max(t, len(q.input))
+		for _, sg := range q.segments {
+			copy(in[row*t:], sg.input)
+			row++
+		}
 	}
-	in := make([]int32, len(reqs)*t)
-	for i, q := range reqs {
-		copy(in[i*t:], q.input)
-	}
-	logits, err := r.forward(in, len(reqs), t)
+	logits, err := r.forward(in, b, t)
 	if err != nil {
 		return choiceScore{}, err
 	}
 	s := choiceScore{loglik: make([]float64, len(reqs)), tokens: make([]int, len(reqs))}
+	row = 0
 	for i, q := range reqs {
-		first := len(q.input) - len(q.cont) // position predicting cont[0]
-		for j, target := range q.cont {
-			p := i*t + first + j
-			lp, _ := logProb(logits[p*vocab:(p+1)*vocab], target)
-			if math.IsNaN(lp) || math.IsInf(lp, 0) {
-				return choiceScore{}, fmt.Errorf("choice %d: the log-probability of its token %d is %v: the model's logits are not finite", i, j, lp)
+		for _, sg := range q.segments {
+			for j, target := range sg.targets {
+				p := row*t + sg.from + j
+				lp, _ := logProb(logits[p*vocab:(p+1)*vocab], target)
+				if math.IsNaN(lp) || math.IsInf(lp, 0) {
+					return choiceScore{}, fmt.Errorf("choice %d: a continuation token's log-probability is %v: the model's logits are not finite", i, lp)
+				}
+				s.loglik[i] += lp
 			}
-			s.loglik[i] += lp
+			row++
 		}
-		s.tokens[i] = len(q.cont)
+		s.tokens[i] = q.contLen
 		if q.truncated {
 			s.truncated++
 		}
+		if len(q.segments) > 1 {
+			s.split++
+		}
 	}
 	return s, nil
+}
+
+// batchShape is the number of segments of a task and its longest input.
+func batchShape(reqs []request) (b, t int) {
+	for _, q := range reqs {
+		for _, sg := range q.segments {
+			b++
+			t = max(t, len(sg.input))
+		}
+	}
+	return b, t
 }
 
 // argmax is the index of the first largest value.

@@ -2,6 +2,7 @@ package eval
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -12,14 +13,23 @@ type encoder interface {
 	prefix() (id int32, ok bool)
 }
 
-// request is one choice ready for the model: the input tokens (context and
-// continuation, minus the last continuation token, cut from the left) and
-// the continuation tokens they predict, which are the last len(cont)
-// targets of the input.
+// request is one choice ready for the model: one or more segments that
+// together score each continuation token once.
 type request struct {
-	input     []int32
-	cont      []int32
+	segments []segment
+	contLen  int
+	// truncated: the first segment does not start at the beginning of the
+	// sequence (context was cut from the left).
 	truncated bool
+}
+
+// segment is one forward pass: input tokens, and the targets of its
+// predictions from position from on (targets[i] is predicted at position
+// from+i; the last target is the token after the input).
+type segment struct {
+	input   []int32
+	from    int
+	targets []int32
 }
 
 // buildRequests tokenizes a task's choices the way lm-evaluation-harness
@@ -53,14 +63,32 @@ func buildRequests(enc encoder, t Task, maxPos int) ([]request, error) {
 		if len(contTok) == 0 {
 			return nil, fmt.Errorf("choice %d has no tokens of its own after the context", i)
 		}
-		if len(contTok) > maxPos {
-			return nil, fmt.Errorf("choice %d is %d tokens, more than the model's %d positions", i, len(contTok), maxPos)
-		}
 		seq := append(append(make([]int32, 0, len(ctxTok)+len(contTok)), ctxTok...), contTok...)
-		cut := max(0, len(seq)-(maxPos+1))
-		reqs[i] = request{input: seq[cut : len(seq)-1], cont: contTok, truncated: cut > 0}
+		reqs[i] = segmentRequest(seq, len(contTok), maxPos)
 	}
 	return reqs, nil
+}
+
+// segmentRequest scores the last k tokens of seq with windows of at most
+// maxPos inputs. The last window is the harness's: the last maxPos+1 tokens
+// of seq, minus the final one, which cuts the context from the left. A
+// continuation longer than maxPos (which the harness refuses) is scored by
+// further windows before it, each ending where the next one's predictions
+// begin, like the harness's rolling log-likelihood; the segments are
+// returned in sequence order.
+func segmentRequest(seq []int32, k, maxPos int) request {
+	n := len(seq)
+	var segs []segment
+	start := 0
+	for end := n; end > n-k; { // targets seq[n-k:end] are still to be scored
+		L := min(maxPos, end-1) // inputs seq[s:end-1] predict seq[s+1:end]
+		s := end - 1 - L
+		first := max(s+1, n-k)
+		segs = append(segs, segment{input: seq[s : end-1], from: first - s - 1, targets: seq[first:end]})
+		start, end = s, first
+	}
+	slices.Reverse(segs)
+	return request{segments: segs, contLen: k, truncated: start > 0}
 }
 
 func isSpace(r rune) bool {

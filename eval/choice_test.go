@@ -67,25 +67,88 @@ func TestBuildRequests(t *testing.T) {
 		choice    string
 		maxPos    int
 		input     []int32
-		cont      []int32
+		from      int
+		targets   []int32
 		truncated bool
 	}{
-		{"plain", "ab", "c", 16, ids("ab "), ids(" c"), false},
+		{"plain", "ab", "c", 16, ids("ab "), 1, ids(" c"), false},
 		// Trailing space moves from the context to the continuation.
-		{"trailing space", "ab ", "c", 16, ids("ab  "), ids("  c"), false},
+		{"trailing space", "ab ", "c", 16, ids("ab  "), 1, ids("  c"), false},
 		// seq "abcdef g" (8) > maxPos+1 = 5: keep "def g", input "def ".
-		{"left truncation", "abcdef", "g", 4, ids("def "), ids(" g"), true},
+		{"left truncation", "abcdef", "g", 4, ids("def "), 2, ids(" g"), true},
 		// Empty context starts from the BOS token (id 4).
-		{"empty context", "", "ab", 16, []int32{4, 3, 0}, ids(" ab"), false},
+		{"empty context", "", "ab", 16, []int32{4, 3, 0}, 0, ids(" ab"), false},
 	} {
 		reqs, err := buildRequests(enc, Task{Context: c.ctx, Choices: []string{c.choice}}, c.maxPos)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
 		r := reqs[0]
-		if !eq(r.input, c.input) || !eq(r.cont, c.cont) || r.truncated != c.truncated {
-			t.Errorf("%s: input %v cont %v truncated %v; want %v %v %v", c.name, r.input, r.cont, r.truncated, c.input, c.cont, c.truncated)
+		if len(r.segments) != 1 {
+			t.Fatalf("%s: %d segments, want 1", c.name, len(r.segments))
 		}
+		sg := r.segments[0]
+		if !eq(sg.input, c.input) || sg.from != c.from || !eq(sg.targets, c.targets) || r.truncated != c.truncated || r.contLen != len(c.targets) {
+			t.Errorf("%s: input %v from %d targets %v truncated %v; want %v %d %v %v",
+				c.name, sg.input, sg.from, sg.targets, r.truncated, c.input, c.from, c.targets, c.truncated)
+		}
+	}
+}
+
+func TestSegmentRequestLongContinuation(t *testing.T) {
+	// seq = 0..9, the last 7 tokens (3..9) are the continuation, 3 positions:
+	// windows from the end: inputs 6 7 8 predict 7 8 9; inputs 3 4 5
+	// predict 4 5 6; inputs 0 1 2 predict 1 2 3, of which only 3 is scored.
+	seq := []int32{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
+	checkSegments(t, segmentRequest(seq, 7, 3), false, []segment{
+		{input: []int32{0, 1, 2}, from: 2, targets: []int32{3}},
+		{input: []int32{3, 4, 5}, from: 0, targets: []int32{4, 5, 6}},
+		{input: []int32{6, 7, 8}, from: 0, targets: []int32{7, 8, 9}},
+	})
+	// The last 4 tokens: inputs 6 7 8 predict 7 8 9, inputs 3 4 5 predict
+	// 4 5 6 of which 6 is scored; tokens 0–2 are never seen.
+	checkSegments(t, segmentRequest(seq, 4, 3), true, []segment{
+		{input: []int32{3, 4, 5}, from: 2, targets: []int32{6}},
+		{input: []int32{6, 7, 8}, from: 0, targets: []int32{7, 8, 9}},
+	})
+	// With room for the whole sequence nothing is cut or split.
+	r := segmentRequest(seq, 7, 9)
+	if len(r.segments) != 1 || r.truncated || r.segments[0].from != 2 || len(r.segments[0].input) != 9 {
+		t.Errorf("maxPos 9: %+v", r)
+	}
+}
+
+func checkSegments(t *testing.T, r request, truncated bool, want []segment) {
+	t.Helper()
+	if len(r.segments) != len(want) || r.truncated != truncated {
+		t.Fatalf("got %+v, want segments %+v, truncated %v", r, want, truncated)
+	}
+	for i, sg := range r.segments {
+		w := want[i]
+		if string(int32sToRunes(sg.input)) != string(int32sToRunes(w.input)) || sg.from != w.from ||
+			string(int32sToRunes(sg.targets)) != string(int32sToRunes(w.targets)) {
+			t.Errorf("segment %d = %+v, want %+v", i, sg, w)
+		}
+	}
+}
+
+func TestChoicesLongContinuationBigram(t *testing.T) {
+	// A bigram model needs only the previous token, which every segment
+	// has, so a continuation split over several windows must score exactly
+	// the product of its bigram probabilities.
+	m := bigramLM{probs: abcProbs, maxPos: 3}
+	tf := &TaskFile{Tasks: []Task{{Context: "cab", Choices: []string{"abcab", "c"}, Label: 0, Line: 1}}}
+	res, err := evalChoices(context.Background(), m, abcEncoder, tf, ChoiceOptions{Details: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// " abcab" after "b": P(' '|b) P(a|' ') P(b|a) P(c|b) P(a|c) P(b|a)
+	want := math.Log(0.5 * 0.5 * 0.6 * 0.3 * 0.25 * 0.6)
+	if got := res.PerTask[0].LogLik[0]; math.Abs(got-want) > 1e-6 {
+		t.Errorf("log-likelihood %v, want %v", got, want)
+	}
+	if res.Split != 1 || res.Truncated != 2 || res.Tokens != 6+2 {
+		t.Errorf("split %d truncated %d tokens %d; want 1, 2, 8", res.Split, res.Truncated, res.Tokens)
 	}
 }
 
@@ -168,7 +231,6 @@ func TestChoicesErrors(t *testing.T) {
 		want string
 	}{
 		{Task{Context: "", Choices: []string{"a", "b"}, Line: 7}, "f.jsonl:7: the context is empty and the tokenizer has no BOS/EOS token"},
-		{Task{Context: "a", Choices: []string{"a", "abc"}, Line: 9}, "f.jsonl:9: choice 1 is 4 tokens, more than the model's 2 positions"},
 	} {
 		_, err := evalChoices(context.Background(), m, abcEncoder, &TaskFile{Path: "f.jsonl", Tasks: []Task{c.task}}, ChoiceOptions{})
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -1,0 +1,76 @@
+package eval
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"lopper/model"
+	"lopper/model/tokenizer"
+)
+
+// Text computes perplexity and next-token accuracy of tokens (made with
+// m's tokenizer) under m; see the package documentation for the protocol.
+// The result's protocol names m's tokenizer.
+func Text(ctx context.Context, m *model.Model, tokens []int32, opts TextOptions) (TextResult, error) {
+	res, err := evalText(ctx, modelLM{m}, tokens, opts)
+	if err != nil {
+		return TextResult{}, err
+	}
+	res.Protocol.Tokenizer = describeTokenizer(m.TokenizerJSON)
+	return res, nil
+}
+
+// TextFile reads a UTF-8 text file, tokenizes it with m's tokenizer
+// (no special tokens added) and evaluates it with Text; the protocol
+// records the file and its SHA-256.
+func TextFile(ctx context.Context, m *model.Model, path string, opts TextOptions) (TextResult, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return TextResult{}, err
+	}
+	tok, err := modelTokenizer(m)
+	if err != nil {
+		return TextResult{}, err
+	}
+	res, err := Text(ctx, m, tok.Encode(string(data)), opts)
+	if err != nil {
+		return TextResult{}, fmt.Errorf("%s: %w", path, err)
+	}
+	res.Protocol.File = path
+	res.Protocol.SHA256 = sha256Hex(data)
+	return res, nil
+}
+
+// Choices computes multiple-choice accuracy of m on the tasks of tf; see
+// the package documentation for the scoring.
+func Choices(ctx context.Context, m *model.Model, tf *TaskFile, opts ChoiceOptions) (ChoiceResult, error) {
+	tok, err := modelTokenizer(m)
+	if err != nil {
+		return ChoiceResult{}, err
+	}
+	res, err := evalChoices(ctx, modelLM{m}, tokenizerEncoder{tok}, tf, opts)
+	if err != nil {
+		return ChoiceResult{}, err
+	}
+	res.Protocol.Tokenizer = describeTokenizer(m.TokenizerJSON)
+	return res, nil
+}
+
+// Speed times m's forward pass: opts.Warmup untimed passes, then
+// opts.Repeats timed ones on seeded random tokens; the median is reported.
+func Speed(ctx context.Context, m *model.Model, opts SpeedOptions) (SpeedResult, error) {
+	return measureSpeed(ctx, modelLM{m}, opts)
+}
+
+// modelTokenizer parses m's tokenizer.json.
+func modelTokenizer(m *model.Model) (*tokenizer.Tokenizer, error) {
+	if len(m.TokenizerJSON) == 0 {
+		return nil, fmt.Errorf("the model has no tokenizer.json")
+	}
+	tok, err := tokenizer.FromJSON(m.TokenizerJSON)
+	if err != nil {
+		return nil, fmt.Errorf("the model's tokenizer.json: %w", err)
+	}
+	return tok, nil
+}

@@ -4,6 +4,636 @@
 
 #include "textflag.h"
 
+DATA vconst_absMask<>+0(SB)/4, $0x7fffffff
+DATA vconst_absMask<>+4(SB)/4, $0x7fffffff
+DATA vconst_absMask<>+8(SB)/4, $0x7fffffff
+DATA vconst_absMask<>+12(SB)/4, $0x7fffffff
+DATA vconst_absMask<>+16(SB)/4, $0x7fffffff
+DATA vconst_absMask<>+20(SB)/4, $0x7fffffff
+DATA vconst_absMask<>+24(SB)/4, $0x7fffffff
+DATA vconst_absMask<>+28(SB)/4, $0x7fffffff
+DATA vconst_absMask<>+32(SB)/4, $0x7fffffff
+DATA vconst_absMask<>+36(SB)/4, $0x7fffffff
+DATA vconst_absMask<>+40(SB)/4, $0x7fffffff
+DATA vconst_absMask<>+44(SB)/4, $0x7fffffff
+DATA vconst_absMask<>+48(SB)/4, $0x7fffffff
+DATA vconst_absMask<>+52(SB)/4, $0x7fffffff
+DATA vconst_absMask<>+56(SB)/4, $0x7fffffff
+DATA vconst_absMask<>+60(SB)/4, $0x7fffffff
+GLOBL vconst_absMask<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_erfcP0<>+0(SB)/4, $0xbfa1fc4e
+DATA vconst_erfcP0<>+4(SB)/4, $0xbfa1fc4e
+DATA vconst_erfcP0<>+8(SB)/4, $0xbfa1fc4e
+DATA vconst_erfcP0<>+12(SB)/4, $0xbfa1fc4e
+DATA vconst_erfcP0<>+16(SB)/4, $0xbfa1fc4e
+DATA vconst_erfcP0<>+20(SB)/4, $0xbfa1fc4e
+DATA vconst_erfcP0<>+24(SB)/4, $0xbfa1fc4e
+DATA vconst_erfcP0<>+28(SB)/4, $0xbfa1fc4e
+DATA vconst_erfcP0<>+32(SB)/4, $0xbfa1fc4e
+DATA vconst_erfcP0<>+36(SB)/4, $0xbfa1fc4e
+DATA vconst_erfcP0<>+40(SB)/4, $0xbfa1fc4e
+DATA vconst_erfcP0<>+44(SB)/4, $0xbfa1fc4e
+DATA vconst_erfcP0<>+48(SB)/4, $0xbfa1fc4e
+DATA vconst_erfcP0<>+52(SB)/4, $0xbfa1fc4e
+DATA vconst_erfcP0<>+56(SB)/4, $0xbfa1fc4e
+DATA vconst_erfcP0<>+60(SB)/4, $0xbfa1fc4e
+GLOBL vconst_erfcP0<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_erfcP1<>+0(SB)/4, $0x3f8000c7
+DATA vconst_erfcP1<>+4(SB)/4, $0x3f8000c7
+DATA vconst_erfcP1<>+8(SB)/4, $0x3f8000c7
+DATA vconst_erfcP1<>+12(SB)/4, $0x3f8000c7
+DATA vconst_erfcP1<>+16(SB)/4, $0x3f8000c7
+DATA vconst_erfcP1<>+20(SB)/4, $0x3f8000c7
+DATA vconst_erfcP1<>+24(SB)/4, $0x3f8000c7
+DATA vconst_erfcP1<>+28(SB)/4, $0x3f8000c7
+DATA vconst_erfcP1<>+32(SB)/4, $0x3f8000c7
+DATA vconst_erfcP1<>+36(SB)/4, $0x3f8000c7
+DATA vconst_erfcP1<>+40(SB)/4, $0x3f8000c7
+DATA vconst_erfcP1<>+44(SB)/4, $0x3f8000c7
+DATA vconst_erfcP1<>+48(SB)/4, $0x3f8000c7
+DATA vconst_erfcP1<>+52(SB)/4, $0x3f8000c7
+DATA vconst_erfcP1<>+56(SB)/4, $0x3f8000c7
+DATA vconst_erfcP1<>+60(SB)/4, $0x3f8000c7
+GLOBL vconst_erfcP1<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_erfcP2<>+0(SB)/4, $0x3ebf88fb
+DATA vconst_erfcP2<>+4(SB)/4, $0x3ebf88fb
+DATA vconst_erfcP2<>+8(SB)/4, $0x3ebf88fb
+DATA vconst_erfcP2<>+12(SB)/4, $0x3ebf88fb
+DATA vconst_erfcP2<>+16(SB)/4, $0x3ebf88fb
+DATA vconst_erfcP2<>+20(SB)/4, $0x3ebf88fb
+DATA vconst_erfcP2<>+24(SB)/4, $0x3ebf88fb
+DATA vconst_erfcP2<>+28(SB)/4, $0x3ebf88fb
+DATA vconst_erfcP2<>+32(SB)/4, $0x3ebf88fb
+DATA vconst_erfcP2<>+36(SB)/4, $0x3ebf88fb
+DATA vconst_erfcP2<>+40(SB)/4, $0x3ebf88fb
+DATA vconst_erfcP2<>+44(SB)/4, $0x3ebf88fb
+DATA vconst_erfcP2<>+48(SB)/4, $0x3ebf88fb
+DATA vconst_erfcP2<>+52(SB)/4, $0x3ebf88fb
+DATA vconst_erfcP2<>+56(SB)/4, $0x3ebf88fb
+DATA vconst_erfcP2<>+60(SB)/4, $0x3ebf88fb
+GLOBL vconst_erfcP2<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_erfcP3<>+0(SB)/4, $0x3dc636c9
+DATA vconst_erfcP3<>+4(SB)/4, $0x3dc636c9
+DATA vconst_erfcP3<>+8(SB)/4, $0x3dc636c9
+DATA vconst_erfcP3<>+12(SB)/4, $0x3dc636c9
+DATA vconst_erfcP3<>+16(SB)/4, $0x3dc636c9
+DATA vconst_erfcP3<>+20(SB)/4, $0x3dc636c9
+DATA vconst_erfcP3<>+24(SB)/4, $0x3dc636c9
+DATA vconst_erfcP3<>+28(SB)/4, $0x3dc636c9
+DATA vconst_erfcP3<>+32(SB)/4, $0x3dc636c9
+DATA vconst_erfcP3<>+36(SB)/4, $0x3dc636c9
+DATA vconst_erfcP3<>+40(SB)/4, $0x3dc636c9
+DATA vconst_erfcP3<>+44(SB)/4, $0x3dc636c9
+DATA vconst_erfcP3<>+48(SB)/4, $0x3dc636c9
+DATA vconst_erfcP3<>+52(SB)/4, $0x3dc636c9
+DATA vconst_erfcP3<>+56(SB)/4, $0x3dc636c9
+DATA vconst_erfcP3<>+60(SB)/4, $0x3dc636c9
+GLOBL vconst_erfcP3<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_erfcP4<>+0(SB)/4, $0xbe3ec24c
+DATA vconst_erfcP4<>+4(SB)/4, $0xbe3ec24c
+DATA vconst_erfcP4<>+8(SB)/4, $0xbe3ec24c
+DATA vconst_erfcP4<>+12(SB)/4, $0xbe3ec24c
+DATA vconst_erfcP4<>+16(SB)/4, $0xbe3ec24c
+DATA vconst_erfcP4<>+20(SB)/4, $0xbe3ec24c
+DATA vconst_erfcP4<>+24(SB)/4, $0xbe3ec24c
+DATA vconst_erfcP4<>+28(SB)/4, $0xbe3ec24c
+DATA vconst_erfcP4<>+32(SB)/4, $0xbe3ec24c
+DATA vconst_erfcP4<>+36(SB)/4, $0xbe3ec24c
+DATA vconst_erfcP4<>+40(SB)/4, $0xbe3ec24c
+DATA vconst_erfcP4<>+44(SB)/4, $0xbe3ec24c
+DATA vconst_erfcP4<>+48(SB)/4, $0xbe3ec24c
+DATA vconst_erfcP4<>+52(SB)/4, $0xbe3ec24c
+DATA vconst_erfcP4<>+56(SB)/4, $0xbe3ec24c
+DATA vconst_erfcP4<>+60(SB)/4, $0xbe3ec24c
+GLOBL vconst_erfcP4<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_erfcP5<>+0(SB)/4, $0x3e8ec7cc
+DATA vconst_erfcP5<>+4(SB)/4, $0x3e8ec7cc
+DATA vconst_erfcP5<>+8(SB)/4, $0x3e8ec7cc
+DATA vconst_erfcP5<>+12(SB)/4, $0x3e8ec7cc
+DATA vconst_erfcP5<>+16(SB)/4, $0x3e8ec7cc
+DATA vconst_erfcP5<>+20(SB)/4, $0x3e8ec7cc
+DATA vconst_erfcP5<>+24(SB)/4, $0x3e8ec7cc
+DATA vconst_erfcP5<>+28(SB)/4, $0x3e8ec7cc
+DATA vconst_erfcP5<>+32(SB)/4, $0x3e8ec7cc
+DATA vconst_erfcP5<>+36(SB)/4, $0x3e8ec7cc
+DATA vconst_erfcP5<>+40(SB)/4, $0x3e8ec7cc
+DATA vconst_erfcP5<>+44(SB)/4, $0x3e8ec7cc
+DATA vconst_erfcP5<>+48(SB)/4, $0x3e8ec7cc
+DATA vconst_erfcP5<>+52(SB)/4, $0x3e8ec7cc
+DATA vconst_erfcP5<>+56(SB)/4, $0x3e8ec7cc
+DATA vconst_erfcP5<>+60(SB)/4, $0x3e8ec7cc
+GLOBL vconst_erfcP5<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_erfcP6<>+0(SB)/4, $0xbf914e5d
+DATA vconst_erfcP6<>+4(SB)/4, $0xbf914e5d
+DATA vconst_erfcP6<>+8(SB)/4, $0xbf914e5d
+DATA vconst_erfcP6<>+12(SB)/4, $0xbf914e5d
+DATA vconst_erfcP6<>+16(SB)/4, $0xbf914e5d
+DATA vconst_erfcP6<>+20(SB)/4, $0xbf914e5d
+DATA vconst_erfcP6<>+24(SB)/4, $0xbf914e5d
+DATA vconst_erfcP6<>+28(SB)/4, $0xbf914e5d
+DATA vconst_erfcP6<>+32(SB)/4, $0xbf914e5d
+DATA vconst_erfcP6<>+36(SB)/4, $0xbf914e5d
+DATA vconst_erfcP6<>+40(SB)/4, $0xbf914e5d
+DATA vconst_erfcP6<>+44(SB)/4, $0xbf914e5d
+DATA vconst_erfcP6<>+48(SB)/4, $0xbf914e5d
+DATA vconst_erfcP6<>+52(SB)/4, $0xbf914e5d
+DATA vconst_erfcP6<>+56(SB)/4, $0xbf914e5d
+DATA vconst_erfcP6<>+60(SB)/4, $0xbf914e5d
+GLOBL vconst_erfcP6<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_erfcP7<>+0(SB)/4, $0x3fbe87b0
+DATA vconst_erfcP7<>+4(SB)/4, $0x3fbe87b0
+DATA vconst_erfcP7<>+8(SB)/4, $0x3fbe87b0
+DATA vconst_erfcP7<>+12(SB)/4, $0x3fbe87b0
+DATA vconst_erfcP7<>+16(SB)/4, $0x3fbe87b0
+DATA vconst_erfcP7<>+20(SB)/4, $0x3fbe87b0
+DATA vconst_erfcP7<>+24(SB)/4, $0x3fbe87b0
+DATA vconst_erfcP7<>+28(SB)/4, $0x3fbe87b0
+DATA vconst_erfcP7<>+32(SB)/4, $0x3fbe87b0
+DATA vconst_erfcP7<>+36(SB)/4, $0x3fbe87b0
+DATA vconst_erfcP7<>+40(SB)/4, $0x3fbe87b0
+DATA vconst_erfcP7<>+44(SB)/4, $0x3fbe87b0
+DATA vconst_erfcP7<>+48(SB)/4, $0x3fbe87b0
+DATA vconst_erfcP7<>+52(SB)/4, $0x3fbe87b0
+DATA vconst_erfcP7<>+56(SB)/4, $0x3fbe87b0
+DATA vconst_erfcP7<>+60(SB)/4, $0x3fbe87b0
+GLOBL vconst_erfcP7<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_erfcP8<>+0(SB)/4, $0xbf527892
+DATA vconst_erfcP8<>+4(SB)/4, $0xbf527892
+DATA vconst_erfcP8<>+8(SB)/4, $0xbf527892
+DATA vconst_erfcP8<>+12(SB)/4, $0xbf527892
+DATA vconst_erfcP8<>+16(SB)/4, $0xbf527892
+DATA vconst_erfcP8<>+20(SB)/4, $0xbf527892
+DATA vconst_erfcP8<>+24(SB)/4, $0xbf527892
+DATA vconst_erfcP8<>+28(SB)/4, $0xbf527892
+DATA vconst_erfcP8<>+32(SB)/4, $0xbf527892
+DATA vconst_erfcP8<>+36(SB)/4, $0xbf527892
+DATA vconst_erfcP8<>+40(SB)/4, $0xbf527892
+DATA vconst_erfcP8<>+44(SB)/4, $0xbf527892
+DATA vconst_erfcP8<>+48(SB)/4, $0xbf527892
+DATA vconst_erfcP8<>+52(SB)/4, $0xbf527892
+DATA vconst_erfcP8<>+56(SB)/4, $0xbf527892
+DATA vconst_erfcP8<>+60(SB)/4, $0xbf527892
+GLOBL vconst_erfcP8<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_erfcP9<>+0(SB)/4, $0x3e2ef945
+DATA vconst_erfcP9<>+4(SB)/4, $0x3e2ef945
+DATA vconst_erfcP9<>+8(SB)/4, $0x3e2ef945
+DATA vconst_erfcP9<>+12(SB)/4, $0x3e2ef945
+DATA vconst_erfcP9<>+16(SB)/4, $0x3e2ef945
+DATA vconst_erfcP9<>+20(SB)/4, $0x3e2ef945
+DATA vconst_erfcP9<>+24(SB)/4, $0x3e2ef945
+DATA vconst_erfcP9<>+28(SB)/4, $0x3e2ef945
+DATA vconst_erfcP9<>+32(SB)/4, $0x3e2ef945
+DATA vconst_erfcP9<>+36(SB)/4, $0x3e2ef945
+DATA vconst_erfcP9<>+40(SB)/4, $0x3e2ef945
+DATA vconst_erfcP9<>+44(SB)/4, $0x3e2ef945
+DATA vconst_erfcP9<>+48(SB)/4, $0x3e2ef945
+DATA vconst_erfcP9<>+52(SB)/4, $0x3e2ef945
+DATA vconst_erfcP9<>+56(SB)/4, $0x3e2ef945
+DATA vconst_erfcP9<>+60(SB)/4, $0x3e2ef945
+GLOBL vconst_erfcP9<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_expC0<>+0(SB)/4, $0x39506967
+DATA vconst_expC0<>+4(SB)/4, $0x39506967
+DATA vconst_expC0<>+8(SB)/4, $0x39506967
+DATA vconst_expC0<>+12(SB)/4, $0x39506967
+DATA vconst_expC0<>+16(SB)/4, $0x39506967
+DATA vconst_expC0<>+20(SB)/4, $0x39506967
+DATA vconst_expC0<>+24(SB)/4, $0x39506967
+DATA vconst_expC0<>+28(SB)/4, $0x39506967
+DATA vconst_expC0<>+32(SB)/4, $0x39506967
+DATA vconst_expC0<>+36(SB)/4, $0x39506967
+DATA vconst_expC0<>+40(SB)/4, $0x39506967
+DATA vconst_expC0<>+44(SB)/4, $0x39506967
+DATA vconst_expC0<>+48(SB)/4, $0x39506967
+DATA vconst_expC0<>+52(SB)/4, $0x39506967
+DATA vconst_expC0<>+56(SB)/4, $0x39506967
+DATA vconst_expC0<>+60(SB)/4, $0x39506967
+GLOBL vconst_expC0<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_expC1<>+0(SB)/4, $0x3ab743ce
+DATA vconst_expC1<>+4(SB)/4, $0x3ab743ce
+DATA vconst_expC1<>+8(SB)/4, $0x3ab743ce
+DATA vconst_expC1<>+12(SB)/4, $0x3ab743ce
+DATA vconst_expC1<>+16(SB)/4, $0x3ab743ce
+DATA vconst_expC1<>+20(SB)/4, $0x3ab743ce
+DATA vconst_expC1<>+24(SB)/4, $0x3ab743ce
+DATA vconst_expC1<>+28(SB)/4, $0x3ab743ce
+DATA vconst_expC1<>+32(SB)/4, $0x3ab743ce
+DATA vconst_expC1<>+36(SB)/4, $0x3ab743ce
+DATA vconst_expC1<>+40(SB)/4, $0x3ab743ce
+DATA vconst_expC1<>+44(SB)/4, $0x3ab743ce
+DATA vconst_expC1<>+48(SB)/4, $0x3ab743ce
+DATA vconst_expC1<>+52(SB)/4, $0x3ab743ce
+DATA vconst_expC1<>+56(SB)/4, $0x3ab743ce
+DATA vconst_expC1<>+60(SB)/4, $0x3ab743ce
+GLOBL vconst_expC1<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_expC2<>+0(SB)/4, $0x3c088908
+DATA vconst_expC2<>+4(SB)/4, $0x3c088908
+DATA vconst_expC2<>+8(SB)/4, $0x3c088908
+DATA vconst_expC2<>+12(SB)/4, $0x3c088908
+DATA vconst_expC2<>+16(SB)/4, $0x3c088908
+DATA vconst_expC2<>+20(SB)/4, $0x3c088908
+DATA vconst_expC2<>+24(SB)/4, $0x3c088908
+DATA vconst_expC2<>+28(SB)/4, $0x3c088908
+DATA vconst_expC2<>+32(SB)/4, $0x3c088908
+DATA vconst_expC2<>+36(SB)/4, $0x3c088908
+DATA vconst_expC2<>+40(SB)/4, $0x3c088908
+DATA vconst_expC2<>+44(SB)/4, $0x3c088908
+DATA vconst_expC2<>+48(SB)/4, $0x3c088908
+DATA vconst_expC2<>+52(SB)/4, $0x3c088908
+DATA vconst_expC2<>+56(SB)/4, $0x3c088908
+DATA vconst_expC2<>+60(SB)/4, $0x3c088908
+GLOBL vconst_expC2<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_expC3<>+0(SB)/4, $0x3d2aa9c1
+DATA vconst_expC3<>+4(SB)/4, $0x3d2aa9c1
+DATA vconst_expC3<>+8(SB)/4, $0x3d2aa9c1
+DATA vconst_expC3<>+12(SB)/4, $0x3d2aa9c1
+DATA vconst_expC3<>+16(SB)/4, $0x3d2aa9c1
+DATA vconst_expC3<>+20(SB)/4, $0x3d2aa9c1
+DATA vconst_expC3<>+24(SB)/4, $0x3d2aa9c1
+DATA vconst_expC3<>+28(SB)/4, $0x3d2aa9c1
+DATA vconst_expC3<>+32(SB)/4, $0x3d2aa9c1
+DATA vconst_expC3<>+36(SB)/4, $0x3d2aa9c1
+DATA vconst_expC3<>+40(SB)/4, $0x3d2aa9c1
+DATA vconst_expC3<>+44(SB)/4, $0x3d2aa9c1
+DATA vconst_expC3<>+48(SB)/4, $0x3d2aa9c1
+DATA vconst_expC3<>+52(SB)/4, $0x3d2aa9c1
+DATA vconst_expC3<>+56(SB)/4, $0x3d2aa9c1
+DATA vconst_expC3<>+60(SB)/4, $0x3d2aa9c1
+GLOBL vconst_expC3<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_expC4<>+0(SB)/4, $0x3e2aaaaa
+DATA vconst_expC4<>+4(SB)/4, $0x3e2aaaaa
+DATA vconst_expC4<>+8(SB)/4, $0x3e2aaaaa
+DATA vconst_expC4<>+12(SB)/4, $0x3e2aaaaa
+DATA vconst_expC4<>+16(SB)/4, $0x3e2aaaaa
+DATA vconst_expC4<>+20(SB)/4, $0x3e2aaaaa
+DATA vconst_expC4<>+24(SB)/4, $0x3e2aaaaa
+DATA vconst_expC4<>+28(SB)/4, $0x3e2aaaaa
+DATA vconst_expC4<>+32(SB)/4, $0x3e2aaaaa
+DATA vconst_expC4<>+36(SB)/4, $0x3e2aaaaa
+DATA vconst_expC4<>+40(SB)/4, $0x3e2aaaaa
+DATA vconst_expC4<>+44(SB)/4, $0x3e2aaaaa
+DATA vconst_expC4<>+48(SB)/4, $0x3e2aaaaa
+DATA vconst_expC4<>+52(SB)/4, $0x3e2aaaaa
+DATA vconst_expC4<>+56(SB)/4, $0x3e2aaaaa
+DATA vconst_expC4<>+60(SB)/4, $0x3e2aaaaa
+GLOBL vconst_expC4<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_expC5<>+0(SB)/4, $0x3f000000
+DATA vconst_expC5<>+4(SB)/4, $0x3f000000
+DATA vconst_expC5<>+8(SB)/4, $0x3f000000
+DATA vconst_expC5<>+12(SB)/4, $0x3f000000
+DATA vconst_expC5<>+16(SB)/4, $0x3f000000
+DATA vconst_expC5<>+20(SB)/4, $0x3f000000
+DATA vconst_expC5<>+24(SB)/4, $0x3f000000
+DATA vconst_expC5<>+28(SB)/4, $0x3f000000
+DATA vconst_expC5<>+32(SB)/4, $0x3f000000
+DATA vconst_expC5<>+36(SB)/4, $0x3f000000
+DATA vconst_expC5<>+40(SB)/4, $0x3f000000
+DATA vconst_expC5<>+44(SB)/4, $0x3f000000
+DATA vconst_expC5<>+48(SB)/4, $0x3f000000
+DATA vconst_expC5<>+52(SB)/4, $0x3f000000
+DATA vconst_expC5<>+56(SB)/4, $0x3f000000
+DATA vconst_expC5<>+60(SB)/4, $0x3f000000
+GLOBL vconst_expC5<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_expHi<>+0(SB)/4, $0x42b20000
+DATA vconst_expHi<>+4(SB)/4, $0x42b20000
+DATA vconst_expHi<>+8(SB)/4, $0x42b20000
+DATA vconst_expHi<>+12(SB)/4, $0x42b20000
+DATA vconst_expHi<>+16(SB)/4, $0x42b20000
+DATA vconst_expHi<>+20(SB)/4, $0x42b20000
+DATA vconst_expHi<>+24(SB)/4, $0x42b20000
+DATA vconst_expHi<>+28(SB)/4, $0x42b20000
+DATA vconst_expHi<>+32(SB)/4, $0x42b20000
+DATA vconst_expHi<>+36(SB)/4, $0x42b20000
+DATA vconst_expHi<>+40(SB)/4, $0x42b20000
+DATA vconst_expHi<>+44(SB)/4, $0x42b20000
+DATA vconst_expHi<>+48(SB)/4, $0x42b20000
+DATA vconst_expHi<>+52(SB)/4, $0x42b20000
+DATA vconst_expHi<>+56(SB)/4, $0x42b20000
+DATA vconst_expHi<>+60(SB)/4, $0x42b20000
+GLOBL vconst_expHi<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_expLo<>+0(SB)/4, $0xc2d00000
+DATA vconst_expLo<>+4(SB)/4, $0xc2d00000
+DATA vconst_expLo<>+8(SB)/4, $0xc2d00000
+DATA vconst_expLo<>+12(SB)/4, $0xc2d00000
+DATA vconst_expLo<>+16(SB)/4, $0xc2d00000
+DATA vconst_expLo<>+20(SB)/4, $0xc2d00000
+DATA vconst_expLo<>+24(SB)/4, $0xc2d00000
+DATA vconst_expLo<>+28(SB)/4, $0xc2d00000
+DATA vconst_expLo<>+32(SB)/4, $0xc2d00000
+DATA vconst_expLo<>+36(SB)/4, $0xc2d00000
+DATA vconst_expLo<>+40(SB)/4, $0xc2d00000
+DATA vconst_expLo<>+44(SB)/4, $0xc2d00000
+DATA vconst_expLo<>+48(SB)/4, $0xc2d00000
+DATA vconst_expLo<>+52(SB)/4, $0xc2d00000
+DATA vconst_expLo<>+56(SB)/4, $0xc2d00000
+DATA vconst_expLo<>+60(SB)/4, $0xc2d00000
+GLOBL vconst_expLo<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_geluTanhA<>+0(SB)/4, $0x3d372713
+DATA vconst_geluTanhA<>+4(SB)/4, $0x3d372713
+DATA vconst_geluTanhA<>+8(SB)/4, $0x3d372713
+DATA vconst_geluTanhA<>+12(SB)/4, $0x3d372713
+DATA vconst_geluTanhA<>+16(SB)/4, $0x3d372713
+DATA vconst_geluTanhA<>+20(SB)/4, $0x3d372713
+DATA vconst_geluTanhA<>+24(SB)/4, $0x3d372713
+DATA vconst_geluTanhA<>+28(SB)/4, $0x3d372713
+DATA vconst_geluTanhA<>+32(SB)/4, $0x3d372713
+DATA vconst_geluTanhA<>+36(SB)/4, $0x3d372713
+DATA vconst_geluTanhA<>+40(SB)/4, $0x3d372713
+DATA vconst_geluTanhA<>+44(SB)/4, $0x3d372713
+DATA vconst_geluTanhA<>+48(SB)/4, $0x3d372713
+DATA vconst_geluTanhA<>+52(SB)/4, $0x3d372713
+DATA vconst_geluTanhA<>+56(SB)/4, $0x3d372713
+DATA vconst_geluTanhA<>+60(SB)/4, $0x3d372713
+GLOBL vconst_geluTanhA<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_geluTanhA3<>+0(SB)/4, $0x3e095d4f
+DATA vconst_geluTanhA3<>+4(SB)/4, $0x3e095d4f
+DATA vconst_geluTanhA3<>+8(SB)/4, $0x3e095d4f
+DATA vconst_geluTanhA3<>+12(SB)/4, $0x3e095d4f
+DATA vconst_geluTanhA3<>+16(SB)/4, $0x3e095d4f
+DATA vconst_geluTanhA3<>+20(SB)/4, $0x3e095d4f
+DATA vconst_geluTanhA3<>+24(SB)/4, $0x3e095d4f
+DATA vconst_geluTanhA3<>+28(SB)/4, $0x3e095d4f
+DATA vconst_geluTanhA3<>+32(SB)/4, $0x3e095d4f
+DATA vconst_geluTanhA3<>+36(SB)/4, $0x3e095d4f
+DATA vconst_geluTanhA3<>+40(SB)/4, $0x3e095d4f
+DATA vconst_geluTanhA3<>+44(SB)/4, $0x3e095d4f
+DATA vconst_geluTanhA3<>+48(SB)/4, $0x3e095d4f
+DATA vconst_geluTanhA3<>+52(SB)/4, $0x3e095d4f
+DATA vconst_geluTanhA3<>+56(SB)/4, $0x3e095d4f
+DATA vconst_geluTanhA3<>+60(SB)/4, $0x3e095d4f
+GLOBL vconst_geluTanhA3<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_geluTanhC2<>+0(SB)/4, $0x3fcc422a
+DATA vconst_geluTanhC2<>+4(SB)/4, $0x3fcc422a
+DATA vconst_geluTanhC2<>+8(SB)/4, $0x3fcc422a
+DATA vconst_geluTanhC2<>+12(SB)/4, $0x3fcc422a
+DATA vconst_geluTanhC2<>+16(SB)/4, $0x3fcc422a
+DATA vconst_geluTanhC2<>+20(SB)/4, $0x3fcc422a
+DATA vconst_geluTanhC2<>+24(SB)/4, $0x3fcc422a
+DATA vconst_geluTanhC2<>+28(SB)/4, $0x3fcc422a
+DATA vconst_geluTanhC2<>+32(SB)/4, $0x3fcc422a
+DATA vconst_geluTanhC2<>+36(SB)/4, $0x3fcc422a
+DATA vconst_geluTanhC2<>+40(SB)/4, $0x3fcc422a
+DATA vconst_geluTanhC2<>+44(SB)/4, $0x3fcc422a
+DATA vconst_geluTanhC2<>+48(SB)/4, $0x3fcc422a
+DATA vconst_geluTanhC2<>+52(SB)/4, $0x3fcc422a
+DATA vconst_geluTanhC2<>+56(SB)/4, $0x3fcc422a
+DATA vconst_geluTanhC2<>+60(SB)/4, $0x3fcc422a
+GLOBL vconst_geluTanhC2<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_half<>+0(SB)/4, $0x3f000000
+DATA vconst_half<>+4(SB)/4, $0x3f000000
+DATA vconst_half<>+8(SB)/4, $0x3f000000
+DATA vconst_half<>+12(SB)/4, $0x3f000000
+DATA vconst_half<>+16(SB)/4, $0x3f000000
+DATA vconst_half<>+20(SB)/4, $0x3f000000
+DATA vconst_half<>+24(SB)/4, $0x3f000000
+DATA vconst_half<>+28(SB)/4, $0x3f000000
+DATA vconst_half<>+32(SB)/4, $0x3f000000
+DATA vconst_half<>+36(SB)/4, $0x3f000000
+DATA vconst_half<>+40(SB)/4, $0x3f000000
+DATA vconst_half<>+44(SB)/4, $0x3f000000
+DATA vconst_half<>+48(SB)/4, $0x3f000000
+DATA vconst_half<>+52(SB)/4, $0x3f000000
+DATA vconst_half<>+56(SB)/4, $0x3f000000
+DATA vconst_half<>+60(SB)/4, $0x3f000000
+GLOBL vconst_half<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_i127<>+0(SB)/4, $0x0000007f
+DATA vconst_i127<>+4(SB)/4, $0x0000007f
+DATA vconst_i127<>+8(SB)/4, $0x0000007f
+DATA vconst_i127<>+12(SB)/4, $0x0000007f
+DATA vconst_i127<>+16(SB)/4, $0x0000007f
+DATA vconst_i127<>+20(SB)/4, $0x0000007f
+DATA vconst_i127<>+24(SB)/4, $0x0000007f
+DATA vconst_i127<>+28(SB)/4, $0x0000007f
+DATA vconst_i127<>+32(SB)/4, $0x0000007f
+DATA vconst_i127<>+36(SB)/4, $0x0000007f
+DATA vconst_i127<>+40(SB)/4, $0x0000007f
+DATA vconst_i127<>+44(SB)/4, $0x0000007f
+DATA vconst_i127<>+48(SB)/4, $0x0000007f
+DATA vconst_i127<>+52(SB)/4, $0x0000007f
+DATA vconst_i127<>+56(SB)/4, $0x0000007f
+DATA vconst_i127<>+60(SB)/4, $0x0000007f
+GLOBL vconst_i127<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_invSqrt2<>+0(SB)/4, $0x3f3504f3
+DATA vconst_invSqrt2<>+4(SB)/4, $0x3f3504f3
+DATA vconst_invSqrt2<>+8(SB)/4, $0x3f3504f3
+DATA vconst_invSqrt2<>+12(SB)/4, $0x3f3504f3
+DATA vconst_invSqrt2<>+16(SB)/4, $0x3f3504f3
+DATA vconst_invSqrt2<>+20(SB)/4, $0x3f3504f3
+DATA vconst_invSqrt2<>+24(SB)/4, $0x3f3504f3
+DATA vconst_invSqrt2<>+28(SB)/4, $0x3f3504f3
+DATA vconst_invSqrt2<>+32(SB)/4, $0x3f3504f3
+DATA vconst_invSqrt2<>+36(SB)/4, $0x3f3504f3
+DATA vconst_invSqrt2<>+40(SB)/4, $0x3f3504f3
+DATA vconst_invSqrt2<>+44(SB)/4, $0x3f3504f3
+DATA vconst_invSqrt2<>+48(SB)/4, $0x3f3504f3
+DATA vconst_invSqrt2<>+52(SB)/4, $0x3f3504f3
+DATA vconst_invSqrt2<>+56(SB)/4, $0x3f3504f3
+DATA vconst_invSqrt2<>+60(SB)/4, $0x3f3504f3
+GLOBL vconst_invSqrt2<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_invSqrt2Pi<>+0(SB)/4, $0x3ecc422a
+DATA vconst_invSqrt2Pi<>+4(SB)/4, $0x3ecc422a
+DATA vconst_invSqrt2Pi<>+8(SB)/4, $0x3ecc422a
+DATA vconst_invSqrt2Pi<>+12(SB)/4, $0x3ecc422a
+DATA vconst_invSqrt2Pi<>+16(SB)/4, $0x3ecc422a
+DATA vconst_invSqrt2Pi<>+20(SB)/4, $0x3ecc422a
+DATA vconst_invSqrt2Pi<>+24(SB)/4, $0x3ecc422a
+DATA vconst_invSqrt2Pi<>+28(SB)/4, $0x3ecc422a
+DATA vconst_invSqrt2Pi<>+32(SB)/4, $0x3ecc422a
+DATA vconst_invSqrt2Pi<>+36(SB)/4, $0x3ecc422a
+DATA vconst_invSqrt2Pi<>+40(SB)/4, $0x3ecc422a
+DATA vconst_invSqrt2Pi<>+44(SB)/4, $0x3ecc422a
+DATA vconst_invSqrt2Pi<>+48(SB)/4, $0x3ecc422a
+DATA vconst_invSqrt2Pi<>+52(SB)/4, $0x3ecc422a
+DATA vconst_invSqrt2Pi<>+56(SB)/4, $0x3ecc422a
+DATA vconst_invSqrt2Pi<>+60(SB)/4, $0x3ecc422a
+GLOBL vconst_invSqrt2Pi<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_ln2Hi<>+0(SB)/4, $0x3f318000
+DATA vconst_ln2Hi<>+4(SB)/4, $0x3f318000
+DATA vconst_ln2Hi<>+8(SB)/4, $0x3f318000
+DATA vconst_ln2Hi<>+12(SB)/4, $0x3f318000
+DATA vconst_ln2Hi<>+16(SB)/4, $0x3f318000
+DATA vconst_ln2Hi<>+20(SB)/4, $0x3f318000
+DATA vconst_ln2Hi<>+24(SB)/4, $0x3f318000
+DATA vconst_ln2Hi<>+28(SB)/4, $0x3f318000
+DATA vconst_ln2Hi<>+32(SB)/4, $0x3f318000
+DATA vconst_ln2Hi<>+36(SB)/4, $0x3f318000
+DATA vconst_ln2Hi<>+40(SB)/4, $0x3f318000
+DATA vconst_ln2Hi<>+44(SB)/4, $0x3f318000
+DATA vconst_ln2Hi<>+48(SB)/4, $0x3f318000
+DATA vconst_ln2Hi<>+52(SB)/4, $0x3f318000
+DATA vconst_ln2Hi<>+56(SB)/4, $0x3f318000
+DATA vconst_ln2Hi<>+60(SB)/4, $0x3f318000
+GLOBL vconst_ln2Hi<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_ln2Lo<>+0(SB)/4, $0xb95e8083
+DATA vconst_ln2Lo<>+4(SB)/4, $0xb95e8083
+DATA vconst_ln2Lo<>+8(SB)/4, $0xb95e8083
+DATA vconst_ln2Lo<>+12(SB)/4, $0xb95e8083
+DATA vconst_ln2Lo<>+16(SB)/4, $0xb95e8083
+DATA vconst_ln2Lo<>+20(SB)/4, $0xb95e8083
+DATA vconst_ln2Lo<>+24(SB)/4, $0xb95e8083
+DATA vconst_ln2Lo<>+28(SB)/4, $0xb95e8083
+DATA vconst_ln2Lo<>+32(SB)/4, $0xb95e8083
+DATA vconst_ln2Lo<>+36(SB)/4, $0xb95e8083
+DATA vconst_ln2Lo<>+40(SB)/4, $0xb95e8083
+DATA vconst_ln2Lo<>+44(SB)/4, $0xb95e8083
+DATA vconst_ln2Lo<>+48(SB)/4, $0xb95e8083
+DATA vconst_ln2Lo<>+52(SB)/4, $0xb95e8083
+DATA vconst_ln2Lo<>+56(SB)/4, $0xb95e8083
+DATA vconst_ln2Lo<>+60(SB)/4, $0xb95e8083
+GLOBL vconst_ln2Lo<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_log2e<>+0(SB)/4, $0x3fb8aa3b
+DATA vconst_log2e<>+4(SB)/4, $0x3fb8aa3b
+DATA vconst_log2e<>+8(SB)/4, $0x3fb8aa3b
+DATA vconst_log2e<>+12(SB)/4, $0x3fb8aa3b
+DATA vconst_log2e<>+16(SB)/4, $0x3fb8aa3b
+DATA vconst_log2e<>+20(SB)/4, $0x3fb8aa3b
+DATA vconst_log2e<>+24(SB)/4, $0x3fb8aa3b
+DATA vconst_log2e<>+28(SB)/4, $0x3fb8aa3b
+DATA vconst_log2e<>+32(SB)/4, $0x3fb8aa3b
+DATA vconst_log2e<>+36(SB)/4, $0x3fb8aa3b
+DATA vconst_log2e<>+40(SB)/4, $0x3fb8aa3b
+DATA vconst_log2e<>+44(SB)/4, $0x3fb8aa3b
+DATA vconst_log2e<>+48(SB)/4, $0x3fb8aa3b
+DATA vconst_log2e<>+52(SB)/4, $0x3fb8aa3b
+DATA vconst_log2e<>+56(SB)/4, $0x3fb8aa3b
+DATA vconst_log2e<>+60(SB)/4, $0x3fb8aa3b
+GLOBL vconst_log2e<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_negHalf<>+0(SB)/4, $0xbf000000
+DATA vconst_negHalf<>+4(SB)/4, $0xbf000000
+DATA vconst_negHalf<>+8(SB)/4, $0xbf000000
+DATA vconst_negHalf<>+12(SB)/4, $0xbf000000
+DATA vconst_negHalf<>+16(SB)/4, $0xbf000000
+DATA vconst_negHalf<>+20(SB)/4, $0xbf000000
+DATA vconst_negHalf<>+24(SB)/4, $0xbf000000
+DATA vconst_negHalf<>+28(SB)/4, $0xbf000000
+DATA vconst_negHalf<>+32(SB)/4, $0xbf000000
+DATA vconst_negHalf<>+36(SB)/4, $0xbf000000
+DATA vconst_negHalf<>+40(SB)/4, $0xbf000000
+DATA vconst_negHalf<>+44(SB)/4, $0xbf000000
+DATA vconst_negHalf<>+48(SB)/4, $0xbf000000
+DATA vconst_negHalf<>+52(SB)/4, $0xbf000000
+DATA vconst_negHalf<>+56(SB)/4, $0xbf000000
+DATA vconst_negHalf<>+60(SB)/4, $0xbf000000
+GLOBL vconst_negHalf<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_negInf<>+0(SB)/4, $0xff800000
+DATA vconst_negInf<>+4(SB)/4, $0xff800000
+DATA vconst_negInf<>+8(SB)/4, $0xff800000
+DATA vconst_negInf<>+12(SB)/4, $0xff800000
+DATA vconst_negInf<>+16(SB)/4, $0xff800000
+DATA vconst_negInf<>+20(SB)/4, $0xff800000
+DATA vconst_negInf<>+24(SB)/4, $0xff800000
+DATA vconst_negInf<>+28(SB)/4, $0xff800000
+DATA vconst_negInf<>+32(SB)/4, $0xff800000
+DATA vconst_negInf<>+36(SB)/4, $0xff800000
+DATA vconst_negInf<>+40(SB)/4, $0xff800000
+DATA vconst_negInf<>+44(SB)/4, $0xff800000
+DATA vconst_negInf<>+48(SB)/4, $0xff800000
+DATA vconst_negInf<>+52(SB)/4, $0xff800000
+DATA vconst_negInf<>+56(SB)/4, $0xff800000
+DATA vconst_negInf<>+60(SB)/4, $0xff800000
+GLOBL vconst_negInf<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_normClamp<>+0(SB)/4, $0x41a00000
+DATA vconst_normClamp<>+4(SB)/4, $0x41a00000
+DATA vconst_normClamp<>+8(SB)/4, $0x41a00000
+DATA vconst_normClamp<>+12(SB)/4, $0x41a00000
+DATA vconst_normClamp<>+16(SB)/4, $0x41a00000
+DATA vconst_normClamp<>+20(SB)/4, $0x41a00000
+DATA vconst_normClamp<>+24(SB)/4, $0x41a00000
+DATA vconst_normClamp<>+28(SB)/4, $0x41a00000
+DATA vconst_normClamp<>+32(SB)/4, $0x41a00000
+DATA vconst_normClamp<>+36(SB)/4, $0x41a00000
+DATA vconst_normClamp<>+40(SB)/4, $0x41a00000
+DATA vconst_normClamp<>+44(SB)/4, $0x41a00000
+DATA vconst_normClamp<>+48(SB)/4, $0x41a00000
+DATA vconst_normClamp<>+52(SB)/4, $0x41a00000
+DATA vconst_normClamp<>+56(SB)/4, $0x41a00000
+DATA vconst_normClamp<>+60(SB)/4, $0x41a00000
+GLOBL vconst_normClamp<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_normClampNeg<>+0(SB)/4, $0xc1a00000
+DATA vconst_normClampNeg<>+4(SB)/4, $0xc1a00000
+DATA vconst_normClampNeg<>+8(SB)/4, $0xc1a00000
+DATA vconst_normClampNeg<>+12(SB)/4, $0xc1a00000
+DATA vconst_normClampNeg<>+16(SB)/4, $0xc1a00000
+DATA vconst_normClampNeg<>+20(SB)/4, $0xc1a00000
+DATA vconst_normClampNeg<>+24(SB)/4, $0xc1a00000
+DATA vconst_normClampNeg<>+28(SB)/4, $0xc1a00000
+DATA vconst_normClampNeg<>+32(SB)/4, $0xc1a00000
+DATA vconst_normClampNeg<>+36(SB)/4, $0xc1a00000
+DATA vconst_normClampNeg<>+40(SB)/4, $0xc1a00000
+DATA vconst_normClampNeg<>+44(SB)/4, $0xc1a00000
+DATA vconst_normClampNeg<>+48(SB)/4, $0xc1a00000
+DATA vconst_normClampNeg<>+52(SB)/4, $0xc1a00000
+DATA vconst_normClampNeg<>+56(SB)/4, $0xc1a00000
+DATA vconst_normClampNeg<>+60(SB)/4, $0xc1a00000
+GLOBL vconst_normClampNeg<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_one<>+0(SB)/4, $0x3f800000
+DATA vconst_one<>+4(SB)/4, $0x3f800000
+DATA vconst_one<>+8(SB)/4, $0x3f800000
+DATA vconst_one<>+12(SB)/4, $0x3f800000
+DATA vconst_one<>+16(SB)/4, $0x3f800000
+DATA vconst_one<>+20(SB)/4, $0x3f800000
+DATA vconst_one<>+24(SB)/4, $0x3f800000
+DATA vconst_one<>+28(SB)/4, $0x3f800000
+DATA vconst_one<>+32(SB)/4, $0x3f800000
+DATA vconst_one<>+36(SB)/4, $0x3f800000
+DATA vconst_one<>+40(SB)/4, $0x3f800000
+DATA vconst_one<>+44(SB)/4, $0x3f800000
+DATA vconst_one<>+48(SB)/4, $0x3f800000
+DATA vconst_one<>+52(SB)/4, $0x3f800000
+DATA vconst_one<>+56(SB)/4, $0x3f800000
+DATA vconst_one<>+60(SB)/4, $0x3f800000
+GLOBL vconst_one<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_signMask<>+0(SB)/4, $0x80000000
+DATA vconst_signMask<>+4(SB)/4, $0x80000000
+DATA vconst_signMask<>+8(SB)/4, $0x80000000
+DATA vconst_signMask<>+12(SB)/4, $0x80000000
+DATA vconst_signMask<>+16(SB)/4, $0x80000000
+DATA vconst_signMask<>+20(SB)/4, $0x80000000
+DATA vconst_signMask<>+24(SB)/4, $0x80000000
+DATA vconst_signMask<>+28(SB)/4, $0x80000000
+DATA vconst_signMask<>+32(SB)/4, $0x80000000
+DATA vconst_signMask<>+36(SB)/4, $0x80000000
+DATA vconst_signMask<>+40(SB)/4, $0x80000000
+DATA vconst_signMask<>+44(SB)/4, $0x80000000
+DATA vconst_signMask<>+48(SB)/4, $0x80000000
+DATA vconst_signMask<>+52(SB)/4, $0x80000000
+DATA vconst_signMask<>+56(SB)/4, $0x80000000
+DATA vconst_signMask<>+60(SB)/4, $0x80000000
+GLOBL vconst_signMask<>(SB), RODATA|NOPTR, $64
+
 // func gemmAVX512_8x32(kc int, a *float32, b *float32, c *float32, ldc int, load int)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·gemmAVX512_8x32(SB), NOSPLIT, $0-48
@@ -1591,4 +2221,1394 @@ pt8_loop:
 
 pt8_done:
 	VZEROUPPER
+	RET
+
+// func geluAVX512(out *float32, x *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·geluAVX512(SB), NOSPLIT, $0-24
+	MOVQ out+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ n+16(FP), DX
+
+geluAVX512_loop:
+	TESTQ        DX, DX
+	JZ           geluAVX512_done
+	VMOVUPS      (CX), Z0
+	VMOVUPS      vconst_normClamp<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z1
+	VMOVUPS      vconst_normClampNeg<>+0(SB), Z2
+	VMAXPS       Z1, Z2, Z1
+	VMULPS       Z1, Z1, Z2
+	VMOVUPS      Z2, Z4
+	VFMSUB231PS  Z1, Z1, Z4
+	VMULPS       vconst_negHalf<>+0(SB), Z2, Z2
+	VMULPS       vconst_negHalf<>+0(SB), Z4, Z4
+	VPANDD       vconst_absMask<>+0(SB), Z1, Z1
+	VMULPS       vconst_invSqrt2<>+0(SB), Z1, Z1
+	VMULPS       vconst_half<>+0(SB), Z1, Z1
+	VADDPS       vconst_one<>+0(SB), Z1, Z1
+	VMOVUPS      vconst_one<>+0(SB), Z5
+	VDIVPS       Z1, Z5, Z5
+	VMOVUPS      vconst_erfcP9<>+0(SB), Z1
+	VFMADD213PS  vconst_erfcP8<>+0(SB), Z5, Z1
+	VFMADD213PS  vconst_erfcP7<>+0(SB), Z5, Z1
+	VFMADD213PS  vconst_erfcP6<>+0(SB), Z5, Z1
+	VFMADD213PS  vconst_erfcP5<>+0(SB), Z5, Z1
+	VFMADD213PS  vconst_erfcP4<>+0(SB), Z5, Z1
+	VFMADD213PS  vconst_erfcP3<>+0(SB), Z5, Z1
+	VFMADD213PS  vconst_erfcP2<>+0(SB), Z5, Z1
+	VFMADD213PS  vconst_erfcP1<>+0(SB), Z5, Z1
+	VFMADD213PS  vconst_erfcP0<>+0(SB), Z5, Z1
+	VADDPS       Z4, Z1, Z1
+	VMOVUPS      vconst_expHi<>+0(SB), Z4
+	VMINPS       Z2, Z4, Z2
+	VMOVUPS      vconst_expLo<>+0(SB), Z4
+	VMAXPS       Z2, Z4, Z2
+	VADDPS       Z1, Z2, Z4
+	VMULPS       vconst_log2e<>+0(SB), Z4, Z4
+	VRNDSCALEPS  $0x00, Z4, Z4
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z4, Z2
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z4, Z2
+	VADDPS       Z1, Z2, Z2
+	VMOVUPS      vconst_expC0<>+0(SB), Z1
+	VFMADD213PS  vconst_expC1<>+0(SB), Z2, Z1
+	VFMADD213PS  vconst_expC2<>+0(SB), Z2, Z1
+	VFMADD213PS  vconst_expC3<>+0(SB), Z2, Z1
+	VFMADD213PS  vconst_expC4<>+0(SB), Z2, Z1
+	VFMADD213PS  vconst_expC5<>+0(SB), Z2, Z1
+	VMULPS       Z2, Z2, Z6
+	VFMADD213PS  Z2, Z6, Z1
+	VADDPS       vconst_one<>+0(SB), Z1, Z1
+	VSCALEFPS    Z4, Z1, Z1
+	VMULPS       vconst_half<>+0(SB), Z5, Z5
+	VMULPS       Z1, Z5, Z5
+	VMOVUPS      vconst_one<>+0(SB), Z1
+	VSUBPS       Z5, Z1, Z1
+	VPTESTMD     vconst_signMask<>+0(SB), Z0, K1
+	VBLENDMPS    Z5, Z1, K1, Z3
+	VMULPS       Z0, Z3, Z3
+	VMOVUPS      Z3, (AX)
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, AX
+	SUBQ         $0x00000010, DX
+	JMP          geluAVX512_loop
+
+geluAVX512_done:
+	VZEROUPPER
+	RET
+
+// func geluBackwardAVX512(dx *float32, dout *float32, x *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·geluBackwardAVX512(SB), NOSPLIT, $0-32
+	MOVQ dx+0(FP), AX
+	MOVQ dout+8(FP), CX
+	MOVQ x+16(FP), DX
+	MOVQ n+24(FP), BX
+
+geluBackwardAVX512_loop:
+	TESTQ        BX, BX
+	JZ           geluBackwardAVX512_done
+	VMOVUPS      (CX), Z0
+	VMOVUPS      (DX), Z1
+	VMOVUPS      vconst_normClamp<>+0(SB), Z2
+	VMINPS       Z1, Z2, Z2
+	VMOVUPS      vconst_normClampNeg<>+0(SB), Z3
+	VMAXPS       Z2, Z3, Z2
+	VMULPS       Z2, Z2, Z3
+	VMOVUPS      Z3, Z5
+	VFMSUB231PS  Z2, Z2, Z5
+	VMULPS       vconst_negHalf<>+0(SB), Z3, Z3
+	VMULPS       vconst_negHalf<>+0(SB), Z5, Z5
+	VPANDD       vconst_absMask<>+0(SB), Z2, Z2
+	VMULPS       vconst_invSqrt2<>+0(SB), Z2, Z2
+	VMULPS       vconst_half<>+0(SB), Z2, Z2
+	VADDPS       vconst_one<>+0(SB), Z2, Z2
+	VMOVUPS      vconst_one<>+0(SB), Z6
+	VDIVPS       Z2, Z6, Z6
+	VMOVUPS      vconst_erfcP9<>+0(SB), Z2
+	VFMADD213PS  vconst_erfcP8<>+0(SB), Z6, Z2
+	VFMADD213PS  vconst_erfcP7<>+0(SB), Z6, Z2
+	VFMADD213PS  vconst_erfcP6<>+0(SB), Z6, Z2
+	VFMADD213PS  vconst_erfcP5<>+0(SB), Z6, Z2
+	VFMADD213PS  vconst_erfcP4<>+0(SB), Z6, Z2
+	VFMADD213PS  vconst_erfcP3<>+0(SB), Z6, Z2
+	VFMADD213PS  vconst_erfcP2<>+0(SB), Z6, Z2
+	VFMADD213PS  vconst_erfcP1<>+0(SB), Z6, Z2
+	VFMADD213PS  vconst_erfcP0<>+0(SB), Z6, Z2
+	VADDPS       Z5, Z2, Z2
+	VMOVUPS      vconst_expHi<>+0(SB), Z7
+	VMINPS       Z3, Z7, Z7
+	VMOVUPS      vconst_expLo<>+0(SB), Z8
+	VMAXPS       Z7, Z8, Z7
+	VADDPS       Z2, Z7, Z8
+	VMULPS       vconst_log2e<>+0(SB), Z8, Z8
+	VRNDSCALEPS  $0x00, Z8, Z8
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z8, Z7
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z8, Z7
+	VADDPS       Z2, Z7, Z7
+	VMOVUPS      vconst_expC0<>+0(SB), Z2
+	VFMADD213PS  vconst_expC1<>+0(SB), Z7, Z2
+	VFMADD213PS  vconst_expC2<>+0(SB), Z7, Z2
+	VFMADD213PS  vconst_expC3<>+0(SB), Z7, Z2
+	VFMADD213PS  vconst_expC4<>+0(SB), Z7, Z2
+	VFMADD213PS  vconst_expC5<>+0(SB), Z7, Z2
+	VMULPS       Z7, Z7, Z9
+	VFMADD213PS  Z7, Z9, Z2
+	VADDPS       vconst_one<>+0(SB), Z2, Z2
+	VSCALEFPS    Z8, Z2, Z2
+	VMULPS       vconst_half<>+0(SB), Z6, Z6
+	VMULPS       Z2, Z6, Z6
+	VMOVUPS      vconst_one<>+0(SB), Z2
+	VSUBPS       Z6, Z2, Z2
+	VPTESTMD     vconst_signMask<>+0(SB), Z1, K1
+	VBLENDMPS    Z6, Z2, K1, Z4
+	VMOVUPS      vconst_expHi<>+0(SB), Z2
+	VMINPS       Z3, Z2, Z2
+	VMOVUPS      vconst_expLo<>+0(SB), Z3
+	VMAXPS       Z2, Z3, Z2
+	VADDPS       Z5, Z2, Z3
+	VMULPS       vconst_log2e<>+0(SB), Z3, Z3
+	VRNDSCALEPS  $0x00, Z3, Z3
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z3, Z2
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z3, Z2
+	VADDPS       Z5, Z2, Z2
+	VMOVUPS      vconst_expC0<>+0(SB), Z5
+	VFMADD213PS  vconst_expC1<>+0(SB), Z2, Z5
+	VFMADD213PS  vconst_expC2<>+0(SB), Z2, Z5
+	VFMADD213PS  vconst_expC3<>+0(SB), Z2, Z5
+	VFMADD213PS  vconst_expC4<>+0(SB), Z2, Z5
+	VFMADD213PS  vconst_expC5<>+0(SB), Z2, Z5
+	VMULPS       Z2, Z2, Z6
+	VFMADD213PS  Z2, Z6, Z5
+	VADDPS       vconst_one<>+0(SB), Z5, Z5
+	VSCALEFPS    Z3, Z5, Z2
+	VMULPS       vconst_invSqrt2Pi<>+0(SB), Z2, Z2
+	VFMADD213PS  Z4, Z1, Z2
+	VMULPS       Z0, Z2, Z2
+	VMOVUPS      Z2, (AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	SUBQ         $0x00000010, BX
+	JMP          geluBackwardAVX512_loop
+
+geluBackwardAVX512_done:
+	VZEROUPPER
+	RET
+
+// func geluTanhAVX512(out *float32, x *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·geluTanhAVX512(SB), NOSPLIT, $0-24
+	MOVQ out+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ n+16(FP), DX
+
+geluTanhAVX512_loop:
+	TESTQ        DX, DX
+	JZ           geluTanhAVX512_done
+	VMOVUPS      (CX), Z0
+	VMULPS       Z0, Z0, Z1
+	VMOVUPS      vconst_geluTanhA<>+0(SB), Z2
+	VFMADD213PS  vconst_one<>+0(SB), Z1, Z2
+	VMULPS       vconst_geluTanhC2<>+0(SB), Z0, Z1
+	VMULPS       Z1, Z2, Z2
+	VPORD        vconst_signMask<>+0(SB), Z2, Z1
+	VMOVUPS      vconst_expHi<>+0(SB), Z4
+	VMINPS       Z1, Z4, Z1
+	VMOVUPS      vconst_expLo<>+0(SB), Z4
+	VMAXPS       Z1, Z4, Z1
+	VMULPS       vconst_log2e<>+0(SB), Z1, Z4
+	VRNDSCALEPS  $0x00, Z4, Z4
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z4, Z1
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z4, Z1
+	VMOVUPS      vconst_expC0<>+0(SB), Z5
+	VFMADD213PS  vconst_expC1<>+0(SB), Z1, Z5
+	VFMADD213PS  vconst_expC2<>+0(SB), Z1, Z5
+	VFMADD213PS  vconst_expC3<>+0(SB), Z1, Z5
+	VFMADD213PS  vconst_expC4<>+0(SB), Z1, Z5
+	VFMADD213PS  vconst_expC5<>+0(SB), Z1, Z5
+	VMULPS       Z1, Z1, Z6
+	VFMADD213PS  Z1, Z6, Z5
+	VADDPS       vconst_one<>+0(SB), Z5, Z5
+	VSCALEFPS    Z4, Z5, Z1
+	VADDPS       vconst_one<>+0(SB), Z1, Z4
+	VMOVUPS      vconst_one<>+0(SB), Z5
+	VDIVPS       Z4, Z5, Z5
+	VMULPS       Z5, Z1, Z1
+	VPTESTMD     vconst_signMask<>+0(SB), Z2, K1
+	VBLENDMPS    Z1, Z5, K1, Z3
+	VMULPS       Z0, Z3, Z3
+	VMOVUPS      Z3, (AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
+	JMP          geluTanhAVX512_loop
+
+geluTanhAVX512_done:
+	VZEROUPPER
+	RET
+
+// func geluTanhBackwardAVX512(dx *float32, dout *float32, x *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·geluTanhBackwardAVX512(SB), NOSPLIT, $0-32
+	MOVQ dx+0(FP), AX
+	MOVQ dout+8(FP), CX
+	MOVQ x+16(FP), DX
+	MOVQ n+24(FP), BX
+
+geluTanhBackwardAVX512_loop:
+	TESTQ        BX, BX
+	JZ           geluTanhBackwardAVX512_done
+	VMOVUPS      (CX), Z0
+	VMOVUPS      (DX), Z1
+	VMULPS       Z1, Z1, Z2
+	VMOVUPS      vconst_geluTanhA<>+0(SB), Z3
+	VFMADD213PS  vconst_one<>+0(SB), Z2, Z3
+	VMULPS       vconst_geluTanhC2<>+0(SB), Z1, Z4
+	VMULPS       Z4, Z3, Z3
+	VMOVUPS      vconst_geluTanhA3<>+0(SB), Z4
+	VFMADD213PS  vconst_one<>+0(SB), Z2, Z4
+	VMULPS       vconst_geluTanhC2<>+0(SB), Z4, Z4
+	VPORD        vconst_signMask<>+0(SB), Z3, Z2
+	VMOVUPS      vconst_expHi<>+0(SB), Z6
+	VMINPS       Z2, Z6, Z2
+	VMOVUPS      vconst_expLo<>+0(SB), Z6
+	VMAXPS       Z2, Z6, Z2
+	VMULPS       vconst_log2e<>+0(SB), Z2, Z6
+	VRNDSCALEPS  $0x00, Z6, Z6
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z6, Z2
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z6, Z2
+	VMOVUPS      vconst_expC0<>+0(SB), Z7
+	VFMADD213PS  vconst_expC1<>+0(SB), Z2, Z7
+	VFMADD213PS  vconst_expC2<>+0(SB), Z2, Z7
+	VFMADD213PS  vconst_expC3<>+0(SB), Z2, Z7
+	VFMADD213PS  vconst_expC4<>+0(SB), Z2, Z7
+	VFMADD213PS  vconst_expC5<>+0(SB), Z2, Z7
+	VMULPS       Z2, Z2, Z8
+	VFMADD213PS  Z2, Z8, Z7
+	VADDPS       vconst_one<>+0(SB), Z7, Z7
+	VSCALEFPS    Z6, Z7, Z2
+	VADDPS       vconst_one<>+0(SB), Z2, Z6
+	VMOVUPS      vconst_one<>+0(SB), Z7
+	VDIVPS       Z6, Z7, Z7
+	VMULPS       Z7, Z2, Z2
+	VPTESTMD     vconst_signMask<>+0(SB), Z3, K1
+	VBLENDMPS    Z2, Z7, K1, Z5
+	VMOVUPS      vconst_one<>+0(SB), Z2
+	VSUBPS       Z5, Z2, Z2
+	VMULPS       Z5, Z1, Z1
+	VMULPS       Z2, Z1, Z1
+	VFMADD213PS  Z5, Z4, Z1
+	VMULPS       Z0, Z1, Z1
+	VMOVUPS      Z1, (AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	SUBQ         $0x00000010, BX
+	JMP          geluTanhBackwardAVX512_loop
+
+geluTanhBackwardAVX512_done:
+	VZEROUPPER
+	RET
+
+// func swigluAVX512(out *float32, gate *float32, up *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·swigluAVX512(SB), NOSPLIT, $0-32
+	MOVQ out+0(FP), AX
+	MOVQ gate+8(FP), CX
+	MOVQ up+16(FP), DX
+	MOVQ n+24(FP), BX
+
+swigluAVX512_loop:
+	TESTQ        BX, BX
+	JZ           swigluAVX512_done
+	VMOVUPS      (CX), Z0
+	VMOVUPS      (DX), Z1
+	VPORD        vconst_signMask<>+0(SB), Z0, Z2
+	VMOVUPS      vconst_expHi<>+0(SB), Z3
+	VMINPS       Z2, Z3, Z2
+	VMOVUPS      vconst_expLo<>+0(SB), Z3
+	VMAXPS       Z2, Z3, Z2
+	VMULPS       vconst_log2e<>+0(SB), Z2, Z3
+	VRNDSCALEPS  $0x00, Z3, Z3
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z3, Z2
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z3, Z2
+	VMOVUPS      vconst_expC0<>+0(SB), Z5
+	VFMADD213PS  vconst_expC1<>+0(SB), Z2, Z5
+	VFMADD213PS  vconst_expC2<>+0(SB), Z2, Z5
+	VFMADD213PS  vconst_expC3<>+0(SB), Z2, Z5
+	VFMADD213PS  vconst_expC4<>+0(SB), Z2, Z5
+	VFMADD213PS  vconst_expC5<>+0(SB), Z2, Z5
+	VMULPS       Z2, Z2, Z6
+	VFMADD213PS  Z2, Z6, Z5
+	VADDPS       vconst_one<>+0(SB), Z5, Z5
+	VSCALEFPS    Z3, Z5, Z2
+	VADDPS       vconst_one<>+0(SB), Z2, Z3
+	VMOVUPS      vconst_one<>+0(SB), Z5
+	VDIVPS       Z3, Z5, Z5
+	VMULPS       Z5, Z2, Z2
+	VPTESTMD     vconst_signMask<>+0(SB), Z0, K1
+	VBLENDMPS    Z2, Z5, K1, Z4
+	VMULPS       Z0, Z4, Z4
+	VMULPS       Z1, Z4, Z4
+	VMOVUPS      Z4, (AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	SUBQ         $0x00000010, BX
+	JMP          swigluAVX512_loop
+
+swigluAVX512_done:
+	VZEROUPPER
+	RET
+
+// func swigluBackwardAVX512(dgate *float32, dup *float32, dout *float32, gate *float32, up *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·swigluBackwardAVX512(SB), NOSPLIT, $0-48
+	MOVQ dgate+0(FP), AX
+	MOVQ dup+8(FP), CX
+	MOVQ dout+16(FP), DX
+	MOVQ gate+24(FP), BX
+	MOVQ up+32(FP), SI
+	MOVQ n+40(FP), DI
+
+swigluBackwardAVX512_loop:
+	TESTQ        DI, DI
+	JZ           swigluBackwardAVX512_done
+	VMOVUPS      (DX), Z0
+	VMOVUPS      (BX), Z1
+	VMOVUPS      (SI), Z2
+	VPORD        vconst_signMask<>+0(SB), Z1, Z3
+	VMOVUPS      vconst_expHi<>+0(SB), Z4
+	VMINPS       Z3, Z4, Z3
+	VMOVUPS      vconst_expLo<>+0(SB), Z4
+	VMAXPS       Z3, Z4, Z3
+	VMULPS       vconst_log2e<>+0(SB), Z3, Z4
+	VRNDSCALEPS  $0x00, Z4, Z4
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z4, Z3
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z4, Z3
+	VMOVUPS      vconst_expC0<>+0(SB), Z6
+	VFMADD213PS  vconst_expC1<>+0(SB), Z3, Z6
+	VFMADD213PS  vconst_expC2<>+0(SB), Z3, Z6
+	VFMADD213PS  vconst_expC3<>+0(SB), Z3, Z6
+	VFMADD213PS  vconst_expC4<>+0(SB), Z3, Z6
+	VFMADD213PS  vconst_expC5<>+0(SB), Z3, Z6
+	VMULPS       Z3, Z3, Z7
+	VFMADD213PS  Z3, Z7, Z6
+	VADDPS       vconst_one<>+0(SB), Z6, Z6
+	VSCALEFPS    Z4, Z6, Z3
+	VADDPS       vconst_one<>+0(SB), Z3, Z4
+	VMOVUPS      vconst_one<>+0(SB), Z6
+	VDIVPS       Z4, Z6, Z6
+	VMULPS       Z6, Z3, Z3
+	VPTESTMD     vconst_signMask<>+0(SB), Z1, K1
+	VBLENDMPS    Z3, Z6, K1, Z5
+	VMULPS       Z1, Z0, Z3
+	VMULPS       Z5, Z3, Z3
+	VMOVUPS      vconst_one<>+0(SB), Z4
+	VSUBPS       Z5, Z4, Z4
+	VMULPS       Z1, Z4, Z4
+	VADDPS       vconst_one<>+0(SB), Z4, Z4
+	VMULPS       Z2, Z0, Z0
+	VMULPS       Z5, Z0, Z0
+	VMULPS       Z4, Z0, Z0
+	VMOVUPS      Z0, (AX)
+	VMOVUPS      Z3, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	ADDQ         $0x00000040, BX
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000010, DI
+	JMP          swigluBackwardAVX512_loop
+
+swigluBackwardAVX512_done:
+	VZEROUPPER
+	RET
+
+// func addAVX512(dst *float32, x *float32, n int)
+// Requires: AVX, AVX512F
+TEXT ·addAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ n+16(FP), DX
+
+addAVX512_loop:
+	TESTQ   DX, DX
+	JZ      addAVX512_done
+	VMOVUPS (AX), Z0
+	VMOVUPS (CX), Z1
+	VADDPS  Z1, Z0, Z0
+	VMOVUPS Z0, (AX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	SUBQ    $0x00000010, DX
+	JMP     addAVX512_loop
+
+addAVX512_done:
+	VZEROUPPER
+	RET
+
+// func scaleAVX512(x *float32, s float32, n int)
+// Requires: AVX, AVX512F, SSE
+TEXT ·scaleAVX512(SB), NOSPLIT, $0-24
+	MOVQ         x+0(FP), AX
+	MOVSS        s+8(FP), X0
+	VBROADCASTSS X0, Z0
+	MOVQ         n+16(FP), CX
+
+scaleAVX512_loop:
+	TESTQ   CX, CX
+	JZ      scaleAVX512_done
+	VMOVUPS (AX), Z1
+	VMULPS  Z0, Z1, Z1
+	VMOVUPS Z1, (AX)
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, CX
+	JMP     scaleAVX512_loop
+
+scaleAVX512_done:
+	VZEROUPPER
+	RET
+
+// func axpyAVX512(y *float32, x *float32, a float32, n int)
+// Requires: AVX, AVX512F, SSE
+TEXT ·axpyAVX512(SB), NOSPLIT, $0-32
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVSS        a+16(FP), X0
+	VBROADCASTSS X0, Z0
+	MOVQ         n+24(FP), DX
+
+axpyAVX512_loop:
+	TESTQ       DX, DX
+	JZ          axpyAVX512_done
+	VMOVUPS     (AX), Z1
+	VMOVUPS     (CX), Z2
+	VFMADD231PS Z2, Z0, Z1
+	VMOVUPS     Z1, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         axpyAVX512_loop
+
+axpyAVX512_done:
+	VZEROUPPER
+	RET
+
+// func dotAVX512(a *float32, b *float32, n int) float32
+// Requires: AVX, AVX512F, SSE
+TEXT ·dotAVX512(SB), NOSPLIT, $0-28
+	MOVQ   a+0(FP), AX
+	MOVQ   b+8(FP), CX
+	MOVQ   n+16(FP), DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dotAVX512_loop4:
+	CMPQ        DX, $0x00000040
+	JL          dotAVX512_rest
+	VMOVUPS     (AX), Z4
+	VFMADD231PS (CX), Z4, Z0
+	VMOVUPS     64(AX), Z4
+	VFMADD231PS 64(CX), Z4, Z1
+	VMOVUPS     128(AX), Z4
+	VFMADD231PS 128(CX), Z4, Z2
+	VMOVUPS     192(AX), Z4
+	VFMADD231PS 192(CX), Z4, Z3
+	ADDQ        $0x00000100, CX
+	ADDQ        $0x00000100, AX
+	SUBQ        $0x00000040, DX
+	JMP         dotAVX512_loop4
+
+dotAVX512_rest:
+	TESTQ       DX, DX
+	JZ          dotAVX512_fold
+	VMOVUPS     (AX), Z4
+	VFMADD231PS (CX), Z4, Z0
+	SUBQ        $0x00000010, DX
+	TESTQ       DX, DX
+	JZ          dotAVX512_fold
+	VMOVUPS     64(AX), Z4
+	VFMADD231PS 64(CX), Z4, Z1
+	SUBQ        $0x00000010, DX
+	TESTQ       DX, DX
+	JZ          dotAVX512_fold
+	VMOVUPS     128(AX), Z4
+	VFMADD231PS 128(CX), Z4, Z2
+	SUBQ        $0x00000010, DX
+
+dotAVX512_fold:
+	VADDPS        Z1, Z0, Z0
+	VADDPS        Z3, Z2, Z2
+	VADDPS        Z2, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y1
+	VEXTRACTF128  $0x01, Y1, X0
+	VADDPS        X0, X1, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDPS        X1, X0, X0
+	VZEROUPPER
+	MOVSS         X0, ret+24(FP)
+	RET
+
+// func sumAVX512(x *float32, n int) float32
+// Requires: AVX, AVX512F, SSE
+TEXT ·sumAVX512(SB), NOSPLIT, $0-20
+	MOVQ   x+0(FP), AX
+	MOVQ   n+8(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+sumAVX512_loop4:
+	CMPQ    CX, $0x00000040
+	JL      sumAVX512_rest
+	VMOVUPS (AX), Z4
+	VADDPS  Z4, Z0, Z0
+	VMOVUPS 64(AX), Z4
+	VADDPS  Z4, Z1, Z1
+	VMOVUPS 128(AX), Z4
+	VADDPS  Z4, Z2, Z2
+	VMOVUPS 192(AX), Z4
+	VADDPS  Z4, Z3, Z3
+	ADDQ    $0x00000100, AX
+	SUBQ    $0x00000040, CX
+	JMP     sumAVX512_loop4
+
+sumAVX512_rest:
+	TESTQ   CX, CX
+	JZ      sumAVX512_fold
+	VMOVUPS (AX), Z4
+	VADDPS  Z4, Z0, Z0
+	SUBQ    $0x00000010, CX
+	TESTQ   CX, CX
+	JZ      sumAVX512_fold
+	VMOVUPS 64(AX), Z4
+	VADDPS  Z4, Z1, Z1
+	SUBQ    $0x00000010, CX
+	TESTQ   CX, CX
+	JZ      sumAVX512_fold
+	VMOVUPS 128(AX), Z4
+	VADDPS  Z4, Z2, Z2
+	SUBQ    $0x00000010, CX
+
+sumAVX512_fold:
+	VADDPS        Z1, Z0, Z0
+	VADDPS        Z3, Z2, Z2
+	VADDPS        Z2, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y1
+	VEXTRACTF128  $0x01, Y1, X0
+	VADDPS        X0, X1, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDPS        X1, X0, X0
+	VZEROUPPER
+	MOVSS         X0, ret+16(FP)
+	RET
+
+// func maxAVX512(x *float32, n int) float32
+// Requires: AVX, AVX512F, SSE
+TEXT ·maxAVX512(SB), NOSPLIT, $0-20
+	MOVQ    x+0(FP), AX
+	MOVQ    n+8(FP), CX
+	VMOVUPS vconst_negInf<>+0(SB), Z0
+
+maxAVX512_loop:
+	TESTQ  CX, CX
+	JZ     maxAVX512_done
+	VMAXPS (AX), Z0, Z0
+	ADDQ   $0x00000040, AX
+	SUBQ   $0x00000010, CX
+	JMP    maxAVX512_loop
+
+maxAVX512_done:
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VMAXPS        Y1, Y0, Y1
+	VEXTRACTF128  $0x01, Y1, X0
+	VMAXPS        X0, X1, X0
+	VMOVHLPS      X0, X0, X1
+	VMAXPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VMAXPS        X1, X0, X0
+	VZEROUPPER
+	MOVSS         X0, ret+16(FP)
+	RET
+
+// func expShiftAVX512(x *float32, m float32, n int) float32
+// Requires: AVX, AVX512F, SSE
+TEXT ·expShiftAVX512(SB), NOSPLIT, $0-28
+	MOVQ         x+0(FP), AX
+	MOVSS        m+8(FP), X0
+	VBROADCASTSS X0, Z0
+	MOVQ         n+16(FP), CX
+	VXORPS       Y1, Y1, Y1
+
+expShiftAVX512_loop:
+	TESTQ        CX, CX
+	JZ           expShiftAVX512_done
+	VMOVUPS      (AX), Z2
+	VSUBPS       Z0, Z2, Z2
+	VMOVUPS      vconst_expHi<>+0(SB), Z3
+	VMINPS       Z2, Z3, Z2
+	VMOVUPS      vconst_expLo<>+0(SB), Z3
+	VMAXPS       Z2, Z3, Z2
+	VMULPS       vconst_log2e<>+0(SB), Z2, Z3
+	VRNDSCALEPS  $0x00, Z3, Z3
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z3, Z2
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z3, Z2
+	VMOVUPS      vconst_expC0<>+0(SB), Z4
+	VFMADD213PS  vconst_expC1<>+0(SB), Z2, Z4
+	VFMADD213PS  vconst_expC2<>+0(SB), Z2, Z4
+	VFMADD213PS  vconst_expC3<>+0(SB), Z2, Z4
+	VFMADD213PS  vconst_expC4<>+0(SB), Z2, Z4
+	VFMADD213PS  vconst_expC5<>+0(SB), Z2, Z4
+	VMULPS       Z2, Z2, Z5
+	VFMADD213PS  Z2, Z5, Z4
+	VADDPS       vconst_one<>+0(SB), Z4, Z4
+	VSCALEFPS    Z3, Z4, Z2
+	VMOVUPS      Z2, (AX)
+	VADDPS       Z2, Z1, Z1
+	ADDQ         $0x00000040, AX
+	SUBQ         $0x00000010, CX
+	JMP          expShiftAVX512_loop
+
+expShiftAVX512_done:
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y0, Y1, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X1, X0, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDPS        X0, X1, X1
+	VZEROUPPER
+	MOVSS         X1, ret+24(FP)
+	RET
+
+// func geluAVX2(out *float32, x *float32, n int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·geluAVX2(SB), NOSPLIT, $0-24
+	MOVQ out+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ n+16(FP), DX
+
+geluAVX2_loop:
+	TESTQ        DX, DX
+	JZ           geluAVX2_done
+	VMOVUPS      (CX), Y0
+	VMOVUPS      vconst_normClamp<>+0(SB), Y1
+	VMINPS       Y0, Y1, Y1
+	VMOVUPS      vconst_normClampNeg<>+0(SB), Y2
+	VMAXPS       Y1, Y2, Y1
+	VMULPS       Y1, Y1, Y2
+	VMOVUPS      Y2, Y3
+	VFMSUB231PS  Y1, Y1, Y3
+	VMULPS       vconst_negHalf<>+0(SB), Y2, Y2
+	VMULPS       vconst_negHalf<>+0(SB), Y3, Y3
+	VANDPS       vconst_absMask<>+0(SB), Y1, Y1
+	VMULPS       vconst_invSqrt2<>+0(SB), Y1, Y1
+	VMULPS       vconst_half<>+0(SB), Y1, Y1
+	VADDPS       vconst_one<>+0(SB), Y1, Y1
+	VMOVUPS      vconst_one<>+0(SB), Y4
+	VDIVPS       Y1, Y4, Y4
+	VMOVUPS      vconst_erfcP9<>+0(SB), Y1
+	VFMADD213PS  vconst_erfcP8<>+0(SB), Y4, Y1
+	VFMADD213PS  vconst_erfcP7<>+0(SB), Y4, Y1
+	VFMADD213PS  vconst_erfcP6<>+0(SB), Y4, Y1
+	VFMADD213PS  vconst_erfcP5<>+0(SB), Y4, Y1
+	VFMADD213PS  vconst_erfcP4<>+0(SB), Y4, Y1
+	VFMADD213PS  vconst_erfcP3<>+0(SB), Y4, Y1
+	VFMADD213PS  vconst_erfcP2<>+0(SB), Y4, Y1
+	VFMADD213PS  vconst_erfcP1<>+0(SB), Y4, Y1
+	VFMADD213PS  vconst_erfcP0<>+0(SB), Y4, Y1
+	VADDPS       Y3, Y1, Y1
+	VMOVUPS      vconst_expHi<>+0(SB), Y3
+	VMINPS       Y2, Y3, Y2
+	VMOVUPS      vconst_expLo<>+0(SB), Y3
+	VMAXPS       Y2, Y3, Y2
+	VADDPS       Y1, Y2, Y3
+	VMULPS       vconst_log2e<>+0(SB), Y3, Y3
+	VROUNDPS     $0x00, Y3, Y3
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Y3, Y2
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Y3, Y2
+	VADDPS       Y1, Y2, Y2
+	VMOVUPS      vconst_expC0<>+0(SB), Y1
+	VFMADD213PS  vconst_expC1<>+0(SB), Y2, Y1
+	VFMADD213PS  vconst_expC2<>+0(SB), Y2, Y1
+	VFMADD213PS  vconst_expC3<>+0(SB), Y2, Y1
+	VFMADD213PS  vconst_expC4<>+0(SB), Y2, Y1
+	VFMADD213PS  vconst_expC5<>+0(SB), Y2, Y1
+	VMULPS       Y2, Y2, Y5
+	VFMADD213PS  Y2, Y5, Y1
+	VADDPS       vconst_one<>+0(SB), Y1, Y1
+	VCVTPS2DQ    Y3, Y2
+	VPSRAD       $0x01, Y2, Y3
+	VPSUBD       Y3, Y2, Y2
+	VPADDD       vconst_i127<>+0(SB), Y3, Y3
+	VPADDD       vconst_i127<>+0(SB), Y2, Y2
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y3, Y1, Y1
+	VMULPS       Y2, Y1, Y1
+	VMULPS       vconst_half<>+0(SB), Y4, Y4
+	VMULPS       Y1, Y4, Y4
+	VMOVUPS      vconst_one<>+0(SB), Y1
+	VSUBPS       Y4, Y1, Y1
+	VBLENDVPS    Y0, Y4, Y1, Y1
+	VMULPS       Y0, Y1, Y1
+	VMOVUPS      Y1, (AX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x00000008, DX
+	JMP          geluAVX2_loop
+
+geluAVX2_done:
+	VZEROUPPER
+	RET
+
+// func geluBackwardAVX2(dx *float32, dout *float32, x *float32, n int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·geluBackwardAVX2(SB), NOSPLIT, $0-32
+	MOVQ dx+0(FP), AX
+	MOVQ dout+8(FP), CX
+	MOVQ x+16(FP), DX
+	MOVQ n+24(FP), BX
+
+geluBackwardAVX2_loop:
+	TESTQ        BX, BX
+	JZ           geluBackwardAVX2_done
+	VMOVUPS      (CX), Y0
+	VMOVUPS      (DX), Y1
+	VMOVUPS      vconst_normClamp<>+0(SB), Y2
+	VMINPS       Y1, Y2, Y2
+	VMOVUPS      vconst_normClampNeg<>+0(SB), Y3
+	VMAXPS       Y2, Y3, Y2
+	VMULPS       Y2, Y2, Y3
+	VMOVUPS      Y3, Y4
+	VFMSUB231PS  Y2, Y2, Y4
+	VMULPS       vconst_negHalf<>+0(SB), Y3, Y3
+	VMULPS       vconst_negHalf<>+0(SB), Y4, Y4
+	VANDPS       vconst_absMask<>+0(SB), Y2, Y2
+	VMULPS       vconst_invSqrt2<>+0(SB), Y2, Y2
+	VMULPS       vconst_half<>+0(SB), Y2, Y2
+	VADDPS       vconst_one<>+0(SB), Y2, Y2
+	VMOVUPS      vconst_one<>+0(SB), Y5
+	VDIVPS       Y2, Y5, Y5
+	VMOVUPS      vconst_erfcP9<>+0(SB), Y2
+	VFMADD213PS  vconst_erfcP8<>+0(SB), Y5, Y2
+	VFMADD213PS  vconst_erfcP7<>+0(SB), Y5, Y2
+	VFMADD213PS  vconst_erfcP6<>+0(SB), Y5, Y2
+	VFMADD213PS  vconst_erfcP5<>+0(SB), Y5, Y2
+	VFMADD213PS  vconst_erfcP4<>+0(SB), Y5, Y2
+	VFMADD213PS  vconst_erfcP3<>+0(SB), Y5, Y2
+	VFMADD213PS  vconst_erfcP2<>+0(SB), Y5, Y2
+	VFMADD213PS  vconst_erfcP1<>+0(SB), Y5, Y2
+	VFMADD213PS  vconst_erfcP0<>+0(SB), Y5, Y2
+	VADDPS       Y4, Y2, Y2
+	VMOVUPS      vconst_expHi<>+0(SB), Y6
+	VMINPS       Y3, Y6, Y6
+	VMOVUPS      vconst_expLo<>+0(SB), Y7
+	VMAXPS       Y6, Y7, Y6
+	VADDPS       Y2, Y6, Y7
+	VMULPS       vconst_log2e<>+0(SB), Y7, Y7
+	VROUNDPS     $0x00, Y7, Y7
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Y7, Y6
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Y7, Y6
+	VADDPS       Y2, Y6, Y6
+	VMOVUPS      vconst_expC0<>+0(SB), Y2
+	VFMADD213PS  vconst_expC1<>+0(SB), Y6, Y2
+	VFMADD213PS  vconst_expC2<>+0(SB), Y6, Y2
+	VFMADD213PS  vconst_expC3<>+0(SB), Y6, Y2
+	VFMADD213PS  vconst_expC4<>+0(SB), Y6, Y2
+	VFMADD213PS  vconst_expC5<>+0(SB), Y6, Y2
+	VMULPS       Y6, Y6, Y8
+	VFMADD213PS  Y6, Y8, Y2
+	VADDPS       vconst_one<>+0(SB), Y2, Y2
+	VCVTPS2DQ    Y7, Y6
+	VPSRAD       $0x01, Y6, Y7
+	VPSUBD       Y7, Y6, Y6
+	VPADDD       vconst_i127<>+0(SB), Y7, Y7
+	VPADDD       vconst_i127<>+0(SB), Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VPSLLD       $0x17, Y6, Y6
+	VMULPS       Y7, Y2, Y2
+	VMULPS       Y6, Y2, Y2
+	VMULPS       vconst_half<>+0(SB), Y5, Y5
+	VMULPS       Y2, Y5, Y5
+	VMOVUPS      vconst_one<>+0(SB), Y2
+	VSUBPS       Y5, Y2, Y2
+	VBLENDVPS    Y1, Y5, Y2, Y2
+	VMOVUPS      vconst_expHi<>+0(SB), Y5
+	VMINPS       Y3, Y5, Y3
+	VMOVUPS      vconst_expLo<>+0(SB), Y5
+	VMAXPS       Y3, Y5, Y3
+	VADDPS       Y4, Y3, Y5
+	VMULPS       vconst_log2e<>+0(SB), Y5, Y5
+	VROUNDPS     $0x00, Y5, Y5
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Y5, Y3
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Y5, Y3
+	VADDPS       Y4, Y3, Y3
+	VMOVUPS      vconst_expC0<>+0(SB), Y4
+	VFMADD213PS  vconst_expC1<>+0(SB), Y3, Y4
+	VFMADD213PS  vconst_expC2<>+0(SB), Y3, Y4
+	VFMADD213PS  vconst_expC3<>+0(SB), Y3, Y4
+	VFMADD213PS  vconst_expC4<>+0(SB), Y3, Y4
+	VFMADD213PS  vconst_expC5<>+0(SB), Y3, Y4
+	VMULPS       Y3, Y3, Y6
+	VFMADD213PS  Y3, Y6, Y4
+	VADDPS       vconst_one<>+0(SB), Y4, Y4
+	VCVTPS2DQ    Y5, Y3
+	VPSRAD       $0x01, Y3, Y5
+	VPSUBD       Y5, Y3, Y3
+	VPADDD       vconst_i127<>+0(SB), Y5, Y5
+	VPADDD       vconst_i127<>+0(SB), Y3, Y3
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y5, Y4, Y4
+	VMULPS       Y3, Y4, Y4
+	VMULPS       vconst_invSqrt2Pi<>+0(SB), Y4, Y4
+	VFMADD213PS  Y2, Y1, Y4
+	VMULPS       Y0, Y4, Y4
+	VMOVUPS      Y4, (AX)
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, DX
+	ADDQ         $0x00000020, AX
+	SUBQ         $0x00000008, BX
+	JMP          geluBackwardAVX2_loop
+
+geluBackwardAVX2_done:
+	VZEROUPPER
+	RET
+
+// func geluTanhAVX2(out *float32, x *float32, n int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·geluTanhAVX2(SB), NOSPLIT, $0-24
+	MOVQ out+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ n+16(FP), DX
+
+geluTanhAVX2_loop:
+	TESTQ        DX, DX
+	JZ           geluTanhAVX2_done
+	VMOVUPS      (CX), Y0
+	VMULPS       Y0, Y0, Y1
+	VMOVUPS      vconst_geluTanhA<>+0(SB), Y2
+	VFMADD213PS  vconst_one<>+0(SB), Y1, Y2
+	VMULPS       vconst_geluTanhC2<>+0(SB), Y0, Y1
+	VMULPS       Y1, Y2, Y2
+	VORPS        vconst_signMask<>+0(SB), Y2, Y1
+	VMOVUPS      vconst_expHi<>+0(SB), Y3
+	VMINPS       Y1, Y3, Y1
+	VMOVUPS      vconst_expLo<>+0(SB), Y3
+	VMAXPS       Y1, Y3, Y1
+	VMULPS       vconst_log2e<>+0(SB), Y1, Y3
+	VROUNDPS     $0x00, Y3, Y3
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Y3, Y1
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Y3, Y1
+	VMOVUPS      vconst_expC0<>+0(SB), Y4
+	VFMADD213PS  vconst_expC1<>+0(SB), Y1, Y4
+	VFMADD213PS  vconst_expC2<>+0(SB), Y1, Y4
+	VFMADD213PS  vconst_expC3<>+0(SB), Y1, Y4
+	VFMADD213PS  vconst_expC4<>+0(SB), Y1, Y4
+	VFMADD213PS  vconst_expC5<>+0(SB), Y1, Y4
+	VMULPS       Y1, Y1, Y5
+	VFMADD213PS  Y1, Y5, Y4
+	VADDPS       vconst_one<>+0(SB), Y4, Y4
+	VCVTPS2DQ    Y3, Y1
+	VPSRAD       $0x01, Y1, Y3
+	VPSUBD       Y3, Y1, Y1
+	VPADDD       vconst_i127<>+0(SB), Y3, Y3
+	VPADDD       vconst_i127<>+0(SB), Y1, Y1
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y1, Y1
+	VMULPS       Y3, Y4, Y3
+	VMULPS       Y1, Y3, Y3
+	VADDPS       vconst_one<>+0(SB), Y3, Y1
+	VMOVUPS      vconst_one<>+0(SB), Y4
+	VDIVPS       Y1, Y4, Y4
+	VMULPS       Y4, Y3, Y3
+	VBLENDVPS    Y2, Y3, Y4, Y1
+	VMULPS       Y0, Y1, Y1
+	VMOVUPS      Y1, (AX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x00000008, DX
+	JMP          geluTanhAVX2_loop
+
+geluTanhAVX2_done:
+	VZEROUPPER
+	RET
+
+// func geluTanhBackwardAVX2(dx *float32, dout *float32, x *float32, n int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·geluTanhBackwardAVX2(SB), NOSPLIT, $0-32
+	MOVQ dx+0(FP), AX
+	MOVQ dout+8(FP), CX
+	MOVQ x+16(FP), DX
+	MOVQ n+24(FP), BX
+
+geluTanhBackwardAVX2_loop:
+	TESTQ        BX, BX
+	JZ           geluTanhBackwardAVX2_done
+	VMOVUPS      (CX), Y0
+	VMOVUPS      (DX), Y1
+	VMULPS       Y1, Y1, Y2
+	VMOVUPS      vconst_geluTanhA<>+0(SB), Y3
+	VFMADD213PS  vconst_one<>+0(SB), Y2, Y3
+	VMULPS       vconst_geluTanhC2<>+0(SB), Y1, Y4
+	VMULPS       Y4, Y3, Y3
+	VMOVUPS      vconst_geluTanhA3<>+0(SB), Y4
+	VFMADD213PS  vconst_one<>+0(SB), Y2, Y4
+	VMULPS       vconst_geluTanhC2<>+0(SB), Y4, Y4
+	VORPS        vconst_signMask<>+0(SB), Y3, Y2
+	VMOVUPS      vconst_expHi<>+0(SB), Y5
+	VMINPS       Y2, Y5, Y2
+	VMOVUPS      vconst_expLo<>+0(SB), Y5
+	VMAXPS       Y2, Y5, Y2
+	VMULPS       vconst_log2e<>+0(SB), Y2, Y5
+	VROUNDPS     $0x00, Y5, Y5
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Y5, Y2
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Y5, Y2
+	VMOVUPS      vconst_expC0<>+0(SB), Y6
+	VFMADD213PS  vconst_expC1<>+0(SB), Y2, Y6
+	VFMADD213PS  vconst_expC2<>+0(SB), Y2, Y6
+	VFMADD213PS  vconst_expC3<>+0(SB), Y2, Y6
+	VFMADD213PS  vconst_expC4<>+0(SB), Y2, Y6
+	VFMADD213PS  vconst_expC5<>+0(SB), Y2, Y6
+	VMULPS       Y2, Y2, Y7
+	VFMADD213PS  Y2, Y7, Y6
+	VADDPS       vconst_one<>+0(SB), Y6, Y6
+	VCVTPS2DQ    Y5, Y2
+	VPSRAD       $0x01, Y2, Y5
+	VPSUBD       Y5, Y2, Y2
+	VPADDD       vconst_i127<>+0(SB), Y5, Y5
+	VPADDD       vconst_i127<>+0(SB), Y2, Y2
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y5, Y6, Y5
+	VMULPS       Y2, Y5, Y5
+	VADDPS       vconst_one<>+0(SB), Y5, Y2
+	VMOVUPS      vconst_one<>+0(SB), Y6
+	VDIVPS       Y2, Y6, Y6
+	VMULPS       Y6, Y5, Y5
+	VBLENDVPS    Y3, Y5, Y6, Y2
+	VMOVUPS      vconst_one<>+0(SB), Y3
+	VSUBPS       Y2, Y3, Y3
+	VMULPS       Y2, Y1, Y1
+	VMULPS       Y3, Y1, Y1
+	VFMADD213PS  Y2, Y4, Y1
+	VMULPS       Y0, Y1, Y1
+	VMOVUPS      Y1, (AX)
+	ADDQ         $0x00000020, DX
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	SUBQ         $0x00000008, BX
+	JMP          geluTanhBackwardAVX2_loop
+
+geluTanhBackwardAVX2_done:
+	VZEROUPPER
+	RET
+
+// func swigluAVX2(out *float32, gate *float32, up *float32, n int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·swigluAVX2(SB), NOSPLIT, $0-32
+	MOVQ out+0(FP), AX
+	MOVQ gate+8(FP), CX
+	MOVQ up+16(FP), DX
+	MOVQ n+24(FP), BX
+
+swigluAVX2_loop:
+	TESTQ        BX, BX
+	JZ           swigluAVX2_done
+	VMOVUPS      (CX), Y0
+	VMOVUPS      (DX), Y1
+	VORPS        vconst_signMask<>+0(SB), Y0, Y2
+	VMOVUPS      vconst_expHi<>+0(SB), Y3
+	VMINPS       Y2, Y3, Y2
+	VMOVUPS      vconst_expLo<>+0(SB), Y3
+	VMAXPS       Y2, Y3, Y2
+	VMULPS       vconst_log2e<>+0(SB), Y2, Y3
+	VROUNDPS     $0x00, Y3, Y3
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Y3, Y2
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Y3, Y2
+	VMOVUPS      vconst_expC0<>+0(SB), Y4
+	VFMADD213PS  vconst_expC1<>+0(SB), Y2, Y4
+	VFMADD213PS  vconst_expC2<>+0(SB), Y2, Y4
+	VFMADD213PS  vconst_expC3<>+0(SB), Y2, Y4
+	VFMADD213PS  vconst_expC4<>+0(SB), Y2, Y4
+	VFMADD213PS  vconst_expC5<>+0(SB), Y2, Y4
+	VMULPS       Y2, Y2, Y5
+	VFMADD213PS  Y2, Y5, Y4
+	VADDPS       vconst_one<>+0(SB), Y4, Y4
+	VCVTPS2DQ    Y3, Y2
+	VPSRAD       $0x01, Y2, Y3
+	VPSUBD       Y3, Y2, Y2
+	VPADDD       vconst_i127<>+0(SB), Y3, Y3
+	VPADDD       vconst_i127<>+0(SB), Y2, Y2
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y3, Y4, Y3
+	VMULPS       Y2, Y3, Y3
+	VADDPS       vconst_one<>+0(SB), Y3, Y2
+	VMOVUPS      vconst_one<>+0(SB), Y4
+	VDIVPS       Y2, Y4, Y4
+	VMULPS       Y4, Y3, Y3
+	VBLENDVPS    Y0, Y3, Y4, Y2
+	VMULPS       Y0, Y2, Y2
+	VMULPS       Y1, Y2, Y2
+	VMOVUPS      Y2, (AX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, DX
+	SUBQ         $0x00000008, BX
+	JMP          swigluAVX2_loop
+
+swigluAVX2_done:
+	VZEROUPPER
+	RET
+
+// func swigluBackwardAVX2(dgate *float32, dup *float32, dout *float32, gate *float32, up *float32, n int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·swigluBackwardAVX2(SB), NOSPLIT, $0-48
+	MOVQ dgate+0(FP), AX
+	MOVQ dup+8(FP), CX
+	MOVQ dout+16(FP), DX
+	MOVQ gate+24(FP), BX
+	MOVQ up+32(FP), SI
+	MOVQ n+40(FP), DI
+
+swigluBackwardAVX2_loop:
+	TESTQ        DI, DI
+	JZ           swigluBackwardAVX2_done
+	VMOVUPS      (DX), Y0
+	VMOVUPS      (BX), Y1
+	VMOVUPS      (SI), Y2
+	VORPS        vconst_signMask<>+0(SB), Y1, Y3
+	VMOVUPS      vconst_expHi<>+0(SB), Y4
+	VMINPS       Y3, Y4, Y3
+	VMOVUPS      vconst_expLo<>+0(SB), Y4
+	VMAXPS       Y3, Y4, Y3
+	VMULPS       vconst_log2e<>+0(SB), Y3, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Y4, Y3
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Y4, Y3
+	VMOVUPS      vconst_expC0<>+0(SB), Y5
+	VFMADD213PS  vconst_expC1<>+0(SB), Y3, Y5
+	VFMADD213PS  vconst_expC2<>+0(SB), Y3, Y5
+	VFMADD213PS  vconst_expC3<>+0(SB), Y3, Y5
+	VFMADD213PS  vconst_expC4<>+0(SB), Y3, Y5
+	VFMADD213PS  vconst_expC5<>+0(SB), Y3, Y5
+	VMULPS       Y3, Y3, Y6
+	VFMADD213PS  Y3, Y6, Y5
+	VADDPS       vconst_one<>+0(SB), Y5, Y5
+	VCVTPS2DQ    Y4, Y3
+	VPSRAD       $0x01, Y3, Y4
+	VPSUBD       Y4, Y3, Y3
+	VPADDD       vconst_i127<>+0(SB), Y4, Y4
+	VPADDD       vconst_i127<>+0(SB), Y3, Y3
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y4, Y5, Y4
+	VMULPS       Y3, Y4, Y4
+	VADDPS       vconst_one<>+0(SB), Y4, Y3
+	VMOVUPS      vconst_one<>+0(SB), Y5
+	VDIVPS       Y3, Y5, Y5
+	VMULPS       Y5, Y4, Y4
+	VBLENDVPS    Y1, Y4, Y5, Y3
+	VMULPS       Y1, Y0, Y4
+	VMULPS       Y3, Y4, Y4
+	VMOVUPS      vconst_one<>+0(SB), Y5
+	VSUBPS       Y3, Y5, Y5
+	VMULPS       Y1, Y5, Y5
+	VADDPS       vconst_one<>+0(SB), Y5, Y5
+	VMULPS       Y2, Y0, Y0
+	VMULPS       Y3, Y0, Y0
+	VMULPS       Y5, Y0, Y0
+	VMOVUPS      Y0, (AX)
+	VMOVUPS      Y4, (CX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, DX
+	ADDQ         $0x00000020, BX
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000008, DI
+	JMP          swigluBackwardAVX2_loop
+
+swigluBackwardAVX2_done:
+	VZEROUPPER
+	RET
+
+// func addAVX2(dst *float32, x *float32, n int)
+// Requires: AVX
+TEXT ·addAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ n+16(FP), DX
+
+addAVX2_loop:
+	TESTQ   DX, DX
+	JZ      addAVX2_done
+	VMOVUPS (AX), Y0
+	VMOVUPS (CX), Y1
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, (AX)
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000020, CX
+	SUBQ    $0x00000008, DX
+	JMP     addAVX2_loop
+
+addAVX2_done:
+	VZEROUPPER
+	RET
+
+// func scaleAVX2(x *float32, s float32, n int)
+// Requires: AVX, AVX2, SSE
+TEXT ·scaleAVX2(SB), NOSPLIT, $0-24
+	MOVQ         x+0(FP), AX
+	MOVSS        s+8(FP), X0
+	VBROADCASTSS X0, Y0
+	MOVQ         n+16(FP), CX
+
+scaleAVX2_loop:
+	TESTQ   CX, CX
+	JZ      scaleAVX2_done
+	VMOVUPS (AX), Y1
+	VMULPS  Y0, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    $0x00000020, AX
+	SUBQ    $0x00000008, CX
+	JMP     scaleAVX2_loop
+
+scaleAVX2_done:
+	VZEROUPPER
+	RET
+
+// func axpyAVX2(y *float32, x *float32, a float32, n int)
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·axpyAVX2(SB), NOSPLIT, $0-32
+	MOVQ         y+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVSS        a+16(FP), X0
+	VBROADCASTSS X0, Y0
+	MOVQ         n+24(FP), DX
+
+axpyAVX2_loop:
+	TESTQ       DX, DX
+	JZ          axpyAVX2_done
+	VMOVUPS     (AX), Y1
+	VMOVUPS     (CX), Y2
+	VFMADD231PS Y2, Y0, Y1
+	VMOVUPS     Y1, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	SUBQ        $0x00000008, DX
+	JMP         axpyAVX2_loop
+
+axpyAVX2_done:
+	VZEROUPPER
+	RET
+
+// func dotAVX2(a *float32, b *float32, n int) float32
+// Requires: AVX, FMA3, SSE
+TEXT ·dotAVX2(SB), NOSPLIT, $0-28
+	MOVQ   a+0(FP), AX
+	MOVQ   b+8(FP), CX
+	MOVQ   n+16(FP), DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dotAVX2_loop4:
+	CMPQ        DX, $0x00000020
+	JL          dotAVX2_rest
+	VMOVUPS     (AX), Y4
+	VFMADD231PS (CX), Y4, Y0
+	VMOVUPS     32(AX), Y4
+	VFMADD231PS 32(CX), Y4, Y1
+	VMOVUPS     64(AX), Y4
+	VFMADD231PS 64(CX), Y4, Y2
+	VMOVUPS     96(AX), Y4
+	VFMADD231PS 96(CX), Y4, Y3
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000080, CX
+	SUBQ        $0x00000020, DX
+	JMP         dotAVX2_loop4
+
+dotAVX2_rest:
+	TESTQ       DX, DX
+	JZ          dotAVX2_fold
+	VMOVUPS     (AX), Y4
+	VFMADD231PS (CX), Y4, Y0
+	SUBQ        $0x00000008, DX
+	TESTQ       DX, DX
+	JZ          dotAVX2_fold
+	VMOVUPS     32(AX), Y4
+	VFMADD231PS 32(CX), Y4, Y1
+	SUBQ        $0x00000008, DX
+	TESTQ       DX, DX
+	JZ          dotAVX2_fold
+	VMOVUPS     64(AX), Y4
+	VFMADD231PS 64(CX), Y4, Y2
+	SUBQ        $0x00000008, DX
+
+dotAVX2_fold:
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y3, Y2, Y2
+	VADDPS       Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X1
+	VMOVHLPS     X1, X1, X0
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDPS       X0, X1, X1
+	VZEROUPPER
+	MOVSS        X1, ret+24(FP)
+	RET
+
+// func sumAVX2(x *float32, n int) float32
+// Requires: AVX, SSE
+TEXT ·sumAVX2(SB), NOSPLIT, $0-20
+	MOVQ   x+0(FP), AX
+	MOVQ   n+8(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+sumAVX2_loop4:
+	CMPQ    CX, $0x00000020
+	JL      sumAVX2_rest
+	VMOVUPS (AX), Y4
+	VADDPS  Y4, Y0, Y0
+	VMOVUPS 32(AX), Y4
+	VADDPS  Y4, Y1, Y1
+	VMOVUPS 64(AX), Y4
+	VADDPS  Y4, Y2, Y2
+	VMOVUPS 96(AX), Y4
+	VADDPS  Y4, Y3, Y3
+	ADDQ    $0x00000080, AX
+	SUBQ    $0x00000020, CX
+	JMP     sumAVX2_loop4
+
+sumAVX2_rest:
+	TESTQ   CX, CX
+	JZ      sumAVX2_fold
+	VMOVUPS (AX), Y4
+	VADDPS  Y4, Y0, Y0
+	SUBQ    $0x00000008, CX
+	TESTQ   CX, CX
+	JZ      sumAVX2_fold
+	VMOVUPS 32(AX), Y4
+	VADDPS  Y4, Y1, Y1
+	SUBQ    $0x00000008, CX
+	TESTQ   CX, CX
+	JZ      sumAVX2_fold
+	VMOVUPS 64(AX), Y4
+	VADDPS  Y4, Y2, Y2
+	SUBQ    $0x00000008, CX
+
+sumAVX2_fold:
+	VADDPS       Y1, Y0, Y0
+	VADDPS       Y3, Y2, Y2
+	VADDPS       Y2, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X1
+	VMOVHLPS     X1, X1, X0
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDPS       X0, X1, X1
+	VZEROUPPER
+	MOVSS        X1, ret+16(FP)
+	RET
+
+// func maxAVX2(x *float32, n int) float32
+// Requires: AVX, SSE
+TEXT ·maxAVX2(SB), NOSPLIT, $0-20
+	MOVQ    x+0(FP), AX
+	MOVQ    n+8(FP), CX
+	VMOVUPS vconst_negInf<>+0(SB), Y0
+
+maxAVX2_loop:
+	TESTQ  CX, CX
+	JZ     maxAVX2_done
+	VMAXPS (AX), Y0, Y0
+	ADDQ   $0x00000020, AX
+	SUBQ   $0x00000008, CX
+	JMP    maxAVX2_loop
+
+maxAVX2_done:
+	VEXTRACTF128 $0x01, Y0, X1
+	VMAXPS       X1, X0, X1
+	VMOVHLPS     X1, X1, X0
+	VMAXPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VMAXPS       X0, X1, X1
+	VZEROUPPER
+	MOVSS        X1, ret+16(FP)
+	RET
+
+// func expShiftAVX2(x *float32, m float32, n int) float32
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·expShiftAVX2(SB), NOSPLIT, $0-28
+	MOVQ         x+0(FP), AX
+	MOVSS        m+8(FP), X0
+	VBROADCASTSS X0, Y0
+	MOVQ         n+16(FP), CX
+	VXORPS       Y1, Y1, Y1
+
+expShiftAVX2_loop:
+	TESTQ        CX, CX
+	JZ           expShiftAVX2_done
+	VMOVUPS      (AX), Y2
+	VSUBPS       Y0, Y2, Y2
+	VMOVUPS      vconst_expHi<>+0(SB), Y3
+	VMINPS       Y2, Y3, Y2
+	VMOVUPS      vconst_expLo<>+0(SB), Y3
+	VMAXPS       Y2, Y3, Y2
+	VMULPS       vconst_log2e<>+0(SB), Y2, Y3
+	VROUNDPS     $0x00, Y3, Y3
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Y3, Y2
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Y3, Y2
+	VMOVUPS      vconst_expC0<>+0(SB), Y4
+	VFMADD213PS  vconst_expC1<>+0(SB), Y2, Y4
+	VFMADD213PS  vconst_expC2<>+0(SB), Y2, Y4
+	VFMADD213PS  vconst_expC3<>+0(SB), Y2, Y4
+	VFMADD213PS  vconst_expC4<>+0(SB), Y2, Y4
+	VFMADD213PS  vconst_expC5<>+0(SB), Y2, Y4
+	VMULPS       Y2, Y2, Y5
+	VFMADD213PS  Y2, Y5, Y4
+	VADDPS       vconst_one<>+0(SB), Y4, Y4
+	VCVTPS2DQ    Y3, Y2
+	VPSRAD       $0x01, Y2, Y3
+	VPSUBD       Y3, Y2, Y2
+	VPADDD       vconst_i127<>+0(SB), Y3, Y3
+	VPADDD       vconst_i127<>+0(SB), Y2, Y2
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y3, Y4, Y3
+	VMULPS       Y2, Y3, Y3
+	VMOVUPS      Y3, (AX)
+	VADDPS       Y3, Y1, Y1
+	ADDQ         $0x00000020, AX
+	SUBQ         $0x00000008, CX
+	JMP          expShiftAVX2_loop
+
+expShiftAVX2_done:
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X0, X1, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	VZEROUPPER
+	MOVSS        X0, ret+24(FP)
 	RET

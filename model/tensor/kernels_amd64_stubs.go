@@ -21,3 +21,55 @@ func gemmAVX2_6x16(kc int, a *float32, b *float32, c *float32, ldc int, load int
 
 // packTranspose8AVX2 writes dst[p*w+r] = src[r*ld+p] for r < 8, p < 8·blocks.
 func packTranspose8AVX2(dst *float32, src *float32, ld int, blocks int, w int)
+
+func geluAVX512(out *float32, x *float32, n int)
+
+func geluBackwardAVX512(dx *float32, dout *float32, x *float32, n int)
+
+func geluTanhAVX512(out *float32, x *float32, n int)
+
+func geluTanhBackwardAVX512(dx *float32, dout *float32, x *float32, n int)
+
+func swigluAVX512(out *float32, gate *float32, up *float32, n int)
+
+func swigluBackwardAVX512(dgate *float32, dup *float32, dout *float32, gate *float32, up *float32, n int)
+
+func addAVX512(dst *float32, x *float32, n int)
+
+func scaleAVX512(x *float32, s float32, n int)
+
+func axpyAVX512(y *float32, x *float32, a float32, n int)
+
+func dotAVX512(a *float32, b *float32, n int) float32
+
+func sumAVX512(x *float32, n int) float32
+
+func maxAVX512(x *float32, n int) float32
+
+func expShiftAVX512(x *float32, m float32, n int) float32
+
+func geluAVX2(out *float32, x *float32, n int)
+
+func geluBackwardAVX2(dx *float32, dout *float32, x *float32, n int)
+
+func geluTanhAVX2(out *float32, x *float32, n int)
+
+func geluTanhBackwardAVX2(dx *float32, dout *float32, x *float32, n int)
+
+func swigluAVX2(out *float32, gate *float32, up *float32, n int)
+
+func swigluBackwardAVX2(dgate *float32, dup *float32, dout *float32, gate *float32, up *float32, n int)
+
+func addAVX2(dst *float32, x *float32, n int)
+
+func scaleAVX2(x *float32, s float32, n int)
+
+func axpyAVX2(y *float32, x *float32, a float32, n int)
+
+func dotAVX2(a *float32, b *float32, n int) float32
+
+func sumAVX2(x *float32, n int) float32
+
+func maxAVX2(x *float32, n int) float32
+
+func expShiftAVX2(x *float32, m float32, n int) float32

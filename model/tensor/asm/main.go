@@ -12,7 +12,10 @@ import (
 
 func main() {
 	ConstraintExpr("!purego")
+	declareConsts()
 	gemmKernels()
 	packTranspose8()
+	elemKernels(avx512)
+	elemKernels(avx2)
 	Generate()
 }

@@ -1,0 +1,6 @@
+//go:build race
+
+package pruning
+
+// raceEnabled trims slow tests under the race detector.
+const raceEnabled = true

@@ -1,0 +1,173 @@
+package pruning
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"lopper/model"
+)
+
+// structuredPruner prunes whole structures (patterns neurons, heads and
+// layers). The structured half of the package (structured*.go) sets it
+// from an init function, wrapping its pruneStructured; until it does, Prune
+// answers that the pattern is not built yet. It receives Options with the
+// pattern parsed and the sparsity checked (methods and scopes are its own
+// to validate) and must, like Prune, leave m unmodified and return a new
+// model and a Report.
+var structuredPruner func(ctx context.Context, m *model.Model, o Options) (*model.Model, *Report, error)
+
+// Prune prunes m as o says and returns a new model, with a mask (Mask) and
+// pruned weights set to zero, and a report of what was removed. m itself is
+// never modified, so other goroutines may read it meanwhile.
+func Prune(ctx context.Context, m *model.Model, o Options) (*model.Model, *Report, error) {
+	o, err := o.normalize()
+	if err != nil {
+		return nil, nil, err
+	}
+	if o.Pattern.structured() {
+		if structuredPruner == nil {
+			return nil, nil, fmt.Errorf("pattern %s is not built yet", o.Pattern)
+		}
+		return structuredPruner(ctx, m, o)
+	}
+	targets, err := o.targets(m)
+	if err != nil {
+		return nil, nil, err
+	}
+	rep := newReport(m, o, targets)
+	out := m.Clone()
+	mask := workingMask(out, targets)
+	zeroPruned(out.W, mask, targets)
+	switch {
+	case o.Method == SparseGPT:
+		rep.LayerSparsity, err = pruneSparseGPT(ctx, out, mask, targets, o)
+	case o.Method == Wanda && o.CalibMode == Sequential:
+		rep.LayerSparsity, err = pruneWandaSequential(ctx, out, mask, targets, o)
+	default:
+		scores := make([]float32, out.Layout.Total)
+		if err = scoreTargets(ctx, out, o.Method, targets, o.Calib, o.Seed, scores); err == nil {
+			rep.LayerSparsity = selectMask(o, out, targets, scores, mask, nil)
+		}
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	out.Mask = mask
+	out.ApplyMask()
+	rep.finish(out, targets)
+	return out, rep, nil
+}
+
+// PruneScored prunes m with precomputed scores (from Score on m or on a
+// model with the same layout), so that several prune calls can share one
+// scoring pass. o.Method must be empty or the scores' method, and o.Targets
+// empty: the targets are the scored ones. m is not modified.
+func PruneScored(ctx context.Context, m *model.Model, sc *Scores, o Options) (*model.Model, *Report, error) {
+	if sc == nil {
+		return nil, nil, errors.New("no scores given")
+	}
+	if o.Method == "" {
+		o.Method = sc.Method
+	}
+	if o.Method != sc.Method {
+		return nil, nil, fmt.Errorf("options ask for method %s but the scores are %s scores", o.Method, sc.Method)
+	}
+	if len(o.Targets.Include) > 0 || len(o.Targets.Ignore) > 0 {
+		return nil, nil, errors.New("the targets were fixed when scoring; leave Options.Targets empty")
+	}
+	o, err := o.normalize()
+	if err != nil {
+		return nil, nil, err
+	}
+	if o.Pattern.structured() {
+		return nil, nil, fmt.Errorf("pattern %s does not take precomputed weight scores; use Prune", o.Pattern)
+	}
+	if err := sameLayout(sc.layout, m.Layout); err != nil {
+		return nil, nil, fmt.Errorf("scores do not fit this model: %w", err)
+	}
+	if o.Pattern.Kind == NM {
+		if err := checkNM(sc.Targets, o.Pattern.N, o.Pattern.M); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	rep := newReport(m, o, sc.Targets)
+	rep.CalibSamples, rep.CalibSeqLen = sc.CalibSamples, sc.CalibSeqLen
+	out := m.Clone()
+	mask := workingMask(out, sc.Targets)
+	rep.LayerSparsity = selectMask(o, out, sc.Targets, sc.Values, mask, nil)
+	out.Mask = mask
+	out.ApplyMask()
+	rep.finish(out, sc.Targets)
+	return out, rep, nil
+}
+
+// targets selects o's targets in m and checks that o can prune them.
+func (o Options) targets(m *model.Model) ([]model.TensorInfo, error) {
+	targets, err := SelectTargets(m.Layout, o.Targets)
+	if err != nil {
+		return nil, err
+	}
+	if o.Pattern.Kind == NM {
+		if err := checkNM(targets, o.Pattern.N, o.Pattern.M); err != nil {
+			return nil, err
+		}
+	}
+	if o.needsCalib() {
+		if err := o.Calib.validate(m.Config.Vocab, m.Config.MaxPos); err != nil {
+			return nil, fmt.Errorf("%s: %w", o.Method, err)
+		}
+	}
+	return targets, nil
+}
+
+// selectMask prunes mask over targets by scores as o's pattern and scope
+// say. layerS, when set, gives OWL's per-block sparsities; when nil and
+// the scope is OWL they are computed from scores. It returns the per-block
+// sparsities used (nil unless OWL).
+func selectMask(o Options, m *model.Model, targets []model.TensorInfo, scores []float32, mask []byte, layerS []float64) []float64 {
+	if o.Pattern.Kind == NM {
+		pruneNM(targets, scores, mask, o.Pattern.N, o.Pattern.M)
+		return nil
+	}
+	if o.Scope == ScopeOWL && layerS == nil {
+		byBlock, _ := blockTargets(targets, m.Config.NumLayers())
+		layerS = owlSparsities(byBlock, scores, o.Sparsity, o.OWL)
+	}
+	pruneGroups(unstructuredGroups(o.Scope, targets, scores, mask, o.Sparsity, layerS))
+	return layerS
+}
+
+// zeroPruned sets the targets' weights to zero where mask is 0.
+func zeroPruned(w []float32, mask []byte, targets []model.TensorInfo) {
+	parallelFor(len(targets), func(i int) {
+		t := targets[i]
+		k := mask[t.Offset : t.Offset+t.Size]
+		for j := range t.Of(w) {
+			if k[j] == 0 {
+				w[t.Offset+j] = 0
+			}
+		}
+	})
+}
+
+// sameLayout reports whether two layouts place the same tensors at the
+// same offsets.
+func sameLayout(a, b *model.Layout) error {
+	if a == b {
+		return nil
+	}
+	if a == nil || b == nil || a.Total != b.Total || len(a.Tensors) != len(b.Tensors) {
+		return errors.New("the layouts differ in size")
+	}
+	for i, t := range a.Tensors {
+		u := b.Tensors[i]
+		if t.Name != u.Name || t.Offset != u.Offset || t.Size != u.Size {
+			return fmt.Errorf("tensor %d is %s at %d here and %s at %d there", i, u.Name, u.Offset, t.Name, t.Offset)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,128 @@
+package pruning
+
+import (
+	"context"
+	"fmt"
+
+	"lopper/model"
+)
+
+// The calibrated drivers: Wanda block by block and SparseGPT. Both prune w
+// (a clone that Prune owns) in place, block by block, so that each block's
+// statistics see the earlier blocks pruned.
+
+// calibratedBlocks groups targets by block, refusing targets outside the
+// blocks: only the blocks' linear layers have calibration inputs.
+func calibratedBlocks(m *model.Model, targets []model.TensorInfo) ([][]model.TensorInfo, error) {
+	byBlock, outside := blockTargets(targets, m.Config.NumLayers())
+	if len(outside) > 0 {
+		return nil, fmt.Errorf("tensor %q is outside the transformer blocks: calibration statistics exist only for the blocks' linear layers", outside[0].Name)
+	}
+	return byBlock, nil
+}
+
+// pruneWandaSequential prunes with Wanda scores computed block by block
+// (Sun et al.'s prune_wanda). It returns OWL's per-block sparsities when
+// the scope is OWL.
+func pruneWandaSequential(ctx context.Context, w *model.Model, mask []byte, targets []model.TensorInfo, o Options) ([]float64, error) {
+	byBlock, err := calibratedBlocks(w, targets)
+	if err != nil {
+		return nil, err
+	}
+	var layerS []float64
+	if o.Scope == ScopeOWL {
+		if layerS, err = owlFromWanda(ctx, w, targets, byBlock, o); err != nil {
+			return nil, err
+		}
+	}
+	scores := make([]float32, w.Layout.Total)
+	step := func(l int, stats *statSet) error {
+		ts := byBlock[l]
+		if err := wandaScores(w, ts, stats, scores); err != nil {
+			return err
+		}
+		if err := checkScores(ts, scores); err != nil {
+			return err
+		}
+		selectMask(o, w, ts, scores, mask, layerS)
+		zeroPruned(w.W, mask, ts)
+		return nil
+	}
+	return layerS, calibrateSequential(ctx, w, o.Calib, statNorms, byBlock, step)
+}
+
+// owlFromWanda returns OWL's per-block sparsities from Wanda scores of the
+// model as it is, calibrated in one pass (OWL's reference code does this
+// before it prunes block by block).
+func owlFromWanda(ctx context.Context, m *model.Model, targets []model.TensorInfo, byBlock [][]model.TensorInfo, o Options) ([]float64, error) {
+	stats, err := calibrateOnePass(ctx, m, o.Calib, statNorms, targets)
+	if err != nil {
+		return nil, err
+	}
+	scores := make([]float32, m.Layout.Total)
+	if err := wandaScores(m, targets, stats, scores); err != nil {
+		return nil, err
+	}
+	if err := checkScores(targets, scores); err != nil {
+		return nil, err
+	}
+	return owlSparsities(byBlock, scores, o.Sparsity, o.OWL), nil
+}
+
+// pruneSparseGPT prunes every target with SparseGPT, its Hessian collected
+// block by block (or, in one-pass mode, all from the dense model). It
+// returns OWL's per-block sparsities when the scope is OWL.
+func pruneSparseGPT(ctx context.Context, w *model.Model, mask []byte, targets []model.TensorInfo, o Options) ([]float64, error) {
+	byBlock, err := calibratedBlocks(w, targets)
+	if err != nil {
+		return nil, err
+	}
+	var layerS []float64
+	if o.Scope == ScopeOWL {
+		if layerS, err = owlFromWanda(ctx, w, targets, byBlock, o); err != nil {
+			return nil, err
+		}
+	}
+	step := func(l int, stats *statSet) error {
+		factors := map[*InputStats]*obsFactor{}
+		for _, t := range byBlock[l] {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			st, err := stats.of(t)
+			if err != nil {
+				return err
+			}
+			f := factors[st]
+			if f == nil {
+				if f, err = newOBSFactor(st.Hessian, st.Cols, o.SparseGPT.PercDamp); err != nil {
+					return fmt.Errorf("tensor %q: %w", t.Name, err)
+				}
+				factors[st] = f
+			}
+			rows, cols := rowsCols(t)
+			s := o.Sparsity
+			if layerS != nil {
+				s = layerS[l]
+			}
+			sparseGPT(obsTarget{
+				w: t.Of(w.W), mask: mask[t.Offset : t.Offset+t.Size], rows: rows, cols: cols,
+				sparsity: s, n: o.Pattern.N, m: o.Pattern.M, blockSize: o.SparseGPT.BlockSize,
+			}, f)
+		}
+		return nil
+	}
+	if o.CalibMode == OnePass {
+		stats, err := calibrateOnePass(ctx, w, o.Calib, statHessian, targets)
+		if err != nil {
+			return nil, err
+		}
+		for l := range byBlock {
+			if err := step(l, stats); err != nil {
+				return nil, err
+			}
+		}
+		return layerS, nil
+	}
+	return layerS, calibrateSequential(ctx, w, o.Calib, statHessian, byBlock, step)
+}

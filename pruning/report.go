@@ -1,0 +1,100 @@
+package pruning
+
+import (
+	"lopper/model"
+)
+
+// TensorReport is what pruning did to one tensor.
+type TensorReport struct {
+	Name  string `json:"name"`
+	Shape []int  `json:"shape"`
+	// Params is the tensor's size; NonZeroBefore and NonZeroAfter count
+	// its entries that are not exactly zero. In a dry run NonZeroAfter is
+	// the planned count, or -1 when it depends on scores (global, OWL).
+	Params        int `json:"params"`
+	NonZeroBefore int `json:"nonzero_before"`
+	NonZeroAfter  int `json:"nonzero_after"`
+}
+
+// Report says what a prune call removed. Totals are over the targets.
+type Report struct {
+	Method    Method    `json:"method"`
+	Pattern   string    `json:"pattern"`
+	Scope     Scope     `json:"scope"`
+	CalibMode CalibMode `json:"calib_mode,omitempty"`
+	// Sparsity is the requested sparsity.
+	Sparsity float64 `json:"sparsity"`
+	// LayerSparsity is the target per block when it differs by block
+	// (OWL).
+	LayerSparsity []float64 `json:"layer_sparsity,omitempty"`
+	CalibSamples  int       `json:"calib_samples,omitempty"`
+	CalibSeqLen   int       `json:"calib_seq_len,omitempty"`
+	DryRun        bool      `json:"dry_run,omitempty"`
+
+	Tensors       []TensorReport `json:"tensors"`
+	Params        int            `json:"params"`
+	NonZeroBefore int            `json:"nonzero_before"`
+	// NonZeroAfter is -1 in a dry run whose outcome depends on scores.
+	NonZeroAfter int `json:"nonzero_after"`
+}
+
+// Removed is the number of target weights that became zero (−1 when
+// unknown).
+func (r *Report) Removed() int {
+	if r.NonZeroAfter < 0 {
+		return -1
+	}
+	return r.NonZeroBefore - r.NonZeroAfter
+}
+
+// SparsityBefore and SparsityAfter are the fractions of the targets that
+// are zero.
+func (r *Report) SparsityBefore() float64 { return zeroFrac(r.NonZeroBefore, r.Params) }
+
+// SparsityAfter is −1 when unknown (a dry run that depends on scores).
+func (r *Report) SparsityAfter() float64 {
+	if r.NonZeroAfter < 0 {
+		return -1
+	}
+	return zeroFrac(r.NonZeroAfter, r.Params)
+}
+
+func zeroFrac(nonzero, n int) float64 {
+	if n == 0 {
+		return 0
+	}
+	return float64(n-nonzero) / float64(n)
+}
+
+// newReport starts a report for o over targets of m, counting what is
+// non-zero before pruning.
+func newReport(m *model.Model, o Options, targets []model.TensorInfo) *Report {
+	r := &Report{Method: o.Method, Pattern: o.Pattern.String(), Scope: o.Scope, Sparsity: o.Sparsity}
+	if o.needsCalib() {
+		r.CalibMode = o.CalibMode
+		if o.Calib != nil {
+			r.CalibSamples, r.CalibSeqLen = o.Calib.Samples(), o.Calib.SeqLen
+		}
+	}
+	r.Tensors = make([]TensorReport, len(targets))
+	parallelFor(len(targets), func(i int) {
+		t := targets[i]
+		r.Tensors[i] = TensorReport{Name: t.Name, Shape: t.Shape, Params: t.Size, NonZeroBefore: m.NonZero(t)}
+	})
+	for _, t := range r.Tensors {
+		r.Params += t.Params
+		r.NonZeroBefore += t.NonZeroBefore
+	}
+	return r
+}
+
+// finish records the non-zeros of out's targets after pruning.
+func (r *Report) finish(out *model.Model, targets []model.TensorInfo) {
+	parallelFor(len(targets), func(i int) {
+		r.Tensors[i].NonZeroAfter = out.NonZero(targets[i])
+	})
+	r.NonZeroAfter = 0
+	for _, t := range r.Tensors {
+		r.NonZeroAfter += t.NonZeroAfter
+	}
+}

@@ -1,0 +1,100 @@
+package pruning
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"lopper/model"
+)
+
+// Scores are importance scores of the targets' weights (higher is more
+// important), flat over the model's layout: Values has one entry per
+// parameter and only the targets' entries are meaningful. A Scores is
+// computed once (Score) and can drive several prune calls (PruneScored),
+// e.g. a sparsity sweep.
+type Scores struct {
+	Method  Method
+	Targets []model.TensorInfo
+	Values  []float32
+	// Calibration used, if any.
+	CalibSamples, CalibSeqLen int
+	layout                    *model.Layout
+}
+
+// ScoreOptions say how to score.
+type ScoreOptions struct {
+	Method  Method
+	Targets TargetSpec
+	// Calib is needed by Wanda (statistics from the dense model in one
+	// pass) and Taylor.
+	Calib *Calibration
+	Seed  uint64 // Random's seed
+}
+
+// Score computes the scores of method over the selected targets of m,
+// which it does not modify. SparseGPT has no separate score step (its
+// choices depend on the weights it updates), and block-by-block Wanda
+// depends on what earlier blocks pruned: both run inside Prune.
+func Score(ctx context.Context, m *model.Model, o ScoreOptions) (*Scores, error) {
+	if o.Method == SparseGPT {
+		return nil, fmt.Errorf("sparsegpt has no separate score step: its choices depend on the weights it updates; use Prune")
+	}
+	targets, err := SelectTargets(m.Layout, o.Targets)
+	if err != nil {
+		return nil, err
+	}
+	sc := &Scores{Method: o.Method, Targets: targets, Values: make([]float32, m.Layout.Total), layout: m.Layout}
+	if err := scoreTargets(ctx, m, o.Method, targets, o.Calib, o.Seed, sc.Values); err != nil {
+		return nil, err
+	}
+	if o.Method == Wanda || o.Method == Taylor {
+		sc.CalibSamples, sc.CalibSeqLen = o.Calib.Samples(), o.Calib.SeqLen
+	}
+	return sc, nil
+}
+
+// scoreTargets writes method's scores of targets into dst (flat over m's
+// layout). Wanda's statistics come from m in one pass.
+func scoreTargets(ctx context.Context, m *model.Model, method Method, targets []model.TensorInfo, cal *Calibration, seed uint64, dst []float32) error {
+	switch method {
+	case Magnitude:
+		magnitudeScores(m, targets, dst)
+	case Random:
+		randomScores(targets, dst, seed)
+	case Wanda:
+		if err := cal.validate(m.Config.Vocab, m.Config.MaxPos); err != nil {
+			return fmt.Errorf("wanda: %w", err)
+		}
+		stats, err := calibrateOnePass(ctx, m, cal, statNorms, targets)
+		if err != nil {
+			return err
+		}
+		if err := wandaScores(m, targets, stats, dst); err != nil {
+			return err
+		}
+	case Taylor:
+		if err := cal.validate(m.Config.Vocab, m.Config.MaxPos); err != nil {
+			return fmt.Errorf("taylor: %w", err)
+		}
+		if err := taylorScores(ctx, m, targets, cal, dst); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("unknown scoring method %q (want magnitude, random, wanda or taylor)", method)
+	}
+	return checkScores(targets, dst)
+}
+
+// checkScores refuses NaN scores (from NaN weights or activations), naming
+// the tensor and the entry.
+func checkScores(targets []model.TensorInfo, scores []float32) error {
+	for _, t := range targets {
+		for i, v := range t.Of(scores) {
+			if math.IsNaN(float64(v)) {
+				return fmt.Errorf("tensor %q: score of entry %d is NaN (the weight or its calibration input is not finite)", t.Name, i)
+			}
+		}
+	}
+	return nil
+}

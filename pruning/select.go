@@ -1,0 +1,207 @@
+package pruning
+
+import (
+	"math"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// segment is a run of entries of one comparison group: their scores and
+// their mask (0 pruned, 1 kept). Selection writes 0 into mask.
+type segment struct {
+	score []float32
+	mask  []byte
+}
+
+// group is one comparison group: the entries that compete with each other
+// (a row, a tensor, all targets, a 128-column block), in layout order, and
+// the number of pruned entries it must end with (already pruned ones
+// included).
+type group struct {
+	segs  []segment
+	zeros int
+}
+
+// parallelMin is the group size from which selection splits its passes
+// across goroutines.
+const parallelMin = 1 << 20
+
+// selChunk is the fixed chunk size of parallel selection passes.
+const selChunk = 1 << 16
+
+// orderKey maps a float32 to a uint32 whose unsigned order is the float's
+// order (−0 and +0 are equal). Scores are never NaN here.
+func orderKey(f float32) uint32 {
+	b := math.Float32bits(f)
+	if b == 1<<31 {
+		b = 0
+	}
+	if b&(1<<31) != 0 {
+		return ^b
+	}
+	return b | 1<<31
+}
+
+// counts returns the group's size and its number of pruned entries.
+func (g group) counts() (n, pruned int) {
+	for _, s := range g.segs {
+		n += len(s.mask)
+		for _, k := range s.mask {
+			if k == 0 {
+				pruned++
+			}
+		}
+	}
+	return n, pruned
+}
+
+// prune prunes the lowest-scoring survivors of g until g has g.zeros
+// pruned entries (never reviving one), ties going to the earlier entry,
+// and returns how many it pruned.
+func (g group) prune() int {
+	n, pruned := g.counts()
+	need := min(g.zeros, n) - pruned
+	if need <= 0 {
+		return 0
+	}
+	c := g.chunks()
+	par := n >= parallelMin
+	key, ties := findCut(c, need, par)
+	applyCut(c, key, ties, par)
+	return need
+}
+
+// span is a piece of a segment that one task of a pass handles.
+type span struct {
+	s      segment
+	lo, hi int
+}
+
+func (g group) chunks() []span {
+	var c []span
+	for _, s := range g.segs {
+		for lo := 0; lo < len(s.mask); lo += selChunk {
+			c = append(c, span{s, lo, min(len(s.mask), lo+selChunk)})
+		}
+	}
+	return c
+}
+
+// radix digits of orderKey, high to low: 11, 11 and 10 bits.
+var digitShift = [3]uint{21, 10, 0}
+
+const digitBuckets = 1 << 11
+
+// findCut returns the key of the need-th smallest surviving entry and how
+// many survivors with exactly that key are among the need smallest: the
+// survivors below key plus the first ties entries equal to it are the need
+// lowest. It is a three-pass radix select over the keys' bits.
+func findCut(c []span, need int, par bool) (key uint32, ties int) {
+	var prefix, pmask uint32
+	for _, sh := range digitShift {
+		dmask := uint32(digitBuckets - 1)
+		if sh == 0 {
+			dmask = 1<<10 - 1
+		}
+		hist := histogram(c, prefix, pmask, sh, dmask, par)
+		d := 0
+		for need > hist[d] {
+			need -= hist[d]
+			d++
+		}
+		prefix |= uint32(d) << sh
+		pmask |= dmask << sh
+	}
+	return prefix, need
+}
+
+// histogram counts the survivors whose key matches prefix under pmask by
+// their digit (key>>sh)&dmask. Integer counts make it independent of how
+// the work is split.
+func histogram(c []span, prefix, pmask uint32, sh uint, dmask uint32, par bool) []int {
+	count := func(h []int, sp span) {
+		sc, mk := sp.s.score, sp.s.mask
+		for i := sp.lo; i < sp.hi; i++ {
+			if mk[i] == 0 {
+				continue
+			}
+			if k := orderKey(sc[i]); k&pmask == prefix {
+				h[(k>>sh)&dmask]++
+			}
+		}
+	}
+	total := make([]int, digitBuckets)
+	if !par {
+		for _, sp := range c {
+			count(total, sp)
+		}
+		return total
+	}
+	w := min(runtime.GOMAXPROCS(0), len(c))
+	var next atomic.Int64
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	wg.Add(w)
+	for range w {
+		go func() {
+			defer wg.Done()
+			h := make([]int, digitBuckets)
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(c) {
+					break
+				}
+				count(h, c[i])
+			}
+			mu.Lock()
+			for d, v := range h {
+				total[d] += v
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return total
+}
+
+// applyCut prunes the survivors with keys below key and the first ties
+// survivors (in order) whose key equals it.
+func applyCut(c []span, key uint32, ties int, par bool) {
+	eq := make([]int, len(c))
+	below := func(i int) {
+		sp := c[i]
+		sc, mk := sp.s.score, sp.s.mask
+		for j := sp.lo; j < sp.hi; j++ {
+			if mk[j] == 0 {
+				continue
+			}
+			switch k := orderKey(sc[j]); {
+			case k < key:
+				mk[j] = 0
+			case k == key:
+				eq[i]++
+			}
+		}
+	}
+	if par {
+		parallelFor(len(c), below)
+	} else {
+		for i := range c {
+			below(i)
+		}
+	}
+	for i, sp := range c {
+		if ties == 0 {
+			break
+		}
+		sc, mk := sp.s.score, sp.s.mask
+		for j := sp.lo; j < sp.hi && ties > 0 && eq[i] > 0; j++ {
+			if mk[j] != 0 && orderKey(sc[j]) == key {
+				mk[j] = 0
+				ties--
+				eq[i]--
+			}
+		}
+	}
+}

@@ -1,0 +1,115 @@
+package pruning
+
+import (
+	"context"
+
+	"lopper/model"
+)
+
+// blockStep prunes the targets of block layer in the working model, given
+// the statistics of their inputs collected on the dense block.
+type blockStep func(layer int, stats *statSet) error
+
+// calibrateSequential runs the calibration windows through w block by
+// block, as the Wanda and SparseGPT reference code does: the windows are
+// embedded once; for each block with targets, the block runs on a copy of
+// its inputs with a hook collecting the statistics of its linear layers'
+// inputs, step prunes the block (mutating w.W), and the block's outputs are
+// then recomputed from the same inputs with the pruned weights, becoming
+// the next block's inputs. Memory: the calibration set's hidden states plus
+// one batch of one block's activations.
+func calibrateSequential(ctx context.Context, w *model.Model, cal *Calibration, kinds statKinds, byBlock [][]model.TensorInfo, step blockStep) error {
+	last := -1
+	for l, ts := range byBlock {
+		if len(ts) > 0 {
+			last = l
+		}
+	}
+	if last < 0 {
+		return nil
+	}
+	n, T, B, H := cal.Samples(), cal.SeqLen, cal.batch(), w.Config.Hidden
+	st, err := model.NewInferenceState(w, B, T)
+	if err != nil {
+		return err
+	}
+	h := make([]float32, n*T*H)
+	for i := 0; i < n; i += B {
+		j := min(n, i+B)
+		e, err := st.Embed(cal.window(i, j), j-i, T)
+		if err != nil {
+			return err
+		}
+		copy(h[i*T*H:], e)
+	}
+	scratch := make([]float32, B*T*H)
+	forBatches := func(fn func(x []float32, b int) error) error {
+		for i := 0; i < n; i += B {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			j := min(n, i+B)
+			if err := fn(h[i*T*H:j*T*H], j-i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for l := 0; l <= last; l++ {
+		if len(byBlock[l]) > 0 {
+			stats := newStatSet(kinds, byBlock[l])
+			err := forBatches(func(x []float32, b int) error {
+				s := scratch[:len(x)]
+				copy(s, x)
+				return st.BlockForward(l, s, b, T, stats.hook)
+			})
+			if err != nil {
+				return err
+			}
+			if err := step(l, stats); err != nil {
+				return err
+			}
+		}
+		if l == last {
+			break // no later block is pruned: its inputs are not needed
+		}
+		err := forBatches(func(x []float32, b int) error {
+			return st.BlockForward(l, x, b, T, nil)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// calibrateOnePass collects the statistics of every target's input from
+// the model as it is (dense), in one pass over the calibration windows.
+func calibrateOnePass(ctx context.Context, m *model.Model, cal *Calibration, kinds statKinds, targets []model.TensorInfo) (*statSet, error) {
+	stats := newStatSet(kinds, targets)
+	last := -1
+	for _, t := range targets {
+		last = max(last, t.Layer)
+	}
+	n, T, B := cal.Samples(), cal.SeqLen, cal.batch()
+	st, err := model.NewInferenceState(m, B, T)
+	if err != nil {
+		return nil, err
+	}
+	for i := 0; i < n && last >= 0; i += B {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		j := min(n, i+B)
+		h, err := st.Embed(cal.window(i, j), j-i, T)
+		if err != nil {
+			return nil, err
+		}
+		for l := 0; l <= last; l++ {
+			if err := st.BlockForward(l, h, j-i, T, stats.hook); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return stats, stats.err
+}

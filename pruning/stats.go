@@ -1,0 +1,136 @@
+package pruning
+
+import (
+	"fmt"
+
+	"lopper/model"
+	"lopper/model/tensor"
+)
+
+// statKinds says which input statistics a criterion needs.
+type statKinds uint8
+
+const (
+	// statNorms: per-input-column sums of squares Σ_rows x_j² (Wanda).
+	statNorms statKinds = 1 << iota
+	// statHessian: XᵀX (SparseGPT).
+	statHessian
+)
+
+// InputStats are the statistics of one linear input (shared by the weights
+// that read it: q, k and v; gate and up), accumulated over calibration
+// rows. Sums are float64: per hook call the products are summed in float32
+// by the matrix kernel, then added here.
+type InputStats struct {
+	Cols int
+	Rows int // calibration rows (tokens) accumulated
+	// NormSq[j] = Σ x_j² over the rows; nil unless collected.
+	NormSq []float64
+	// Hessian is XᵀX, Cols × Cols row-major (full, symmetric); nil unless
+	// collected.
+	Hessian []float64
+}
+
+func newInputStats(cols int, kinds statKinds) *InputStats {
+	s := &InputStats{Cols: cols}
+	if kinds&statNorms != 0 {
+		s.NormSq = make([]float64, cols)
+	}
+	if kinds&statHessian != 0 {
+		s.Hessian = make([]float64, cols*cols)
+	}
+	return s
+}
+
+// add accumulates rows of x ([rows, Cols]); scratch holds Cols² floats
+// when the Hessian is collected.
+func (s *InputStats) add(x []float32, rows int, scratch []float32) {
+	c := s.Cols
+	s.Rows += rows
+	if s.NormSq != nil {
+		parallelChunks(c, 256, func(j0, j1 int) {
+			for r := 0; r < rows; r++ {
+				row := x[r*c : (r+1)*c]
+				for j := j0; j < j1; j++ {
+					v := float64(row[j])
+					s.NormSq[j] += v * v
+				}
+			}
+		})
+	}
+	if s.Hessian != nil {
+		tensor.MatMulTN(scratch[:c*c], x[:rows*c], x[:rows*c], c, c, rows, false)
+		parallelChunks(c*c, 1<<14, func(i0, i1 int) {
+			for i := i0; i < i1; i++ {
+				s.Hessian[i] += float64(scratch[i])
+			}
+		})
+	}
+}
+
+// statSet collects the statistics of the inputs of a set of weights
+// through a model.LinearHook.
+type statSet struct {
+	kinds    statKinds
+	byWeight map[string]*InputStats
+	scratch  []float32 // XᵀX of one hook call, shared by all inputs
+	err      error
+}
+
+// newStatSet prepares statistics for the inputs of targets.
+func newStatSet(kinds statKinds, targets []model.TensorInfo) *statSet {
+	s := &statSet{kinds: kinds, byWeight: map[string]*InputStats{}}
+	for _, t := range targets {
+		s.byWeight[t.Name] = nil
+	}
+	return s
+}
+
+// hook is the model.LinearHook that feeds the set. The first call for an
+// input creates its statistics and shares them among the weights that
+// read it.
+func (s *statSet) hook(weights []string, x []float32, rows, cols int) {
+	var st *InputStats
+	for _, w := range weights {
+		cur, want := s.byWeight[w]
+		if !want {
+			continue
+		}
+		if cur == nil {
+			if st == nil {
+				st = newInputStats(cols, s.kinds)
+			}
+			s.byWeight[w] = st
+		} else {
+			st = cur
+		}
+	}
+	if st == nil {
+		return
+	}
+	if st.Cols != cols && s.err == nil {
+		s.err = fmt.Errorf("calibration: input of %v has %d columns, statistics were started with %d", weights, cols, st.Cols)
+		return
+	}
+	if s.kinds&statHessian != 0 && len(s.scratch) < cols*cols {
+		s.scratch = make([]float32, cols*cols)
+	}
+	st.add(x, rows, s.scratch)
+}
+
+// of returns the statistics of weight t's input, or an error naming the
+// tensor when calibration never saw it (not the weight of a linear layer)
+// or saw the wrong width.
+func (s *statSet) of(t model.TensorInfo) (*InputStats, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	st := s.byWeight[t.Name]
+	if st == nil {
+		return nil, fmt.Errorf("tensor %q: calibration saw no input for it (only the weights of linear layers inside the blocks have calibration statistics)", t.Name)
+	}
+	if _, cols := rowsCols(t); cols != st.Cols {
+		return nil, fmt.Errorf("tensor %q: %d input columns, its calibration input has %d", t.Name, cols, st.Cols)
+	}
+	return st, nil
+}

@@ -26,6 +26,18 @@ type elemKernels struct {
 	geluTanhBackward func(dx, dout, x []float32)
 	swiglu           func(out, gate, up []float32)
 	swigluBackward   func(dgate, dup, dout, gate, up []float32)
+	// One row's passes of the norms (norms.go), all slices of equal length.
+	// rmsScale: out = x·s·w. dot3: Σ a·b·c. rmsBackward: dx += rs·(dr·w -
+	// x·c), dw += dr·x·rs. sumSqDev: Σ (x-m)². lnAffine: out = (x-m)·rs·w
+	// (+ b unless nil). lnBackwardSums: Σ dr·w and Σ dr·w·n with n =
+	// (x-m)·rs. lnBackward: dx += (dr·w - dmean - n·dnd)·rs, dw += dr·n.
+	rmsScale       func(out, x, w []float32, s float32)
+	dot3           func(a, b, c []float32) float32
+	rmsBackward    func(dx, dw, dr, x, w []float32, rs, c float32)
+	sumSqDev       func(x []float32, m float32) float32
+	lnAffine       func(out, x, w, b []float32, m, rs float32)
+	lnBackwardSums func(dr, x, w []float32, m, rs float32) (sg, sgn float32)
+	lnBackward     func(dx, dw, dr, x, w []float32, m, rs, dmean, dnd float32)
 }
 
 // elem is the set in use: the fastest this CPU supports.

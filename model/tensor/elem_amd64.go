@@ -28,187 +28,196 @@ func archElem() *elemKernels {
 	return nil
 }
 
-// asmElem is one instruction set's kernels, each over a whole number of
-// vectors; the wrappers below run the rest as one zero-padded vector.
-type asmElem struct {
-	lanes            int
-	gelu, geluTanh   func(out, x *float32, n int)
-	geluBackward     func(dx, dout, x *float32, n int)
-	geluTanhBackward func(dx, dout, x *float32, n int)
-	swiglu           func(out, gate, up *float32, n int)
-	swigluBackward   func(dgate, dup, dout, gate, up *float32, n int)
-	add              func(dst, x *float32, n int)
-	scale            func(x *float32, s float32, n int)
-	axpy             func(y, x *float32, a float32, n int)
-	dot              func(a, b *float32, n int) float32
-	sum, max         func(x *float32, n int) float32
-	expShift         func(x *float32, m float32, n int) float32
-}
+// The assembly kernels run over a whole number of vectors (n a multiple of
+// the lane count). vrun runs one over the whole vectors of its slices and
+// then over one vector holding the rest, padded, so that every element goes
+// through the same instructions.
 
-var avx512Elem = asmElem{
-	lanes: 16, gelu: geluAVX512, geluTanh: geluTanhAVX512,
-	geluBackward: geluBackwardAVX512, geluTanhBackward: geluTanhBackwardAVX512,
-	swiglu: swigluAVX512, swigluBackward: swigluBackwardAVX512,
-	add: addAVX512, scale: scaleAVX512, axpy: axpyAVX512,
-	dot: dotAVX512, sum: sumAVX512, max: maxAVX512, expShift: expShiftAVX512,
-}.kernels("avx512")
+// vptrs holds a kernel's slice arguments as pointers.
+type vptrs [5]*float32
 
-var avx2Elem = asmElem{
-	lanes: 8, gelu: geluAVX2, geluTanh: geluTanhAVX2,
-	geluBackward: geluBackwardAVX2, geluTanhBackward: geluTanhBackwardAVX2,
-	swiglu: swigluAVX2, swigluBackward: swigluBackwardAVX2,
-	add: addAVX2, scale: scaleAVX2, axpy: axpyAVX2,
-	dot: dotAVX2, sum: sumAVX2, max: maxAVX2, expShift: expShiftAVX2,
-}.kernels("avx2")
+// vkernel calls an assembly kernel on n elements from the pointers and
+// returns its (up to two) sums.
+type vkernel func(p *vptrs, n int) (float32, float32)
 
-// lanesMax bounds the lane count for the padded tail buffers.
-const lanesMax = 16
-
-// split returns the length of the whole-vector part of n.
-func (a asmElem) split(n int) int { return n - n%a.lanes }
-
-// map1 runs out[i] = f(x[i]); len(x) ≥ len(out).
-func (a asmElem) map1(f func(out, x *float32, n int), out, x []float32) {
-	a.map2(func(out, x, _ *float32, n int) { f(out, x, n) }, out, x, x)
-}
-
-// map2 runs out[i] = f(x[i], y[i]).
-func (a asmElem) map2(f func(out, x, y *float32, n int), out, x, y []float32) {
-	n := len(out)
-	b := a.split(n)
+// vrun runs k over len(s[0]) elements of the slices s (all at least that
+// long). Slice i is written back for the rest only if bit i of out is set;
+// the rest of s[0] is padded with pad0, the others with zeros. The sums of
+// the two calls are added.
+func vrun(lanes int, k vkernel, out uint8, pad0 float32, s ...[]float32) (float32, float32) {
+	n := len(s[0])
+	b := n - n%lanes
+	var r1, r2 float32
+	var p vptrs
 	if b > 0 {
-		f(&out[0], &x[0], &y[0], b)
+		for i, x := range s {
+			p[i] = &x[0]
+		}
+		r1, r2 = k(&p, b)
 	}
-	if b < n {
-		var to, tx, ty [lanesMax]float32
-		copy(tx[:], x[b:n])
-		copy(ty[:], y[b:n])
-		f(&to[0], &tx[0], &ty[0], a.lanes)
-		copy(out[b:n], to[:])
-	}
-}
-
-// inPlace runs x[i] = f(x[i]) (with y: y[i] = f(y[i], x[i])).
-func (a asmElem) inPlace(f func(y, x *float32, n int), y, x []float32) {
-	n := len(y)
-	b := a.split(n)
-	if b > 0 {
-		f(&y[0], &x[0], b)
-	}
-	if b < n {
-		var ty, tx [lanesMax]float32
-		copy(ty[:], y[b:n])
-		copy(tx[:], x[b:n])
-		f(&ty[0], &tx[0], a.lanes)
-		copy(y[b:n], ty[:])
-	}
-}
-
-// swiglu2 runs the two-output SwiGLU backward kernel.
-func (a asmElem) swiglu2(dgate, dup, dout, gate, up []float32) {
-	n := len(dout)
-	b := a.split(n)
-	if b > 0 {
-		a.swigluBackward(&dgate[0], &dup[0], &dout[0], &gate[0], &up[0], b)
-	}
-	if b < n {
-		var tg, tu, td, tgate, tup [lanesMax]float32
-		copy(td[:], dout[b:n])
-		copy(tgate[:], gate[b:n])
-		copy(tup[:], up[b:n])
-		a.swigluBackward(&tg[0], &tu[0], &td[0], &tgate[0], &tup[0], a.lanes)
-		copy(dgate[b:n], tg[:])
-		copy(dup[b:n], tu[:])
-	}
-}
-
-// reduce returns f over x[:b] combined (by op) with f over the padded rest.
-func (a asmElem) reduce(f func(x *float32, n int) float32, x []float32, pad float32, op func(p, q float32) float32) float32 {
-	n := len(x)
-	b := a.split(n)
 	if b == n {
-		return f(&x[0], n)
+		return r1, r2
 	}
-	var t [lanesMax]float32
-	for i := range t {
-		t[i] = pad
+	var t [len(vptrs{})][lanesMax]float32
+	for i := range t[0] {
+		t[0][i] = pad0
 	}
-	copy(t[:], x[b:])
-	r := f(&t[0], a.lanes)
-	if b > 0 {
-		r = op(f(&x[0], b), r)
+	for i, x := range s {
+		copy(t[i][:], x[b:n])
+		p[i] = &t[i][0]
 	}
-	return r
+	t1, t2 := k(&p, lanes)
+	for i, x := range s {
+		if out&(1<<i) != 0 {
+			copy(x[b:n], t[i][:])
+		}
+	}
+	return r1 + t1, r2 + t2
 }
 
-func add32(p, q float32) float32 { return p + q }
-
-// reduce2 returns f over x[:b], y[:b] plus f over the zero-padded rest.
-func (a asmElem) reduce2(f func(x, y *float32, n int) float32, x, y []float32) float32 {
-	n := len(x)
-	b := a.split(n)
-	var r float32
-	if b > 0 {
-		r = f(&x[0], &y[0], b)
-	}
-	if b < n {
-		var tx, ty [lanesMax]float32
-		copy(tx[:], x[b:n])
-		copy(ty[:], y[b:n])
-		r += f(&tx[0], &ty[0], a.lanes)
-	}
-	return r
-}
+// lanesMax bounds the lane count for the padded vector.
+const lanesMax = 16
 
 var negInf32 = float32(math.Inf(-1))
 
-func (a asmElem) kernels(name string) *elemKernels {
+// asmSet names one instruction set's kernels for kernels().
+type asmSet struct {
+	name                           string
+	lanes                          int
+	gelu, geluTanh                 func(out, x *float32, n int)
+	geluBackward, geluTanhBackward func(dx, dout, x *float32, n int)
+	add                            func(dst, x *float32, n int)
+	swiglu                         func(out, gate, up *float32, n int)
+	swigluBackward                 func(dg, du, dout, gate, up *float32, n int)
+	scale                          func(x *float32, s float32, n int)
+	axpy                           func(y, x *float32, a float32, n int)
+	dot                            func(a, b *float32, n int) float32
+	sum, max                       func(x *float32, n int) float32
+	expShift, sumSqDev             func(x *float32, m float32, n int) float32
+	rmsScale                       func(out, x, w *float32, s float32, n int)
+	dot3                           func(a, b, c *float32, n int) float32
+	rmsBackward                    func(dx, dw, dr, x, w *float32, rs, c float32, n int)
+	lnAffine                       func(out, x, w, b *float32, m, rs float32, n int)
+	lnScale                        func(out, x, w *float32, m, rs float32, n int)
+	lnBackwardSums                 func(dr, x, w *float32, m, rs float32, n int) (float32, float32)
+	lnBackward                     func(dx, dw, dr, x, w *float32, m, rs, dmean, dnd float32, n int)
+}
+
+var avx512Elem = asmSet{
+	name: "avx512", lanes: 16,
+	gelu: geluAVX512, geluTanh: geluTanhAVX512, geluBackward: geluBackwardAVX512,
+	geluTanhBackward: geluTanhBackwardAVX512, add: addAVX512, swiglu: swigluAVX512,
+	swigluBackward: swigluBackwardAVX512, scale: scaleAVX512, axpy: axpyAVX512,
+	dot: dotAVX512, sum: sumAVX512, max: maxAVX512, expShift: expShiftAVX512,
+	sumSqDev: sumSqDevAVX512, rmsScale: rmsScaleAVX512, dot3: dot3AVX512,
+	rmsBackward: rmsBackwardAVX512, lnAffine: lnAffineAVX512, lnScale: lnScaleAVX512,
+	lnBackwardSums: lnBackwardSumsAVX512, lnBackward: lnBackwardAVX512,
+}.kernels()
+
+var avx2Elem = asmSet{
+	name: "avx2", lanes: 8,
+	gelu: geluAVX2, geluTanh: geluTanhAVX2, geluBackward: geluBackwardAVX2,
+	geluTanhBackward: geluTanhBackwardAVX2, add: addAVX2, swiglu: swigluAVX2,
+	swigluBackward: swigluBackwardAVX2, scale: scaleAVX2, axpy: axpyAVX2, dot: dotAVX2,
+	sum: sumAVX2, max: maxAVX2, expShift: expShiftAVX2, sumSqDev: sumSqDevAVX2,
+	rmsScale: rmsScaleAVX2, dot3: dot3AVX2, rmsBackward: rmsBackwardAVX2,
+	lnAffine: lnAffineAVX2, lnScale: lnScaleAVX2, lnBackwardSums: lnBackwardSumsAVX2,
+	lnBackward: lnBackwardAVX2,
+}.kernels()
+
+// kernels wraps the set's assembly in elemKernels.
+func (a asmSet) kernels() *elemKernels {
+	l := a.lanes
+	map1 := func(f func(out, x *float32, n int)) func(out, x []float32) {
+		return func(out, x []float32) {
+			vrun(l, func(p *vptrs, n int) (float32, float32) { f(p[0], p[1], n); return 0, 0 }, 1, 0, out, x[:len(out)])
+		}
+	}
+	map2 := func(f func(out, x, y *float32, n int), out uint8) func(o, x, y []float32) {
+		return func(o, x, y []float32) {
+			vrun(l, func(p *vptrs, n int) (float32, float32) { f(p[0], p[1], p[2], n); return 0, 0 }, out, 0, o, x[:len(o)], y[:len(o)])
+		}
+	}
 	return &elemKernels{
-		name:     name,
-		gelu:     func(out, x []float32) { a.map1(a.gelu, out, x) },
-		geluTanh: func(out, x []float32) { a.map1(a.geluTanh, out, x) },
-		geluBackward: func(dx, dout, x []float32) {
-			a.map2(a.geluBackward, dx, dout, x)
+		name:             a.name,
+		gelu:             map1(a.gelu),
+		geluTanh:         map1(a.geluTanh),
+		geluBackward:     map2(a.geluBackward, 1),
+		geluTanhBackward: map2(a.geluTanhBackward, 1),
+		swiglu:           map2(a.swiglu, 1),
+		add: func(dst, x []float32) {
+			vrun(l, func(p *vptrs, n int) (float32, float32) { a.add(p[0], p[1], n); return 0, 0 }, 1, 0, dst, x)
 		},
-		geluTanhBackward: func(dx, dout, x []float32) {
-			a.map2(a.geluTanhBackward, dx, dout, x)
+		swigluBackward: func(dg, du, dout, gate, up []float32) {
+			vrun(l, func(p *vptrs, n int) (float32, float32) {
+				a.swigluBackward(p[1], p[2], p[0], p[3], p[4], n)
+				return 0, 0
+			}, 0b110, 0, dout, dg, du, gate, up)
 		},
-		swiglu:         func(out, gate, up []float32) { a.map2(a.swiglu, out, gate, up) },
-		swigluBackward: a.swiglu2,
-		add:            func(dst, x []float32) { a.inPlace(a.add, dst, x) },
 		scale: func(x []float32, s float32) {
-			a.inPlace(func(y, _ *float32, n int) { a.scale(y, s, n) }, x, x)
+			vrun(l, func(p *vptrs, n int) (float32, float32) { a.scale(p[0], s, n); return 0, 0 }, 1, 0, x)
 		},
 		axpy: func(y []float32, s float32, x []float32) {
-			a.inPlace(func(y, x *float32, n int) { a.axpy(y, x, s, n) }, y, x)
+			vrun(l, func(p *vptrs, n int) (float32, float32) { a.axpy(p[0], p[1], s, n); return 0, 0 }, 1, 0, y, x)
 		},
-		dot: func(x, y []float32) float32 { return a.reduce2(a.dot, x, y) },
+		dot: func(x, y []float32) float32 {
+			r, _ := vrun(l, func(p *vptrs, n int) (float32, float32) { return a.dot(p[0], p[1], n), 0 }, 0, 0, x, y)
+			return r
+		},
 		sum: func(x []float32) float32 {
-			if len(x) == 0 {
-				return 0
-			}
-			return a.reduce(a.sum, x, 0, add32)
+			r, _ := vrun(l, func(p *vptrs, n int) (float32, float32) { return a.sum(p[0], n), 0 }, 0, 0, x)
+			return r
 		},
 		maxOf: func(x []float32) float32 {
-			return a.reduce(a.max, x, negInf32, func(p, q float32) float32 { return max(p, q) })
+			n := len(x)
+			b := n - n%l
+			var t [lanesMax]float32
+			for i := range t {
+				t[i] = negInf32
+			}
+			copy(t[:], x[b:])
+			m := a.max(&t[0], l)
+			if b > 0 {
+				m = max(m, a.max(&x[0], b))
+			}
+			return m
 		},
 		expShift: func(x []float32, m float32) float32 {
-			n := len(x)
-			b := a.split(n)
-			var r float32
-			if b > 0 {
-				r = a.expShift(&x[0], m, b)
-			}
-			if b < n {
-				t := [lanesMax]float32{}
-				for i := range t {
-					t[i] = negInf32
-				}
-				copy(t[:], x[b:])
-				r += a.expShift(&t[0], m, a.lanes)
-				copy(x[b:], t[:])
-			}
+			r, _ := vrun(l, func(p *vptrs, n int) (float32, float32) { return a.expShift(p[0], m, n), 0 }, 1, negInf32, x)
 			return r
+		},
+		rmsScale: func(out, x, w []float32, s float32) {
+			vrun(l, func(p *vptrs, n int) (float32, float32) { a.rmsScale(p[0], p[1], p[2], s, n); return 0, 0 }, 1, 0, out, x, w)
+		},
+		dot3: func(x, y, z []float32) float32 {
+			r, _ := vrun(l, func(p *vptrs, n int) (float32, float32) { return a.dot3(p[0], p[1], p[2], n), 0 }, 0, 0, x, y, z)
+			return r
+		},
+		rmsBackward: func(dx, dw, dr, x, w []float32, rs, c float32) {
+			vrun(l, func(p *vptrs, n int) (float32, float32) {
+				a.rmsBackward(p[0], p[1], p[2], p[3], p[4], rs, c, n)
+				return 0, 0
+			}, 0b11, 0, dx, dw, dr, x, w)
+		},
+		sumSqDev: func(x []float32, m float32) float32 {
+			r, _ := vrun(l, func(p *vptrs, n int) (float32, float32) { return a.sumSqDev(p[0], m, n), 0 }, 0, m, x)
+			return r
+		},
+		lnAffine: func(out, x, w, b []float32, m, rs float32) {
+			if b == nil {
+				vrun(l, func(p *vptrs, n int) (float32, float32) { a.lnScale(p[0], p[1], p[2], m, rs, n); return 0, 0 }, 1, 0, out, x, w)
+				return
+			}
+			vrun(l, func(p *vptrs, n int) (float32, float32) { a.lnAffine(p[0], p[1], p[2], p[3], m, rs, n); return 0, 0 }, 1, 0, out, x, w, b)
+		},
+		lnBackwardSums: func(dr, x, w []float32, m, rs float32) (float32, float32) {
+			return vrun(l, func(p *vptrs, n int) (float32, float32) { return a.lnBackwardSums(p[0], p[1], p[2], m, rs, n) }, 0, 0, dr, x, w)
+		},
+		lnBackward: func(dx, dw, dr, x, w []float32, m, rs, dmean, dnd float32) {
+			vrun(l, func(p *vptrs, n int) (float32, float32) {
+				a.lnBackward(p[0], p[1], p[2], p[3], p[4], m, rs, dmean, dnd, n)
+				return 0, 0
+			}, 0b11, 0, dx, dw, dr, x, w)
 		},
 	}
 }

@@ -30,6 +30,20 @@ func BenchmarkElem(b *testing.B) {
 				e.scale(row, 1/e.expShift(row, e.maxOf(row)))
 			}
 		}},
+		{"LayerNorm768", func(e *elemKernels) {
+			withElem(e, func() { LayerNorm(out, z[:n/768], y[:n/768], x, y[:768], z[:768], n/768, 768, 1e-5) })
+		}},
+		{"LayerNormBackward768", func(e *elemKernels) {
+			withElem(e, func() {
+				LayerNormBackward(out, out2[:768], out2[768:1536], z, x, y[:768], y[768:768+n/768], z[:n/768], n/768, 768)
+			})
+		}},
+		{"RMSNorm768", func(e *elemKernels) {
+			withElem(e, func() { RMSNorm(out, z[:n/768], x, y[:768], n/768, 768, 1e-5) })
+		}},
+		{"RMSNormBackward768", func(e *elemKernels) {
+			withElem(e, func() { RMSNormBackward(out, out2[:768], z, x, y[:768], y[768:768+n/768], n/768, 768) })
+		}},
 		{"Dot64", func(e *elemKernels) {
 			for i := 0; i+64 <= n; i += 64 {
 				out[i] = e.dot(x[i:i+64], y[i:i+64])

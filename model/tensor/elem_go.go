@@ -9,6 +9,9 @@ var goElem = &elemKernels{
 	gelu: goGELU, geluBackward: goGELUBackward,
 	geluTanh: goGELUTanh, geluTanhBackward: goGELUTanhBackward,
 	swiglu: goSwiGLU, swigluBackward: goSwiGLUBackward,
+	rmsScale: goRMSScale, dot3: goDot3, rmsBackward: goRMSBackward,
+	sumSqDev: goSumSqDev, lnAffine: goLNAffine,
+	lnBackwardSums: goLNBackwardSums, lnBackward: goLNBackward,
 }
 
 // reduceLanes adds 16 partial sums pairwise: (0+8)+(4+12)… as a vector

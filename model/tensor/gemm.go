@@ -22,9 +22,9 @@ const (
 	gemmPackItem = 1 << 16
 	// gemmSerialWork is the m·n·k below which a product runs on the
 	// calling goroutine only: goroutine hand-offs would cost more.
-	gemmSerialWork = 1 << 19
+	gemmSerialWork = 1 << 21
 	// gemmMaxTile bounds mr·nr for the edge-tile scratch buffer.
-	gemmMaxTile = 16 * 64
+	gemmMaxTile = 512
 )
 
 // microKernel computes one mr×nr tile of C with row stride ldc from packed

@@ -72,7 +72,9 @@ func packPanel(dst []float32, x operand, r0, rv, w, p0, kc int) {
 		}
 		if rv < w {
 			for p := 0; p < kc; p++ {
-				clear(dst[p*w+rv : p*w+w])
+				for r := p*w + rv; r < p*w+w; r++ {
+					dst[r] = 0
+				}
 			}
 		}
 	default:

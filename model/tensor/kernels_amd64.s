@@ -2288,8 +2288,8 @@ geluAVX512_loop:
 	VBLENDMPS    Z5, Z1, K1, Z3
 	VMULPS       Z0, Z3, Z3
 	VMOVUPS      Z3, (AX)
-	ADDQ         $0x00000040, CX
 	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
 	SUBQ         $0x00000010, DX
 	JMP          geluAVX512_loop
 
@@ -2718,8 +2718,8 @@ dotAVX512_loop4:
 	VFMADD231PS 128(CX), Z4, Z2
 	VMOVUPS     192(AX), Z4
 	VFMADD231PS 192(CX), Z4, Z3
-	ADDQ        $0x00000100, CX
 	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
 	JMP         dotAVX512_loop4
 
@@ -2752,56 +2752,27 @@ dotAVX512_fold:
 	VADDPS        X1, X0, X0
 	VMOVSHDUP     X0, X1
 	VADDPS        X1, X0, X0
-	VZEROUPPER
 	MOVSS         X0, ret+24(FP)
+	VZEROUPPER
 	RET
 
 // func sumAVX512(x *float32, n int) float32
 // Requires: AVX, AVX512F, SSE
 TEXT ·sumAVX512(SB), NOSPLIT, $0-20
 	MOVQ   x+0(FP), AX
-	MOVQ   n+8(FP), CX
 	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
+	MOVQ   n+8(FP), CX
 
-sumAVX512_loop4:
-	CMPQ    CX, $0x00000040
-	JL      sumAVX512_rest
-	VMOVUPS (AX), Z4
-	VADDPS  Z4, Z0, Z0
-	VMOVUPS 64(AX), Z4
-	VADDPS  Z4, Z1, Z1
-	VMOVUPS 128(AX), Z4
-	VADDPS  Z4, Z2, Z2
-	VMOVUPS 192(AX), Z4
-	VADDPS  Z4, Z3, Z3
-	ADDQ    $0x00000100, AX
-	SUBQ    $0x00000040, CX
-	JMP     sumAVX512_loop4
+sumAVX512_loop:
+	TESTQ   CX, CX
+	JZ      sumAVX512_done
+	VMOVUPS (AX), Z1
+	VADDPS  Z1, Z0, Z0
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, CX
+	JMP     sumAVX512_loop
 
-sumAVX512_rest:
-	TESTQ   CX, CX
-	JZ      sumAVX512_fold
-	VMOVUPS (AX), Z4
-	VADDPS  Z4, Z0, Z0
-	SUBQ    $0x00000010, CX
-	TESTQ   CX, CX
-	JZ      sumAVX512_fold
-	VMOVUPS 64(AX), Z4
-	VADDPS  Z4, Z1, Z1
-	SUBQ    $0x00000010, CX
-	TESTQ   CX, CX
-	JZ      sumAVX512_fold
-	VMOVUPS 128(AX), Z4
-	VADDPS  Z4, Z2, Z2
-	SUBQ    $0x00000010, CX
-
-sumAVX512_fold:
-	VADDPS        Z1, Z0, Z0
-	VADDPS        Z3, Z2, Z2
-	VADDPS        Z2, Z0, Z0
+sumAVX512_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VADDPS        Y1, Y0, Y1
 	VEXTRACTF128  $0x01, Y1, X0
@@ -2810,8 +2781,8 @@ sumAVX512_fold:
 	VADDPS        X1, X0, X0
 	VMOVSHDUP     X0, X1
 	VADDPS        X1, X0, X0
-	VZEROUPPER
 	MOVSS         X0, ret+16(FP)
+	VZEROUPPER
 	RET
 
 // func maxAVX512(x *float32, n int) float32
@@ -2838,8 +2809,8 @@ maxAVX512_done:
 	VMAXPS        X1, X0, X0
 	VMOVSHDUP     X0, X1
 	VMAXPS        X1, X0, X0
-	VZEROUPPER
 	MOVSS         X0, ret+16(FP)
+	VZEROUPPER
 	RET
 
 // func expShiftAVX512(x *float32, m float32, n int) float32
@@ -2848,8 +2819,8 @@ TEXT ·expShiftAVX512(SB), NOSPLIT, $0-28
 	MOVQ         x+0(FP), AX
 	MOVSS        m+8(FP), X0
 	VBROADCASTSS X0, Z0
-	MOVQ         n+16(FP), CX
 	VXORPS       Y1, Y1, Y1
+	MOVQ         n+16(FP), CX
 
 expShiftAVX512_loop:
 	TESTQ        CX, CX
@@ -2889,8 +2860,313 @@ expShiftAVX512_done:
 	VADDPS        X0, X1, X1
 	VMOVSHDUP     X1, X0
 	VADDPS        X0, X1, X1
-	VZEROUPPER
 	MOVSS         X1, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func rmsScaleAVX512(out *float32, x *float32, w *float32, s float32, n int)
+// Requires: AVX, AVX512F, SSE
+TEXT ·rmsScaleAVX512(SB), NOSPLIT, $0-40
+	MOVQ         out+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         w+16(FP), DX
+	MOVSS        s+24(FP), X0
+	VBROADCASTSS X0, Z0
+	MOVQ         n+32(FP), BX
+
+rmsScaleAVX512_loop:
+	TESTQ   BX, BX
+	JZ      rmsScaleAVX512_done
+	VMOVUPS (CX), Z1
+	VMOVUPS (DX), Z2
+	VMULPS  Z0, Z1, Z1
+	VMULPS  Z2, Z1, Z1
+	VMOVUPS Z1, (AX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000010, BX
+	JMP     rmsScaleAVX512_loop
+
+rmsScaleAVX512_done:
+	VZEROUPPER
+	RET
+
+// func dot3AVX512(a *float32, b *float32, c *float32, n int) float32
+// Requires: AVX, AVX512F, SSE
+TEXT ·dot3AVX512(SB), NOSPLIT, $0-36
+	MOVQ   a+0(FP), AX
+	MOVQ   b+8(FP), CX
+	MOVQ   c+16(FP), DX
+	VXORPS Y0, Y0, Y0
+	MOVQ   n+24(FP), BX
+
+dot3AVX512_loop:
+	TESTQ   BX, BX
+	JZ      dot3AVX512_done
+	VMOVUPS (AX), Z1
+	VMOVUPS (CX), Z2
+	VMOVUPS (DX), Z3
+	VMULPS  Z2, Z1, Z1
+	VMULPS  Z3, Z1, Z1
+	VADDPS  Z1, Z0, Z0
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000010, BX
+	JMP     dot3AVX512_loop
+
+dot3AVX512_done:
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y1
+	VEXTRACTF128  $0x01, Y1, X0
+	VADDPS        X0, X1, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDPS        X1, X0, X0
+	MOVSS         X0, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// func rmsBackwardAVX512(dx *float32, dw *float32, dr *float32, x *float32, w *float32, rs float32, c float32, n int)
+// Requires: AVX, AVX512F, SSE
+TEXT ·rmsBackwardAVX512(SB), NOSPLIT, $0-56
+	MOVQ         dx+0(FP), AX
+	MOVQ         dw+8(FP), CX
+	MOVQ         dr+16(FP), DX
+	MOVQ         x+24(FP), BX
+	MOVQ         w+32(FP), SI
+	MOVSS        rs+40(FP), X0
+	VBROADCASTSS X0, Z0
+	MOVSS        c+44(FP), X1
+	VBROADCASTSS X1, Z1
+	MOVQ         n+48(FP), DI
+
+rmsBackwardAVX512_loop:
+	TESTQ        DI, DI
+	JZ           rmsBackwardAVX512_done
+	VMOVUPS      (AX), Z2
+	VMOVUPS      (CX), Z3
+	VMOVUPS      (DX), Z4
+	VMOVUPS      (BX), Z5
+	VMOVUPS      (SI), Z6
+	VMULPS       Z6, Z4, Z6
+	VFNMADD231PS Z1, Z5, Z6
+	VFMADD231PS  Z0, Z6, Z2
+	VMULPS       Z5, Z4, Z4
+	VFMADD231PS  Z0, Z4, Z3
+	VMOVUPS      Z2, (AX)
+	VMOVUPS      Z3, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	ADDQ         $0x00000040, BX
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000010, DI
+	JMP          rmsBackwardAVX512_loop
+
+rmsBackwardAVX512_done:
+	VZEROUPPER
+	RET
+
+// func sumSqDevAVX512(x *float32, m float32, n int) float32
+// Requires: AVX, AVX512F, SSE
+TEXT ·sumSqDevAVX512(SB), NOSPLIT, $0-28
+	MOVQ         x+0(FP), AX
+	MOVSS        m+8(FP), X0
+	VBROADCASTSS X0, Z0
+	VXORPS       Y1, Y1, Y1
+	MOVQ         n+16(FP), CX
+
+sumSqDevAVX512_loop:
+	TESTQ   CX, CX
+	JZ      sumSqDevAVX512_done
+	VMOVUPS (AX), Z2
+	VSUBPS  Z0, Z2, Z2
+	VMULPS  Z2, Z2, Z2
+	VADDPS  Z2, Z1, Z1
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, CX
+	JMP     sumSqDevAVX512_loop
+
+sumSqDevAVX512_done:
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y0, Y1, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X1, X0, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDPS        X0, X1, X1
+	MOVSS         X1, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func lnAffineAVX512(out *float32, x *float32, w *float32, b *float32, m float32, rs float32, n int)
+// Requires: AVX, AVX512F, SSE
+TEXT ·lnAffineAVX512(SB), NOSPLIT, $0-48
+	MOVQ         out+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         w+16(FP), DX
+	MOVQ         b+24(FP), BX
+	MOVSS        m+32(FP), X0
+	VBROADCASTSS X0, Z0
+	MOVSS        rs+36(FP), X1
+	VBROADCASTSS X1, Z1
+	MOVQ         n+40(FP), SI
+
+lnAffineAVX512_loop:
+	TESTQ       SI, SI
+	JZ          lnAffineAVX512_done
+	VMOVUPS     (CX), Z2
+	VMOVUPS     (DX), Z3
+	VMOVUPS     (BX), Z4
+	VSUBPS      Z0, Z2, Z2
+	VMULPS      Z1, Z2, Z2
+	VFMADD213PS Z4, Z3, Z2
+	VMOVUPS     Z2, (AX)
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	ADDQ        $0x00000040, DX
+	ADDQ        $0x00000040, BX
+	SUBQ        $0x00000010, SI
+	JMP         lnAffineAVX512_loop
+
+lnAffineAVX512_done:
+	VZEROUPPER
+	RET
+
+// func lnScaleAVX512(out *float32, x *float32, w *float32, m float32, rs float32, n int)
+// Requires: AVX, AVX512F, SSE
+TEXT ·lnScaleAVX512(SB), NOSPLIT, $0-40
+	MOVQ         out+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         w+16(FP), DX
+	MOVSS        m+24(FP), X0
+	VBROADCASTSS X0, Z0
+	MOVSS        rs+28(FP), X1
+	VBROADCASTSS X1, Z1
+	MOVQ         n+32(FP), BX
+
+lnScaleAVX512_loop:
+	TESTQ   BX, BX
+	JZ      lnScaleAVX512_done
+	VMOVUPS (CX), Z2
+	VMOVUPS (DX), Z3
+	VSUBPS  Z0, Z2, Z2
+	VMULPS  Z1, Z2, Z2
+	VMULPS  Z3, Z2, Z2
+	VMOVUPS Z2, (AX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000010, BX
+	JMP     lnScaleAVX512_loop
+
+lnScaleAVX512_done:
+	VZEROUPPER
+	RET
+
+// func lnBackwardSumsAVX512(dr *float32, x *float32, w *float32, m float32, rs float32, n int) (float32, float32)
+// Requires: AVX, AVX512F, SSE
+TEXT ·lnBackwardSumsAVX512(SB), NOSPLIT, $0-48
+	MOVQ         dr+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         w+16(FP), DX
+	MOVSS        m+24(FP), X0
+	VBROADCASTSS X0, Z0
+	MOVSS        rs+28(FP), X1
+	VBROADCASTSS X1, Z1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	MOVQ         n+32(FP), BX
+
+lnBackwardSumsAVX512_loop:
+	TESTQ   BX, BX
+	JZ      lnBackwardSumsAVX512_done
+	VMOVUPS (AX), Z4
+	VMOVUPS (CX), Z5
+	VMOVUPS (DX), Z6
+	VMULPS  Z6, Z4, Z4
+	VSUBPS  Z0, Z5, Z5
+	VMULPS  Z1, Z5, Z5
+	VMULPS  Z4, Z5, Z5
+	VADDPS  Z4, Z2, Z2
+	VADDPS  Z5, Z3, Z3
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000010, BX
+	JMP     lnBackwardSumsAVX512_loop
+
+lnBackwardSumsAVX512_done:
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPS        Y0, Y2, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X1, X0, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDPS        X0, X1, X1
+	MOVSS         X1, ret+40(FP)
+	VEXTRACTF64X4 $0x01, Z3, Y0
+	VADDPS        Y0, Y3, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X1, X0, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDPS        X0, X1, X1
+	MOVSS         X1, ret1+44(FP)
+	VZEROUPPER
+	RET
+
+// func lnBackwardAVX512(dx *float32, dw *float32, dr *float32, x *float32, w *float32, m float32, rs float32, dmean float32, dnd float32, n int)
+// Requires: AVX, AVX512F, SSE
+TEXT ·lnBackwardAVX512(SB), NOSPLIT, $0-64
+	MOVQ         dx+0(FP), AX
+	MOVQ         dw+8(FP), CX
+	MOVQ         dr+16(FP), DX
+	MOVQ         x+24(FP), BX
+	MOVQ         w+32(FP), SI
+	MOVSS        m+40(FP), X0
+	VBROADCASTSS X0, Z0
+	MOVSS        rs+44(FP), X1
+	VBROADCASTSS X1, Z1
+	MOVSS        dmean+48(FP), X2
+	VBROADCASTSS X2, Z2
+	MOVSS        dnd+52(FP), X3
+	VBROADCASTSS X3, Z3
+	MOVQ         n+56(FP), DI
+
+lnBackwardAVX512_loop:
+	TESTQ        DI, DI
+	JZ           lnBackwardAVX512_done
+	VMOVUPS      (AX), Z4
+	VMOVUPS      (CX), Z5
+	VMOVUPS      (DX), Z6
+	VMOVUPS      (BX), Z7
+	VMOVUPS      (SI), Z8
+	VSUBPS       Z0, Z7, Z7
+	VMULPS       Z1, Z7, Z7
+	VMULPS       Z8, Z6, Z8
+	VSUBPS       Z2, Z8, Z8
+	VFNMADD231PS Z3, Z7, Z8
+	VFMADD231PS  Z1, Z8, Z4
+	VFMADD231PS  Z6, Z7, Z5
+	VMOVUPS      Z4, (AX)
+	VMOVUPS      Z5, (CX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	ADDQ         $0x00000040, BX
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000010, DI
+	JMP          lnBackwardAVX512_loop
+
+lnBackwardAVX512_done:
+	VZEROUPPER
 	RET
 
 // func geluAVX2(out *float32, x *float32, n int)
@@ -3078,9 +3354,9 @@ geluBackwardAVX2_loop:
 	VFMADD213PS  Y2, Y1, Y4
 	VMULPS       Y0, Y4, Y4
 	VMOVUPS      Y4, (AX)
+	ADDQ         $0x00000020, AX
 	ADDQ         $0x00000020, CX
 	ADDQ         $0x00000020, DX
-	ADDQ         $0x00000020, AX
 	SUBQ         $0x00000008, BX
 	JMP          geluBackwardAVX2_loop
 
@@ -3207,9 +3483,9 @@ geluTanhBackwardAVX2_loop:
 	VFMADD213PS  Y2, Y4, Y1
 	VMULPS       Y0, Y1, Y1
 	VMOVUPS      Y1, (AX)
-	ADDQ         $0x00000020, DX
 	ADDQ         $0x00000020, AX
 	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, DX
 	SUBQ         $0x00000008, BX
 	JMP          geluTanhBackwardAVX2_loop
 
@@ -3470,64 +3746,35 @@ dotAVX2_fold:
 	VADDPS       X0, X1, X1
 	VMOVSHDUP    X1, X0
 	VADDPS       X0, X1, X1
-	VZEROUPPER
 	MOVSS        X1, ret+24(FP)
+	VZEROUPPER
 	RET
 
 // func sumAVX2(x *float32, n int) float32
 // Requires: AVX, SSE
 TEXT ·sumAVX2(SB), NOSPLIT, $0-20
 	MOVQ   x+0(FP), AX
-	MOVQ   n+8(FP), CX
 	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
+	MOVQ   n+8(FP), CX
 
-sumAVX2_loop4:
-	CMPQ    CX, $0x00000020
-	JL      sumAVX2_rest
-	VMOVUPS (AX), Y4
-	VADDPS  Y4, Y0, Y0
-	VMOVUPS 32(AX), Y4
-	VADDPS  Y4, Y1, Y1
-	VMOVUPS 64(AX), Y4
-	VADDPS  Y4, Y2, Y2
-	VMOVUPS 96(AX), Y4
-	VADDPS  Y4, Y3, Y3
-	ADDQ    $0x00000080, AX
-	SUBQ    $0x00000020, CX
-	JMP     sumAVX2_loop4
+sumAVX2_loop:
+	TESTQ   CX, CX
+	JZ      sumAVX2_done
+	VMOVUPS (AX), Y1
+	VADDPS  Y1, Y0, Y0
+	ADDQ    $0x00000020, AX
+	SUBQ    $0x00000008, CX
+	JMP     sumAVX2_loop
 
-sumAVX2_rest:
-	TESTQ   CX, CX
-	JZ      sumAVX2_fold
-	VMOVUPS (AX), Y4
-	VADDPS  Y4, Y0, Y0
-	SUBQ    $0x00000008, CX
-	TESTQ   CX, CX
-	JZ      sumAVX2_fold
-	VMOVUPS 32(AX), Y4
-	VADDPS  Y4, Y1, Y1
-	SUBQ    $0x00000008, CX
-	TESTQ   CX, CX
-	JZ      sumAVX2_fold
-	VMOVUPS 64(AX), Y4
-	VADDPS  Y4, Y2, Y2
-	SUBQ    $0x00000008, CX
-
-sumAVX2_fold:
-	VADDPS       Y1, Y0, Y0
-	VADDPS       Y3, Y2, Y2
-	VADDPS       Y2, Y0, Y0
+sumAVX2_done:
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X1
 	VMOVHLPS     X1, X1, X0
 	VADDPS       X0, X1, X1
 	VMOVSHDUP    X1, X0
 	VADDPS       X0, X1, X1
-	VZEROUPPER
 	MOVSS        X1, ret+16(FP)
+	VZEROUPPER
 	RET
 
 // func maxAVX2(x *float32, n int) float32
@@ -3552,8 +3799,8 @@ maxAVX2_done:
 	VMAXPS       X0, X1, X1
 	VMOVSHDUP    X1, X0
 	VMAXPS       X0, X1, X1
-	VZEROUPPER
 	MOVSS        X1, ret+16(FP)
+	VZEROUPPER
 	RET
 
 // func expShiftAVX2(x *float32, m float32, n int) float32
@@ -3562,8 +3809,8 @@ TEXT ·expShiftAVX2(SB), NOSPLIT, $0-28
 	MOVQ         x+0(FP), AX
 	MOVSS        m+8(FP), X0
 	VBROADCASTSS X0, Y0
-	MOVQ         n+16(FP), CX
 	VXORPS       Y1, Y1, Y1
+	MOVQ         n+16(FP), CX
 
 expShiftAVX2_loop:
 	TESTQ        CX, CX
@@ -3609,6 +3856,303 @@ expShiftAVX2_done:
 	VADDPS       X1, X0, X0
 	VMOVSHDUP    X0, X1
 	VADDPS       X1, X0, X0
-	VZEROUPPER
 	MOVSS        X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func rmsScaleAVX2(out *float32, x *float32, w *float32, s float32, n int)
+// Requires: AVX, AVX2, SSE
+TEXT ·rmsScaleAVX2(SB), NOSPLIT, $0-40
+	MOVQ         out+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         w+16(FP), DX
+	MOVSS        s+24(FP), X0
+	VBROADCASTSS X0, Y0
+	MOVQ         n+32(FP), BX
+
+rmsScaleAVX2_loop:
+	TESTQ   BX, BX
+	JZ      rmsScaleAVX2_done
+	VMOVUPS (CX), Y1
+	VMOVUPS (DX), Y2
+	VMULPS  Y0, Y1, Y1
+	VMULPS  Y2, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, DX
+	SUBQ    $0x00000008, BX
+	JMP     rmsScaleAVX2_loop
+
+rmsScaleAVX2_done:
+	VZEROUPPER
+	RET
+
+// func dot3AVX2(a *float32, b *float32, c *float32, n int) float32
+// Requires: AVX, SSE
+TEXT ·dot3AVX2(SB), NOSPLIT, $0-36
+	MOVQ   a+0(FP), AX
+	MOVQ   b+8(FP), CX
+	MOVQ   c+16(FP), DX
+	VXORPS Y0, Y0, Y0
+	MOVQ   n+24(FP), BX
+
+dot3AVX2_loop:
+	TESTQ   BX, BX
+	JZ      dot3AVX2_done
+	VMOVUPS (AX), Y1
+	VMOVUPS (CX), Y2
+	VMOVUPS (DX), Y3
+	VMULPS  Y2, Y1, Y1
+	VMULPS  Y3, Y1, Y1
+	VADDPS  Y1, Y0, Y0
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, DX
+	SUBQ    $0x00000008, BX
+	JMP     dot3AVX2_loop
+
+dot3AVX2_done:
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X1
+	VMOVHLPS     X1, X1, X0
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDPS       X0, X1, X1
+	MOVSS        X1, ret+32(FP)
+	VZEROUPPER
+	RET
+
+// func rmsBackwardAVX2(dx *float32, dw *float32, dr *float32, x *float32, w *float32, rs float32, c float32, n int)
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·rmsBackwardAVX2(SB), NOSPLIT, $0-56
+	MOVQ         dx+0(FP), AX
+	MOVQ         dw+8(FP), CX
+	MOVQ         dr+16(FP), DX
+	MOVQ         x+24(FP), BX
+	MOVQ         w+32(FP), SI
+	MOVSS        rs+40(FP), X0
+	VBROADCASTSS X0, Y0
+	MOVSS        c+44(FP), X1
+	VBROADCASTSS X1, Y1
+	MOVQ         n+48(FP), DI
+
+rmsBackwardAVX2_loop:
+	TESTQ        DI, DI
+	JZ           rmsBackwardAVX2_done
+	VMOVUPS      (AX), Y2
+	VMOVUPS      (CX), Y3
+	VMOVUPS      (DX), Y4
+	VMOVUPS      (BX), Y5
+	VMOVUPS      (SI), Y6
+	VMULPS       Y6, Y4, Y6
+	VFNMADD231PS Y1, Y5, Y6
+	VFMADD231PS  Y0, Y6, Y2
+	VMULPS       Y5, Y4, Y4
+	VFMADD231PS  Y0, Y4, Y3
+	VMOVUPS      Y2, (AX)
+	VMOVUPS      Y3, (CX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, DX
+	ADDQ         $0x00000020, BX
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000008, DI
+	JMP          rmsBackwardAVX2_loop
+
+rmsBackwardAVX2_done:
+	VZEROUPPER
+	RET
+
+// func sumSqDevAVX2(x *float32, m float32, n int) float32
+// Requires: AVX, AVX2, SSE
+TEXT ·sumSqDevAVX2(SB), NOSPLIT, $0-28
+	MOVQ         x+0(FP), AX
+	MOVSS        m+8(FP), X0
+	VBROADCASTSS X0, Y0
+	VXORPS       Y1, Y1, Y1
+	MOVQ         n+16(FP), CX
+
+sumSqDevAVX2_loop:
+	TESTQ   CX, CX
+	JZ      sumSqDevAVX2_done
+	VMOVUPS (AX), Y2
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y2, Y2, Y2
+	VADDPS  Y2, Y1, Y1
+	ADDQ    $0x00000020, AX
+	SUBQ    $0x00000008, CX
+	JMP     sumSqDevAVX2_loop
+
+sumSqDevAVX2_done:
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X0, X1, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	MOVSS        X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func lnAffineAVX2(out *float32, x *float32, w *float32, b *float32, m float32, rs float32, n int)
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·lnAffineAVX2(SB), NOSPLIT, $0-48
+	MOVQ         out+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         w+16(FP), DX
+	MOVQ         b+24(FP), BX
+	MOVSS        m+32(FP), X0
+	VBROADCASTSS X0, Y0
+	MOVSS        rs+36(FP), X1
+	VBROADCASTSS X1, Y1
+	MOVQ         n+40(FP), SI
+
+lnAffineAVX2_loop:
+	TESTQ       SI, SI
+	JZ          lnAffineAVX2_done
+	VMOVUPS     (CX), Y2
+	VMOVUPS     (DX), Y3
+	VMOVUPS     (BX), Y4
+	VSUBPS      Y0, Y2, Y2
+	VMULPS      Y1, Y2, Y2
+	VFMADD213PS Y4, Y3, Y2
+	VMOVUPS     Y2, (AX)
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
+	ADDQ        $0x00000020, DX
+	ADDQ        $0x00000020, BX
+	SUBQ        $0x00000008, SI
+	JMP         lnAffineAVX2_loop
+
+lnAffineAVX2_done:
+	VZEROUPPER
+	RET
+
+// func lnScaleAVX2(out *float32, x *float32, w *float32, m float32, rs float32, n int)
+// Requires: AVX, AVX2, SSE
+TEXT ·lnScaleAVX2(SB), NOSPLIT, $0-40
+	MOVQ         out+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         w+16(FP), DX
+	MOVSS        m+24(FP), X0
+	VBROADCASTSS X0, Y0
+	MOVSS        rs+28(FP), X1
+	VBROADCASTSS X1, Y1
+	MOVQ         n+32(FP), BX
+
+lnScaleAVX2_loop:
+	TESTQ   BX, BX
+	JZ      lnScaleAVX2_done
+	VMOVUPS (CX), Y2
+	VMOVUPS (DX), Y3
+	VSUBPS  Y0, Y2, Y2
+	VMULPS  Y1, Y2, Y2
+	VMULPS  Y3, Y2, Y2
+	VMOVUPS Y2, (AX)
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, DX
+	SUBQ    $0x00000008, BX
+	JMP     lnScaleAVX2_loop
+
+lnScaleAVX2_done:
+	VZEROUPPER
+	RET
+
+// func lnBackwardSumsAVX2(dr *float32, x *float32, w *float32, m float32, rs float32, n int) (float32, float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·lnBackwardSumsAVX2(SB), NOSPLIT, $0-48
+	MOVQ         dr+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         w+16(FP), DX
+	MOVSS        m+24(FP), X0
+	VBROADCASTSS X0, Y0
+	MOVSS        rs+28(FP), X1
+	VBROADCASTSS X1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	MOVQ         n+32(FP), BX
+
+lnBackwardSumsAVX2_loop:
+	TESTQ   BX, BX
+	JZ      lnBackwardSumsAVX2_done
+	VMOVUPS (AX), Y4
+	VMOVUPS (CX), Y5
+	VMOVUPS (DX), Y6
+	VMULPS  Y6, Y4, Y4
+	VSUBPS  Y0, Y5, Y5
+	VMULPS  Y1, Y5, Y5
+	VMULPS  Y4, Y5, Y5
+	VADDPS  Y4, Y2, Y2
+	VADDPS  Y5, Y3, Y3
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, DX
+	SUBQ    $0x00000008, BX
+	JMP     lnBackwardSumsAVX2_loop
+
+lnBackwardSumsAVX2_done:
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X0, X2, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	MOVSS        X0, ret+40(FP)
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X0, X3, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDPS       X1, X0, X0
+	MOVSS        X0, ret1+44(FP)
+	VZEROUPPER
+	RET
+
+// func lnBackwardAVX2(dx *float32, dw *float32, dr *float32, x *float32, w *float32, m float32, rs float32, dmean float32, dnd float32, n int)
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·lnBackwardAVX2(SB), NOSPLIT, $0-64
+	MOVQ         dx+0(FP), AX
+	MOVQ         dw+8(FP), CX
+	MOVQ         dr+16(FP), DX
+	MOVQ         x+24(FP), BX
+	MOVQ         w+32(FP), SI
+	MOVSS        m+40(FP), X0
+	VBROADCASTSS X0, Y0
+	MOVSS        rs+44(FP), X1
+	VBROADCASTSS X1, Y1
+	MOVSS        dmean+48(FP), X2
+	VBROADCASTSS X2, Y2
+	MOVSS        dnd+52(FP), X3
+	VBROADCASTSS X3, Y3
+	MOVQ         n+56(FP), DI
+
+lnBackwardAVX2_loop:
+	TESTQ        DI, DI
+	JZ           lnBackwardAVX2_done
+	VMOVUPS      (AX), Y4
+	VMOVUPS      (CX), Y5
+	VMOVUPS      (DX), Y6
+	VMOVUPS      (BX), Y7
+	VMOVUPS      (SI), Y8
+	VSUBPS       Y0, Y7, Y7
+	VMULPS       Y1, Y7, Y7
+	VMULPS       Y8, Y6, Y8
+	VSUBPS       Y2, Y8, Y8
+	VFNMADD231PS Y3, Y7, Y8
+	VFMADD231PS  Y1, Y8, Y4
+	VFMADD231PS  Y6, Y7, Y5
+	VMOVUPS      Y4, (AX)
+	VMOVUPS      Y5, (CX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, DX
+	ADDQ         $0x00000020, BX
+	ADDQ         $0x00000020, SI
+	SUBQ         $0x00000008, DI
+	JMP          lnBackwardAVX2_loop
+
+lnBackwardAVX2_done:
+	VZEROUPPER
 	RET

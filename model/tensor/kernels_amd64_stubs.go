@@ -48,6 +48,22 @@ func maxAVX512(x *float32, n int) float32
 
 func expShiftAVX512(x *float32, m float32, n int) float32
 
+func rmsScaleAVX512(out *float32, x *float32, w *float32, s float32, n int)
+
+func dot3AVX512(a *float32, b *float32, c *float32, n int) float32
+
+func rmsBackwardAVX512(dx *float32, dw *float32, dr *float32, x *float32, w *float32, rs float32, c float32, n int)
+
+func sumSqDevAVX512(x *float32, m float32, n int) float32
+
+func lnAffineAVX512(out *float32, x *float32, w *float32, b *float32, m float32, rs float32, n int)
+
+func lnScaleAVX512(out *float32, x *float32, w *float32, m float32, rs float32, n int)
+
+func lnBackwardSumsAVX512(dr *float32, x *float32, w *float32, m float32, rs float32, n int) (float32, float32)
+
+func lnBackwardAVX512(dx *float32, dw *float32, dr *float32, x *float32, w *float32, m float32, rs float32, dmean float32, dnd float32, n int)
+
 func geluAVX2(out *float32, x *float32, n int)
 
 func geluBackwardAVX2(dx *float32, dout *float32, x *float32, n int)
@@ -73,3 +89,19 @@ func sumAVX2(x *float32, n int) float32
 func maxAVX2(x *float32, n int) float32
 
 func expShiftAVX2(x *float32, m float32, n int) float32
+
+func rmsScaleAVX2(out *float32, x *float32, w *float32, s float32, n int)
+
+func dot3AVX2(a *float32, b *float32, c *float32, n int) float32
+
+func rmsBackwardAVX2(dx *float32, dw *float32, dr *float32, x *float32, w *float32, rs float32, c float32, n int)
+
+func sumSqDevAVX2(x *float32, m float32, n int) float32
+
+func lnAffineAVX2(out *float32, x *float32, w *float32, b *float32, m float32, rs float32, n int)
+
+func lnScaleAVX2(out *float32, x *float32, w *float32, m float32, rs float32, n int)
+
+func lnBackwardSumsAVX2(dr *float32, x *float32, w *float32, m float32, rs float32, n int) (float32, float32)
+
+func lnBackwardAVX2(dx *float32, dw *float32, dr *float32, x *float32, w *float32, m float32, rs float32, dmean float32, dnd float32, n int)

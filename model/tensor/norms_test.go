@@ -83,12 +83,39 @@ func checkGrad(t *testing.T, name string, got, before []float32, want []float64)
 	for i := range want {
 		d := float64(got[i]) - float64(before[i])
 		if math.Abs(d-want[i]) > 1e-4*mag+1e-5*math.Abs(float64(before[i])) {
-			t.Fatalf("%s[%d] = %g, want %g", name, i, d, want[i])
+			t.Fatalf("%s %s[%d] = %g, want %g", elem.name, name, i, d, want[i])
 		}
 	}
 }
 
+// withElem runs f with e as the elementwise kernel set in use.
+func withElem(e *elemKernels, f func()) {
+	old := elem
+	elem = e
+	defer func() { elem = old }()
+	f()
+}
+
 func TestRMSNormForwardBackward(t *testing.T) {
+	for _, e := range allElems() {
+		withElem(e, func() { testRMSNorm(t) })
+	}
+}
+
+func TestLayerNormForwardBackward(t *testing.T) {
+	for _, e := range allElems() {
+		withElem(e, func() { testLayerNorm(t) })
+	}
+}
+
+func TestSoftmaxMatchesFloat64(t *testing.T) {
+	for _, e := range allElems() {
+		withElem(e, func() { testSoftmax(t) })
+	}
+}
+
+func testRMSNorm(t *testing.T) {
+	t.Helper()
 	r := rand.New(rand.NewPCG(21, 1))
 	const rows, dim, eps = 3, 37, 1e-5
 	x, w, dout := randFloats(r, rows*dim), randFloats(r, dim), randFloats(r, rows*dim)
@@ -104,7 +131,7 @@ func TestRMSNormForwardBackward(t *testing.T) {
 		want := rmsNorm64(x64, w64, eps)
 		for i := range want {
 			if math.Abs(float64(out[row*dim+i])-want[i]) > 1e-6*(1+math.Abs(want[i])) {
-				t.Fatalf("out[%d,%d] = %g, want %g", row, i, out[row*dim+i], want[i])
+				t.Fatalf("%s: out[%d,%d] = %g, want %g", elem.name, row, i, out[row*dim+i], want[i])
 			}
 		}
 		d := dout[row*dim : (row+1)*dim]
@@ -117,7 +144,8 @@ func TestRMSNormForwardBackward(t *testing.T) {
 	checkGrad(t, "dw", dw, dw0, dw64)
 }
 
-func TestLayerNormForwardBackward(t *testing.T) {
+func testLayerNorm(t *testing.T) {
+	t.Helper()
 	r := rand.New(rand.NewPCG(22, 1))
 	const rows, dim, eps = 3, 41, 1e-5
 	for _, bias := range []bool{true, false} {
@@ -141,7 +169,7 @@ func TestLayerNormForwardBackward(t *testing.T) {
 			f := func() []float64 { return layerNorm64(x64, w64, b64, eps) }
 			for i, want := range f() {
 				if math.Abs(float64(out[row*dim+i])-want) > 1e-6*(1+math.Abs(want)) {
-					t.Fatalf("bias=%v: out[%d,%d] = %g, want %g", bias, row, i, out[row*dim+i], want)
+					t.Fatalf("%s bias=%v: out[%d,%d] = %g, want %g", elem.name, bias, row, i, out[row*dim+i], want)
 				}
 			}
 			d := dout[row*dim : (row+1)*dim]
@@ -162,7 +190,8 @@ func TestLayerNormForwardBackward(t *testing.T) {
 	}
 }
 
-func TestSoftmaxMatchesFloat64(t *testing.T) {
+func testSoftmax(t *testing.T) {
+	t.Helper()
 	r := rand.New(rand.NewPCG(23, 1))
 	for _, n := range []int{1, 5, 16, 17, 100, 513} {
 		x := randFloats(r, n)

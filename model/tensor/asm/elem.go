@@ -79,108 +79,138 @@ func elemKernels(s isa) {
 		VADDPS(in[1], in[0], in[0])
 		return in[:1]
 	})
-	scalarMap(s, name("scale"), "x", nil, func(sv, x reg.VecVirtual, _ []reg.VecVirtual) {
-		VMULPS(sv, x, x)
-	})
-	scalarMap(s, name("axpy"), "y", []string{"x"}, func(av, y reg.VecVirtual, in []reg.VecVirtual) {
-		VFMADD231PS(in[0], av, y)
-	})
+	kspec{name: name("scale"), outs: []string{"x"}, ins: []string{"x"}, scalars: []string{"s"},
+		body: func(in, sc map[string]reg.VecVirtual) (map[string]reg.VecVirtual, []reg.VecVirtual) {
+			VMULPS(sc["s"], in["x"], in["x"])
+			return map[string]reg.VecVirtual{"x": in["x"]}, nil
+		}}.gen(s)
+	kspec{name: name("axpy"), outs: []string{"y"}, ins: []string{"y", "x"}, scalars: []string{"a"},
+		body: func(in, sc map[string]reg.VecVirtual) (map[string]reg.VecVirtual, []reg.VecVirtual) {
+			VFMADD231PS(in["x"], sc["a"], in["y"])
+			return map[string]reg.VecVirtual{"y": in["y"]}, nil
+		}}.gen(s)
 	// Reductions.
-	dotKernel(s, name("dot"), true)
-	dotKernel(s, name("sum"), false)
+	dotKernel(s, name("dot"))
+	kspec{name: name("sum"), ins: []string{"x"}, sums: 1,
+		body: func(in, _ map[string]reg.VecVirtual) (map[string]reg.VecVirtual, []reg.VecVirtual) {
+			return nil, []reg.VecVirtual{in["x"]}
+		}}.gen(s)
 	maxKernel(s, name("max"))
-	expShiftKernel(s, name("expShift"))
+	// Softmax's middle pass: x = e^(x-m), returning Σx.
+	kspec{name: name("expShift"), outs: []string{"x"}, ins: []string{"x"}, scalars: []string{"m"}, sums: 1,
+		body: func(in, sc map[string]reg.VecVirtual) (map[string]reg.VecVirtual, []reg.VecVirtual) {
+			VSUBPS(sc["m"], in["x"], in["x"])
+			e := s.exp(in["x"], nil)
+			return map[string]reg.VecVirtual{"x": e}, []reg.VecVirtual{e}
+		}}.gen(s)
 }
 
-// pointers loads the named pointer parameters.
-func pointers(names []string) map[string]reg.GPVirtual {
-	m := map[string]reg.GPVirtual{}
-	for _, n := range names {
-		if _, ok := m[n]; !ok {
-			m[n] = GP64()
-			Load(Param(n), m[n])
-		}
-	}
-	return m
+// kspec describes a one-pass loop kernel over n floats.
+type kspec struct {
+	name    string
+	outs    []string // pointers written, not read
+	ins     []string // pointers read; a name also in outs is updated in place
+	scalars []string // float32 parameters, broadcast to every lane
+	sums    int      // float32 results, each a per-lane sum folded at the end
+	// body returns the vectors to store, by pointer name, and the vectors to
+	// add to each sum.
+	body func(in, sc map[string]reg.VecVirtual) (out map[string]reg.VecVirtual, add []reg.VecVirtual)
 }
 
-// loop emits "for n > 0 { body; advance ptrs; n -= lanes }".
-func loop(s isa, name string, n reg.GPVirtual, ptrs map[string]reg.GPVirtual, body func()) {
-	Label(name + "_loop")
-	TESTQ(n, n)
-	JZ(LabelRef(name + "_done"))
-	body()
-	for _, p := range ptrs {
-		ADDQ(U32(s.bytes()), p)
-	}
-	SUBQ(U32(s.lanes), n)
-	JMP(LabelRef(name + "_loop"))
-	Label(name + "_done")
-}
-
-func signature(params []string, scalar string, ret bool) string {
+func (k kspec) signature() string {
 	sig := "func("
 	seen := map[string]bool{}
-	for _, p := range params {
+	for _, p := range append(append([]string{}, k.outs...), k.ins...) {
 		if !seen[p] {
 			sig += p + " *float32, "
 			seen[p] = true
 		}
 	}
-	if scalar != "" {
-		sig += scalar + " float32, "
+	for _, sc := range k.scalars {
+		sig += sc + " float32, "
 	}
 	sig += "n int)"
-	if ret {
+	switch k.sums {
+	case 0:
+	case 1:
 		sig += " float32"
+	default:
+		sig += " ("
+		for i := 0; i < k.sums; i++ {
+			if i > 0 {
+				sig += ", "
+			}
+			sig += "float32"
+		}
+		sig += ")"
 	}
 	return sig
 }
 
-// mapKernel emits out_i = f(in_i) over n elements.
-func mapKernel(s isa, name string, outs, ins []string, f func(in []reg.VecVirtual) []reg.VecVirtual) {
-	TEXT(name, NOSPLIT, signature(append(append([]string{}, outs...), ins...), "", false))
-	ptrs := pointers(append(append([]string{}, outs...), ins...))
+// gen emits the kernel: for n > 0 { load; body; store; advance; n -= lanes }.
+func (k kspec) gen(s isa) {
+	TEXT(k.name, NOSPLIT, k.signature())
+	ptrs := map[string]reg.GPVirtual{}
+	var order []string
+	for _, p := range append(append([]string{}, k.outs...), k.ins...) {
+		if _, ok := ptrs[p]; !ok {
+			ptrs[p] = GP64()
+			Load(Param(p), ptrs[p])
+			order = append(order, p)
+		}
+	}
+	sc := map[string]reg.VecVirtual{}
+	for _, name := range k.scalars {
+		sc[name] = s.broadcastParam(name)
+	}
+	acc := make([]reg.VecVirtual, k.sums)
+	for i := range acc {
+		acc[i] = s.vec()
+		VXORPS(acc[i].AsY(), acc[i].AsY(), acc[i].AsY())
+	}
 	n := GP64()
 	Load(Param("n"), n)
-	loop(s, name, n, ptrs, func() {
-		in := make([]reg.VecVirtual, len(ins))
-		for i, p := range ins {
-			in[i] = s.vec()
-			VMOVUPS(Mem{Base: ptrs[p]}, in[i])
-		}
-		for i, v := range f(in) {
-			VMOVUPS(v, Mem{Base: ptrs[outs[i]]})
-		}
-	})
+	Label(k.name + "_loop")
+	TESTQ(n, n)
+	JZ(LabelRef(k.name + "_done"))
+	in := map[string]reg.VecVirtual{}
+	for _, p := range k.ins {
+		in[p] = s.vec()
+		VMOVUPS(Mem{Base: ptrs[p]}, in[p])
+	}
+	out, add := k.body(in, sc)
+	for _, name := range k.outs {
+		VMOVUPS(out[name], Mem{Base: ptrs[name]})
+	}
+	for i, v := range add {
+		VADDPS(v, acc[i], acc[i])
+	}
+	for _, p := range order {
+		ADDQ(U32(s.bytes()), ptrs[p])
+	}
+	SUBQ(U32(s.lanes), n)
+	JMP(LabelRef(k.name + "_loop"))
+	Label(k.name + "_done")
+	for i, a := range acc {
+		s.hreduce(a, VADDPS, i)
+	}
 	VZEROUPPER()
 	RET()
 }
 
-// scalarMap emits dst_i = f(a, dst_i, in_i) for a float32 parameter a.
-func scalarMap(s isa, name, dst string, ins []string, f func(a, d reg.VecVirtual, in []reg.VecVirtual)) {
-	scalar := "s"
-	if len(ins) > 0 {
-		scalar = "a"
-	}
-	TEXT(name, NOSPLIT, signature(append([]string{dst}, ins...), scalar, false))
-	ptrs := pointers(append([]string{dst}, ins...))
-	a := s.broadcastParam(scalar)
-	n := GP64()
-	Load(Param("n"), n)
-	loop(s, name, n, ptrs, func() {
-		d := s.vec()
-		VMOVUPS(Mem{Base: ptrs[dst]}, d)
-		in := make([]reg.VecVirtual, len(ins))
+// mapKernel emits outs_i = f(ins_i) over n elements.
+func mapKernel(s isa, name string, outs, ins []string, f func(in []reg.VecVirtual) []reg.VecVirtual) {
+	kspec{name: name, outs: outs, ins: ins, body: func(in, _ map[string]reg.VecVirtual) (map[string]reg.VecVirtual, []reg.VecVirtual) {
+		args := make([]reg.VecVirtual, len(ins))
 		for i, p := range ins {
-			in[i] = s.vec()
-			VMOVUPS(Mem{Base: ptrs[p]}, in[i])
+			args[i] = in[p]
 		}
-		f(a, d, in)
-		VMOVUPS(d, Mem{Base: ptrs[dst]})
-	})
-	VZEROUPPER()
-	RET()
+		res := map[string]reg.VecVirtual{}
+		for i, v := range f(args) {
+			res[outs[i]] = v
+		}
+		return res, nil
+	}}.gen(s)
 }
 
 func (s isa) broadcastParam(name string) reg.VecVirtual {
@@ -192,8 +222,8 @@ func (s isa) broadcastParam(name string) reg.VecVirtual {
 }
 
 // hreduce folds v's lanes in halves with op (VADDPS or VMAXPS) down to
-// lane 0 and stores it as the float32 result.
-func (s isa) hreduce(v reg.VecVirtual, op func(...Op)) {
+// lane 0 and stores it as float32 result number ret.
+func (s isa) hreduce(v reg.VecVirtual, op func(...Op), ret int) {
 	y := v
 	if s.lanes == 16 {
 		y = YMM()
@@ -208,25 +238,17 @@ func (s isa) hreduce(v reg.VecVirtual, op func(...Op)) {
 	op(t, x, x)
 	VMOVSHDUP(x, t)
 	op(t, x, x)
-	VZEROUPPER()
-	Store(x, ReturnIndex(0))
-	RET()
+	Store(x, ReturnIndex(ret))
 }
 
-// dotKernel emits Σ a_i·b_i (or Σ a_i) with four accumulators: vector j of
-// each group of four goes to accumulator j, a last partial group to
-// accumulators 0, 1, 2; then (acc0+acc1)+(acc2+acc3) is folded in halves.
-func dotKernel(s isa, name string, withB bool) {
-	params := []string{"a"}
-	if withB {
-		params = append(params, "b")
-	}
-	if !withB {
-		params = []string{"x"}
-	}
-	TEXT(name, NOSPLIT, signature(params, "", true))
-	ptrs := pointers(params)
-	n := GP64()
+// dotKernel emits Σ a_i·b_i with four accumulators: vector j of each group
+// of four goes to accumulator j, a last partial group to accumulators 0, 1,
+// 2; then (acc0+acc1)+(acc2+acc3) is folded in halves.
+func dotKernel(s isa, name string) {
+	TEXT(name, NOSPLIT, "func(a, b *float32, n int) float32")
+	pa, pb, n := GP64(), GP64(), GP64()
+	Load(Param("a"), pa)
+	Load(Param("b"), pb)
 	Load(Param("n"), n)
 	acc := []reg.VecVirtual{s.vec(), s.vec(), s.vec(), s.vec()}
 	for _, a := range acc {
@@ -234,12 +256,8 @@ func dotKernel(s isa, name string, withB bool) {
 	}
 	term := func(j, off int) {
 		v := s.vec()
-		VMOVUPS(Mem{Base: ptrs[params[0]], Disp: off}, v)
-		if withB {
-			VFMADD231PS(Mem{Base: ptrs["b"], Disp: off}, v, acc[j])
-		} else {
-			VADDPS(v, acc[j], acc[j])
-		}
+		VMOVUPS(Mem{Base: pa, Disp: off}, v)
+		VFMADD231PS(Mem{Base: pb, Disp: off}, v, acc[j])
 	}
 	Label(name + "_loop4")
 	CMPQ(n, U32(4*s.lanes))
@@ -247,9 +265,8 @@ func dotKernel(s isa, name string, withB bool) {
 	for j := 0; j < 4; j++ {
 		term(j, j*s.bytes())
 	}
-	for _, p := range ptrs {
-		ADDQ(U32(4*s.bytes()), p)
-	}
+	ADDQ(U32(4*s.bytes()), pa)
+	ADDQ(U32(4*s.bytes()), pb)
 	SUBQ(U32(4*s.lanes), n)
 	JMP(LabelRef(name + "_loop4"))
 	Label(name + "_rest")
@@ -263,38 +280,27 @@ func dotKernel(s isa, name string, withB bool) {
 	VADDPS(acc[1], acc[0], acc[0])
 	VADDPS(acc[3], acc[2], acc[2])
 	VADDPS(acc[2], acc[0], acc[0])
-	s.hreduce(acc[0], VADDPS)
+	s.hreduce(acc[0], VADDPS, 0)
+	VZEROUPPER()
+	RET()
 }
 
 // maxKernel emits max_i x_i (n ≥ lanes).
 func maxKernel(s isa, name string) {
-	TEXT(name, NOSPLIT, signature([]string{"x"}, "", true))
-	ptrs := pointers([]string{"x"})
-	n := GP64()
+	TEXT(name, NOSPLIT, "func(x *float32, n int) float32")
+	px, n := GP64(), GP64()
+	Load(Param("x"), px)
 	Load(Param("n"), n)
 	m := s.load("negInf")
-	loop(s, name, n, ptrs, func() {
-		VMAXPS(Mem{Base: ptrs["x"]}, m, m)
-	})
-	s.hreduce(m, VMAXPS)
-}
-
-// expShiftKernel emits x_i = e^(x_i - m) and returns Σ x_i (one accumulator).
-func expShiftKernel(s isa, name string) {
-	TEXT(name, NOSPLIT, signature([]string{"x"}, "m", true))
-	ptrs := pointers([]string{"x"})
-	mv := s.broadcastParam("m")
-	n := GP64()
-	Load(Param("n"), n)
-	acc := s.vec()
-	VXORPS(acc.AsY(), acc.AsY(), acc.AsY())
-	loop(s, name, n, ptrs, func() {
-		v := s.vec()
-		VMOVUPS(Mem{Base: ptrs["x"]}, v)
-		VSUBPS(mv, v, v)
-		e := s.exp(v, nil)
-		VMOVUPS(e, Mem{Base: ptrs["x"]})
-		VADDPS(e, acc, acc)
-	})
-	s.hreduce(acc, VADDPS)
+	Label(name + "_loop")
+	TESTQ(n, n)
+	JZ(LabelRef(name + "_done"))
+	VMAXPS(Mem{Base: px}, m, m)
+	ADDQ(U32(s.bytes()), px)
+	SUBQ(U32(s.lanes), n)
+	JMP(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	s.hreduce(m, VMAXPS, 0)
+	VZEROUPPER()
+	RET()
 }

@@ -15,7 +15,9 @@ func main() {
 	declareConsts()
 	gemmKernels()
 	packTranspose8()
-	elemKernels(avx512)
-	elemKernels(avx2)
+	for _, s := range []isa{avx512, avx2} {
+		elemKernels(s)
+		normKernels(s)
+	}
 	Generate()
 }

@@ -8,28 +8,23 @@ import (
 	"lopper/model"
 )
 
-// structuredPruner prunes whole structures (patterns neurons, heads and
-// layers). The structured half of the package (structured*.go) sets it
-// from an init function, wrapping its pruneStructured; until it does, Prune
-// answers that the pattern is not built yet. It receives Options with the
-// pattern parsed and the sparsity checked (methods and scopes are its own
-// to validate) and must, like Prune, leave m unmodified and return a new
-// model and a Report.
-var structuredPruner func(ctx context.Context, m *model.Model, o Options) (*model.Model, *Report, error)
-
 // Prune prunes m as o says and returns a new model, with a mask (Mask) and
 // pruned weights set to zero, and a report of what was removed. m itself is
-// never modified, so other goroutines may read it meanwhile.
+// never modified, so other goroutines may read it meanwhile. Structured
+// patterns (neurons, heads, layers) go to pruneStructured
+// (structured_dispatch.go), which validates their methods and scopes and
+// returns a physically smaller model.
 func Prune(ctx context.Context, m *model.Model, o Options) (*model.Model, *Report, error) {
 	o, err := o.normalize()
 	if err != nil {
 		return nil, nil, err
 	}
 	if o.Pattern.structured() {
-		if structuredPruner == nil {
-			return nil, nil, fmt.Errorf("pattern %s is not built yet", o.Pattern)
+		out, sr, err := pruneStructured(ctx, m, o)
+		if err != nil {
+			return nil, nil, err
 		}
-		return structuredPruner(ctx, m, o)
+		return out, structuredReport(o, sr), nil
 	}
 	targets, err := o.targets(m)
 	if err != nil {

@@ -30,6 +30,10 @@ type Report struct {
 	CalibSamples  int       `json:"calib_samples,omitempty"`
 	CalibSeqLen   int       `json:"calib_seq_len,omitempty"`
 	DryRun        bool      `json:"dry_run,omitempty"`
+	// Structured is the structured half's report (patterns neurons,
+	// heads, layers); Tensors is empty then, and the totals count the
+	// model's parameters before and after surgery.
+	Structured *StructuredReport `json:"structured,omitempty"`
 
 	Tensors       []TensorReport `json:"tensors"`
 	Params        int            `json:"params"`
@@ -96,5 +100,13 @@ func (r *Report) finish(out *model.Model, targets []model.TensorInfo) {
 	r.NonZeroAfter = 0
 	for _, t := range r.Tensors {
 		r.NonZeroAfter += t.NonZeroAfter
+	}
+}
+
+// structuredReport wraps the structured half's report.
+func structuredReport(o Options, sr *StructuredReport) *Report {
+	return &Report{
+		Method: o.Method, Pattern: o.Pattern.String(), Scope: o.Scope, Sparsity: o.Sparsity,
+		Structured: sr, Params: sr.ParamsBefore, NonZeroBefore: sr.ParamsBefore, NonZeroAfter: sr.ParamsAfter,
 	}
 }

@@ -91,10 +91,9 @@ func headRows(heads []int, hd, off int) []int {
 // attnPart locates q, k or v rows: in their own tensor (Llama) or at an
 // offset in the fused c_attn (GPT-2), with the matching bias if present.
 type attnPart struct {
-	w, b  model.TensorInfo
-	hasB  bool
-	off   int
-	fused bool
+	w, b model.TensorInfo
+	hasB bool
+	off  int
 }
 
 // attnTensors are one block's attention tensors.
@@ -127,9 +126,9 @@ func blockAttn(l *model.Layout, c *model.Config, layer int) (attnTensors, error)
 			return a, err
 		}
 		b, hasB := l.Find(layer, model.RoleQKVBias)
-		a.q = attnPart{w: w, b: b, hasB: hasB, off: 0, fused: true}
-		a.k = attnPart{w: w, b: b, hasB: hasB, off: d.Heads * hd, fused: true}
-		a.v = attnPart{w: w, b: b, hasB: hasB, off: (d.Heads + d.KVHeads) * hd, fused: true}
+		a.q = attnPart{w: w, b: b, hasB: hasB, off: 0}
+		a.k = attnPart{w: w, b: b, hasB: hasB, off: d.Heads * hd}
+		a.v = attnPart{w: w, b: b, hasB: hasB, off: (d.Heads + d.KVHeads) * hd}
 		return a, nil
 	}
 	parts := []struct {

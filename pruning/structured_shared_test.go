@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"path/filepath"
+	"slices"
 	"testing"
 
 	"lopper/model"
@@ -134,4 +136,50 @@ func stRemovedSummary(rep *StructuredReport) string {
 		return err.Error()
 	}
 	return string(b)
+}
+
+// Neurons then a kv group removed from tiny-llama, one after the other:
+// the result saves with updated Hugging Face fields and loads back with
+// the same logits.
+func TestStructuredSharedSaveLoad(t *testing.T) {
+	s := loadShared(t, "tiny-llama")
+	ctx := context.Background()
+	a, _, err := PruneStructured(ctx, s.m, StructuredOptions{Structure: StructNeurons, Ratio: 0.25, Criterion: ByActivation, Calibration: s.calib})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, rep, err := PruneStructured(ctx, a, StructuredOptions{Structure: StructHeads, Count: 1, Criterion: ByTaylor, Calibration: s.calib})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.HFCompatible {
+		t.Errorf("not HF compatible: %s", rep.HFReason)
+	}
+	dir := filepath.Join(t.TempDir(), "pruned")
+	if err := b.Save(dir, model.SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	back, err := model.Load(dir, model.LoadOptions{CheckFinite: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	toks := s.eval[:4*128]
+	if x, y := stLogits(t, back, toks, 128), stLogits(t, b, toks, 128); !slices.Equal(x, y) {
+		stAssertClose(t, "reloaded logits", x, y, 0)
+	}
+	var cfg map[string]any
+	stReadJSON(t, filepath.Join(dir, "config.json"), &cfg)
+	want := map[string]any{"intermediate_size": 144.0, "num_attention_heads": 2.0, "num_key_value_heads": 1.0,
+		"head_dim": 16.0, "num_hidden_layers": 2.0, "hidden_size": 64.0, "tie_word_embeddings": true}
+	for k, v := range want {
+		if cfg[k] != v {
+			t.Errorf("config.json %s = %v, want %v", k, cfg[k], v)
+		}
+	}
+	if _, ok := cfg["lopper_dims"]; ok {
+		t.Error("a uniform result should not need lopper_dims")
+	}
+	if got, want := b.NumParams(), s.m.NumParams()-2*48*3*64-2*(2*16*64*3); got != want {
+		t.Errorf("%d parameters, want %d", got, want)
+	}
 }

@@ -217,8 +217,15 @@ func sourceOf(m *model.Model, t model.TensorInfo, keep []resolved) (model.Tensor
 // copySlice copies rows × cols of src (a tensor shaped like s) densely
 // into dst.
 func copySlice[E any](dst, src []E, s model.TensorInfo, rows, cols []int) {
-	if rows == nil && cols == nil {
-		copy(dst, src)
+	if cols == nil { // whole rows
+		if rows == nil {
+			copy(dst, src)
+			return
+		}
+		nc := s.Cols()
+		for k, r := range rows {
+			copy(dst[k*nc:(k+1)*nc], src[r*nc:(r+1)*nc])
+		}
 		return
 	}
 	k := 0

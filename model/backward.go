@@ -71,7 +71,7 @@ func (s *State) blockBackward(l int, grads []float32) {
 
 	// Attention: mid = in + o(attn(qkv(norm1(in)))).
 	linearBackward(g.dy, r.o.of(grads), r.ob.of(grads), g.dres, a.y, r.o.of(W), n, H, qd)
-	attentionBackward(g.dqkv, g.dy, a.att, a.qkv, g.dp, geo, b, T)
+	attentionBackward(g.dqkv, g.dy, a.att, a.qkv, geo, b, T, &s.work)
 	if c.Arch == Llama {
 		s.rope(g.dqkv, r.d, n, T, true)
 	}

@@ -129,11 +129,16 @@ func f32ToF16(f float32) uint16 {
 func bf16ToF32(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
 
 // f32ToBF16 converts float32 to bfloat16 with round-to-nearest-even; NaN
-// stays NaN.
+// stays NaN (payload truncated, made quiet only if truncation would leave
+// no payload).
 func f32ToBF16(f float32) uint16 {
 	b := math.Float32bits(f)
 	if b&0x7fffffff > 0x7f800000 {
-		return uint16(b>>16) | 0x40
+		h := uint16(b >> 16)
+		if h&0x7f == 0 {
+			h |= 0x40
+		}
+		return h
 	}
 	b += 0x7fff + (b>>16)&1
 	return uint16(b >> 16)

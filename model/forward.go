@@ -120,7 +120,7 @@ func (s *State) block(l int, in, out []float32, b, T int, hook LinearHook) {
 	if c.Arch == Llama {
 		s.rope(a.qkv, r.d, n, T, false)
 	}
-	attention(a.y, a.att, s.attScratch, a.qkv, g, b, T)
+	attention(a.y, a.att, a.qkv, g, b, T, &s.work)
 	if hook != nil {
 		hook(r.oIn, a.y[:n*qd], n, qd)
 	}

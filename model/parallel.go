@@ -6,22 +6,31 @@ import (
 	"sync/atomic"
 )
 
+// workers is the number of goroutines parallel uses for n tasks.
+func workers(n int) int { return max(1, min(runtime.GOMAXPROCS(0), n)) }
+
 // parallel calls fn(i) for every i in [0, n) on up to GOMAXPROCS
 // goroutines. Each index runs on exactly one goroutine and fn(i) must write
 // only outputs that belong to i, so results do not depend on the number of
 // workers or on scheduling.
 func parallel(n int, fn func(i int)) {
-	w := min(runtime.GOMAXPROCS(0), n)
-	if w <= 1 {
+	parallelW(n, workers(n), func(_, i int) { fn(i) })
+}
+
+// parallelW is parallel on w goroutines, telling fn which worker (0 ≤
+// worker < w) runs task i, so that tasks can use per-worker scratch that
+// they overwrite before reading.
+func parallelW(n, w int, fn func(worker, i int)) {
+	if w <= 1 || n <= 1 {
 		for i := 0; i < n; i++ {
-			fn(i)
+			fn(0, i)
 		}
 		return
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	wg.Add(w)
-	for range w {
+	for g := range w {
 		go func() {
 			defer wg.Done()
 			for {
@@ -29,7 +38,7 @@ func parallel(n int, fn func(i int)) {
 				if i >= n {
 					return
 				}
-				fn(i)
+				fn(g, i)
 			}
 		}()
 	}

@@ -160,7 +160,7 @@ func checkInfo(name string, info stInfo, dataSize int64) (stEntry, error) {
 		e.Shape[i] = int(d)
 	}
 	if e.Begin < 0 || e.End < e.Begin || e.End > dataSize {
-		return stEntry{}, fmt.Errorf("tensor %q: data_offsets [%d, %d] out of range (data section is %d bytes)", name, e.Begin, e.End, dataSize)
+		return stEntry{}, fmt.Errorf("tensor %q: data_offsets [%d, %d] out of range (the data section has %d bytes: truncated file?)", name, e.Begin, e.End, dataSize)
 	}
 	if e.End-e.Begin != n {
 		return stEntry{}, fmt.Errorf("tensor %q: shape %v of %s needs %d bytes but data_offsets [%d, %d] span %d", name, info.Shape, dt, n, e.Begin, e.End, e.End-e.Begin)

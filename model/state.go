@@ -23,14 +23,14 @@ type State struct {
 	// Hook, when set, sees the inputs of every linear layer during Forward.
 	Hook LinearHook
 
-	refs       []blockRefs
-	globals    globalRefs
-	cos, sin   []float32 // RoPE tables [T, HeadDim/2] (Llama)
-	res        [][]float32
-	acts       []blockActs
-	fin        normActs
-	logits     []float32
-	attScratch []float32 // attention rows when probabilities are not kept
+	refs     []blockRefs
+	globals  globalRefs
+	cos, sin []float32 // RoPE tables [T, HeadDim/2] (Llama)
+	res      [][]float32
+	acts     []blockActs
+	fin      normActs
+	logits   []float32
+	work     attnWork
 	// Set by Forward for Backward.
 	tokens   []int32
 	b        int
@@ -56,7 +56,7 @@ type blockActs struct {
 
 // gradBufs are backward scratch buffers sized for the widest layer.
 type gradBufs struct {
-	dres, dxn, dqkv, dy, dfc, dact, dp []float32
+	dres, dxn, dqkv, dy, dfc, dact []float32
 }
 
 // NewState returns a State for forward and backward passes over batches of
@@ -111,9 +111,6 @@ func newState(m *Model, B, T int, train bool) (*State, error) {
 	}
 	s.fin = newNormActs(c, n)
 	s.logits = make([]float32, n*c.Vocab)
-	if !train {
-		s.attScratch = make([]float32, B*w.Heads*T)
-	}
 	return s, nil
 }
 
@@ -194,6 +191,5 @@ func (s *State) allocGrad() {
 		dy:   make([]float32, n*w.Heads*hd),
 		dfc:  make([]float32, n*fcWidth(c, w)),
 		dact: make([]float32, n*w.Intermediate),
-		dp:   make([]float32, s.B*w.KVHeads*s.T),
 	}
 }

@@ -113,8 +113,8 @@ const (
 // StructuredOptions configure PruneStructured.
 type StructuredOptions struct {
 	Structure Structure
-	// Criterion defaults to L2 for neurons and heads and BlockInfluence
-	// for layers.
+	// Criterion defaults to ByL2 for neurons and heads and
+	// ByBlockInfluence for layers.
 	Criterion StructCriterion
 	// Ratio is the fraction of units to remove (neurons, kv groups or
 	// query-head slots per layer, or layers), rounded to nearest. Count,
@@ -128,9 +128,10 @@ type StructuredOptions struct {
 	// Scope defaults to AllocPerLayer; NonUniform to NonUniformRound.
 	Scope      Allocation
 	NonUniform NonUniformPolicy
-	// Calibration holds the windows Activation, Wanda, Taylor and
-	// BlockInfluence compute their statistics on (one pass over the dense
-	// model; its Batch windows per forward pass).
+	// Calibration holds the windows ByActivation, ByWanda, ByTaylor and
+	// ByBlockInfluence compute their statistics on, in one pass over the
+	// model as given (its Batch windows per forward pass; Taylor keeps a
+	// training State of Batch windows, every layer's activations).
 	Calibration *Calibration
 	// Seed seeds Random.
 	Seed uint64
@@ -138,7 +139,7 @@ type StructuredOptions struct {
 
 // StructuredReport says what PruneStructured removed.
 type StructuredReport struct {
-	Structure Structure       `json:"granularity"`
+	Structure Structure       `json:"structure"`
 	Criterion StructCriterion `json:"criterion"`
 	HeadMode  HeadMode        `json:"head_mode,omitempty"`
 	Scope     Allocation      `json:"scope,omitempty"`
@@ -245,7 +246,7 @@ func (o StructuredOptions) withDefaults() (StructuredOptions, error) {
 			return o, fmt.Errorf("criterion %q does not score whole layers (want block_influence, taylor or random)", o.Criterion)
 		}
 	default:
-		return o, fmt.Errorf("structured granularity %q: want neurons, heads or layers", o.Structure)
+		return o, fmt.Errorf("structure %q: want neurons, heads or layers", o.Structure)
 	}
 	if o.HeadMode == "" {
 		o.HeadMode = HeadsKVGroups

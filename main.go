@@ -17,6 +17,8 @@ import (
 	"syscall"
 
 	"github.com/hashicorp/go-hclog"
+
+	"lopper/pipeline"
 )
 
 // Exit codes: a contract with scripts and CI.
@@ -31,6 +33,13 @@ const (
 // version is lopper's version, recorded in run records and cache keys.
 // Release builds set it with -ldflags "-X main.version=…".
 var version = "0.1.0-dev"
+
+// newRegistry returns the stage kinds the program knows: the engine-level
+// loop, matrix and assert, plus (once package stages exists)
+// stages.Register(reg). Tests replace it to add test-only kinds.
+var newRegistry = func() *pipeline.Registry {
+	return pipeline.NewRegistry()
+}
 
 // command is one subcommand. run parses its own flags (see newFlags) and
 // returns the process exit code.

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"reflect"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -73,8 +74,8 @@ type staticInstance struct {
 func (l *loader) staticInstances(sc *scope) []staticInstance {
 	insts := []staticInstance{{values: map[string]any{idParams: l.r.paramValues()}}}
 	for s := sc; s != nil; s = s.parent {
-		if s.owner == nil || s.owner.matrix == nil {
-			continue
+		if s.owner == nil || s.owner.matrix == nil || len(s.owner.matrix.axes) == 0 {
+			continue // no matrix, or one whose axes all had problems
 		}
 		var next []staticInstance
 		for _, in := range insts {
@@ -108,18 +109,19 @@ func joinLabel(a, b string) string {
 }
 
 // prepareInterps finds and parses a stage's interpolations and compiles the
-// ones that only read load-time values.
+// ones that only read load-time values. An interpolation with a problem
+// (reported) is kept as broken: it stands as a run-time placeholder, so that
+// its text does not cause further problems.
 func (l *loader) prepareInterps(s *Stage, skip ...string) []*interp {
 	its := l.findInterps(s, s.With, skip...)
-	var ok []*interp
 	for _, it := range its {
-		parsed, static := true, true
+		static := true
 		for _, p := range it.parts {
 			if p.expr == nil {
 				continue
 			}
 			if !p.expr.parse(l.ps) {
-				parsed = false
+				it.broken = true
 				continue
 			}
 			for _, id := range p.expr.idents {
@@ -128,23 +130,30 @@ func (l *loader) prepareInterps(s *Stage, skip ...string) []*interp {
 				}
 			}
 		}
-		if !parsed {
+		if it.broken || !static {
 			continue
 		}
-		it.static = static
-		if static {
-			env := l.envFor(s.scope, siteStatic, nil)
-			for _, p := range it.parts {
-				if p.expr != nil && !p.expr.compile(l.ps, env, false) {
-					parsed = false
-				}
+		env := l.envFor(s.scope, siteStatic, nil)
+		for _, p := range it.parts {
+			if p.expr != nil && !p.expr.compile(l.ps, env, false) {
+				it.broken = true
 			}
 		}
-		if parsed {
-			ok = append(ok, it)
+		it.static = !it.broken
+	}
+	return its
+}
+
+// readsMatrix reports whether a load-time interpolation reads matrix values.
+func readsMatrix(its []*interp) bool {
+	for _, it := range its {
+		for _, p := range it.parts {
+			if it.static && p.expr != nil && slices.Contains(p.expr.idents, idMatrix) {
+				return true
+			}
 		}
 	}
-	return ok
+	return false
 }
 
 // staticEval returns the evaluator instantiate uses at load time.
@@ -166,6 +175,9 @@ func (l *loader) configureStage(s *Stage) {
 	}
 	s.interps = l.prepareInterps(s)
 	insts := l.staticInstances(s.scope)
+	if !readsMatrix(s.interps) {
+		insts = insts[:1] // the config is the same in every branch
+	}
 	perInst := make([][]*Problem, len(insts))
 	declared := false
 	for i, in := range insts {
@@ -173,6 +185,9 @@ func (l *loader) configureStage(s *Stage) {
 		if err != nil {
 			perInst[i] = append(perInst[i], l.problemOf(s, err))
 			continue
+		}
+		if i == 0 {
+			l.checkDynamicRefs(s, dyn)
 		}
 		s.dynamic = dyn
 		cfg, probs := l.decodeAndCheck(s, inst, dyn, false)
@@ -193,6 +208,17 @@ func (l *loader) configureStage(s *Stage) {
 		}
 	}
 	l.reportInstances(insts, perInst)
+}
+
+// checkDynamicRefs reports stage references interpolated from run-time
+// values: references build the graph, which is fixed before the run.
+func (l *loader) checkDynamicRefs(s *Stage, dynamic []string) {
+	t := reflect.TypeOf(s.kind.NewConfig())
+	for _, it := range s.interps {
+		if !it.broken && slices.Contains(dynamic, it.path) && isRefPath(t, it.path) {
+			l.ps.add(it.pos(), fmt.Sprintf("stage %s: %s: a stage reference cannot be interpolated from run-time values (only params and matrix values are known when the graph is built)", s.ID, it.path))
+		}
+	}
 }
 
 // decodeAndCheck decodes an instantiated with block into a fresh config and

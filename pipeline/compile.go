@@ -9,7 +9,7 @@ func (l *loader) compileScope(sc *scope) {
 			s.When.compile(l.ps, env, true)
 		}
 		for _, it := range s.interps {
-			if it.static {
+			if it.static || it.broken {
 				continue
 			}
 			for _, p := range it.parts {

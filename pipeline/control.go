@@ -16,7 +16,7 @@ func (l *loader) decodeControl(s *Stage, cfg any, skip ...string) (*yaml.Node, b
 	ok := true
 	for _, it := range its {
 		for _, p := range it.parts {
-			if p.expr != nil && (!it.static || slices.Contains(p.expr.idents, idMatrix)) {
+			if p.expr != nil && !it.broken && (!it.static || slices.Contains(p.expr.idents, idMatrix)) {
 				l.ps.add(p.expr.Pos(), fmt.Sprintf("stage %s: %s: a %s's with can only interpolate params (it is read when the graph is built)", s.ID, fieldLabel(it.path), s.Uses))
 				ok = false
 			}

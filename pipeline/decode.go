@@ -127,8 +127,8 @@ func (x *lineIndex) find(line, col int, wantKey bool) (lineEntry, bool) {
 
 var (
 	typeErrLineRE = regexp.MustCompile(`^line (\d+)(?::(\d+))?: (.*)$`)
-	notFoundRE    = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
-	alreadySetRE  = regexp.MustCompile(`^field (\S+) already set in type \S+$`)
+	notFoundRE    = regexp.MustCompile(`^field (.+) not found in type \S+$`)
+	alreadySetRE  = regexp.MustCompile(`^field (.+) already set in type \S+$`)
 	unmarshalRE   = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `(.*)`)? into (.+)$")
 )
 
@@ -157,15 +157,13 @@ func (x *lineIndex) problems(file string, with *yaml.Node, err error, cfgType re
 		label := e.path
 		switch {
 		case nf != nil:
-			label = joinPath(e.path, nf[1])
 			known := yamlFieldNames(cfgType, e.path)
 			msg = fmt.Sprintf("unknown field %q%s", nf[1], didYouMean(nf[1], known))
 			if len(known) > 0 {
 				msg += "; want one of " + oneOf(known)
 			}
 		case alreadySetRE.MatchString(msg):
-			label = joinPath(e.path, alreadySetRE.FindStringSubmatch(msg)[1])
-			msg = "duplicate key"
+			msg = fmt.Sprintf("duplicate key %q", alreadySetRE.FindStringSubmatch(msg)[1])
 		case unmarshalRE.MatchString(msg):
 			u := unmarshalRE.FindStringSubmatch(msg)
 			got := tagNames[u[1]]
@@ -208,7 +206,8 @@ func goTypeName(t string) string {
 
 // yamlFieldNames lists the yaml keys of the struct at path inside type t,
 // for did-you-mean suggestions on unknown fields. Reflection is the only
-// way to learn a config type's fields; it is used for nothing else.
+// way to learn a config type's fields; it is used for these suggestions and
+// to find Ref fields (isRefPath), nothing else.
 func yamlFieldNames(t reflect.Type, path string) []string {
 	t = derefType(t)
 	if path != "" {
@@ -288,4 +287,28 @@ func fieldByYAMLName(t reflect.Type, name string) (yamlField, bool) {
 		}
 	}
 	return yamlField{}, false
+}
+
+var refType = reflect.TypeOf(Ref{})
+
+// isRefPath reports whether the with path (e.g. "model", "teachers.1")
+// holds a stage reference in config type t. Stage references build the
+// graph, so they cannot be interpolated from run-time values.
+func isRefPath(t reflect.Type, path string) bool {
+	t = derefType(t)
+	for _, part := range strings.Split(path, ".") {
+		switch t.Kind() {
+		case reflect.Struct:
+			f, ok := fieldByYAMLName(t, part)
+			if !ok {
+				return false
+			}
+			t = derefType(f.typ)
+		case reflect.Slice, reflect.Array, reflect.Map:
+			t = derefType(t.Elem())
+		default:
+			return false
+		}
+	}
+	return t == refType
 }

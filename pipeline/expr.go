@@ -53,10 +53,12 @@ func (e *Expr) posAt(off int) Pos {
 			li++
 		}
 		p.Line = n.Line + 1 + li
+		// The block's indentation is that of its first line; later lines
+		// keep any extra indentation in the value.
 		indent := 0
-		if p.Line-1 < len(e.lines) {
-			src := e.lines[p.Line-1]
-			indent = len(src) - len(strings.TrimLeft(src, " "))
+		if n.Line < len(e.lines) {
+			first := e.lines[n.Line]
+			indent = len(first) - len(strings.TrimLeft(first, " "))
 		}
 		p.Col = indent + ci + 1
 	case strings.Contains(n.Value, "\n") || n.Style&yaml.FoldedStyle != 0:

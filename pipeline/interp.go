@@ -21,6 +21,7 @@ type interp struct {
 	parts  []interpPart
 	whole  bool // exactly one expression and nothing else
 	static bool // reads only params and matrix: evaluated at load time
+	broken bool // has a reported problem: never evaluated
 }
 
 type interpPart struct {
@@ -61,9 +62,7 @@ func (l *loader) findInterps(s *Stage, with *yaml.Node, skip ...string) []*inter
 			}
 		case yaml.ScalarNode:
 			if n.Tag == "!!str" && strings.Contains(n.Value, interpOpen) {
-				if it := l.parseInterp(s, n, path); it != nil {
-					out = append(out, it)
-				}
+				out = append(out, l.parseInterp(s, n, path))
 			}
 		}
 	}
@@ -104,7 +103,7 @@ func (l *loader) parseInterp(s *Stage, n *yaml.Node, path string) *interp {
 		if j < 0 {
 			e := &Expr{node: n, offset: consumed, file: l.r.File, lines: l.ps.lines}
 			l.ps.add(e.Pos(), fmt.Sprintf("stage %s: %s: unterminated %s: add the closing %s", s.ID, fieldLabel(path), interpOpen, interpClose))
-			return nil
+			return &interp{path: path, node: n, file: l.r.File, broken: true}
 		}
 		src := body[:j]
 		lead := len(src) - len(strings.TrimLeft(src, " \t"))
@@ -115,7 +114,7 @@ func (l *loader) parseInterp(s *Stage, n *yaml.Node, path string) *interp {
 		}
 		if e.Source == "" {
 			l.ps.add(e.Pos(), fmt.Sprintf("%s: empty %s %s", e.what, interpOpen, interpClose))
-			return nil
+			return &interp{path: path, node: n, file: l.r.File, broken: true}
 		}
 		if lit.Len() > 0 {
 			it.parts = append(it.parts, interpPart{lit: lit.String()})

@@ -88,8 +88,8 @@ func (l *loader) configureLoop(s *Stage) {
 
 // bodyStage resolves a loop's carry or measure: a stage directly in its body.
 func (l *loader) bodyStage(s *Stage, r Ref, key string) *Stage {
-	if r.ID == "" {
-		return nil
+	if r.ID == "" || len(s.body.stages) == 0 {
+		return nil // nothing to resolve against: the body's own problems are reported
 	}
 	if t, ok := s.body.byID[r.ID]; ok {
 		return t

@@ -51,7 +51,12 @@ func (l *loader) configureMatrix(s *Stage) {
 func (l *loader) matrixAxes(s *Stage, inst *yaml.Node) {
 	spec := s.matrix
 	outer := matrixAxes(s.scope)
-	total := 1
+	total := 1 // branches, times those of the enclosing matrices
+	for sc := s.scope; sc != nil; sc = sc.parent {
+		if sc.owner != nil && sc.owner.matrix != nil {
+			total *= max(1, len(sc.owner.matrix.branches()))
+		}
+	}
 	for _, p := range l.pairs(inst, fmt.Sprintf("stage %s: with", s.ID)) {
 		name := p.key.Value
 		switch {
@@ -69,7 +74,7 @@ func (l *loader) matrixAxes(s *Stage, inst *yaml.Node) {
 		spec.axes = append(spec.axes, ax)
 		total *= len(ax.values)
 		if total > maxBranches {
-			l.errorf(p.value, "stage %s: the matrix has more than %d branches", s.ID, maxBranches)
+			l.errorf(p.value, "stage %s: the matrix has more than %d branches (counting enclosing matrices)", s.ID, maxBranches)
 			return
 		}
 	}

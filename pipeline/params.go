@@ -85,10 +85,17 @@ func inferParamType(n *yaml.Node) (ParamType, bool) {
 	return "", false
 }
 
+func (t ParamType) withArticle() string {
+	if t == ParamInt {
+		return "an int"
+	}
+	return "a " + string(t)
+}
+
 // parseParamNode decodes a YAML default of type t.
 func parseParamNode(t ParamType, n *yaml.Node) (any, error) {
 	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		return nil, fmt.Errorf("want a %s, got %s", t, describe(n))
+		return nil, fmt.Errorf("want %s, got %s", t.withArticle(), describe(n))
 	}
 	switch t {
 	case ParamInt:
@@ -176,7 +183,7 @@ func (l *loader) applySet() {
 		seen[name] = true
 		v, err := parseParamString(p.Type, val)
 		if err != nil {
-			l.ps.add(Pos{}, fmt.Sprintf("--set %s: param %s is a %s: %v", kv, name, p.Type, err))
+			l.ps.add(Pos{}, fmt.Sprintf("--set %s: param %s is %s: %v", kv, name, p.Type.withArticle(), err))
 			continue
 		}
 		if p.Type == ParamPath {

@@ -120,7 +120,7 @@ func (l *loader) load() {
 	}
 	l.r.top = &scope{byID: map[string]*Stage{}}
 	l.r.Stages = l.stages(p.value, nil, l.r.top)
-	if len(l.r.Stages) == 0 && resolveAlias(p.value).Kind == yaml.MappingNode {
+	if v := resolveAlias(p.value); v.Kind == yaml.MappingNode && len(v.Content) == 0 {
 		l.errorf(p.value, "`stages` is empty: a recipe needs at least one stage")
 	}
 	l.analyze()
@@ -135,7 +135,7 @@ func (l *loader) parseYAML() (*yaml.Node, bool) {
 			l.ps.at(0, 0, "empty recipe: want a mapping with `version: 1` and `stages`")
 			return nil, false
 		}
-		line, msg := yamlSyntaxError(err)
+		line, msg := yamlSyntaxError(l.r.Source, err)
 		l.ps.at(line, 0, "%s", msg)
 		return nil, false
 	}
@@ -143,12 +143,16 @@ func (l *loader) parseYAML() (*yaml.Node, bool) {
 	if err := dec.Decode(&extra); err == nil {
 		l.ps.at(extra.Line, extra.Column, "a recipe is one YAML document; remove the second document (---)")
 	} else if !errors.Is(err, io.EOF) {
-		line, msg := yamlSyntaxError(err)
+		line, msg := yamlSyntaxError(l.r.Source, err)
 		l.ps.at(line, 0, "%s", msg)
 		return nil, false
 	}
 	if len(doc.Content) == 0 {
 		l.ps.at(0, 0, "empty recipe: want a mapping with `version: 1` and `stages`")
+		return nil, false
+	}
+	if err := checkSize(&doc); err != nil {
+		l.ps.at(0, 0, "YAML: %v", err)
 		return nil, false
 	}
 	root := resolveAlias(doc.Content[0])
@@ -179,6 +183,9 @@ func (l *loader) version(root *yaml.Node, p pair) {
 func (l *loader) fields(n *yaml.Node, what string, allowed []string) map[string]pair {
 	out := map[string]pair{}
 	for _, p := range l.pairs(n, what) {
+		if what == "recipe" && strings.HasPrefix(p.key.Value, "x-") {
+			continue // extension keys, e.g. to hold YAML anchors
+		}
 		if !slices.Contains(allowed, p.key.Value) {
 			l.errorf(p.key, "unknown key %q in %s%s; want one of %s", p.key.Value, what, didYouMean(p.key.Value, allowed), oneOf(allowed))
 			continue

@@ -73,7 +73,7 @@ func (l *loader) stage(p pair, parent *Stage, sc *scope) {
 		} else {
 			s.body = &scope{parent: sc, byID: map[string]*Stage{}}
 			s.Body = l.stages(b.value, s, s.body)
-			if len(s.Body) == 0 && resolveAlias(b.value).Kind == yaml.MappingNode {
+			if v := resolveAlias(b.value); v.Kind == yaml.MappingNode && len(v.Content) == 0 {
 				l.errorf(b.value, "stage %s: `stages` is empty", id)
 			}
 		}

@@ -25,7 +25,7 @@ func (l *loader) resolveScope(sc *scope) {
 		}
 		for _, it := range s.interps {
 			for _, p := range it.parts {
-				if p.expr != nil && !it.static {
+				if p.expr != nil && !it.static && !it.broken {
 					l.dependOnIdents(s, p.expr)
 				}
 			}
@@ -46,16 +46,9 @@ func (l *loader) resolveScope(sc *scope) {
 func (l *loader) resolveInput(s *Stage, in Input) {
 	r := in.Ref
 	if r.ID == "" {
-		if r.Line == 0 {
-			return // kinds declare unset optional refs as zero Refs
+		if r.Line != 0 { // written as "": unset optional refs are zero Refs
+			l.refError(r, "stage %s: missing stage id", s.ID)
 		}
-		for _, it := range s.interps {
-			if it.node.Line == r.Line && it.node.Column == r.Col {
-				l.refError(r, "stage %s: a stage reference cannot be interpolated from run-time values (only params and matrix values are known when the graph is built)", s.ID)
-				return
-			}
-		}
-		l.refError(r, "stage %s: missing stage id", s.ID)
 		return
 	}
 	if r.ID == idPrev {
@@ -141,7 +134,7 @@ func (l *loader) depend(s *Stage, r Ref, why string) *Stage {
 		rep = rep.Parent
 	}
 	if rep == t && t != s {
-		l.refError(r, "stage %s: is inside %s and cannot read it (%s's result exists only after its stages finish)", s.ID, t.ID, t.ID)
+		l.refError(r, "stage %s: cannot read %s: %s is inside it (%s's result exists only after its stages finish)", s.ID, t.ID, s.ID, t.ID)
 		return nil
 	}
 	if !slices.Contains(rep.deps, t) {

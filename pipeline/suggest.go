@@ -7,20 +7,33 @@ import (
 )
 
 // suggest returns the candidate closest to name by edit distance (with
-// transpositions), or "" when none is close enough to be a plausible typo.
+// transpositions), or "" when none is close enough to be a plausible typo:
+// at most a third of the name's letters (1 to 3) may differ, and not all of
+// them. A candidate that starts with a name of 3 or more letters ("sched"
+// for "schedule") is suggested when nothing is closer.
 func suggest(name string, candidates []string) string {
 	best, bestDist := "", 0
-	limit := max(1, min(3, len([]rune(name))/3))
+	n := len([]rune(name))
+	limit := max(1, min(3, n/3))
+	lower := strings.ToLower(name)
 	for _, c := range slices.Sorted(slices.Values(candidates)) {
 		if c == name {
 			continue
 		}
-		d := editDistance(strings.ToLower(name), strings.ToLower(c))
-		if d <= limit && (best == "" || d < bestDist) {
+		d := editDistance(lower, strings.ToLower(c))
+		if d <= limit && d < n && (best == "" || d < bestDist) {
 			best, bestDist = c, d
 		}
 	}
-	return best
+	if best != "" || n < 3 {
+		return best
+	}
+	for _, c := range slices.Sorted(slices.Values(candidates)) {
+		if strings.HasPrefix(strings.ToLower(c), lower) {
+			return c
+		}
+	}
+	return ""
 }
 
 // didYouMean returns ` (did you mean "x"?)` or "".

@@ -96,13 +96,43 @@ func mappingPairs(n *yaml.Node) []pair {
 	return own
 }
 
-// errTooLarge is returned by copyNode for alias bombs.
-var errTooLarge = errors.New("too many nodes after expanding aliases (limit 100000)")
+// maxNodes bounds a recipe's size with aliases expanded, against alias
+// bombs and self-referencing anchors (`a: &x [*x]`).
+const maxNodes = 100000
+
+// errTooLarge is returned for documents over maxNodes.
+var errTooLarge = errors.New("too many nodes after expanding aliases (limit 100000), or an anchor that contains itself")
+
+// checkSize returns errTooLarge when the tree below n, with aliases and
+// merge keys expanded, has more than maxNodes nodes or nests deeper than
+// 1000. Every later walk of the recipe is then bounded.
+func checkSize(n *yaml.Node) error {
+	budget := maxNodes
+	var walk func(n *yaml.Node, depth int) bool
+	walk = func(n *yaml.Node, depth int) bool {
+		if budget--; budget < 0 || depth > 1000 {
+			return false
+		}
+		if n.Kind == yaml.AliasNode {
+			return n.Alias == nil || walk(n.Alias, depth+1)
+		}
+		for _, c := range n.Content {
+			if !walk(c, depth+1) {
+				return false
+			}
+		}
+		return true
+	}
+	if !walk(n, 0) {
+		return errTooLarge
+	}
+	return nil
+}
 
 // copyNode deep-copies a node tree with aliases expanded, so that the copy
 // can be edited (interpolation) and re-encoded on its own. Positions are kept.
 func copyNode(n *yaml.Node) (*yaml.Node, error) {
-	budget := 100000
+	budget := maxNodes
 	var cp func(n *yaml.Node, depth int) (*yaml.Node, error)
 	cp = func(n *yaml.Node, depth int) (*yaml.Node, error) {
 		if budget--; budget < 0 || depth > 200 {

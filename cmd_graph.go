@@ -1,0 +1,45 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"lopper/pipeline"
+)
+
+func init() {
+	register(command{
+		name:    "graph",
+		args:    "RECIPE [--format mermaid|dot] [--set NAME=VALUE]",
+		summary: "print the stage DAG (loops and matrices as subgraphs) as Mermaid or Graphviz DOT",
+		run:     runGraph,
+	})
+}
+
+func runGraph(_ context.Context, a *app, args []string) int {
+	fs := a.newFlags("graph")
+	var set stringList
+	fs.Var(&set, "set", "override a param, `NAME=VALUE` (repeatable)")
+	format := fs.String("format", pipeline.GraphMermaid, "output format: mermaid or dot")
+	files, code, ok := a.parse(fs, args)
+	if !ok {
+		return code
+	}
+	if len(files) != 1 {
+		fs.Usage()
+		return exitUsage
+	}
+	if *format != pipeline.GraphMermaid && *format != pipeline.GraphDot {
+		fmt.Fprintf(a.stderr, "lopper graph: unknown --format %q (want mermaid or dot)\n", *format)
+		return exitUsage
+	}
+	r, code := a.loadRecipe(files[0], set)
+	if code != exitOK {
+		return code
+	}
+	if err := r.WriteGraph(a.stdout, *format); err != nil {
+		fmt.Fprintf(a.stderr, "lopper graph: %v\n", err)
+		return exitFailed
+	}
+	return exitOK
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+)
+
+func init() {
+	register(command{
+		name:    "plan",
+		args:    "RECIPE [--set NAME=VALUE] [--format text|json]",
+		summary: "show the resolved params and the stages' parallel levels, without running",
+		run:     runPlan,
+	})
+}
+
+func runPlan(_ context.Context, a *app, args []string) int {
+	fs := a.newFlags("plan")
+	var set stringList
+	fs.Var(&set, "set", "override a param, `NAME=VALUE` (repeatable)")
+	format := fs.String("format", "text", "output format: text or json")
+	files, code, ok := a.parse(fs, args)
+	if !ok {
+		return code
+	}
+	if len(files) != 1 {
+		fs.Usage()
+		return exitUsage
+	}
+	if *format != "text" && *format != "json" {
+		fmt.Fprintf(a.stderr, "lopper plan: unknown --format %q (want text or json)\n", *format)
+		return exitUsage
+	}
+	r, code := a.loadRecipe(files[0], set)
+	if code != exitOK {
+		return code
+	}
+	p := r.Plan()
+	var err error
+	if *format == "json" {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(p)
+	} else {
+		err = p.WriteText(a.stdout)
+	}
+	if err != nil {
+		fmt.Fprintf(a.stderr, "lopper plan: %v\n", err)
+		return exitFailed
+	}
+	return exitOK
+}

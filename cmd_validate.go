@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"lopper/pipeline"
+)
+
+func init() {
+	register(command{
+		name:    "validate",
+		args:    "RECIPE... [--set NAME=VALUE]",
+		summary: "check recipes without running them; every problem as FILE:LINE:COL",
+		run:     runValidate,
+	})
+}
+
+func runValidate(_ context.Context, a *app, args []string) int {
+	fs := a.newFlags("validate")
+	var set stringList
+	fs.Var(&set, "set", "override a param, `NAME=VALUE` (repeatable)")
+	files, code, ok := a.parse(fs, args)
+	if !ok {
+		return code
+	}
+	if len(files) == 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	code = exitOK
+	for _, f := range files {
+		r, c := a.loadRecipe(f, set)
+		if c != exitOK {
+			code = c
+			continue
+		}
+		fmt.Fprintf(a.stdout, "%s: ok (%d stages)\n", f, r.Plan().Stages)
+	}
+	return code
+}
+
+// loadRecipe loads and validates a recipe, printing its problems; the code
+// is exitOK or exitUsage.
+func (a *app) loadRecipe(file string, set []string) (*pipeline.Recipe, int) {
+	r, err := pipeline.Load(file, pipeline.LoadOptions{Registry: newRegistry(), Set: set})
+	if err != nil {
+		var ve *pipeline.ValidationError
+		if errors.As(err, &ve) {
+			fmt.Fprintln(a.stderr, err)
+			fmt.Fprintf(a.stderr, "%s: %d problem%s\n", file, len(ve.Problems), plural(len(ve.Problems)))
+		} else {
+			fmt.Fprintf(a.stderr, "lopper: %v\n", err)
+		}
+		return nil, exitUsage
+	}
+	return r, exitOK
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}

@@ -63,25 +63,6 @@ func loadModel(t *testing.T, dir string) *model.Model {
 	return m
 }
 
-// maskZeros gives m a mask that prunes its exactly-zero block linear
-// weights (how the golden student was pruned).
-func maskZeros(m *model.Model) int {
-	m.Mask = m.Layout.NewMask()
-	n := 0
-	for _, ti := range m.Layout.Tensors {
-		if !model.Prunable(ti) {
-			continue
-		}
-		for i, v := range ti.Of(m.W) {
-			if v == 0 {
-				m.Mask[ti.Offset+i] = 0
-				n++
-			}
-		}
-	}
-	return n
-}
-
 func relErr(got, want float64) float64 {
 	return math.Abs(got-want) / math.Max(math.Abs(want), 1e-12)
 }
@@ -96,7 +77,7 @@ func TestTrainMatchesPyTorch(t *testing.T) {
 			dir := filepath.Join("testdata", name)
 			g := loadGolden(t, dir)
 			m := loadModel(t, filepath.Join(dir, "student"))
-			masked := maskZeros(m)
+			masked := MaskZeros(m)
 			c := g.Config
 			cfg := Config{
 				Steps: c.Steps, BatchSize: c.BatchSize, SeqLen: c.SeqLen, LR: c.LR, WarmupSteps: c.WarmupSteps,

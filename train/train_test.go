@@ -31,7 +31,7 @@ func patternTokens(n, vocab int, seed uint64) []int32 {
 func student(t *testing.T) *model.Model {
 	t.Helper()
 	m := loadModel(t, filepath.Join("testdata", "llama-distill", "student"))
-	maskZeros(m)
+	MaskZeros(m)
 	return m
 }
 

@@ -1,0 +1,113 @@
+package stages
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"lopper/model"
+	"lopper/pipeline"
+)
+
+// modelCodec stores a model artifact in a directory:
+//
+//	model/               the model, saved with model.Save in float32 (exact)
+//	mask.bin             one byte per parameter over the layout, if masked
+//	model_artifact.json  the tensors' storage dtypes and the history
+//
+// Decoding restores the storage dtypes, so a model that went through the
+// cache saves exactly as one that did not.
+type modelCodec struct{}
+
+type modelArtifactFile struct {
+	DTypes  map[string]model.DType `json:"dtypes"`
+	Masked  bool                   `json:"masked"`
+	History []HistoryStep          `json:"history"`
+}
+
+const (
+	modelSubdir       = "model"
+	maskFile          = "mask.bin"
+	modelArtifactJSON = "model_artifact.json"
+)
+
+func (modelCodec) Kind() string { return ArtifactModel }
+
+func (modelCodec) Encode(ctx context.Context, a pipeline.Artifact, dir string) error {
+	ma, ok := a.(*ModelArtifact)
+	if !ok {
+		return fmt.Errorf("model codec: got a %T", a)
+	}
+	m := ma.Model
+	if err := m.Save(filepath.Join(dir, modelSubdir), model.SaveOptions{DType: model.F32}); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	meta := modelArtifactFile{DTypes: map[string]model.DType{}, Masked: m.Mask != nil, History: ma.History}
+	for _, t := range m.Layout.Tensors {
+		meta.DTypes[t.Name] = t.DType
+	}
+	if m.Mask != nil {
+		if err := pipeline.WriteFileAtomic(filepath.Join(dir, maskFile), m.Mask, 0o644); err != nil {
+			return err
+		}
+	}
+	b, err := json.MarshalIndent(meta, "", "  ")
+	if err != nil {
+		return err
+	}
+	return pipeline.WriteFileAtomic(filepath.Join(dir, modelArtifactJSON), b, 0o644)
+}
+
+func (modelCodec) Decode(ctx context.Context, dir string) (pipeline.Artifact, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, modelArtifactJSON))
+	if err != nil {
+		return nil, err
+	}
+	var meta modelArtifactFile
+	if err := json.Unmarshal(raw, &meta); err != nil {
+		return nil, fmt.Errorf("%s: %w", modelArtifactJSON, err)
+	}
+	m, err := model.Load(filepath.Join(dir, modelSubdir), model.LoadOptions{})
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if m.Layout, err = withDTypes(m.Layout, meta.DTypes); err != nil {
+		return nil, err
+	}
+	if meta.Masked {
+		mask, err := os.ReadFile(filepath.Join(dir, maskFile))
+		if err != nil {
+			return nil, err
+		}
+		if len(mask) != m.Layout.Total {
+			return nil, fmt.Errorf("%s has %d entries, the model %d parameters", maskFile, len(mask), m.Layout.Total)
+		}
+		m.Mask = mask
+	}
+	return &ModelArtifact{Model: m, History: meta.History}, nil
+}
+
+// withDTypes returns a copy of l whose tensors have the storage dtypes dt
+// (every tensor must be listed). The copy shares l's name index, which does
+// not depend on dtypes.
+func withDTypes(l *model.Layout, dt map[string]model.DType) (*model.Layout, error) {
+	c := *l
+	c.Tensors = slices.Clone(l.Tensors)
+	for i := range c.Tensors {
+		d, ok := dt[c.Tensors[i].Name]
+		if !ok || !d.Supported() {
+			return nil, fmt.Errorf("tensor %q: stored dtype %q is missing or unsupported", c.Tensors[i].Name, d)
+		}
+		c.Tensors[i].DType = d
+	}
+	return &c, nil
+}

@@ -1,0 +1,18 @@
+package stages
+
+import "lopper/pipeline"
+
+// Register adds lopper's stage kinds (load, score, prune, retrain,
+// evaluate, save, report) and the codecs of their artifacts (model,
+// scores) to reg.
+func Register(reg *pipeline.Registry) {
+	registerLoad(reg)
+	registerScore(reg)
+	registerPrune(reg)
+	registerRetrain(reg)
+	registerEvaluate(reg)
+	registerSave(reg)
+	registerReport(reg)
+	reg.RegisterCodec(modelCodec{})
+	reg.RegisterCodec(scoresCodec{})
+}

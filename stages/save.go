@@ -1,0 +1,152 @@
+package stages
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"lopper/eval"
+	"lopper/model"
+	"lopper/pipeline"
+)
+
+// SaveConfig is the with block of `save`:
+//
+//	model: final           # the stage whose model to save (required)
+//	path: model            # output directory (required); see below
+//	dtype: BF16            # optional: F32, F16 or BF16; default: each tensor's source dtype
+//	uniform: refuse        # refuse (default) or keep; see below
+//
+// A relative path is relative to the run directory, so runs never
+// overwrite each other's models; an absolute path is used as it is. To
+// write next to the recipe, pass a param of type path (params are made
+// absolute against the recipe's directory): `path: "${{ params.out }}"`.
+//
+// A model whose layers have different dims (structured pruning with global
+// allocation) cannot be loaded by Hugging Face. uniform: refuse fails the
+// stage, naming the dims; uniform: keep writes it anyway, with the real
+// dims in config.json's lopper_dims and hf_compatible: false in
+// lopper.json. Rounding to a uniform shape happens where the scores are
+// known: prune's `nonuniform: round`.
+//
+// The directory is written atomically (temporary directory + rename) with
+// lopper.json's metadata: the recipe, the stage, lopper's version, the
+// model and mask digests, the sparsity and the chain of stages that
+// produced the model.
+type SaveConfig struct {
+	Model   pipeline.Ref `yaml:"model"`
+	Path    string       `yaml:"path"`
+	DType   string       `yaml:"dtype"`
+	Uniform string       `yaml:"uniform"`
+}
+
+var saveMetrics = []string{"bytes", "files", "sparsity", "params", "params_nonzero"}
+
+func registerSave(reg *pipeline.Registry) {
+	reg.Register("save", pipeline.Typed(pipeline.KindOf[SaveConfig]{
+		Check: checkSave,
+		Declare: func(cfg *SaveConfig) pipeline.Decl {
+			return pipeline.Decl{Inputs: []pipeline.Input{modelInput(cfg.Model)}, Metrics: saveMetrics}
+		},
+		Run: runSave,
+	}))
+}
+
+func checkSave(c *pipeline.Checker, cfg *SaveConfig) {
+	checkRef(c, "model", cfg.Model, "model")
+	if cfg.Path == "" {
+		c.Errorf("path", "required: the directory to write (relative to the run directory, or absolute)")
+	}
+	if cfg.DType != "" {
+		if _, err := model.ParseDType(cfg.DType); err != nil {
+			c.Errorf("dtype", "%v", err)
+		}
+	}
+	switch cfg.Uniform {
+	case "", "refuse", "keep":
+	default:
+		c.Errorf("uniform", "%q is not a policy; want refuse or keep", cfg.Uniform)
+	}
+}
+
+// saveManifest is lopper.json's metadata for a saved model.
+type saveManifest struct {
+	Recipe        string        `json:"recipe"`
+	RecipeFile    string        `json:"recipe_file"`
+	RecipeDigest  string        `json:"recipe_digest"`
+	RunDir        string        `json:"run_dir"`
+	Stage         string        `json:"stage"`
+	LopperVersion string        `json:"lopper_version"`
+	ModelDigest   string        `json:"model_digest"`
+	MasksDigest   string        `json:"masks_digest"` // sha256 of the mask bytes, or "none"
+	Sparsity      float64       `json:"sparsity"`     // zero fraction of the prunable weights
+	Params        int           `json:"params"`
+	NonZero       int           `json:"params_nonzero"`
+	DType         string        `json:"dtype,omitempty"`
+	History       []HistoryStep `json:"history"`
+}
+
+func runSave(ctx context.Context, sc *pipeline.StageContext, cfg *SaveConfig) (*pipeline.Result, error) {
+	in, err := inputModel(sc, cfg.Model)
+	if err != nil {
+		return nil, err
+	}
+	m := in.Model
+	if err := m.Config.HFCompatible(); err != nil && cfg.Uniform != "keep" {
+		return nil, fmt.Errorf("the model cannot be saved in Hugging Face form: %v; prune with `nonuniform: round`, or save with `uniform: keep` to write it with lopper_dims (lopper can load it, Hugging Face cannot)", err)
+	}
+	var dt model.DType
+	if cfg.DType != "" {
+		if dt, err = model.ParseDType(cfg.DType); err != nil {
+			return nil, err
+		}
+	}
+	dir := cfg.Path
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(sc.RunDir, dir)
+	}
+	size, err := eval.Size(m, "")
+	if err != nil {
+		return nil, err
+	}
+	rec := sc.Record()
+	man := saveManifest{
+		Recipe: rec.Name, RecipeFile: rec.Recipe.File, RecipeDigest: rec.Recipe.Digest, RunDir: sc.RunDir,
+		Stage: sc.Path, LopperVersion: rec.Lopper, ModelDigest: in.Digest(), MasksDigest: "none",
+		Sparsity: size.Sparsity, Params: size.Params, NonZero: size.NonZero, DType: string(dt), History: in.History,
+	}
+	if m.Mask != nil {
+		man.MasksDigest = "sha256:" + sha256Hex(m.Mask)
+	}
+	meta, err := json.Marshal(man)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return nil, err
+	}
+	if err := m.Save(dir, model.SaveOptions{DType: dt, Metadata: meta}); err != nil {
+		return nil, err
+	}
+	bytes, err := eval.DirBytes(dir)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	sc.Log.Info("saved", "dir", dir, "bytes", bytes, "sparsity", size.Sparsity)
+	return &pipeline.Result{
+		Metrics: pipeline.Metrics{
+			"bytes": float64(bytes), "files": float64(len(entries)), "sparsity": size.Sparsity,
+			"params": float64(size.Params), "params_nonzero": float64(size.NonZero),
+		},
+		Details: map[string]any{"path": dir, "manifest": man},
+	}, nil
+}

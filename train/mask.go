@@ -1,0 +1,37 @@
+package train
+
+import "lopper/model"
+
+// MaskZeros gives m, when it has no mask, one that prunes its exactly-zero
+// prunable weights (model.Prunable), so that training holds them at zero:
+// a pruned model loaded from disk has zeros but no mask. It returns how
+// many weights the mask prunes (0, and no mask, for a model without zeros;
+// a model that already has a mask is left as it is).
+func MaskZeros(m *model.Model) int {
+	if m.Mask != nil {
+		n := 0
+		for _, k := range m.Mask {
+			if k == 0 {
+				n++
+			}
+		}
+		return n
+	}
+	mask := m.Layout.NewMask()
+	n := 0
+	for _, t := range m.Layout.Tensors {
+		if !model.Prunable(t) {
+			continue
+		}
+		for i, v := range t.Of(m.W) {
+			if v == 0 {
+				mask[t.Offset+i] = 0
+				n++
+			}
+		}
+	}
+	if n > 0 {
+		m.Mask = mask
+	}
+	return n
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"lopper/pipeline"
+	"lopper/stages"
 )
 
 // Exit codes: a contract with scripts and CI.
@@ -35,10 +36,12 @@ const (
 var version = "0.1.0-dev"
 
 // newRegistry returns the stage kinds the program knows: the engine-level
-// loop, matrix and assert, plus (once package stages exists)
-// stages.Register(reg). Tests replace it to add test-only kinds.
+// loop, matrix and assert, plus lopper's stage kinds and artifact codecs
+// (stages.Register). Tests replace it to add test-only kinds.
 var newRegistry = func() *pipeline.Registry {
-	return pipeline.NewRegistry()
+	reg := pipeline.NewRegistry()
+	stages.Register(reg)
+	return reg
 }
 
 // command is one subcommand. run parses its own flags (see newFlags) and

@@ -35,14 +35,18 @@ const (
 // Release builds set it with -ldflags "-X main.version=…".
 var version = "0.1.0-dev"
 
-// newRegistry returns the stage kinds the program knows: the engine-level
-// loop, matrix and assert, plus lopper's stage kinds and artifact codecs
-// (stages.Register). Tests replace it to add test-only kinds.
-var newRegistry = func() *pipeline.Registry {
+// defaultRegistry returns the stage kinds the program knows: the
+// engine-level loop, matrix and assert, plus lopper's stage kinds and
+// artifact codecs (stages.Register).
+func defaultRegistry() *pipeline.Registry {
 	reg := pipeline.NewRegistry()
 	stages.Register(reg)
 	return reg
 }
+
+// newRegistry is the registry the commands use; tests replace it to add
+// test-only kinds.
+var newRegistry = defaultRegistry
 
 // command is one subcommand. run parses its own flags (see newFlags) and
 // returns the process exit code.

@@ -4,22 +4,22 @@ package tensor
 // true. It is a linear layer's forward pass with B the [out, in] weight.
 func MatMulNT(c, a, b []float32, m, n, k int, accumulate bool) {
 	checkMatMul(len(c), len(a), len(b), m*n, m*k, n*k)
-	matMulNT(c, a, b, m, n, k, accumulate)
+	matMulNT(c, n, a, k, b, k, m, n, k, accumulate)
 }
 
 // MatMulNN computes C[m,n] = A[m,k] · B[k,n], or C += … when accumulate is
 // true. It is a linear layer's input gradient dX = dY · W.
 func MatMulNN(c, a, b []float32, m, n, k int, accumulate bool) {
 	checkMatMul(len(c), len(a), len(b), m*n, m*k, k*n)
-	matMulNN(c, a, b, m, n, k, accumulate)
+	matMulNN(c, n, a, k, b, n, m, n, k, accumulate)
 }
 
 // MatMulTN computes C[m,n] = A[k,m]ᵀ · B[k,n], or C += … when accumulate is
-// true. It is a linear layer's weight gradient dW = dYᵀ · X, reduced over the
-// k tokens in token order.
+// true. It is a linear layer's weight gradient dW = dYᵀ · X, reduced over
+// the k tokens in a fixed order.
 func MatMulTN(c, a, b []float32, m, n, k int, accumulate bool) {
 	checkMatMul(len(c), len(a), len(b), m*n, k*m, k*n)
-	matMulTN(c, a, b, m, n, k, accumulate)
+	matMulTN(c, n, a, m, b, n, m, n, k, accumulate)
 }
 
 func checkMatMul(lc, la, lb, wc, wa, wb int) {

@@ -11,14 +11,17 @@ func bestKernel() *microKernel {
 	return goKernel
 }
 
-func matMulNT(c, a, b []float32, m, n, k int, accumulate bool) {
-	gemm(activeKernel, c, operand{a, k, 1}, operand{b, k, 1}, m, n, k, accumulate)
+// The three orientations on strided row-major views (row i of X starts at
+// x[i*ldx]).
+
+func matMulNT(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m, n, k int, accumulate bool) {
+	gemm(activeKernel, c, ldc, operand{a, lda, 1}, operand{b, ldb, 1}, m, n, k, accumulate)
 }
 
-func matMulNN(c, a, b []float32, m, n, k int, accumulate bool) {
-	gemm(activeKernel, c, operand{a, k, 1}, operand{b, 1, n}, m, n, k, accumulate)
+func matMulNN(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m, n, k int, accumulate bool) {
+	gemm(activeKernel, c, ldc, operand{a, lda, 1}, operand{b, 1, ldb}, m, n, k, accumulate)
 }
 
-func matMulTN(c, a, b []float32, m, n, k int, accumulate bool) {
-	gemm(activeKernel, c, operand{a, 1, m}, operand{b, 1, n}, m, n, k, accumulate)
+func matMulTN(c []float32, ldc int, a []float32, lda int, b []float32, ldb int, m, n, k int, accumulate bool) {
+	gemm(activeKernel, c, ldc, operand{a, 1, lda}, operand{b, 1, ldb}, m, n, k, accumulate)
 }

@@ -44,18 +44,22 @@ type operand struct {
 	rs, cs int
 }
 
-// gemm computes C[m,n] (+)= Σ_p A(i,p)·B(j,p) with the given micro-kernel.
-func gemm(kern *microKernel, c []float32, a, b operand, m, n, k int, accumulate bool) {
+// gemm computes C[m,n] (+)= Σ_p A(i,p)·B(j,p) with the given micro-kernel;
+// row i of C starts at c[i*ldc].
+func gemm(kern *microKernel, c []float32, ldc int, a, b operand, m, n, k int, accumulate bool) {
 	if m == 0 || n == 0 {
 		return
 	}
 	if k == 0 {
 		if !accumulate {
-			clear(c[:m*n])
+			for i := 0; i < m; i++ {
+				clear(c[i*ldc : i*ldc+n])
+			}
 		}
 		return
 	}
 	g := newGemmPlan(kern, m, n, k)
+	g.ldc = ldc
 	buf := getFloats(2 * (g.aSize + g.bSize))
 	defer putFloats(buf)
 	var packA, packB [2][]float32
@@ -109,6 +113,7 @@ func gemm(kern *microKernel, c []float32, a, b operand, m, n, k int, accumulate 
 type gemmPlan struct {
 	kern           *microKernel
 	m, n, k        int
+	ldc            int
 	mp, np         int // panels of A and of B
 	nk             int // k blocks
 	aSize, bSize   int // floats in one packed block of A and of B
@@ -160,7 +165,7 @@ func (g *gemmPlan) packChunkB(pb []float32, b operand, t, chunk int) {
 // block t. Each B panel stays in L1 while the chunk's A panels stream by.
 func (g *gemmPlan) computeChunk(c, pa, pb []float32, t, chunk int, load bool) {
 	_, kcb := g.kBlock(t)
-	mr, nr, n := g.kern.mr, g.kern.nr, g.n
+	mr, nr, n, ldc := g.kern.mr, g.kern.nr, g.n, g.ldc
 	cm, cn := chunk/g.chunksN, chunk%g.chunksN
 	ip0, ip1 := cm*g.mcp, min(g.mp, (cm+1)*g.mcp)
 	jp0, jp1 := cn*g.ncp, min(g.np, (cn+1)*g.ncp)
@@ -173,7 +178,7 @@ func (g *gemmPlan) computeChunk(c, pa, pb []float32, t, chunk int, load bool) {
 			i0 := ip * mr
 			mv := min(mr, g.m-i0)
 			if mv == mr && nv == nr {
-				g.kern.fn(kcb, ap, bp, c[i0*n+j0:(i0+mr-1)*n+j0+nr], n, load)
+				g.kern.fn(kcb, ap, bp, c[i0*ldc+j0:(i0+mr-1)*ldc+j0+nr], ldc, load)
 				continue
 			}
 			g.edgeTile(c, ap, bp, kcb, i0, j0, mv, nv, load)
@@ -185,16 +190,16 @@ func (g *gemmPlan) computeChunk(c, pa, pb []float32, t, chunk int, load bool) {
 // the same arithmetic as a whole one.
 func (g *gemmPlan) edgeTile(c, ap, bp []float32, kcb, i0, j0, mv, nv int, load bool) {
 	var scratch [gemmMaxTile]float32
-	mr, nr, n := g.kern.mr, g.kern.nr, g.n
+	mr, nr, ldc := g.kern.mr, g.kern.nr, g.ldc
 	tile := scratch[:mr*nr]
 	if load {
 		for r := 0; r < mv; r++ {
-			copy(tile[r*nr:r*nr+nv], c[(i0+r)*n+j0:])
+			copy(tile[r*nr:r*nr+nv], c[(i0+r)*ldc+j0:])
 		}
 	}
 	g.kern.fn(kcb, ap, bp, tile, nr, load)
 	for r := 0; r < mv; r++ {
-		copy(c[(i0+r)*n+j0:(i0+r)*n+j0+nv], tile[r*nr:])
+		copy(c[(i0+r)*ldc+j0:(i0+r)*ldc+j0+nv], tile[r*nr:])
 	}
 }
 

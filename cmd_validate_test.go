@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"lopper/pipeline"
 )
 
 const validRecipe = `version: 1
@@ -57,5 +60,25 @@ func TestValidateCommand(t *testing.T) {
 	}
 	if code, _, _ := lopper(ctx, "validate", "--bogus", good); code != exitUsage {
 		t.Errorf("unknown flag: code %d", code)
+	}
+}
+
+// The example recipe in README.md's Recipes section is valid with the
+// program's own stage kinds.
+func TestREADMERecipe(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i := strings.Index(s, "## Recipes")
+	start := strings.Index(s[i:], "```yaml\n")
+	if i < 0 || start < 0 {
+		t.Fatal("README.md has no yaml example under ## Recipes")
+	}
+	body := s[i+start+len("```yaml\n"):]
+	body = body[:strings.Index(body, "```")]
+	if _, err := pipeline.Load(recipeFile(t, "readme.yaml", body), pipeline.LoadOptions{Registry: defaultRegistry()}); err != nil {
+		t.Errorf("README example:\n%v", err)
 	}
 }

@@ -19,7 +19,7 @@ func (s *State) Backward(dlogits, grads []float32) error {
 		return errors.New("backward: needs a Forward on this State first (BlockForward and Head do not count)")
 	}
 	c := &s.m.Config
-	n := s.b * s.T
+	n := s.b * s.t
 	if len(dlogits) != n*c.Vocab {
 		return fmt.Errorf("backward: dlogits has %d values, want %d × %d", len(dlogits), n, c.Vocab)
 	}
@@ -46,7 +46,7 @@ func (s *State) Backward(dlogits, grads []float32) error {
 	for r, t := range s.tokens[:n] {
 		tensor.AddInPlace(emb[int(t)*H:(int(t)+1)*H], g.dres[r*H:(r+1)*H])
 		if pos != nil {
-			p := r % s.T
+			p := r % s.t
 			tensor.AddInPlace(pos[p*H:(p+1)*H], g.dres[r*H:(r+1)*H])
 		}
 	}
@@ -58,7 +58,7 @@ func (s *State) Backward(dlogits, grads []float32) error {
 // accumulating the block's parameter gradients into grads.
 func (s *State) blockBackward(l int, grads []float32) {
 	c, W, r, a, g := &s.m.Config, s.m.W, &s.refs[l], &s.acts[l], &s.grad
-	b, T := s.b, s.T
+	b, T := s.b, s.t
 	n, H, I := b*T, c.Hidden, r.d.Intermediate
 	geo := geomOf(r.d, c.HeadDim)
 	qd, fw := r.d.Heads*c.HeadDim, fcWidth(c, r.d)

@@ -26,7 +26,7 @@ func BenchmarkGPT2Block(b *testing.B) {
 		for i := range h {
 			h[i] = float32(rng.NormFloat64())
 		}
-		st.b = B
+		st.b, st.t = B, T
 		n, H, I := float64(B*T), float64(cfg.Hidden), float64(cfg.Layers[0].Intermediate)
 		flops := 2*n*(3*H*H+H*H+2*H*I) + 2*2*float64(B*12)*float64(T*(T+1)/2)*64
 		b.Run(fmt.Sprintf("forward/B%dxT%d", B, T), func(b *testing.B) {

@@ -11,22 +11,33 @@ import (
 // [b·T, vocab]. The slice belongs to the State and is overwritten by the
 // next pass. Positions restart at 0 in every sequence.
 func (s *State) Forward(tokens []int32) ([]float32, error) {
-	s.backward = false
-	if len(tokens) == 0 || len(tokens)%s.T != 0 || len(tokens) > s.B*s.T {
-		return nil, fmt.Errorf("forward: %d tokens is not a whole number of sequences of %d, up to %d of them", len(tokens), s.T, s.B)
+	if len(tokens) == 0 || len(tokens)%s.T != 0 {
+		return nil, fmt.Errorf("forward: %d tokens is not a whole number of sequences of %d", len(tokens), s.T)
 	}
-	b := len(tokens) / s.T
-	if err := s.embed(s.res[0], tokens, b, s.T); err != nil {
+	return s.ForwardBatch(tokens, len(tokens)/s.T, s.T)
+}
+
+// ForwardBatch is Forward for b ≤ B sequences of T ≤ the State's T tokens
+// each; Backward then uses the same b and T.
+func (s *State) ForwardBatch(tokens []int32, b, T int) ([]float32, error) {
+	s.backward = false
+	if err := s.checkBT(b, T); err != nil {
+		return nil, fmt.Errorf("forward: %w", err)
+	}
+	if len(tokens) != b*T {
+		return nil, fmt.Errorf("forward: %d tokens for %d × %d", len(tokens), b, T)
+	}
+	if err := s.embed(s.res[0], tokens, b, T); err != nil {
 		return nil, err
 	}
 	for l := range s.refs {
-		s.block(l, s.resIn(l), s.resOut(l), b, s.T, s.Hook)
+		s.block(l, s.resIn(l), s.resOut(l), b, T, s.Hook)
 	}
-	s.head(s.resIn(len(s.refs)), b*s.T)
+	s.head(s.resIn(len(s.refs)), b*T)
 	s.tokens = append(s.tokens[:0], tokens...)
-	s.b = b
+	s.b, s.t = b, T
 	s.backward = s.train
-	return s.logits[:b*s.T*s.m.Config.Vocab], nil
+	return s.logits[:b*T*s.m.Config.Vocab], nil
 }
 
 // Embed returns the block-0 input for b sequences of T tokens: token

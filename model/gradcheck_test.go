@@ -16,19 +16,30 @@ func TestForwardMatchesFloat64Reference(t *testing.T) {
 			rng := rand.New(rand.NewPCG(2, 2))
 			const B, T = 2, 5
 			tokens := randomTokens(rng, B*T, cfg.Vocab)
-			st, err := NewState(m, B, T)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := st.Forward(tokens)
-			if err != nil {
-				t.Fatal(err)
-			}
 			want := ref64{m, toF64(m.W)}.logits(tokens, B, T)
-			for r, row := range want {
-				for j, w := range row {
-					if g := float64(got[r*cfg.Vocab+j]); math.Abs(g-w) > 1e-5*(1+math.Abs(w)) {
-						t.Fatalf("logit [%d, %d]: float32 %.7g, float64 reference %.7g", r, j, g, w)
+			// A training State of exactly B × T, and a larger inference
+			// State running a smaller batch.
+			exact, err := NewState(m, B, T)
+			if err != nil {
+				t.Fatal(err)
+			}
+			larger, err := NewInferenceState(m, B+2, T+9)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, run := range []func() ([]float32, error){
+				func() ([]float32, error) { return exact.Forward(tokens) },
+				func() ([]float32, error) { return larger.ForwardBatch(tokens, B, T) },
+			} {
+				got, err := run()
+				if err != nil {
+					t.Fatal(err)
+				}
+				for r, row := range want {
+					for j, w := range row {
+						if g := float64(got[r*cfg.Vocab+j]); math.Abs(g-w) > 1e-5*(1+math.Abs(w)) {
+							t.Fatalf("logit [%d, %d]: float32 %.7g, float64 reference %.7g", r, j, g, w)
+						}
 					}
 				}
 			}
@@ -47,28 +58,39 @@ func TestBackwardMatchesFiniteDifferences(t *testing.T) {
 			if masked {
 				label += "/masked"
 			}
-			t.Run(label, func(t *testing.T) { checkGradients(t, cfg, masked) })
+			perTensor := 12
+			if testing.Short() {
+				perTensor = 2
+			}
+			t.Run(label, func(t *testing.T) { checkGradients(t, cfg, masked, 2, 5, perTensor) })
 		}
 	}
 }
 
-func checkGradients(t *testing.T, cfg Config, masked bool) {
+// Sequences longer than one attention block (attnBlock query rows) take
+// the blocked paths of the attention products and their gradients.
+func TestBackwardAcrossAttentionBlocks(t *testing.T) {
+	for _, name := range []string{"llama", "gpt2-tanh-nonuniform"} {
+		t.Run(name, func(t *testing.T) {
+			cfg := tinyConfigs()[name]
+			cfg.MaxPos = 2*attnBlock + 8
+			checkGradients(t, cfg, false, 1, attnBlock+9, 2)
+		})
+	}
+}
+
+func checkGradients(t *testing.T, cfg Config, masked bool, B, T, perTensor int) {
 	m := randomModel(t, cfg, 3)
 	rng := rand.New(rand.NewPCG(4, 4))
 	if masked {
 		randomMask(m, rng, 0.3)
 	}
-	const B, T = 2, 5
 	tokens := randomTokens(rng, B*T, cfg.Vocab)
 	targets := randomTokens(rng, B*T, cfg.Vocab)
 	targets[3] = -1 // ignored position
 
 	grads := computeGrads(t, m, tokens, targets, B, T)
 	ref := ref64{m, toF64(m.W)}
-	perTensor := 12
-	if testing.Short() {
-		perTensor = 2
-	}
 	const h = 1e-5
 	for _, ti := range m.Layout.Tensors {
 		g := ti.Of(grads)
@@ -95,14 +117,16 @@ func checkGradients(t *testing.T, cfg Config, masked bool) {
 	}
 }
 
-// computeGrads runs Forward, CrossEntropy and Backward on a training State.
+// computeGrads runs ForwardBatch, CrossEntropy and Backward on a training
+// State larger than the batch (so the passes use the call's B and T, not
+// the State's).
 func computeGrads(t testing.TB, m *Model, tokens, targets []int32, B, T int) []float32 {
 	t.Helper()
-	st, err := NewState(m, B, T)
+	st, err := NewState(m, B+1, T+3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	logits, err := st.Forward(tokens)
+	logits, err := st.ForwardBatch(tokens, B, T)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,7 @@ type State struct {
 	work     attnWork
 	// Set by Forward for Backward.
 	tokens   []int32
-	b        int
+	b, t     int
 	backward bool
 	grad     gradBufs
 }
@@ -173,7 +173,7 @@ func (s *State) Hidden(l int) []float32 {
 	if !s.train || l < 0 || l >= len(s.res) {
 		return nil
 	}
-	return s.res[l][:s.b*s.T*s.m.Config.Hidden]
+	return s.res[l][:s.b*s.t*s.m.Config.Hidden]
 }
 
 // allocGrad sizes the backward scratch buffers on first use.

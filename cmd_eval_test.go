@@ -105,7 +105,7 @@ func TestEvalCLIErrors(t *testing.T) {
 		{[]string{"--model", tiny, "--text", text, "--limit", "-1"}, exitUsage, "must not be negative"},
 		{[]string{"--model", tiny, "--text", text, "--bogus"}, exitUsage, "flag provided but not defined"},
 		{[]string{"--model", tiny, "--text", text, "--seq-len", "129"}, exitFailed, "seq_len 129 exceeds the model's 128 positions"},
-		{[]string{"--model", tiny, "--choices", bad}, exitFailed, "bad.jsonl:1: \"choices\" needs at least 2 entries"},
+		{[]string{"--model", tiny, "--choices", bad}, exitFailed, "bad.jsonl:1: a task needs at least 2 choices, got 1"},
 		{[]string{"--model", filepath.Join(shared, "data"), "--text", text}, exitFailed, "lopper eval:"},
 	} {
 		code, _, stderr := runEvalCLI(c.args...)

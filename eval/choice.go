@@ -97,6 +97,14 @@ func evalChoices(ctx context.Context, m lm, enc encoder, tf *TaskFile, opts Choi
 	if opts.Limit < 0 {
 		return ChoiceResult{}, fmt.Errorf("limit must not be negative, got %d", opts.Limit)
 	}
+	if len(tf.Tasks) == 0 {
+		return ChoiceResult{}, fmt.Errorf("%s: no tasks", tf.Path)
+	}
+	for _, t := range tf.Tasks {
+		if err := t.check(); err != nil {
+			return ChoiceResult{}, fmt.Errorf("%s:%d: %w", tf.Path, t.Line, err)
+		}
+	}
 	sel := selectTasks(len(tf.Tasks), opts.Limit, opts.Sample, opts.Seed)
 	maxPos := m.maxPositions()
 	reqs := make([][]request, len(sel))

@@ -231,6 +231,8 @@ func TestChoicesErrors(t *testing.T) {
 		want string
 	}{
 		{Task{Context: "", Choices: []string{"a", "b"}, Line: 7}, "f.jsonl:7: the context is empty and the tokenizer has no BOS/EOS token"},
+		{Task{Context: "a", Choices: []string{"a", ""}, Line: 8}, "f.jsonl:8: choice 1 is empty"},
+		{Task{Context: "a", Choices: []string{"a", "b"}, Label: 2, Line: 9}, "f.jsonl:9: label 2 is not an index into 2 choices"},
 	} {
 		_, err := evalChoices(context.Background(), m, abcEncoder, &TaskFile{Path: "f.jsonl", Tasks: []Task{c.task}}, ChoiceOptions{})
 		if err == nil || !strings.Contains(err.Error(), c.want) {

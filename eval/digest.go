@@ -32,7 +32,6 @@ func describeTokenizer(tokenizerJSON []byte) *TokenizerInfo {
 		PreTokenizer *struct {
 			Type string `json:"type"`
 		} `json:"pre_tokenizer"`
-		AddedTokens []json.RawMessage `json:"added_tokens"`
 	}
 	info := &TokenizerInfo{SHA256: sha256Hex(tokenizerJSON)}
 	if json.Unmarshal(tokenizerJSON, &doc) != nil {

@@ -24,6 +24,23 @@ type Task struct {
 	Line int
 }
 
+// check reports what makes t unscorable: fewer than two choices, an empty
+// choice (acc_norm divides by its length) or a label that is not an index.
+func (t Task) check() error {
+	if len(t.Choices) < 2 {
+		return fmt.Errorf("a task needs at least 2 choices, got %d", len(t.Choices))
+	}
+	for i, c := range t.Choices {
+		if c == "" {
+			return fmt.Errorf("choice %d is empty", i)
+		}
+	}
+	if t.Label < 0 || t.Label >= len(t.Choices) {
+		return fmt.Errorf("label %d is not an index into %d choices", t.Label, len(t.Choices))
+	}
+	return nil
+}
+
 // Delimiter separates a task's context from each choice, as
 // lm-evaluation-harness's default target_delimiter does.
 const Delimiter = " "
@@ -144,19 +161,14 @@ func parseChoicesJSONL(path string, data []byte) ([]Task, error) {
 		switch {
 		case jt.Context == nil:
 			return nil, fmt.Errorf(`%s:%d: missing "context"`, path, n)
-		case len(jt.Choices) < 2:
-			return nil, fmt.Errorf(`%s:%d: "choices" needs at least 2 entries, got %d`, path, n, len(jt.Choices))
 		case jt.Label == nil:
 			return nil, fmt.Errorf(`%s:%d: missing "label"`, path, n)
-		case *jt.Label < 0 || *jt.Label >= len(jt.Choices):
-			return nil, fmt.Errorf(`%s:%d: "label" %d is not an index into %d choices`, path, n, *jt.Label, len(jt.Choices))
 		}
-		for k, c := range jt.Choices {
-			if c == "" {
-				return nil, fmt.Errorf("%s:%d: choice %d is empty", path, n, k)
-			}
+		t := Task{Context: *jt.Context, Choices: jt.Choices, Label: *jt.Label, Line: n}
+		if err := t.check(); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, n, err)
 		}
-		tasks = append(tasks, Task{Context: *jt.Context, Choices: jt.Choices, Label: *jt.Label, Line: n})
+		tasks = append(tasks, t)
 	}
 	if len(tasks) == 0 {
 		return nil, fmt.Errorf("%s: no tasks", path)

@@ -7,15 +7,6 @@ package tensor
 // gemmAVX512_8x32 computes an 8×32 tile of C from packed panels (see gemm.go).
 func gemmAVX512_8x32(kc int, a *float32, b *float32, c *float32, ldc int, load int)
 
-// gemmAVX512_12x32 computes an 12×32 tile of C from packed panels (see gemm.go).
-func gemmAVX512_12x32(kc int, a *float32, b *float32, c *float32, ldc int, load int)
-
-// gemmAVX512_14x32 computes an 14×32 tile of C from packed panels (see gemm.go).
-func gemmAVX512_14x32(kc int, a *float32, b *float32, c *float32, ldc int, load int)
-
-// gemmAVX512_8x48 computes an 8×48 tile of C from packed panels (see gemm.go).
-func gemmAVX512_8x48(kc int, a *float32, b *float32, c *float32, ldc int, load int)
-
 // gemmAVX2_6x16 computes an 6×16 tile of C from packed panels (see gemm.go).
 func gemmAVX2_6x16(kc int, a *float32, b *float32, c *float32, ldc int, load int)
 

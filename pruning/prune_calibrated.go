@@ -12,28 +12,28 @@ import (
 // statistics see the earlier blocks pruned.
 
 // calibratedBlocks groups targets by block, refusing targets outside the
-// blocks: only the blocks' linear layers have calibration inputs.
-func calibratedBlocks(m *model.Model, targets []model.TensorInfo) ([][]model.TensorInfo, error) {
+// blocks (only the blocks' linear layers have calibration inputs), and
+// computes OWL's per-block sparsities when the scope is OWL (nil
+// otherwise).
+func calibratedBlocks(ctx context.Context, m *model.Model, targets []model.TensorInfo, o Options) ([][]model.TensorInfo, []float64, error) {
 	byBlock, outside := blockTargets(targets, m.Config.NumLayers())
 	if len(outside) > 0 {
-		return nil, fmt.Errorf("tensor %q is outside the transformer blocks: calibration statistics exist only for the blocks' linear layers", outside[0].Name)
+		return nil, nil, fmt.Errorf("tensor %q is outside the transformer blocks: calibration statistics exist only for the blocks' linear layers", outside[0].Name)
 	}
-	return byBlock, nil
+	if o.Scope != ScopeOWL {
+		return byBlock, nil, nil
+	}
+	layerS, err := owlFromWanda(ctx, m, targets, byBlock, o)
+	return byBlock, layerS, err
 }
 
 // pruneWandaSequential prunes with Wanda scores computed block by block
 // (Sun et al.'s prune_wanda). It returns OWL's per-block sparsities when
 // the scope is OWL.
 func pruneWandaSequential(ctx context.Context, w *model.Model, mask []byte, targets []model.TensorInfo, o Options) ([]float64, error) {
-	byBlock, err := calibratedBlocks(w, targets)
+	byBlock, layerS, err := calibratedBlocks(ctx, w, targets, o)
 	if err != nil {
 		return nil, err
-	}
-	var layerS []float64
-	if o.Scope == ScopeOWL {
-		if layerS, err = owlFromWanda(ctx, w, targets, byBlock, o); err != nil {
-			return nil, err
-		}
 	}
 	scores := make([]float32, w.Layout.Total)
 	step := func(l int, stats *statSet) error {
@@ -73,15 +73,9 @@ func owlFromWanda(ctx context.Context, m *model.Model, targets []model.TensorInf
 // block by block (or, in one-pass mode, all from the dense model). It
 // returns OWL's per-block sparsities when the scope is OWL.
 func pruneSparseGPT(ctx context.Context, w *model.Model, mask []byte, targets []model.TensorInfo, o Options) ([]float64, error) {
-	byBlock, err := calibratedBlocks(w, targets)
+	byBlock, layerS, err := calibratedBlocks(ctx, w, targets, o)
 	if err != nil {
 		return nil, err
-	}
-	var layerS []float64
-	if o.Scope == ScopeOWL {
-		if layerS, err = owlFromWanda(ctx, w, targets, byBlock, o); err != nil {
-			return nil, err
-		}
 	}
 	step := func(l int, stats *statSet) error {
 		factors := map[*InputStats]*obsFactor{}

@@ -44,6 +44,9 @@ func (m *Model) Save(dir string, opts SaveOptions) (err error) {
 	if parent == "" {
 		parent = "."
 	}
+	if base == "" || base == "." || base == ".." || base == string(filepath.Separator) {
+		return fmt.Errorf("save %s: need a directory name to create or replace", dir)
+	}
 	tmp, err := os.MkdirTemp(parent, "."+base+".tmp-")
 	if err != nil {
 		return fmt.Errorf("save %s: %w", dir, err)

@@ -78,6 +78,8 @@ func TestSaveFailuresLeaveNothing(t *testing.T) {
 		{filepath.Join(parent, "missing", "out"), SaveOptions{}, "no such file"},
 		{filepath.Join(parent, "out"), SaveOptions{Metadata: json.RawMessage(`[1]`)}, "metadata must be a JSON object"},
 		{filepath.Join(parent, "out"), SaveOptions{DType: "F64"}, `cannot write dtype "F64"`},
+		{".", SaveOptions{}, "need a directory name"},
+		{"/", SaveOptions{}, "need a directory name"},
 	}
 	for _, c := range cases {
 		err := m.Save(c.dir, c.opts)

@@ -58,7 +58,11 @@ func gemm(kern *microKernel, c []float32, ldc int, a, b operand, m, n, k int, ac
 		}
 		return
 	}
-	g := newGemmPlan(kern, m, n, k)
+	workers := numWorkers()
+	if float64(m)*float64(n)*float64(k) < gemmSerialWork {
+		workers = 1
+	}
+	g := newGemmPlan(kern, m, n, k, workers)
 	g.ldc = ldc
 	buf := getFloats(2 * (g.aSize + g.bSize))
 	defer putFloats(buf)
@@ -69,10 +73,6 @@ func gemm(kern *microKernel, c []float32, ldc int, a, b operand, m, n, k int, ac
 		packB[s] = buf[off+g.aSize : off+g.aSize+g.bSize]
 	}
 
-	workers := numWorkers()
-	if float64(m)*float64(n)*float64(k) < gemmSerialWork {
-		workers = 1
-	}
 	pack := func(t, item int) {
 		p0, kcb := g.kBlock(t)
 		if item < g.aItems {
@@ -127,7 +127,10 @@ type gemmPlan struct {
 	bInChunk bool
 }
 
-func newGemmPlan(kern *microKernel, m, n, k int) *gemmPlan {
+// newGemmPlan blocks an m×n×k product for the given number of workers. The
+// chunk sizes may depend on the worker count (they only decide who computes
+// which tiles); the k blocking does not.
+func newGemmPlan(kern *microKernel, m, n, k, workers int) *gemmPlan {
 	mr, nr := kern.mr, kern.nr
 	g := &gemmPlan{kern: kern, m: m, n: n, k: k}
 	g.mp = (m + mr - 1) / mr
@@ -141,11 +144,29 @@ func newGemmPlan(kern *microKernel, m, n, k int) *gemmPlan {
 	g.aItems = (g.mp + g.aGroup - 1) / g.aGroup
 	g.bItems = (g.np + g.bGroup - 1) / g.bGroup
 	g.mcp = max(1, gemmMC/mr)
-	g.ncp = max(1, gemmNC/nr)
+	g.ncp = chunkPanels(g.np, (g.mp+g.mcp-1)/g.mcp, max(1, gemmNC/nr), workers)
 	g.chunksN = (g.np + g.ncp - 1) / g.ncp
 	g.chunks = (g.mp + g.mcp - 1) / g.mcp * g.chunksN
 	g.bInChunk = g.mp <= g.mcp
 	return g
+}
+
+// chunkPanels returns how many of np column panels a chunk takes, at most
+// maxp and at least half that, so that the chunks (rows chunk rows of them)
+// split evenly over the workers: a worker left without a chunk at the end of
+// a k block waits for the others.
+func chunkPanels(np, rows, maxp, workers int) int {
+	best, bestEff := min(np, maxp), -1.0
+	for p := min(np, maxp); p >= max(1, maxp/2); p-- {
+		chunks := rows * ((np + p - 1) / p)
+		rounds := (chunks + workers - 1) / workers
+		// Work done over work the slowest worker's rounds of whole chunks
+		// would take.
+		if eff := float64(rows*np) / float64(rounds*p*workers); eff > bestEff+1e-9 {
+			best, bestEff = p, eff
+		}
+	}
+	return best
 }
 
 // kBlock returns the first k step and the length of block t.

@@ -24,12 +24,13 @@ import (
 // write next to the recipe, pass a param of type path (params are made
 // absolute against the recipe's directory): `path: "${{ params.out }}"`.
 //
-// A model whose layers have different dims (structured pruning with global
-// allocation) cannot be loaded by Hugging Face. uniform: refuse fails the
-// stage, naming the dims; uniform: keep writes it anyway, with the real
-// dims in config.json's lopper_dims and hf_compatible: false in
-// lopper.json. Rounding to a uniform shape happens where the scores are
-// known: prune's `nonuniform: round`.
+// Hugging Face cannot load a model whose layers have different dims
+// (structured pruning with global allocation) or a GPT-2 whose heads no
+// longer span n_embd (heads removed). uniform: refuse (the default) fails
+// the stage, saying why; uniform: keep writes it anyway, with the real dims
+// in config.json's lopper_dims and hf_compatible: false in lopper.json.
+// Rounding layers to a uniform shape happens where the scores are known:
+// prune's `nonuniform: round`.
 //
 // The directory is written atomically (temporary directory + rename) with
 // lopper.json's metadata: the recipe, the stage, lopper's version, the
@@ -95,7 +96,11 @@ func runSave(ctx context.Context, sc *pipeline.StageContext, cfg *SaveConfig) (*
 	}
 	m := in.Model
 	if err := m.Config.HFCompatible(); err != nil && cfg.Uniform != "keep" {
-		return nil, fmt.Errorf("the model cannot be saved in Hugging Face form: %v; prune with `nonuniform: round`, or save with `uniform: keep` to write it with lopper_dims (lopper can load it, Hugging Face cannot)", err)
+		hint := ""
+		if !m.Config.Uniform() {
+			hint = "prune with `nonuniform: round`, or "
+		}
+		return nil, fmt.Errorf("Hugging Face could not load this model: %v; %ssave with `uniform: keep` to write it anyway, with its dims in config.json's lopper_dims (lopper loads it, Hugging Face does not)", err, hint)
 	}
 	var dt model.DType
 	if cfg.DType != "" {

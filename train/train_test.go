@@ -177,3 +177,27 @@ func TestTrainRefuses(t *testing.T) {
 		t.Errorf("teacher with another vocabulary: %v", err)
 	}
 }
+
+// A pruned model without a mask (as loaded from disk) keeps its zeros
+// through training once MaskZeros has given it a mask of them; a dense
+// model gets no mask.
+func TestMaskZerosHoldsLoadedZeros(t *testing.T) {
+	m := loadModel(t, filepath.Join("testdata", "llama-distill", "student"))
+	zeros := MaskZeros(m)
+	if zeros == 0 || m.Mask == nil {
+		t.Fatal("the golden student has pruned (zero) weights")
+	}
+	before := slices.Clone(m.W)
+	if _, err := Train(context.Background(), m, Stream{Tokens: patternTokens(1000, 40, 6)}, Config{Steps: 5, SeqLen: 8, BatchSize: 2, LR: 1e-2}); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range before {
+		if v == 0 && m.Mask[i] == 0 && m.W[i] != 0 {
+			t.Fatalf("zero weight %d became %g", i, m.W[i])
+		}
+	}
+	dense := loadModel(t, filepath.Join("testdata", "llama-distill", "teacher"))
+	if n := MaskZeros(dense); n != 0 || dense.Mask != nil {
+		t.Errorf("dense model: %d zeros masked", n)
+	}
+}

@@ -1,0 +1,119 @@
+package stages
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"lopper/pipeline"
+)
+
+// Each kind's checks report bad configs at load time, at the field's
+// FILE:LINE:COL, all in one pass.
+func TestConfigProblems(t *testing.T) {
+	src := `version: 1
+name: bad
+stages:
+  base: {uses: load, with: {path: m, dtype: fp8}}
+  p1: {uses: prune, with: {model: base, method: wanda, sparsity: 0.5}}
+  p2: {uses: prune, with: {model: base, pattern: "2:4", schedule: {kind: gradual, from: 0.1, to: 0.5, steps: 3}}}
+  p3: {uses: prune, with: {model: base, method: l2, sparsity: 0.5}}
+  p4: {uses: prune, with: {model: base, pattern: heads, method: l2}}
+  p5: {uses: prune, with: {model: base, sparsity: 1.5, targets: ["(unclosed"]}}
+  r1: {uses: retrain, with: {model: base, data: t.txt, steps: 0, schedule: cosin, betas: [0.9]}}
+  r2: {uses: retrain, with: {model: base, data: t.txt, steps: 5, distill: {alpha: 2}}}
+  e1: {uses: evaluate, with: {model: base}}
+  e2: {uses: evaluate, with: {model: base, hellaswag: a.txt, choices: b.jsonl, sample: true}}
+  s1: {uses: save, with: {model: base, uniform: round}}
+  sc: {uses: score, with: {model: base, criterion: sparsegpt}}
+  sc2: {uses: score, with: {model: base, criterion: wanda}}
+`
+	want := []struct {
+		line int
+		msg  string
+	}{
+		{4, `dtype: unsupported dtype "fp8"`},
+		{5, "calib: required: method wanda needs calibration data"},
+		{6, "schedule: gradual schedules raise unstructured sparsity; pattern 2:4 does not take one"},
+		{7, `method: "l2" does not prune pattern unstructured`},
+		{8, "sparsity: required: how much to prune"},
+		{9, "sparsity: must be in [0, 1), got 1.5"},
+		{9, "targets.0: error parsing regexp"},
+		{10, "steps: required: at least 1 optimizer step"},
+		{10, `schedule: "cosin" is not a schedule`},
+		{10, "betas: want two numbers in [0, 1)"},
+		{11, "distill: distillation needs a teacher"},
+		{11, "distill.alpha: must be in [0, 1], got 2"},
+		{12, "nothing to evaluate"},
+		{13, "choices: give hellaswag or choices, not both"},
+		{13, "sample: sampling draws limit tasks: set limit"},
+		{14, "path: required"},
+		{14, `uniform: "round" is not a policy; want refuse or keep`},
+		{15, "criterion: sparsegpt has no separate score step"},
+		{16, "calib: required: wanda scores need calibration data"},
+	}
+	file := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := pipeline.Load(file, pipeline.LoadOptions{Registry: newRegistry()})
+	var ve *pipeline.ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("want a validation error, got %v", err)
+	}
+	for _, w := range want {
+		found := false
+		for _, p := range ve.Problems {
+			if p.Pos.Line == w.line && p.Pos.Col > 0 && strings.Contains(p.Msg, w.msg) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no problem at line %d saying %q", w.line, w.msg)
+		}
+	}
+	if t.Failed() {
+		for _, p := range ve.Problems {
+			fmt.Println(p.Error())
+		}
+	}
+}
+
+// A gradual schedule gives `from` at iteration 0, `to` from iteration
+// steps−1 on, and its curve's values between; outside a loop it is an
+// error.
+func TestScheduleAt(t *testing.T) {
+	s := ScheduleConfig{Kind: "gradual", From: 0.2, To: 0.8, Steps: 5}
+	for _, tc := range []struct {
+		curve string
+		i     int
+		want  float64
+	}{
+		{"linear", 0, 0.2}, {"linear", 2, 0.5}, {"linear", 4, 0.8}, {"linear", 9, 0.8},
+		{"cubic", 0, 0.2}, {"cubic", 1, 0.8 - 0.6*0.421875}, {"cubic", 4, 0.8},
+		{"exponential", 0, 0.2}, {"exponential", 2, 1 - 0.8*0.5}, {"exponential", 4, 0.8},
+	} {
+		s.Curve = tc.curve
+		got, err := s.at(tc.i)
+		if err != nil || abs(got-tc.want) > 1e-12 {
+			t.Errorf("%s at %d = %g (%v), want %g", tc.curve, tc.i, got, err, tc.want)
+		}
+	}
+	one := ScheduleConfig{Kind: "gradual", From: 0.2, To: 0.6, Steps: 1}
+	if got, _ := one.at(0); got != 0.6 {
+		t.Errorf("one step: %g, want to", got)
+	}
+	if _, err := s.at(-1); err == nil || !strings.Contains(err.Error(), "not inside a loop") {
+		t.Errorf("outside a loop: %v", err)
+	}
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}

@@ -2,24 +2,20 @@ package stages
 
 import (
 	"fmt"
-	"math"
 
 	"lopper/pipeline"
+	"lopper/pruning"
 )
 
 // ScheduleConfig is prune's gradual schedule:
 //
 //	schedule: {kind: gradual, from: 0.2, to: 0.8, steps: 4, curve: cubic}
 //
-// read at the enclosing loop's iteration i: with p = i/(steps−1), clamped to
-// 1 from iteration steps−1 on (p = 1 when steps is 1),
-//
-//	linear:      from + (to − from)·p
-//	cubic:       to + (from − to)·(1 − p)³          (Zhu & Gupta's AGP)
-//	exponential: 1 − (1 − from)·((1 − to)/(1 − from))^p
-//	             (the kept fraction shrinks by the same factor every step)
-//
-// so iteration 0 prunes to `from` and iteration steps−1 to `to`.
+// read at the enclosing loop's iteration i: iteration i prunes to
+// pruning.Schedule{Initial: from, Final: to, Steps: steps − 1}.At(i), so
+// iteration 0 prunes to `from`, iteration steps−1 (and every later one) to
+// `to`, and the curve — linear, cubic (Zhu & Gupta's AGP, the default) or
+// exponential — shapes the steps between (see pruning.ScheduleKind).
 type ScheduleConfig struct {
 	Kind  string  `yaml:"kind"`
 	From  float64 `yaml:"from"`
@@ -28,23 +24,37 @@ type ScheduleConfig struct {
 	Curve string  `yaml:"curve"`
 }
 
+// schedule is the pruning schedule the config describes.
+func (s *ScheduleConfig) schedule() pruning.Schedule {
+	k := pruning.ScheduleKind(s.Curve)
+	if k == "" {
+		k = pruning.Cubic
+	}
+	if s.Steps == 1 {
+		k = pruning.OneShot // one iteration: straight to `to`
+	}
+	return pruning.Schedule{Kind: k, Initial: s.From, Final: s.To, Steps: s.Steps - 1}
+}
+
 func (s *ScheduleConfig) check(c *pipeline.Checker) {
 	if s.Kind != "gradual" {
 		c.Errorf("schedule.kind", "want gradual, got %q", s.Kind)
-	}
-	if !(s.From >= 0 && s.From < 1) {
-		c.Errorf("schedule.from", "must be in [0, 1), got %g", s.From)
-	}
-	if !(s.To >= s.From && s.To < 1) {
-		c.Errorf("schedule.to", "must be in [from, 1), got %g", s.To)
-	}
-	if s.Steps < 1 {
-		c.Errorf("schedule.steps", "required: at least 1, got %d", s.Steps)
 	}
 	switch s.Curve {
 	case "", "linear", "cubic", "exponential":
 	default:
 		c.Errorf("schedule.curve", "%q is not a curve; want linear, cubic or exponential", s.Curve)
+		return
+	}
+	if s.Steps < 1 {
+		c.Errorf("schedule.steps", "required: the number of pruning iterations, at least 1, got %d", s.Steps)
+		return
+	}
+	if s.To >= 1 {
+		c.Errorf("schedule.to", "must be below 1, got %g", s.To)
+	}
+	if err := s.schedule().Validate(); err != nil {
+		c.Errorf("schedule", "%v", err)
 	}
 }
 
@@ -53,15 +63,5 @@ func (s *ScheduleConfig) at(i int) (float64, error) {
 	if i < 0 {
 		return 0, fmt.Errorf("schedule: a gradual schedule is read at the enclosing loop's iteration; this prune stage is not inside a loop")
 	}
-	p := 1.0
-	if s.Steps > 1 {
-		p = math.Min(1, float64(i)/float64(s.Steps-1))
-	}
-	switch s.Curve {
-	case "cubic":
-		return s.To + (s.From-s.To)*math.Pow(1-p, 3), nil
-	case "exponential":
-		return 1 - (1-s.From)*math.Pow((1-s.To)/(1-s.From), p), nil
-	}
-	return s.From + (s.To-s.From)*p, nil
+	return s.schedule().At(i), nil
 }

@@ -1,0 +1,175 @@
+package stages
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"lopper/pipeline"
+)
+
+// ReportConfig is the `report` stage's with block. Every field is
+// optional:
+//
+//	report:
+//	  uses: report
+//	  needs: [save]              # run after what it should cover
+//	  with:
+//	    title: Gradual Wanda     # default "lopper report: RECIPE"
+//	    format: [html, md]       # default both
+//	    include: [baseline, gradual, final]  # default every stage
+//	    metrics: [accuracy, perplexity, sparsity]  # default all
+//
+// The stage writes ID.md and ID.html (report.md, report.html for a stage
+// called report) into the run directory, and the Markdown's plots as SVG
+// files into its work directory. It covers the run record as it stands
+// when the stage runs: stages listed in include become dependencies;
+// otherwise give it needs (or let it read a late stage) so that it runs
+// last. Stages not finished by then are listed as such in the report.
+type ReportConfig struct {
+	Title   string         `yaml:"title"`
+	Format  []string       `yaml:"format"`
+	Include []pipeline.Ref `yaml:"include"`
+	Metrics []string       `yaml:"metrics"`
+}
+
+// Report formats.
+const (
+	ReportMarkdown = "md"
+	ReportHTML     = "html"
+)
+
+var reportFormats = []string{ReportHTML, ReportMarkdown}
+
+// Report metrics and artifact.
+const (
+	MetricReportMarkdownBytes = "md_bytes"   // size of ID.md
+	MetricReportHTMLBytes     = "html_bytes" // size of ID.html
+	MetricReportPlots         = "plots"      // plots drawn
+	ArtifactReport            = "report"
+)
+
+func registerReport(reg *pipeline.Registry) {
+	reg.Register("report", pipeline.Typed(pipeline.KindOf[ReportConfig]{
+		Check: checkReport, Declare: declareReport, Run: runReport,
+	}))
+}
+
+func checkReport(c *pipeline.Checker, cfg *ReportConfig) {
+	if cfg.Format != nil && len(cfg.Format) == 0 {
+		c.Errorf("format", "empty: give %s or %s, or leave format out for both", ReportHTML, ReportMarkdown)
+	}
+	seen := map[string]bool{}
+	for i, f := range cfg.Format {
+		path := fmt.Sprintf("format.%d", i)
+		switch {
+		case !slices.Contains(reportFormats, f):
+			c.Errorf(path, "unknown format %q; want %s", f, strings.Join(reportFormats, " or "))
+		case seen[f]:
+			c.Errorf(path, "format %s given twice", f)
+		}
+		seen[f] = true
+	}
+	seen = map[string]bool{}
+	for i, m := range cfg.Metrics {
+		path := fmt.Sprintf("metrics.%d", i)
+		switch {
+		case strings.TrimSpace(m) == "":
+			c.Errorf(path, "empty metric name")
+		case seen[m]:
+			c.Errorf(path, "metric %s given twice", m)
+		}
+		seen[m] = true
+	}
+	seen = map[string]bool{}
+	for i, r := range cfg.Include {
+		if seen[r.ID] {
+			c.Errorf(fmt.Sprintf("include.%d", i), "stage %s given twice", r.ID)
+		}
+		seen[r.ID] = true
+	}
+}
+
+// formats returns the formats to write, in a fixed order.
+func (cfg *ReportConfig) formats() []string {
+	if len(cfg.Format) == 0 {
+		return reportFormats
+	}
+	return slices.DeleteFunc(slices.Clone(reportFormats), func(f string) bool { return !slices.Contains(cfg.Format, f) })
+}
+
+func declareReport(cfg *ReportConfig) pipeline.Decl {
+	d := pipeline.Decl{Metrics: []string{MetricReportPlots}, Artifacts: []string{ArtifactReport}}
+	for _, r := range cfg.Include {
+		d.Inputs = append(d.Inputs, pipeline.Input{Ref: r})
+	}
+	for _, f := range cfg.formats() {
+		d.Metrics = append(d.Metrics, reportBytesMetric(f))
+	}
+	return d
+}
+
+func reportBytesMetric(format string) string {
+	if format == ReportHTML {
+		return MetricReportHTMLBytes
+	}
+	return MetricReportMarkdownBytes
+}
+
+// ReportFile is one file a report stage wrote.
+type ReportFile struct {
+	Path   string `json:"path"` // relative to the run directory, slash-separated
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+// ReportDetails are the report stage's details in run.json.
+type ReportDetails struct {
+	Files      []ReportFile `json:"files"`
+	Covered    []string     `json:"covered"`              // top-level stages in the report
+	Unfinished []string     `json:"unfinished,omitempty"` // of those, still pending or running
+	Notes      []string     `json:"notes,omitempty"`
+}
+
+func runReport(ctx context.Context, sc *pipeline.StageContext, cfg *ReportConfig) (*pipeline.Result, error) {
+	view := buildReportView(sc.Record(), cfg, sc.Path, time.Now())
+	if len(view.Unfinished) > 0 {
+		sc.Log.Warn("stages not finished yet are reported as such; give the report needs: to run after them",
+			"unfinished", strings.Join(view.Unfinished, ", "))
+	}
+	plotDir, err := sc.WorkDir()
+	if err != nil {
+		return nil, err
+	}
+	out, err := writeReport(ctx, view, cfg.formats(), sc.RunDir, plotDir, reportBaseName(sc.Path))
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range view.Notes {
+		sc.Log.Warn(n)
+	}
+	res := &pipeline.Result{
+		Metrics:   pipeline.Metrics{MetricReportPlots: float64(out.plots)},
+		Artifacts: map[string]pipeline.Artifact{ArtifactReport: out.artifact},
+	}
+	det := ReportDetails{Files: out.files, Unfinished: view.Unfinished, Notes: view.Notes}
+	for _, r := range view.Overview {
+		det.Covered = append(det.Covered, r.Path)
+	}
+	for f, n := range out.bytes {
+		res.Metrics[reportBytesMetric(f)] = float64(n)
+	}
+	res.Details = det
+	for _, f := range out.files {
+		sc.Log.Info("wrote", "file", f.Path, "bytes", f.Bytes)
+	}
+	return res, nil
+}
+
+// reportBaseName is the report's file name stem: the stage's path with
+// nesting flattened ("report", "sweep-1-report").
+func reportBaseName(path string) string {
+	return reportFileStem(strings.NewReplacer("[", "-", "]", "", "/", "-").Replace(path))
+}

@@ -1180,7 +1180,9 @@ geluAVX512_loop:
 	VMULPS       vconst_half<>+0(SB), Z1, Z1
 	VADDPS       vconst_one<>+0(SB), Z1, Z1
 	VMOVUPS      vconst_one<>+0(SB), Z5
-	VDIVPS       Z1, Z5, Z5
+	VRCP14PS     Z1, Z6
+	VFNMADD231PS Z6, Z1, Z5
+	VFMADD132PS  Z6, Z6, Z5
 	VMOVUPS      vconst_erfcP9<>+0(SB), Z1
 	VFMADD213PS  vconst_erfcP8<>+0(SB), Z5, Z1
 	VFMADD213PS  vconst_erfcP7<>+0(SB), Z5, Z1
@@ -1256,7 +1258,9 @@ geluBackwardAVX512_loop:
 	VMULPS       vconst_half<>+0(SB), Z2, Z2
 	VADDPS       vconst_one<>+0(SB), Z2, Z2
 	VMOVUPS      vconst_one<>+0(SB), Z6
-	VDIVPS       Z2, Z6, Z6
+	VRCP14PS     Z2, Z7
+	VFNMADD231PS Z7, Z2, Z6
+	VFMADD132PS  Z7, Z7, Z6
 	VMOVUPS      vconst_erfcP9<>+0(SB), Z2
 	VFMADD213PS  vconst_erfcP8<>+0(SB), Z6, Z2
 	VFMADD213PS  vconst_erfcP7<>+0(SB), Z6, Z2
@@ -1365,7 +1369,9 @@ geluTanhAVX512_loop:
 	VSCALEFPS    Z4, Z5, Z1
 	VADDPS       vconst_one<>+0(SB), Z1, Z4
 	VMOVUPS      vconst_one<>+0(SB), Z5
-	VDIVPS       Z4, Z5, Z5
+	VRCP14PS     Z4, Z6
+	VFNMADD231PS Z6, Z4, Z5
+	VFMADD132PS  Z6, Z6, Z5
 	VMULPS       Z5, Z1, Z1
 	VPTESTMD     vconst_signMask<>+0(SB), Z2, K1
 	VBLENDMPS    Z1, Z5, K1, Z3
@@ -1422,7 +1428,9 @@ geluTanhBackwardAVX512_loop:
 	VSCALEFPS    Z6, Z7, Z2
 	VADDPS       vconst_one<>+0(SB), Z2, Z6
 	VMOVUPS      vconst_one<>+0(SB), Z7
-	VDIVPS       Z6, Z7, Z7
+	VRCP14PS     Z6, Z8
+	VFNMADD231PS Z8, Z6, Z7
+	VFMADD132PS  Z8, Z8, Z7
 	VMULPS       Z7, Z2, Z2
 	VPTESTMD     vconst_signMask<>+0(SB), Z3, K1
 	VBLENDMPS    Z2, Z7, K1, Z5
@@ -1477,7 +1485,9 @@ swigluAVX512_loop:
 	VSCALEFPS    Z3, Z5, Z2
 	VADDPS       vconst_one<>+0(SB), Z2, Z3
 	VMOVUPS      vconst_one<>+0(SB), Z5
-	VDIVPS       Z3, Z5, Z5
+	VRCP14PS     Z3, Z6
+	VFNMADD231PS Z6, Z3, Z5
+	VFMADD132PS  Z6, Z6, Z5
 	VMULPS       Z5, Z2, Z2
 	VPTESTMD     vconst_signMask<>+0(SB), Z0, K1
 	VBLENDMPS    Z2, Z5, K1, Z4
@@ -1531,7 +1541,9 @@ swigluBackwardAVX512_loop:
 	VSCALEFPS    Z4, Z6, Z3
 	VADDPS       vconst_one<>+0(SB), Z3, Z4
 	VMOVUPS      vconst_one<>+0(SB), Z6
-	VDIVPS       Z4, Z6, Z6
+	VRCP14PS     Z4, Z7
+	VFNMADD231PS Z7, Z4, Z6
+	VFMADD132PS  Z7, Z7, Z6
 	VMULPS       Z6, Z3, Z3
 	VPTESTMD     vconst_signMask<>+0(SB), Z1, K1
 	VBLENDMPS    Z3, Z6, K1, Z5

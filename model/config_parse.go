@@ -148,7 +148,9 @@ func parseGPT2(p *fieldParser, c *Config, fam family) {
 		p.fail("add_cross_attention", true, "cross-attention is not supported")
 	}
 	if heads > 0 {
-		if c.Hidden%heads != 0 && p.err == nil {
+		// A GPT-2 with heads removed by lopper keeps its head size in
+		// lopper_dims, where n_head no longer divides n_embd.
+		if c.Hidden%heads != 0 && p.err == nil && !p.present(lopperDimsKey) {
 			p.fail("n_head", heads, fmt.Sprintf("does not divide n_embd %d", c.Hidden))
 		}
 		c.HeadDim = c.Hidden / heads

@@ -13,7 +13,7 @@ import (
 )
 
 // Comparison is two runs side by side (`lopper diff A B`). Rows follow
-// run A's order, then what only run B has. A value missing on one side is
+// run A's order, with what only run B has merged in where B has it. A value missing on one side is
 // nil (JSON null).
 type Comparison struct {
 	A         string        `json:"a"` // run A's run.json
@@ -189,13 +189,19 @@ func stageIndex(r *pipeline.RunRecord) stageSet {
 	return s
 }
 
-// unionOrder is a's order followed by what only b has, in b's order.
+// unionOrder is a's order with what only b has merged in: each such entry
+// right after the entry that precedes it in b (so a stage that ran only in
+// B appears among its neighbours).
 func unionOrder(a, b []string) []string {
 	out := slices.Clone(a)
+	last := -1
 	for _, p := range b {
-		if !slices.Contains(a, p) {
-			out = append(out, p)
+		i := slices.Index(out, p)
+		if i < 0 {
+			i = last + 1
+			out = slices.Insert(out, i, p)
 		}
+		last = i
 	}
 	return out
 }

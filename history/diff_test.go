@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -39,8 +40,24 @@ func TestCompareRealRuns(t *testing.T) {
 		}
 	}
 	stages := map[string]history.StageRow{}
+	var order []string
 	for _, s := range c.Stages {
 		stages[s.Stage] = s
+		order = append(order, s.Stage)
+	}
+	// B ran iterations 0..2: A's extra iteration 3 sits after iteration 2.
+	wantOrder := []string{"base", "baseline", "loop", "loop[0]/step", "loop[0]/check", "loop[1]/step", "loop[1]/check",
+		"loop[2]/step", "loop[2]/check", "loop[3]/step", "loop[3]/check", "final"}
+	if !slices.Equal(order, wantOrder) {
+		t.Errorf("stage order %v\nwant %v", order, wantOrder)
+	}
+	// Reversed, B's extra iteration is merged in at the same place.
+	var rev []string
+	for _, s := range history.Compare(fb, rb, fa, ra).Stages {
+		rev = append(rev, s.Stage)
+	}
+	if !slices.Equal(rev, wantOrder) {
+		t.Errorf("reversed stage order %v\nwant %v", rev, wantOrder)
 	}
 	if s := stages["loop[3]/check"]; s.StatusA != "succeeded" || s.StatusB != "" || s.SecondsB != nil {
 		t.Errorf("loop[3]/check ran only in A: %+v", s)

@@ -1,6 +1,8 @@
 package history
 
 import (
+	"slices"
+
 	"lopper/pipeline"
 )
 
@@ -131,7 +133,7 @@ type Headline struct {
 
 // HeadlineOf returns a run's headline: the final stage's accuracy, acc and
 // perplexity, and the sparsity of the final stage (else of the top-level
-// stage that ended last with one).
+// stage other than the baseline that ended last with one).
 func HeadlineOf(rec *pipeline.RunRecord) Headline {
 	h := Headline{Metrics: pipeline.Metrics{}}
 	final, ok := Final(rec)
@@ -147,7 +149,10 @@ func HeadlineOf(rec *pipeline.RunRecord) Headline {
 		}
 	}
 	if _, ok := h.Metrics[MetricSparsity]; !ok {
-		if s, ok := Latest(rec.Stages, MetricSparsity); ok {
+		notBaseline := slices.DeleteFunc(slices.Clone(rec.Stages), func(s *pipeline.StageRecord) bool {
+			return s.ID == rec.Recipe.Baseline // the dense model's 0 says nothing of the run
+		})
+		if s, ok := Latest(notBaseline, MetricSparsity); ok {
 			h.Metrics[MetricSparsity], _ = MetricOf(s, MetricSparsity)
 		}
 	}

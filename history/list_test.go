@@ -119,6 +119,25 @@ func TestHeadlineIsTheKeptIteration(t *testing.T) {
 	}
 }
 
+// A sweep has no final evaluation: its headline has no accuracy, and the
+// baseline's sparsity (0, the dense model) is not the run's.
+func TestHeadlineOfASweep(t *testing.T) {
+	src := `version: 1
+baseline: baseline
+stages:
+  baseline: {uses: emit, with: {metrics: {accuracy: 0.9, sparsity: 0}}}
+  sweep:
+    uses: matrix
+    with: {sparsity: [0.5, 0.7]}
+    stages:
+      check: {uses: emit, with: {metrics: {accuracy: 0.5, sparsity: "${{ matrix.sparsity }}"}}}
+`
+	h := history.HeadlineOf(runRecipe(t, t.TempDir(), src))
+	if h.Stage != "" || h.Metrics != nil {
+		t.Errorf("headline %+v, want none", h)
+	}
+}
+
 // Without a declared baseline, before is the first evaluation to finish.
 func TestBeforeAfterWithoutBaseline(t *testing.T) {
 	src := `version: 1

@@ -18,22 +18,17 @@ func init() {
 
 func runGraph(_ context.Context, a *app, args []string) int {
 	fs := a.newFlags("graph")
-	var set stringList
-	fs.Var(&set, "set", "override a param, `NAME=VALUE` (repeatable)")
+	set := setFlag(fs)
 	format := fs.String("format", pipeline.GraphMermaid, "output format: mermaid or dot")
-	files, code, ok := a.parse(fs, args)
+	file, code, ok := a.oneRecipe(fs, args)
 	if !ok {
 		return code
-	}
-	if len(files) != 1 {
-		fs.Usage()
-		return exitUsage
 	}
 	if *format != pipeline.GraphMermaid && *format != pipeline.GraphDot {
 		fmt.Fprintf(a.stderr, "lopper graph: unknown --format %q (want mermaid or dot)\n", *format)
 		return exitUsage
 	}
-	r, code := a.loadRecipe(files[0], set)
+	r, code := a.loadRecipe(file, *set)
 	if code != exitOK {
 		return code
 	}

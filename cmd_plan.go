@@ -17,22 +17,17 @@ func init() {
 
 func runPlan(_ context.Context, a *app, args []string) int {
 	fs := a.newFlags("plan")
-	var set stringList
-	fs.Var(&set, "set", "override a param, `NAME=VALUE` (repeatable)")
+	set := setFlag(fs)
 	format := fs.String("format", "text", "output format: text or json")
-	files, code, ok := a.parse(fs, args)
+	file, code, ok := a.oneRecipe(fs, args)
 	if !ok {
 		return code
-	}
-	if len(files) != 1 {
-		fs.Usage()
-		return exitUsage
 	}
 	if *format != "text" && *format != "json" {
 		fmt.Fprintf(a.stderr, "lopper plan: unknown --format %q (want text or json)\n", *format)
 		return exitUsage
 	}
-	r, code := a.loadRecipe(files[0], set)
+	r, code := a.loadRecipe(file, *set)
 	if code != exitOK {
 		return code
 	}

@@ -21,25 +21,20 @@ func init() {
 
 func runRun(ctx context.Context, a *app, args []string) int {
 	fs := a.newFlags("run")
-	var set stringList
-	fs.Var(&set, "set", "override a param, `NAME=VALUE` (repeatable)")
+	set := setFlag(fs)
 	jobs := fs.Int("jobs", runtime.NumCPU(), "run at most `N` stages at once")
 	out := fs.String("out", "runs", "create the run directory under `DIR`, as DIR/<UTC time>-<name>/")
 	failFast := fs.Bool("fail-fast", false, "cancel every stage when one fails (default: only its dependents)")
 	summaryJSON := fs.String("summary-json", "", "also write the run summary as JSON to `FILE`")
-	files, code, ok := a.parse(fs, args)
+	file, code, ok := a.oneRecipe(fs, args)
 	if !ok {
 		return code
-	}
-	if len(files) != 1 {
-		fs.Usage()
-		return exitUsage
 	}
 	if *jobs < 1 {
 		fmt.Fprintf(a.stderr, "lopper run: --jobs must be at least 1, got %d\n", *jobs)
 		return exitUsage
 	}
-	r, code := a.loadRecipe(files[0], set)
+	r, code := a.loadRecipe(file, *set)
 	if code != exitOK {
 		return code
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 
 	"lopper/pipeline"
@@ -19,8 +20,7 @@ func init() {
 
 func runValidate(_ context.Context, a *app, args []string) int {
 	fs := a.newFlags("validate")
-	var set stringList
-	fs.Var(&set, "set", "override a param, `NAME=VALUE` (repeatable)")
+	set := setFlag(fs)
 	files, code, ok := a.parse(fs, args)
 	if !ok {
 		return code
@@ -31,7 +31,7 @@ func runValidate(_ context.Context, a *app, args []string) int {
 	}
 	code = exitOK
 	for _, f := range files {
-		r, c := a.loadRecipe(f, set)
+		r, c := a.loadRecipe(f, *set)
 		if c != exitOK {
 			code = c
 			continue
@@ -39,6 +39,26 @@ func runValidate(_ context.Context, a *app, args []string) int {
 		fmt.Fprintf(a.stdout, "%s: ok (%d stages)\n", f, r.Plan().Stages)
 	}
 	return code
+}
+
+// setFlag adds the --set flag of the commands that load recipes.
+func setFlag(fs *flag.FlagSet) *stringList {
+	set := new(stringList)
+	fs.Var(set, "set", "override a param, `NAME=VALUE` (repeatable)")
+	return set
+}
+
+// oneRecipe parses the flags and the single RECIPE argument of a command.
+func (a *app) oneRecipe(fs *flag.FlagSet, args []string) (file string, code int, ok bool) {
+	files, code, ok := a.parse(fs, args)
+	if !ok {
+		return "", code, false
+	}
+	if len(files) != 1 {
+		fs.Usage()
+		return "", exitUsage, false
+	}
+	return files[0], exitOK, true
 }
 
 // loadRecipe loads and validates a recipe, printing its problems; the code

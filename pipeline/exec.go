@@ -97,7 +97,9 @@ func (x *scopeRun) finish(s *Stage, rec *StageRecord, status StageStatus, res *R
 			rec.Gate = errors.As(err, &ge)
 		}
 		if !rec.Started.IsZero() {
-			rec.Ended = time.Now().UTC()
+			if rec.Ended.IsZero() {
+				rec.Ended = time.Now().UTC()
+			}
 			rec.Seconds = rec.Ended.Sub(rec.Started).Seconds()
 		}
 		if res != nil {
@@ -252,6 +254,8 @@ func (x *scopeRun) runKind(ctx context.Context, s *Stage, rec *StageRecord, log 
 		Registry: r.registry, lookup: x.lookup, rec: x.rs.rec, workDir: workDirFor(x.rs.runDir, rec.Path),
 	}
 	res, err := callRun(ctx, s.kind, sc, cfg, log)
+	// The stage's time ends before its slot is released.
+	x.rs.rec.update(func() { rec.Ended = time.Now().UTC() })
 	if err != nil {
 		return nil, err
 	}

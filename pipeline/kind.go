@@ -160,7 +160,3 @@ func (r *Registry) Codec(kind string) (Codec, bool) {
 	c, ok := r.codecs[kind]
 	return c, ok
 }
-
-func isControlKind(uses string) bool {
-	return uses == KindLoop || uses == KindMatrix || uses == KindAssert
-}

@@ -27,7 +27,10 @@ func (x *scopeRun) runLoop(ctx context.Context, s *Stage, rec *StageRecord, log 
 	x.rs.rec.update(func() { rec.Loop = lr })
 	var prev *Result
 	if spec.fromStage != nil {
-		prev, _ = x.lookup(spec.fromStage.ID)
+		var ok bool
+		if prev, ok = x.lookup(spec.fromStage.ID); !ok { // from is a dependency: it succeeded
+			return nil, fmt.Errorf("internal error: the from stage %s has no result", spec.fromStage.ID)
+		}
 	}
 	type iteration struct{ carry, measure *Result }
 	var done []iteration
@@ -40,7 +43,7 @@ func (x *scopeRun) runLoop(ctx context.Context, s *Stage, rec *StageRecord, log 
 		log.Info("iteration started", "iteration", i)
 		body.exec(ctx)
 		if err := body.failure(ctx); err != nil {
-			x.rs.rec.update(func() { ir.Status = statusOf(ctx, err) })
+			x.rs.rec.update(func() { ir.Status = statusOf(ctx) })
 			return nil, &innerFailure{msg: fmt.Sprintf("iteration %d: %v", i, err)}
 		}
 		carry, ok := body.result(spec.carryStage)
@@ -132,7 +135,7 @@ func (x *scopeRun) failure(ctx context.Context) error {
 	return nil
 }
 
-func statusOf(ctx context.Context, err error) StageStatus {
+func statusOf(ctx context.Context) StageStatus {
 	if ctx.Err() != nil {
 		return StageCancelled
 	}

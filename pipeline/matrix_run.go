@@ -36,7 +36,7 @@ func (x *scopeRun) runMatrix(ctx context.Context, s *Stage, rec *StageRecord, lo
 			run.exec(ctx)
 			st := StageSucceeded
 			if err := run.failure(ctx); err != nil {
-				st = statusOf(ctx, err)
+				st = statusOf(ctx)
 			}
 			x.rs.rec.update(func() { mr.Branches[i].Status = st })
 			return nil

@@ -26,7 +26,7 @@ func (l *loader) stage(p pair, parent *Stage, sc *scope) {
 		l.errorf(p.key, "stage id %q: use letters, digits and '_', starting with a letter (ids are names in expressions)", id)
 		register = false
 	case reservedName(id) != "":
-		l.errorf(p.key, "stage id %s", reservedName(id))
+		l.errorf(p.key, "stage id %s; choose another id", reservedName(id))
 		register = false
 	}
 	if first, dup := l.r.byID[id]; dup && register {

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"lopper/pipeline"
 	"lopper/pipeline/pipelinetest"
@@ -152,5 +153,49 @@ stages:
 	m := readRecord(t, rec)
 	if got := m["stages"].([]any)[0].(map[string]any)["metrics"].(map[string]any)["loss"]; got != "NaN" {
 		t.Errorf("loss recorded as %v", got)
+	}
+}
+
+// run.json shows the run as it goes, not only at the end.
+func TestRunRecordWrittenDuringRun(t *testing.T) {
+	kit := pipelinetest.New()
+	src := `version: 1
+stages:
+  step1: {uses: emit, with: {metrics: {x: 1}}}
+  waiting: {uses: emit, with: {reads: [step1], block: true}}
+`
+	out := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan *pipeline.RunRecord)
+	r := mustLoad(t, kit, src)
+	go func() {
+		rec, err := pipeline.Run(ctx, r, pipeline.RunOptions{OutDir: out})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- rec
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		files, _ := filepath.Glob(filepath.Join(out, "*", pipeline.RecordFile))
+		var rec pipeline.RunRecord
+		if len(files) == 1 {
+			if b, err := os.ReadFile(files[0]); err == nil && json.Unmarshal(b, &rec) == nil &&
+				len(rec.Stages) == 2 && rec.Stages[0].Status == pipeline.StageSucceeded && rec.Stages[1].Status == pipeline.StageRunning {
+				if rec.Status != pipeline.RunRunning {
+					t.Errorf("run status on disk %s while running", rec.Status)
+				}
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("run.json never showed step1 succeeded and waiting running")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if rec := <-done; rec.Status != pipeline.RunInterrupted {
+		t.Errorf("final status %s", rec.Status)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 )
@@ -11,22 +12,31 @@ import (
 // RecordFile is the run record's file name inside a run directory.
 const RecordFile = "run.json"
 
+// recordInterval bounds how often run.json is rewritten during a run: a
+// sweep of thousands of tiny stages must not spend its time rewriting a
+// growing file. The record on disk is at most this stale; the final write
+// always happens.
+const recordInterval = 500 * time.Millisecond
+
 // recorder owns the run record: every change goes through update, under
 // one lock, and is written to run.json atomically.
 type recorder struct {
-	mu     sync.Mutex
-	rec    *RunRecord
-	path   string
-	closed bool  // after the run is final, late updates are dropped
-	err    error // first write error
-	log    hclog.Logger
+	mu        sync.Mutex
+	rec       *RunRecord
+	path      string
+	closed    bool  // after the run is final, late updates are dropped
+	err       error // first write error
+	log       hclog.Logger
+	lastWrite time.Time
+	pending   *time.Timer // a scheduled write, nil if none
 }
 
 func newRecorder(rec *RunRecord, log hclog.Logger) *recorder {
 	return &recorder{rec: rec, path: filepath.Join(rec.RunDir, RecordFile), log: log}
 }
 
-// update applies fn to the record and writes it.
+// update applies fn to the record and writes it now, or soon when it was
+// written less than recordInterval ago.
 func (r *recorder) update(fn func()) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -34,10 +44,24 @@ func (r *recorder) update(fn func()) {
 		return
 	}
 	fn()
-	r.writeLocked()
+	wait := recordInterval - time.Since(r.lastWrite)
+	switch {
+	case wait <= 0:
+		r.writeLocked()
+	case r.pending == nil:
+		r.pending = time.AfterFunc(wait, func() {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.pending = nil
+			if !r.closed {
+				r.writeLocked()
+			}
+		})
+	}
 }
 
 func (r *recorder) writeLocked() {
+	r.lastWrite = time.Now()
 	data, err := json.MarshalIndent(r.rec, "", "  ")
 	if err == nil {
 		err = WriteFileAtomic(r.path, append(data, '\n'), 0o644)
@@ -53,6 +77,10 @@ func (r *recorder) finish(fn func()) (*RunRecord, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	fn()
+	if r.pending != nil {
+		r.pending.Stop()
+		r.pending = nil
+	}
 	r.writeLocked()
 	r.closed = true
 	return r.rec.clone(), r.err

@@ -147,19 +147,16 @@ func (l *loader) depend(s *Stage, r Ref, why string) *Stage {
 	return t
 }
 
-// outermostOutside returns the stage around inner that is visible from s.
+// outermostOutside returns the stage around inner that s can read: the
+// innermost enclosing loop or matrix of inner that lives in s's scope or an
+// enclosing one.
 func outermostOutside(inner, s *Stage) *Stage {
-	t := inner
-	for t.Parent != nil {
-		t = t.Parent
-		if t.scope == s.scope {
-			return t
-		}
+	for t := inner.Parent; t != nil; t = t.Parent {
 		for sc := s.scope; sc != nil; sc = sc.parent {
 			if t.scope == sc {
 				return t
 			}
 		}
 	}
-	return t
+	return inner
 }

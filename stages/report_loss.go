@@ -19,16 +19,16 @@ import (
 // tokens) are not plotted.
 const LossCurveKey = "curve"
 
-// isLossField reports whether a curve field is plotted as a loss.
-func isLossField(name string) bool { return name == "loss" || strings.HasSuffix(name, "_loss") }
+// reportLossField reports whether a curve field is plotted as a loss.
+func reportLossField(name string) bool { return name == "loss" || strings.HasSuffix(name, "_loss") }
 
-// lossSeries reads the loss curve from a stage's Details (a Go value in
-// memory, or what run.json decoded): one series per loss field ("loss" first,
-// the others sorted), leaving out a series equal to an earlier one (lm_loss is loss
-// without a teacher). found is false when the Details have no such curve;
-// entries that are not objects, and loss values that are not numbers, are
-// skipped.
-func lossSeries(details any) (out []plotSeries, found bool) {
+// reportLossSeries reads the loss curve from a stage's Details (a Go value
+// in memory, or what run.json decoded): one series per loss field ("loss"
+// first, the others sorted), leaving out a series equal to an earlier one
+// (lm_loss is loss without a teacher). found is false when the Details have
+// no such curve; entries that are not objects, and loss values that are not
+// numbers, are skipped.
+func reportLossSeries(details any) (out []plotSeries, found bool) {
 	if details == nil {
 		return nil, false
 	}
@@ -56,7 +56,7 @@ func lossSeries(details any) (out []plotSeries, found bool) {
 		}
 		for _, k := range slices.Sorted(maps.Keys(p)) {
 			v, ok := reportNumber(p[k])
-			if !isLossField(k) || !ok {
+			if !reportLossField(k) || !ok {
 				continue
 			}
 			j, seen := byName[k]
@@ -82,7 +82,7 @@ func lossSeries(details any) (out []plotSeries, found bool) {
 	})
 	for i := len(out) - 1; i > 0; i-- {
 		for j := range i {
-			if sameSeries(out[i], out[j]) {
+			if reportSameSeries(out[i], out[j]) {
 				out = slices.Delete(out, i, i+1)
 				break
 			}
@@ -91,7 +91,7 @@ func lossSeries(details any) (out []plotSeries, found bool) {
 	return out, len(out) > 0
 }
 
-func sameSeries(a, b plotSeries) bool {
+func reportSameSeries(a, b plotSeries) bool {
 	return slices.EqualFunc(a.Points, b.Points, func(p, q plotPoint) bool {
 		return p.X == q.X && (p.Y == q.Y || math.IsNaN(p.Y) && math.IsNaN(q.Y))
 	})
@@ -147,7 +147,7 @@ func (b *reportBuilder) losses() []reportLoss {
 	walk = func(list []*pipeline.StageRecord) {
 		for _, s := range list {
 			if history.Finished(s) {
-				if ss, found := lossSeries(s.Details); found {
+				if ss, found := reportLossSeries(s.Details); found {
 					if _, ok := groups[s.ID]; !ok {
 						order = append(order, s.ID)
 					}

@@ -37,7 +37,7 @@ func TestLossSeries(t *testing.T) {
 		}}, map[string][]plotPoint{"kd_loss": {{1, 1}, {2, 0.5}}, "lm_loss": {{1, 2}, {2, 1.5}}, "loss": {{1, 3}, {2, nan}}}},
 	}
 	for _, c := range cases {
-		got, found := lossSeries(c.details)
+		got, found := reportLossSeries(c.details)
 		if found != (c.want != nil) {
 			t.Errorf("%s: found %v, want %v", c.name, found, c.want != nil)
 		}
@@ -45,7 +45,7 @@ func TestLossSeries(t *testing.T) {
 			t.Errorf("%s: %d series, want %d: %+v", c.name, len(got), len(c.want), got)
 		}
 		for _, s := range got {
-			if w, ok := c.want[s.Label]; !ok || !sameSeries(s, plotSeries{Points: w}) {
+			if w, ok := c.want[s.Label]; !ok || !reportSameSeries(s, plotSeries{Points: w}) {
 				t.Errorf("%s: series %s = %v, want %v", c.name, s.Label, s.Points, w)
 			}
 		}

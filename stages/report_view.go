@@ -69,13 +69,13 @@ type reportBeforeAfter struct {
 
 type reportChange struct{ Metric, Before, After, Change string }
 
-// reportFigureNames are the plot file stems used so far, for uniqueness.
+// reportBuilder builds a reportView from a run record.
 type reportBuilder struct {
 	rec     *pipeline.RunRecord
 	cfg     *ReportConfig
-	self    string
+	self    string // the report stage's path
 	view    *reportView
-	names   map[string]int
+	names   map[string]int  // plot file stems used so far, for uniqueness
 	seen    map[string]bool // metric names seen in covered stages
 	covered []*pipeline.StageRecord
 }

@@ -2,6 +2,7 @@ package eval
 
 import (
 	"context"
+	"strconv"
 	"testing"
 )
 
@@ -22,7 +23,7 @@ func BenchmarkTextTinyLlama(b *testing.B) {
 	m, _ := loadShared(b, "tiny-llama")
 	tokens := randomTokens(64*128+1, 256, 1)
 	for _, batch := range []int{1, 4, 16} {
-		b.Run("batch"+itoa(batch), func(b *testing.B) {
+		b.Run("batch"+strconv.Itoa(batch), func(b *testing.B) {
 			for b.Loop() {
 				if _, err := Text(context.Background(), m, tokens, TextOptions{SeqLen: 128, Batch: batch}); err != nil {
 					b.Fatal(err)
@@ -31,11 +32,4 @@ func BenchmarkTextTinyLlama(b *testing.B) {
 			b.ReportMetric(float64(64*128*b.N)/b.Elapsed().Seconds(), "tokens/s")
 		})
 	}
-}
-
-func itoa(n int) string {
-	if n < 10 {
-		return string(rune('0' + n))
-	}
-	return itoa(n/10) + string(rune('0'+n%10))
 }

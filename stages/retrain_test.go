@@ -1,0 +1,72 @@
+package stages
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A pruned model saved and loaded again has zeros but no mask: retrain
+// holds those zeros, reports where the mask came from, computes the
+// held-out loss every eval_every steps, and records the loss curve.
+func TestRetrainHoldsZerosOfALoadedModel(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "pruned")
+	set := []string{"model=" + shared(t, "models/tiny-gpt2"), "train=" + shared(t, "data/shakespeare_train.txt"),
+		"eval=" + shared(t, "data/shakespeare_eval.txt"), "out=" + out}
+	params := `params:
+  model: {type: path, default: m}
+  train: {type: path, default: t}
+  eval: {type: path, default: e}
+  out: {type: path, default: o}
+`
+	run(t, parseRecipe(t, t.TempDir(), `version: 1
+name: prune-and-save
+`+params+`stages:
+  base: {uses: load, with: {path: "${{ params.model }}"}}
+  prune: {uses: prune, with: {model: base, sparsity: 0.6}}
+  save: {uses: save, with: {model: prune, path: "${{ params.out }}"}}
+`, set...))
+	rec := run(t, parseRecipe(t, t.TempDir(), `version: 1
+name: retrain-loaded
+`+params+`stages:
+  pruned: {uses: load, with: {path: "${{ params.out }}"}}
+  retrain:
+    uses: retrain
+    with: {model: pruned, data: "${{ params.train }}", steps: 6, batch_size: 2, seq_len: 32, lr: 0.001,
+           eval_every: 3, eval_data: "${{ params.eval }}", eval_batches: 2, debug_masks: true}
+`, set...))
+	loaded, retrained := modelOf(t, stage(t, rec, "pruned")).Model, modelOf(t, stage(t, rec, "retrain")).Model
+	if loaded.Mask != nil {
+		t.Fatal("a model loaded from disk should have no mask")
+	}
+	zeros, moved := 0, 0
+	for i, v := range loaded.W {
+		if v == 0 && retrained.Mask != nil && retrained.Mask[i] == 0 {
+			zeros++
+			if retrained.W[i] != 0 {
+				moved++
+			}
+		}
+	}
+	if zeros == 0 || moved != 0 {
+		t.Errorf("%d held zeros, %d moved", zeros, moved)
+	}
+	s := stage(t, rec, "retrain")
+	det := s.Result().Details.(retrainDetails)
+	if !strings.Contains(det.Mask, "exactly-zero") || len(det.Curve) != 6 {
+		t.Errorf("mask from %q, %d curve points", det.Mask, len(det.Curve))
+	}
+	evals := []int{}
+	for _, p := range det.Curve {
+		if p.EvalLoss != nil {
+			evals = append(evals, p.Step)
+		}
+	}
+	last := det.Curve[len(det.Curve)-1]
+	if len(evals) != 2 || evals[0] != 3 || evals[1] != 6 || s.Metrics["eval_loss"] != *last.EvalLoss {
+		t.Errorf("eval steps %v, eval_loss %g", evals, s.Metrics["eval_loss"])
+	}
+	if sp := s.Metrics["sparsity"]; sp < 0.59 {
+		t.Errorf("sparsity %g after retraining a 60 %% sparse model", sp)
+	}
+}

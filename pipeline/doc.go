@@ -10,11 +10,19 @@
 // (opaque values with a content digest that other stages consume) and details
 // (JSON for run.json and reports).
 //
-// The load pipeline is: parse (parse.go) → params (params.go) → per stage:
-// interpolate the load-time `${{ }}` values, decode `with` strictly and let
-// the kind check it (decode.go, checker.go, interp.go) → resolve references
-// and build the per-scope DAGs (resolve.go, graph.go) → compile every
-// expression against its scope's typed environment (expr.go, env.go).
-// Running (runner.go, exec.go, loop.go, matrix.go, assert.go) follows the
-// same scopes; the run record (record.go) is written atomically as it goes.
+// Loading (Load, Parse) goes: parse.go and parse_stages.go (YAML to spec,
+// with positions; yamlerr.go and yamlnode.go for YAML details) → params.go
+// (typed params, --set) → analyze.go (per stage: load-time `${{ }}` values
+// from interp.go, strict decoding of `with` in decode.go, the kind's Check
+// through checker.go; loop.go, matrix.go and assert.go for the engine-level
+// kinds) → resolve.go (references become dependencies) → dag.go (cycles,
+// levels, derived metrics) → compile.go with env.go and expr.go (every
+// expression type-checked in its scope). Problems collect in pos.go, with
+// did-you-means from suggest.go.
+//
+// Running (Run, runner.go) executes scopes (exec.go): the top level, each
+// loop iteration (loop_run.go) and each matrix branch (matrix_run.go), with
+// derived metrics (derived.go) and a run record (record.go) written
+// atomically by recorder.go. plan.go and graph.go describe a recipe without
+// running it; summary.go condenses a finished run.
 package pipeline

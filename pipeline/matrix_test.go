@@ -149,3 +149,52 @@ stages:
 		t.Errorf("status %s, want failed", rec.Status)
 	}
 }
+
+// Loops and matrices nest: a loop per matrix branch, and a matrix per loop
+// iteration reading iteration and prev.
+func TestNesting(t *testing.T) {
+	src := `version: 1
+stages:
+  base: {uses: emit, with: {value: 0}}
+  outer:
+    uses: matrix
+    with: {n: [1, 10]}
+    stages:
+      grow:
+        uses: loop
+        with: {max_iterations: 3, from: base, carry: step}
+        stages:
+          step: {uses: emit, with: {input: prev, add: "${{ matrix.n }}"}}
+  around:
+    uses: loop
+    with: {max_iterations: 2, from: base, carry: pick}
+    stages:
+      fan:
+        uses: matrix
+        with: {k: [1, 2]}
+        stages:
+          leaf: {uses: emit, with: {input: prev, add: "${{ matrix.k * 100 + iteration }}"}}
+      pick: {uses: emit, needs: [fan], with: {input: prev, add: 1}}
+`
+	rec := runRecipe(t, context.Background(), pipelinetest.New(), src, pipeline.RunOptions{})
+	if rec.Status != pipeline.RunSucceeded {
+		t.Fatalf("status %s: %s", rec.Status, rec.Error)
+	}
+	// Branch n adds n three times.
+	for i, n := range []float64{1, 10} {
+		if got := stage(t, rec, fmt.Sprintf("outer[%d]/grow", i)).Metrics["value"]; got != 3*n {
+			t.Errorf("branch n=%v: loop value %v, want %v", n, got, 3*n)
+		}
+	}
+	// Iteration 1's leaves start from iteration 0's pick (0 + 1 = 1).
+	want := map[string]float64{
+		"around[0]/fan[0]/leaf": 100, "around[0]/fan[1]/leaf": 200,
+		"around[1]/fan[0]/leaf": 1 + 101, "around[1]/fan[1]/leaf": 1 + 201,
+		"around": 2,
+	}
+	for path, v := range want {
+		if got := stage(t, rec, path).Metrics["value"]; got != v {
+			t.Errorf("%s: value %v, want %v", path, got, v)
+		}
+	}
+}

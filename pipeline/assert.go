@@ -28,7 +28,7 @@ func (l *loader) configureAssert(s *Stage) {
 		return
 	}
 	if cfg.That == "" {
-		l.ps.add(l.fieldPos(s, inst, "that"), fmt.Sprintf("stage %s: with.that: required: the condition that must hold, e.g. \"final.perplexity < baseline.perplexity * 1.1\"", s.ID))
+		l.ps.add(l.fieldPos(s, inst, "that"), fmt.Sprintf("stage %s: that: required: the condition that must hold, e.g. \"final.perplexity < baseline.perplexity * 1.1\"", s.ID))
 		return
 	}
 	s.assert.that = l.controlExpr(s, inst, "that", cfg.That)

@@ -45,6 +45,9 @@ func decodeStrict(file string, with *yaml.Node, cfg any) []*Problem {
 	if err := dec.Decode(reflect.New(reflect.TypeOf(cfg).Elem()).Interface()); err != nil {
 		return idx.problems(file, with, err, reflect.TypeOf(cfg))
 	}
+	if probs := fractionalInts(file, reflect.TypeOf(cfg), block, ""); len(probs) > 0 {
+		return probs
+	}
 	if err := block.Decode(cfg); err != nil {
 		return []*Problem{{Pos: nodePos(file, with), Msg: "with: " + firstLine(err.Error())}}
 	}
@@ -206,8 +209,9 @@ func goTypeName(t string) string {
 
 // yamlFieldNames lists the yaml keys of the struct at path inside type t,
 // for did-you-mean suggestions on unknown fields. Reflection is the only
-// way to learn a config type's fields; it is used for these suggestions and
-// to find Ref fields (isRefPath), nothing else.
+// way to learn a config type's fields; it is used for these suggestions, to
+// find Ref fields (isRefPath) and integer fields (fractionalInts), nothing
+// else.
 func yamlFieldNames(t reflect.Type, path string) []string {
 	t = derefType(t)
 	if path != "" {

@@ -56,21 +56,21 @@ func (l *loader) configureLoop(s *Stage) {
 	if ok {
 		spec.max, spec.from, spec.carry, spec.measure = cfg.MaxIterations, cfg.From, cfg.Carry, cfg.Measure
 		if cfg.MaxIterations < 1 {
-			l.ps.add(l.fieldPos(s, inst, "max_iterations"), fmt.Sprintf("stage %s: with.max_iterations: required, at least 1 (got %d)", s.ID, cfg.MaxIterations))
+			l.ps.add(l.fieldPos(s, inst, "max_iterations"), fmt.Sprintf("stage %s: max_iterations: required, at least 1 (got %d)", s.ID, cfg.MaxIterations))
 		}
 		switch cfg.Keep {
 		case "":
 		case KeepLastPassing, KeepLast:
 			spec.keep = cfg.Keep
 		default:
-			l.ps.add(l.fieldPos(s, inst, "keep"), fmt.Sprintf("stage %s: with.keep: %q is not a keep policy%s; want %q or %q",
+			l.ps.add(l.fieldPos(s, inst, "keep"), fmt.Sprintf("stage %s: keep: %q is not a keep policy%s; want %q or %q",
 				s.ID, cfg.Keep, didYouMean(cfg.Keep, []string{KeepLastPassing, KeepLast}), KeepLastPassing, KeepLast))
 		}
 		if cfg.Until != "" {
 			spec.until = l.controlExpr(s, inst, "until", cfg.Until)
 		}
 		if cfg.Carry.ID == "" {
-			l.ps.add(l.fieldPos(s, inst, "carry"), fmt.Sprintf("stage %s: with.carry: required: the body stage whose result each iteration hands on (as prev) and the loop keeps", s.ID))
+			l.ps.add(l.fieldPos(s, inst, "carry"), fmt.Sprintf("stage %s: carry: required: the body stage whose result each iteration hands on (as prev) and the loop keeps", s.ID))
 		}
 	}
 	l.configureScope(s.body)
@@ -94,7 +94,7 @@ func (l *loader) bodyStage(s *Stage, r Ref, key string) *Stage {
 	if t, ok := s.body.byID[r.ID]; ok {
 		return t
 	}
-	l.refError(r, "stage %s: with.%s: %q is not a stage of this loop's body%s; want one of %s", s.ID, key, r.ID, didYouMean(r.ID, ids(s.body.stages)), oneOf(ids(s.body.stages)))
+	l.refError(r, "stage %s: %s: %q is not a stage of this loop's body%s; want one of %s", s.ID, key, r.ID, didYouMean(r.ID, ids(s.body.stages)), oneOf(ids(s.body.stages)))
 	return nil
 }
 

@@ -202,6 +202,19 @@ func TestReductionsMatchFloat64(t *testing.T) {
 	}
 }
 
+func TestEmptySlices(t *testing.T) {
+	for _, e := range allElems() {
+		if e.dot(nil, nil) != 0 || e.sum(nil) != 0 || e.expShift(nil, 1) != 0 || e.dot3(nil, nil, nil) != 0 {
+			t.Errorf("%s: a reduction over nothing is not 0", e.name)
+		}
+		e.add(nil, nil)
+		e.axpy(nil, 2, nil)
+		e.scale(nil, 2)
+		e.gelu(nil, nil)
+		e.swigluBackward(nil, nil, nil, nil, nil)
+	}
+}
+
 func TestVectorUpdatesMatchFloat64(t *testing.T) {
 	r := rand.New(rand.NewPCG(12, 3))
 	for _, e := range allElems() {

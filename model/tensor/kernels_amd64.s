@@ -4,6 +4,24 @@
 
 #include "textflag.h"
 
+DATA vconst_iota<>+0(SB)/4, $0x00000000
+DATA vconst_iota<>+4(SB)/4, $0x00000001
+DATA vconst_iota<>+8(SB)/4, $0x00000002
+DATA vconst_iota<>+12(SB)/4, $0x00000003
+DATA vconst_iota<>+16(SB)/4, $0x00000004
+DATA vconst_iota<>+20(SB)/4, $0x00000005
+DATA vconst_iota<>+24(SB)/4, $0x00000006
+DATA vconst_iota<>+28(SB)/4, $0x00000007
+DATA vconst_iota<>+32(SB)/4, $0x00000008
+DATA vconst_iota<>+36(SB)/4, $0x00000009
+DATA vconst_iota<>+40(SB)/4, $0x0000000a
+DATA vconst_iota<>+44(SB)/4, $0x0000000b
+DATA vconst_iota<>+48(SB)/4, $0x0000000c
+DATA vconst_iota<>+52(SB)/4, $0x0000000d
+DATA vconst_iota<>+56(SB)/4, $0x0000000e
+DATA vconst_iota<>+60(SB)/4, $0x0000000f
+GLOBL vconst_iota<>(SB), RODATA|NOPTR, $64
+
 DATA vconst_absMask<>+0(SB)/4, $0x7fffffff
 DATA vconst_absMask<>+4(SB)/4, $0x7fffffff
 DATA vconst_absMask<>+8(SB)/4, $0x7fffffff
@@ -1156,25 +1174,94 @@ pt8_done:
 	RET
 
 // func geluAVX512(out *float32, x *float32, n int)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, BMI2
 TEXT ·geluAVX512(SB), NOSPLIT, $0-24
 	MOVQ out+0(FP), AX
 	MOVQ x+8(FP), CX
 	MOVQ n+16(FP), DX
 
 geluAVX512_loop:
-	TESTQ        DX, DX
-	JZ           geluAVX512_done
+	CMPQ         DX, $0x00000010
+	JB           geluAVX512_tail
 	VMOVUPS      (CX), Z0
 	VMOVUPS      vconst_normClamp<>+0(SB), Z1
 	VMINPS       Z0, Z1, Z1
 	VMOVUPS      vconst_normClampNeg<>+0(SB), Z2
 	VMAXPS       Z1, Z2, Z1
 	VMULPS       Z1, Z1, Z2
-	VMOVUPS      Z2, Z4
-	VFMSUB231PS  Z1, Z1, Z4
+	VMOVUPS      Z2, Z5
+	VFMSUB231PS  Z1, Z1, Z5
 	VMULPS       vconst_negHalf<>+0(SB), Z2, Z2
-	VMULPS       vconst_negHalf<>+0(SB), Z4, Z4
+	VMULPS       vconst_negHalf<>+0(SB), Z5, Z5
+	VPANDD       vconst_absMask<>+0(SB), Z1, Z1
+	VMULPS       vconst_invSqrt2<>+0(SB), Z1, Z1
+	VMULPS       vconst_half<>+0(SB), Z1, Z1
+	VADDPS       vconst_one<>+0(SB), Z1, Z1
+	VMOVUPS      vconst_one<>+0(SB), Z6
+	VRCP14PS     Z1, Z7
+	VFNMADD231PS Z7, Z1, Z6
+	VFMADD132PS  Z7, Z7, Z6
+	VMOVUPS      vconst_erfcP9<>+0(SB), Z1
+	VFMADD213PS  vconst_erfcP8<>+0(SB), Z6, Z1
+	VFMADD213PS  vconst_erfcP7<>+0(SB), Z6, Z1
+	VFMADD213PS  vconst_erfcP6<>+0(SB), Z6, Z1
+	VFMADD213PS  vconst_erfcP5<>+0(SB), Z6, Z1
+	VFMADD213PS  vconst_erfcP4<>+0(SB), Z6, Z1
+	VFMADD213PS  vconst_erfcP3<>+0(SB), Z6, Z1
+	VFMADD213PS  vconst_erfcP2<>+0(SB), Z6, Z1
+	VFMADD213PS  vconst_erfcP1<>+0(SB), Z6, Z1
+	VFMADD213PS  vconst_erfcP0<>+0(SB), Z6, Z1
+	VADDPS       Z5, Z1, Z1
+	VMOVUPS      vconst_expHi<>+0(SB), Z5
+	VMINPS       Z2, Z5, Z2
+	VMOVUPS      vconst_expLo<>+0(SB), Z5
+	VMAXPS       Z2, Z5, Z2
+	VADDPS       Z1, Z2, Z5
+	VMULPS       vconst_log2e<>+0(SB), Z5, Z5
+	VRNDSCALEPS  $0x00, Z5, Z5
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z5, Z2
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z5, Z2
+	VADDPS       Z1, Z2, Z2
+	VMOVUPS      vconst_expC0<>+0(SB), Z1
+	VFMADD213PS  vconst_expC1<>+0(SB), Z2, Z1
+	VFMADD213PS  vconst_expC2<>+0(SB), Z2, Z1
+	VFMADD213PS  vconst_expC3<>+0(SB), Z2, Z1
+	VFMADD213PS  vconst_expC4<>+0(SB), Z2, Z1
+	VFMADD213PS  vconst_expC5<>+0(SB), Z2, Z1
+	VMULPS       Z2, Z2, Z7
+	VFMADD213PS  Z2, Z7, Z1
+	VADDPS       vconst_one<>+0(SB), Z1, Z1
+	VSCALEFPS    Z5, Z1, Z1
+	VMULPS       vconst_half<>+0(SB), Z6, Z6
+	VMULPS       Z1, Z6, Z6
+	VMOVUPS      vconst_one<>+0(SB), Z1
+	VSUBPS       Z6, Z1, Z1
+	VPTESTMD     vconst_signMask<>+0(SB), Z0, K1
+	VBLENDMPS    Z6, Z1, K1, Z3
+	VMULPS       Z0, Z3, Z3
+	VMOVUPS      Z3, (AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
+	JMP          geluAVX512_loop
+
+geluAVX512_tail:
+	TESTQ        DX, DX
+	JZ           geluAVX512_done
+	MOVQ         $0x00000001, BX
+	SHLXQ        DX, BX, DX
+	DECQ         DX
+	KMOVW        DX, K1
+	VMOVUPS.Z    (CX), K1, Z0
+	VMOVUPS      vconst_normClamp<>+0(SB), Z1
+	VMINPS       Z0, Z1, Z1
+	VMOVUPS      vconst_normClampNeg<>+0(SB), Z2
+	VMAXPS       Z1, Z2, Z1
+	VMULPS       Z1, Z1, Z2
+	VMOVUPS      Z2, Z3
+	VFMSUB231PS  Z1, Z1, Z3
+	VMULPS       vconst_negHalf<>+0(SB), Z2, Z2
+	VMULPS       vconst_negHalf<>+0(SB), Z3, Z3
 	VPANDD       vconst_absMask<>+0(SB), Z1, Z1
 	VMULPS       vconst_invSqrt2<>+0(SB), Z1, Z1
 	VMULPS       vconst_half<>+0(SB), Z1, Z1
@@ -1193,16 +1280,16 @@ geluAVX512_loop:
 	VFMADD213PS  vconst_erfcP2<>+0(SB), Z5, Z1
 	VFMADD213PS  vconst_erfcP1<>+0(SB), Z5, Z1
 	VFMADD213PS  vconst_erfcP0<>+0(SB), Z5, Z1
-	VADDPS       Z4, Z1, Z1
-	VMOVUPS      vconst_expHi<>+0(SB), Z4
-	VMINPS       Z2, Z4, Z2
-	VMOVUPS      vconst_expLo<>+0(SB), Z4
-	VMAXPS       Z2, Z4, Z2
-	VADDPS       Z1, Z2, Z4
-	VMULPS       vconst_log2e<>+0(SB), Z4, Z4
-	VRNDSCALEPS  $0x00, Z4, Z4
-	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z4, Z2
-	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z4, Z2
+	VADDPS       Z3, Z1, Z1
+	VMOVUPS      vconst_expHi<>+0(SB), Z3
+	VMINPS       Z2, Z3, Z2
+	VMOVUPS      vconst_expLo<>+0(SB), Z3
+	VMAXPS       Z2, Z3, Z2
+	VADDPS       Z1, Z2, Z3
+	VMULPS       vconst_log2e<>+0(SB), Z3, Z3
+	VRNDSCALEPS  $0x00, Z3, Z3
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z3, Z2
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z3, Z2
 	VADDPS       Z1, Z2, Z2
 	VMOVUPS      vconst_expC0<>+0(SB), Z1
 	VFMADD213PS  vconst_expC1<>+0(SB), Z2, Z1
@@ -1213,26 +1300,22 @@ geluAVX512_loop:
 	VMULPS       Z2, Z2, Z6
 	VFMADD213PS  Z2, Z6, Z1
 	VADDPS       vconst_one<>+0(SB), Z1, Z1
-	VSCALEFPS    Z4, Z1, Z1
+	VSCALEFPS    Z3, Z1, Z1
 	VMULPS       vconst_half<>+0(SB), Z5, Z5
 	VMULPS       Z1, Z5, Z5
 	VMOVUPS      vconst_one<>+0(SB), Z1
 	VSUBPS       Z5, Z1, Z1
-	VPTESTMD     vconst_signMask<>+0(SB), Z0, K1
-	VBLENDMPS    Z5, Z1, K1, Z3
-	VMULPS       Z0, Z3, Z3
-	VMOVUPS      Z3, (AX)
-	ADDQ         $0x00000040, AX
-	ADDQ         $0x00000040, CX
-	SUBQ         $0x00000010, DX
-	JMP          geluAVX512_loop
+	VPTESTMD     vconst_signMask<>+0(SB), Z0, K2
+	VBLENDMPS    Z5, Z1, K2, Z4
+	VMULPS       Z0, Z4, Z4
+	VMOVUPS      Z4, K1, (AX)
 
 geluAVX512_done:
 	VZEROUPPER
 	RET
 
 // func geluBackwardAVX512(dx *float32, dout *float32, x *float32, n int)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, BMI2
 TEXT ·geluBackwardAVX512(SB), NOSPLIT, $0-32
 	MOVQ dx+0(FP), AX
 	MOVQ dout+8(FP), CX
@@ -1240,8 +1323,8 @@ TEXT ·geluBackwardAVX512(SB), NOSPLIT, $0-32
 	MOVQ n+24(FP), BX
 
 geluBackwardAVX512_loop:
-	TESTQ        BX, BX
-	JZ           geluBackwardAVX512_done
+	CMPQ         BX, $0x00000010
+	JB           geluBackwardAVX512_tail
 	VMOVUPS      (CX), Z0
 	VMOVUPS      (DX), Z1
 	VMOVUPS      vconst_normClamp<>+0(SB), Z2
@@ -1249,10 +1332,103 @@ geluBackwardAVX512_loop:
 	VMOVUPS      vconst_normClampNeg<>+0(SB), Z3
 	VMAXPS       Z2, Z3, Z2
 	VMULPS       Z2, Z2, Z3
-	VMOVUPS      Z3, Z5
-	VFMSUB231PS  Z2, Z2, Z5
+	VMOVUPS      Z3, Z6
+	VFMSUB231PS  Z2, Z2, Z6
 	VMULPS       vconst_negHalf<>+0(SB), Z3, Z3
-	VMULPS       vconst_negHalf<>+0(SB), Z5, Z5
+	VMULPS       vconst_negHalf<>+0(SB), Z6, Z6
+	VPANDD       vconst_absMask<>+0(SB), Z2, Z2
+	VMULPS       vconst_invSqrt2<>+0(SB), Z2, Z2
+	VMULPS       vconst_half<>+0(SB), Z2, Z2
+	VADDPS       vconst_one<>+0(SB), Z2, Z2
+	VMOVUPS      vconst_one<>+0(SB), Z7
+	VRCP14PS     Z2, Z8
+	VFNMADD231PS Z8, Z2, Z7
+	VFMADD132PS  Z8, Z8, Z7
+	VMOVUPS      vconst_erfcP9<>+0(SB), Z2
+	VFMADD213PS  vconst_erfcP8<>+0(SB), Z7, Z2
+	VFMADD213PS  vconst_erfcP7<>+0(SB), Z7, Z2
+	VFMADD213PS  vconst_erfcP6<>+0(SB), Z7, Z2
+	VFMADD213PS  vconst_erfcP5<>+0(SB), Z7, Z2
+	VFMADD213PS  vconst_erfcP4<>+0(SB), Z7, Z2
+	VFMADD213PS  vconst_erfcP3<>+0(SB), Z7, Z2
+	VFMADD213PS  vconst_erfcP2<>+0(SB), Z7, Z2
+	VFMADD213PS  vconst_erfcP1<>+0(SB), Z7, Z2
+	VFMADD213PS  vconst_erfcP0<>+0(SB), Z7, Z2
+	VADDPS       Z6, Z2, Z2
+	VMOVUPS      vconst_expHi<>+0(SB), Z8
+	VMINPS       Z3, Z8, Z8
+	VMOVUPS      vconst_expLo<>+0(SB), Z9
+	VMAXPS       Z8, Z9, Z8
+	VADDPS       Z2, Z8, Z9
+	VMULPS       vconst_log2e<>+0(SB), Z9, Z9
+	VRNDSCALEPS  $0x00, Z9, Z9
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z9, Z8
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z9, Z8
+	VADDPS       Z2, Z8, Z8
+	VMOVUPS      vconst_expC0<>+0(SB), Z2
+	VFMADD213PS  vconst_expC1<>+0(SB), Z8, Z2
+	VFMADD213PS  vconst_expC2<>+0(SB), Z8, Z2
+	VFMADD213PS  vconst_expC3<>+0(SB), Z8, Z2
+	VFMADD213PS  vconst_expC4<>+0(SB), Z8, Z2
+	VFMADD213PS  vconst_expC5<>+0(SB), Z8, Z2
+	VMULPS       Z8, Z8, Z10
+	VFMADD213PS  Z8, Z10, Z2
+	VADDPS       vconst_one<>+0(SB), Z2, Z2
+	VSCALEFPS    Z9, Z2, Z2
+	VMULPS       vconst_half<>+0(SB), Z7, Z7
+	VMULPS       Z2, Z7, Z7
+	VMOVUPS      vconst_one<>+0(SB), Z2
+	VSUBPS       Z7, Z2, Z2
+	VPTESTMD     vconst_signMask<>+0(SB), Z1, K1
+	VBLENDMPS    Z7, Z2, K1, Z4
+	VMOVUPS      vconst_expHi<>+0(SB), Z2
+	VMINPS       Z3, Z2, Z2
+	VMOVUPS      vconst_expLo<>+0(SB), Z3
+	VMAXPS       Z2, Z3, Z2
+	VADDPS       Z6, Z2, Z3
+	VMULPS       vconst_log2e<>+0(SB), Z3, Z3
+	VRNDSCALEPS  $0x00, Z3, Z3
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z3, Z2
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z3, Z2
+	VADDPS       Z6, Z2, Z2
+	VMOVUPS      vconst_expC0<>+0(SB), Z6
+	VFMADD213PS  vconst_expC1<>+0(SB), Z2, Z6
+	VFMADD213PS  vconst_expC2<>+0(SB), Z2, Z6
+	VFMADD213PS  vconst_expC3<>+0(SB), Z2, Z6
+	VFMADD213PS  vconst_expC4<>+0(SB), Z2, Z6
+	VFMADD213PS  vconst_expC5<>+0(SB), Z2, Z6
+	VMULPS       Z2, Z2, Z7
+	VFMADD213PS  Z2, Z7, Z6
+	VADDPS       vconst_one<>+0(SB), Z6, Z6
+	VSCALEFPS    Z3, Z6, Z2
+	VMULPS       vconst_invSqrt2Pi<>+0(SB), Z2, Z2
+	VFMADD213PS  Z4, Z1, Z2
+	VMULPS       Z0, Z2, Z2
+	VMOVUPS      Z2, (AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	SUBQ         $0x00000010, BX
+	JMP          geluBackwardAVX512_loop
+
+geluBackwardAVX512_tail:
+	TESTQ        BX, BX
+	JZ           geluBackwardAVX512_done
+	MOVQ         $0x00000001, SI
+	SHLXQ        BX, SI, BX
+	DECQ         BX
+	KMOVW        BX, K1
+	VMOVUPS.Z    (CX), K1, Z0
+	VMOVUPS.Z    (DX), K1, Z1
+	VMOVUPS      vconst_normClamp<>+0(SB), Z2
+	VMINPS       Z1, Z2, Z2
+	VMOVUPS      vconst_normClampNeg<>+0(SB), Z3
+	VMAXPS       Z2, Z3, Z2
+	VMULPS       Z2, Z2, Z3
+	VMOVUPS      Z3, Z4
+	VFMSUB231PS  Z2, Z2, Z4
+	VMULPS       vconst_negHalf<>+0(SB), Z3, Z3
+	VMULPS       vconst_negHalf<>+0(SB), Z4, Z4
 	VPANDD       vconst_absMask<>+0(SB), Z2, Z2
 	VMULPS       vconst_invSqrt2<>+0(SB), Z2, Z2
 	VMULPS       vconst_half<>+0(SB), Z2, Z2
@@ -1271,7 +1447,7 @@ geluBackwardAVX512_loop:
 	VFMADD213PS  vconst_erfcP2<>+0(SB), Z6, Z2
 	VFMADD213PS  vconst_erfcP1<>+0(SB), Z6, Z2
 	VFMADD213PS  vconst_erfcP0<>+0(SB), Z6, Z2
-	VADDPS       Z5, Z2, Z2
+	VADDPS       Z4, Z2, Z2
 	VMOVUPS      vconst_expHi<>+0(SB), Z7
 	VMINPS       Z3, Z7, Z7
 	VMOVUPS      vconst_expLo<>+0(SB), Z8
@@ -1296,52 +1472,47 @@ geluBackwardAVX512_loop:
 	VMULPS       Z2, Z6, Z6
 	VMOVUPS      vconst_one<>+0(SB), Z2
 	VSUBPS       Z6, Z2, Z2
-	VPTESTMD     vconst_signMask<>+0(SB), Z1, K1
-	VBLENDMPS    Z6, Z2, K1, Z4
+	VPTESTMD     vconst_signMask<>+0(SB), Z1, K2
+	VBLENDMPS    Z6, Z2, K2, Z5
 	VMOVUPS      vconst_expHi<>+0(SB), Z2
 	VMINPS       Z3, Z2, Z2
 	VMOVUPS      vconst_expLo<>+0(SB), Z3
 	VMAXPS       Z2, Z3, Z2
-	VADDPS       Z5, Z2, Z3
+	VADDPS       Z4, Z2, Z3
 	VMULPS       vconst_log2e<>+0(SB), Z3, Z3
 	VRNDSCALEPS  $0x00, Z3, Z3
 	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z3, Z2
 	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z3, Z2
-	VADDPS       Z5, Z2, Z2
-	VMOVUPS      vconst_expC0<>+0(SB), Z5
-	VFMADD213PS  vconst_expC1<>+0(SB), Z2, Z5
-	VFMADD213PS  vconst_expC2<>+0(SB), Z2, Z5
-	VFMADD213PS  vconst_expC3<>+0(SB), Z2, Z5
-	VFMADD213PS  vconst_expC4<>+0(SB), Z2, Z5
-	VFMADD213PS  vconst_expC5<>+0(SB), Z2, Z5
+	VADDPS       Z4, Z2, Z2
+	VMOVUPS      vconst_expC0<>+0(SB), Z4
+	VFMADD213PS  vconst_expC1<>+0(SB), Z2, Z4
+	VFMADD213PS  vconst_expC2<>+0(SB), Z2, Z4
+	VFMADD213PS  vconst_expC3<>+0(SB), Z2, Z4
+	VFMADD213PS  vconst_expC4<>+0(SB), Z2, Z4
+	VFMADD213PS  vconst_expC5<>+0(SB), Z2, Z4
 	VMULPS       Z2, Z2, Z6
-	VFMADD213PS  Z2, Z6, Z5
-	VADDPS       vconst_one<>+0(SB), Z5, Z5
-	VSCALEFPS    Z3, Z5, Z2
+	VFMADD213PS  Z2, Z6, Z4
+	VADDPS       vconst_one<>+0(SB), Z4, Z4
+	VSCALEFPS    Z3, Z4, Z2
 	VMULPS       vconst_invSqrt2Pi<>+0(SB), Z2, Z2
-	VFMADD213PS  Z4, Z1, Z2
+	VFMADD213PS  Z5, Z1, Z2
 	VMULPS       Z0, Z2, Z2
-	VMOVUPS      Z2, (AX)
-	ADDQ         $0x00000040, AX
-	ADDQ         $0x00000040, CX
-	ADDQ         $0x00000040, DX
-	SUBQ         $0x00000010, BX
-	JMP          geluBackwardAVX512_loop
+	VMOVUPS      Z2, K1, (AX)
 
 geluBackwardAVX512_done:
 	VZEROUPPER
 	RET
 
 // func geluTanhAVX512(out *float32, x *float32, n int)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, BMI2
 TEXT ·geluTanhAVX512(SB), NOSPLIT, $0-24
 	MOVQ out+0(FP), AX
 	MOVQ x+8(FP), CX
 	MOVQ n+16(FP), DX
 
 geluTanhAVX512_loop:
-	TESTQ        DX, DX
-	JZ           geluTanhAVX512_done
+	CMPQ         DX, $0x00000010
+	JB           geluTanhAVX512_tail
 	VMOVUPS      (CX), Z0
 	VMULPS       Z0, Z0, Z1
 	VMOVUPS      vconst_geluTanhA<>+0(SB), Z2
@@ -1349,14 +1520,61 @@ geluTanhAVX512_loop:
 	VMULPS       vconst_geluTanhC2<>+0(SB), Z0, Z1
 	VMULPS       Z1, Z2, Z2
 	VPORD        vconst_signMask<>+0(SB), Z2, Z1
-	VMOVUPS      vconst_expHi<>+0(SB), Z4
-	VMINPS       Z1, Z4, Z1
-	VMOVUPS      vconst_expLo<>+0(SB), Z4
-	VMAXPS       Z1, Z4, Z1
-	VMULPS       vconst_log2e<>+0(SB), Z1, Z4
-	VRNDSCALEPS  $0x00, Z4, Z4
-	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z4, Z1
-	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z4, Z1
+	VMOVUPS      vconst_expHi<>+0(SB), Z5
+	VMINPS       Z1, Z5, Z1
+	VMOVUPS      vconst_expLo<>+0(SB), Z5
+	VMAXPS       Z1, Z5, Z1
+	VMULPS       vconst_log2e<>+0(SB), Z1, Z5
+	VRNDSCALEPS  $0x00, Z5, Z5
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z5, Z1
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z5, Z1
+	VMOVUPS      vconst_expC0<>+0(SB), Z6
+	VFMADD213PS  vconst_expC1<>+0(SB), Z1, Z6
+	VFMADD213PS  vconst_expC2<>+0(SB), Z1, Z6
+	VFMADD213PS  vconst_expC3<>+0(SB), Z1, Z6
+	VFMADD213PS  vconst_expC4<>+0(SB), Z1, Z6
+	VFMADD213PS  vconst_expC5<>+0(SB), Z1, Z6
+	VMULPS       Z1, Z1, Z7
+	VFMADD213PS  Z1, Z7, Z6
+	VADDPS       vconst_one<>+0(SB), Z6, Z6
+	VSCALEFPS    Z5, Z6, Z1
+	VADDPS       vconst_one<>+0(SB), Z1, Z5
+	VMOVUPS      vconst_one<>+0(SB), Z6
+	VRCP14PS     Z5, Z7
+	VFNMADD231PS Z7, Z5, Z6
+	VFMADD132PS  Z7, Z7, Z6
+	VMULPS       Z6, Z1, Z1
+	VPTESTMD     vconst_signMask<>+0(SB), Z2, K1
+	VBLENDMPS    Z1, Z6, K1, Z3
+	VMULPS       Z0, Z3, Z3
+	VMOVUPS      Z3, (AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
+	JMP          geluTanhAVX512_loop
+
+geluTanhAVX512_tail:
+	TESTQ        DX, DX
+	JZ           geluTanhAVX512_done
+	MOVQ         $0x00000001, BX
+	SHLXQ        DX, BX, DX
+	DECQ         DX
+	KMOVW        DX, K1
+	VMOVUPS.Z    (CX), K1, Z0
+	VMULPS       Z0, Z0, Z1
+	VMOVUPS      vconst_geluTanhA<>+0(SB), Z2
+	VFMADD213PS  vconst_one<>+0(SB), Z1, Z2
+	VMULPS       vconst_geluTanhC2<>+0(SB), Z0, Z1
+	VMULPS       Z1, Z2, Z2
+	VPORD        vconst_signMask<>+0(SB), Z2, Z1
+	VMOVUPS      vconst_expHi<>+0(SB), Z3
+	VMINPS       Z1, Z3, Z1
+	VMOVUPS      vconst_expLo<>+0(SB), Z3
+	VMAXPS       Z1, Z3, Z1
+	VMULPS       vconst_log2e<>+0(SB), Z1, Z3
+	VRNDSCALEPS  $0x00, Z3, Z3
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z3, Z1
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z3, Z1
 	VMOVUPS      vconst_expC0<>+0(SB), Z5
 	VFMADD213PS  vconst_expC1<>+0(SB), Z1, Z5
 	VFMADD213PS  vconst_expC2<>+0(SB), Z1, Z5
@@ -1366,28 +1584,24 @@ geluTanhAVX512_loop:
 	VMULPS       Z1, Z1, Z6
 	VFMADD213PS  Z1, Z6, Z5
 	VADDPS       vconst_one<>+0(SB), Z5, Z5
-	VSCALEFPS    Z4, Z5, Z1
-	VADDPS       vconst_one<>+0(SB), Z1, Z4
+	VSCALEFPS    Z3, Z5, Z1
+	VADDPS       vconst_one<>+0(SB), Z1, Z3
 	VMOVUPS      vconst_one<>+0(SB), Z5
-	VRCP14PS     Z4, Z6
-	VFNMADD231PS Z6, Z4, Z5
+	VRCP14PS     Z3, Z6
+	VFNMADD231PS Z6, Z3, Z5
 	VFMADD132PS  Z6, Z6, Z5
 	VMULPS       Z5, Z1, Z1
-	VPTESTMD     vconst_signMask<>+0(SB), Z2, K1
-	VBLENDMPS    Z1, Z5, K1, Z3
-	VMULPS       Z0, Z3, Z3
-	VMOVUPS      Z3, (AX)
-	ADDQ         $0x00000040, AX
-	ADDQ         $0x00000040, CX
-	SUBQ         $0x00000010, DX
-	JMP          geluTanhAVX512_loop
+	VPTESTMD     vconst_signMask<>+0(SB), Z2, K2
+	VBLENDMPS    Z1, Z5, K2, Z4
+	VMULPS       Z0, Z4, Z4
+	VMOVUPS      Z4, K1, (AX)
 
 geluTanhAVX512_done:
 	VZEROUPPER
 	RET
 
 // func geluTanhBackwardAVX512(dx *float32, dout *float32, x *float32, n int)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, BMI2
 TEXT ·geluTanhBackwardAVX512(SB), NOSPLIT, $0-32
 	MOVQ dx+0(FP), AX
 	MOVQ dout+8(FP), CX
@@ -1395,8 +1609,8 @@ TEXT ·geluTanhBackwardAVX512(SB), NOSPLIT, $0-32
 	MOVQ n+24(FP), BX
 
 geluTanhBackwardAVX512_loop:
-	TESTQ        BX, BX
-	JZ           geluTanhBackwardAVX512_done
+	CMPQ         BX, $0x00000010
+	JB           geluTanhBackwardAVX512_tail
 	VMOVUPS      (CX), Z0
 	VMOVUPS      (DX), Z1
 	VMULPS       Z1, Z1, Z2
@@ -1408,32 +1622,32 @@ geluTanhBackwardAVX512_loop:
 	VFMADD213PS  vconst_one<>+0(SB), Z2, Z4
 	VMULPS       vconst_geluTanhC2<>+0(SB), Z4, Z4
 	VPORD        vconst_signMask<>+0(SB), Z3, Z2
-	VMOVUPS      vconst_expHi<>+0(SB), Z6
-	VMINPS       Z2, Z6, Z2
-	VMOVUPS      vconst_expLo<>+0(SB), Z6
-	VMAXPS       Z2, Z6, Z2
-	VMULPS       vconst_log2e<>+0(SB), Z2, Z6
-	VRNDSCALEPS  $0x00, Z6, Z6
-	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z6, Z2
-	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z6, Z2
-	VMOVUPS      vconst_expC0<>+0(SB), Z7
-	VFMADD213PS  vconst_expC1<>+0(SB), Z2, Z7
-	VFMADD213PS  vconst_expC2<>+0(SB), Z2, Z7
-	VFMADD213PS  vconst_expC3<>+0(SB), Z2, Z7
-	VFMADD213PS  vconst_expC4<>+0(SB), Z2, Z7
-	VFMADD213PS  vconst_expC5<>+0(SB), Z2, Z7
-	VMULPS       Z2, Z2, Z8
-	VFMADD213PS  Z2, Z8, Z7
-	VADDPS       vconst_one<>+0(SB), Z7, Z7
-	VSCALEFPS    Z6, Z7, Z2
-	VADDPS       vconst_one<>+0(SB), Z2, Z6
-	VMOVUPS      vconst_one<>+0(SB), Z7
-	VRCP14PS     Z6, Z8
-	VFNMADD231PS Z8, Z6, Z7
-	VFMADD132PS  Z8, Z8, Z7
-	VMULPS       Z7, Z2, Z2
+	VMOVUPS      vconst_expHi<>+0(SB), Z7
+	VMINPS       Z2, Z7, Z2
+	VMOVUPS      vconst_expLo<>+0(SB), Z7
+	VMAXPS       Z2, Z7, Z2
+	VMULPS       vconst_log2e<>+0(SB), Z2, Z7
+	VRNDSCALEPS  $0x00, Z7, Z7
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z7, Z2
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z7, Z2
+	VMOVUPS      vconst_expC0<>+0(SB), Z8
+	VFMADD213PS  vconst_expC1<>+0(SB), Z2, Z8
+	VFMADD213PS  vconst_expC2<>+0(SB), Z2, Z8
+	VFMADD213PS  vconst_expC3<>+0(SB), Z2, Z8
+	VFMADD213PS  vconst_expC4<>+0(SB), Z2, Z8
+	VFMADD213PS  vconst_expC5<>+0(SB), Z2, Z8
+	VMULPS       Z2, Z2, Z9
+	VFMADD213PS  Z2, Z9, Z8
+	VADDPS       vconst_one<>+0(SB), Z8, Z8
+	VSCALEFPS    Z7, Z8, Z2
+	VADDPS       vconst_one<>+0(SB), Z2, Z7
+	VMOVUPS      vconst_one<>+0(SB), Z8
+	VRCP14PS     Z7, Z9
+	VFNMADD231PS Z9, Z7, Z8
+	VFMADD132PS  Z9, Z9, Z8
+	VMULPS       Z8, Z2, Z2
 	VPTESTMD     vconst_signMask<>+0(SB), Z3, K1
-	VBLENDMPS    Z2, Z7, K1, Z5
+	VBLENDMPS    Z2, Z8, K1, Z5
 	VMOVUPS      vconst_one<>+0(SB), Z2
 	VSUBPS       Z5, Z2, Z2
 	VMULPS       Z5, Z1, Z1
@@ -1447,12 +1661,64 @@ geluTanhBackwardAVX512_loop:
 	SUBQ         $0x00000010, BX
 	JMP          geluTanhBackwardAVX512_loop
 
+geluTanhBackwardAVX512_tail:
+	TESTQ        BX, BX
+	JZ           geluTanhBackwardAVX512_done
+	MOVQ         $0x00000001, SI
+	SHLXQ        BX, SI, BX
+	DECQ         BX
+	KMOVW        BX, K1
+	VMOVUPS.Z    (CX), K1, Z0
+	VMOVUPS.Z    (DX), K1, Z1
+	VMULPS       Z1, Z1, Z2
+	VMOVUPS      vconst_geluTanhA<>+0(SB), Z3
+	VFMADD213PS  vconst_one<>+0(SB), Z2, Z3
+	VMULPS       vconst_geluTanhC2<>+0(SB), Z1, Z4
+	VMULPS       Z4, Z3, Z3
+	VMOVUPS      vconst_geluTanhA3<>+0(SB), Z4
+	VFMADD213PS  vconst_one<>+0(SB), Z2, Z4
+	VMULPS       vconst_geluTanhC2<>+0(SB), Z4, Z4
+	VPORD        vconst_signMask<>+0(SB), Z3, Z2
+	VMOVUPS      vconst_expHi<>+0(SB), Z5
+	VMINPS       Z2, Z5, Z2
+	VMOVUPS      vconst_expLo<>+0(SB), Z5
+	VMAXPS       Z2, Z5, Z2
+	VMULPS       vconst_log2e<>+0(SB), Z2, Z5
+	VRNDSCALEPS  $0x00, Z5, Z5
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z5, Z2
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z5, Z2
+	VMOVUPS      vconst_expC0<>+0(SB), Z7
+	VFMADD213PS  vconst_expC1<>+0(SB), Z2, Z7
+	VFMADD213PS  vconst_expC2<>+0(SB), Z2, Z7
+	VFMADD213PS  vconst_expC3<>+0(SB), Z2, Z7
+	VFMADD213PS  vconst_expC4<>+0(SB), Z2, Z7
+	VFMADD213PS  vconst_expC5<>+0(SB), Z2, Z7
+	VMULPS       Z2, Z2, Z8
+	VFMADD213PS  Z2, Z8, Z7
+	VADDPS       vconst_one<>+0(SB), Z7, Z7
+	VSCALEFPS    Z5, Z7, Z2
+	VADDPS       vconst_one<>+0(SB), Z2, Z5
+	VMOVUPS      vconst_one<>+0(SB), Z7
+	VRCP14PS     Z5, Z8
+	VFNMADD231PS Z8, Z5, Z7
+	VFMADD132PS  Z8, Z8, Z7
+	VMULPS       Z7, Z2, Z2
+	VPTESTMD     vconst_signMask<>+0(SB), Z3, K2
+	VBLENDMPS    Z2, Z7, K2, Z6
+	VMOVUPS      vconst_one<>+0(SB), Z2
+	VSUBPS       Z6, Z2, Z2
+	VMULPS       Z6, Z1, Z1
+	VMULPS       Z2, Z1, Z1
+	VFMADD213PS  Z6, Z4, Z1
+	VMULPS       Z0, Z1, Z1
+	VMOVUPS      Z1, K1, (AX)
+
 geluTanhBackwardAVX512_done:
 	VZEROUPPER
 	RET
 
 // func swigluAVX512(out *float32, gate *float32, up *float32, n int)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, BMI2
 TEXT ·swigluAVX512(SB), NOSPLIT, $0-32
 	MOVQ out+0(FP), AX
 	MOVQ gate+8(FP), CX
@@ -1460,8 +1726,8 @@ TEXT ·swigluAVX512(SB), NOSPLIT, $0-32
 	MOVQ n+24(FP), BX
 
 swigluAVX512_loop:
-	TESTQ        BX, BX
-	JZ           swigluAVX512_done
+	CMPQ         BX, $0x00000010
+	JB           swigluAVX512_tail
 	VMOVUPS      (CX), Z0
 	VMOVUPS      (DX), Z1
 	VPORD        vconst_signMask<>+0(SB), Z0, Z2
@@ -1473,24 +1739,24 @@ swigluAVX512_loop:
 	VRNDSCALEPS  $0x00, Z3, Z3
 	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z3, Z2
 	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z3, Z2
-	VMOVUPS      vconst_expC0<>+0(SB), Z5
-	VFMADD213PS  vconst_expC1<>+0(SB), Z2, Z5
-	VFMADD213PS  vconst_expC2<>+0(SB), Z2, Z5
-	VFMADD213PS  vconst_expC3<>+0(SB), Z2, Z5
-	VFMADD213PS  vconst_expC4<>+0(SB), Z2, Z5
-	VFMADD213PS  vconst_expC5<>+0(SB), Z2, Z5
-	VMULPS       Z2, Z2, Z6
-	VFMADD213PS  Z2, Z6, Z5
-	VADDPS       vconst_one<>+0(SB), Z5, Z5
-	VSCALEFPS    Z3, Z5, Z2
+	VMOVUPS      vconst_expC0<>+0(SB), Z6
+	VFMADD213PS  vconst_expC1<>+0(SB), Z2, Z6
+	VFMADD213PS  vconst_expC2<>+0(SB), Z2, Z6
+	VFMADD213PS  vconst_expC3<>+0(SB), Z2, Z6
+	VFMADD213PS  vconst_expC4<>+0(SB), Z2, Z6
+	VFMADD213PS  vconst_expC5<>+0(SB), Z2, Z6
+	VMULPS       Z2, Z2, Z7
+	VFMADD213PS  Z2, Z7, Z6
+	VADDPS       vconst_one<>+0(SB), Z6, Z6
+	VSCALEFPS    Z3, Z6, Z2
 	VADDPS       vconst_one<>+0(SB), Z2, Z3
-	VMOVUPS      vconst_one<>+0(SB), Z5
-	VRCP14PS     Z3, Z6
-	VFNMADD231PS Z6, Z3, Z5
-	VFMADD132PS  Z6, Z6, Z5
-	VMULPS       Z5, Z2, Z2
+	VMOVUPS      vconst_one<>+0(SB), Z6
+	VRCP14PS     Z3, Z7
+	VFNMADD231PS Z7, Z3, Z6
+	VFMADD132PS  Z7, Z7, Z6
+	VMULPS       Z6, Z2, Z2
 	VPTESTMD     vconst_signMask<>+0(SB), Z0, K1
-	VBLENDMPS    Z2, Z5, K1, Z4
+	VBLENDMPS    Z2, Z6, K1, Z4
 	VMULPS       Z0, Z4, Z4
 	VMULPS       Z1, Z4, Z4
 	VMOVUPS      Z4, (AX)
@@ -1500,12 +1766,52 @@ swigluAVX512_loop:
 	SUBQ         $0x00000010, BX
 	JMP          swigluAVX512_loop
 
+swigluAVX512_tail:
+	TESTQ        BX, BX
+	JZ           swigluAVX512_done
+	MOVQ         $0x00000001, SI
+	SHLXQ        BX, SI, BX
+	DECQ         BX
+	KMOVW        BX, K1
+	VMOVUPS.Z    (CX), K1, Z0
+	VMOVUPS.Z    (DX), K1, Z1
+	VPORD        vconst_signMask<>+0(SB), Z0, Z2
+	VMOVUPS      vconst_expHi<>+0(SB), Z3
+	VMINPS       Z2, Z3, Z2
+	VMOVUPS      vconst_expLo<>+0(SB), Z3
+	VMAXPS       Z2, Z3, Z2
+	VMULPS       vconst_log2e<>+0(SB), Z2, Z3
+	VRNDSCALEPS  $0x00, Z3, Z3
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z3, Z2
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z3, Z2
+	VMOVUPS      vconst_expC0<>+0(SB), Z4
+	VFMADD213PS  vconst_expC1<>+0(SB), Z2, Z4
+	VFMADD213PS  vconst_expC2<>+0(SB), Z2, Z4
+	VFMADD213PS  vconst_expC3<>+0(SB), Z2, Z4
+	VFMADD213PS  vconst_expC4<>+0(SB), Z2, Z4
+	VFMADD213PS  vconst_expC5<>+0(SB), Z2, Z4
+	VMULPS       Z2, Z2, Z6
+	VFMADD213PS  Z2, Z6, Z4
+	VADDPS       vconst_one<>+0(SB), Z4, Z4
+	VSCALEFPS    Z3, Z4, Z2
+	VADDPS       vconst_one<>+0(SB), Z2, Z3
+	VMOVUPS      vconst_one<>+0(SB), Z4
+	VRCP14PS     Z3, Z6
+	VFNMADD231PS Z6, Z3, Z4
+	VFMADD132PS  Z6, Z6, Z4
+	VMULPS       Z4, Z2, Z2
+	VPTESTMD     vconst_signMask<>+0(SB), Z0, K2
+	VBLENDMPS    Z2, Z4, K2, Z5
+	VMULPS       Z0, Z5, Z5
+	VMULPS       Z1, Z5, Z5
+	VMOVUPS      Z5, K1, (AX)
+
 swigluAVX512_done:
 	VZEROUPPER
 	RET
 
 // func swigluBackwardAVX512(dgate *float32, dup *float32, dout *float32, gate *float32, up *float32, n int)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, BMI2
 TEXT ·swigluBackwardAVX512(SB), NOSPLIT, $0-48
 	MOVQ dgate+0(FP), AX
 	MOVQ dup+8(FP), CX
@@ -1515,8 +1821,8 @@ TEXT ·swigluBackwardAVX512(SB), NOSPLIT, $0-48
 	MOVQ n+40(FP), DI
 
 swigluBackwardAVX512_loop:
-	TESTQ        DI, DI
-	JZ           swigluBackwardAVX512_done
+	CMPQ         DI, $0x00000010
+	JB           swigluBackwardAVX512_tail
 	VMOVUPS      (DX), Z0
 	VMOVUPS      (BX), Z1
 	VMOVUPS      (SI), Z2
@@ -1529,24 +1835,24 @@ swigluBackwardAVX512_loop:
 	VRNDSCALEPS  $0x00, Z4, Z4
 	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z4, Z3
 	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z4, Z3
-	VMOVUPS      vconst_expC0<>+0(SB), Z6
-	VFMADD213PS  vconst_expC1<>+0(SB), Z3, Z6
-	VFMADD213PS  vconst_expC2<>+0(SB), Z3, Z6
-	VFMADD213PS  vconst_expC3<>+0(SB), Z3, Z6
-	VFMADD213PS  vconst_expC4<>+0(SB), Z3, Z6
-	VFMADD213PS  vconst_expC5<>+0(SB), Z3, Z6
-	VMULPS       Z3, Z3, Z7
-	VFMADD213PS  Z3, Z7, Z6
-	VADDPS       vconst_one<>+0(SB), Z6, Z6
-	VSCALEFPS    Z4, Z6, Z3
+	VMOVUPS      vconst_expC0<>+0(SB), Z7
+	VFMADD213PS  vconst_expC1<>+0(SB), Z3, Z7
+	VFMADD213PS  vconst_expC2<>+0(SB), Z3, Z7
+	VFMADD213PS  vconst_expC3<>+0(SB), Z3, Z7
+	VFMADD213PS  vconst_expC4<>+0(SB), Z3, Z7
+	VFMADD213PS  vconst_expC5<>+0(SB), Z3, Z7
+	VMULPS       Z3, Z3, Z8
+	VFMADD213PS  Z3, Z8, Z7
+	VADDPS       vconst_one<>+0(SB), Z7, Z7
+	VSCALEFPS    Z4, Z7, Z3
 	VADDPS       vconst_one<>+0(SB), Z3, Z4
-	VMOVUPS      vconst_one<>+0(SB), Z6
-	VRCP14PS     Z4, Z7
-	VFNMADD231PS Z7, Z4, Z6
-	VFMADD132PS  Z7, Z7, Z6
-	VMULPS       Z6, Z3, Z3
+	VMOVUPS      vconst_one<>+0(SB), Z7
+	VRCP14PS     Z4, Z8
+	VFNMADD231PS Z8, Z4, Z7
+	VFMADD132PS  Z8, Z8, Z7
+	VMULPS       Z7, Z3, Z3
 	VPTESTMD     vconst_signMask<>+0(SB), Z1, K1
-	VBLENDMPS    Z3, Z6, K1, Z5
+	VBLENDMPS    Z3, Z7, K1, Z5
 	VMULPS       Z1, Z0, Z3
 	VMULPS       Z5, Z3, Z3
 	VMOVUPS      vconst_one<>+0(SB), Z4
@@ -1566,20 +1872,69 @@ swigluBackwardAVX512_loop:
 	SUBQ         $0x00000010, DI
 	JMP          swigluBackwardAVX512_loop
 
+swigluBackwardAVX512_tail:
+	TESTQ        DI, DI
+	JZ           swigluBackwardAVX512_done
+	MOVQ         $0x00000001, R8
+	SHLXQ        DI, R8, DI
+	DECQ         DI
+	KMOVW        DI, K1
+	VMOVUPS.Z    (DX), K1, Z0
+	VMOVUPS.Z    (BX), K1, Z1
+	VMOVUPS.Z    (SI), K1, Z2
+	VPORD        vconst_signMask<>+0(SB), Z1, Z3
+	VMOVUPS      vconst_expHi<>+0(SB), Z4
+	VMINPS       Z3, Z4, Z3
+	VMOVUPS      vconst_expLo<>+0(SB), Z4
+	VMAXPS       Z3, Z4, Z3
+	VMULPS       vconst_log2e<>+0(SB), Z3, Z4
+	VRNDSCALEPS  $0x00, Z4, Z4
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z4, Z3
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z4, Z3
+	VMOVUPS      vconst_expC0<>+0(SB), Z5
+	VFMADD213PS  vconst_expC1<>+0(SB), Z3, Z5
+	VFMADD213PS  vconst_expC2<>+0(SB), Z3, Z5
+	VFMADD213PS  vconst_expC3<>+0(SB), Z3, Z5
+	VFMADD213PS  vconst_expC4<>+0(SB), Z3, Z5
+	VFMADD213PS  vconst_expC5<>+0(SB), Z3, Z5
+	VMULPS       Z3, Z3, Z7
+	VFMADD213PS  Z3, Z7, Z5
+	VADDPS       vconst_one<>+0(SB), Z5, Z5
+	VSCALEFPS    Z4, Z5, Z3
+	VADDPS       vconst_one<>+0(SB), Z3, Z4
+	VMOVUPS      vconst_one<>+0(SB), Z5
+	VRCP14PS     Z4, Z7
+	VFNMADD231PS Z7, Z4, Z5
+	VFMADD132PS  Z7, Z7, Z5
+	VMULPS       Z5, Z3, Z3
+	VPTESTMD     vconst_signMask<>+0(SB), Z1, K2
+	VBLENDMPS    Z3, Z5, K2, Z6
+	VMULPS       Z1, Z0, Z3
+	VMULPS       Z6, Z3, Z3
+	VMOVUPS      vconst_one<>+0(SB), Z4
+	VSUBPS       Z6, Z4, Z4
+	VMULPS       Z1, Z4, Z4
+	VADDPS       vconst_one<>+0(SB), Z4, Z4
+	VMULPS       Z2, Z0, Z0
+	VMULPS       Z6, Z0, Z0
+	VMULPS       Z4, Z0, Z0
+	VMOVUPS      Z0, K1, (AX)
+	VMOVUPS      Z3, K1, (CX)
+
 swigluBackwardAVX512_done:
 	VZEROUPPER
 	RET
 
 // func addAVX512(dst *float32, x *float32, n int)
-// Requires: AVX, AVX512F
+// Requires: AVX, AVX512F, BMI2
 TEXT ·addAVX512(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), AX
 	MOVQ x+8(FP), CX
 	MOVQ n+16(FP), DX
 
 addAVX512_loop:
-	TESTQ   DX, DX
-	JZ      addAVX512_done
+	CMPQ    DX, $0x00000010
+	JB      addAVX512_tail
 	VMOVUPS (AX), Z0
 	VMOVUPS (CX), Z1
 	VADDPS  Z1, Z0, Z0
@@ -1589,12 +1944,24 @@ addAVX512_loop:
 	SUBQ    $0x00000010, DX
 	JMP     addAVX512_loop
 
+addAVX512_tail:
+	TESTQ     DX, DX
+	JZ        addAVX512_done
+	MOVQ      $0x00000001, BX
+	SHLXQ     DX, BX, DX
+	DECQ      DX
+	KMOVW     DX, K1
+	VMOVUPS.Z (AX), K1, Z0
+	VMOVUPS.Z (CX), K1, Z1
+	VADDPS    Z1, Z0, Z0
+	VMOVUPS   Z0, K1, (AX)
+
 addAVX512_done:
 	VZEROUPPER
 	RET
 
 // func scaleAVX512(x *float32, s float32, n int)
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F, BMI2, SSE
 TEXT ·scaleAVX512(SB), NOSPLIT, $0-24
 	MOVQ         x+0(FP), AX
 	MOVSS        s+8(FP), X0
@@ -1602,8 +1969,8 @@ TEXT ·scaleAVX512(SB), NOSPLIT, $0-24
 	MOVQ         n+16(FP), CX
 
 scaleAVX512_loop:
-	TESTQ   CX, CX
-	JZ      scaleAVX512_done
+	CMPQ    CX, $0x00000010
+	JB      scaleAVX512_tail
 	VMOVUPS (AX), Z1
 	VMULPS  Z0, Z1, Z1
 	VMOVUPS Z1, (AX)
@@ -1611,12 +1978,23 @@ scaleAVX512_loop:
 	SUBQ    $0x00000010, CX
 	JMP     scaleAVX512_loop
 
+scaleAVX512_tail:
+	TESTQ     CX, CX
+	JZ        scaleAVX512_done
+	MOVQ      $0x00000001, DX
+	SHLXQ     CX, DX, CX
+	DECQ      CX
+	KMOVW     CX, K1
+	VMOVUPS.Z (AX), K1, Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, K1, (AX)
+
 scaleAVX512_done:
 	VZEROUPPER
 	RET
 
 // func axpyAVX512(y *float32, x *float32, a float32, n int)
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F, BMI2, SSE
 TEXT ·axpyAVX512(SB), NOSPLIT, $0-32
 	MOVQ         y+0(FP), AX
 	MOVQ         x+8(FP), CX
@@ -1625,8 +2003,8 @@ TEXT ·axpyAVX512(SB), NOSPLIT, $0-32
 	MOVQ         n+24(FP), DX
 
 axpyAVX512_loop:
-	TESTQ       DX, DX
-	JZ          axpyAVX512_done
+	CMPQ        DX, $0x00000010
+	JB          axpyAVX512_tail
 	VMOVUPS     (AX), Z1
 	VMOVUPS     (CX), Z2
 	VFMADD231PS Z2, Z0, Z1
@@ -1636,12 +2014,24 @@ axpyAVX512_loop:
 	SUBQ        $0x00000010, DX
 	JMP         axpyAVX512_loop
 
+axpyAVX512_tail:
+	TESTQ       DX, DX
+	JZ          axpyAVX512_done
+	MOVQ        $0x00000001, BX
+	SHLXQ       DX, BX, DX
+	DECQ        DX
+	KMOVW       DX, K1
+	VMOVUPS.Z   (AX), K1, Z1
+	VMOVUPS.Z   (CX), K1, Z2
+	VFMADD231PS Z2, Z0, Z1
+	VMOVUPS     Z1, K1, (AX)
+
 axpyAVX512_done:
 	VZEROUPPER
 	RET
 
 // func dotAVX512(a *float32, b *float32, n int) float32
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F, BMI2, SSE
 TEXT ·dotAVX512(SB), NOSPLIT, $0-28
 	MOVQ   a+0(FP), AX
 	MOVQ   b+8(FP), CX
@@ -1653,36 +2043,60 @@ TEXT ·dotAVX512(SB), NOSPLIT, $0-28
 
 dotAVX512_loop4:
 	CMPQ        DX, $0x00000040
-	JL          dotAVX512_rest
+	JB          dotAVX512_rest
 	VMOVUPS     (AX), Z4
-	VFMADD231PS (CX), Z4, Z0
+	VMOVUPS     (CX), Z5
+	VFMADD231PS Z5, Z4, Z0
 	VMOVUPS     64(AX), Z4
-	VFMADD231PS 64(CX), Z4, Z1
+	VMOVUPS     64(CX), Z5
+	VFMADD231PS Z5, Z4, Z1
 	VMOVUPS     128(AX), Z4
-	VFMADD231PS 128(CX), Z4, Z2
+	VMOVUPS     128(CX), Z5
+	VFMADD231PS Z5, Z4, Z2
 	VMOVUPS     192(AX), Z4
-	VFMADD231PS 192(CX), Z4, Z3
+	VMOVUPS     192(CX), Z5
+	VFMADD231PS Z5, Z4, Z3
 	ADDQ        $0x00000100, AX
 	ADDQ        $0x00000100, CX
 	SUBQ        $0x00000040, DX
 	JMP         dotAVX512_loop4
 
 dotAVX512_rest:
-	TESTQ       DX, DX
-	JZ          dotAVX512_fold
+	CMPQ        DX, $0x00000010
+	JB          dotAVX512_tail
 	VMOVUPS     (AX), Z4
-	VFMADD231PS (CX), Z4, Z0
+	VMOVUPS     (CX), Z5
+	VFMADD231PS Z5, Z4, Z0
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
 	SUBQ        $0x00000010, DX
+	CMPQ        DX, $0x00000010
+	JB          dotAVX512_tail
+	VMOVUPS     (AX), Z4
+	VMOVUPS     (CX), Z5
+	VFMADD231PS Z5, Z4, Z1
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	CMPQ        DX, $0x00000010
+	JB          dotAVX512_tail
+	VMOVUPS     (AX), Z4
+	VMOVUPS     (CX), Z5
+	VFMADD231PS Z5, Z4, Z2
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+
+dotAVX512_tail:
 	TESTQ       DX, DX
 	JZ          dotAVX512_fold
-	VMOVUPS     64(AX), Z4
-	VFMADD231PS 64(CX), Z4, Z1
-	SUBQ        $0x00000010, DX
-	TESTQ       DX, DX
-	JZ          dotAVX512_fold
-	VMOVUPS     128(AX), Z4
-	VFMADD231PS 128(CX), Z4, Z2
-	SUBQ        $0x00000010, DX
+	MOVQ        $0x00000001, BX
+	SHLXQ       DX, BX, DX
+	DECQ        DX
+	KMOVW       DX, K1
+	VMOVUPS.Z   (AX), K1, Z4
+	VMOVUPS.Z   (CX), K1, Z5
+	VFMADD231PS Z5, Z4, Z3
 
 dotAVX512_fold:
 	VADDPS        Z1, Z0, Z0
@@ -1701,20 +2115,30 @@ dotAVX512_fold:
 	RET
 
 // func sumAVX512(x *float32, n int) float32
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F, BMI2, SSE
 TEXT ·sumAVX512(SB), NOSPLIT, $0-20
 	MOVQ   x+0(FP), AX
 	VXORPS Y0, Y0, Y0
 	MOVQ   n+8(FP), CX
 
 sumAVX512_loop:
-	TESTQ   CX, CX
-	JZ      sumAVX512_done
+	CMPQ    CX, $0x00000010
+	JB      sumAVX512_tail
 	VMOVUPS (AX), Z1
 	VADDPS  Z1, Z0, Z0
 	ADDQ    $0x00000040, AX
 	SUBQ    $0x00000010, CX
 	JMP     sumAVX512_loop
+
+sumAVX512_tail:
+	TESTQ     CX, CX
+	JZ        sumAVX512_done
+	MOVQ      $0x00000001, DX
+	SHLXQ     CX, DX, CX
+	DECQ      CX
+	KMOVW     CX, K1
+	VMOVUPS.Z (AX), K1, Z1
+	VADDPS    Z1, Z0, K1, Z0
 
 sumAVX512_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -1730,19 +2154,30 @@ sumAVX512_done:
 	RET
 
 // func maxAVX512(x *float32, n int) float32
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F, BMI2, SSE
 TEXT ·maxAVX512(SB), NOSPLIT, $0-20
 	MOVQ    x+0(FP), AX
 	MOVQ    n+8(FP), CX
 	VMOVUPS vconst_negInf<>+0(SB), Z0
 
 maxAVX512_loop:
-	TESTQ  CX, CX
-	JZ     maxAVX512_done
-	VMAXPS (AX), Z0, Z0
-	ADDQ   $0x00000040, AX
-	SUBQ   $0x00000010, CX
-	JMP    maxAVX512_loop
+	CMPQ    CX, $0x00000010
+	JB      maxAVX512_tail
+	VMOVUPS (AX), Z1
+	VMAXPS  Z1, Z0, Z0
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, CX
+	JMP     maxAVX512_loop
+
+maxAVX512_tail:
+	TESTQ     CX, CX
+	JZ        maxAVX512_done
+	MOVQ      $0x00000001, DX
+	SHLXQ     CX, DX, CX
+	DECQ      CX
+	KMOVW     CX, K1
+	VMOVUPS.Z (AX), K1, Z1
+	VMAXPS    Z1, Z0, K1, Z0
 
 maxAVX512_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -1758,7 +2193,7 @@ maxAVX512_done:
 	RET
 
 // func expShiftAVX512(x *float32, m float32, n int) float32
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F, BMI2, SSE
 TEXT ·expShiftAVX512(SB), NOSPLIT, $0-28
 	MOVQ         x+0(FP), AX
 	MOVSS        m+8(FP), X0
@@ -1767,8 +2202,8 @@ TEXT ·expShiftAVX512(SB), NOSPLIT, $0-28
 	MOVQ         n+16(FP), CX
 
 expShiftAVX512_loop:
-	TESTQ        CX, CX
-	JZ           expShiftAVX512_done
+	CMPQ         CX, $0x00000010
+	JB           expShiftAVX512_tail
 	VMOVUPS      (AX), Z2
 	VSUBPS       Z0, Z2, Z2
 	VMOVUPS      vconst_expHi<>+0(SB), Z3
@@ -1795,6 +2230,36 @@ expShiftAVX512_loop:
 	SUBQ         $0x00000010, CX
 	JMP          expShiftAVX512_loop
 
+expShiftAVX512_tail:
+	TESTQ        CX, CX
+	JZ           expShiftAVX512_done
+	MOVQ         $0x00000001, DX
+	SHLXQ        CX, DX, CX
+	DECQ         CX
+	KMOVW        CX, K1
+	VMOVUPS.Z    (AX), K1, Z2
+	VSUBPS       Z0, Z2, Z2
+	VMOVUPS      vconst_expHi<>+0(SB), Z0
+	VMINPS       Z2, Z0, Z0
+	VMOVUPS      vconst_expLo<>+0(SB), Z2
+	VMAXPS       Z0, Z2, Z0
+	VMULPS       vconst_log2e<>+0(SB), Z0, Z2
+	VRNDSCALEPS  $0x00, Z2, Z2
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z2, Z0
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z2, Z0
+	VMOVUPS      vconst_expC0<>+0(SB), Z3
+	VFMADD213PS  vconst_expC1<>+0(SB), Z0, Z3
+	VFMADD213PS  vconst_expC2<>+0(SB), Z0, Z3
+	VFMADD213PS  vconst_expC3<>+0(SB), Z0, Z3
+	VFMADD213PS  vconst_expC4<>+0(SB), Z0, Z3
+	VFMADD213PS  vconst_expC5<>+0(SB), Z0, Z3
+	VMULPS       Z0, Z0, Z4
+	VFMADD213PS  Z0, Z4, Z3
+	VADDPS       vconst_one<>+0(SB), Z3, Z3
+	VSCALEFPS    Z2, Z3, Z0
+	VMOVUPS      Z0, K1, (AX)
+	VADDPS       Z0, Z1, K1, Z1
+
 expShiftAVX512_done:
 	VEXTRACTF64X4 $0x01, Z1, Y0
 	VADDPS        Y0, Y1, Y0
@@ -1809,7 +2274,7 @@ expShiftAVX512_done:
 	RET
 
 // func rmsScaleAVX512(out *float32, x *float32, w *float32, s float32, n int)
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F, BMI2, SSE
 TEXT ·rmsScaleAVX512(SB), NOSPLIT, $0-40
 	MOVQ         out+0(FP), AX
 	MOVQ         x+8(FP), CX
@@ -1819,8 +2284,8 @@ TEXT ·rmsScaleAVX512(SB), NOSPLIT, $0-40
 	MOVQ         n+32(FP), BX
 
 rmsScaleAVX512_loop:
-	TESTQ   BX, BX
-	JZ      rmsScaleAVX512_done
+	CMPQ    BX, $0x00000010
+	JB      rmsScaleAVX512_tail
 	VMOVUPS (CX), Z1
 	VMOVUPS (DX), Z2
 	VMULPS  Z0, Z1, Z1
@@ -1832,12 +2297,25 @@ rmsScaleAVX512_loop:
 	SUBQ    $0x00000010, BX
 	JMP     rmsScaleAVX512_loop
 
+rmsScaleAVX512_tail:
+	TESTQ     BX, BX
+	JZ        rmsScaleAVX512_done
+	MOVQ      $0x00000001, SI
+	SHLXQ     BX, SI, BX
+	DECQ      BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (CX), K1, Z1
+	VMOVUPS.Z (DX), K1, Z2
+	VMULPS    Z0, Z1, Z0
+	VMULPS    Z2, Z0, Z0
+	VMOVUPS   Z0, K1, (AX)
+
 rmsScaleAVX512_done:
 	VZEROUPPER
 	RET
 
 // func dot3AVX512(a *float32, b *float32, c *float32, n int) float32
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F, BMI2, SSE
 TEXT ·dot3AVX512(SB), NOSPLIT, $0-36
 	MOVQ   a+0(FP), AX
 	MOVQ   b+8(FP), CX
@@ -1846,8 +2324,8 @@ TEXT ·dot3AVX512(SB), NOSPLIT, $0-36
 	MOVQ   n+24(FP), BX
 
 dot3AVX512_loop:
-	TESTQ   BX, BX
-	JZ      dot3AVX512_done
+	CMPQ    BX, $0x00000010
+	JB      dot3AVX512_tail
 	VMOVUPS (AX), Z1
 	VMOVUPS (CX), Z2
 	VMOVUPS (DX), Z3
@@ -1859,6 +2337,20 @@ dot3AVX512_loop:
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000010, BX
 	JMP     dot3AVX512_loop
+
+dot3AVX512_tail:
+	TESTQ     BX, BX
+	JZ        dot3AVX512_done
+	MOVQ      $0x00000001, SI
+	SHLXQ     BX, SI, BX
+	DECQ      BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (AX), K1, Z1
+	VMOVUPS.Z (CX), K1, Z2
+	VMOVUPS.Z (DX), K1, Z3
+	VMULPS    Z2, Z1, Z1
+	VMULPS    Z3, Z1, Z1
+	VADDPS    Z1, Z0, K1, Z0
 
 dot3AVX512_done:
 	VEXTRACTF64X4 $0x01, Z0, Y1
@@ -1874,7 +2366,7 @@ dot3AVX512_done:
 	RET
 
 // func rmsBackwardAVX512(dx *float32, dw *float32, dr *float32, x *float32, w *float32, rs float32, c float32, n int)
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F, BMI2, SSE
 TEXT ·rmsBackwardAVX512(SB), NOSPLIT, $0-56
 	MOVQ         dx+0(FP), AX
 	MOVQ         dw+8(FP), CX
@@ -1888,8 +2380,8 @@ TEXT ·rmsBackwardAVX512(SB), NOSPLIT, $0-56
 	MOVQ         n+48(FP), DI
 
 rmsBackwardAVX512_loop:
-	TESTQ        DI, DI
-	JZ           rmsBackwardAVX512_done
+	CMPQ         DI, $0x00000010
+	JB           rmsBackwardAVX512_tail
 	VMOVUPS      (AX), Z2
 	VMOVUPS      (CX), Z3
 	VMOVUPS      (DX), Z4
@@ -1910,12 +2402,32 @@ rmsBackwardAVX512_loop:
 	SUBQ         $0x00000010, DI
 	JMP          rmsBackwardAVX512_loop
 
+rmsBackwardAVX512_tail:
+	TESTQ        DI, DI
+	JZ           rmsBackwardAVX512_done
+	MOVQ         $0x00000001, R8
+	SHLXQ        DI, R8, DI
+	DECQ         DI
+	KMOVW        DI, K1
+	VMOVUPS.Z    (AX), K1, Z2
+	VMOVUPS.Z    (CX), K1, Z3
+	VMOVUPS.Z    (DX), K1, Z4
+	VMOVUPS.Z    (BX), K1, Z5
+	VMOVUPS.Z    (SI), K1, Z6
+	VMULPS       Z6, Z4, Z6
+	VFNMADD231PS Z1, Z5, Z6
+	VFMADD231PS  Z0, Z6, Z2
+	VMULPS       Z5, Z4, Z1
+	VFMADD231PS  Z0, Z1, Z3
+	VMOVUPS      Z2, K1, (AX)
+	VMOVUPS      Z3, K1, (CX)
+
 rmsBackwardAVX512_done:
 	VZEROUPPER
 	RET
 
 // func sumSqDevAVX512(x *float32, m float32, n int) float32
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F, BMI2, SSE
 TEXT ·sumSqDevAVX512(SB), NOSPLIT, $0-28
 	MOVQ         x+0(FP), AX
 	MOVSS        m+8(FP), X0
@@ -1924,8 +2436,8 @@ TEXT ·sumSqDevAVX512(SB), NOSPLIT, $0-28
 	MOVQ         n+16(FP), CX
 
 sumSqDevAVX512_loop:
-	TESTQ   CX, CX
-	JZ      sumSqDevAVX512_done
+	CMPQ    CX, $0x00000010
+	JB      sumSqDevAVX512_tail
 	VMOVUPS (AX), Z2
 	VSUBPS  Z0, Z2, Z2
 	VMULPS  Z2, Z2, Z2
@@ -1933,6 +2445,18 @@ sumSqDevAVX512_loop:
 	ADDQ    $0x00000040, AX
 	SUBQ    $0x00000010, CX
 	JMP     sumSqDevAVX512_loop
+
+sumSqDevAVX512_tail:
+	TESTQ     CX, CX
+	JZ        sumSqDevAVX512_done
+	MOVQ      $0x00000001, DX
+	SHLXQ     CX, DX, CX
+	DECQ      CX
+	KMOVW     CX, K1
+	VMOVUPS.Z (AX), K1, Z2
+	VSUBPS    Z0, Z2, Z2
+	VMULPS    Z2, Z2, Z2
+	VADDPS    Z2, Z1, K1, Z1
 
 sumSqDevAVX512_done:
 	VEXTRACTF64X4 $0x01, Z1, Y0
@@ -1948,7 +2472,7 @@ sumSqDevAVX512_done:
 	RET
 
 // func lnAffineAVX512(out *float32, x *float32, w *float32, b *float32, m float32, rs float32, n int)
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F, BMI2, SSE
 TEXT ·lnAffineAVX512(SB), NOSPLIT, $0-48
 	MOVQ         out+0(FP), AX
 	MOVQ         x+8(FP), CX
@@ -1961,8 +2485,8 @@ TEXT ·lnAffineAVX512(SB), NOSPLIT, $0-48
 	MOVQ         n+40(FP), SI
 
 lnAffineAVX512_loop:
-	TESTQ       SI, SI
-	JZ          lnAffineAVX512_done
+	CMPQ        SI, $0x00000010
+	JB          lnAffineAVX512_tail
 	VMOVUPS     (CX), Z2
 	VMOVUPS     (DX), Z3
 	VMOVUPS     (BX), Z4
@@ -1977,12 +2501,27 @@ lnAffineAVX512_loop:
 	SUBQ        $0x00000010, SI
 	JMP         lnAffineAVX512_loop
 
+lnAffineAVX512_tail:
+	TESTQ       SI, SI
+	JZ          lnAffineAVX512_done
+	MOVQ        $0x00000001, DI
+	SHLXQ       SI, DI, SI
+	DECQ        SI
+	KMOVW       SI, K1
+	VMOVUPS.Z   (CX), K1, Z2
+	VMOVUPS.Z   (DX), K1, Z3
+	VMOVUPS.Z   (BX), K1, Z4
+	VSUBPS      Z0, Z2, Z0
+	VMULPS      Z1, Z0, Z0
+	VFMADD213PS Z4, Z3, Z0
+	VMOVUPS     Z0, K1, (AX)
+
 lnAffineAVX512_done:
 	VZEROUPPER
 	RET
 
 // func lnScaleAVX512(out *float32, x *float32, w *float32, m float32, rs float32, n int)
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F, BMI2, SSE
 TEXT ·lnScaleAVX512(SB), NOSPLIT, $0-40
 	MOVQ         out+0(FP), AX
 	MOVQ         x+8(FP), CX
@@ -1994,8 +2533,8 @@ TEXT ·lnScaleAVX512(SB), NOSPLIT, $0-40
 	MOVQ         n+32(FP), BX
 
 lnScaleAVX512_loop:
-	TESTQ   BX, BX
-	JZ      lnScaleAVX512_done
+	CMPQ    BX, $0x00000010
+	JB      lnScaleAVX512_tail
 	VMOVUPS (CX), Z2
 	VMOVUPS (DX), Z3
 	VSUBPS  Z0, Z2, Z2
@@ -2008,12 +2547,26 @@ lnScaleAVX512_loop:
 	SUBQ    $0x00000010, BX
 	JMP     lnScaleAVX512_loop
 
+lnScaleAVX512_tail:
+	TESTQ     BX, BX
+	JZ        lnScaleAVX512_done
+	MOVQ      $0x00000001, SI
+	SHLXQ     BX, SI, BX
+	DECQ      BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (CX), K1, Z2
+	VMOVUPS.Z (DX), K1, Z3
+	VSUBPS    Z0, Z2, Z0
+	VMULPS    Z1, Z0, Z0
+	VMULPS    Z3, Z0, Z0
+	VMOVUPS   Z0, K1, (AX)
+
 lnScaleAVX512_done:
 	VZEROUPPER
 	RET
 
 // func lnBackwardSumsAVX512(dr *float32, x *float32, w *float32, m float32, rs float32, n int) (float32, float32)
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F, BMI2, SSE
 TEXT ·lnBackwardSumsAVX512(SB), NOSPLIT, $0-48
 	MOVQ         dr+0(FP), AX
 	MOVQ         x+8(FP), CX
@@ -2027,8 +2580,8 @@ TEXT ·lnBackwardSumsAVX512(SB), NOSPLIT, $0-48
 	MOVQ         n+32(FP), BX
 
 lnBackwardSumsAVX512_loop:
-	TESTQ   BX, BX
-	JZ      lnBackwardSumsAVX512_done
+	CMPQ    BX, $0x00000010
+	JB      lnBackwardSumsAVX512_tail
 	VMOVUPS (AX), Z4
 	VMOVUPS (CX), Z5
 	VMOVUPS (DX), Z6
@@ -2043,6 +2596,23 @@ lnBackwardSumsAVX512_loop:
 	ADDQ    $0x00000040, DX
 	SUBQ    $0x00000010, BX
 	JMP     lnBackwardSumsAVX512_loop
+
+lnBackwardSumsAVX512_tail:
+	TESTQ     BX, BX
+	JZ        lnBackwardSumsAVX512_done
+	MOVQ      $0x00000001, SI
+	SHLXQ     BX, SI, BX
+	DECQ      BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (AX), K1, Z4
+	VMOVUPS.Z (CX), K1, Z5
+	VMOVUPS.Z (DX), K1, Z6
+	VMULPS    Z6, Z4, Z4
+	VSUBPS    Z0, Z5, Z0
+	VMULPS    Z1, Z0, Z0
+	VMULPS    Z4, Z0, Z0
+	VADDPS    Z4, Z2, K1, Z2
+	VADDPS    Z0, Z3, K1, Z3
 
 lnBackwardSumsAVX512_done:
 	VEXTRACTF64X4 $0x01, Z2, Y0
@@ -2067,7 +2637,7 @@ lnBackwardSumsAVX512_done:
 	RET
 
 // func lnBackwardAVX512(dx *float32, dw *float32, dr *float32, x *float32, w *float32, m float32, rs float32, dmean float32, dnd float32, n int)
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F, BMI2, SSE
 TEXT ·lnBackwardAVX512(SB), NOSPLIT, $0-64
 	MOVQ         dx+0(FP), AX
 	MOVQ         dw+8(FP), CX
@@ -2085,8 +2655,8 @@ TEXT ·lnBackwardAVX512(SB), NOSPLIT, $0-64
 	MOVQ         n+56(FP), DI
 
 lnBackwardAVX512_loop:
-	TESTQ        DI, DI
-	JZ           lnBackwardAVX512_done
+	CMPQ         DI, $0x00000010
+	JB           lnBackwardAVX512_tail
 	VMOVUPS      (AX), Z4
 	VMOVUPS      (CX), Z5
 	VMOVUPS      (DX), Z6
@@ -2109,20 +2679,42 @@ lnBackwardAVX512_loop:
 	SUBQ         $0x00000010, DI
 	JMP          lnBackwardAVX512_loop
 
+lnBackwardAVX512_tail:
+	TESTQ        DI, DI
+	JZ           lnBackwardAVX512_done
+	MOVQ         $0x00000001, R8
+	SHLXQ        DI, R8, DI
+	DECQ         DI
+	KMOVW        DI, K1
+	VMOVUPS.Z    (AX), K1, Z4
+	VMOVUPS.Z    (CX), K1, Z5
+	VMOVUPS.Z    (DX), K1, Z6
+	VMOVUPS.Z    (BX), K1, Z7
+	VMOVUPS.Z    (SI), K1, Z8
+	VSUBPS       Z0, Z7, Z0
+	VMULPS       Z1, Z0, Z0
+	VMULPS       Z8, Z6, Z7
+	VSUBPS       Z2, Z7, Z7
+	VFNMADD231PS Z3, Z0, Z7
+	VFMADD231PS  Z1, Z7, Z4
+	VFMADD231PS  Z6, Z0, Z5
+	VMOVUPS      Z4, K1, (AX)
+	VMOVUPS      Z5, K1, (CX)
+
 lnBackwardAVX512_done:
 	VZEROUPPER
 	RET
 
 // func geluAVX2(out *float32, x *float32, n int)
-// Requires: AVX, AVX2, FMA3
+// Requires: AVX, AVX2, FMA3, SSE2
 TEXT ·geluAVX2(SB), NOSPLIT, $0-24
 	MOVQ out+0(FP), AX
 	MOVQ x+8(FP), CX
 	MOVQ n+16(FP), DX
 
 geluAVX2_loop:
-	TESTQ        DX, DX
-	JZ           geluAVX2_done
+	CMPQ         DX, $0x00000008
+	JB           geluAVX2_tail
 	VMOVUPS      (CX), Y0
 	VMOVUPS      vconst_normClamp<>+0(SB), Y1
 	VMINPS       Y0, Y1, Y1
@@ -2190,12 +2782,81 @@ geluAVX2_loop:
 	SUBQ         $0x00000008, DX
 	JMP          geluAVX2_loop
 
+geluAVX2_tail:
+	TESTQ        DX, DX
+	JZ           geluAVX2_done
+	MOVQ         DX, X0
+	VPBROADCASTD X0, Y0
+	VPCMPGTD     vconst_iota<>+0(SB), Y0, Y0
+	VMASKMOVPS   (CX), Y0, Y1
+	VMOVUPS      vconst_normClamp<>+0(SB), Y2
+	VMINPS       Y1, Y2, Y2
+	VMOVUPS      vconst_normClampNeg<>+0(SB), Y3
+	VMAXPS       Y2, Y3, Y2
+	VMULPS       Y2, Y2, Y3
+	VMOVUPS      Y3, Y4
+	VFMSUB231PS  Y2, Y2, Y4
+	VMULPS       vconst_negHalf<>+0(SB), Y3, Y3
+	VMULPS       vconst_negHalf<>+0(SB), Y4, Y4
+	VANDPS       vconst_absMask<>+0(SB), Y2, Y2
+	VMULPS       vconst_invSqrt2<>+0(SB), Y2, Y2
+	VMULPS       vconst_half<>+0(SB), Y2, Y2
+	VADDPS       vconst_one<>+0(SB), Y2, Y2
+	VMOVUPS      vconst_one<>+0(SB), Y5
+	VDIVPS       Y2, Y5, Y5
+	VMOVUPS      vconst_erfcP9<>+0(SB), Y2
+	VFMADD213PS  vconst_erfcP8<>+0(SB), Y5, Y2
+	VFMADD213PS  vconst_erfcP7<>+0(SB), Y5, Y2
+	VFMADD213PS  vconst_erfcP6<>+0(SB), Y5, Y2
+	VFMADD213PS  vconst_erfcP5<>+0(SB), Y5, Y2
+	VFMADD213PS  vconst_erfcP4<>+0(SB), Y5, Y2
+	VFMADD213PS  vconst_erfcP3<>+0(SB), Y5, Y2
+	VFMADD213PS  vconst_erfcP2<>+0(SB), Y5, Y2
+	VFMADD213PS  vconst_erfcP1<>+0(SB), Y5, Y2
+	VFMADD213PS  vconst_erfcP0<>+0(SB), Y5, Y2
+	VADDPS       Y4, Y2, Y2
+	VMOVUPS      vconst_expHi<>+0(SB), Y4
+	VMINPS       Y3, Y4, Y3
+	VMOVUPS      vconst_expLo<>+0(SB), Y4
+	VMAXPS       Y3, Y4, Y3
+	VADDPS       Y2, Y3, Y4
+	VMULPS       vconst_log2e<>+0(SB), Y4, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Y4, Y3
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Y4, Y3
+	VADDPS       Y2, Y3, Y3
+	VMOVUPS      vconst_expC0<>+0(SB), Y2
+	VFMADD213PS  vconst_expC1<>+0(SB), Y3, Y2
+	VFMADD213PS  vconst_expC2<>+0(SB), Y3, Y2
+	VFMADD213PS  vconst_expC3<>+0(SB), Y3, Y2
+	VFMADD213PS  vconst_expC4<>+0(SB), Y3, Y2
+	VFMADD213PS  vconst_expC5<>+0(SB), Y3, Y2
+	VMULPS       Y3, Y3, Y6
+	VFMADD213PS  Y3, Y6, Y2
+	VADDPS       vconst_one<>+0(SB), Y2, Y2
+	VCVTPS2DQ    Y4, Y3
+	VPSRAD       $0x01, Y3, Y4
+	VPSUBD       Y4, Y3, Y3
+	VPADDD       vconst_i127<>+0(SB), Y4, Y4
+	VPADDD       vconst_i127<>+0(SB), Y3, Y3
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y4, Y2, Y2
+	VMULPS       Y3, Y2, Y2
+	VMULPS       vconst_half<>+0(SB), Y5, Y5
+	VMULPS       Y2, Y5, Y5
+	VMOVUPS      vconst_one<>+0(SB), Y2
+	VSUBPS       Y5, Y2, Y2
+	VBLENDVPS    Y1, Y5, Y2, Y2
+	VMULPS       Y1, Y2, Y2
+	VMASKMOVPS   Y2, Y0, (AX)
+
 geluAVX2_done:
 	VZEROUPPER
 	RET
 
 // func geluBackwardAVX2(dx *float32, dout *float32, x *float32, n int)
-// Requires: AVX, AVX2, FMA3
+// Requires: AVX, AVX2, FMA3, SSE2
 TEXT ·geluBackwardAVX2(SB), NOSPLIT, $0-32
 	MOVQ dx+0(FP), AX
 	MOVQ dout+8(FP), CX
@@ -2203,8 +2864,8 @@ TEXT ·geluBackwardAVX2(SB), NOSPLIT, $0-32
 	MOVQ n+24(FP), BX
 
 geluBackwardAVX2_loop:
-	TESTQ        BX, BX
-	JZ           geluBackwardAVX2_done
+	CMPQ         BX, $0x00000008
+	JB           geluBackwardAVX2_tail
 	VMOVUPS      (CX), Y0
 	VMOVUPS      (DX), Y1
 	VMOVUPS      vconst_normClamp<>+0(SB), Y2
@@ -2304,20 +2965,120 @@ geluBackwardAVX2_loop:
 	SUBQ         $0x00000008, BX
 	JMP          geluBackwardAVX2_loop
 
+geluBackwardAVX2_tail:
+	TESTQ        BX, BX
+	JZ           geluBackwardAVX2_done
+	MOVQ         BX, X0
+	VPBROADCASTD X0, Y0
+	VPCMPGTD     vconst_iota<>+0(SB), Y0, Y0
+	VMASKMOVPS   (CX), Y0, Y1
+	VMASKMOVPS   (DX), Y0, Y2
+	VMOVUPS      vconst_normClamp<>+0(SB), Y3
+	VMINPS       Y2, Y3, Y3
+	VMOVUPS      vconst_normClampNeg<>+0(SB), Y4
+	VMAXPS       Y3, Y4, Y3
+	VMULPS       Y3, Y3, Y4
+	VMOVUPS      Y4, Y5
+	VFMSUB231PS  Y3, Y3, Y5
+	VMULPS       vconst_negHalf<>+0(SB), Y4, Y4
+	VMULPS       vconst_negHalf<>+0(SB), Y5, Y5
+	VANDPS       vconst_absMask<>+0(SB), Y3, Y3
+	VMULPS       vconst_invSqrt2<>+0(SB), Y3, Y3
+	VMULPS       vconst_half<>+0(SB), Y3, Y3
+	VADDPS       vconst_one<>+0(SB), Y3, Y3
+	VMOVUPS      vconst_one<>+0(SB), Y6
+	VDIVPS       Y3, Y6, Y6
+	VMOVUPS      vconst_erfcP9<>+0(SB), Y3
+	VFMADD213PS  vconst_erfcP8<>+0(SB), Y6, Y3
+	VFMADD213PS  vconst_erfcP7<>+0(SB), Y6, Y3
+	VFMADD213PS  vconst_erfcP6<>+0(SB), Y6, Y3
+	VFMADD213PS  vconst_erfcP5<>+0(SB), Y6, Y3
+	VFMADD213PS  vconst_erfcP4<>+0(SB), Y6, Y3
+	VFMADD213PS  vconst_erfcP3<>+0(SB), Y6, Y3
+	VFMADD213PS  vconst_erfcP2<>+0(SB), Y6, Y3
+	VFMADD213PS  vconst_erfcP1<>+0(SB), Y6, Y3
+	VFMADD213PS  vconst_erfcP0<>+0(SB), Y6, Y3
+	VADDPS       Y5, Y3, Y3
+	VMOVUPS      vconst_expHi<>+0(SB), Y7
+	VMINPS       Y4, Y7, Y7
+	VMOVUPS      vconst_expLo<>+0(SB), Y8
+	VMAXPS       Y7, Y8, Y7
+	VADDPS       Y3, Y7, Y8
+	VMULPS       vconst_log2e<>+0(SB), Y8, Y8
+	VROUNDPS     $0x00, Y8, Y8
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Y8, Y7
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Y8, Y7
+	VADDPS       Y3, Y7, Y7
+	VMOVUPS      vconst_expC0<>+0(SB), Y3
+	VFMADD213PS  vconst_expC1<>+0(SB), Y7, Y3
+	VFMADD213PS  vconst_expC2<>+0(SB), Y7, Y3
+	VFMADD213PS  vconst_expC3<>+0(SB), Y7, Y3
+	VFMADD213PS  vconst_expC4<>+0(SB), Y7, Y3
+	VFMADD213PS  vconst_expC5<>+0(SB), Y7, Y3
+	VMULPS       Y7, Y7, Y9
+	VFMADD213PS  Y7, Y9, Y3
+	VADDPS       vconst_one<>+0(SB), Y3, Y3
+	VCVTPS2DQ    Y8, Y7
+	VPSRAD       $0x01, Y7, Y8
+	VPSUBD       Y8, Y7, Y7
+	VPADDD       vconst_i127<>+0(SB), Y8, Y8
+	VPADDD       vconst_i127<>+0(SB), Y7, Y7
+	VPSLLD       $0x17, Y8, Y8
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y8, Y3, Y3
+	VMULPS       Y7, Y3, Y3
+	VMULPS       vconst_half<>+0(SB), Y6, Y6
+	VMULPS       Y3, Y6, Y6
+	VMOVUPS      vconst_one<>+0(SB), Y3
+	VSUBPS       Y6, Y3, Y3
+	VBLENDVPS    Y2, Y6, Y3, Y3
+	VMOVUPS      vconst_expHi<>+0(SB), Y6
+	VMINPS       Y4, Y6, Y4
+	VMOVUPS      vconst_expLo<>+0(SB), Y6
+	VMAXPS       Y4, Y6, Y4
+	VADDPS       Y5, Y4, Y6
+	VMULPS       vconst_log2e<>+0(SB), Y6, Y6
+	VROUNDPS     $0x00, Y6, Y6
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Y6, Y4
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Y6, Y4
+	VADDPS       Y5, Y4, Y4
+	VMOVUPS      vconst_expC0<>+0(SB), Y5
+	VFMADD213PS  vconst_expC1<>+0(SB), Y4, Y5
+	VFMADD213PS  vconst_expC2<>+0(SB), Y4, Y5
+	VFMADD213PS  vconst_expC3<>+0(SB), Y4, Y5
+	VFMADD213PS  vconst_expC4<>+0(SB), Y4, Y5
+	VFMADD213PS  vconst_expC5<>+0(SB), Y4, Y5
+	VMULPS       Y4, Y4, Y7
+	VFMADD213PS  Y4, Y7, Y5
+	VADDPS       vconst_one<>+0(SB), Y5, Y5
+	VCVTPS2DQ    Y6, Y4
+	VPSRAD       $0x01, Y4, Y6
+	VPSUBD       Y6, Y4, Y4
+	VPADDD       vconst_i127<>+0(SB), Y6, Y6
+	VPADDD       vconst_i127<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y6, Y5, Y5
+	VMULPS       Y4, Y5, Y5
+	VMULPS       vconst_invSqrt2Pi<>+0(SB), Y5, Y5
+	VFMADD213PS  Y3, Y2, Y5
+	VMULPS       Y1, Y5, Y5
+	VMASKMOVPS   Y5, Y0, (AX)
+
 geluBackwardAVX2_done:
 	VZEROUPPER
 	RET
 
 // func geluTanhAVX2(out *float32, x *float32, n int)
-// Requires: AVX, AVX2, FMA3
+// Requires: AVX, AVX2, FMA3, SSE2
 TEXT ·geluTanhAVX2(SB), NOSPLIT, $0-24
 	MOVQ out+0(FP), AX
 	MOVQ x+8(FP), CX
 	MOVQ n+16(FP), DX
 
 geluTanhAVX2_loop:
-	TESTQ        DX, DX
-	JZ           geluTanhAVX2_done
+	CMPQ         DX, $0x00000008
+	JB           geluTanhAVX2_tail
 	VMOVUPS      (CX), Y0
 	VMULPS       Y0, Y0, Y1
 	VMOVUPS      vconst_geluTanhA<>+0(SB), Y2
@@ -2363,12 +3124,59 @@ geluTanhAVX2_loop:
 	SUBQ         $0x00000008, DX
 	JMP          geluTanhAVX2_loop
 
+geluTanhAVX2_tail:
+	TESTQ        DX, DX
+	JZ           geluTanhAVX2_done
+	MOVQ         DX, X0
+	VPBROADCASTD X0, Y0
+	VPCMPGTD     vconst_iota<>+0(SB), Y0, Y0
+	VMASKMOVPS   (CX), Y0, Y1
+	VMULPS       Y1, Y1, Y2
+	VMOVUPS      vconst_geluTanhA<>+0(SB), Y3
+	VFMADD213PS  vconst_one<>+0(SB), Y2, Y3
+	VMULPS       vconst_geluTanhC2<>+0(SB), Y1, Y2
+	VMULPS       Y2, Y3, Y3
+	VORPS        vconst_signMask<>+0(SB), Y3, Y2
+	VMOVUPS      vconst_expHi<>+0(SB), Y4
+	VMINPS       Y2, Y4, Y2
+	VMOVUPS      vconst_expLo<>+0(SB), Y4
+	VMAXPS       Y2, Y4, Y2
+	VMULPS       vconst_log2e<>+0(SB), Y2, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Y4, Y2
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Y4, Y2
+	VMOVUPS      vconst_expC0<>+0(SB), Y5
+	VFMADD213PS  vconst_expC1<>+0(SB), Y2, Y5
+	VFMADD213PS  vconst_expC2<>+0(SB), Y2, Y5
+	VFMADD213PS  vconst_expC3<>+0(SB), Y2, Y5
+	VFMADD213PS  vconst_expC4<>+0(SB), Y2, Y5
+	VFMADD213PS  vconst_expC5<>+0(SB), Y2, Y5
+	VMULPS       Y2, Y2, Y6
+	VFMADD213PS  Y2, Y6, Y5
+	VADDPS       vconst_one<>+0(SB), Y5, Y5
+	VCVTPS2DQ    Y4, Y2
+	VPSRAD       $0x01, Y2, Y4
+	VPSUBD       Y4, Y2, Y2
+	VPADDD       vconst_i127<>+0(SB), Y4, Y4
+	VPADDD       vconst_i127<>+0(SB), Y2, Y2
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y4, Y5, Y4
+	VMULPS       Y2, Y4, Y4
+	VADDPS       vconst_one<>+0(SB), Y4, Y2
+	VMOVUPS      vconst_one<>+0(SB), Y5
+	VDIVPS       Y2, Y5, Y5
+	VMULPS       Y5, Y4, Y4
+	VBLENDVPS    Y3, Y4, Y5, Y2
+	VMULPS       Y1, Y2, Y2
+	VMASKMOVPS   Y2, Y0, (AX)
+
 geluTanhAVX2_done:
 	VZEROUPPER
 	RET
 
 // func geluTanhBackwardAVX2(dx *float32, dout *float32, x *float32, n int)
-// Requires: AVX, AVX2, FMA3
+// Requires: AVX, AVX2, FMA3, SSE2
 TEXT ·geluTanhBackwardAVX2(SB), NOSPLIT, $0-32
 	MOVQ dx+0(FP), AX
 	MOVQ dout+8(FP), CX
@@ -2376,8 +3184,8 @@ TEXT ·geluTanhBackwardAVX2(SB), NOSPLIT, $0-32
 	MOVQ n+24(FP), BX
 
 geluTanhBackwardAVX2_loop:
-	TESTQ        BX, BX
-	JZ           geluTanhBackwardAVX2_done
+	CMPQ         BX, $0x00000008
+	JB           geluTanhBackwardAVX2_tail
 	VMOVUPS      (CX), Y0
 	VMOVUPS      (DX), Y1
 	VMULPS       Y1, Y1, Y2
@@ -2433,12 +3241,68 @@ geluTanhBackwardAVX2_loop:
 	SUBQ         $0x00000008, BX
 	JMP          geluTanhBackwardAVX2_loop
 
+geluTanhBackwardAVX2_tail:
+	TESTQ        BX, BX
+	JZ           geluTanhBackwardAVX2_done
+	MOVQ         BX, X0
+	VPBROADCASTD X0, Y0
+	VPCMPGTD     vconst_iota<>+0(SB), Y0, Y0
+	VMASKMOVPS   (CX), Y0, Y1
+	VMASKMOVPS   (DX), Y0, Y2
+	VMULPS       Y2, Y2, Y3
+	VMOVUPS      vconst_geluTanhA<>+0(SB), Y4
+	VFMADD213PS  vconst_one<>+0(SB), Y3, Y4
+	VMULPS       vconst_geluTanhC2<>+0(SB), Y2, Y5
+	VMULPS       Y5, Y4, Y4
+	VMOVUPS      vconst_geluTanhA3<>+0(SB), Y5
+	VFMADD213PS  vconst_one<>+0(SB), Y3, Y5
+	VMULPS       vconst_geluTanhC2<>+0(SB), Y5, Y5
+	VORPS        vconst_signMask<>+0(SB), Y4, Y3
+	VMOVUPS      vconst_expHi<>+0(SB), Y6
+	VMINPS       Y3, Y6, Y3
+	VMOVUPS      vconst_expLo<>+0(SB), Y6
+	VMAXPS       Y3, Y6, Y3
+	VMULPS       vconst_log2e<>+0(SB), Y3, Y6
+	VROUNDPS     $0x00, Y6, Y6
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Y6, Y3
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Y6, Y3
+	VMOVUPS      vconst_expC0<>+0(SB), Y7
+	VFMADD213PS  vconst_expC1<>+0(SB), Y3, Y7
+	VFMADD213PS  vconst_expC2<>+0(SB), Y3, Y7
+	VFMADD213PS  vconst_expC3<>+0(SB), Y3, Y7
+	VFMADD213PS  vconst_expC4<>+0(SB), Y3, Y7
+	VFMADD213PS  vconst_expC5<>+0(SB), Y3, Y7
+	VMULPS       Y3, Y3, Y8
+	VFMADD213PS  Y3, Y8, Y7
+	VADDPS       vconst_one<>+0(SB), Y7, Y7
+	VCVTPS2DQ    Y6, Y3
+	VPSRAD       $0x01, Y3, Y6
+	VPSUBD       Y6, Y3, Y3
+	VPADDD       vconst_i127<>+0(SB), Y6, Y6
+	VPADDD       vconst_i127<>+0(SB), Y3, Y3
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y6, Y7, Y6
+	VMULPS       Y3, Y6, Y6
+	VADDPS       vconst_one<>+0(SB), Y6, Y3
+	VMOVUPS      vconst_one<>+0(SB), Y7
+	VDIVPS       Y3, Y7, Y7
+	VMULPS       Y7, Y6, Y6
+	VBLENDVPS    Y4, Y6, Y7, Y3
+	VMOVUPS      vconst_one<>+0(SB), Y4
+	VSUBPS       Y3, Y4, Y4
+	VMULPS       Y3, Y2, Y2
+	VMULPS       Y4, Y2, Y2
+	VFMADD213PS  Y3, Y5, Y2
+	VMULPS       Y1, Y2, Y2
+	VMASKMOVPS   Y2, Y0, (AX)
+
 geluTanhBackwardAVX2_done:
 	VZEROUPPER
 	RET
 
 // func swigluAVX2(out *float32, gate *float32, up *float32, n int)
-// Requires: AVX, AVX2, FMA3
+// Requires: AVX, AVX2, FMA3, SSE2
 TEXT ·swigluAVX2(SB), NOSPLIT, $0-32
 	MOVQ out+0(FP), AX
 	MOVQ gate+8(FP), CX
@@ -2446,8 +3310,8 @@ TEXT ·swigluAVX2(SB), NOSPLIT, $0-32
 	MOVQ n+24(FP), BX
 
 swigluAVX2_loop:
-	TESTQ        BX, BX
-	JZ           swigluAVX2_done
+	CMPQ         BX, $0x00000008
+	JB           swigluAVX2_tail
 	VMOVUPS      (CX), Y0
 	VMOVUPS      (DX), Y1
 	VORPS        vconst_signMask<>+0(SB), Y0, Y2
@@ -2491,12 +3355,56 @@ swigluAVX2_loop:
 	SUBQ         $0x00000008, BX
 	JMP          swigluAVX2_loop
 
+swigluAVX2_tail:
+	TESTQ        BX, BX
+	JZ           swigluAVX2_done
+	MOVQ         BX, X0
+	VPBROADCASTD X0, Y0
+	VPCMPGTD     vconst_iota<>+0(SB), Y0, Y0
+	VMASKMOVPS   (CX), Y0, Y1
+	VMASKMOVPS   (DX), Y0, Y2
+	VORPS        vconst_signMask<>+0(SB), Y1, Y3
+	VMOVUPS      vconst_expHi<>+0(SB), Y4
+	VMINPS       Y3, Y4, Y3
+	VMOVUPS      vconst_expLo<>+0(SB), Y4
+	VMAXPS       Y3, Y4, Y3
+	VMULPS       vconst_log2e<>+0(SB), Y3, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Y4, Y3
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Y4, Y3
+	VMOVUPS      vconst_expC0<>+0(SB), Y5
+	VFMADD213PS  vconst_expC1<>+0(SB), Y3, Y5
+	VFMADD213PS  vconst_expC2<>+0(SB), Y3, Y5
+	VFMADD213PS  vconst_expC3<>+0(SB), Y3, Y5
+	VFMADD213PS  vconst_expC4<>+0(SB), Y3, Y5
+	VFMADD213PS  vconst_expC5<>+0(SB), Y3, Y5
+	VMULPS       Y3, Y3, Y6
+	VFMADD213PS  Y3, Y6, Y5
+	VADDPS       vconst_one<>+0(SB), Y5, Y5
+	VCVTPS2DQ    Y4, Y3
+	VPSRAD       $0x01, Y3, Y4
+	VPSUBD       Y4, Y3, Y3
+	VPADDD       vconst_i127<>+0(SB), Y4, Y4
+	VPADDD       vconst_i127<>+0(SB), Y3, Y3
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y4, Y5, Y4
+	VMULPS       Y3, Y4, Y4
+	VADDPS       vconst_one<>+0(SB), Y4, Y3
+	VMOVUPS      vconst_one<>+0(SB), Y5
+	VDIVPS       Y3, Y5, Y5
+	VMULPS       Y5, Y4, Y4
+	VBLENDVPS    Y1, Y4, Y5, Y3
+	VMULPS       Y1, Y3, Y3
+	VMULPS       Y2, Y3, Y3
+	VMASKMOVPS   Y3, Y0, (AX)
+
 swigluAVX2_done:
 	VZEROUPPER
 	RET
 
 // func swigluBackwardAVX2(dgate *float32, dup *float32, dout *float32, gate *float32, up *float32, n int)
-// Requires: AVX, AVX2, FMA3
+// Requires: AVX, AVX2, FMA3, SSE2
 TEXT ·swigluBackwardAVX2(SB), NOSPLIT, $0-48
 	MOVQ dgate+0(FP), AX
 	MOVQ dup+8(FP), CX
@@ -2506,8 +3414,8 @@ TEXT ·swigluBackwardAVX2(SB), NOSPLIT, $0-48
 	MOVQ n+40(FP), DI
 
 swigluBackwardAVX2_loop:
-	TESTQ        DI, DI
-	JZ           swigluBackwardAVX2_done
+	CMPQ         DI, $0x00000008
+	JB           swigluBackwardAVX2_tail
 	VMOVUPS      (DX), Y0
 	VMOVUPS      (BX), Y1
 	VMOVUPS      (SI), Y2
@@ -2562,20 +3470,73 @@ swigluBackwardAVX2_loop:
 	SUBQ         $0x00000008, DI
 	JMP          swigluBackwardAVX2_loop
 
+swigluBackwardAVX2_tail:
+	TESTQ        DI, DI
+	JZ           swigluBackwardAVX2_done
+	MOVQ         DI, X0
+	VPBROADCASTD X0, Y0
+	VPCMPGTD     vconst_iota<>+0(SB), Y0, Y0
+	VMASKMOVPS   (DX), Y0, Y1
+	VMASKMOVPS   (BX), Y0, Y2
+	VMASKMOVPS   (SI), Y0, Y3
+	VORPS        vconst_signMask<>+0(SB), Y2, Y4
+	VMOVUPS      vconst_expHi<>+0(SB), Y5
+	VMINPS       Y4, Y5, Y4
+	VMOVUPS      vconst_expLo<>+0(SB), Y5
+	VMAXPS       Y4, Y5, Y4
+	VMULPS       vconst_log2e<>+0(SB), Y4, Y5
+	VROUNDPS     $0x00, Y5, Y5
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Y5, Y4
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Y5, Y4
+	VMOVUPS      vconst_expC0<>+0(SB), Y6
+	VFMADD213PS  vconst_expC1<>+0(SB), Y4, Y6
+	VFMADD213PS  vconst_expC2<>+0(SB), Y4, Y6
+	VFMADD213PS  vconst_expC3<>+0(SB), Y4, Y6
+	VFMADD213PS  vconst_expC4<>+0(SB), Y4, Y6
+	VFMADD213PS  vconst_expC5<>+0(SB), Y4, Y6
+	VMULPS       Y4, Y4, Y7
+	VFMADD213PS  Y4, Y7, Y6
+	VADDPS       vconst_one<>+0(SB), Y6, Y6
+	VCVTPS2DQ    Y5, Y4
+	VPSRAD       $0x01, Y4, Y5
+	VPSUBD       Y5, Y4, Y4
+	VPADDD       vconst_i127<>+0(SB), Y5, Y5
+	VPADDD       vconst_i127<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y5, Y6, Y5
+	VMULPS       Y4, Y5, Y5
+	VADDPS       vconst_one<>+0(SB), Y5, Y4
+	VMOVUPS      vconst_one<>+0(SB), Y6
+	VDIVPS       Y4, Y6, Y6
+	VMULPS       Y6, Y5, Y5
+	VBLENDVPS    Y2, Y5, Y6, Y4
+	VMULPS       Y2, Y1, Y5
+	VMULPS       Y4, Y5, Y5
+	VMOVUPS      vconst_one<>+0(SB), Y6
+	VSUBPS       Y4, Y6, Y6
+	VMULPS       Y2, Y6, Y6
+	VADDPS       vconst_one<>+0(SB), Y6, Y6
+	VMULPS       Y3, Y1, Y1
+	VMULPS       Y4, Y1, Y1
+	VMULPS       Y6, Y1, Y1
+	VMASKMOVPS   Y1, Y0, (AX)
+	VMASKMOVPS   Y5, Y0, (CX)
+
 swigluBackwardAVX2_done:
 	VZEROUPPER
 	RET
 
 // func addAVX2(dst *float32, x *float32, n int)
-// Requires: AVX
+// Requires: AVX, AVX2, SSE2
 TEXT ·addAVX2(SB), NOSPLIT, $0-24
 	MOVQ dst+0(FP), AX
 	MOVQ x+8(FP), CX
 	MOVQ n+16(FP), DX
 
 addAVX2_loop:
-	TESTQ   DX, DX
-	JZ      addAVX2_done
+	CMPQ    DX, $0x00000008
+	JB      addAVX2_tail
 	VMOVUPS (AX), Y0
 	VMOVUPS (CX), Y1
 	VADDPS  Y1, Y0, Y0
@@ -2585,12 +3546,23 @@ addAVX2_loop:
 	SUBQ    $0x00000008, DX
 	JMP     addAVX2_loop
 
+addAVX2_tail:
+	TESTQ        DX, DX
+	JZ           addAVX2_done
+	MOVQ         DX, X0
+	VPBROADCASTD X0, Y0
+	VPCMPGTD     vconst_iota<>+0(SB), Y0, Y0
+	VMASKMOVPS   (AX), Y0, Y1
+	VMASKMOVPS   (CX), Y0, Y2
+	VADDPS       Y2, Y1, Y1
+	VMASKMOVPS   Y1, Y0, (AX)
+
 addAVX2_done:
 	VZEROUPPER
 	RET
 
 // func scaleAVX2(x *float32, s float32, n int)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX, AVX2, SSE, SSE2
 TEXT ·scaleAVX2(SB), NOSPLIT, $0-24
 	MOVQ         x+0(FP), AX
 	MOVSS        s+8(FP), X0
@@ -2598,8 +3570,8 @@ TEXT ·scaleAVX2(SB), NOSPLIT, $0-24
 	MOVQ         n+16(FP), CX
 
 scaleAVX2_loop:
-	TESTQ   CX, CX
-	JZ      scaleAVX2_done
+	CMPQ    CX, $0x00000008
+	JB      scaleAVX2_tail
 	VMOVUPS (AX), Y1
 	VMULPS  Y0, Y1, Y1
 	VMOVUPS Y1, (AX)
@@ -2607,12 +3579,22 @@ scaleAVX2_loop:
 	SUBQ    $0x00000008, CX
 	JMP     scaleAVX2_loop
 
+scaleAVX2_tail:
+	TESTQ        CX, CX
+	JZ           scaleAVX2_done
+	MOVQ         CX, X1
+	VPBROADCASTD X1, Y1
+	VPCMPGTD     vconst_iota<>+0(SB), Y1, Y1
+	VMASKMOVPS   (AX), Y1, Y2
+	VMULPS       Y0, Y2, Y2
+	VMASKMOVPS   Y2, Y1, (AX)
+
 scaleAVX2_done:
 	VZEROUPPER
 	RET
 
 // func axpyAVX2(y *float32, x *float32, a float32, n int)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, AVX2, FMA3, SSE, SSE2
 TEXT ·axpyAVX2(SB), NOSPLIT, $0-32
 	MOVQ         y+0(FP), AX
 	MOVQ         x+8(FP), CX
@@ -2621,8 +3603,8 @@ TEXT ·axpyAVX2(SB), NOSPLIT, $0-32
 	MOVQ         n+24(FP), DX
 
 axpyAVX2_loop:
-	TESTQ       DX, DX
-	JZ          axpyAVX2_done
+	CMPQ        DX, $0x00000008
+	JB          axpyAVX2_tail
 	VMOVUPS     (AX), Y1
 	VMOVUPS     (CX), Y2
 	VFMADD231PS Y2, Y0, Y1
@@ -2632,12 +3614,23 @@ axpyAVX2_loop:
 	SUBQ        $0x00000008, DX
 	JMP         axpyAVX2_loop
 
+axpyAVX2_tail:
+	TESTQ        DX, DX
+	JZ           axpyAVX2_done
+	MOVQ         DX, X1
+	VPBROADCASTD X1, Y1
+	VPCMPGTD     vconst_iota<>+0(SB), Y1, Y1
+	VMASKMOVPS   (AX), Y1, Y2
+	VMASKMOVPS   (CX), Y1, Y3
+	VFMADD231PS  Y3, Y0, Y2
+	VMASKMOVPS   Y2, Y1, (AX)
+
 axpyAVX2_done:
 	VZEROUPPER
 	RET
 
 // func dotAVX2(a *float32, b *float32, n int) float32
-// Requires: AVX, FMA3, SSE
+// Requires: AVX, AVX2, FMA3, SSE, SSE2
 TEXT ·dotAVX2(SB), NOSPLIT, $0-28
 	MOVQ   a+0(FP), AX
 	MOVQ   b+8(FP), CX
@@ -2649,36 +3642,59 @@ TEXT ·dotAVX2(SB), NOSPLIT, $0-28
 
 dotAVX2_loop4:
 	CMPQ        DX, $0x00000020
-	JL          dotAVX2_rest
+	JB          dotAVX2_rest
 	VMOVUPS     (AX), Y4
-	VFMADD231PS (CX), Y4, Y0
+	VMOVUPS     (CX), Y5
+	VFMADD231PS Y5, Y4, Y0
 	VMOVUPS     32(AX), Y4
-	VFMADD231PS 32(CX), Y4, Y1
+	VMOVUPS     32(CX), Y5
+	VFMADD231PS Y5, Y4, Y1
 	VMOVUPS     64(AX), Y4
-	VFMADD231PS 64(CX), Y4, Y2
+	VMOVUPS     64(CX), Y5
+	VFMADD231PS Y5, Y4, Y2
 	VMOVUPS     96(AX), Y4
-	VFMADD231PS 96(CX), Y4, Y3
+	VMOVUPS     96(CX), Y5
+	VFMADD231PS Y5, Y4, Y3
 	ADDQ        $0x00000080, AX
 	ADDQ        $0x00000080, CX
 	SUBQ        $0x00000020, DX
 	JMP         dotAVX2_loop4
 
 dotAVX2_rest:
-	TESTQ       DX, DX
-	JZ          dotAVX2_fold
+	CMPQ        DX, $0x00000008
+	JB          dotAVX2_tail
 	VMOVUPS     (AX), Y4
-	VFMADD231PS (CX), Y4, Y0
+	VMOVUPS     (CX), Y5
+	VFMADD231PS Y5, Y4, Y0
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
 	SUBQ        $0x00000008, DX
-	TESTQ       DX, DX
-	JZ          dotAVX2_fold
-	VMOVUPS     32(AX), Y4
-	VFMADD231PS 32(CX), Y4, Y1
+	CMPQ        DX, $0x00000008
+	JB          dotAVX2_tail
+	VMOVUPS     (AX), Y4
+	VMOVUPS     (CX), Y5
+	VFMADD231PS Y5, Y4, Y1
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
 	SUBQ        $0x00000008, DX
-	TESTQ       DX, DX
-	JZ          dotAVX2_fold
-	VMOVUPS     64(AX), Y4
-	VFMADD231PS 64(CX), Y4, Y2
+	CMPQ        DX, $0x00000008
+	JB          dotAVX2_tail
+	VMOVUPS     (AX), Y4
+	VMOVUPS     (CX), Y5
+	VFMADD231PS Y5, Y4, Y2
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000020, CX
 	SUBQ        $0x00000008, DX
+
+dotAVX2_tail:
+	TESTQ        DX, DX
+	JZ           dotAVX2_fold
+	MOVQ         DX, X4
+	VPBROADCASTD X4, Y4
+	VPCMPGTD     vconst_iota<>+0(SB), Y4, Y4
+	VMASKMOVPS   (AX), Y4, Y5
+	VMASKMOVPS   (CX), Y4, Y4
+	VFMADD231PS  Y4, Y5, Y3
 
 dotAVX2_fold:
 	VADDPS       Y1, Y0, Y0
@@ -2695,20 +3711,30 @@ dotAVX2_fold:
 	RET
 
 // func sumAVX2(x *float32, n int) float32
-// Requires: AVX, SSE
+// Requires: AVX, AVX2, SSE, SSE2
 TEXT ·sumAVX2(SB), NOSPLIT, $0-20
 	MOVQ   x+0(FP), AX
 	VXORPS Y0, Y0, Y0
 	MOVQ   n+8(FP), CX
 
 sumAVX2_loop:
-	TESTQ   CX, CX
-	JZ      sumAVX2_done
+	CMPQ    CX, $0x00000008
+	JB      sumAVX2_tail
 	VMOVUPS (AX), Y1
 	VADDPS  Y1, Y0, Y0
 	ADDQ    $0x00000020, AX
 	SUBQ    $0x00000008, CX
 	JMP     sumAVX2_loop
+
+sumAVX2_tail:
+	TESTQ        CX, CX
+	JZ           sumAVX2_done
+	MOVQ         CX, X1
+	VPBROADCASTD X1, Y1
+	VPCMPGTD     vconst_iota<>+0(SB), Y1, Y1
+	VMASKMOVPS   (AX), Y1, Y2
+	VANDPS       Y1, Y2, Y1
+	VADDPS       Y1, Y0, Y0
 
 sumAVX2_done:
 	VEXTRACTF128 $0x01, Y0, X1
@@ -2722,19 +3748,31 @@ sumAVX2_done:
 	RET
 
 // func maxAVX2(x *float32, n int) float32
-// Requires: AVX, SSE
+// Requires: AVX, AVX2, SSE, SSE2
 TEXT ·maxAVX2(SB), NOSPLIT, $0-20
 	MOVQ    x+0(FP), AX
 	MOVQ    n+8(FP), CX
 	VMOVUPS vconst_negInf<>+0(SB), Y0
 
 maxAVX2_loop:
-	TESTQ  CX, CX
-	JZ     maxAVX2_done
-	VMAXPS (AX), Y0, Y0
-	ADDQ   $0x00000020, AX
-	SUBQ   $0x00000008, CX
-	JMP    maxAVX2_loop
+	CMPQ    CX, $0x00000008
+	JB      maxAVX2_tail
+	VMOVUPS (AX), Y1
+	VMAXPS  Y1, Y0, Y0
+	ADDQ    $0x00000020, AX
+	SUBQ    $0x00000008, CX
+	JMP     maxAVX2_loop
+
+maxAVX2_tail:
+	TESTQ        CX, CX
+	JZ           maxAVX2_done
+	MOVQ         CX, X1
+	VPBROADCASTD X1, Y1
+	VPCMPGTD     vconst_iota<>+0(SB), Y1, Y1
+	VMASKMOVPS   (AX), Y1, Y2
+	VMOVUPS      vconst_negInf<>+0(SB), Y3
+	VBLENDVPS    Y1, Y2, Y3, Y3
+	VMAXPS       Y3, Y0, Y0
 
 maxAVX2_done:
 	VEXTRACTF128 $0x01, Y0, X1
@@ -2748,7 +3786,7 @@ maxAVX2_done:
 	RET
 
 // func expShiftAVX2(x *float32, m float32, n int) float32
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, AVX2, FMA3, SSE, SSE2
 TEXT ·expShiftAVX2(SB), NOSPLIT, $0-28
 	MOVQ         x+0(FP), AX
 	MOVSS        m+8(FP), X0
@@ -2757,8 +3795,8 @@ TEXT ·expShiftAVX2(SB), NOSPLIT, $0-28
 	MOVQ         n+16(FP), CX
 
 expShiftAVX2_loop:
-	TESTQ        CX, CX
-	JZ           expShiftAVX2_done
+	CMPQ         CX, $0x00000008
+	JB           expShiftAVX2_tail
 	VMOVUPS      (AX), Y2
 	VSUBPS       Y0, Y2, Y2
 	VMOVUPS      vconst_expHi<>+0(SB), Y3
@@ -2793,6 +3831,44 @@ expShiftAVX2_loop:
 	SUBQ         $0x00000008, CX
 	JMP          expShiftAVX2_loop
 
+expShiftAVX2_tail:
+	TESTQ        CX, CX
+	JZ           expShiftAVX2_done
+	MOVQ         CX, X2
+	VPBROADCASTD X2, Y2
+	VPCMPGTD     vconst_iota<>+0(SB), Y2, Y2
+	VMASKMOVPS   (AX), Y2, Y3
+	VSUBPS       Y0, Y3, Y3
+	VMOVUPS      vconst_expHi<>+0(SB), Y0
+	VMINPS       Y3, Y0, Y0
+	VMOVUPS      vconst_expLo<>+0(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VMULPS       vconst_log2e<>+0(SB), Y0, Y3
+	VROUNDPS     $0x00, Y3, Y3
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Y3, Y0
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Y3, Y0
+	VMOVUPS      vconst_expC0<>+0(SB), Y4
+	VFMADD213PS  vconst_expC1<>+0(SB), Y0, Y4
+	VFMADD213PS  vconst_expC2<>+0(SB), Y0, Y4
+	VFMADD213PS  vconst_expC3<>+0(SB), Y0, Y4
+	VFMADD213PS  vconst_expC4<>+0(SB), Y0, Y4
+	VFMADD213PS  vconst_expC5<>+0(SB), Y0, Y4
+	VMULPS       Y0, Y0, Y5
+	VFMADD213PS  Y0, Y5, Y4
+	VADDPS       vconst_one<>+0(SB), Y4, Y4
+	VCVTPS2DQ    Y3, Y0
+	VPSRAD       $0x01, Y0, Y3
+	VPSUBD       Y3, Y0, Y0
+	VPADDD       vconst_i127<>+0(SB), Y3, Y3
+	VPADDD       vconst_i127<>+0(SB), Y0, Y0
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y0, Y0
+	VMULPS       Y3, Y4, Y3
+	VMULPS       Y0, Y3, Y3
+	VMASKMOVPS   Y3, Y2, (AX)
+	VANDPS       Y2, Y3, Y0
+	VADDPS       Y0, Y1, Y1
+
 expShiftAVX2_done:
 	VEXTRACTF128 $0x01, Y1, X0
 	VADDPS       X0, X1, X0
@@ -2805,7 +3881,7 @@ expShiftAVX2_done:
 	RET
 
 // func rmsScaleAVX2(out *float32, x *float32, w *float32, s float32, n int)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX, AVX2, SSE, SSE2
 TEXT ·rmsScaleAVX2(SB), NOSPLIT, $0-40
 	MOVQ         out+0(FP), AX
 	MOVQ         x+8(FP), CX
@@ -2815,8 +3891,8 @@ TEXT ·rmsScaleAVX2(SB), NOSPLIT, $0-40
 	MOVQ         n+32(FP), BX
 
 rmsScaleAVX2_loop:
-	TESTQ   BX, BX
-	JZ      rmsScaleAVX2_done
+	CMPQ    BX, $0x00000008
+	JB      rmsScaleAVX2_tail
 	VMOVUPS (CX), Y1
 	VMOVUPS (DX), Y2
 	VMULPS  Y0, Y1, Y1
@@ -2828,12 +3904,24 @@ rmsScaleAVX2_loop:
 	SUBQ    $0x00000008, BX
 	JMP     rmsScaleAVX2_loop
 
+rmsScaleAVX2_tail:
+	TESTQ        BX, BX
+	JZ           rmsScaleAVX2_done
+	MOVQ         BX, X1
+	VPBROADCASTD X1, Y1
+	VPCMPGTD     vconst_iota<>+0(SB), Y1, Y1
+	VMASKMOVPS   (CX), Y1, Y2
+	VMASKMOVPS   (DX), Y1, Y3
+	VMULPS       Y0, Y2, Y0
+	VMULPS       Y3, Y0, Y0
+	VMASKMOVPS   Y0, Y1, (AX)
+
 rmsScaleAVX2_done:
 	VZEROUPPER
 	RET
 
 // func dot3AVX2(a *float32, b *float32, c *float32, n int) float32
-// Requires: AVX, SSE
+// Requires: AVX, AVX2, SSE, SSE2
 TEXT ·dot3AVX2(SB), NOSPLIT, $0-36
 	MOVQ   a+0(FP), AX
 	MOVQ   b+8(FP), CX
@@ -2842,8 +3930,8 @@ TEXT ·dot3AVX2(SB), NOSPLIT, $0-36
 	MOVQ   n+24(FP), BX
 
 dot3AVX2_loop:
-	TESTQ   BX, BX
-	JZ      dot3AVX2_done
+	CMPQ    BX, $0x00000008
+	JB      dot3AVX2_tail
 	VMOVUPS (AX), Y1
 	VMOVUPS (CX), Y2
 	VMOVUPS (DX), Y3
@@ -2855,6 +3943,20 @@ dot3AVX2_loop:
 	ADDQ    $0x00000020, DX
 	SUBQ    $0x00000008, BX
 	JMP     dot3AVX2_loop
+
+dot3AVX2_tail:
+	TESTQ        BX, BX
+	JZ           dot3AVX2_done
+	MOVQ         BX, X1
+	VPBROADCASTD X1, Y1
+	VPCMPGTD     vconst_iota<>+0(SB), Y1, Y1
+	VMASKMOVPS   (AX), Y1, Y2
+	VMASKMOVPS   (CX), Y1, Y3
+	VMASKMOVPS   (DX), Y1, Y4
+	VMULPS       Y3, Y2, Y2
+	VMULPS       Y4, Y2, Y2
+	VANDPS       Y1, Y2, Y1
+	VADDPS       Y1, Y0, Y0
 
 dot3AVX2_done:
 	VEXTRACTF128 $0x01, Y0, X1
@@ -2868,7 +3970,7 @@ dot3AVX2_done:
 	RET
 
 // func rmsBackwardAVX2(dx *float32, dw *float32, dr *float32, x *float32, w *float32, rs float32, c float32, n int)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, AVX2, FMA3, SSE, SSE2
 TEXT ·rmsBackwardAVX2(SB), NOSPLIT, $0-56
 	MOVQ         dx+0(FP), AX
 	MOVQ         dw+8(FP), CX
@@ -2882,8 +3984,8 @@ TEXT ·rmsBackwardAVX2(SB), NOSPLIT, $0-56
 	MOVQ         n+48(FP), DI
 
 rmsBackwardAVX2_loop:
-	TESTQ        DI, DI
-	JZ           rmsBackwardAVX2_done
+	CMPQ         DI, $0x00000008
+	JB           rmsBackwardAVX2_tail
 	VMOVUPS      (AX), Y2
 	VMOVUPS      (CX), Y3
 	VMOVUPS      (DX), Y4
@@ -2904,12 +4006,31 @@ rmsBackwardAVX2_loop:
 	SUBQ         $0x00000008, DI
 	JMP          rmsBackwardAVX2_loop
 
+rmsBackwardAVX2_tail:
+	TESTQ        DI, DI
+	JZ           rmsBackwardAVX2_done
+	MOVQ         DI, X2
+	VPBROADCASTD X2, Y2
+	VPCMPGTD     vconst_iota<>+0(SB), Y2, Y2
+	VMASKMOVPS   (AX), Y2, Y3
+	VMASKMOVPS   (CX), Y2, Y4
+	VMASKMOVPS   (DX), Y2, Y5
+	VMASKMOVPS   (BX), Y2, Y6
+	VMASKMOVPS   (SI), Y2, Y7
+	VMULPS       Y7, Y5, Y7
+	VFNMADD231PS Y1, Y6, Y7
+	VFMADD231PS  Y0, Y7, Y3
+	VMULPS       Y6, Y5, Y1
+	VFMADD231PS  Y0, Y1, Y4
+	VMASKMOVPS   Y3, Y2, (AX)
+	VMASKMOVPS   Y4, Y2, (CX)
+
 rmsBackwardAVX2_done:
 	VZEROUPPER
 	RET
 
 // func sumSqDevAVX2(x *float32, m float32, n int) float32
-// Requires: AVX, AVX2, SSE
+// Requires: AVX, AVX2, SSE, SSE2
 TEXT ·sumSqDevAVX2(SB), NOSPLIT, $0-28
 	MOVQ         x+0(FP), AX
 	MOVSS        m+8(FP), X0
@@ -2918,8 +4039,8 @@ TEXT ·sumSqDevAVX2(SB), NOSPLIT, $0-28
 	MOVQ         n+16(FP), CX
 
 sumSqDevAVX2_loop:
-	TESTQ   CX, CX
-	JZ      sumSqDevAVX2_done
+	CMPQ    CX, $0x00000008
+	JB      sumSqDevAVX2_tail
 	VMOVUPS (AX), Y2
 	VSUBPS  Y0, Y2, Y2
 	VMULPS  Y2, Y2, Y2
@@ -2927,6 +4048,18 @@ sumSqDevAVX2_loop:
 	ADDQ    $0x00000020, AX
 	SUBQ    $0x00000008, CX
 	JMP     sumSqDevAVX2_loop
+
+sumSqDevAVX2_tail:
+	TESTQ        CX, CX
+	JZ           sumSqDevAVX2_done
+	MOVQ         CX, X2
+	VPBROADCASTD X2, Y2
+	VPCMPGTD     vconst_iota<>+0(SB), Y2, Y2
+	VMASKMOVPS   (AX), Y2, Y3
+	VSUBPS       Y0, Y3, Y3
+	VMULPS       Y3, Y3, Y3
+	VANDPS       Y2, Y3, Y0
+	VADDPS       Y0, Y1, Y1
 
 sumSqDevAVX2_done:
 	VEXTRACTF128 $0x01, Y1, X0
@@ -2940,7 +4073,7 @@ sumSqDevAVX2_done:
 	RET
 
 // func lnAffineAVX2(out *float32, x *float32, w *float32, b *float32, m float32, rs float32, n int)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, AVX2, FMA3, SSE, SSE2
 TEXT ·lnAffineAVX2(SB), NOSPLIT, $0-48
 	MOVQ         out+0(FP), AX
 	MOVQ         x+8(FP), CX
@@ -2953,8 +4086,8 @@ TEXT ·lnAffineAVX2(SB), NOSPLIT, $0-48
 	MOVQ         n+40(FP), SI
 
 lnAffineAVX2_loop:
-	TESTQ       SI, SI
-	JZ          lnAffineAVX2_done
+	CMPQ        SI, $0x00000008
+	JB          lnAffineAVX2_tail
 	VMOVUPS     (CX), Y2
 	VMOVUPS     (DX), Y3
 	VMOVUPS     (BX), Y4
@@ -2969,12 +4102,26 @@ lnAffineAVX2_loop:
 	SUBQ        $0x00000008, SI
 	JMP         lnAffineAVX2_loop
 
+lnAffineAVX2_tail:
+	TESTQ        SI, SI
+	JZ           lnAffineAVX2_done
+	MOVQ         SI, X2
+	VPBROADCASTD X2, Y2
+	VPCMPGTD     vconst_iota<>+0(SB), Y2, Y2
+	VMASKMOVPS   (CX), Y2, Y3
+	VMASKMOVPS   (DX), Y2, Y4
+	VMASKMOVPS   (BX), Y2, Y5
+	VSUBPS       Y0, Y3, Y0
+	VMULPS       Y1, Y0, Y0
+	VFMADD213PS  Y5, Y4, Y0
+	VMASKMOVPS   Y0, Y2, (AX)
+
 lnAffineAVX2_done:
 	VZEROUPPER
 	RET
 
 // func lnScaleAVX2(out *float32, x *float32, w *float32, m float32, rs float32, n int)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX, AVX2, SSE, SSE2
 TEXT ·lnScaleAVX2(SB), NOSPLIT, $0-40
 	MOVQ         out+0(FP), AX
 	MOVQ         x+8(FP), CX
@@ -2986,8 +4133,8 @@ TEXT ·lnScaleAVX2(SB), NOSPLIT, $0-40
 	MOVQ         n+32(FP), BX
 
 lnScaleAVX2_loop:
-	TESTQ   BX, BX
-	JZ      lnScaleAVX2_done
+	CMPQ    BX, $0x00000008
+	JB      lnScaleAVX2_tail
 	VMOVUPS (CX), Y2
 	VMOVUPS (DX), Y3
 	VSUBPS  Y0, Y2, Y2
@@ -3000,12 +4147,25 @@ lnScaleAVX2_loop:
 	SUBQ    $0x00000008, BX
 	JMP     lnScaleAVX2_loop
 
+lnScaleAVX2_tail:
+	TESTQ        BX, BX
+	JZ           lnScaleAVX2_done
+	MOVQ         BX, X2
+	VPBROADCASTD X2, Y2
+	VPCMPGTD     vconst_iota<>+0(SB), Y2, Y2
+	VMASKMOVPS   (CX), Y2, Y3
+	VMASKMOVPS   (DX), Y2, Y4
+	VSUBPS       Y0, Y3, Y0
+	VMULPS       Y1, Y0, Y0
+	VMULPS       Y4, Y0, Y0
+	VMASKMOVPS   Y0, Y2, (AX)
+
 lnScaleAVX2_done:
 	VZEROUPPER
 	RET
 
 // func lnBackwardSumsAVX2(dr *float32, x *float32, w *float32, m float32, rs float32, n int) (float32, float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX, AVX2, SSE, SSE2
 TEXT ·lnBackwardSumsAVX2(SB), NOSPLIT, $0-48
 	MOVQ         dr+0(FP), AX
 	MOVQ         x+8(FP), CX
@@ -3019,8 +4179,8 @@ TEXT ·lnBackwardSumsAVX2(SB), NOSPLIT, $0-48
 	MOVQ         n+32(FP), BX
 
 lnBackwardSumsAVX2_loop:
-	TESTQ   BX, BX
-	JZ      lnBackwardSumsAVX2_done
+	CMPQ    BX, $0x00000008
+	JB      lnBackwardSumsAVX2_tail
 	VMOVUPS (AX), Y4
 	VMOVUPS (CX), Y5
 	VMOVUPS (DX), Y6
@@ -3035,6 +4195,24 @@ lnBackwardSumsAVX2_loop:
 	ADDQ    $0x00000020, DX
 	SUBQ    $0x00000008, BX
 	JMP     lnBackwardSumsAVX2_loop
+
+lnBackwardSumsAVX2_tail:
+	TESTQ        BX, BX
+	JZ           lnBackwardSumsAVX2_done
+	MOVQ         BX, X4
+	VPBROADCASTD X4, Y4
+	VPCMPGTD     vconst_iota<>+0(SB), Y4, Y4
+	VMASKMOVPS   (AX), Y4, Y5
+	VMASKMOVPS   (CX), Y4, Y6
+	VMASKMOVPS   (DX), Y4, Y7
+	VMULPS       Y7, Y5, Y5
+	VSUBPS       Y0, Y6, Y0
+	VMULPS       Y1, Y0, Y0
+	VMULPS       Y5, Y0, Y0
+	VANDPS       Y4, Y5, Y1
+	VADDPS       Y1, Y2, Y2
+	VANDPS       Y4, Y0, Y0
+	VADDPS       Y0, Y3, Y3
 
 lnBackwardSumsAVX2_done:
 	VEXTRACTF128 $0x01, Y2, X0
@@ -3055,7 +4233,7 @@ lnBackwardSumsAVX2_done:
 	RET
 
 // func lnBackwardAVX2(dx *float32, dw *float32, dr *float32, x *float32, w *float32, m float32, rs float32, dmean float32, dnd float32, n int)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, AVX2, FMA3, SSE, SSE2
 TEXT ·lnBackwardAVX2(SB), NOSPLIT, $0-64
 	MOVQ         dx+0(FP), AX
 	MOVQ         dw+8(FP), CX
@@ -3073,8 +4251,8 @@ TEXT ·lnBackwardAVX2(SB), NOSPLIT, $0-64
 	MOVQ         n+56(FP), DI
 
 lnBackwardAVX2_loop:
-	TESTQ        DI, DI
-	JZ           lnBackwardAVX2_done
+	CMPQ         DI, $0x00000008
+	JB           lnBackwardAVX2_tail
 	VMOVUPS      (AX), Y4
 	VMOVUPS      (CX), Y5
 	VMOVUPS      (DX), Y6
@@ -3096,6 +4274,27 @@ lnBackwardAVX2_loop:
 	ADDQ         $0x00000020, SI
 	SUBQ         $0x00000008, DI
 	JMP          lnBackwardAVX2_loop
+
+lnBackwardAVX2_tail:
+	TESTQ        DI, DI
+	JZ           lnBackwardAVX2_done
+	MOVQ         DI, X4
+	VPBROADCASTD X4, Y4
+	VPCMPGTD     vconst_iota<>+0(SB), Y4, Y4
+	VMASKMOVPS   (AX), Y4, Y5
+	VMASKMOVPS   (CX), Y4, Y6
+	VMASKMOVPS   (DX), Y4, Y7
+	VMASKMOVPS   (BX), Y4, Y8
+	VMASKMOVPS   (SI), Y4, Y9
+	VSUBPS       Y0, Y8, Y0
+	VMULPS       Y1, Y0, Y0
+	VMULPS       Y9, Y7, Y8
+	VSUBPS       Y2, Y8, Y8
+	VFNMADD231PS Y3, Y0, Y8
+	VFMADD231PS  Y1, Y8, Y5
+	VFMADD231PS  Y7, Y0, Y6
+	VMASKMOVPS   Y5, Y4, (AX)
+	VMASKMOVPS   Y6, Y4, (CX)
 
 lnBackwardAVX2_done:
 	VZEROUPPER

@@ -5,94 +5,142 @@
 package tensor
 
 // gemmAVX512_8x32 computes an 8×32 tile of C from packed panels (see gemm.go).
+//
+//go:noescape
 func gemmAVX512_8x32(kc int, a *float32, b *float32, c *float32, ldc int, load int)
 
 // gemmAVX2_6x16 computes an 6×16 tile of C from packed panels (see gemm.go).
+//
+//go:noescape
 func gemmAVX2_6x16(kc int, a *float32, b *float32, c *float32, ldc int, load int)
 
 // packTranspose8AVX2 writes dst[p*w+r] = src[r*ld+p] for r < 8, p < 8·blocks.
+//
+//go:noescape
 func packTranspose8AVX2(dst *float32, src *float32, ld int, blocks int, w int)
 
+//go:noescape
 func geluAVX512(out *float32, x *float32, n int)
 
+//go:noescape
 func geluBackwardAVX512(dx *float32, dout *float32, x *float32, n int)
 
+//go:noescape
 func geluTanhAVX512(out *float32, x *float32, n int)
 
+//go:noescape
 func geluTanhBackwardAVX512(dx *float32, dout *float32, x *float32, n int)
 
+//go:noescape
 func swigluAVX512(out *float32, gate *float32, up *float32, n int)
 
+//go:noescape
 func swigluBackwardAVX512(dgate *float32, dup *float32, dout *float32, gate *float32, up *float32, n int)
 
+//go:noescape
 func addAVX512(dst *float32, x *float32, n int)
 
+//go:noescape
 func scaleAVX512(x *float32, s float32, n int)
 
+//go:noescape
 func axpyAVX512(y *float32, x *float32, a float32, n int)
 
+//go:noescape
 func dotAVX512(a *float32, b *float32, n int) float32
 
+//go:noescape
 func sumAVX512(x *float32, n int) float32
 
+//go:noescape
 func maxAVX512(x *float32, n int) float32
 
+//go:noescape
 func expShiftAVX512(x *float32, m float32, n int) float32
 
+//go:noescape
 func rmsScaleAVX512(out *float32, x *float32, w *float32, s float32, n int)
 
+//go:noescape
 func dot3AVX512(a *float32, b *float32, c *float32, n int) float32
 
+//go:noescape
 func rmsBackwardAVX512(dx *float32, dw *float32, dr *float32, x *float32, w *float32, rs float32, c float32, n int)
 
+//go:noescape
 func sumSqDevAVX512(x *float32, m float32, n int) float32
 
+//go:noescape
 func lnAffineAVX512(out *float32, x *float32, w *float32, b *float32, m float32, rs float32, n int)
 
+//go:noescape
 func lnScaleAVX512(out *float32, x *float32, w *float32, m float32, rs float32, n int)
 
+//go:noescape
 func lnBackwardSumsAVX512(dr *float32, x *float32, w *float32, m float32, rs float32, n int) (float32, float32)
 
+//go:noescape
 func lnBackwardAVX512(dx *float32, dw *float32, dr *float32, x *float32, w *float32, m float32, rs float32, dmean float32, dnd float32, n int)
 
+//go:noescape
 func geluAVX2(out *float32, x *float32, n int)
 
+//go:noescape
 func geluBackwardAVX2(dx *float32, dout *float32, x *float32, n int)
 
+//go:noescape
 func geluTanhAVX2(out *float32, x *float32, n int)
 
+//go:noescape
 func geluTanhBackwardAVX2(dx *float32, dout *float32, x *float32, n int)
 
+//go:noescape
 func swigluAVX2(out *float32, gate *float32, up *float32, n int)
 
+//go:noescape
 func swigluBackwardAVX2(dgate *float32, dup *float32, dout *float32, gate *float32, up *float32, n int)
 
+//go:noescape
 func addAVX2(dst *float32, x *float32, n int)
 
+//go:noescape
 func scaleAVX2(x *float32, s float32, n int)
 
+//go:noescape
 func axpyAVX2(y *float32, x *float32, a float32, n int)
 
+//go:noescape
 func dotAVX2(a *float32, b *float32, n int) float32
 
+//go:noescape
 func sumAVX2(x *float32, n int) float32
 
+//go:noescape
 func maxAVX2(x *float32, n int) float32
 
+//go:noescape
 func expShiftAVX2(x *float32, m float32, n int) float32
 
+//go:noescape
 func rmsScaleAVX2(out *float32, x *float32, w *float32, s float32, n int)
 
+//go:noescape
 func dot3AVX2(a *float32, b *float32, c *float32, n int) float32
 
+//go:noescape
 func rmsBackwardAVX2(dx *float32, dw *float32, dr *float32, x *float32, w *float32, rs float32, c float32, n int)
 
+//go:noescape
 func sumSqDevAVX2(x *float32, m float32, n int) float32
 
+//go:noescape
 func lnAffineAVX2(out *float32, x *float32, w *float32, b *float32, m float32, rs float32, n int)
 
+//go:noescape
 func lnScaleAVX2(out *float32, x *float32, w *float32, m float32, rs float32, n int)
 
+//go:noescape
 func lnBackwardSumsAVX2(dr *float32, x *float32, w *float32, m float32, rs float32, n int) (float32, float32)
 
+//go:noescape
 func lnBackwardAVX2(dx *float32, dw *float32, dr *float32, x *float32, w *float32, m float32, rs float32, dmean float32, dnd float32, n int)

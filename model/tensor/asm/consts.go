@@ -59,6 +59,12 @@ var constMem = map[string]Mem{}
 
 // declareConsts emits the constant table; call it before any function.
 func declareConsts() {
+	// iota: 0, 1, …, 15, for tail masks.
+	iota := GLOBL("vconst_iota", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		DATA(4*i, U32(i))
+	}
+	constMem["iota"] = iota
 	names := make([]string, 0, len(constBits))
 	for n := range constBits {
 		names = append(names, n)

@@ -8,10 +8,10 @@ import (
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// Elementwise and reduction kernels over n floats, n a multiple of the lane
-// count (the Go wrappers run a padded last vector). Every lane is computed
-// by the same instructions, so an element's result does not depend on its
-// position.
+// Elementwise and reduction kernels over n floats. Whole vectors go through
+// the loop body; a last partial vector goes through the same body with
+// masked loads, stores and sums (see tail.go), so an element's result does
+// not depend on its position and no Go-side padding is needed.
 
 func elemKernels(s isa) {
 	name := func(base string) string { return fmt.Sprintf("%s%s", base, s.name) }
@@ -150,6 +150,7 @@ func (k kspec) signature() string {
 // gen emits the kernel: for n > 0 { load; body; store; advance; n -= lanes }.
 func (k kspec) gen(s isa) {
 	TEXT(k.name, NOSPLIT, k.signature())
+	Pragma("noescape")
 	ptrs := map[string]reg.GPVirtual{}
 	var order []string
 	for _, p := range append(append([]string{}, k.outs...), k.ins...) {
@@ -170,27 +171,24 @@ func (k kspec) gen(s isa) {
 	}
 	n := GP64()
 	Load(Param("n"), n)
-	Label(k.name + "_loop")
-	TESTQ(n, n)
-	JZ(LabelRef(k.name + "_done"))
-	in := map[string]reg.VecVirtual{}
-	for _, p := range k.ins {
-		in[p] = s.vec()
-		VMOVUPS(Mem{Base: ptrs[p]}, in[p])
+	advance := func(bytes int) {
+		for _, p := range order {
+			ADDQ(U32(bytes), ptrs[p])
+		}
 	}
-	out, add := k.body(in, sc)
-	for _, name := range k.outs {
-		VMOVUPS(out[name], Mem{Base: ptrs[name]})
-	}
-	for i, v := range add {
-		VADDPS(v, acc[i], acc[i])
-	}
-	for _, p := range order {
-		ADDQ(U32(s.bytes()), ptrs[p])
-	}
-	SUBQ(U32(s.lanes), n)
-	JMP(LabelRef(k.name + "_loop"))
-	Label(k.name + "_done")
+	s.vloop(k.name, n, advance, func(t *tail) {
+		in := map[string]reg.VecVirtual{}
+		for _, p := range k.ins {
+			in[p] = s.loadT(Mem{Base: ptrs[p]}, t)
+		}
+		out, add := k.body(in, sc)
+		for _, name := range k.outs {
+			s.storeT(out[name], Mem{Base: ptrs[name]}, t)
+		}
+		for i, v := range add {
+			s.addT(v, acc[i], t)
+		}
+	})
 	for i, a := range acc {
 		s.hreduce(a, VADDPS, i)
 	}
@@ -242,10 +240,12 @@ func (s isa) hreduce(v reg.VecVirtual, op func(...Op), ret int) {
 }
 
 // dotKernel emits Σ a_i·b_i with four accumulators: vector j of each group
-// of four goes to accumulator j, a last partial group to accumulators 0, 1,
-// 2; then (acc0+acc1)+(acc2+acc3) is folded in halves.
+// of four goes to accumulator j, the whole vectors of a last partial group
+// to accumulators 0, 1, 2 and a partial last vector (zeros past the end) to
+// accumulator 3; then (acc0+acc1)+(acc2+acc3) is folded in halves.
 func dotKernel(s isa, name string) {
 	TEXT(name, NOSPLIT, "func(a, b *float32, n int) float32")
+	Pragma("noescape")
 	pa, pb, n := GP64(), GP64(), GP64()
 	Load(Param("a"), pa)
 	Load(Param("b"), pb)
@@ -254,28 +254,36 @@ func dotKernel(s isa, name string) {
 	for _, a := range acc {
 		VXORPS(a.AsY(), a.AsY(), a.AsY())
 	}
-	term := func(j, off int) {
-		v := s.vec()
-		VMOVUPS(Mem{Base: pa, Disp: off}, v)
-		VFMADD231PS(Mem{Base: pb, Disp: off}, v, acc[j])
+	term := func(j, off int, t *tail) {
+		v := s.loadT(Mem{Base: pa, Disp: off}, t)
+		w := s.loadT(Mem{Base: pb, Disp: off}, t)
+		VFMADD231PS(w, v, acc[j])
+	}
+	advance := func(bytes int) {
+		ADDQ(U32(bytes), pa)
+		ADDQ(U32(bytes), pb)
 	}
 	Label(name + "_loop4")
 	CMPQ(n, U32(4*s.lanes))
-	JL(LabelRef(name + "_rest"))
+	JB(LabelRef(name + "_rest"))
 	for j := 0; j < 4; j++ {
-		term(j, j*s.bytes())
+		term(j, j*s.bytes(), nil)
 	}
-	ADDQ(U32(4*s.bytes()), pa)
-	ADDQ(U32(4*s.bytes()), pb)
+	advance(4 * s.bytes())
 	SUBQ(U32(4*s.lanes), n)
 	JMP(LabelRef(name + "_loop4"))
 	Label(name + "_rest")
 	for j := 0; j < 3; j++ {
-		TESTQ(n, n)
-		JZ(LabelRef(name + "_fold"))
-		term(j, j*s.bytes())
+		CMPQ(n, U32(s.lanes))
+		JB(LabelRef(name + "_tail"))
+		term(j, 0, nil)
+		advance(s.bytes())
 		SUBQ(U32(s.lanes), n)
 	}
+	Label(name + "_tail")
+	TESTQ(n, n)
+	JZ(LabelRef(name + "_fold"))
+	term(3, 0, s.makeTail(n))
 	Label(name + "_fold")
 	VADDPS(acc[1], acc[0], acc[0])
 	VADDPS(acc[3], acc[2], acc[2])
@@ -285,21 +293,17 @@ func dotKernel(s isa, name string) {
 	RET()
 }
 
-// maxKernel emits max_i x_i (n ≥ lanes).
+// maxKernel emits max_i x_i (-Inf for n = 0).
 func maxKernel(s isa, name string) {
 	TEXT(name, NOSPLIT, "func(x *float32, n int) float32")
+	Pragma("noescape")
 	px, n := GP64(), GP64()
 	Load(Param("x"), px)
 	Load(Param("n"), n)
 	m := s.load("negInf")
-	Label(name + "_loop")
-	TESTQ(n, n)
-	JZ(LabelRef(name + "_done"))
-	VMAXPS(Mem{Base: px}, m, m)
-	ADDQ(U32(s.bytes()), px)
-	SUBQ(U32(s.lanes), n)
-	JMP(LabelRef(name + "_loop"))
-	Label(name + "_done")
+	s.vloop(name, n, func(bytes int) { ADDQ(U32(bytes), px) }, func(t *tail) {
+		s.maxT(s.loadT(Mem{Base: px}, t), m, t)
+	})
 	s.hreduce(m, VMAXPS, 0)
 	VZEROUPPER()
 	RET()

@@ -36,6 +36,7 @@ func gemmKernel(s isa, mr, v int) {
 	}
 	name := fmt.Sprintf("gemm%s_%dx%d", s.name, mr, nr)
 	TEXT(name, NOSPLIT, "func(kc int, a, b, c *float32, ldc int, load int)")
+	Pragma("noescape")
 	Doc(fmt.Sprintf("%s computes an %d×%d tile of C from packed panels (see gemm.go).", name, mr, nr))
 	var (
 		kc, pa, pb, pc, ldc = reg.RCX, reg.RAX, reg.RBX, reg.RDI, reg.RSI

@@ -12,6 +12,7 @@ import (
 // in-register 8×8 transpose per block of 8 steps (AVX2).
 func packTranspose8() {
 	TEXT("packTranspose8AVX2", NOSPLIT, "func(dst, src *float32, ld, blocks, w int)")
+	Pragma("noescape")
 	Doc("packTranspose8AVX2 writes dst[p*w+r] = src[r*ld+p] for r < 8, p < 8·blocks.")
 	var (
 		dst, src, ld, n, w = reg.RDI, reg.RSI, reg.RDX, reg.RCX, reg.RBX

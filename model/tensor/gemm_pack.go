@@ -49,21 +49,7 @@ func packPanelsCopy(dst []float32, x operand, q0, q1, w, rows, p0, kc int) {
 func packPanel(dst []float32, x operand, r0, rv, w, p0, kc int) {
 	switch {
 	case x.cs == 1: // rows run along k: transpose
-		r := 0
-		if packTranspose8 != nil && kc >= 8 {
-			// Whole 8×8 blocks in assembly, the last kc%8 steps below.
-			kc8 := kc &^ 7
-			for ; r+8 <= rv; r += 8 {
-				src := x.d[(r0+r)*x.rs+p0 : (r0+r+7)*x.rs+p0+kc8]
-				packTranspose8(dst[r:(kc8-1)*w+r+8], src, x.rs, kc8/8, w)
-				for r2 := r; r2 < r+8; r2++ {
-					row := x.d[(r0+r2)*x.rs+p0+kc8 : (r0+r2)*x.rs+p0+kc]
-					for p, v := range row {
-						dst[(kc8+p)*w+r2] = v
-					}
-				}
-			}
-		}
+		r := packTransposed(dst, x, r0, rv, w, p0, kc)
 		for ; r < rv; r++ {
 			row := x.d[(r0+r)*x.rs+p0 : (r0+r)*x.rs+p0+kc]
 			for p, v := range row {
@@ -88,10 +74,54 @@ func packPanel(dst []float32, x operand, r0, rv, w, p0, kc int) {
 	}
 }
 
-// packTranspose8, where the CPU has one, writes dst[p*w+r] = src[r*ld+p]
-// for r < 8 and p < 8·blocks. The caller bounds both slices to exactly the
-// elements it touches.
-var packTranspose8 func(dst, src []float32, ld, blocks, w int)
+// packTranspose8 and packTranspose6, where the CPU has them, write
+// dst[p*w+r] = src[r*ld+p] for r < 8 (6) and p < 8·blocks, a whole 8-lane
+// vector per step: packTranspose6 also writes zeros to the two floats after
+// each step's six. The caller bounds both slices to what they touch.
+var packTranspose8, packTranspose6 func(dst, src []float32, ld, blocks, w int)
+
+// packTransposed packs what it can of rows [r0, r0+rv) of x with the
+// assembly transposes, and returns how many of the rows it fully packed
+// (a prefix); the caller packs the rest.
+func packTransposed(dst []float32, x operand, r0, rv, w, p0, kc int) int {
+	kc8 := kc &^ 7
+	if kc8 == 0 {
+		return 0
+	}
+	// tailRows packs steps [from, kc) of rows [r, r+n) in Go.
+	tailRows := func(r, n, from int) {
+		for r2 := r; r2 < r+n; r2++ {
+			row := x.d[(r0+r2)*x.rs+p0+from : (r0+r2)*x.rs+p0+kc]
+			for p, v := range row {
+				dst[(from+p)*w+r2] = v
+			}
+		}
+	}
+	if w == 6 && rv == 6 && packTranspose6 != nil {
+		// Each step's store spills two zeros into the next step, so the
+		// last step must be one the Go tail rewrites: stop a block early
+		// when kc is a multiple of 8.
+		if kc8 == kc {
+			kc8 -= 8
+		}
+		if kc8 > 0 {
+			src := x.d[r0*x.rs+p0 : (r0+5)*x.rs+p0+kc8]
+			packTranspose6(dst[:(kc8-1)*w+8], src, x.rs, kc8/8, w)
+		}
+		tailRows(0, 6, kc8)
+		return 6
+	}
+	r := 0
+	if packTranspose8 == nil {
+		return 0
+	}
+	for ; r+8 <= rv; r += 8 {
+		src := x.d[(r0+r)*x.rs+p0 : (r0+r+7)*x.rs+p0+kc8]
+		packTranspose8(dst[r:(kc8-1)*w+r+8], src, x.rs, kc8/8, w)
+		tailRows(r, 8, kc8)
+	}
+	return r
+}
 
 // floatPool recycles packing buffers between products.
 var floatPool sync.Pool

@@ -38,6 +38,9 @@ func init() {
 		packTranspose8 = func(dst, src []float32, ld, blocks, w int) {
 			packTranspose8AVX2(&dst[0], &src[0], ld, blocks, w)
 		}
+		packTranspose6 = func(dst, src []float32, ld, blocks, w int) {
+			packTranspose6AVX2(&dst[0], &src[0], ld, blocks, w)
+		}
 	}
 }
 

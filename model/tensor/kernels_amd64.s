@@ -1117,9 +1117,9 @@ TEXT ·packTranspose8AVX2(SB), NOSPLIT, $0-40
 	LEAQ (R10)(BX*2), R11
 	ADDQ BX, R11
 
-pt8_loop:
+packTranspose8AVX2_loop:
 	TESTQ      CX, CX
-	JZ         pt8_done
+	JZ         packTranspose8AVX2_done
 	VMOVUPS    (SI), Y0
 	VMOVUPS    (SI)(DX*1), Y1
 	VMOVUPS    (SI)(DX*2), Y2
@@ -1167,9 +1167,86 @@ pt8_loop:
 	ADDQ       R12, R10
 	ADDQ       R12, R11
 	DECQ       CX
-	JMP        pt8_loop
+	JMP        packTranspose8AVX2_loop
 
-pt8_done:
+packTranspose8AVX2_done:
+	VZEROUPPER
+	RET
+
+// func packTranspose6AVX2(dst *float32, src *float32, ld int, blocks int, w int)
+// Requires: AVX
+TEXT ·packTranspose6AVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), DX
+	MOVQ blocks+24(FP), CX
+	MOVQ w+32(FP), BX
+	SHLQ $0x02, DX
+	SHLQ $0x02, BX
+	MOVQ BX, R12
+	SHLQ $0x03, R12
+	LEAQ (SI)(DX*2), R8
+	ADDQ DX, R8
+	LEAQ (R8)(DX*2), R9
+	ADDQ DX, R9
+	LEAQ (DI)(BX*2), R10
+	ADDQ BX, R10
+	LEAQ (R10)(BX*2), R11
+	ADDQ BX, R11
+
+packTranspose6AVX2_loop:
+	TESTQ      CX, CX
+	JZ         packTranspose6AVX2_done
+	VMOVUPS    (SI), Y0
+	VMOVUPS    (SI)(DX*1), Y1
+	VMOVUPS    (SI)(DX*2), Y2
+	VMOVUPS    (R8), Y3
+	VMOVUPS    (SI)(DX*4), Y4
+	VMOVUPS    (R8)(DX*2), Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VUNPCKLPS  Y1, Y0, Y8
+	VUNPCKHPS  Y1, Y0, Y9
+	VUNPCKLPS  Y3, Y2, Y10
+	VUNPCKHPS  Y3, Y2, Y11
+	VUNPCKLPS  Y5, Y4, Y12
+	VUNPCKHPS  Y5, Y4, Y13
+	VUNPCKLPS  Y7, Y6, Y14
+	VUNPCKHPS  Y7, Y6, Y15
+	VSHUFPS    $0x44, Y10, Y8, Y0
+	VSHUFPS    $0xee, Y10, Y8, Y1
+	VSHUFPS    $0x44, Y11, Y9, Y2
+	VSHUFPS    $0xee, Y11, Y9, Y3
+	VSHUFPS    $0x44, Y14, Y12, Y4
+	VSHUFPS    $0xee, Y14, Y12, Y5
+	VSHUFPS    $0x44, Y15, Y13, Y6
+	VSHUFPS    $0xee, Y15, Y13, Y7
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x31, Y4, Y0, Y12
+	VPERM2F128 $0x20, Y5, Y1, Y9
+	VPERM2F128 $0x31, Y5, Y1, Y13
+	VPERM2F128 $0x20, Y6, Y2, Y10
+	VPERM2F128 $0x31, Y6, Y2, Y14
+	VPERM2F128 $0x20, Y7, Y3, Y11
+	VPERM2F128 $0x31, Y7, Y3, Y15
+	VMOVUPS    Y8, (DI)
+	VMOVUPS    Y9, (DI)(BX*1)
+	VMOVUPS    Y10, (DI)(BX*2)
+	VMOVUPS    Y11, (R10)
+	VMOVUPS    Y12, (DI)(BX*4)
+	VMOVUPS    Y13, (R10)(BX*2)
+	VMOVUPS    Y14, (R11)
+	VMOVUPS    Y15, (R10)(BX*4)
+	ADDQ       $0x20, SI
+	ADDQ       $0x20, R8
+	ADDQ       $0x20, R9
+	ADDQ       R12, DI
+	ADDQ       R12, R10
+	ADDQ       R12, R11
+	DECQ       CX
+	JMP        packTranspose6AVX2_loop
+
+packTranspose6AVX2_done:
 	VZEROUPPER
 	RET
 

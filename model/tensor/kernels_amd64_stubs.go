@@ -14,10 +14,15 @@ func gemmAVX512_8x32(kc int, a *float32, b *float32, c *float32, ldc int, load i
 //go:noescape
 func gemmAVX2_6x16(kc int, a *float32, b *float32, c *float32, ldc int, load int)
 
-// packTranspose8AVX2 writes dst[p*w+r] = src[r*ld+p] for r < 8, p < 8·blocks.
+// packTranspose8AVX2 writes dst[p*w+r] = src[r*ld+p] for r < 8, p < 8·blocks, and zeros to dst[p*w+8 : p*w+8].
 //
 //go:noescape
 func packTranspose8AVX2(dst *float32, src *float32, ld int, blocks int, w int)
+
+// packTranspose6AVX2 writes dst[p*w+r] = src[r*ld+p] for r < 6, p < 8·blocks, and zeros to dst[p*w+6 : p*w+8].
+//
+//go:noescape
+func packTranspose6AVX2(dst *float32, src *float32, ld int, blocks int, w int)
 
 //go:noescape
 func geluAVX512(out *float32, x *float32, n int)

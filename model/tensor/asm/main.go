@@ -14,7 +14,8 @@ func main() {
 	ConstraintExpr("!purego")
 	declareConsts()
 	gemmKernels()
-	packTranspose8()
+	packTranspose(8)
+	packTranspose(6)
 	for _, s := range []isa{avx512, avx2} {
 		elemKernels(s)
 		normKernels(s)

@@ -1,19 +1,26 @@
 package main
 
 import (
+	"fmt"
+
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
 	"github.com/mmcloughlin/avo/reg"
 )
 
-// packTranspose8 generates the transposing pack of GEMM operands whose rows
-// run along k: for 8 source rows with stride ld it writes, for each of
-// blocks·8 steps p, the 8 values of step p to dst[p*w : p*w+8], with an
-// in-register 8×8 transpose per block of 8 steps (AVX2).
-func packTranspose8() {
-	TEXT("packTranspose8AVX2", NOSPLIT, "func(dst, src *float32, ld, blocks, w int)")
+// packTranspose generates the transposing pack of GEMM operands whose rows
+// run along k: for `rows` (6 or 8) source rows with stride ld it writes, for
+// each of blocks·8 steps p, the values of step p to dst[p*w : p*w+rows],
+// with an in-register 8×8 transpose per block of 8 steps (AVX2). Missing
+// rows transpose as zeros, and each step's store is 8 lanes wide: with
+// rows = w = 6 the two extra lanes land on the next step's first two,
+// which that step's store then overwrites, and the caller keeps the last
+// step's store inside what it may write.
+func packTranspose(rows int) {
+	name := fmt.Sprintf("packTranspose%dAVX2", rows)
+	TEXT(name, NOSPLIT, "func(dst, src *float32, ld, blocks, w int)")
 	Pragma("noescape")
-	Doc("packTranspose8AVX2 writes dst[p*w+r] = src[r*ld+p] for r < 8, p < 8·blocks.")
+	Doc(fmt.Sprintf("%s writes dst[p*w+r] = src[r*ld+p] for r < %d, p < 8·blocks, and zeros to dst[p*w+%d : p*w+8].", name, rows, rows))
 	var (
 		dst, src, ld, n, w = reg.RDI, reg.RSI, reg.RDX, reg.RCX, reg.RBX
 		src3, src6         = reg.R8, reg.R9
@@ -62,11 +69,16 @@ func packTranspose8() {
 		reg.Y8, reg.Y9, reg.Y10, reg.Y11, reg.Y12, reg.Y13, reg.Y14, reg.Y15}
 	row, t := y[:8], y[8:]
 
-	Label("pt8_loop")
+	loop, done := name+"_loop", name+"_done"
+	Label(loop)
 	TESTQ(n, n)
-	JZ(LabelRef("pt8_done"))
+	JZ(LabelRef(done))
 	for r := 0; r < 8; r++ {
-		VMOVUPS(at(r, src, src3, src6, ld), row[r])
+		if r < rows {
+			VMOVUPS(at(r, src, src3, src6, ld), row[r])
+		} else {
+			VXORPS(row[r], row[r], row[r])
+		}
 	}
 	// t[2i], t[2i+1]: rows 2i and 2i+1 interleaved (steps 0,1,4,5 / 2,3,6,7).
 	for i := 0; i < 4; i++ {
@@ -97,8 +109,8 @@ func packTranspose8() {
 		ADDQ(w8, r)
 	}
 	DECQ(n)
-	JMP(LabelRef("pt8_loop"))
-	Label("pt8_done")
+	JMP(LabelRef(loop))
+	Label(done)
 	VZEROUPPER()
 	RET()
 }

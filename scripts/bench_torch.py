@@ -10,7 +10,11 @@ statistic as the max over `go test -count` runs.
 It then times the elementwise kernels of BenchmarkElem on one thread (ns per
 element; lopper's run on the calling goroutine, callers split rows).
 
-Usage: python3 scripts/bench_torch.py [--repeats 5] [--iters 20]
+With --one-core it runs on one thread and measures that thread's CPU time,
+like BenchmarkMatMulOneCore, which other load on the machine barely
+disturbs.
+
+Usage: python3 scripts/bench_torch.py [--one-core] [--repeats 5] [--iters 20]
 Needs python3-torch (Debian's links the system BLAS: install
 libopenblas0-pthread for an optimized one). OpenBLAS picks its kernels by
 CPU; OPENBLAS_CORETYPE overrides that (this workplace sets it to Haswell).
@@ -18,9 +22,16 @@ CPU; OPENBLAS_CORETYPE overrides that (this workplace sets it to Haswell).
 
 import argparse
 import os
+import sys
 import time
 
-import torch
+if "--one-core" in sys.argv:
+    # OpenBLAS keeps its own thread pool, which torch.set_num_threads does
+    # not size: limit it before torch loads it.
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    os.environ["OMP_NUM_THREADS"] = "1"
+
+import torch  # noqa: E402
 
 SHAPES = [(512, 768, 768), (512, 768, 3072), (512, 3072, 768), (64, 4096, 4096)]
 
@@ -39,15 +50,15 @@ def operands(orient, m, n, k):
     return lambda: torch.matmul(a.t(), b)
 
 
-def best_gflops(f, flops, repeats, iters):
+def best_gflops(f, flops, repeats, iters, clock):
     for _ in range(3):
         f()
     best = 0.0
     for _ in range(repeats):
-        t = time.perf_counter()
+        t = clock()
         for _ in range(iters):
             f()
-        best = max(best, flops * iters / (time.perf_counter() - t) / 1e9)
+        best = max(best, flops * iters / (clock() - t) / 1e9)
     return best
 
 
@@ -82,14 +93,19 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--iters", type=int, default=20)
+    p.add_argument("--one-core", action="store_true", help="one thread, thread CPU time")
     args = p.parse_args()
-    torch.set_num_threads(2)
+    clock = time.thread_time if args.one_core else time.perf_counter
+    torch.set_num_threads(1 if args.one_core else 2)
     print(f"# torch {torch.__version__}, threads {torch.get_num_threads()}, "
+          f"clock {clock.__name__}, "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
     for orient in ("NT", "NN", "TN"):
         for m, n, k in SHAPES:
-            g = best_gflops(operands(orient, m, n, k), 2 * m * n * k, args.repeats, args.iters)
+            g = best_gflops(operands(orient, m, n, k), 2 * m * n * k, args.repeats, args.iters, clock)
             print(f"{orient} {m}x{n}x{k} {g:.1f} GFLOP/s")
+    if args.one_core:
+        return
     torch.set_num_threads(1)
     for name, ns in elementwise(args.repeats, args.iters):
         print(f"elem {name} {ns:.3f} ns/elem (1 thread)")

@@ -55,7 +55,8 @@ func reconError(w, wh, x []float32, rows, cols, n int) float64 {
 func runOBS(t *testing.T, w, x []float32, rows, cols, n int, s float64, nn, mm, bs int) ([]float32, []byte) {
 	t.Helper()
 	st := newInputStats(cols, statHessian)
-	st.add(x, n, make([]float32, cols*cols))
+	st.add(x, n, &hessScratch{})
+	st.symmetrize()
 	f, err := newOBSFactor(st.Hessian, cols, 0.01)
 	if err != nil {
 		t.Fatal(err)

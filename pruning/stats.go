@@ -26,9 +26,11 @@ type InputStats struct {
 	Rows int // calibration rows (tokens) accumulated
 	// NormSq[j] = Σ x_j² over the rows; nil unless collected.
 	NormSq []float64
-	// Hessian is XᵀX, Cols × Cols row-major (full, symmetric); nil unless
-	// collected.
+	// Hessian is XᵀX, Cols × Cols row-major; nil unless collected. It is
+	// accumulated in its lower triangle and mirrored by symmetrize, which
+	// statSet.of calls before handing it out.
 	Hessian []float64
+	sym     bool
 }
 
 func newInputStats(cols int, kinds statKinds) *InputStats {
@@ -42,9 +44,26 @@ func newInputStats(cols int, kinds statKinds) *InputStats {
 	return s
 }
 
-// add accumulates rows of x ([rows, Cols]); scratch holds Cols² floats
-// when the Hessian is collected.
-func (s *InputStats) add(x []float32, rows int, scratch []float32) {
+// hessBlock is the number of Hessian rows one product computes.
+const hessBlock = 256
+
+// hessScratch is the working memory of Hessian accumulation, shared by
+// the inputs of a statSet (hook calls are sequential).
+type hessScratch struct {
+	xt, g []float32
+}
+
+func (h *hessScratch) grow(rows, cols int) {
+	if len(h.xt) < rows*cols {
+		h.xt = make([]float32, rows*cols)
+	}
+	if len(h.g) < hessBlock*cols {
+		h.g = make([]float32, hessBlock*cols)
+	}
+}
+
+// add accumulates rows of x ([rows, Cols]).
+func (s *InputStats) add(x []float32, rows int, hs *hessScratch) {
 	c := s.Cols
 	s.Rows += rows
 	if s.NormSq != nil {
@@ -59,13 +78,56 @@ func (s *InputStats) add(x []float32, rows int, scratch []float32) {
 		})
 	}
 	if s.Hessian != nil {
-		tensor.MatMulTN(scratch[:c*c], x[:rows*c], x[:rows*c], c, c, rows, false)
-		parallelChunks(c*c, 1<<14, func(i0, i1 int) {
-			for i := i0; i < i1; i++ {
-				s.Hessian[i] += float64(scratch[i])
+		s.addHessian(x, rows, hs)
+	}
+}
+
+// addHessian adds the lower triangle (with whole diagonal blocks) of XᵀX:
+// with Xᵀ transposed into contiguous rows, each block of hessBlock Hessian
+// rows is one product of those rows of Xᵀ with the rows of Xᵀ up to the
+// block's end, half the work of the full product.
+func (s *InputStats) addHessian(x []float32, rows int, hs *hessScratch) {
+	c := s.Cols
+	hs.grow(rows, c)
+	xt := hs.xt[:rows*c]
+	parallelChunks(c, 64, func(j0, j1 int) {
+		for r := range rows {
+			row := x[r*c : (r+1)*c]
+			for j := j0; j < j1; j++ {
+				xt[j*rows+r] = row[j]
+			}
+		}
+	})
+	for i0 := 0; i0 < c; i0 += hessBlock {
+		i1 := min(c, i0+hessBlock)
+		g := hs.g[:(i1-i0)*i1]
+		tensor.MatMulNT(g, xt[i0*rows:i1*rows], xt[:i1*rows], i1-i0, i1, rows, false)
+		parallelChunks(i1-i0, 16, func(r0, r1 int) {
+			for r := r0; r < r1; r++ {
+				h, gr := s.Hessian[(i0+r)*c:(i0+r)*c+i1], g[r*i1:(r+1)*i1]
+				for j, v := range gr {
+					h[j] += float64(v)
+				}
 			}
 		})
 	}
+	s.sym = false
+}
+
+// symmetrize mirrors the accumulated lower triangle into the upper one.
+func (s *InputStats) symmetrize() {
+	if s.Hessian == nil || s.sym {
+		return
+	}
+	c := s.Cols
+	parallelChunks(c, 64, func(i0, i1 int) {
+		for i := i0; i < i1; i++ {
+			for j := i + 1; j < c; j++ {
+				s.Hessian[i*c+j] = s.Hessian[j*c+i]
+			}
+		}
+	})
+	s.sym = true
 }
 
 // statSet collects the statistics of the inputs of a set of weights
@@ -73,7 +135,7 @@ func (s *InputStats) add(x []float32, rows int, scratch []float32) {
 type statSet struct {
 	kinds    statKinds
 	byWeight map[string]*InputStats
-	scratch  []float32 // XᵀX of one hook call, shared by all inputs
+	scratch  hessScratch
 	err      error
 }
 
@@ -112,10 +174,7 @@ func (s *statSet) hook(weights []string, x []float32, rows, cols int) {
 		s.err = fmt.Errorf("calibration: input of %v has %d columns, statistics were started with %d", weights, cols, st.Cols)
 		return
 	}
-	if s.kinds&statHessian != 0 && len(s.scratch) < cols*cols {
-		s.scratch = make([]float32, cols*cols)
-	}
-	st.add(x, rows, s.scratch)
+	st.add(x, rows, &s.scratch)
 }
 
 // of returns the statistics of weight t's input, or an error naming the
@@ -132,5 +191,6 @@ func (s *statSet) of(t model.TensorInfo) (*InputStats, error) {
 	if _, cols := rowsCols(t); cols != st.Cols {
 		return nil, fmt.Errorf("tensor %q: %d input columns, its calibration input has %d", t.Name, cols, st.Cols)
 	}
+	st.symmetrize()
 	return st, nil
 }

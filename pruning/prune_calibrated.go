@@ -35,17 +35,18 @@ func pruneWandaSequential(ctx context.Context, w *model.Model, mask []byte, targ
 	if err != nil {
 		return nil, err
 	}
-	scores := make([]float32, w.Layout.Total)
 	step := func(l int, stats *statSet) error {
-		ts := byBlock[l]
-		if err := wandaScores(w, ts, stats, scores); err != nil {
+		// Scores for this block only, over the span of its targets.
+		ts, lo, hi := rebase(byBlock[l])
+		scores := make([]float32, hi-lo)
+		if err := wandaScores(w.W[lo:hi], ts, stats, scores); err != nil {
 			return err
 		}
 		if err := checkScores(ts, scores); err != nil {
 			return err
 		}
-		selectMask(o, w, ts, scores, mask, layerS)
-		zeroPruned(w.W, mask, ts)
+		selectMask(o, w, ts, scores, mask[lo:hi], layerS)
+		zeroPruned(w.W[lo:hi], mask[lo:hi], ts)
 		return nil
 	}
 	return layerS, calibrateSequential(ctx, w, o.Calib, statNorms, byBlock, step)
@@ -60,7 +61,7 @@ func owlFromWanda(ctx context.Context, m *model.Model, targets []model.TensorInf
 		return nil, err
 	}
 	scores := make([]float32, m.Layout.Total)
-	if err := wandaScores(m, targets, stats, scores); err != nil {
+	if err := wandaScores(m.W, targets, stats, scores); err != nil {
 		return nil, err
 	}
 	if err := checkScores(targets, scores); err != nil {
@@ -119,4 +120,20 @@ func pruneSparseGPT(ctx context.Context, w *model.Model, mask []byte, targets []
 		return layerS, nil
 	}
 	return layerS, calibrateSequential(ctx, w, o.Calib, statHessian, byBlock, step)
+}
+
+// rebase returns ts with offsets relative to the start of their span in
+// the layout, and that span [lo, hi), so that per-block buffers can be
+// indexed like layout-wide ones.
+func rebase(ts []model.TensorInfo) (out []model.TensorInfo, lo, hi int) {
+	lo, hi = ts[0].Offset, ts[0].Offset
+	for _, t := range ts {
+		lo, hi = min(lo, t.Offset), max(hi, t.Offset+t.Size)
+	}
+	out = make([]model.TensorInfo, len(ts))
+	for i, t := range ts {
+		t.Offset -= lo
+		out[i] = t
+	}
+	return out, lo, hi
 }

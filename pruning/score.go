@@ -70,7 +70,7 @@ func scoreTargets(ctx context.Context, m *model.Model, method Method, targets []
 		if err != nil {
 			return err
 		}
-		if err := wandaScores(m, targets, stats, dst); err != nil {
+		if err := wandaScores(m.W, targets, stats, dst); err != nil {
 			return err
 		}
 	case Taylor:

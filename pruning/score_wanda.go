@@ -8,9 +8,10 @@ import (
 
 // wandaScores writes Wanda's score |W_ij|·‖X_j‖₂ into dst for every
 // target, ‖X_j‖₂ being the norm of input column j over the calibration
-// rows (Sun et al. 2023). The reference divides the squared norms by the
-// number of samples; a common scale changes no ranking and is left out.
-func wandaScores(m *model.Model, targets []model.TensorInfo, stats *statSet, dst []float32) error {
+// rows (Sun et al. 2023). w and dst are flat buffers indexed by the
+// targets' offsets. The reference divides the squared norms by the number
+// of samples; a common scale changes no ranking and is left out.
+func wandaScores(w []float32, targets []model.TensorInfo, stats *statSet, dst []float32) error {
 	norms := make([][]float32, len(targets))
 	for i, t := range targets {
 		st, err := stats.of(t)
@@ -26,9 +27,9 @@ func wandaScores(m *model.Model, targets []model.TensorInfo, stats *statSet, dst
 	parallelFor(len(targets), func(i int) {
 		t := targets[i]
 		_, cols := rowsCols(t)
-		w, d, n := t.Of(m.W), t.Of(dst), norms[i]
-		for r := 0; r < len(w); r += cols {
-			wr, dr := w[r:r+cols], d[r:r+cols]
+		wt, d, n := t.Of(w), t.Of(dst), norms[i]
+		for r := 0; r < len(wt); r += cols {
+			wr, dr := wt[r:r+cols], d[r:r+cols]
 			for j, v := range wr {
 				dr[j] = float32(math.Abs(float64(v))) * n[j]
 			}

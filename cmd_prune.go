@@ -231,7 +231,10 @@ func (f *pruneFlags) writeText(w io.Writer, rep *pruning.Report) error {
 		how += ", scope " + string(rep.Scope)
 	}
 	if rep.CalibSamples > 0 {
-		how += fmt.Sprintf(", %s calibration on %d × %d tokens", rep.CalibMode, rep.CalibSamples, rep.CalibSeqLen)
+		how += fmt.Sprintf(", calibration on %d × %d tokens", rep.CalibSamples, rep.CalibSeqLen)
+		if rep.CalibMode != "" {
+			how += fmt.Sprintf(" (%s)", rep.CalibMode)
+		}
 	}
 	fmt.Fprintf(w, "%s %s (%s)\n", verb, f.model, how)
 	if len(rep.LayerSparsity) > 0 {

@@ -19,15 +19,10 @@ func DryRun(m *model.Model, o Options) (*Report, error) {
 	if o.Pattern.structured() {
 		return nil, fmt.Errorf("a dry run lists weight targets; pattern %s removes whole structures (use Prune)", o.Pattern)
 	}
-	calib := o.Calib
-	if calib == nil {
-		o.Calib = &Calibration{Tokens: []int32{0}, SeqLen: 1} // only checked, never run
-	}
-	targets, err := o.targets(m)
+	targets, err := o.targets(m, false)
 	if err != nil {
 		return nil, err
 	}
-	o.Calib = calib
 	rep := newReport(m, o, targets)
 	rep.DryRun = true
 	mask := workingMask(m, targets)

@@ -26,7 +26,7 @@ func Prune(ctx context.Context, m *model.Model, o Options) (*model.Model, *Repor
 		}
 		return out, structuredReport(o, sr), nil
 	}
-	targets, err := o.targets(m)
+	targets, err := o.targets(m, true)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -100,8 +100,9 @@ func PruneScored(ctx context.Context, m *model.Model, sc *Scores, o Options) (*m
 	return out, rep, nil
 }
 
-// targets selects o's targets in m and checks that o can prune them.
-func (o Options) targets(m *model.Model) ([]model.TensorInfo, error) {
+// targets selects o's targets in m and checks that o can prune them, and
+// when checkCalib is set, that o has the calibration data it needs.
+func (o Options) targets(m *model.Model, checkCalib bool) ([]model.TensorInfo, error) {
 	targets, err := SelectTargets(m.Layout, o.Targets)
 	if err != nil {
 		return nil, err
@@ -111,7 +112,7 @@ func (o Options) targets(m *model.Model) ([]model.TensorInfo, error) {
 			return nil, err
 		}
 	}
-	if o.needsCalib() {
+	if o.needsCalib() && (checkCalib || o.Calib != nil) {
 		if err := o.Calib.validate(m.Config.Vocab, m.Config.MaxPos); err != nil {
 			return nil, fmt.Errorf("%s: %w", o.Method, err)
 		}

@@ -75,7 +75,9 @@ func zeroFrac(nonzero, n int) float64 {
 func newReport(m *model.Model, o Options, targets []model.TensorInfo) *Report {
 	r := &Report{Method: o.Method, Pattern: o.Pattern.String(), Scope: o.Scope, Sparsity: o.Sparsity}
 	if o.needsCalib() {
-		r.CalibMode = o.CalibMode
+		if o.Method != Taylor { // Taylor's gradient is one pass by nature
+			r.CalibMode = o.CalibMode
+		}
 		if o.Calib != nil {
 			r.CalibSamples, r.CalibSeqLen = o.Calib.Samples(), o.Calib.SeqLen
 		}

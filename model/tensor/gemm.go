@@ -15,7 +15,7 @@ package tensor
 
 const (
 	gemmKC = 256 // k steps per packed block (fixed: it sets the summation order)
-	gemmMC = 64  // rows of C per work chunk, rounded down to whole tiles
+	gemmMC = 256 // rows of C per work chunk, rounded down to whole tiles
 	gemmNC = 384 // columns of C per work chunk, rounded down to whole tiles
 
 	// gemmPackItem is about how many floats one packing work item moves.

@@ -229,3 +229,48 @@ func TestPruneCancelled(t *testing.T) {
 		}
 	}
 }
+
+// Stored scores come back through NewScores and prune as the originals do.
+func TestNewScoresRoundTrip(t *testing.T) {
+	m := tinyModel(t, model.GPT2, 7)
+	sc, err := Score(context.Background(), m, ScoreOptions{Method: Magnitude, Targets: TargetSpec{Ignore: []string{`c_fc`}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, ti := range sc.Targets {
+		names = append([]string{ti.Name}, names...) // any order
+	}
+	back, err := NewScores(m.Layout, Magnitude, names, slices.Clone(sc.Values))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _, err := PruneScored(context.Background(), m, sc, Options{Sparsity: 0.4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _, err := PruneScored(context.Background(), m, back, Options{Sparsity: 0.4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(a.Mask, b.Mask) {
+		t.Error("restored scores prune differently")
+	}
+	bad := slices.Clone(sc.Values)
+	bad[sc.Targets[0].Offset] = float32(math.NaN())
+	for _, c := range []struct {
+		method Method
+		names  []string
+		values []float32
+	}{
+		{SparseGPT, names, sc.Values},
+		{Magnitude, []string{"nope"}, sc.Values},
+		{Magnitude, names, sc.Values[1:]},
+		{Magnitude, []string{names[0], names[0]}, sc.Values},
+		{Magnitude, names, bad},
+	} {
+		if _, err := NewScores(m.Layout, c.method, c.names, c.values); err == nil {
+			t.Errorf("NewScores(%s, %d names, %d values) accepted", c.method, len(c.names), len(c.values))
+		}
+	}
+}

@@ -2,8 +2,10 @@ package pruning
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"lopper/model"
 )
@@ -52,6 +54,45 @@ func Score(ctx context.Context, m *model.Model, o ScoreOptions) (*Scores, error)
 		sc.CalibSamples, sc.CalibSeqLen = o.Calib.Samples(), o.Calib.SeqLen
 	}
 	return sc, nil
+}
+
+// NewScores wraps scores computed earlier (by Score, then stored) for
+// PruneScored: values is flat over layout and targets names the scored
+// tensors, which must be in layout. NaN scores are refused.
+func NewScores(layout *model.Layout, method Method, targets []string, values []float32) (*Scores, error) {
+	switch method {
+	case Magnitude, Random, Wanda, Taylor:
+	default:
+		return nil, fmt.Errorf("%q is not a method with reusable scores (want magnitude, random, wanda or taylor)", method)
+	}
+	if layout == nil || len(values) != layout.Total {
+		return nil, fmt.Errorf("%d scores for a layout of %d parameters", len(values), layoutTotal(layout))
+	}
+	if len(targets) == 0 {
+		return nil, errors.New("no scored targets")
+	}
+	sc := &Scores{Method: method, Values: values, layout: layout}
+	seen := map[string]bool{}
+	for _, name := range targets {
+		t, ok := layout.Lookup(name)
+		if !ok {
+			return nil, fmt.Errorf("scored tensor %q is not in the model's layout", name)
+		}
+		if seen[name] {
+			return nil, fmt.Errorf("scored tensor %q is listed twice", name)
+		}
+		seen[name] = true
+		sc.Targets = append(sc.Targets, t)
+	}
+	slices.SortFunc(sc.Targets, func(a, b model.TensorInfo) int { return a.Offset - b.Offset })
+	return sc, checkScores(sc.Targets, values)
+}
+
+func layoutTotal(l *model.Layout) int {
+	if l == nil {
+		return 0
+	}
+	return l.Total
 }
 
 // scoreTargets writes method's scores of targets into dst (flat over m's

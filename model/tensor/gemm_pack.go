@@ -19,25 +19,15 @@ func packPanels(dst []float32, x operand, q0, q1, w, rows, p0, kc int) {
 // packPanelsCopy packs panels of an operand whose rows are contiguous for
 // each k step, walking each step's row once across all the panels.
 func packPanelsCopy(dst []float32, x operand, q0, q1, w, rows, p0, kc int) {
-	qFull := min(q1, rows/w) // panels with no padding
+	qFull := max(q0, min(q1, rows/w)) // panels with no padding
+	if f := packCopy[w]; f != nil && qFull > q0 {
+		src := x.d[p0*x.cs+q0*w : (p0+kc-1)*x.cs+qFull*w]
+		f(dst[q0*w*kc:qFull*w*kc], src, x.cs, kc, qFull-q0)
+		q0 = qFull
+	}
 	for p := 0; p < kc; p++ {
 		src := x.d[(p0+p)*x.cs : (p0+p)*x.cs+rows]
-		q := q0
-		switch w {
-		case 32:
-			for ; q < qFull; q++ {
-				*(*[32]float32)(dst[q*w*kc+p*w:]) = *(*[32]float32)(src[q*w:])
-			}
-		case 16:
-			for ; q < qFull; q++ {
-				*(*[16]float32)(dst[q*w*kc+p*w:]) = *(*[16]float32)(src[q*w:])
-			}
-		case 8:
-			for ; q < qFull; q++ {
-				*(*[8]float32)(dst[q*w*kc+p*w:]) = *(*[8]float32)(src[q*w:])
-			}
-		}
-		for ; q < q1; q++ {
+		for q := q0; q < q1; q++ {
 			d := dst[q*w*kc+p*w : q*w*kc+p*w+w]
 			n := copy(d, src[min(q*w, rows):])
 			clear(d[n:])
@@ -122,6 +112,11 @@ func packTransposed(dst []float32, x operand, r0, rv, w, p0, kc int) int {
 	}
 	return r
 }
+
+// packCopy, where the CPU has them, holds copying packs by panel width w:
+// packCopy[w](dst, src, ld, kc, panels) copies, for each step p < kc, the
+// w floats src[p*ld+q*w:] of every panel q < panels to dst[q*w*kc+p*w:].
+var packCopy = map[int]func(dst, src []float32, ld, kc, panels int){}
 
 // floatPool recycles packing buffers between products.
 var floatPool sync.Pool

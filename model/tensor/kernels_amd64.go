@@ -41,6 +41,13 @@ func init() {
 		packTranspose6 = func(dst, src []float32, ld, blocks, w int) {
 			packTranspose6AVX2(&dst[0], &src[0], ld, blocks, w)
 		}
+		for w, f := range map[int]func(dst, src *float32, ld, kc, panels int){
+			32: packCopy32AVX2, 16: packCopy16AVX2, 8: packCopy8AVX2,
+		} {
+			packCopy[w] = func(dst, src []float32, ld, kc, panels int) {
+				f(&dst[0], &src[0], ld, kc, panels)
+			}
+		}
 	}
 }
 

@@ -1250,6 +1250,134 @@ packTranspose6AVX2_done:
 	VZEROUPPER
 	RET
 
+// func packCopy32AVX2(dst *float32, src *float32, ld int, kc int, panels int)
+// Requires: AVX
+TEXT ·packCopy32AVX2(SB), NOSPLIT, $0-40
+	MOVQ   dst+0(FP), AX
+	MOVQ   src+8(FP), CX
+	MOVQ   ld+16(FP), DX
+	MOVQ   kc+24(FP), BX
+	MOVQ   panels+32(FP), SI
+	SHLQ   $0x02, DX
+	MOVQ   BX, DI
+	SHLQ   $0x02, DI
+	IMUL3Q $0x00000020, DI, DI
+
+packCopy32AVX2_steps:
+	TESTQ BX, BX
+	JZ    packCopy32AVX2_done
+	MOVQ  CX, R8
+	MOVQ  AX, R9
+	MOVQ  SI, R10
+
+packCopy32AVX2_panels:
+	TESTQ   R10, R10
+	JZ      packCopy32AVX2_next
+	VMOVUPS (R8), Y0
+	VMOVUPS Y0, (R9)
+	VMOVUPS 32(R8), Y0
+	VMOVUPS Y0, 32(R9)
+	VMOVUPS 64(R8), Y0
+	VMOVUPS Y0, 64(R9)
+	VMOVUPS 96(R8), Y0
+	VMOVUPS Y0, 96(R9)
+	ADDQ    $0x00000080, R8
+	ADDQ    DI, R9
+	DECQ    R10
+	JMP     packCopy32AVX2_panels
+
+packCopy32AVX2_next:
+	ADDQ DX, CX
+	ADDQ $0x00000080, AX
+	DECQ BX
+	JMP  packCopy32AVX2_steps
+
+packCopy32AVX2_done:
+	VZEROUPPER
+	RET
+
+// func packCopy16AVX2(dst *float32, src *float32, ld int, kc int, panels int)
+// Requires: AVX
+TEXT ·packCopy16AVX2(SB), NOSPLIT, $0-40
+	MOVQ   dst+0(FP), AX
+	MOVQ   src+8(FP), CX
+	MOVQ   ld+16(FP), DX
+	MOVQ   kc+24(FP), BX
+	MOVQ   panels+32(FP), SI
+	SHLQ   $0x02, DX
+	MOVQ   BX, DI
+	SHLQ   $0x02, DI
+	IMUL3Q $0x00000010, DI, DI
+
+packCopy16AVX2_steps:
+	TESTQ BX, BX
+	JZ    packCopy16AVX2_done
+	MOVQ  CX, R8
+	MOVQ  AX, R9
+	MOVQ  SI, R10
+
+packCopy16AVX2_panels:
+	TESTQ   R10, R10
+	JZ      packCopy16AVX2_next
+	VMOVUPS (R8), Y0
+	VMOVUPS Y0, (R9)
+	VMOVUPS 32(R8), Y0
+	VMOVUPS Y0, 32(R9)
+	ADDQ    $0x00000040, R8
+	ADDQ    DI, R9
+	DECQ    R10
+	JMP     packCopy16AVX2_panels
+
+packCopy16AVX2_next:
+	ADDQ DX, CX
+	ADDQ $0x00000040, AX
+	DECQ BX
+	JMP  packCopy16AVX2_steps
+
+packCopy16AVX2_done:
+	VZEROUPPER
+	RET
+
+// func packCopy8AVX2(dst *float32, src *float32, ld int, kc int, panels int)
+// Requires: AVX
+TEXT ·packCopy8AVX2(SB), NOSPLIT, $0-40
+	MOVQ   dst+0(FP), AX
+	MOVQ   src+8(FP), CX
+	MOVQ   ld+16(FP), DX
+	MOVQ   kc+24(FP), BX
+	MOVQ   panels+32(FP), SI
+	SHLQ   $0x02, DX
+	MOVQ   BX, DI
+	SHLQ   $0x02, DI
+	IMUL3Q $0x00000008, DI, DI
+
+packCopy8AVX2_steps:
+	TESTQ BX, BX
+	JZ    packCopy8AVX2_done
+	MOVQ  CX, R8
+	MOVQ  AX, R9
+	MOVQ  SI, R10
+
+packCopy8AVX2_panels:
+	TESTQ   R10, R10
+	JZ      packCopy8AVX2_next
+	VMOVUPS (R8), Y0
+	VMOVUPS Y0, (R9)
+	ADDQ    $0x00000020, R8
+	ADDQ    DI, R9
+	DECQ    R10
+	JMP     packCopy8AVX2_panels
+
+packCopy8AVX2_next:
+	ADDQ DX, CX
+	ADDQ $0x00000020, AX
+	DECQ BX
+	JMP  packCopy8AVX2_steps
+
+packCopy8AVX2_done:
+	VZEROUPPER
+	RET
+
 // func geluAVX512(out *float32, x *float32, n int)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·geluAVX512(SB), NOSPLIT, $0-24

@@ -24,6 +24,21 @@ func packTranspose8AVX2(dst *float32, src *float32, ld int, blocks int, w int)
 //go:noescape
 func packTranspose6AVX2(dst *float32, src *float32, ld int, blocks int, w int)
 
+// packCopy32AVX2 writes dst[q*32*kc+p*32+j] = src[p*ld+q*32+j] for p < kc, q < panels, j < 32.
+//
+//go:noescape
+func packCopy32AVX2(dst *float32, src *float32, ld int, kc int, panels int)
+
+// packCopy16AVX2 writes dst[q*16*kc+p*16+j] = src[p*ld+q*16+j] for p < kc, q < panels, j < 16.
+//
+//go:noescape
+func packCopy16AVX2(dst *float32, src *float32, ld int, kc int, panels int)
+
+// packCopy8AVX2 writes dst[q*8*kc+p*8+j] = src[p*ld+q*8+j] for p < kc, q < panels, j < 8.
+//
+//go:noescape
+func packCopy8AVX2(dst *float32, src *float32, ld int, kc int, panels int)
+
 //go:noescape
 func geluAVX512(out *float32, x *float32, n int)
 

@@ -16,6 +16,9 @@ func main() {
 	gemmKernels()
 	packTranspose(8)
 	packTranspose(6)
+	for _, w := range []int{32, 16, 8} {
+		packCopy(w)
+	}
 	for _, s := range []isa{avx512, avx2} {
 		elemKernels(s)
 		normKernels(s)

@@ -114,3 +114,52 @@ func packTranspose(rows int) {
 	VZEROUPPER()
 	RET()
 }
+
+// packCopy generates the copying pack of GEMM operands whose k steps are
+// rows: for each of kc steps p, it copies w floats of row p (stride ld)
+// into each of `panels` panels, panel q's step p at dst[q*w*kc + p*w] from
+// src[p*ld + q*w] (AVX2 moves; Go's copy of one panel row is a memmove call).
+func packCopy(w int) {
+	name := fmt.Sprintf("packCopy%dAVX2", w)
+	TEXT(name, NOSPLIT, "func(dst, src *float32, ld, kc, panels int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("%s writes dst[q*%d*kc+p*%d+j] = src[p*ld+q*%d+j] for p < kc, q < panels, j < %d.", name, w, w, w, w))
+	dst, src, ld, kc, panels := GP64(), GP64(), GP64(), GP64(), GP64()
+	Load(Param("dst"), dst)
+	Load(Param("src"), src)
+	Load(Param("ld"), ld)
+	Load(Param("kc"), kc)
+	Load(Param("panels"), panels)
+	SHLQ(U8(2), ld)
+	pstride := GP64() // bytes between panels: w·kc floats
+	MOVQ(kc, pstride)
+	SHLQ(U8(2), pstride)
+	IMUL3Q(U32(w), pstride, pstride)
+	Label(name + "_steps")
+	TESTQ(kc, kc)
+	JZ(LabelRef(name + "_done"))
+	s, d, q := GP64(), GP64(), GP64()
+	MOVQ(src, s)
+	MOVQ(dst, d)
+	MOVQ(panels, q)
+	Label(name + "_panels")
+	TESTQ(q, q)
+	JZ(LabelRef(name + "_next"))
+	for j := 0; j < w/8; j++ {
+		v := YMM()
+		VMOVUPS(Mem{Base: s, Disp: 32 * j}, v)
+		VMOVUPS(v, Mem{Base: d, Disp: 32 * j})
+	}
+	ADDQ(U32(4*w), s)
+	ADDQ(pstride, d)
+	DECQ(q)
+	JMP(LabelRef(name + "_panels"))
+	Label(name + "_next")
+	ADDQ(ld, src)
+	ADDQ(U32(4*w), dst)
+	DECQ(kc)
+	JMP(LabelRef(name + "_steps"))
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}

@@ -50,6 +50,9 @@ func WriteArtifact(ctx context.Context, reg *Registry, dir string, a Artifact) (
 	if err = WriteFileAtomic(filepath.Join(tmp, artifactMetaFile), meta, 0o644); err != nil {
 		return err
 	}
+	if err = syncTree(tmp); err != nil { // whatever the codec did, it is on disk before the rename
+		return err
+	}
 	if err = os.Rename(tmp, dir); err != nil {
 		return err
 	}

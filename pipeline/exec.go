@@ -24,6 +24,8 @@ type runState struct {
 	runDir    string
 	params    map[string]any
 	cancelAll context.CancelCauseFunc
+	cache     *cacheRun   // nil without a cache
+	oracle    *lockOracle // set by Status: results come from the lockfile
 }
 
 // scopeRun is one execution of a scope: the top level, one loop iteration
@@ -155,6 +157,7 @@ func (x *scopeRun) runStage(ctx context.Context, s *Stage, rec *StageRecord) {
 	x.rs.rec.update(func() { rec.Status, rec.Started = StageRunning, time.Now().UTC() })
 	var res *Result
 	var err error
+	status := StageSucceeded
 	switch s.Uses {
 	case KindLoop:
 		res, err = x.runLoop(ctx, s, rec, log)
@@ -163,15 +166,20 @@ func (x *scopeRun) runStage(ctx context.Context, s *Stage, rec *StageRecord) {
 	case KindAssert:
 		res, err = runAssert(ctx, s, values)
 	default:
-		res, err = x.runKind(ctx, s, rec, log, values)
+		var hit bool
+		if res, hit, err = x.runKind(ctx, s, rec, log, values); hit {
+			status = StageCached
+		}
 	}
 	if err != nil {
 		x.fail(ctx, s, rec, log, err)
 		return
 	}
 	res = x.withDerived(s, res)
-	x.finish(s, rec, StageSucceeded, res, "", nil)
-	log.Info("succeeded", "seconds", fmt.Sprintf("%.2f", time.Since(rec.Started).Seconds()))
+	x.finish(s, rec, status, res, "", nil)
+	if status == StageSucceeded {
+		log.Info("succeeded", "seconds", fmt.Sprintf("%.2f", time.Since(rec.Started).Seconds()))
+	}
 }
 
 // fail records a stage error: cancelled when the run is being cancelled,
@@ -211,59 +219,73 @@ func cancelReason(ctx context.Context) string {
 }
 
 // runKind runs a registered stage kind: interpolate, decode and check its
-// config, take a --jobs slot, call Run (a panic becomes the stage's error),
-// and check the result against the declaration.
-func (x *scopeRun) runKind(ctx context.Context, s *Stage, rec *StageRecord, log hclog.Logger, values map[string]any) (*Result, error) {
+// config, take a --jobs slot, take the result from the cache (hit) or call
+// Run (a panic becomes the stage's error), check the result against the
+// declaration, and store it in the cache.
+func (x *scopeRun) runKind(ctx context.Context, s *Stage, rec *StageRecord, log hclog.Logger, values map[string]any) (res *Result, hit bool, err error) {
 	r := x.rs.recipe
 	inst, _, err := instantiate(s.With, s.interps, func(it *interp) (any, bool, error) {
 		v, err := it.value(values)
 		return v, err == nil, err
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	cfg := s.kind.NewConfig()
 	if probs := decodeStrict(r.File, inst, cfg); len(probs) > 0 {
-		return nil, &ValidationError{Problems: probs}
+		return nil, false, &ValidationError{Problems: probs}
 	}
 	if probs := checkConfig(s, r.File, r.Dir, inst, cfg, nil, true); len(probs) > 0 {
-		return nil, &ValidationError{Problems: probs}
+		return nil, false, &ValidationError{Problems: probs}
 	}
 	decl, err := callDeclare(s, cfg)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
+	// What was declared at load time (and typed in expressions) must be
+	// there too.
+	decl.Metrics = union(decl.Metrics, s.decl.Metrics)
+	decl.Artifacts = union(decl.Artifacts, s.decl.Artifacts)
 	cfgJSON, digest, err := ConfigJSON(s.Uses, cfg)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	inputs, err := x.inputRecords(decl)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	x.rs.rec.update(func() { rec.Config, rec.ConfigDigest, rec.Inputs = cfgJSON, digest, inputs })
 	if err := x.rs.sem.Acquire(ctx, 1); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer x.rs.sem.Release(1)
 	x.rs.rec.update(func() { rec.Started = time.Now().UTC() }) // the slot wait is not the stage's time
+	key, err := x.cacheKey(s, rec, decl, digest, inputs)
+	if err != nil {
+		return nil, false, err
+	}
+	if res, hit, err := x.fromCache(ctx, s, rec, decl, key, log); hit || err != nil {
+		return res, hit, err
+	}
 	log.Info("running")
 	sc := &StageContext{
 		ID: s.ID, Path: rec.Path, Uses: s.Uses, Log: log, Params: maps.Clone(x.rs.params),
 		RecipeDir: r.Dir, RunDir: x.rs.runDir, Iteration: x.iteration, Matrix: maps.Clone(x.matrix),
 		Registry: r.registry, lookup: x.lookup, rec: x.rs.rec, workDir: workDirFor(x.rs.runDir, rec.Path),
 	}
-	res, err := callRun(ctx, s.kind, sc, cfg, log)
+	start := time.Now()
+	res, err = callRun(ctx, s.kind, sc, cfg, log)
+	seconds := time.Since(start).Seconds()
 	// The stage's time ends before its slot is released.
 	x.rs.rec.update(func() { rec.Ended = time.Now().UTC() })
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	// What was declared at load time (and typed in expressions) must be
-	// there too.
-	decl.Metrics = union(decl.Metrics, s.decl.Metrics)
-	decl.Artifacts = union(decl.Artifacts, s.decl.Artifacts)
-	return checkResult(s, decl, res)
+	if res, err = checkResult(s, decl, res); err != nil {
+		return nil, false, err
+	}
+	x.toCache(ctx, s, rec, decl, key, res, seconds, log)
+	return res, false, nil
 }
 
 // callRun calls a kind's Run, turning a panic into an error (with the stack

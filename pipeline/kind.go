@@ -37,10 +37,26 @@ type Kind interface {
 }
 
 // Decl is what a stage declares about itself for a given config.
+//
+// The stage cache reuses a result when the kind, the resolved config, the
+// inputs (artifact digests, and the metrics of inputs read for their
+// metrics), the contents of Files, the instance path and iteration, the
+// matrix values and lopper's build are all unchanged. Run must therefore
+// depend on nothing else: a kind that reads a file lists it in Files, and a
+// kind whose result depends on anything outside that list (the run record,
+// the clock, the run directory, the machine's speed) or that exists for its
+// side effects (writing files) sets Volatile.
 type Decl struct {
 	Inputs    []Input  // stages read; each becomes a dependency
 	Metrics   []string // metric names Run will produce
 	Artifacts []string // artifact names Run will produce, e.g. "model"
+	// Files are the files and directories Run reads, as written in the
+	// config (relative paths are relative to the recipe's directory); their
+	// contents are part of the cache key and the lockfile. Empty strings
+	// are ignored.
+	Files []string
+	// Volatile stages are never taken from the cache: they run every time.
+	Volatile bool
 }
 
 // Input is one stage reference of a config: the referenced stage becomes a

@@ -54,6 +54,25 @@ type RunRecord struct {
 	Jobs        int            `json:"jobs"`
 	FailFast    bool           `json:"fail_fast,omitempty"`
 	Stages      []*StageRecord `json:"stages"`
+
+	// Build and Numerics identify the program and how this machine
+	// computes floats; both are part of every cache key (see RunOptions).
+	Build    string `json:"build,omitempty"`
+	Numerics string `json:"numerics,omitempty"`
+	// CacheDir is the stage cache used, "" when the run had none.
+	CacheDir string `json:"cache_dir,omitempty"`
+	// Resumed lists the earlier attempts of this run that --resume
+	// continued, oldest first.
+	Resumed []AttemptRecord `json:"resumed,omitempty"`
+}
+
+// AttemptRecord is an earlier attempt of a resumed run. Status "running"
+// means that the process died without recording an outcome.
+type AttemptRecord struct {
+	Started time.Time `json:"started"`
+	Ended   time.Time `json:"ended,omitzero"`
+	Status  RunStatus `json:"status"`
+	Error   string    `json:"error,omitempty"`
 }
 
 // RecipeRecord is the recipe as run: verbatim, plus where it was.
@@ -88,6 +107,10 @@ type StageRecord struct {
 	Config       json.RawMessage           `json:"config,omitempty"` // resolved config
 	ConfigDigest string                    `json:"config_digest,omitempty"`
 	Inputs       []InputRecord             `json:"inputs,omitempty"`
+	Files        []FileRecord              `json:"files,omitempty"`         // files read, with their digests
+	CacheKey     string                    `json:"cache_key,omitempty"`     // "" for volatile stages
+	Volatile     bool                      `json:"volatile,omitempty"`      // never cached
+	SavedSeconds float64                   `json:"saved_seconds,omitempty"` // cached: what computing it took
 	Metrics      Metrics                   `json:"metrics,omitempty"`
 	Artifacts    map[string]ArtifactRecord `json:"artifacts,omitempty"`
 	Details      any                       `json:"details,omitempty"`
@@ -107,6 +130,13 @@ type InputRecord struct {
 	Artifact string `json:"artifact"`
 	Kind     string `json:"kind"`
 	Digest   string `json:"digest"`
+}
+
+// FileRecord is a file or directory a stage read, with the digest of its
+// contents.
+type FileRecord struct {
+	Path   string `json:"path"`
+	Digest string `json:"digest"`
 }
 
 // ArtifactRecord identifies an artifact in the record.
@@ -153,6 +183,7 @@ type BranchRecord struct {
 func (r *RunRecord) clone() *RunRecord {
 	c := *r
 	c.Params = append([]ParamValue(nil), r.Params...)
+	c.Resumed = append([]AttemptRecord(nil), r.Resumed...)
 	c.Stages = cloneStages(r.Stages)
 	return &c
 }
@@ -171,6 +202,7 @@ func cloneStages(list []*StageRecord) []*StageRecord {
 func (s *StageRecord) clone() *StageRecord {
 	c := *s
 	c.Inputs = append([]InputRecord(nil), s.Inputs...)
+	c.Files = append([]FileRecord(nil), s.Files...)
 	if s.Loop != nil {
 		l := *s.Loop
 		l.Iterations = make([]*IterationRecord, len(s.Loop.Iterations))
@@ -202,6 +234,23 @@ func (r *RunRecord) Find(id string) (*StageRecord, bool) {
 		}
 	}
 	return nil, false
+}
+
+// children returns the stages of a loop's iterations or a matrix's
+// branches, in order (not their nested stages).
+func (s *StageRecord) children() []*StageRecord {
+	var out []*StageRecord
+	if s.Loop != nil {
+		for _, it := range s.Loop.Iterations {
+			out = append(out, it.Stages...)
+		}
+	}
+	if s.Matrix != nil {
+		for _, b := range s.Matrix.Branches {
+			out = append(out, b.Stages...)
+		}
+	}
+	return out
 }
 
 // Walk calls fn for every stage record, nested ones included, in order.

@@ -31,8 +31,14 @@ type recorder struct {
 	pending   *time.Timer // a scheduled write, nil if none
 }
 
+// newRecorder returns the recorder of rec; a record without a run
+// directory (Status) is kept in memory only.
 func newRecorder(rec *RunRecord, log hclog.Logger) *recorder {
-	return &recorder{rec: rec, path: filepath.Join(rec.RunDir, RecordFile), log: log}
+	r := &recorder{rec: rec, log: log}
+	if rec.RunDir != "" {
+		r.path = filepath.Join(rec.RunDir, RecordFile)
+	}
+	return r
 }
 
 // update applies fn to the record and writes it now, or soon when it was
@@ -62,6 +68,9 @@ func (r *recorder) update(fn func()) {
 
 func (r *recorder) writeLocked() {
 	r.lastWrite = time.Now()
+	if r.path == "" {
+		return
+	}
 	data, err := json.MarshalIndent(r.rec, "", "  ")
 	if err == nil {
 		err = WriteFileAtomic(r.path, append(data, '\n'), 0o644)

@@ -34,6 +34,18 @@ type RunOptions struct {
 	// Grace is how long to wait, after cancellation, for running stages to
 	// return before the run is recorded without them; 0 means 10s.
 	Grace time.Duration
+	// Cache, when set, is the stage cache: finished stages are stored in it
+	// and taken from it instead of running again (see Decl).
+	Cache *Cache
+	// Build identifies the program (its version and, for development
+	// builds, its executable) and Numerics how this machine computes
+	// floats (see the README): both go into every cache key, so results
+	// of another build or of other float arithmetic are never reused.
+	Build    string
+	Numerics string
+	// Resumed lists the earlier attempts of the run in RunDir that this
+	// run continues (see Resume).
+	Resumed []AttemptRecord
 }
 
 // errFailFast is the cancellation cause of --fail-fast.
@@ -43,6 +55,27 @@ var errFailFast = errors.New("cancelled by --fail-fast after a stage failed")
 // failed gates and interruption (ctx cancelled) are reported in the record's
 // Status; the error is for runs that could not be set up or recorded.
 func Run(ctx context.Context, r *Recipe, opts RunOptions) (*RunRecord, error) {
+	opts = opts.withDefaults()
+	runDir, err := makeRunDir(r, opts)
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := lockRunDir(runDir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	rs := &runState{recipe: r, opts: opts, log: opts.Logger, runDir: runDir}
+	if opts.Cache != nil {
+		if rs.cache, err = opts.Cache.beginRun(runDir, r.Path, opts.Logger); err != nil {
+			return nil, err
+		}
+		defer rs.cache.end()
+	}
+	return execute(ctx, rs)
+}
+
+func (opts RunOptions) withDefaults() RunOptions {
 	if opts.Jobs <= 0 {
 		opts.Jobs = runtime.NumCPU()
 	}
@@ -52,15 +85,16 @@ func Run(ctx context.Context, r *Recipe, opts RunOptions) (*RunRecord, error) {
 	if opts.Grace <= 0 {
 		opts.Grace = 10 * time.Second
 	}
-	runDir, err := makeRunDir(r, opts)
-	if err != nil {
-		return nil, err
-	}
+	return opts
+}
+
+// execute runs the recipe of rs; rs.runDir "" records nothing on disk
+// (Status).
+func execute(ctx context.Context, rs *runState) (*RunRecord, error) {
+	r, opts, runDir := rs.recipe, rs.opts, rs.runDir
 	rec := newRecord(r, opts, runDir)
-	rs := &runState{
-		recipe: r, opts: opts, sem: semaphore.NewWeighted(int64(opts.Jobs)),
-		log: opts.Logger, runDir: runDir, params: r.paramValues(),
-	}
+	rs.sem = semaphore.NewWeighted(int64(opts.Jobs))
+	rs.params = r.paramValues()
 	rs.rec = newRecorder(rec, opts.Logger)
 	top := rs.newScopeRun(r.top, nil, "", -1, nil, nil)
 	rs.rec.update(func() { rec.Stages = top.records })
@@ -136,18 +170,7 @@ func runOutcome(rec *RunRecord, interrupted bool) (RunStatus, string) {
 // failedInside reports whether a stage nested in s failed.
 func failedInside(s *StageRecord) bool {
 	found := false
-	var nested []*StageRecord
-	if s.Loop != nil {
-		for _, it := range s.Loop.Iterations {
-			nested = append(nested, it.Stages...)
-		}
-	}
-	if s.Matrix != nil {
-		for _, b := range s.Matrix.Branches {
-			nested = append(nested, b.Stages...)
-		}
-	}
-	walkStages(nested, func(n *StageRecord) {
+	walkStages(s.children(), func(n *StageRecord) {
 		if n.Status == StageFailed {
 			found = true
 		}
@@ -210,6 +233,10 @@ func newRecord(r *Recipe, opts RunOptions, runDir string) *RunRecord {
 		Go:       runtime.Version(),
 		Platform: runtime.GOOS + "/" + runtime.GOARCH,
 		Jobs:     opts.Jobs, FailFast: opts.FailFast,
+		Build: opts.Build, Numerics: opts.Numerics, Resumed: opts.Resumed,
+	}
+	if opts.Cache != nil {
+		rec.CacheDir = opts.Cache.Dir()
 	}
 	for _, p := range r.Params {
 		rec.Params = append(rec.Params, ParamValue{Name: p.Name, Type: p.Type, Value: p.Value, Source: p.Source})

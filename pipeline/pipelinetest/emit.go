@@ -34,12 +34,15 @@ type EmitConfig struct {
 	// Fail makes Run return this error; Panic makes it panic.
 	Fail  string `yaml:"fail"`
 	Panic string `yaml:"panic"`
-	// File must exist (relative to the recipe) when checked at run time.
+	// File must exist (relative to the recipe) when checked at run time;
+	// it is declared as read (part of the cache key).
 	File string `yaml:"file"`
 	// Details are returned as the result's details.
 	Details map[string]any `yaml:"details"`
 	// Schedule exercises nested config positions.
 	Schedule *Schedule `yaml:"schedule"`
+	// Volatile declares the stage uncacheable.
+	Volatile bool `yaml:"volatile"`
 }
 
 // Schedule is a nested test config.
@@ -87,7 +90,7 @@ func checkEmit(c *pipeline.Checker, cfg *EmitConfig) {
 }
 
 func declareEmit(cfg *EmitConfig) pipeline.Decl {
-	var d pipeline.Decl
+	d := pipeline.Decl{Files: []string{cfg.File}, Volatile: cfg.Volatile}
 	if !cfg.Input.IsZero() || cfg.Input.Line != 0 {
 		d.Inputs = append(d.Inputs, pipeline.Input{Ref: cfg.Input, Artifact: "number"})
 	}

@@ -1,0 +1,290 @@
+package pipeline_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"lopper/pipeline"
+	"lopper/pipeline/pipelinetest"
+)
+
+// cacheRecipe exercises every way a stage can depend on something: a
+// param (a, c), an artifact (b, the loop, the matrix), another stage's
+// metrics (d reads c), the loop's prev and iteration, matrix values and a
+// file (f). vol is volatile.
+const cacheRecipe = `version: 1
+name: cache
+params: {v: 1.0, w: 10.0, data: {type: path, default: data.txt}}
+stages:
+  a: {uses: emit, with: {value: "${{ params.v }}", sleep: 30ms}}
+  b: {uses: emit, with: {input: a, add: 1}}
+  c: {uses: emit, with: {metrics: {w: "${{ params.w }}"}}}
+  d: {uses: emit, with: {input: b, add: 1, reads: [c]}}
+  f: {uses: emit, with: {file: "${{ params.data }}", metrics: {x: 1}}}
+  l:
+    uses: loop
+    with: {max_iterations: 3, from: b, carry: step, until: "step.value > 100"}
+    stages:
+      step: {uses: emit, with: {input: prev, add: "${{ iteration + 10 }}"}}
+  m:
+    uses: matrix
+    with: {x: [1, 2]}
+    stages:
+      s: {uses: emit, with: {input: a, add: "${{ matrix.x }}"}}
+  vol: {uses: emit, with: {volatile: true, metrics: {t: 1}}}
+`
+
+// emitPaths are the kind stage instances of cacheRecipe.
+var emitPaths = []string{"a", "b", "c", "d", "f", "l[0]/step", "l[1]/step", "l[2]/step", "m[0]/s", "m[1]/s", "vol"}
+
+// cacheFixture is a recipe directory with its data file and a cache.
+type cacheFixture struct {
+	t     *testing.T
+	kit   *pipelinetest.Kit
+	file  string
+	cache *pipeline.Cache
+}
+
+func newCacheFixture(t *testing.T, src string) *cacheFixture {
+	t.Helper()
+	f := writeRecipe(t, src)
+	if err := os.WriteFile(filepath.Join(filepath.Dir(f), "data.txt"), []byte("one"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := pipeline.OpenCache(pipeline.DefaultCacheDir(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &cacheFixture{t: t, kit: pipelinetest.New(), file: f, cache: c}
+}
+
+// run runs the recipe with the cache and returns the record and how many
+// times each emit stage ran in this run.
+func (cf *cacheFixture) run(set ...string) (*pipeline.RunRecord, map[string]int) {
+	cf.t.Helper()
+	before := map[string]int{}
+	for _, p := range emitPaths {
+		before[p] = cf.kit.Runs(p)
+	}
+	r, err := pipeline.Load(cf.file, pipeline.LoadOptions{Registry: registry(cf.kit), Set: set})
+	if err != nil {
+		cf.t.Fatal(err)
+	}
+	rec, err := pipeline.Run(context.Background(), r, pipeline.RunOptions{OutDir: cf.t.TempDir(), Cache: cf.cache,
+		Build: "test-build", Numerics: "test-numerics", Logger: testLogger(cf.t)})
+	if err != nil || rec.Status != pipeline.RunSucceeded {
+		cf.t.Fatalf("run: %v %s %s", err, rec.Status, rec.Error)
+	}
+	ran := map[string]int{}
+	for _, p := range emitPaths {
+		if n := cf.kit.Runs(p) - before[p]; n > 0 {
+			ran[p] = n
+		}
+	}
+	return rec, ran
+}
+
+// ranExactly checks which emit stages ran.
+func ranExactly(t *testing.T, ran map[string]int, want ...string) {
+	t.Helper()
+	for _, p := range emitPaths {
+		should := false
+		for _, w := range want {
+			should = should || w == p
+		}
+		if (ran[p] > 0) != should {
+			t.Errorf("stage %s ran %d times, want it to run: %v (ran: %v)", p, ran[p], should, ran)
+		}
+	}
+}
+
+func metricsByPath(rec *pipeline.RunRecord) map[string]pipeline.Metrics {
+	out := map[string]pipeline.Metrics{}
+	rec.Walk(func(s *pipeline.StageRecord) { out[s.Path] = s.Metrics })
+	return out
+}
+
+func TestCacheRerunReusesEveryStage(t *testing.T) {
+	cf := newCacheFixture(t, cacheRecipe)
+	first, ran := cf.run()
+	ranExactly(t, ran, emitPaths...)
+	second, ran := cf.run()
+	ranExactly(t, ran, "vol")
+	got, want := metricsByPath(second), metricsByPath(first)
+	for path, m := range want {
+		if path == "vol" {
+			continue
+		}
+		b1, _ := json.Marshal(m)
+		b2, _ := json.Marshal(got[path])
+		if string(b1) != string(b2) {
+			t.Errorf("%s: metrics %s, first run %s", path, b2, b1)
+		}
+	}
+	for _, p := range emitPaths {
+		s := stage(t, second, p)
+		switch {
+		case p == "vol":
+			if s.Status != pipeline.StageSucceeded || !s.Volatile || s.CacheKey != "" {
+				t.Errorf("vol: status %s volatile %v key %q", s.Status, s.Volatile, s.CacheKey)
+			}
+		case s.Status != pipeline.StageCached:
+			t.Errorf("%s: status %s, want cached", p, s.Status)
+		case s.CacheKey != stage(t, first, p).CacheKey:
+			t.Errorf("%s: cache key %s, first run %s", p, s.CacheKey, stage(t, first, p).CacheKey)
+		}
+	}
+	if s := stage(t, second, "a"); s.SavedSeconds < 0.03 {
+		t.Errorf("a slept 30ms when computed; saved_seconds %v", s.SavedSeconds)
+	}
+	// The artifacts are the same.
+	if d1, d2 := stage(t, first, "l").Artifacts["number"], stage(t, second, "l").Artifacts["number"]; d1 != d2 {
+		t.Errorf("loop artifact %v, first run %v", d2, d1)
+	}
+	if cached := stage(t, second, "l").Metrics["value"]; cached != 2+10+11+12 {
+		t.Errorf("loop value %v, want 35", cached)
+	}
+}
+
+func TestCacheParamChangeRerunsOnlyDownstream(t *testing.T) {
+	cf := newCacheFixture(t, cacheRecipe)
+	cf.run()
+	// w feeds c; d reads c's metrics.
+	_, ran := cf.run("w=20")
+	ranExactly(t, ran, "c", "d", "vol")
+	// v feeds a; everything that reads a's artifact, directly or not, reruns.
+	rec, ran := cf.run("w=20", "v=5")
+	ranExactly(t, ran, "a", "b", "d", "l[0]/step", "l[1]/step", "l[2]/step", "m[0]/s", "m[1]/s", "vol")
+	if got := stage(t, rec, "m[1]/s").Metrics["value"]; got != 7 {
+		t.Errorf("m[1]/s value %v, want 5+2", got)
+	}
+	// Back to the first params: all cached again.
+	_, ran = cf.run()
+	ranExactly(t, ran, "vol")
+}
+
+func TestCacheFileChangeInvalidates(t *testing.T) {
+	cf := newCacheFixture(t, cacheRecipe)
+	first, _ := cf.run()
+	data := filepath.Join(filepath.Dir(cf.file), "data.txt")
+	if err := os.WriteFile(data, []byte("two"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	second, ran := cf.run()
+	ranExactly(t, ran, "f", "vol")
+	f1, f2 := stage(t, first, "f").Files, stage(t, second, "f").Files
+	if len(f1) != 1 || len(f2) != 1 || f1[0].Path != data || f1[0].Digest == f2[0].Digest {
+		t.Errorf("file records %v and %v", f1, f2)
+	}
+	if err := os.WriteFile(data, []byte("one"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, ran = cf.run()
+	ranExactly(t, ran, "vol") // the first contents' entry is still there
+}
+
+// entryOf finds the cache entry file that the stage instance path made.
+func entryOf(t *testing.T, c *pipeline.Cache, path string) string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(c.Dir(), "entries", "*", "*.json"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e struct{ Entry struct{ Path string } }
+		if err := json.Unmarshal(b, &e); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if e.Entry.Path == path {
+			return f
+		}
+	}
+	t.Fatalf("no cache entry for %s among %d", path, len(files))
+	return ""
+}
+
+// objectOf finds the cache object holding the number with value v.
+func objectOf(t *testing.T, c *pipeline.Cache, digest string) string {
+	t.Helper()
+	metas, _ := filepath.Glob(filepath.Join(c.Dir(), "objects", "*", "*", "artifact.json"))
+	for _, m := range metas {
+		if b, err := os.ReadFile(m); err == nil && strings.Contains(string(b), `"`+digest+`"`) {
+			return filepath.Dir(m)
+		}
+	}
+	t.Fatalf("no cache object with digest %s among %d", digest, len(metas))
+	return ""
+}
+
+func TestCacheDamagedEntriesAreRecomputed(t *testing.T) {
+	cf := newCacheFixture(t, cacheRecipe)
+	first, _ := cf.run()
+	// c's entry: a metric changed in place (still valid JSON).
+	ce := entryOf(t, cf.cache, "c")
+	b, _ := os.ReadFile(ce)
+	if !strings.Contains(string(b), `"w": 10`) {
+		t.Fatalf("entry %s: %s", ce, b)
+	}
+	if err := os.WriteFile(ce, []byte(strings.Replace(string(b), `"w": 10`, `"w": 11`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// f's entry: truncated.
+	fe := entryOf(t, cf.cache, "f")
+	if err := os.Truncate(fe, 40); err != nil {
+		t.Fatal(err)
+	}
+	// b's artifact: its file rewritten with another number. m[0]/s made
+	// an equal artifact (a + 1), stored once: it finds the object damaged
+	// or missing and is recomputed too, unless b has already stored it
+	// again (they run concurrently); either way its result is right.
+	ob := objectOf(t, cf.cache, stage(t, first, "b").Artifacts["number"].Digest)
+	if err := os.WriteFile(filepath.Join(ob, "value.txt"), []byte("99"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	second, ran := cf.run()
+	delete(ran, "m[0]/s")
+	ranExactly(t, ran, "b", "c", "f", "vol")
+	for _, p := range []string{"b", "c", "f", "d", "m[0]/s"} {
+		if g, w := stage(t, second, p).Metrics, stage(t, first, p).Metrics; g["value"] != w["value"] || g["w"] != w["w"] {
+			t.Errorf("%s: metrics %v, want %v", p, g, w)
+		}
+	}
+	// The damaged entries were replaced: a third run reuses them.
+	_, ran = cf.run()
+	ranExactly(t, ran, "vol")
+}
+
+func TestCacheGC(t *testing.T) {
+	cf := newCacheFixture(t, cacheRecipe)
+	cf.run("v=2")
+	cf.run("v=3")
+	cf.run("v=3", "w=4") // the last run: entries of v=3 and w=4
+	dry, err := cf.cache.GC(pipeline.GCOptions{KeepLast: 1, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := cf.cache.GC(pipeline.GCOptions{KeepLast: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *dry != *rep || rep.Runs != 3 || rep.RunsRemoved != 2 || rep.EntriesRemoved == 0 || rep.ObjectsRemoved == 0 || rep.BytesRemoved == 0 {
+		t.Errorf("gc report %+v, dry run %+v", rep, dry)
+	}
+	// What the last run used is still there, and only that.
+	_, ran := cf.run("v=3", "w=4")
+	ranExactly(t, ran, "vol")
+	_, ran = cf.run("v=2")
+	ranExactly(t, ran, "a", "b", "c", "d", "l[0]/step", "l[1]/step", "l[2]/step", "m[0]/s", "m[1]/s", "vol")
+	if rep, err = cf.cache.GC(pipeline.GCOptions{KeepLast: 0}); err != nil || rep.EntriesRemoved != rep.Entries || rep.ObjectsRemoved != rep.Objects {
+		t.Errorf("keep-last 0: %+v %v", rep, err)
+	}
+	left, _ := filepath.Glob(filepath.Join(cf.cache.Dir(), "*", "*", "*"))
+	if len(left) != 0 {
+		t.Errorf("left after keep-last 0: %v", left)
+	}
+}

@@ -1,0 +1,106 @@
+package pipeline
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+// lockRunDir locks a run directory (flock on the directory itself) for
+// this process, so that `--resume` never continues a run that is still
+// going. The kernel drops the lock when the process dies, however it dies.
+func lockRunDir(dir string) (unlock func(), err error) {
+	unlock, err = lockFile(dir, true, false)
+	if errors.Is(err, errLocked) {
+		return nil, fmt.Errorf("run directory %s is in use by another lopper process (a run in progress?)", dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lock run directory: %w", err)
+	}
+	return unlock, nil
+}
+
+// Resumable is a run that --resume can continue: its record, and its
+// recipe reloaded as it was run.
+type Resumable struct {
+	Record *RunRecord
+	Recipe *Recipe
+}
+
+// LoadResumable reads the run in runDir and reloads its recipe from the
+// text recorded in run.json (not from the file, which may have changed
+// since) with the params the run was given with --set. The caller runs it
+// with ResumeOptions.
+func LoadResumable(runDir string, reg *Registry) (*Resumable, error) {
+	path := filepath.Join(runDir, RecordFile)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("not a run directory: %w", err)
+	}
+	var rec RunRecord
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if rec.Schema != RecordSchema {
+		return nil, fmt.Errorf("%s: record schema %d, this lopper reads %d", path, rec.Schema, RecordSchema)
+	}
+	set, err := setFlags(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	r, err := Parse(rec.Recipe.File, []byte(rec.Recipe.Text), LoadOptions{Registry: reg, Set: set})
+	if err != nil {
+		return nil, fmt.Errorf("the recipe recorded in %s: %w", path, err)
+	}
+	if r.Digest != rec.Recipe.Digest {
+		return nil, fmt.Errorf("%s: the recorded recipe text does not match its digest %s", path, rec.Recipe.Digest)
+	}
+	return &Resumable{Record: &rec, Recipe: r}, nil
+}
+
+// setFlags returns the --set overrides a record's params came from, with
+// their values spelled as run.json holds them (numbers exactly as written,
+// not rounded through float64).
+func setFlags(raw []byte) ([]string, error) {
+	var rec struct {
+		Params []struct {
+			Name   string          `json:"name"`
+			Value  json.RawMessage `json:"value"`
+			Source string          `json:"source"`
+		} `json:"params"`
+	}
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return nil, err
+	}
+	var set []string
+	for _, p := range rec.Params {
+		if p.Source != "--set" {
+			continue
+		}
+		v := string(p.Value)
+		var s string
+		if json.Unmarshal(p.Value, &s) == nil {
+			v = s
+		} else if _, err := strconv.ParseFloat(v, 64); err != nil && v != "true" && v != "false" {
+			return nil, fmt.Errorf("param %s: unexpected value %s", p.Name, v)
+		}
+		set = append(set, p.Name+"="+v)
+	}
+	return set, nil
+}
+
+// ResumeOptions returns the options that continue the run: the same run
+// directory and --fail-fast, with the earlier attempt appended to the
+// record's list. The rest (jobs, which do not change results, the cache,
+// the logger, build and numerics) comes from opts.
+func (rs *Resumable) ResumeOptions(opts RunOptions) RunOptions {
+	prev := rs.Record
+	opts.RunDir, opts.OutDir = prev.RunDir, ""
+	opts.FailFast = prev.FailFast
+	opts.Resumed = append(append([]AttemptRecord(nil), prev.Resumed...),
+		AttemptRecord{Started: prev.Started, Ended: prev.Ended, Status: prev.Status, Error: prev.Error})
+	return opts
+}

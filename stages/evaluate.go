@@ -140,7 +140,9 @@ func evaluateMetrics(cfg *EvaluateConfig) []string {
 }
 
 func declareEvaluate(cfg *EvaluateConfig) pipeline.Decl {
-	d := pipeline.Decl{Inputs: []pipeline.Input{modelInput(cfg.Model)}, Metrics: evaluateMetrics(cfg)}
+	d := pipeline.Decl{Inputs: []pipeline.Input{modelInput(cfg.Model)}, Metrics: evaluateMetrics(cfg),
+		Files:    []string{cfg.Text, cfg.HellaSwag, cfg.Choices},
+		Volatile: cfg.Speed != nil} // timings differ from run to run: never reused
 	if !cfg.Baseline.IsZero() {
 		d.Inputs = append(d.Inputs, pipeline.Input{Ref: cfg.Baseline})
 	}

@@ -28,8 +28,8 @@ var loadMetrics = []string{"params", "layers", "hidden", "vocab", "heads", "kv_h
 func registerLoad(reg *pipeline.Registry) {
 	reg.Register("load", pipeline.Typed(pipeline.KindOf[LoadConfig]{
 		Check: checkLoad,
-		Declare: func(*LoadConfig) pipeline.Decl {
-			return pipeline.Decl{Metrics: loadMetrics, Artifacts: []string{ArtifactModel}}
+		Declare: func(cfg *LoadConfig) pipeline.Decl {
+			return pipeline.Decl{Metrics: loadMetrics, Artifacts: []string{ArtifactModel}, Files: []string{cfg.Path}}
 		},
 		Run: runLoad,
 	}))

@@ -64,6 +64,9 @@ func registerPrune(reg *pipeline.Registry) {
 
 func declarePrune(cfg *PruneConfig) pipeline.Decl {
 	d := pipeline.Decl{Inputs: []pipeline.Input{modelInput(cfg.Model)}, Metrics: pruneMetrics, Artifacts: []string{ArtifactModel}}
+	if cfg.Calib != nil {
+		d.Files = []string{cfg.Calib.File}
+	}
 	if !cfg.Scores.IsZero() {
 		d.Inputs = append(d.Inputs, pipeline.Input{Ref: cfg.Scores, Artifact: ArtifactScores})
 	}

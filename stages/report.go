@@ -101,7 +101,8 @@ func (cfg *ReportConfig) formats() []string {
 }
 
 func declareReport(cfg *ReportConfig) pipeline.Decl {
-	d := pipeline.Decl{Metrics: []string{MetricReportPlots}, Artifacts: []string{ArtifactReport}}
+	// Volatile: a report covers the run record as it stands and writes files.
+	d := pipeline.Decl{Metrics: []string{MetricReportPlots}, Artifacts: []string{ArtifactReport}, Volatile: true}
 	for _, r := range cfg.Include {
 		d.Inputs = append(d.Inputs, pipeline.Input{Ref: r})
 	}

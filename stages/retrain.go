@@ -146,7 +146,8 @@ func (cfg *RetrainConfig) lr() float64 {
 var retrainMetrics = []string{"final_loss", "initial_loss", "steps", "tokens", "sparsity"}
 
 func declareRetrain(cfg *RetrainConfig) pipeline.Decl {
-	d := pipeline.Decl{Inputs: []pipeline.Input{modelInput(cfg.Model)}, Metrics: retrainMetrics, Artifacts: []string{ArtifactModel}}
+	d := pipeline.Decl{Inputs: []pipeline.Input{modelInput(cfg.Model)}, Metrics: retrainMetrics, Artifacts: []string{ArtifactModel},
+		Files: []string{cfg.Data, cfg.EvalData}}
 	if !cfg.Teacher.IsZero() {
 		d.Inputs = append(d.Inputs, modelInput(cfg.Teacher))
 	}

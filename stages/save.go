@@ -49,7 +49,8 @@ func registerSave(reg *pipeline.Registry) {
 	reg.Register("save", pipeline.Typed(pipeline.KindOf[SaveConfig]{
 		Check: checkSave,
 		Declare: func(cfg *SaveConfig) pipeline.Decl {
-			return pipeline.Decl{Inputs: []pipeline.Input{modelInput(cfg.Model)}, Metrics: saveMetrics}
+			// Volatile: it writes files, and its manifest names the run.
+			return pipeline.Decl{Inputs: []pipeline.Input{modelInput(cfg.Model)}, Metrics: saveMetrics, Volatile: true}
 		},
 		Run: runSave,
 	}))

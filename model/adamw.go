@@ -3,6 +3,8 @@ package model
 import (
 	"fmt"
 	"math"
+
+	"lopper/internal/par"
 )
 
 // AdamWConfig holds AdamW's hyperparameters, with PyTorch's meanings.
@@ -65,7 +67,7 @@ func (o *AdamW) Step(w, g []float32, mask []byte) error {
 		if len(ti.Shape) == 2 {
 			decay = float32(1 - c.LR*c.WeightDecay)
 		}
-		parallel((ti.Size+adamChunk-1)/adamChunk, func(k int) {
+		par.For((ti.Size+adamChunk-1)/adamChunk, func(k int) {
 			lo := ti.Offset + k*adamChunk
 			hi := min(ti.Offset+ti.Size, lo+adamChunk)
 			for i := lo; i < hi; i++ {
@@ -93,7 +95,7 @@ func (o *AdamW) Step(w, g []float32, mask []byte) error {
 func ClipGradNorm(g []float32, maxNorm float64) float64 {
 	chunks := (len(g) + adamChunk - 1) / adamChunk
 	partial := make([]float64, chunks)
-	parallel(chunks, func(k int) {
+	par.For(chunks, func(k int) {
 		var s float64
 		for _, v := range g[k*adamChunk : min(len(g), (k+1)*adamChunk)] {
 			s += float64(v) * float64(v)
@@ -107,7 +109,7 @@ func ClipGradNorm(g []float32, maxNorm float64) float64 {
 	norm := math.Sqrt(ss)
 	if coef := maxNorm / (norm + 1e-6); coef < 1 {
 		c := float32(coef)
-		parallel(chunks, func(k int) {
+		par.For(chunks, func(k int) {
 			for i := k * adamChunk; i < min(len(g), (k+1)*adamChunk); i++ {
 				g[i] *= c
 			}

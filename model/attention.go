@@ -3,6 +3,7 @@ package model
 import (
 	"math"
 
+	"lopper/internal/par"
 	"lopper/model/tensor"
 )
 
@@ -82,9 +83,9 @@ func scatter(dst, src []float32, bi, T, stride, col, hd int) {
 func attention(y, att, qkv []float32, g qkvGeom, b, T int, work *attnWork) {
 	rep, hd := g.heads/g.kvHeads, g.hd
 	n := b * g.heads
-	w := workers(n)
+	w := par.Workers(n)
 	ws := work.get(w, T, hd)
-	parallelW(n, w, func(wk, task int) {
+	par.ForWorker(n, w, func(wk, task int) {
 		sc := &ws[wk]
 		bi, h := task/g.heads, task%g.heads
 		kvh := h / rep
@@ -119,9 +120,9 @@ func attention(y, att, qkv []float32, g qkvGeom, b, T int, work *attnWork) {
 func attentionBackward(dqkv, dy, att, qkv []float32, g qkvGeom, b, T int, work *attnWork) {
 	rep, hd := g.heads/g.kvHeads, g.hd
 	n := b * g.kvHeads
-	w := workers(n)
+	w := par.Workers(n)
 	ws := work.get(w, T, hd)
-	parallelW(n, w, func(wk, task int) {
+	par.ForWorker(n, w, func(wk, task int) {
 		sc := &ws[wk]
 		bi, kvh := task/g.kvHeads, task%g.kvHeads
 		gather(sc.k, qkv, bi, T, g.stride, g.kOff+kvh*hd, hd)

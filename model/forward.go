@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 
+	"lopper/internal/par"
 	"lopper/model/tensor"
 )
 
@@ -103,7 +104,7 @@ func (s *State) embed(h []float32, tokens []int32, b, T int) error {
 		}
 	}
 	emb, pos := s.globals.embed.of(s.m.W), s.globals.pos.of(s.m.W)
-	parallelRows(b*T, func(r0, r1 int) {
+	par.Chunks(b*T, rowChunk, func(r0, r1 int) {
 		for r := r0; r < r1; r++ {
 			row := h[r*H : (r+1)*H]
 			copy(row, emb[int(tokens[r])*H:])

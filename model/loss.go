@@ -3,6 +3,8 @@ package model
 import (
 	"fmt"
 	"math"
+
+	"lopper/internal/par"
 )
 
 // CrossEntropy returns the mean negative log-likelihood of targets under
@@ -30,7 +32,7 @@ func CrossEntropy(logits []float32, targets []int32, V int, dlogits []float32) (
 	}
 	losses := make([]float64, n)
 	inv := 1 / float64(max(count, 1))
-	parallelRows(n, func(r0, r1 int) {
+	par.Chunks(n, rowChunk, func(r0, r1 int) {
 		for r := r0; r < r1; r++ {
 			row := logits[r*V : (r+1)*V]
 			var drow []float32

@@ -1,6 +1,13 @@
 package model
 
-import "lopper/model/tensor"
+import (
+	"lopper/internal/par"
+	"lopper/model/tensor"
+)
+
+// rowChunk is the fixed number of rows per parallel task of the row-wise
+// ops: fixed so that results are the same for every GOMAXPROCS.
+const rowChunk = 32
 
 // Forward/backward pairs of the operations a block is built from. Row
 // counts are B·T; every buffer is row-major.
@@ -9,7 +16,7 @@ import "lopper/model/tensor"
 func linear(y, x, w, b []float32, n, out, in int, acc bool) {
 	tensor.MatMulNT(y[:n*out], x[:n*in], w, n, out, in, acc)
 	if b != nil {
-		parallelRows(n, func(r0, r1 int) {
+		par.Chunks(n, rowChunk, func(r0, r1 int) {
 			for r := r0; r < r1; r++ {
 				tensor.AddInPlace(y[r*out:(r+1)*out], b)
 			}
@@ -34,7 +41,7 @@ func linearBackward(dx, dw, db, dy, x, w []float32, n, out, in int) {
 func (s *State) norm(a *normActs, x, w, b []float32, n int) {
 	c := &s.m.Config
 	H, eps := c.Hidden, float32(c.NormEps)
-	parallelRows(n, func(r0, r1 int) {
+	par.Chunks(n, rowChunk, func(r0, r1 int) {
 		xs, out := x[r0*H:r1*H], a.out[r0*H:r1*H]
 		if c.Arch == GPT2 {
 			tensor.LayerNorm(out, a.mean[r0:r1], a.rstd[r0:r1], xs, w, b, r1-r0, H, eps)
@@ -60,7 +67,7 @@ func (s *State) normBackward(dx, dw, db, dout, x, w []float32, a *normActs, n in
 // the stacked [gate | up] rows of fc; GPT-2 act = gelu(fc).
 func (s *State) activate(act, fc []float32, n, inter int) {
 	c := &s.m.Config
-	parallelRows(n, func(r0, r1 int) {
+	par.Chunks(n, rowChunk, func(r0, r1 int) {
 		switch c.Act {
 		case SiLU:
 			for r := r0; r < r1; r++ {
@@ -78,7 +85,7 @@ func (s *State) activate(act, fc []float32, n, inter int) {
 // activateBackward overwrites dfc with the gradient of activate given dact.
 func (s *State) activateBackward(dfc, dact, fc []float32, n, inter int) {
 	c := &s.m.Config
-	parallelRows(n, func(r0, r1 int) {
+	par.Chunks(n, rowChunk, func(r0, r1 int) {
 		switch c.Act {
 		case SiLU:
 			for r := r0; r < r1; r++ {
@@ -99,7 +106,7 @@ func (s *State) rope(qkv []float32, d LayerDims, n, T int, inverse bool) {
 	hd := s.m.Config.HeadDim
 	qd, kd := d.Heads*hd, d.KVHeads*hd
 	stride := qd + 2*kd
-	parallelRows(n, func(r0, r1 int) {
+	par.Chunks(n, rowChunk, func(r0, r1 int) {
 		for r := r0; r < r1; r++ {
 			row := qkv[r*stride : (r+1)*stride]
 			pos := r % T

@@ -4,6 +4,7 @@ import (
 	"math"
 	"slices"
 
+	"lopper/internal/par"
 	"lopper/model"
 )
 
@@ -24,7 +25,7 @@ import (
 // without targets get s; when every ratio is equal the result is uniform.
 func owlSparsities(byBlock [][]model.TensorInfo, scores []float32, s float64, o OWLOptions) []float64 {
 	ratio := make([]float64, len(byBlock))
-	parallelFor(len(byBlock), func(l int) {
+	par.For(len(byBlock), func(l int) {
 		ratio[l] = outlierRatio(byBlock[l], scores, o.M)
 	})
 	var used []float64

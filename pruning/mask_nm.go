@@ -3,6 +3,7 @@ package pruning
 import (
 	"fmt"
 
+	"lopper/internal/par"
 	"lopper/model"
 )
 
@@ -31,7 +32,7 @@ func pruneNM(targets []model.TensorInfo, scores []float32, mask []byte, n, m int
 		}
 	}
 	done := make([]int, len(rows))
-	parallelChunks(len(rows), 64, func(lo, hi int) {
+	par.Chunks(len(rows), 64, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			r := rows[i]
 			for g := 0; g < len(r.mask); g += m {

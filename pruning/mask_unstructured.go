@@ -3,6 +3,7 @@ package pruning
 import (
 	"math"
 
+	"lopper/internal/par"
 	"lopper/model"
 )
 
@@ -20,7 +21,7 @@ func workingMask(m *model.Model, targets []model.TensorInfo) []byte {
 	} else {
 		mask = m.Layout.NewMask()
 	}
-	parallelFor(len(targets), func(i int) {
+	par.For(len(targets), func(i int) {
 		t := targets[i]
 		w, k := t.Of(m.W), mask[t.Offset:t.Offset+t.Size]
 		for j, v := range w {
@@ -81,7 +82,7 @@ func pruneGroups(gs []group) int {
 		return gs[0].prune()
 	}
 	done := make([]int, len(gs))
-	parallelChunks(len(gs), 16, func(lo, hi int) {
+	par.Chunks(len(gs), 16, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			done[i] = gs[i].prune()
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"lopper/internal/par"
 	"lopper/model"
 )
 
@@ -139,7 +140,7 @@ func selectMask(o Options, m *model.Model, targets []model.TensorInfo, scores []
 
 // zeroPruned sets the targets' weights to zero where mask is 0.
 func zeroPruned(w []float32, mask []byte, targets []model.TensorInfo) {
-	parallelFor(len(targets), func(i int) {
+	par.For(len(targets), func(i int) {
 		t := targets[i]
 		k := mask[t.Offset : t.Offset+t.Size]
 		for j := range t.Of(w) {

@@ -1,6 +1,7 @@
 package pruning
 
 import (
+	"lopper/internal/par"
 	"lopper/model"
 )
 
@@ -83,7 +84,7 @@ func newReport(m *model.Model, o Options, targets []model.TensorInfo) *Report {
 		}
 	}
 	r.Tensors = make([]TensorReport, len(targets))
-	parallelFor(len(targets), func(i int) {
+	par.For(len(targets), func(i int) {
 		t := targets[i]
 		r.Tensors[i] = TensorReport{Name: t.Name, Shape: t.Shape, Params: t.Size, NonZeroBefore: m.NonZero(t)}
 	})
@@ -96,7 +97,7 @@ func newReport(m *model.Model, o Options, targets []model.TensorInfo) *Report {
 
 // finish records the non-zeros of out's targets after pruning.
 func (r *Report) finish(out *model.Model, targets []model.TensorInfo) {
-	parallelFor(len(targets), func(i int) {
+	par.For(len(targets), func(i int) {
 		r.Tensors[i].NonZeroAfter = out.NonZero(targets[i])
 	})
 	r.NonZeroAfter = 0

@@ -4,13 +4,14 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"lopper/internal/par"
 	"lopper/model"
 )
 
 // magnitudeScores writes |W| of every target into dst (flat over the
 // layout).
 func magnitudeScores(m *model.Model, targets []model.TensorInfo, dst []float32) {
-	parallelFor(len(targets), func(i int) {
+	par.For(len(targets), func(i int) {
 		t := targets[i]
 		d := t.Of(dst)
 		for j, v := range t.Of(m.W) {
@@ -24,7 +25,7 @@ func magnitudeScores(m *model.Model, targets []model.TensorInfo, dst []float32) 
 // a tensor's scores depend on the seed and its place in the layout only,
 // not on which other tensors are targets or on scheduling.
 func randomScores(targets []model.TensorInfo, dst []float32, seed uint64) {
-	parallelFor(len(targets), func(i int) {
+	par.For(len(targets), func(i int) {
 		t := targets[i]
 		rng := rand.New(rand.NewPCG(seed, uint64(t.Offset)))
 		d := t.Of(dst)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 
+	"lopper/internal/par"
 	"lopper/model"
 	"lopper/model/tensor"
 )
@@ -20,7 +21,7 @@ func taylorScores(ctx context.Context, m *model.Model, targets []model.TensorInf
 	if err != nil {
 		return err
 	}
-	parallelFor(len(targets), func(i int) {
+	par.For(len(targets), func(i int) {
 		t := targets[i]
 		w, g, d := t.Of(m.W), t.Of(grads), t.Of(dst)
 		for j, v := range w {

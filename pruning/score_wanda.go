@@ -3,6 +3,7 @@ package pruning
 import (
 	"math"
 
+	"lopper/internal/par"
 	"lopper/model"
 )
 
@@ -24,7 +25,7 @@ func wandaScores(w []float32, targets []model.TensorInfo, stats *statSet, dst []
 		}
 		norms[i] = n
 	}
-	parallelFor(len(targets), func(i int) {
+	par.For(len(targets), func(i int) {
 		t := targets[i]
 		_, cols := rowsCols(t)
 		wt, d, n := t.Of(w), t.Of(dst), norms[i]

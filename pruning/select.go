@@ -2,9 +2,8 @@ package pruning
 
 import (
 	"math"
-	"runtime"
-	"sync"
-	"sync/atomic"
+
+	"lopper/internal/par"
 )
 
 // segment is a run of entries of one comparison group: their scores and
@@ -66,9 +65,9 @@ func (g group) prune() int {
 		return 0
 	}
 	c := g.chunks()
-	par := n >= parallelMin
-	key, ties := findCut(c, need, par)
-	applyCut(c, key, ties, par)
+	inParallel := n >= parallelMin
+	key, ties := findCut(c, need, inParallel)
+	applyCut(c, key, ties, inParallel)
 	return need
 }
 
@@ -97,14 +96,14 @@ const digitBuckets = 1 << 11
 // many survivors with exactly that key are among the need smallest: the
 // survivors below key plus the first ties entries equal to it are the need
 // lowest. It is a three-pass radix select over the keys' bits.
-func findCut(c []span, need int, par bool) (key uint32, ties int) {
+func findCut(c []span, need int, inParallel bool) (key uint32, ties int) {
 	var prefix, pmask uint32
 	for _, sh := range digitShift {
 		dmask := uint32(digitBuckets - 1)
 		if sh == 0 {
 			dmask = 1<<10 - 1
 		}
-		hist := histogram(c, prefix, pmask, sh, dmask, par)
+		hist := histogram(c, prefix, pmask, sh, dmask, inParallel)
 		d := 0
 		for need > hist[d] {
 			need -= hist[d]
@@ -119,7 +118,7 @@ func findCut(c []span, need int, par bool) (key uint32, ties int) {
 // histogram counts the survivors whose key matches prefix under pmask by
 // their digit (key>>sh)&dmask. Integer counts make it independent of how
 // the work is split.
-func histogram(c []span, prefix, pmask uint32, sh uint, dmask uint32, par bool) []int {
+func histogram(c []span, prefix, pmask uint32, sh uint, dmask uint32, inParallel bool) []int {
 	count := func(h []int, sp span) {
 		sc, mk := sp.s.score, sp.s.mask
 		for i := sp.lo; i < sp.hi; i++ {
@@ -132,42 +131,29 @@ func histogram(c []span, prefix, pmask uint32, sh uint, dmask uint32, par bool) 
 		}
 	}
 	total := make([]int, digitBuckets)
-	if !par {
+	if !inParallel {
 		for _, sp := range c {
 			count(total, sp)
 		}
 		return total
 	}
-	w := min(runtime.GOMAXPROCS(0), len(c))
-	var next atomic.Int64
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	wg.Add(w)
-	for range w {
-		go func() {
-			defer wg.Done()
-			h := make([]int, digitBuckets)
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(c) {
-					break
-				}
-				count(h, c[i])
-			}
-			mu.Lock()
-			for d, v := range h {
-				total[d] += v
-			}
-			mu.Unlock()
-		}()
+	w := par.Workers(len(c))
+	hs := make([][]int, w)
+	for g := range hs {
+		hs[g] = make([]int, digitBuckets)
 	}
-	wg.Wait()
+	par.ForWorker(len(c), w, func(g, i int) { count(hs[g], c[i]) })
+	for _, h := range hs {
+		for d, v := range h {
+			total[d] += v
+		}
+	}
 	return total
 }
 
 // applyCut prunes the survivors with keys below key and the first ties
 // survivors (in order) whose key equals it.
-func applyCut(c []span, key uint32, ties int, par bool) {
+func applyCut(c []span, key uint32, ties int, inParallel bool) {
 	eq := make([]int, len(c))
 	below := func(i int) {
 		sp := c[i]
@@ -184,8 +170,8 @@ func applyCut(c []span, key uint32, ties int, par bool) {
 			}
 		}
 	}
-	if par {
-		parallelFor(len(c), below)
+	if inParallel {
+		par.For(len(c), below)
 	} else {
 		for i := range c {
 			below(i)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"lopper/internal/par"
 	"lopper/model/tensor"
 )
 
@@ -91,7 +92,7 @@ func sparseGPT(t obsTarget, f *obsFactor) {
 		if t.n == 0 {
 			chooseBlockMask(t, diag, score, i1, i2)
 		}
-		parallelChunks(rows, 16, func(lo, hi int) {
+		par.Chunks(rows, 16, func(lo, hi int) {
 			var nmScore [64]float32
 			for r := lo; r < hi; r++ {
 				w := t.w[r*cols+i1 : r*cols+i2]
@@ -120,7 +121,7 @@ func sparseGPT(t obsTarget, f *obsFactor) {
 		})
 		if rest > 0 {
 			tensor.MatMulNN(upd[:rows*rest], errs[:rows*cnt], urest[:cnt*rest], rows, rest, cnt, false)
-			parallelChunks(rows, 64, func(lo, hi int) {
+			par.Chunks(rows, 64, func(lo, hi int) {
 				for r := lo; r < hi; r++ {
 					w, u := t.w[r*cols+i2:(r+1)*cols], upd[r*rest:(r+1)*rest]
 					for j, v := range u {

@@ -3,6 +3,7 @@ package pruning
 import (
 	"fmt"
 
+	"lopper/internal/par"
 	"lopper/model"
 	"lopper/model/tensor"
 )
@@ -67,7 +68,7 @@ func (s *InputStats) add(x []float32, rows int, hs *hessScratch) {
 	c := s.Cols
 	s.Rows += rows
 	if s.NormSq != nil {
-		parallelChunks(c, 256, func(j0, j1 int) {
+		par.Chunks(c, 256, func(j0, j1 int) {
 			for r := 0; r < rows; r++ {
 				row := x[r*c : (r+1)*c]
 				for j := j0; j < j1; j++ {
@@ -90,7 +91,7 @@ func (s *InputStats) addHessian(x []float32, rows int, hs *hessScratch) {
 	c := s.Cols
 	hs.grow(rows, c)
 	xt := hs.xt[:rows*c]
-	parallelChunks(c, 64, func(j0, j1 int) {
+	par.Chunks(c, 64, func(j0, j1 int) {
 		for r := range rows {
 			row := x[r*c : (r+1)*c]
 			for j := j0; j < j1; j++ {
@@ -102,7 +103,7 @@ func (s *InputStats) addHessian(x []float32, rows int, hs *hessScratch) {
 		i1 := min(c, i0+hessBlock)
 		g := hs.g[:(i1-i0)*i1]
 		tensor.MatMulNT(g, xt[i0*rows:i1*rows], xt[:i1*rows], i1-i0, i1, rows, false)
-		parallelChunks(i1-i0, 16, func(r0, r1 int) {
+		par.Chunks(i1-i0, 16, func(r0, r1 int) {
 			for r := r0; r < r1; r++ {
 				h, gr := s.Hessian[(i0+r)*c:(i0+r)*c+i1], g[r*i1:(r+1)*i1]
 				for j, v := range gr {
@@ -120,7 +121,7 @@ func (s *InputStats) symmetrize() {
 		return
 	}
 	c := s.Cols
-	parallelChunks(c, 64, func(i0, i1 int) {
+	par.Chunks(c, 64, func(i0, i1 int) {
 		for i := i0; i < i1; i++ {
 			for j := i + 1; j < c; j++ {
 				s.Hessian[i*c+j] = s.Hessian[j*c+i]

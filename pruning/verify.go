@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"lopper/internal/par"
 	"lopper/model"
 )
 
@@ -24,7 +25,7 @@ func VerifyMasks(m *model.Model, mask []byte) error {
 	}
 	bad := make([]int, len(m.Layout.Tensors))
 	first := make([]int, len(m.Layout.Tensors))
-	parallelFor(len(m.Layout.Tensors), func(i int) {
+	par.For(len(m.Layout.Tensors), func(i int) {
 		t := m.Layout.Tensors[i]
 		w, k := t.Of(m.W), mask[t.Offset:t.Offset+t.Size]
 		first[i] = -1

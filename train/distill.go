@@ -3,7 +3,13 @@ package train
 import (
 	"fmt"
 	"math"
+
+	"lopper/internal/par"
 )
+
+// rowChunk is the fixed number of rows per parallel task, fixed so that
+// results do not depend on GOMAXPROCS.
+const rowChunk = 16
 
 // addDistill turns dlogits, the gradient of the mean cross-entropy lm,
 // into the gradient of the distillation loss
@@ -42,7 +48,7 @@ func distillKL(student, teacher []float32, targets []int32, V int, T, alpha floa
 		return 0
 	}
 	scale := alpha * T / float64(n)
-	parallelRows(rows, func(r0, r1 int) {
+	par.Chunks(rows, rowChunk, func(r0, r1 int) {
 		p := make([]float64, V)
 		q := make([]float64, V)
 		for r := r0; r < r1; r++ {

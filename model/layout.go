@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -133,16 +134,24 @@ func (l *Layout) NewMask() []byte {
 	return m
 }
 
-// withDTypes returns a copy of l whose tensors have the given dtypes.
-func (l *Layout) withDTypes(dt map[string]DType) *Layout {
-	c := &Layout{Tensors: make([]TensorInfo, len(l.Tensors)), Total: l.Total, index: l.index}
-	copy(c.Tensors, l.Tensors)
-	for i := range c.Tensors {
-		if d, ok := dt[c.Tensors[i].Name]; ok {
-			c.Tensors[i].DType = d
+// WithDTypes returns a copy of l in which every tensor named in dt has that
+// on-disk dtype (the one Save writes by default); the others keep theirs.
+// l itself is not changed (layouts are shared by clones), and the copy
+// shares its name index. A name that is not in the layout, or a dtype
+// lopper cannot store, is an error naming the tensor.
+func (l *Layout) WithDTypes(dt map[string]DType) (*Layout, error) {
+	c := &Layout{Tensors: slices.Clone(l.Tensors), Total: l.Total, index: l.index}
+	for name, d := range dt {
+		i, ok := l.index[name]
+		if !ok {
+			return nil, fmt.Errorf("tensor %q: not in the layout", name)
 		}
+		if !d.Supported() {
+			return nil, fmt.Errorf("tensor %q: dtype %q is not one of F32, F16, BF16", name, d)
+		}
+		c.Tensors[i].DType = d
 	}
-	return c
+	return c, nil
 }
 
 func (t TensorInfo) String() string {

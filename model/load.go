@@ -63,7 +63,10 @@ func Load(dir string, opts LoadOptions) (_ *Model, err error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{Config: cfg, Layout: layout.withDTypes(src.dtypes()), W: make([]float32, layout.Total)}
+	if layout, err = layout.WithDTypes(src.dtypes()); err != nil {
+		return nil, err
+	}
+	m := &Model{Config: cfg, Layout: layout, W: make([]float32, layout.Total)}
 	for _, t := range m.Layout.Tensors {
 		if err := src.read(t, t.Of(m.W), opts.CheckFinite); err != nil {
 			return nil, err

@@ -159,19 +159,23 @@ func Slice(m *model.Model, p Plan) (*model.Model, error) {
 	if m.Mask != nil {
 		out.Mask = make([]byte, out.Layout.Total)
 	}
-	dtypes := make([]model.DType, len(out.Layout.Tensors))
-	for i, t := range out.Layout.Tensors {
+	// A sliced model keeps its source's on-disk dtypes so that Save writes
+	// them (model.New made every tensor F32).
+	dtypes := make(map[string]model.DType, len(out.Layout.Tensors))
+	for _, t := range out.Layout.Tensors {
 		src, rows, cols, err := sourceOf(m, t, keep)
 		if err != nil {
 			return nil, err
 		}
-		dtypes[i] = src.DType
+		dtypes[t.Name] = src.DType
 		copySlice(t.Of(out.W), src.Of(m.W), src, rows, cols)
 		if m.Mask != nil {
 			copySlice(maskOf(t, out.Mask), maskOf(src, m.Mask), src, rows, cols)
 		}
 	}
-	out.Layout = withDTypes(out.Layout, dtypes)
+	if out.Layout, err = out.Layout.WithDTypes(dtypes); err != nil {
+		return nil, err
+	}
 	out.TokenizerJSON = slices.Clone(m.TokenizerJSON)
 	out.Meta = slices.Clone(m.Meta)
 	return out, nil
@@ -237,16 +241,3 @@ func copySlice[E any](dst, src []E, s model.TensorInfo, rows, cols []int) {
 
 // maskOf returns tensor t's entries of a mask over its layout.
 func maskOf(t model.TensorInfo, mask []byte) []byte { return mask[t.Offset : t.Offset+t.Size] }
-
-// withDTypes returns a copy of layout l whose tensors have the given
-// on-disk dtypes (model.New makes every tensor F32; a sliced model keeps
-// its source's dtypes so that Save writes them). The copy shares l's name
-// index, which the dtypes do not affect.
-func withDTypes(l *model.Layout, dtypes []model.DType) *model.Layout {
-	c := *l
-	c.Tensors = slices.Clone(l.Tensors)
-	for i := range c.Tensors {
-		c.Tensors[i].DType = dtypes[i]
-	}
-	return &c
-}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 
 	"lopper/model"
 	"lopper/pipeline"
@@ -80,7 +79,10 @@ func (modelCodec) Decode(ctx context.Context, dir string) (pipeline.Artifact, er
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if m.Layout, err = withDTypes(m.Layout, meta.DTypes); err != nil {
+	if len(meta.DTypes) != len(m.Layout.Tensors) {
+		return nil, fmt.Errorf("%s lists the dtypes of %d tensors, the model has %d", modelArtifactJSON, len(meta.DTypes), len(m.Layout.Tensors))
+	}
+	if m.Layout, err = m.Layout.WithDTypes(meta.DTypes); err != nil {
 		return nil, err
 	}
 	if meta.Masked {
@@ -94,20 +96,4 @@ func (modelCodec) Decode(ctx context.Context, dir string) (pipeline.Artifact, er
 		m.Mask = mask
 	}
 	return &ModelArtifact{Model: m, History: meta.History}, nil
-}
-
-// withDTypes returns a copy of l whose tensors have the storage dtypes dt
-// (every tensor must be listed). The copy shares l's name index, which does
-// not depend on dtypes.
-func withDTypes(l *model.Layout, dt map[string]model.DType) (*model.Layout, error) {
-	c := *l
-	c.Tensors = slices.Clone(l.Tensors)
-	for i := range c.Tensors {
-		d, ok := dt[c.Tensors[i].Name]
-		if !ok || !d.Supported() {
-			return nil, fmt.Errorf("tensor %q: stored dtype %q is missing or unsupported", c.Tensors[i].Name, d)
-		}
-		c.Tensors[i].DType = d
-	}
-	return &c, nil
 }

@@ -36,7 +36,7 @@ func testModel(t testing.TB) *model.Model {
 		dt[ti.Name] = model.F32
 	}
 	dt["model.embed_tokens.weight"] = model.BF16
-	if m.Layout, err = withDTypes(m.Layout, dt); err != nil {
+	if m.Layout, err = m.Layout.WithDTypes(dt); err != nil {
 		t.Fatal(err)
 	}
 	m.Mask = m.Layout.NewMask()
@@ -112,7 +112,11 @@ func TestModelDigest(t *testing.T) {
 			for _, ti := range c.Layout.Tensors {
 				dt[ti.Name] = model.F16
 			}
-			c.Layout, _ = withDTypes(c.Layout, dt)
+			l, err := c.Layout.WithDTypes(dt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.Layout = l
 		},
 		"config": func(c *model.Model) { c.Config.NormEps = 1e-6 },
 	}

@@ -62,7 +62,7 @@ func runLoad(ctx context.Context, sc *pipeline.StageContext, cfg *LoadConfig) (*
 		for _, t := range m.Layout.Tensors {
 			all[t.Name] = dt
 		}
-		if m.Layout, err = withDTypes(m.Layout, all); err != nil {
+		if m.Layout, err = m.Layout.WithDTypes(all); err != nil {
 			return nil, err
 		}
 	}

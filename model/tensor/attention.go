@@ -45,12 +45,17 @@ func CausalAttention(y, q, k, v Mat, p []float32, T, hd int, scale float32) {
 func CausalAttentionBackward(dq, dk, dv, dy, q, k, v Mat, p, ds []float32, T, hd int, scale float32) {
 	p, ds = p[:T*T], ds[:T*T]
 	// dV += Pᵀ·dY and dP = dY·Vᵀ, both over the causal part only: row i
-	// of P and dP is zero past column i.
+	// of P and dP is zero past column i. Blocks of queries (dP, dQ) stop at
+	// their last key; blocks of keys (dV, dK) start at their first query.
 	for i0 := 0; i0 < T; i0 += attnBlock {
 		i1 := min(T, i0+attnBlock)
 		MatMulNTStrided(ds[i0*T:], T, dy.off(i0), dy.Stride, v.Data, v.Stride, i1-i0, i1, hd, false)
 	}
-	MatMulTNStrided(dv.Data, dv.Stride, p, T, dy.Data, dy.Stride, T, hd, T, true)
+	for j0 := 0; j0 < T; j0 += attnBlock {
+		// Keys [j0, j1) are attended by queries [j0, T) only.
+		j1 := min(T, j0+attnBlock)
+		MatMulTNStrided(dv.off(j0), dv.Stride, p[j0*T+j0:], T, dy.off(j0), dy.Stride, j1-j0, hd, T-j0, true)
+	}
 	// dS = P ⊙ (dP - rowsum(P ⊙ dP)) · scale.
 	for i := 0; i < T; i++ {
 		pr, dr := p[i*T:i*T+i+1], ds[i*T:i*T+T]
@@ -65,5 +70,8 @@ func CausalAttentionBackward(dq, dk, dv, dy, q, k, v Mat, p, ds []float32, T, hd
 		i1 := min(T, i0+attnBlock)
 		MatMulNNStrided(dq.off(i0), dq.Stride, ds[i0*T:], T, k.Data, k.Stride, i1-i0, hd, i1, true)
 	}
-	MatMulTNStrided(dk.Data, dk.Stride, ds, T, q.Data, q.Stride, T, hd, T, true)
+	for j0 := 0; j0 < T; j0 += attnBlock {
+		j1 := min(T, j0+attnBlock)
+		MatMulTNStrided(dk.off(j0), dk.Stride, ds[j0*T+j0:], T, q.off(j0), q.Stride, j1-j0, hd, T-j0, true)
+	}
 }

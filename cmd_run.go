@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 
 	"lopper/pipeline"
@@ -13,7 +15,7 @@ import (
 func init() {
 	register(command{
 		name:    "run",
-		args:    "RECIPE [--set NAME=VALUE] [--jobs N] [--out DIR] [--fail-fast] [--summary-json FILE]",
+		args:    "(RECIPE [--set NAME=VALUE] [--out DIR] | --resume RUN_DIR) [--jobs N] [--cache-dir DIR | --no-cache] [--fail-fast] [--summary-json FILE]",
 		summary: "run a recipe; exit 0 ok, 1 a stage failed, 2 invalid recipe, 3 a gate failed, 130 interrupted",
 		run:     runRun,
 	})
@@ -26,21 +28,42 @@ func runRun(ctx context.Context, a *app, args []string) int {
 	out := fs.String("out", "runs", "create the run directory under `DIR`, as DIR/<UTC time>-<name>/")
 	failFast := fs.Bool("fail-fast", false, "cancel every stage when one fails (default: only its dependents)")
 	summaryJSON := fs.String("summary-json", "", "also write the run summary as JSON to `FILE`")
-	file, code, ok := a.oneRecipe(fs, args)
+	cacheDir := fs.String("cache-dir", "", "the stage cache `DIR` (default: .lopper/cache next to the recipe; a resumed run: the run's)")
+	noCache := fs.Bool("no-cache", false, "neither reuse nor store stage results")
+	resume := fs.String("resume", "", "continue the interrupted or failed run in `RUN_DIR`: finished stages come from the cache, the run's recipe and params from its run.json")
+	pos, code, ok := a.parse(fs, args)
 	if !ok {
 		return code
 	}
-	if *jobs < 1 {
+	switch {
+	case *jobs < 1:
 		fmt.Fprintf(a.stderr, "lopper run: --jobs must be at least 1, got %d\n", *jobs)
 		return exitUsage
+	case *noCache && *cacheDir != "":
+		fmt.Fprintln(a.stderr, "lopper run: --no-cache and --cache-dir exclude each other")
+		return exitUsage
+	case *resume != "" && (len(pos) > 0 || len(*set) > 0 || flagSet(fs, "out") || flagSet(fs, "fail-fast")):
+		fmt.Fprintln(a.stderr, "lopper run: --resume continues a run as it was started: no RECIPE, --set, --out or --fail-fast")
+		return exitUsage
+	case *resume == "" && len(pos) != 1:
+		fs.Usage()
+		return exitUsage
 	}
-	r, code := a.loadRecipe(file, *set)
-	if code != exitOK {
+	opts := pipeline.RunOptions{Jobs: *jobs, FailFast: *failFast, OutDir: *out, Logger: a.log, Version: version,
+		Build: buildID(), Numerics: numericsID()}
+	var r *pipeline.Recipe
+	if *resume != "" {
+		r, opts, code = a.resumeRun(*resume, opts, *cacheDir, *noCache)
+	} else {
+		r, code = a.loadRecipe(pos[0], *set)
+		if code == exitOK && !*noCache {
+			code = a.openCache(&opts, *cacheDir, pipeline.DefaultCacheDir(r.Path))
+		}
+	}
+	if code != exitOK || r == nil {
 		return code
 	}
-	rec, err := pipeline.Run(ctx, r, pipeline.RunOptions{
-		Jobs: *jobs, FailFast: *failFast, OutDir: *out, Logger: a.log, Version: version,
-	})
+	rec, err := pipeline.Run(ctx, r, opts)
 	if rec == nil {
 		fmt.Fprintf(a.stderr, "lopper run: %v\n", err)
 		return exitFailed
@@ -49,6 +72,12 @@ func runRun(ctx context.Context, a *app, args []string) int {
 	if err != nil { // the run happened but its record could not be written
 		a.log.Error("run record incomplete", "error", err)
 		code = max(code, exitFailed)
+	}
+	if rec.Status == pipeline.RunSucceeded {
+		if err := writeLock(r, rec); err != nil {
+			a.log.Error("cannot write the lockfile", "error", err)
+			code = max(code, exitFailed)
+		}
 	}
 	s := pipeline.Summarize(rec)
 	s.ExitCode = code
@@ -68,6 +97,65 @@ func runRun(ctx context.Context, a *app, args []string) int {
 		}
 	}
 	return code
+}
+
+// resumeRun loads the run in dir for --resume and the options that
+// continue it. Its cache is --cache-dir, else the run's own, else the
+// default next to its recipe; --no-cache runs every stage again.
+func (a *app) resumeRun(dir string, opts pipeline.RunOptions, cacheDir string, noCache bool) (*pipeline.Recipe, pipeline.RunOptions, int) {
+	res, err := pipeline.LoadResumable(dir, newRegistry())
+	if err != nil {
+		fmt.Fprintf(a.stderr, "lopper run --resume: %v\n", err)
+		return nil, opts, exitUsage
+	}
+	prev := res.Record
+	if prev.Status == pipeline.RunSucceeded {
+		fmt.Fprintf(a.stdout, "run %s already succeeded; nothing to resume\n", prev.RunDir)
+		return nil, opts, exitOK
+	}
+	opts = res.ResumeOptions(opts)
+	if !noCache {
+		def := prev.CacheDir
+		if def == "" {
+			def = pipeline.DefaultCacheDir(res.Recipe.Path)
+		}
+		if code := a.openCache(&opts, cacheDir, def); code != exitOK {
+			return nil, opts, code
+		}
+	}
+	a.log.Info("resuming", "run_dir", prev.RunDir, "previous_status", prev.Status, "attempt", len(opts.Resumed)+1)
+	return res.Recipe, opts, exitOK
+}
+
+// openCache sets opts.Cache to dir, or def when dir is "".
+func (a *app) openCache(opts *pipeline.RunOptions, dir, def string) int {
+	if dir == "" {
+		dir = def
+	}
+	c, err := pipeline.OpenCache(dir)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "lopper run: %v\n", err)
+		return exitFailed
+	}
+	opts.Cache = c
+	return exitOK
+}
+
+// writeLock writes the recipe's lockfile for a succeeded run.
+func writeLock(r *pipeline.Recipe, rec *pipeline.RunRecord) error {
+	path := pipeline.LockPath(r.Path)
+	l, err := pipeline.NewLock(rec, filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	return pipeline.WriteLock(path, l)
+}
+
+// flagSet reports whether the flag called name was given.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	found := false
+	fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
+	return found
 }
 
 func exitCodeOf(s pipeline.RunStatus) int {

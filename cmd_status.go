@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"lopper/pipeline"
+)
+
+func init() {
+	register(command{
+		name:    "status",
+		args:    "RECIPE [--set NAME=VALUE] [--all] [--json]",
+		summary: "say which stages are stale against the recipe's lockfile, and why; exit 0 up to date, 1 stale, 2 invalid",
+		run:     runStatus,
+	})
+}
+
+func runStatus(ctx context.Context, a *app, args []string) int {
+	fs := a.newFlags("status")
+	set := setFlag(fs)
+	all := fs.Bool("all", false, "also list the stages that are up to date")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	file, code, ok := a.oneRecipe(fs, args)
+	if !ok {
+		return code
+	}
+	r, code := a.loadRecipe(file, *set)
+	if code != exitOK {
+		return code
+	}
+	lockPath := pipeline.LockPath(r.Path)
+	lock, err := pipeline.ReadLock(lockPath)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		fmt.Fprintf(a.stdout, "%s: stale: no lockfile %s (the recipe has not run to success yet)\n", file, lockPath)
+		return exitFailed
+	case err != nil:
+		fmt.Fprintf(a.stderr, "lopper status: %v\n", err)
+		return exitUsage
+	}
+	rep, err := pipeline.Status(ctx, r, lock, filepath.Dir(lockPath), pipeline.StatusOptions{Build: buildID(), Numerics: numericsID()})
+	if err != nil {
+		fmt.Fprintf(a.stderr, "lopper status: %v\n", err)
+		return exitFailed
+	}
+	if *asJSON {
+		b, err := json.MarshalIndent(rep, "", "  ")
+		if err == nil {
+			_, err = a.stdout.Write(append(b, '\n'))
+		}
+		if err != nil {
+			fmt.Fprintf(a.stderr, "lopper status: %v\n", err)
+			return exitFailed
+		}
+	} else if err := rep.WriteText(a.stdout, *all); err != nil {
+		fmt.Fprintf(a.stderr, "lopper status: %v\n", err)
+		return exitFailed
+	}
+	if !rep.UpToDate {
+		return exitFailed
+	}
+	return exitOK
+}

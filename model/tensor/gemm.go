@@ -143,30 +143,57 @@ func newGemmPlan(kern *microKernel, m, n, k, workers int) *gemmPlan {
 	g.bGroup = max(1, gemmPackItem/(nr*kc))
 	g.aItems = (g.mp + g.aGroup - 1) / g.aGroup
 	g.bItems = (g.np + g.bGroup - 1) / g.bGroup
-	g.mcp = max(1, gemmMC/mr)
-	g.ncp = chunkPanels(g.np, (g.mp+g.mcp-1)/g.mcp, max(1, gemmNC/nr), workers)
+	g.mcp, g.ncp = chunkShape(g.mp, g.np, max(1, gemmMC/mr), max(1, gemmNC/nr), workers)
 	g.chunksN = (g.np + g.ncp - 1) / g.ncp
 	g.chunks = (g.mp + g.mcp - 1) / g.mcp * g.chunksN
 	g.bInChunk = g.mp <= g.mcp
 	return g
 }
 
-// chunkPanels returns how many of np column panels a chunk takes, at most
-// maxp and at least half that, so that the chunks (rows chunk rows of them)
-// split evenly over the workers: a worker left without a chunk at the end of
-// a k block waits for the others.
-func chunkPanels(np, rows, maxp, workers int) int {
-	best, bestEff := min(np, maxp), -1.0
-	for p := min(np, maxp); p >= max(1, maxp/2); p-- {
-		chunks := rows * ((np + p - 1) / p)
-		rounds := (chunks + workers - 1) / workers
-		// Work done over work the slowest worker's rounds of whole chunks
-		// would take.
-		if eff := float64(rows*np) / float64(rounds*p*workers); eff > bestEff+1e-9 {
-			best, bestEff = p, eff
+// chunkShape returns how many A panels (rows) and B panels (columns) a
+// chunk of C takes, at most maxRows and maxCols. One worker takes the
+// largest chunks, which reuse each B panel over the most A panels. With more
+// workers, the chunks must split evenly, because a worker left without a
+// chunk at the end of a k block waits for the others. There must also be
+// enough of them (4 per worker) for the dynamic claiming to even out the
+// packing items and other load. Among the shapes that allow that it prefers
+// the best balance, then taller, then wider chunks.
+func chunkShape(mp, np, maxRows, maxCols, workers int) (mcp, ncp int) {
+	mcp, ncp = min(mp, maxRows), min(np, maxCols)
+	if workers <= 1 {
+		return mcp, ncp
+	}
+	type score struct {
+		enough bool
+		eff    float64
+		rows   int
+		cols   int
+	}
+	better := func(a, b score) bool {
+		switch {
+		case a.enough != b.enough:
+			return a.enough
+		case a.eff > b.eff+1e-9 || a.eff < b.eff-1e-9:
+			return a.eff > b.eff
+		case a.rows != b.rows:
+			return a.rows > b.rows
+		}
+		return a.cols > b.cols
+	}
+	var best score
+	for r := min(mp, maxRows); r >= max(1, maxRows/4); r-- {
+		for c := min(np, maxCols); c >= max(1, maxCols/4); c-- {
+			chunks := ((mp + r - 1) / r) * ((np + c - 1) / c)
+			rounds := (chunks + workers - 1) / workers
+			// Work done over the work of the slowest worker's rounds of
+			// whole chunks.
+			sc := score{chunks >= 4*workers, float64(mp*np) / float64(rounds*r*c*workers), r, c}
+			if best.rows == 0 || better(sc, best) {
+				best, mcp, ncp = sc, r, c
+			}
 		}
 	}
-	return best
+	return mcp, ncp
 }
 
 // kBlock returns the first k step and the length of block t.

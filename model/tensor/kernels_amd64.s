@@ -653,30 +653,55 @@ DATA vconst_signMask<>+60(SB)/4, $0x80000000
 GLOBL vconst_signMask<>(SB), RODATA|NOPTR, $64
 
 // func gemmAVX512_8x32(kc int, a *float32, b *float32, c *float32, ldc int, load int)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512DQ, AVX512F, MMX+
 TEXT ·gemmAVX512_8x32(SB), NOSPLIT, $0-48
-	MOVQ   kc+0(FP), CX
-	MOVQ   a+8(FP), AX
-	MOVQ   b+16(FP), BX
-	MOVQ   c+24(FP), DI
-	MOVQ   ldc+32(FP), SI
-	SHLQ   $0x02, SI
-	VXORPS Z0, Z0, Z0
-	VXORPS Z1, Z1, Z1
-	VXORPS Z2, Z2, Z2
-	VXORPS Z3, Z3, Z3
-	VXORPS Z4, Z4, Z4
-	VXORPS Z5, Z5, Z5
-	VXORPS Z6, Z6, Z6
-	VXORPS Z7, Z7, Z7
-	VXORPS Z8, Z8, Z8
-	VXORPS Z9, Z9, Z9
-	VXORPS Z10, Z10, Z10
-	VXORPS Z11, Z11, Z11
-	VXORPS Z12, Z12, Z12
-	VXORPS Z13, Z13, Z13
-	VXORPS Z14, Z14, Z14
-	VXORPS Z15, Z15, Z15
+	MOVQ       kc+0(FP), CX
+	MOVQ       a+8(FP), AX
+	MOVQ       b+16(FP), BX
+	MOVQ       c+24(FP), DI
+	MOVQ       ldc+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       DI, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       SI, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       SI, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       SI, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       SI, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       SI, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       SI, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       SI, DX
+	PREFETCHT0 (DX)
+	PREFETCHT0 64(DX)
+	ADDQ       SI, DX
+	VXORPS     Z0, Z0, Z0
+	VXORPS     Z1, Z1, Z1
+	VXORPS     Z2, Z2, Z2
+	VXORPS     Z3, Z3, Z3
+	VXORPS     Z4, Z4, Z4
+	VXORPS     Z5, Z5, Z5
+	VXORPS     Z6, Z6, Z6
+	VXORPS     Z7, Z7, Z7
+	VXORPS     Z8, Z8, Z8
+	VXORPS     Z9, Z9, Z9
+	VXORPS     Z10, Z10, Z10
+	VXORPS     Z11, Z11, Z11
+	VXORPS     Z12, Z12, Z12
+	VXORPS     Z13, Z13, Z13
+	VXORPS     Z14, Z14, Z14
+	VXORPS     Z15, Z15, Z15
 
 gemmAVX512_8x32_loop:
 	CMPQ         CX, $0x04
@@ -900,26 +925,39 @@ gemmAVX512_8x32_overwrite:
 	RET
 
 // func gemmAVX2_6x16(kc int, a *float32, b *float32, c *float32, ldc int, load int)
-// Requires: AVX, FMA3
+// Requires: AVX, FMA3, MMX+
 TEXT ·gemmAVX2_6x16(SB), NOSPLIT, $0-48
-	MOVQ   kc+0(FP), CX
-	MOVQ   a+8(FP), AX
-	MOVQ   b+16(FP), BX
-	MOVQ   c+24(FP), DI
-	MOVQ   ldc+32(FP), SI
-	SHLQ   $0x02, SI
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
+	MOVQ       kc+0(FP), CX
+	MOVQ       a+8(FP), AX
+	MOVQ       b+16(FP), BX
+	MOVQ       c+24(FP), DI
+	MOVQ       ldc+32(FP), SI
+	SHLQ       $0x02, SI
+	MOVQ       DI, DX
+	PREFETCHT0 (DX)
+	ADDQ       SI, DX
+	PREFETCHT0 (DX)
+	ADDQ       SI, DX
+	PREFETCHT0 (DX)
+	ADDQ       SI, DX
+	PREFETCHT0 (DX)
+	ADDQ       SI, DX
+	PREFETCHT0 (DX)
+	ADDQ       SI, DX
+	PREFETCHT0 (DX)
+	ADDQ       SI, DX
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VXORPS     Y8, Y8, Y8
+	VXORPS     Y9, Y9, Y9
+	VXORPS     Y10, Y10, Y10
+	VXORPS     Y11, Y11, Y11
 
 gemmAVX2_6x16_loop:
 	CMPQ         CX, $0x04

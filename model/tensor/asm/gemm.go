@@ -47,6 +47,16 @@ func gemmKernel(s isa, mr, v int) {
 	Load(Param("c"), pc)
 	Load(Param("ldc"), ldc)
 	SHLQ(U8(2), ldc)
+	// Bring the C tile towards L1 while the k loop runs: it is read (when
+	// accumulating) and written only at the end.
+	t := reg.RDX
+	MOVQ(pc, t)
+	for r := 0; r < mr; r++ {
+		for off := 0; off < nr*4; off += 64 {
+			PREFETCHT0(Mem{Base: t, Disp: off})
+		}
+		ADDQ(ldc, t)
+	}
 
 	acc := func(r, j int) reg.VecPhysical { return s.regs[r*v+j] }
 	brow := func(j int) reg.VecPhysical { return s.regs[mr*v+j] }

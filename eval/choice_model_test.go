@@ -5,6 +5,7 @@ import (
 	"math"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -121,5 +122,36 @@ func TestChoicesOnModelMatchBruteForce(t *testing.T) {
 				t.Errorf("task line %d choice %d: %v, brute force %v", task.Line, i, got, want)
 			}
 		}
+	}
+}
+
+// BenchmarkChoicesTinyLlama measures multiple choice on the first 40
+// shared HellaSwag tasks (160 choices): as they are (most contexts fill
+// the 128 positions), and with contexts cut to their last 16 bytes, so
+// that sequences are shorter than the model's positions.
+func BenchmarkChoicesTinyLlama(b *testing.B) {
+	m, _ := loadShared(b, "tiny-llama")
+	tf, err := ReadHellaSwag(filepath.Join(sharedDir(b), "data", "hellaswag", "hellaswag_val_200.txt"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	tf.Tasks = tf.Tasks[:40]
+	short := &TaskFile{Format: tf.Format, Path: tf.Path, Tasks: slices.Clone(tf.Tasks)}
+	for i, t := range short.Tasks {
+		short.Tasks[i].Context = t.Context[max(0, len(t.Context)-16):]
+	}
+	for _, c := range []struct {
+		name string
+		tf   *TaskFile
+	}{{"full", tf}, {"short-context", short}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Choices(context.Background(), m, c.tf, ChoiceOptions{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(c.tf.Tasks)*b.N)/b.Elapsed().Seconds(), "tasks/s")
+		})
 	}
 }

@@ -8,7 +8,7 @@ type Metrics map[string]float64
 // Metric names. They are part of lopper's recipe interface: keep them.
 const (
 	MetricPerplexity   = "perplexity"     // text: exp(mean NLL)
-	MetricAccuracy     = "accuracy"       // text: next-token top-1 accuracy
+	MetricAccuracy     = "accuracy"       // the headline accuracy, see below
 	MetricTokens       = "tokens"         // text: predictions scored; choice: continuation tokens
 	MetricAcc          = "acc"            // multiple choice
 	MetricAccNorm      = "acc_norm"       // multiple choice, length-normalised
@@ -19,7 +19,7 @@ const (
 	MetricTokensPerSec = "tokens_per_sec" // speed: forward tokens per second
 	MetricLatencyMS    = "latency_ms"     // speed: median forward latency
 
-	MetricAccDrop     = "acc_drop"    // baseline accuracy − accuracy
+	MetricAccDrop     = "acc_drop"    // baseline's accuracy − accuracy
 	MetricPPLRatio    = "ppl_ratio"   // perplexity / baseline perplexity
 	MetricSizeRatio   = "size_ratio"  // non-zero parameters / baseline's
 	MetricCompression = "compression" // baseline's non-zero parameters / non-zero parameters
@@ -27,10 +27,17 @@ const (
 	MetricSpeedup     = "speedup"     // tokens per second / baseline's
 )
 
+// The headline accuracy, MetricAccuracy, is the one number acc_drop
+// compares: next-token top-1 accuracy for a text (TextResult.Accuracy) and
+// acc_norm for multiple choice (ChoiceResult.AccNorm: the number
+// lm-evaluation-harness and the Open LLM Leaderboard report for
+// HellaSwag). The engine's derived acc_drop (package pipeline) and the
+// evaluate stage read the same "accuracy" metric.
+
 // Relative compares cur against base and returns the relative metrics that
 // both sides have the inputs for:
-//   - acc_drop = base − cur of "acc" (multiple choice) when both have it,
-//     else of "accuracy" (next-token); positive means accuracy was lost;
+//   - acc_drop = base accuracy − cur accuracy (the headline accuracy of
+//     both); positive means accuracy was lost;
 //   - ppl_ratio = perplexity / base perplexity;
 //   - size_ratio = params_nonzero / base params_nonzero, and compression,
 //     its inverse;
@@ -40,12 +47,9 @@ const (
 // A ratio whose denominator is zero is left out.
 func Relative(base, cur Metrics) Metrics {
 	out := Metrics{}
-	for _, k := range []string{MetricAcc, MetricAccuracy} {
-		b, okb := base[k]
-		c, okc := cur[k]
-		if okb && okc {
+	if b, okb := base[MetricAccuracy]; okb {
+		if c, okc := cur[MetricAccuracy]; okc {
 			out[MetricAccDrop] = b - c
-			break
 		}
 	}
 	ratio := func(name, key string) {
@@ -65,12 +69,14 @@ func Relative(base, cur Metrics) Metrics {
 	return out
 }
 
-// Metrics returns perplexity, accuracy and tokens.
+// Metrics returns perplexity, accuracy (next-token, the headline) and
+// tokens.
 func (r TextResult) Metrics() Metrics {
 	return Metrics{MetricPerplexity: r.Perplexity, MetricAccuracy: r.Accuracy, MetricTokens: float64(r.Tokens)}
 }
 
-// Metrics returns acc, acc_norm and tokens.
+// Metrics returns acc, acc_norm, accuracy (acc_norm, the headline) and
+// tokens.
 func (r ChoiceResult) Metrics() Metrics {
-	return Metrics{MetricAcc: r.Acc, MetricAccNorm: r.AccNorm, MetricTokens: float64(r.Tokens)}
+	return Metrics{MetricAcc: r.Acc, MetricAccNorm: r.AccNorm, MetricAccuracy: r.AccNorm, MetricTokens: float64(r.Tokens)}
 }

@@ -9,8 +9,8 @@ import (
 // Metric names the headline reads. They are the evaluate stage's names
 // (package eval); runs does not import eval, so they are repeated here.
 const (
-	MetricAccuracy   = pipeline.MetricAccuracy // next-token accuracy
-	MetricAcc        = "acc"                   // multiple-choice accuracy
+	MetricAccuracy   = pipeline.MetricAccuracy // headline: next-token accuracy, or acc_norm for multiple choice
+	MetricAcc        = "acc"                   // multiple-choice accuracy, shown when a stage has no accuracy
 	MetricPerplexity = pipeline.MetricPerplexity
 	MetricSparsity   = "sparsity"
 )

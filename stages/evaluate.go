@@ -25,15 +25,14 @@ import (
 //
 // Metrics (see README "Stage kinds"): text gives perplexity,
 // token_accuracy and tokens; a multiple-choice set gives acc, acc_norm and
-// tasks. The headline `accuracy` — what acc_drop reads — is acc_norm when a
-// multiple-choice set is evaluated (lm-evaluation-harness's and the Open
-// LLM Leaderboard's HellaSwag number), else the text's next-token accuracy.
-// With a baseline: acc_drop = baseline.accuracy − accuracy and ppl_ratio =
-// perplexity / baseline.perplexity (the engine's definitions, which it also
-// applies itself to stages downstream of the recipe's top-level baseline:
-// name the same stage in both places), and from eval.Relative size_ratio
-// and compression (with size) and speedup (with speed); the baseline must
-// have measured the same things.
+// tasks. The headline `accuracy` — what acc_drop reads — is eval's
+// (eval.MetricAccuracy): acc_norm when a multiple-choice set is evaluated,
+// else the text's next-token accuracy. With a baseline, eval.Relative gives
+// acc_drop = baseline.accuracy − accuracy, ppl_ratio = perplexity /
+// baseline.perplexity (the engine's definitions too, which it applies
+// itself to stages downstream of the recipe's top-level baseline: name the
+// same stage in both places), size_ratio and compression (with size) and
+// speedup (with speed); the baseline must have measured the same things.
 type EvaluateConfig struct {
 	Model     pipeline.Ref `yaml:"model"`
 	Text      string       `yaml:"text"`
@@ -176,7 +175,7 @@ func runEvaluate(ctx context.Context, sc *pipeline.StageContext, cfg *EvaluateCo
 		}
 		det.Text = &r
 		out[eval.MetricPerplexity], out["token_accuracy"], out[eval.MetricTokens] = r.Perplexity, r.Accuracy, float64(r.Tokens)
-		out[eval.MetricAccuracy] = r.Accuracy
+		out[eval.MetricAccuracy] = r.Metrics()[eval.MetricAccuracy]
 	}
 	if f := cfg.choiceFile(); f != "" {
 		r, err := evaluateChoices(ctx, sc, cfg, in)
@@ -185,7 +184,7 @@ func runEvaluate(ctx context.Context, sc *pipeline.StageContext, cfg *EvaluateCo
 		}
 		det.Choices = r
 		out[eval.MetricAcc], out[eval.MetricAccNorm], out["tasks"] = r.Acc, r.AccNorm, float64(r.Tasks)
-		out[eval.MetricAccuracy] = r.AccNorm
+		out[eval.MetricAccuracy] = r.Metrics()[eval.MetricAccuracy] // the multiple-choice headline wins over the text's
 	}
 	if cfg.Size {
 		s, err := eval.Size(m, "")
@@ -245,39 +244,33 @@ func addRelative(sc *pipeline.StageContext, cfg *EvaluateConfig, out pipeline.Me
 		return err
 	}
 	base := res.Metrics
-	need := func(name, why string) (float64, error) {
-		v, ok := base[name]
-		if !ok {
-			return 0, fmt.Errorf("baseline %s has no %s metric, needed for %s: evaluate it the same way", cfg.Baseline.ID, name, why)
-		}
-		return v, nil
-	}
-	if cur, ok := out[eval.MetricAccuracy]; ok {
-		b, err := need(eval.MetricAccuracy, eval.MetricAccDrop)
-		if err != nil {
-			return err
-		}
-		out[eval.MetricAccDrop] = b - cur
-	}
-	if cur, ok := out[eval.MetricPerplexity]; ok {
-		b, err := need(eval.MetricPerplexity, eval.MetricPPLRatio)
-		if err != nil {
-			return err
-		}
-		out[eval.MetricPPLRatio] = cur / b
-	}
 	rel := eval.Relative(eval.Metrics(base), eval.Metrics(out))
-	if cfg.Size {
-		if _, err := need(eval.MetricNonZero, eval.MetricSizeRatio); err != nil {
-			return err
+	for _, r := range []struct {
+		when       bool
+		need, name string
+	}{
+		{hasMetric(out, eval.MetricAccuracy), eval.MetricAccuracy, eval.MetricAccDrop},
+		{hasMetric(out, eval.MetricPerplexity), eval.MetricPerplexity, eval.MetricPPLRatio},
+		{cfg.Size, eval.MetricNonZero, eval.MetricSizeRatio},
+		{cfg.Size, eval.MetricNonZero, eval.MetricCompression},
+		{cfg.Speed != nil, eval.MetricTokensPerSec, eval.MetricSpeedup},
+	} {
+		if !r.when {
+			continue
 		}
-		out[eval.MetricSizeRatio], out[eval.MetricCompression] = rel[eval.MetricSizeRatio], rel[eval.MetricCompression]
-	}
-	if cfg.Speed != nil {
-		if _, err := need(eval.MetricTokensPerSec, eval.MetricSpeedup); err != nil {
-			return err
+		if _, ok := base[r.need]; !ok {
+			return fmt.Errorf("baseline %s has no %s metric, needed for %s: evaluate it the same way", cfg.Baseline.ID, r.need, r.name)
 		}
-		out[eval.MetricSpeedup] = rel[eval.MetricSpeedup]
+		v, ok := rel[r.name]
+		if !ok {
+			return fmt.Errorf("%s against baseline %s is undefined: a %s of zero (this stage's %g, the baseline's %g)", r.name, cfg.Baseline.ID, r.need, out[r.need], base[r.need])
+		}
+		out[r.name] = v
 	}
 	return nil
+}
+
+func hasMetric(m pipeline.Metrics, name string) bool {
+	_, ok := m[name]
+	return ok
 }

@@ -72,3 +72,58 @@ stages:
 		t.Errorf("baseline without size: %s %q", s.Status, s.Error)
 	}
 }
+
+// acc_drop has one rule everywhere: baseline.accuracy − accuracy, where
+// accuracy is the headline (acc_norm for multiple choice, next-token
+// accuracy for a text). The evaluate stage's own value (baseline in its
+// with), the engine's (a top-level baseline) and eval.Relative agree bit
+// for bit, for text, multiple choice and both in one stage.
+func TestAccDropOneRule(t *testing.T) {
+	set := []string{
+		"model=" + shared(t, "models/tiny-llama"), "eval=" + shared(t, "data/shakespeare_eval.txt"),
+		"hs=" + shared(t, "data/hellaswag/hellaswag_val_200.txt"),
+	}
+	for _, tc := range []struct {
+		name, with, headline string
+	}{
+		{"text", `text: "${{ params.eval }}", limit: 8, seq_len: 64`, "token_accuracy"},
+		{"choice", `hellaswag: "${{ params.hs }}", limit: 40`, "acc_norm"},
+		{"both", `text: "${{ params.eval }}", hellaswag: "${{ params.hs }}", limit: 40, seq_len: 64`, "acc_norm"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := func(top string) string {
+				return `version: 1
+name: acc-drop
+` + top + `params:
+  model: {type: path, default: m}
+  eval: {type: path, default: e}
+  hs: {type: path, default: h}
+stages:
+  base: {uses: load, with: {path: "${{ params.model }}"}}
+  dense: {uses: evaluate, with: {model: base, ` + tc.with + `}}
+  pruned: {uses: prune, with: {model: base, sparsity: 0.7}}
+  check: {uses: evaluate, with: {model: pruned, baseline: dense, ` + tc.with + `}}
+`
+			}
+			own := run(t, parseRecipe(t, t.TempDir(), src(""), set...))
+			engine := run(t, parseRecipe(t, t.TempDir(), src("baseline: dense\n"), set...))
+			d, c := stage(t, own, "dense").Metrics, stage(t, own, "check").Metrics
+			want := d[tc.headline] - c[tc.headline]
+			if want == 0 {
+				t.Fatalf("pruning left %s at %g: the test cannot tell the rules apart", tc.headline, d[tc.headline])
+			}
+			if tc.headline == "acc_norm" && d["acc"]-c["acc"] == want {
+				t.Fatalf("acc and acc_norm drop alike (%g): the test cannot tell the rules apart", want)
+			}
+			for name, got := range map[string]float64{
+				"evaluate stage": c["acc_drop"],
+				"engine":         stage(t, engine, "check").Metrics["acc_drop"],
+				"eval.Relative":  eval.Relative(eval.Metrics(d), eval.Metrics(c))[eval.MetricAccDrop],
+			} {
+				if got != want {
+					t.Errorf("%s: acc_drop %v, want baseline %s − %s = %v", name, got, tc.headline, tc.headline, want)
+				}
+			}
+		})
+	}
+}

@@ -1444,37 +1444,44 @@ geluAVX512_loop:
 	VRCP14PS     Z1, Z7
 	VFNMADD231PS Z7, Z1, Z6
 	VFMADD132PS  Z7, Z7, Z6
-	VMOVUPS      vconst_erfcP9<>+0(SB), Z1
-	VFMADD213PS  vconst_erfcP8<>+0(SB), Z6, Z1
-	VFMADD213PS  vconst_erfcP7<>+0(SB), Z6, Z1
-	VFMADD213PS  vconst_erfcP6<>+0(SB), Z6, Z1
-	VFMADD213PS  vconst_erfcP5<>+0(SB), Z6, Z1
-	VFMADD213PS  vconst_erfcP4<>+0(SB), Z6, Z1
-	VFMADD213PS  vconst_erfcP3<>+0(SB), Z6, Z1
-	VFMADD213PS  vconst_erfcP2<>+0(SB), Z6, Z1
-	VFMADD213PS  vconst_erfcP1<>+0(SB), Z6, Z1
-	VFMADD213PS  vconst_erfcP0<>+0(SB), Z6, Z1
-	VADDPS       Z5, Z1, Z1
-	VMOVUPS      vconst_expHi<>+0(SB), Z5
-	VMINPS       Z2, Z5, Z2
-	VMOVUPS      vconst_expLo<>+0(SB), Z5
-	VMAXPS       Z2, Z5, Z2
-	VADDPS       Z1, Z2, Z5
-	VMULPS       vconst_log2e<>+0(SB), Z5, Z5
-	VRNDSCALEPS  $0x00, Z5, Z5
-	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z5, Z2
-	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z5, Z2
-	VADDPS       Z1, Z2, Z2
-	VMOVUPS      vconst_expC0<>+0(SB), Z1
-	VFMADD213PS  vconst_expC1<>+0(SB), Z2, Z1
-	VFMADD213PS  vconst_expC2<>+0(SB), Z2, Z1
-	VFMADD213PS  vconst_expC3<>+0(SB), Z2, Z1
-	VFMADD213PS  vconst_expC4<>+0(SB), Z2, Z1
-	VFMADD213PS  vconst_expC5<>+0(SB), Z2, Z1
-	VMULPS       Z2, Z2, Z7
-	VFMADD213PS  Z2, Z7, Z1
-	VADDPS       vconst_one<>+0(SB), Z1, Z1
-	VSCALEFPS    Z5, Z1, Z1
+	VMULPS       Z6, Z6, Z1
+	VMULPS       Z1, Z1, Z7
+	VMULPS       Z7, Z7, Z8
+	VMOVUPS      vconst_erfcP1<>+0(SB), Z9
+	VFMADD213PS  vconst_erfcP0<>+0(SB), Z6, Z9
+	VMOVUPS      vconst_erfcP3<>+0(SB), Z10
+	VFMADD213PS  vconst_erfcP2<>+0(SB), Z6, Z10
+	VMOVUPS      vconst_erfcP5<>+0(SB), Z11
+	VFMADD213PS  vconst_erfcP4<>+0(SB), Z6, Z11
+	VMOVUPS      vconst_erfcP7<>+0(SB), Z12
+	VFMADD213PS  vconst_erfcP6<>+0(SB), Z6, Z12
+	VMOVUPS      vconst_erfcP9<>+0(SB), Z13
+	VFMADD213PS  vconst_erfcP8<>+0(SB), Z6, Z13
+	VFMADD213PS  Z9, Z1, Z10
+	VFMADD213PS  Z11, Z1, Z12
+	VFMADD213PS  Z10, Z7, Z12
+	VFMADD213PS  Z12, Z8, Z13
+	VADDPS       Z5, Z13, Z13
+	VMOVUPS      vconst_expHi<>+0(SB), Z1
+	VMINPS       Z2, Z1, Z1
+	VMOVUPS      vconst_expLo<>+0(SB), Z2
+	VMAXPS       Z1, Z2, Z1
+	VADDPS       Z13, Z1, Z2
+	VMULPS       vconst_log2e<>+0(SB), Z2, Z2
+	VRNDSCALEPS  $0x00, Z2, Z2
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z2, Z1
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z2, Z1
+	VADDPS       Z13, Z1, Z1
+	VMOVUPS      vconst_expC0<>+0(SB), Z5
+	VFMADD213PS  vconst_expC1<>+0(SB), Z1, Z5
+	VFMADD213PS  vconst_expC2<>+0(SB), Z1, Z5
+	VFMADD213PS  vconst_expC3<>+0(SB), Z1, Z5
+	VFMADD213PS  vconst_expC4<>+0(SB), Z1, Z5
+	VFMADD213PS  vconst_expC5<>+0(SB), Z1, Z5
+	VMULPS       Z1, Z1, Z7
+	VFMADD213PS  Z1, Z7, Z5
+	VADDPS       vconst_one<>+0(SB), Z5, Z5
+	VSCALEFPS    Z2, Z5, Z1
 	VMULPS       vconst_half<>+0(SB), Z6, Z6
 	VMULPS       Z1, Z6, Z6
 	VMOVUPS      vconst_one<>+0(SB), Z1
@@ -1513,37 +1520,44 @@ geluAVX512_tail:
 	VRCP14PS     Z1, Z6
 	VFNMADD231PS Z6, Z1, Z5
 	VFMADD132PS  Z6, Z6, Z5
-	VMOVUPS      vconst_erfcP9<>+0(SB), Z1
-	VFMADD213PS  vconst_erfcP8<>+0(SB), Z5, Z1
-	VFMADD213PS  vconst_erfcP7<>+0(SB), Z5, Z1
-	VFMADD213PS  vconst_erfcP6<>+0(SB), Z5, Z1
-	VFMADD213PS  vconst_erfcP5<>+0(SB), Z5, Z1
-	VFMADD213PS  vconst_erfcP4<>+0(SB), Z5, Z1
-	VFMADD213PS  vconst_erfcP3<>+0(SB), Z5, Z1
-	VFMADD213PS  vconst_erfcP2<>+0(SB), Z5, Z1
-	VFMADD213PS  vconst_erfcP1<>+0(SB), Z5, Z1
-	VFMADD213PS  vconst_erfcP0<>+0(SB), Z5, Z1
-	VADDPS       Z3, Z1, Z1
-	VMOVUPS      vconst_expHi<>+0(SB), Z3
-	VMINPS       Z2, Z3, Z2
-	VMOVUPS      vconst_expLo<>+0(SB), Z3
-	VMAXPS       Z2, Z3, Z2
-	VADDPS       Z1, Z2, Z3
-	VMULPS       vconst_log2e<>+0(SB), Z3, Z3
-	VRNDSCALEPS  $0x00, Z3, Z3
-	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z3, Z2
-	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z3, Z2
-	VADDPS       Z1, Z2, Z2
-	VMOVUPS      vconst_expC0<>+0(SB), Z1
-	VFMADD213PS  vconst_expC1<>+0(SB), Z2, Z1
-	VFMADD213PS  vconst_expC2<>+0(SB), Z2, Z1
-	VFMADD213PS  vconst_expC3<>+0(SB), Z2, Z1
-	VFMADD213PS  vconst_expC4<>+0(SB), Z2, Z1
-	VFMADD213PS  vconst_expC5<>+0(SB), Z2, Z1
-	VMULPS       Z2, Z2, Z6
-	VFMADD213PS  Z2, Z6, Z1
-	VADDPS       vconst_one<>+0(SB), Z1, Z1
-	VSCALEFPS    Z3, Z1, Z1
+	VMULPS       Z5, Z5, Z1
+	VMULPS       Z1, Z1, Z6
+	VMULPS       Z6, Z6, Z7
+	VMOVUPS      vconst_erfcP1<>+0(SB), Z8
+	VFMADD213PS  vconst_erfcP0<>+0(SB), Z5, Z8
+	VMOVUPS      vconst_erfcP3<>+0(SB), Z9
+	VFMADD213PS  vconst_erfcP2<>+0(SB), Z5, Z9
+	VMOVUPS      vconst_erfcP5<>+0(SB), Z10
+	VFMADD213PS  vconst_erfcP4<>+0(SB), Z5, Z10
+	VMOVUPS      vconst_erfcP7<>+0(SB), Z11
+	VFMADD213PS  vconst_erfcP6<>+0(SB), Z5, Z11
+	VMOVUPS      vconst_erfcP9<>+0(SB), Z12
+	VFMADD213PS  vconst_erfcP8<>+0(SB), Z5, Z12
+	VFMADD213PS  Z8, Z1, Z9
+	VFMADD213PS  Z10, Z1, Z11
+	VFMADD213PS  Z9, Z6, Z11
+	VFMADD213PS  Z11, Z7, Z12
+	VADDPS       Z3, Z12, Z12
+	VMOVUPS      vconst_expHi<>+0(SB), Z1
+	VMINPS       Z2, Z1, Z1
+	VMOVUPS      vconst_expLo<>+0(SB), Z2
+	VMAXPS       Z1, Z2, Z1
+	VADDPS       Z12, Z1, Z2
+	VMULPS       vconst_log2e<>+0(SB), Z2, Z2
+	VRNDSCALEPS  $0x00, Z2, Z2
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z2, Z1
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z2, Z1
+	VADDPS       Z12, Z1, Z1
+	VMOVUPS      vconst_expC0<>+0(SB), Z3
+	VFMADD213PS  vconst_expC1<>+0(SB), Z1, Z3
+	VFMADD213PS  vconst_expC2<>+0(SB), Z1, Z3
+	VFMADD213PS  vconst_expC3<>+0(SB), Z1, Z3
+	VFMADD213PS  vconst_expC4<>+0(SB), Z1, Z3
+	VFMADD213PS  vconst_expC5<>+0(SB), Z1, Z3
+	VMULPS       Z1, Z1, Z6
+	VFMADD213PS  Z1, Z6, Z3
+	VADDPS       vconst_one<>+0(SB), Z3, Z3
+	VSCALEFPS    Z2, Z3, Z1
 	VMULPS       vconst_half<>+0(SB), Z5, Z5
 	VMULPS       Z1, Z5, Z5
 	VMOVUPS      vconst_one<>+0(SB), Z1
@@ -1587,37 +1601,44 @@ geluBackwardAVX512_loop:
 	VRCP14PS     Z2, Z8
 	VFNMADD231PS Z8, Z2, Z7
 	VFMADD132PS  Z8, Z8, Z7
-	VMOVUPS      vconst_erfcP9<>+0(SB), Z2
-	VFMADD213PS  vconst_erfcP8<>+0(SB), Z7, Z2
-	VFMADD213PS  vconst_erfcP7<>+0(SB), Z7, Z2
-	VFMADD213PS  vconst_erfcP6<>+0(SB), Z7, Z2
-	VFMADD213PS  vconst_erfcP5<>+0(SB), Z7, Z2
-	VFMADD213PS  vconst_erfcP4<>+0(SB), Z7, Z2
-	VFMADD213PS  vconst_erfcP3<>+0(SB), Z7, Z2
-	VFMADD213PS  vconst_erfcP2<>+0(SB), Z7, Z2
-	VFMADD213PS  vconst_erfcP1<>+0(SB), Z7, Z2
-	VFMADD213PS  vconst_erfcP0<>+0(SB), Z7, Z2
-	VADDPS       Z6, Z2, Z2
-	VMOVUPS      vconst_expHi<>+0(SB), Z8
-	VMINPS       Z3, Z8, Z8
-	VMOVUPS      vconst_expLo<>+0(SB), Z9
-	VMAXPS       Z8, Z9, Z8
-	VADDPS       Z2, Z8, Z9
-	VMULPS       vconst_log2e<>+0(SB), Z9, Z9
-	VRNDSCALEPS  $0x00, Z9, Z9
-	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z9, Z8
-	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z9, Z8
-	VADDPS       Z2, Z8, Z8
-	VMOVUPS      vconst_expC0<>+0(SB), Z2
-	VFMADD213PS  vconst_expC1<>+0(SB), Z8, Z2
-	VFMADD213PS  vconst_expC2<>+0(SB), Z8, Z2
-	VFMADD213PS  vconst_expC3<>+0(SB), Z8, Z2
-	VFMADD213PS  vconst_expC4<>+0(SB), Z8, Z2
-	VFMADD213PS  vconst_expC5<>+0(SB), Z8, Z2
-	VMULPS       Z8, Z8, Z10
-	VFMADD213PS  Z8, Z10, Z2
-	VADDPS       vconst_one<>+0(SB), Z2, Z2
-	VSCALEFPS    Z9, Z2, Z2
+	VMULPS       Z7, Z7, Z2
+	VMULPS       Z2, Z2, Z8
+	VMULPS       Z8, Z8, Z9
+	VMOVUPS      vconst_erfcP1<>+0(SB), Z10
+	VFMADD213PS  vconst_erfcP0<>+0(SB), Z7, Z10
+	VMOVUPS      vconst_erfcP3<>+0(SB), Z11
+	VFMADD213PS  vconst_erfcP2<>+0(SB), Z7, Z11
+	VMOVUPS      vconst_erfcP5<>+0(SB), Z12
+	VFMADD213PS  vconst_erfcP4<>+0(SB), Z7, Z12
+	VMOVUPS      vconst_erfcP7<>+0(SB), Z13
+	VFMADD213PS  vconst_erfcP6<>+0(SB), Z7, Z13
+	VMOVUPS      vconst_erfcP9<>+0(SB), Z14
+	VFMADD213PS  vconst_erfcP8<>+0(SB), Z7, Z14
+	VFMADD213PS  Z10, Z2, Z11
+	VFMADD213PS  Z12, Z2, Z13
+	VFMADD213PS  Z11, Z8, Z13
+	VFMADD213PS  Z13, Z9, Z14
+	VADDPS       Z6, Z14, Z14
+	VMOVUPS      vconst_expHi<>+0(SB), Z2
+	VMINPS       Z3, Z2, Z2
+	VMOVUPS      vconst_expLo<>+0(SB), Z8
+	VMAXPS       Z2, Z8, Z2
+	VADDPS       Z14, Z2, Z8
+	VMULPS       vconst_log2e<>+0(SB), Z8, Z8
+	VRNDSCALEPS  $0x00, Z8, Z8
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z8, Z2
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z8, Z2
+	VADDPS       Z14, Z2, Z2
+	VMOVUPS      vconst_expC0<>+0(SB), Z9
+	VFMADD213PS  vconst_expC1<>+0(SB), Z2, Z9
+	VFMADD213PS  vconst_expC2<>+0(SB), Z2, Z9
+	VFMADD213PS  vconst_expC3<>+0(SB), Z2, Z9
+	VFMADD213PS  vconst_expC4<>+0(SB), Z2, Z9
+	VFMADD213PS  vconst_expC5<>+0(SB), Z2, Z9
+	VMULPS       Z2, Z2, Z10
+	VFMADD213PS  Z2, Z10, Z9
+	VADDPS       vconst_one<>+0(SB), Z9, Z9
+	VSCALEFPS    Z8, Z9, Z2
 	VMULPS       vconst_half<>+0(SB), Z7, Z7
 	VMULPS       Z2, Z7, Z7
 	VMOVUPS      vconst_one<>+0(SB), Z2
@@ -1680,37 +1701,44 @@ geluBackwardAVX512_tail:
 	VRCP14PS     Z2, Z7
 	VFNMADD231PS Z7, Z2, Z6
 	VFMADD132PS  Z7, Z7, Z6
-	VMOVUPS      vconst_erfcP9<>+0(SB), Z2
-	VFMADD213PS  vconst_erfcP8<>+0(SB), Z6, Z2
-	VFMADD213PS  vconst_erfcP7<>+0(SB), Z6, Z2
-	VFMADD213PS  vconst_erfcP6<>+0(SB), Z6, Z2
-	VFMADD213PS  vconst_erfcP5<>+0(SB), Z6, Z2
-	VFMADD213PS  vconst_erfcP4<>+0(SB), Z6, Z2
-	VFMADD213PS  vconst_erfcP3<>+0(SB), Z6, Z2
-	VFMADD213PS  vconst_erfcP2<>+0(SB), Z6, Z2
-	VFMADD213PS  vconst_erfcP1<>+0(SB), Z6, Z2
-	VFMADD213PS  vconst_erfcP0<>+0(SB), Z6, Z2
-	VADDPS       Z4, Z2, Z2
-	VMOVUPS      vconst_expHi<>+0(SB), Z7
-	VMINPS       Z3, Z7, Z7
-	VMOVUPS      vconst_expLo<>+0(SB), Z8
-	VMAXPS       Z7, Z8, Z7
-	VADDPS       Z2, Z7, Z8
-	VMULPS       vconst_log2e<>+0(SB), Z8, Z8
-	VRNDSCALEPS  $0x00, Z8, Z8
-	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z8, Z7
-	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z8, Z7
-	VADDPS       Z2, Z7, Z7
-	VMOVUPS      vconst_expC0<>+0(SB), Z2
-	VFMADD213PS  vconst_expC1<>+0(SB), Z7, Z2
-	VFMADD213PS  vconst_expC2<>+0(SB), Z7, Z2
-	VFMADD213PS  vconst_expC3<>+0(SB), Z7, Z2
-	VFMADD213PS  vconst_expC4<>+0(SB), Z7, Z2
-	VFMADD213PS  vconst_expC5<>+0(SB), Z7, Z2
-	VMULPS       Z7, Z7, Z9
-	VFMADD213PS  Z7, Z9, Z2
-	VADDPS       vconst_one<>+0(SB), Z2, Z2
-	VSCALEFPS    Z8, Z2, Z2
+	VMULPS       Z6, Z6, Z2
+	VMULPS       Z2, Z2, Z7
+	VMULPS       Z7, Z7, Z8
+	VMOVUPS      vconst_erfcP1<>+0(SB), Z9
+	VFMADD213PS  vconst_erfcP0<>+0(SB), Z6, Z9
+	VMOVUPS      vconst_erfcP3<>+0(SB), Z10
+	VFMADD213PS  vconst_erfcP2<>+0(SB), Z6, Z10
+	VMOVUPS      vconst_erfcP5<>+0(SB), Z11
+	VFMADD213PS  vconst_erfcP4<>+0(SB), Z6, Z11
+	VMOVUPS      vconst_erfcP7<>+0(SB), Z12
+	VFMADD213PS  vconst_erfcP6<>+0(SB), Z6, Z12
+	VMOVUPS      vconst_erfcP9<>+0(SB), Z13
+	VFMADD213PS  vconst_erfcP8<>+0(SB), Z6, Z13
+	VFMADD213PS  Z9, Z2, Z10
+	VFMADD213PS  Z11, Z2, Z12
+	VFMADD213PS  Z10, Z7, Z12
+	VFMADD213PS  Z12, Z8, Z13
+	VADDPS       Z4, Z13, Z13
+	VMOVUPS      vconst_expHi<>+0(SB), Z2
+	VMINPS       Z3, Z2, Z2
+	VMOVUPS      vconst_expLo<>+0(SB), Z7
+	VMAXPS       Z2, Z7, Z2
+	VADDPS       Z13, Z2, Z7
+	VMULPS       vconst_log2e<>+0(SB), Z7, Z7
+	VRNDSCALEPS  $0x00, Z7, Z7
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Z7, Z2
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Z7, Z2
+	VADDPS       Z13, Z2, Z2
+	VMOVUPS      vconst_expC0<>+0(SB), Z8
+	VFMADD213PS  vconst_expC1<>+0(SB), Z2, Z8
+	VFMADD213PS  vconst_expC2<>+0(SB), Z2, Z8
+	VFMADD213PS  vconst_expC3<>+0(SB), Z2, Z8
+	VFMADD213PS  vconst_expC4<>+0(SB), Z2, Z8
+	VFMADD213PS  vconst_expC5<>+0(SB), Z2, Z8
+	VMULPS       Z2, Z2, Z9
+	VFMADD213PS  Z2, Z9, Z8
+	VADDPS       vconst_one<>+0(SB), Z8, Z8
+	VSCALEFPS    Z7, Z8, Z2
 	VMULPS       vconst_half<>+0(SB), Z6, Z6
 	VMULPS       Z2, Z6, Z6
 	VMOVUPS      vconst_one<>+0(SB), Z2
@@ -2974,47 +3002,54 @@ geluAVX2_loop:
 	VADDPS       vconst_one<>+0(SB), Y1, Y1
 	VMOVUPS      vconst_one<>+0(SB), Y4
 	VDIVPS       Y1, Y4, Y4
-	VMOVUPS      vconst_erfcP9<>+0(SB), Y1
-	VFMADD213PS  vconst_erfcP8<>+0(SB), Y4, Y1
-	VFMADD213PS  vconst_erfcP7<>+0(SB), Y4, Y1
-	VFMADD213PS  vconst_erfcP6<>+0(SB), Y4, Y1
-	VFMADD213PS  vconst_erfcP5<>+0(SB), Y4, Y1
-	VFMADD213PS  vconst_erfcP4<>+0(SB), Y4, Y1
-	VFMADD213PS  vconst_erfcP3<>+0(SB), Y4, Y1
-	VFMADD213PS  vconst_erfcP2<>+0(SB), Y4, Y1
-	VFMADD213PS  vconst_erfcP1<>+0(SB), Y4, Y1
-	VFMADD213PS  vconst_erfcP0<>+0(SB), Y4, Y1
-	VADDPS       Y3, Y1, Y1
-	VMOVUPS      vconst_expHi<>+0(SB), Y3
-	VMINPS       Y2, Y3, Y2
-	VMOVUPS      vconst_expLo<>+0(SB), Y3
-	VMAXPS       Y2, Y3, Y2
-	VADDPS       Y1, Y2, Y3
-	VMULPS       vconst_log2e<>+0(SB), Y3, Y3
-	VROUNDPS     $0x00, Y3, Y3
-	VFNMADD231PS vconst_ln2Hi<>+0(SB), Y3, Y2
-	VFNMADD231PS vconst_ln2Lo<>+0(SB), Y3, Y2
-	VADDPS       Y1, Y2, Y2
-	VMOVUPS      vconst_expC0<>+0(SB), Y1
-	VFMADD213PS  vconst_expC1<>+0(SB), Y2, Y1
-	VFMADD213PS  vconst_expC2<>+0(SB), Y2, Y1
-	VFMADD213PS  vconst_expC3<>+0(SB), Y2, Y1
-	VFMADD213PS  vconst_expC4<>+0(SB), Y2, Y1
-	VFMADD213PS  vconst_expC5<>+0(SB), Y2, Y1
-	VMULPS       Y2, Y2, Y5
-	VFMADD213PS  Y2, Y5, Y1
-	VADDPS       vconst_one<>+0(SB), Y1, Y1
-	VCVTPS2DQ    Y3, Y2
-	VPSRAD       $0x01, Y2, Y3
-	VPSUBD       Y3, Y2, Y2
-	VPADDD       vconst_i127<>+0(SB), Y3, Y3
+	VMULPS       Y4, Y4, Y1
+	VMULPS       Y1, Y1, Y5
+	VMULPS       Y5, Y5, Y6
+	VMOVUPS      vconst_erfcP1<>+0(SB), Y7
+	VFMADD213PS  vconst_erfcP0<>+0(SB), Y4, Y7
+	VMOVUPS      vconst_erfcP3<>+0(SB), Y8
+	VFMADD213PS  vconst_erfcP2<>+0(SB), Y4, Y8
+	VMOVUPS      vconst_erfcP5<>+0(SB), Y9
+	VFMADD213PS  vconst_erfcP4<>+0(SB), Y4, Y9
+	VMOVUPS      vconst_erfcP7<>+0(SB), Y10
+	VFMADD213PS  vconst_erfcP6<>+0(SB), Y4, Y10
+	VMOVUPS      vconst_erfcP9<>+0(SB), Y11
+	VFMADD213PS  vconst_erfcP8<>+0(SB), Y4, Y11
+	VFMADD213PS  Y7, Y1, Y8
+	VFMADD213PS  Y9, Y1, Y10
+	VFMADD213PS  Y8, Y5, Y10
+	VFMADD213PS  Y10, Y6, Y11
+	VADDPS       Y3, Y11, Y11
+	VMOVUPS      vconst_expHi<>+0(SB), Y1
+	VMINPS       Y2, Y1, Y1
+	VMOVUPS      vconst_expLo<>+0(SB), Y2
+	VMAXPS       Y1, Y2, Y1
+	VADDPS       Y11, Y1, Y2
+	VMULPS       vconst_log2e<>+0(SB), Y2, Y2
+	VROUNDPS     $0x00, Y2, Y2
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Y2, Y1
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Y2, Y1
+	VADDPS       Y11, Y1, Y1
+	VMOVUPS      vconst_expC0<>+0(SB), Y3
+	VFMADD213PS  vconst_expC1<>+0(SB), Y1, Y3
+	VFMADD213PS  vconst_expC2<>+0(SB), Y1, Y3
+	VFMADD213PS  vconst_expC3<>+0(SB), Y1, Y3
+	VFMADD213PS  vconst_expC4<>+0(SB), Y1, Y3
+	VFMADD213PS  vconst_expC5<>+0(SB), Y1, Y3
+	VMULPS       Y1, Y1, Y5
+	VFMADD213PS  Y1, Y5, Y3
+	VADDPS       vconst_one<>+0(SB), Y3, Y3
+	VCVTPS2DQ    Y2, Y1
+	VPSRAD       $0x01, Y1, Y2
+	VPSUBD       Y2, Y1, Y1
 	VPADDD       vconst_i127<>+0(SB), Y2, Y2
-	VPSLLD       $0x17, Y3, Y3
+	VPADDD       vconst_i127<>+0(SB), Y1, Y1
 	VPSLLD       $0x17, Y2, Y2
-	VMULPS       Y3, Y1, Y1
-	VMULPS       Y2, Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VMULPS       Y2, Y3, Y2
+	VMULPS       Y1, Y2, Y2
 	VMULPS       vconst_half<>+0(SB), Y4, Y4
-	VMULPS       Y1, Y4, Y4
+	VMULPS       Y2, Y4, Y4
 	VMOVUPS      vconst_one<>+0(SB), Y1
 	VSUBPS       Y4, Y1, Y1
 	VBLENDVPS    Y0, Y4, Y1, Y1
@@ -3047,47 +3082,54 @@ geluAVX2_tail:
 	VADDPS       vconst_one<>+0(SB), Y2, Y2
 	VMOVUPS      vconst_one<>+0(SB), Y5
 	VDIVPS       Y2, Y5, Y5
-	VMOVUPS      vconst_erfcP9<>+0(SB), Y2
-	VFMADD213PS  vconst_erfcP8<>+0(SB), Y5, Y2
-	VFMADD213PS  vconst_erfcP7<>+0(SB), Y5, Y2
-	VFMADD213PS  vconst_erfcP6<>+0(SB), Y5, Y2
-	VFMADD213PS  vconst_erfcP5<>+0(SB), Y5, Y2
-	VFMADD213PS  vconst_erfcP4<>+0(SB), Y5, Y2
-	VFMADD213PS  vconst_erfcP3<>+0(SB), Y5, Y2
-	VFMADD213PS  vconst_erfcP2<>+0(SB), Y5, Y2
-	VFMADD213PS  vconst_erfcP1<>+0(SB), Y5, Y2
-	VFMADD213PS  vconst_erfcP0<>+0(SB), Y5, Y2
-	VADDPS       Y4, Y2, Y2
-	VMOVUPS      vconst_expHi<>+0(SB), Y4
-	VMINPS       Y3, Y4, Y3
-	VMOVUPS      vconst_expLo<>+0(SB), Y4
-	VMAXPS       Y3, Y4, Y3
-	VADDPS       Y2, Y3, Y4
-	VMULPS       vconst_log2e<>+0(SB), Y4, Y4
-	VROUNDPS     $0x00, Y4, Y4
-	VFNMADD231PS vconst_ln2Hi<>+0(SB), Y4, Y3
-	VFNMADD231PS vconst_ln2Lo<>+0(SB), Y4, Y3
-	VADDPS       Y2, Y3, Y3
-	VMOVUPS      vconst_expC0<>+0(SB), Y2
-	VFMADD213PS  vconst_expC1<>+0(SB), Y3, Y2
-	VFMADD213PS  vconst_expC2<>+0(SB), Y3, Y2
-	VFMADD213PS  vconst_expC3<>+0(SB), Y3, Y2
-	VFMADD213PS  vconst_expC4<>+0(SB), Y3, Y2
-	VFMADD213PS  vconst_expC5<>+0(SB), Y3, Y2
-	VMULPS       Y3, Y3, Y6
-	VFMADD213PS  Y3, Y6, Y2
-	VADDPS       vconst_one<>+0(SB), Y2, Y2
-	VCVTPS2DQ    Y4, Y3
-	VPSRAD       $0x01, Y3, Y4
-	VPSUBD       Y4, Y3, Y3
-	VPADDD       vconst_i127<>+0(SB), Y4, Y4
+	VMULPS       Y5, Y5, Y2
+	VMULPS       Y2, Y2, Y6
+	VMULPS       Y6, Y6, Y7
+	VMOVUPS      vconst_erfcP1<>+0(SB), Y8
+	VFMADD213PS  vconst_erfcP0<>+0(SB), Y5, Y8
+	VMOVUPS      vconst_erfcP3<>+0(SB), Y9
+	VFMADD213PS  vconst_erfcP2<>+0(SB), Y5, Y9
+	VMOVUPS      vconst_erfcP5<>+0(SB), Y10
+	VFMADD213PS  vconst_erfcP4<>+0(SB), Y5, Y10
+	VMOVUPS      vconst_erfcP7<>+0(SB), Y11
+	VFMADD213PS  vconst_erfcP6<>+0(SB), Y5, Y11
+	VMOVUPS      vconst_erfcP9<>+0(SB), Y12
+	VFMADD213PS  vconst_erfcP8<>+0(SB), Y5, Y12
+	VFMADD213PS  Y8, Y2, Y9
+	VFMADD213PS  Y10, Y2, Y11
+	VFMADD213PS  Y9, Y6, Y11
+	VFMADD213PS  Y11, Y7, Y12
+	VADDPS       Y4, Y12, Y12
+	VMOVUPS      vconst_expHi<>+0(SB), Y2
+	VMINPS       Y3, Y2, Y2
+	VMOVUPS      vconst_expLo<>+0(SB), Y3
+	VMAXPS       Y2, Y3, Y2
+	VADDPS       Y12, Y2, Y3
+	VMULPS       vconst_log2e<>+0(SB), Y3, Y3
+	VROUNDPS     $0x00, Y3, Y3
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Y3, Y2
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Y3, Y2
+	VADDPS       Y12, Y2, Y2
+	VMOVUPS      vconst_expC0<>+0(SB), Y4
+	VFMADD213PS  vconst_expC1<>+0(SB), Y2, Y4
+	VFMADD213PS  vconst_expC2<>+0(SB), Y2, Y4
+	VFMADD213PS  vconst_expC3<>+0(SB), Y2, Y4
+	VFMADD213PS  vconst_expC4<>+0(SB), Y2, Y4
+	VFMADD213PS  vconst_expC5<>+0(SB), Y2, Y4
+	VMULPS       Y2, Y2, Y6
+	VFMADD213PS  Y2, Y6, Y4
+	VADDPS       vconst_one<>+0(SB), Y4, Y4
+	VCVTPS2DQ    Y3, Y2
+	VPSRAD       $0x01, Y2, Y3
+	VPSUBD       Y3, Y2, Y2
 	VPADDD       vconst_i127<>+0(SB), Y3, Y3
-	VPSLLD       $0x17, Y4, Y4
+	VPADDD       vconst_i127<>+0(SB), Y2, Y2
 	VPSLLD       $0x17, Y3, Y3
-	VMULPS       Y4, Y2, Y2
-	VMULPS       Y3, Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y3, Y4, Y3
+	VMULPS       Y2, Y3, Y3
 	VMULPS       vconst_half<>+0(SB), Y5, Y5
-	VMULPS       Y2, Y5, Y5
+	VMULPS       Y3, Y5, Y5
 	VMOVUPS      vconst_one<>+0(SB), Y2
 	VSUBPS       Y5, Y2, Y2
 	VBLENDVPS    Y1, Y5, Y2, Y2
@@ -3126,47 +3168,54 @@ geluBackwardAVX2_loop:
 	VADDPS       vconst_one<>+0(SB), Y2, Y2
 	VMOVUPS      vconst_one<>+0(SB), Y5
 	VDIVPS       Y2, Y5, Y5
-	VMOVUPS      vconst_erfcP9<>+0(SB), Y2
-	VFMADD213PS  vconst_erfcP8<>+0(SB), Y5, Y2
-	VFMADD213PS  vconst_erfcP7<>+0(SB), Y5, Y2
-	VFMADD213PS  vconst_erfcP6<>+0(SB), Y5, Y2
-	VFMADD213PS  vconst_erfcP5<>+0(SB), Y5, Y2
-	VFMADD213PS  vconst_erfcP4<>+0(SB), Y5, Y2
-	VFMADD213PS  vconst_erfcP3<>+0(SB), Y5, Y2
-	VFMADD213PS  vconst_erfcP2<>+0(SB), Y5, Y2
-	VFMADD213PS  vconst_erfcP1<>+0(SB), Y5, Y2
-	VFMADD213PS  vconst_erfcP0<>+0(SB), Y5, Y2
-	VADDPS       Y4, Y2, Y2
-	VMOVUPS      vconst_expHi<>+0(SB), Y6
-	VMINPS       Y3, Y6, Y6
-	VMOVUPS      vconst_expLo<>+0(SB), Y7
-	VMAXPS       Y6, Y7, Y6
-	VADDPS       Y2, Y6, Y7
-	VMULPS       vconst_log2e<>+0(SB), Y7, Y7
-	VROUNDPS     $0x00, Y7, Y7
-	VFNMADD231PS vconst_ln2Hi<>+0(SB), Y7, Y6
-	VFNMADD231PS vconst_ln2Lo<>+0(SB), Y7, Y6
-	VADDPS       Y2, Y6, Y6
-	VMOVUPS      vconst_expC0<>+0(SB), Y2
-	VFMADD213PS  vconst_expC1<>+0(SB), Y6, Y2
-	VFMADD213PS  vconst_expC2<>+0(SB), Y6, Y2
-	VFMADD213PS  vconst_expC3<>+0(SB), Y6, Y2
-	VFMADD213PS  vconst_expC4<>+0(SB), Y6, Y2
-	VFMADD213PS  vconst_expC5<>+0(SB), Y6, Y2
-	VMULPS       Y6, Y6, Y8
-	VFMADD213PS  Y6, Y8, Y2
-	VADDPS       vconst_one<>+0(SB), Y2, Y2
-	VCVTPS2DQ    Y7, Y6
-	VPSRAD       $0x01, Y6, Y7
-	VPSUBD       Y7, Y6, Y6
-	VPADDD       vconst_i127<>+0(SB), Y7, Y7
+	VMULPS       Y5, Y5, Y2
+	VMULPS       Y2, Y2, Y6
+	VMULPS       Y6, Y6, Y7
+	VMOVUPS      vconst_erfcP1<>+0(SB), Y8
+	VFMADD213PS  vconst_erfcP0<>+0(SB), Y5, Y8
+	VMOVUPS      vconst_erfcP3<>+0(SB), Y9
+	VFMADD213PS  vconst_erfcP2<>+0(SB), Y5, Y9
+	VMOVUPS      vconst_erfcP5<>+0(SB), Y10
+	VFMADD213PS  vconst_erfcP4<>+0(SB), Y5, Y10
+	VMOVUPS      vconst_erfcP7<>+0(SB), Y11
+	VFMADD213PS  vconst_erfcP6<>+0(SB), Y5, Y11
+	VMOVUPS      vconst_erfcP9<>+0(SB), Y12
+	VFMADD213PS  vconst_erfcP8<>+0(SB), Y5, Y12
+	VFMADD213PS  Y8, Y2, Y9
+	VFMADD213PS  Y10, Y2, Y11
+	VFMADD213PS  Y9, Y6, Y11
+	VFMADD213PS  Y11, Y7, Y12
+	VADDPS       Y4, Y12, Y12
+	VMOVUPS      vconst_expHi<>+0(SB), Y2
+	VMINPS       Y3, Y2, Y2
+	VMOVUPS      vconst_expLo<>+0(SB), Y6
+	VMAXPS       Y2, Y6, Y2
+	VADDPS       Y12, Y2, Y6
+	VMULPS       vconst_log2e<>+0(SB), Y6, Y6
+	VROUNDPS     $0x00, Y6, Y6
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Y6, Y2
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Y6, Y2
+	VADDPS       Y12, Y2, Y2
+	VMOVUPS      vconst_expC0<>+0(SB), Y7
+	VFMADD213PS  vconst_expC1<>+0(SB), Y2, Y7
+	VFMADD213PS  vconst_expC2<>+0(SB), Y2, Y7
+	VFMADD213PS  vconst_expC3<>+0(SB), Y2, Y7
+	VFMADD213PS  vconst_expC4<>+0(SB), Y2, Y7
+	VFMADD213PS  vconst_expC5<>+0(SB), Y2, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y2, Y8, Y7
+	VADDPS       vconst_one<>+0(SB), Y7, Y7
+	VCVTPS2DQ    Y6, Y2
+	VPSRAD       $0x01, Y2, Y6
+	VPSUBD       Y6, Y2, Y2
 	VPADDD       vconst_i127<>+0(SB), Y6, Y6
-	VPSLLD       $0x17, Y7, Y7
+	VPADDD       vconst_i127<>+0(SB), Y2, Y2
 	VPSLLD       $0x17, Y6, Y6
-	VMULPS       Y7, Y2, Y2
-	VMULPS       Y6, Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y6, Y7, Y6
+	VMULPS       Y2, Y6, Y6
 	VMULPS       vconst_half<>+0(SB), Y5, Y5
-	VMULPS       Y2, Y5, Y5
+	VMULPS       Y6, Y5, Y5
 	VMOVUPS      vconst_one<>+0(SB), Y2
 	VSUBPS       Y5, Y2, Y2
 	VBLENDVPS    Y1, Y5, Y2, Y2
@@ -3231,47 +3280,54 @@ geluBackwardAVX2_tail:
 	VADDPS       vconst_one<>+0(SB), Y3, Y3
 	VMOVUPS      vconst_one<>+0(SB), Y6
 	VDIVPS       Y3, Y6, Y6
-	VMOVUPS      vconst_erfcP9<>+0(SB), Y3
-	VFMADD213PS  vconst_erfcP8<>+0(SB), Y6, Y3
-	VFMADD213PS  vconst_erfcP7<>+0(SB), Y6, Y3
-	VFMADD213PS  vconst_erfcP6<>+0(SB), Y6, Y3
-	VFMADD213PS  vconst_erfcP5<>+0(SB), Y6, Y3
-	VFMADD213PS  vconst_erfcP4<>+0(SB), Y6, Y3
-	VFMADD213PS  vconst_erfcP3<>+0(SB), Y6, Y3
-	VFMADD213PS  vconst_erfcP2<>+0(SB), Y6, Y3
-	VFMADD213PS  vconst_erfcP1<>+0(SB), Y6, Y3
-	VFMADD213PS  vconst_erfcP0<>+0(SB), Y6, Y3
-	VADDPS       Y5, Y3, Y3
-	VMOVUPS      vconst_expHi<>+0(SB), Y7
-	VMINPS       Y4, Y7, Y7
-	VMOVUPS      vconst_expLo<>+0(SB), Y8
-	VMAXPS       Y7, Y8, Y7
-	VADDPS       Y3, Y7, Y8
-	VMULPS       vconst_log2e<>+0(SB), Y8, Y8
-	VROUNDPS     $0x00, Y8, Y8
-	VFNMADD231PS vconst_ln2Hi<>+0(SB), Y8, Y7
-	VFNMADD231PS vconst_ln2Lo<>+0(SB), Y8, Y7
-	VADDPS       Y3, Y7, Y7
-	VMOVUPS      vconst_expC0<>+0(SB), Y3
-	VFMADD213PS  vconst_expC1<>+0(SB), Y7, Y3
-	VFMADD213PS  vconst_expC2<>+0(SB), Y7, Y3
-	VFMADD213PS  vconst_expC3<>+0(SB), Y7, Y3
-	VFMADD213PS  vconst_expC4<>+0(SB), Y7, Y3
-	VFMADD213PS  vconst_expC5<>+0(SB), Y7, Y3
-	VMULPS       Y7, Y7, Y9
-	VFMADD213PS  Y7, Y9, Y3
-	VADDPS       vconst_one<>+0(SB), Y3, Y3
-	VCVTPS2DQ    Y8, Y7
-	VPSRAD       $0x01, Y7, Y8
-	VPSUBD       Y8, Y7, Y7
-	VPADDD       vconst_i127<>+0(SB), Y8, Y8
+	VMULPS       Y6, Y6, Y3
+	VMULPS       Y3, Y3, Y7
+	VMULPS       Y7, Y7, Y8
+	VMOVUPS      vconst_erfcP1<>+0(SB), Y9
+	VFMADD213PS  vconst_erfcP0<>+0(SB), Y6, Y9
+	VMOVUPS      vconst_erfcP3<>+0(SB), Y10
+	VFMADD213PS  vconst_erfcP2<>+0(SB), Y6, Y10
+	VMOVUPS      vconst_erfcP5<>+0(SB), Y11
+	VFMADD213PS  vconst_erfcP4<>+0(SB), Y6, Y11
+	VMOVUPS      vconst_erfcP7<>+0(SB), Y12
+	VFMADD213PS  vconst_erfcP6<>+0(SB), Y6, Y12
+	VMOVUPS      vconst_erfcP9<>+0(SB), Y13
+	VFMADD213PS  vconst_erfcP8<>+0(SB), Y6, Y13
+	VFMADD213PS  Y9, Y3, Y10
+	VFMADD213PS  Y11, Y3, Y12
+	VFMADD213PS  Y10, Y7, Y12
+	VFMADD213PS  Y12, Y8, Y13
+	VADDPS       Y5, Y13, Y13
+	VMOVUPS      vconst_expHi<>+0(SB), Y3
+	VMINPS       Y4, Y3, Y3
+	VMOVUPS      vconst_expLo<>+0(SB), Y7
+	VMAXPS       Y3, Y7, Y3
+	VADDPS       Y13, Y3, Y7
+	VMULPS       vconst_log2e<>+0(SB), Y7, Y7
+	VROUNDPS     $0x00, Y7, Y7
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Y7, Y3
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Y7, Y3
+	VADDPS       Y13, Y3, Y3
+	VMOVUPS      vconst_expC0<>+0(SB), Y8
+	VFMADD213PS  vconst_expC1<>+0(SB), Y3, Y8
+	VFMADD213PS  vconst_expC2<>+0(SB), Y3, Y8
+	VFMADD213PS  vconst_expC3<>+0(SB), Y3, Y8
+	VFMADD213PS  vconst_expC4<>+0(SB), Y3, Y8
+	VFMADD213PS  vconst_expC5<>+0(SB), Y3, Y8
+	VMULPS       Y3, Y3, Y9
+	VFMADD213PS  Y3, Y9, Y8
+	VADDPS       vconst_one<>+0(SB), Y8, Y8
+	VCVTPS2DQ    Y7, Y3
+	VPSRAD       $0x01, Y3, Y7
+	VPSUBD       Y7, Y3, Y3
 	VPADDD       vconst_i127<>+0(SB), Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
+	VPADDD       vconst_i127<>+0(SB), Y3, Y3
 	VPSLLD       $0x17, Y7, Y7
-	VMULPS       Y8, Y3, Y3
-	VMULPS       Y7, Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y7, Y8, Y7
+	VMULPS       Y3, Y7, Y7
 	VMULPS       vconst_half<>+0(SB), Y6, Y6
-	VMULPS       Y3, Y6, Y6
+	VMULPS       Y7, Y6, Y6
 	VMOVUPS      vconst_one<>+0(SB), Y3
 	VSUBPS       Y6, Y3, Y3
 	VBLENDVPS    Y2, Y6, Y3, Y3

@@ -15,6 +15,11 @@ type orientation struct {
 	bIndex func(j, p, n, k int) int // index of B(j,p)
 }
 
+// refMatMul holds ref.go's plain loops by orientation name.
+var refMatMul = map[string]func(c, a, b []float32, m, n, k int, acc bool){
+	"NT": refMatMulNT, "NN": refMatMulNN, "TN": refMatMulTN,
+}
+
 var orientations = []orientation{
 	{"NT", MatMulNT, func(i, p, m, k int) int { return i*k + p }, func(j, p, n, k int) int { return j*k + p }},
 	{"NN", MatMulNN, func(i, p, m, k int) int { return i*k + p }, func(j, p, n, k int) int { return p*n + j }},
@@ -173,6 +178,16 @@ func FuzzMatMul(f *testing.F) {
 		c := append([]float32(nil), c0...)
 		o.fn(c, a, b, m, n, k, acc)
 		want, mag := reference64(o, c0, a, b, m, n, k, acc)
-		checkProduct(t, fmt.Sprintf("%s/%dx%dx%d/acc=%v", o.name, m, n, k, acc), c, want, mag, n, k)
+		name := fmt.Sprintf("%s/%dx%dx%d/acc=%v", o.name, m, n, k, acc)
+		checkProduct(t, name, c, want, mag, n, k)
+		// And against ref.go's plain float32 loops: both are within the
+		// bound of the exact product, so within twice it of each other.
+		ref := append([]float32(nil), c0...)
+		refMatMul[o.name](ref, a, b, m, n, k, acc)
+		for i := range ref {
+			if d := math.Abs(float64(c[i]) - float64(ref[i])); d > 2*float64(k+2)*0x1p-24*mag[i] {
+				t.Fatalf("%s: C[%d,%d] = %g, ref.go %g", name, i/n, i%n, c[i], ref[i])
+			}
+		}
 	})
 }

@@ -1,7 +1,10 @@
 package tensor
 
-// Portable reference kernels. They define the results the fast kernels are
-// tested against; they are used directly where no fast path exists.
+// Plain float32 reference loops for the matrix products, kept as an
+// independent implementation that FuzzMatMul checks the blocked GEMM
+// against (besides the float64 evaluation every GEMM test uses). The
+// portable path of the package is the blocked driver with the Go
+// micro-kernel (gemm_kernel_go.go), which runs where no assembly does.
 
 func refMatMulNT(c, a, b []float32, m, n, k int, accumulate bool) {
 	for i := 0; i < m; i++ {

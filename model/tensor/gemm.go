@@ -108,8 +108,8 @@ func gemm(kern *microKernel, c []float32, ldc int, a, b operand, m, n, k int, ac
 	}
 }
 
-// gemmPlan is the blocking of one product; it depends on the shapes and the
-// kernel's tile only.
+// gemmPlan is the blocking of one product. The k blocking depends on k
+// alone; the chunk shape also on the worker count.
 type gemmPlan struct {
 	kern           *microKernel
 	m, n, k        int

@@ -4,23 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"lopper/internal/sharedtest"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
-
-// evalShared returns ../shared or skips the test.
-func evalShared(t *testing.T) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(file), "..", "shared")
-	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
-		t.Skipf("shared test data not found at %s", dir)
-	}
-	return dir
-}
 
 func runEvalCLI(args ...string) (code int, stdout, stderr string) {
 	var out, errb bytes.Buffer
@@ -29,7 +18,7 @@ func runEvalCLI(args ...string) (code int, stdout, stderr string) {
 }
 
 func TestEvalCLIText(t *testing.T) {
-	shared := evalShared(t)
+	shared := sharedtest.Dir(t)
 	code, out, stderr := runEvalCLI("--model", filepath.Join(shared, "models", "tiny-llama"),
 		"--text", filepath.Join(shared, "data", "shakespeare_eval.txt"), "--limit", "20", "--batch", "4", "--size", "--json")
 	if code != exitOK {
@@ -65,7 +54,7 @@ func TestEvalCLIText(t *testing.T) {
 }
 
 func TestEvalCLIChoices(t *testing.T) {
-	shared := evalShared(t)
+	shared := sharedtest.Dir(t)
 	path := filepath.Join(t.TempDir(), "tasks.jsonl")
 	tasks := `{"context": "ROMEO: I", "choices": ["will", "xqz"], "label": 0}
 {"context": "JULIET: O", "choices": ["Romeo", "zzzzz"], "label": 0}
@@ -85,7 +74,7 @@ func TestEvalCLIChoices(t *testing.T) {
 }
 
 func TestEvalCLIErrors(t *testing.T) {
-	shared := evalShared(t)
+	shared := sharedtest.Dir(t)
 	tiny := filepath.Join(shared, "models", "tiny-llama")
 	text := filepath.Join(shared, "data", "shakespeare_eval.txt")
 	bad := filepath.Join(t.TempDir(), "bad.jsonl")

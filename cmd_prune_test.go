@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"lopper/internal/sharedtest"
 	"lopper/model"
 )
 
@@ -21,7 +22,7 @@ func runPruneCLI(args ...string) (code int, stdout, stderr string) {
 // lopper prune runs Wanda on the shared tiny model, saves a loadable model
 // whose sparsity and metadata match what it printed.
 func TestPruneCLIWanda(t *testing.T) {
-	dir := filepath.Join(evalShared(t), "models", "tiny-gpt2")
+	dir := sharedtest.ModelDir(t, "tiny-gpt2")
 	out := filepath.Join(t.TempDir(), "pruned")
 	code, stdout, stderr := runPruneCLI("--model", dir, "--out", out, "--method", "wanda", "--sparsity", "0.5",
 		"--calib", filepath.Join(dir, "calib.txt"), "--calib-samples", "16", "--calib-seq-len", "128", "--json")
@@ -65,7 +66,7 @@ func TestPruneCLIWanda(t *testing.T) {
 
 // A dry run lists the tensors and the planned totals and writes nothing.
 func TestPruneCLIDryRun(t *testing.T) {
-	dir := filepath.Join(evalShared(t), "models", "tiny-llama")
+	dir := sharedtest.ModelDir(t, "tiny-llama")
 	code, stdout, stderr := runPruneCLI("--model", dir, "--method", "magnitude", "--pattern", "2:4", "--ignore", `mlp`, "--dry-run")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
@@ -82,7 +83,7 @@ func TestPruneCLIDryRun(t *testing.T) {
 }
 
 func TestPruneCLIErrors(t *testing.T) {
-	dir := filepath.Join(evalShared(t), "models", "tiny-llama")
+	dir := sharedtest.ModelDir(t, "tiny-llama")
 	out := filepath.Join(t.TempDir(), "x")
 	cases := []struct {
 		args []string

@@ -3,6 +3,7 @@ package eval
 import (
 	"context"
 	"encoding/json"
+	"lopper/internal/sharedtest"
 	"math"
 	"os"
 	"path/filepath"
@@ -31,7 +32,7 @@ func TestChoicesMatchHarnessGolden(t *testing.T) {
 	if err := json.Unmarshal(data, &golden); err != nil {
 		t.Fatal(err)
 	}
-	all, err := ReadHellaSwag(filepath.Join(sharedDir(t), "data", "hellaswag", "hellaswag_val_200.txt"))
+	all, err := ReadHellaSwag(sharedtest.Path(t, "data", "hellaswag", "hellaswag_val_200.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}

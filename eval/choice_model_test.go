@@ -2,8 +2,8 @@ package eval
 
 import (
 	"context"
+	"lopper/internal/sharedtest"
 	"math"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"testing"
@@ -12,7 +12,7 @@ import (
 // TestHellaSwagSharedModels is the smoke test: the 200 shared HellaSwag
 // tasks on the byte-level Shakespeare models (near chance is expected).
 func TestHellaSwagSharedModels(t *testing.T) {
-	tf, err := ReadHellaSwag(filepath.Join(sharedDir(t), "data", "hellaswag", "hellaswag_val_200.txt"))
+	tf, err := ReadHellaSwag(sharedtest.Path(t, "data", "hellaswag", "hellaswag_val_200.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,7 +20,7 @@ func TestHellaSwagSharedModels(t *testing.T) {
 	if testing.Short() {
 		opts.Limit = 40
 	}
-	for _, name := range sharedModels {
+	for _, name := range sharedtest.Models {
 		m, _ := loadShared(t, name)
 		res, err := Choices(context.Background(), m, tf, opts)
 		if err != nil {
@@ -60,7 +60,7 @@ func TestHellaSwagSharedModels(t *testing.T) {
 // identical bits.
 func TestChoicesOnModelMatchBruteForce(t *testing.T) {
 	m, _ := loadShared(t, "tiny-gpt2")
-	tf, err := ReadHellaSwag(filepath.Join(sharedDir(t), "data", "hellaswag", "hellaswag_val_200.txt"))
+	tf, err := ReadHellaSwag(sharedtest.Path(t, "data", "hellaswag", "hellaswag_val_200.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestChoicesOnModelMatchBruteForce(t *testing.T) {
 // that sequences are shorter than the model's positions.
 func BenchmarkChoicesTinyLlama(b *testing.B) {
 	m, _ := loadShared(b, "tiny-llama")
-	tf, err := ReadHellaSwag(filepath.Join(sharedDir(b), "data", "hellaswag", "hellaswag_val_200.txt"))
+	tf, err := ReadHellaSwag(sharedtest.Path(b, "data", "hellaswag", "hellaswag_val_200.txt"))
 	if err != nil {
 		b.Fatal(err)
 	}

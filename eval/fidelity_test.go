@@ -2,30 +2,18 @@ package eval
 
 import (
 	"context"
-	"encoding/json"
 	"math"
-	"os"
-	"path/filepath"
 	"runtime"
 	"testing"
 
+	"lopper/internal/sharedtest"
 	"lopper/model"
 )
 
-// sharedModels are the shared tiny models with PyTorch reference numbers.
-var sharedModels = []string{"tiny-llama", "tiny-gpt2"}
-
-type denseReference struct {
-	Dense struct {
-		PPL    float64 `json:"ppl"`
-		Acc    float64 `json:"acc"`
-		Tokens int     `json:"tokens"`
-	} `json:"dense"`
-}
-
+// loadShared loads a shared tiny model and returns it with its directory.
 func loadShared(t testing.TB, name string) (*model.Model, string) {
 	t.Helper()
-	dir := filepath.Join(sharedDir(t), "models", name)
+	dir := sharedtest.ModelDir(t, name)
 	m, err := model.Load(dir, model.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -39,18 +27,11 @@ func loadShared(t testing.TB, name string) (*model.Model, string) {
 // windows, every prediction scored) equal PyTorch's within 0.1 %, with the
 // same number of tokens.
 func TestDenseMatchesPyTorch(t *testing.T) {
-	text := filepath.Join(sharedDir(t), "data", "shakespeare_eval.txt")
-	for _, name := range sharedModels {
+	text := sharedtest.Path(t, "data", "shakespeare_eval.txt")
+	for _, name := range sharedtest.Models {
 		t.Run(name, func(t *testing.T) {
-			m, dir := loadShared(t, name)
-			var ref denseReference
-			data, err := os.ReadFile(filepath.Join(dir, "reference.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := json.Unmarshal(data, &ref); err != nil {
-				t.Fatal(err)
-			}
+			m, _ := loadShared(t, name)
+			ref := sharedtest.LoadReference(t, name)
 			res, err := TextFile(context.Background(), m, text, TextOptions{SeqLen: 128, Batch: 4})
 			if err != nil {
 				t.Fatal(err)
@@ -84,14 +65,7 @@ func TestDenseMatchesPyTorch(t *testing.T) {
 // exactly that token's context.
 func TestTextSlidingMatchesBruteForceOnModel(t *testing.T) {
 	m, _ := loadShared(t, "tiny-llama")
-	data, err := os.ReadFile(filepath.Join(sharedDir(t), "data", "shakespeare_eval.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokens := make([]int32, 300)
-	for i := range tokens {
-		tokens[i] = int32(data[i])
-	}
+	tokens := sharedtest.Tokens(sharedtest.EvalText(t)[:300])
 	const seqLen, stride = 64, 24
 	res, err := Text(context.Background(), m, tokens, TextOptions{SeqLen: seqLen, Stride: stride, Batch: 3})
 	if err != nil {
@@ -109,8 +83,8 @@ func TestTextSlidingMatchesBruteForceOnModel(t *testing.T) {
 // TestTextGOMAXPROCS checks that results are bit-identical with one and two
 // threads.
 func TestTextGOMAXPROCS(t *testing.T) {
-	text := filepath.Join(sharedDir(t), "data", "shakespeare_eval.txt")
-	for _, name := range sharedModels {
+	text := sharedtest.Path(t, "data", "shakespeare_eval.txt")
+	for _, name := range sharedtest.Models {
 		m, _ := loadShared(t, name)
 		opts := TextOptions{SeqLen: 128, Stride: 96, Batch: 2, Limit: 40}
 		if testing.Short() {

@@ -5,11 +5,12 @@ import (
 	"path/filepath"
 	"testing"
 
+	"lopper/internal/sharedtest"
 	"lopper/model"
 )
 
 func TestSizeSharedModels(t *testing.T) {
-	for _, name := range sharedModels {
+	for _, name := range sharedtest.Models {
 		t.Run(name, func(t *testing.T) {
 			m, dir := loadShared(t, name)
 			res, err := Size(m, dir)

@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"lopper/internal/sharedtest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,7 +9,7 @@ import (
 )
 
 func TestReadHellaSwagShared(t *testing.T) {
-	path := filepath.Join(sharedDir(t), "data", "hellaswag", "hellaswag_val_200.txt")
+	path := sharedtest.Path(t, "data", "hellaswag", "hellaswag_val_200.txt")
 	tf, err := ReadHellaSwag(path)
 	if err != nil {
 		t.Fatal(err)

@@ -2,20 +2,18 @@ package model
 
 import (
 	"math"
-	"os"
-	"path/filepath"
 	"sort"
 	"testing"
+
+	"lopper/internal/sharedtest"
 )
 
 // The shared tiny models match PyTorch's numbers in reference.json.
 func TestSharedModelsMatchPyTorch(t *testing.T) {
-	shared := sharedDir(t)
-	for _, name := range []string{"tiny-llama", "tiny-gpt2"} {
+	for _, name := range sharedtest.Models {
 		t.Run(name, func(t *testing.T) {
-			dir := filepath.Join(shared, "models", name)
-			ref := loadReference(t, dir)
-			m, err := Load(dir, LoadOptions{CheckFinite: true})
+			ref := sharedtest.LoadReference(t, name)
+			m, err := Load(sharedtest.ModelDir(t, name), LoadOptions{CheckFinite: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -23,12 +21,12 @@ func TestSharedModelsMatchPyTorch(t *testing.T) {
 				t.Errorf("parameters: got %d, reference %d", m.NumParams(), ref.Params)
 			}
 			checkPrompt(t, m, ref)
-			checkPerplexity(t, m, ref, filepath.Join(shared, "data", "shakespeare_eval.txt"))
+			checkPerplexity(t, m, ref, sharedtest.Tokens(sharedtest.EvalText(t)))
 		})
 	}
 }
 
-func checkPrompt(t *testing.T, m *Model, ref reference) {
+func checkPrompt(t *testing.T, m *Model, ref *sharedtest.Reference) {
 	prompt := []byte("ROMEO: ")
 	tokens := make([]int32, len(prompt))
 	for i, c := range prompt {
@@ -66,61 +64,27 @@ func checkPrompt(t *testing.T, m *Model, ref reference) {
 
 // checkPerplexity runs the shared evaluation protocol: non-overlapping
 // 128-byte windows, every one of the 128 next-byte predictions scored.
-func checkPerplexity(t *testing.T, m *Model, ref reference, path string) {
-	text, err := os.ReadFile(path)
+func checkPerplexity(t *testing.T, m *Model, ref *sharedtest.Reference, text []int32) {
+	const B = 32
+	st, err := NewInferenceState(m, B, sharedtest.Window)
 	if err != nil {
 		t.Fatal(err)
 	}
-	const T, B = 128, 32
-	windows := (len(text) - 1) / T
-	st, err := NewInferenceState(m, B, T)
+	got, err := sharedtest.Score(text, m.Config.Vocab, B, func(tokens []int32, b, T int) ([]float32, error) {
+		return st.ForwardBatch(tokens, b, T)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	V := m.Config.Vocab
-	var nll float64
-	correct, n := 0, 0
-	for w0 := 0; w0 < windows; w0 += B {
-		b := min(B, windows-w0)
-		in := make([]int32, b*T)
-		tg := make([]int32, b*T)
-		for i := range in {
-			in[i] = int32(text[w0*T+i])
-			tg[i] = int32(text[w0*T+i+1])
-		}
-		logits, err := st.Forward(in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		loss, err := CrossEntropy(logits, tg, V, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		nll += loss * float64(len(tg))
-		n += len(tg)
-		for r, want := range tg {
-			row := logits[r*V : (r+1)*V]
-			best := 0
-			for j, v := range row {
-				if v > row[best] {
-					best = j
-				}
-			}
-			if best == int(want) {
-				correct++
-			}
-		}
+	t.Logf("perplexity %.6f (reference %.6f), accuracy %.6f (reference %.6f), %d tokens", got.PPL, ref.Dense.PPL, got.Acc, ref.Dense.Acc, got.Tokens)
+	if got.Tokens != ref.Dense.Tokens {
+		t.Errorf("scored %d tokens, reference %d", got.Tokens, ref.Dense.Tokens)
 	}
-	ppl, acc := math.Exp(nll/float64(n)), float64(correct)/float64(n)
-	t.Logf("perplexity %.6f (reference %.6f), accuracy %.6f (reference %.6f), %d tokens", ppl, ref.Dense.PPL, acc, ref.Dense.Acc, n)
-	if n != ref.Dense.Tokens {
-		t.Errorf("scored %d tokens, reference %d", n, ref.Dense.Tokens)
+	if relErr(got.PPL, ref.Dense.PPL) > 1e-3 {
+		t.Errorf("perplexity %.6f, reference %.6f", got.PPL, ref.Dense.PPL)
 	}
-	if relErr(ppl, ref.Dense.PPL) > 1e-3 {
-		t.Errorf("perplexity %.6f, reference %.6f", ppl, ref.Dense.PPL)
-	}
-	if math.Abs(acc-ref.Dense.Acc) > 1e-3 {
-		t.Errorf("accuracy %.6f, reference %.6f", acc, ref.Dense.Acc)
+	if math.Abs(got.Acc-ref.Dense.Acc) > 1e-3 {
+		t.Errorf("accuracy %.6f, reference %.6f", got.Acc, ref.Dense.Acc)
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"lopper/internal/sharedtest"
 )
 
 // dirFiles reads every file of a directory.
@@ -48,10 +50,9 @@ func assertSameDirs(t *testing.T, a, b string) {
 // Save → Load → Save is byte-identical for the shared models, and the
 // reloaded weights equal the source.
 func TestSaveLoadSaveShared(t *testing.T) {
-	shared := sharedDir(t)
-	for _, name := range []string{"tiny-llama", "tiny-gpt2"} {
+	for _, name := range sharedtest.Models {
 		t.Run(name, func(t *testing.T) {
-			m, err := Load(filepath.Join(shared, "models", name), LoadOptions{})
+			m, err := Load(sharedtest.ModelDir(t, name), LoadOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

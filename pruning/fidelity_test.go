@@ -34,7 +34,7 @@ func TestFidelityShared(t *testing.T) {
 				if raceEnabled && (mi+ci)%2 == 1 {
 					t.Skip("under the race detector this reference runs on the other model")
 				}
-				ref := s.ref(t, c.key)
+				ref := s.ref.Result(t, c.key)
 				o := c.o
 				o.Calib = s.calib
 				out, rep, err := Prune(context.Background(), s.m, o)

@@ -94,7 +94,7 @@ func TestStructuredSharedModels(t *testing.T) {
 			dense, n := perplexity(t, m, text)
 			t.Logf("dense: perplexity %.4f over %d tokens, %d parameters", dense, n, m.NumParams())
 			if len(text) == len(s.eval) {
-				if ref := s.ref(t, "dense"); stRelDiff(dense, ref.PPL) > 1e-3 || n != ref.Tokens {
+				if ref := s.ref.Dense; stRelDiff(dense, ref.PPL) > 1e-3 || n != ref.Tokens {
 					t.Fatalf("dense perplexity %.6f over %d tokens, PyTorch reference %.6f over %d: the evaluation is off", dense, n, ref.PPL, ref.Tokens)
 				}
 			}

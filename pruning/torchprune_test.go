@@ -3,6 +3,7 @@ package pruning
 import (
 	"encoding/json"
 	"fmt"
+	"lopper/internal/sharedtest"
 	"math"
 	"os"
 	"path/filepath"
@@ -70,10 +71,7 @@ func sameMask(t *testing.T, what string, got []byte, want [][]int) {
 
 // Every case computed with torch.nn.utils.prune is reproduced exactly.
 func TestTorchPruneCases(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(sharedDir(t), "reference", "torch_prune_cases.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := sharedtest.Read(t, "reference", "torch_prune_cases.json")
 	var doc struct {
 		Cases []torchCase `json:"cases"`
 	}

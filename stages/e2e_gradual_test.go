@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"lopper/internal/sharedtest"
 	"lopper/model"
 )
 
@@ -18,15 +19,15 @@ import (
 // loss, and save writes a directory that loads back with the kept model's
 // logits and a manifest of its history.
 func TestGradualLoopEndToEnd(t *testing.T) {
-	modelDir := shared(t, "models/tiny-llama")
+	modelDir := sharedtest.Path(t, "models/tiny-llama")
 	const maxDrop, from, to, iters = 0.2, 0.5, 0.9, 5
 	r := loadRecipe(t, filepath.Join(repoRoot(t), "recipes", "gradual-magnitude.yaml"),
-		"model="+modelDir, "train="+shared(t, "data/shakespeare_train.txt"), "eval="+shared(t, "data/shakespeare_eval.txt"),
+		"model="+modelDir, "train="+sharedtest.Path(t, "data/shakespeare_train.txt"), "eval="+sharedtest.Path(t, "data/shakespeare_eval.txt"),
 		"max_acc_drop=0.2", "from=0.5", "to=0.9", "iterations=5", "retrain_steps=20", "lr=0.0003",
 		"batch_size=8", "seq_len=64", "eval_limit=24")
 	rec := run(t, r)
 	loop := stage(t, rec, "gradual").Loop
-	train := readBytes(t, shared(t, "data/shakespeare_train.txt"), 64*64)
+	train := sharedtest.Tokens(sharedtest.Read(t, "data/shakespeare_train.txt")[:64*64+1])
 	base := stage(t, rec, "baseline").Metrics["accuracy"]
 
 	// The stop: the first iteration whose drop exceeds the limit.
@@ -91,7 +92,7 @@ func TestGradualLoopEndToEnd(t *testing.T) {
 	if !slices.Equal(saved.W, kept.Model.W) {
 		t.Error("saved weights differ from the kept model's")
 	}
-	tokens := readBytes(t, shared(t, "data/shakespeare_eval.txt"), 2*64)[:2*64]
+	tokens := sharedtest.Tokens(sharedtest.Read(t, "data/shakespeare_eval.txt")[:2*64])
 	if a, b := logits(t, kept.Model, tokens, 64), logits(t, saved, tokens, 64); !slices.Equal(a, b) {
 		t.Error("the saved model's logits differ from the in-memory model's")
 	}
@@ -135,24 +136,6 @@ func logits(t testing.TB, m *model.Model, tokens []int32, T int) []float32 {
 		t.Fatal(err)
 	}
 	return slices.Clone(out)
-}
-
-// readBytes returns the first n bytes of a file as byte tokens (the shared
-// models' tokenizer maps every byte to its value).
-func readBytes(t testing.TB, path string, n int) []int32 {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(b) < n+1 {
-		t.Fatalf("%s has %d bytes, want %d", path, len(b), n+1)
-	}
-	out := make([]int32, n+1)
-	for i := range out {
-		out[i] = int32(b[i])
-	}
-	return out
 }
 
 // lmLoss is m's mean next-token loss over the windows of T tokens of

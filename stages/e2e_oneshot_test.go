@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"lopper/internal/sharedtest"
 	"lopper/model"
 )
 
@@ -14,8 +15,8 @@ import (
 func sharedSet(t testing.TB, name, trainParam string, extra ...string) []string {
 	t.Helper()
 	set := []string{
-		"model=" + shared(t, "models/"+name), trainParam + "=" + shared(t, "data/shakespeare_train.txt"),
-		"eval=" + shared(t, "data/shakespeare_eval.txt"), "seq_len=64", "eval_limit=16",
+		"model=" + sharedtest.Path(t, "models/"+name), trainParam + "=" + sharedtest.Path(t, "data/shakespeare_train.txt"),
+		"eval=" + sharedtest.Path(t, "data/shakespeare_eval.txt"), "seq_len=64", "eval_limit=16",
 	}
 	return append(set, extra...)
 }

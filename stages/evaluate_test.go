@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"lopper/eval"
+	"lopper/internal/sharedtest"
 	"lopper/pipeline"
 )
 
@@ -15,8 +16,8 @@ import (
 // not measure what a ratio needs is an error naming it.
 func TestEvaluateMetrics(t *testing.T) {
 	set := []string{
-		"model=" + shared(t, "models/tiny-llama"), "eval=" + shared(t, "data/shakespeare_eval.txt"),
-		"hs=" + shared(t, "data/hellaswag/hellaswag_val_200.txt"),
+		"model=" + sharedtest.Path(t, "models/tiny-llama"), "eval=" + sharedtest.Path(t, "data/shakespeare_eval.txt"),
+		"hs=" + sharedtest.Path(t, "data/hellaswag/hellaswag_val_200.txt"),
 	}
 	src := `version: 1
 name: eval-test
@@ -80,8 +81,8 @@ stages:
 // for bit, for text, multiple choice and both in one stage.
 func TestAccDropOneRule(t *testing.T) {
 	set := []string{
-		"model=" + shared(t, "models/tiny-llama"), "eval=" + shared(t, "data/shakespeare_eval.txt"),
-		"hs=" + shared(t, "data/hellaswag/hellaswag_val_200.txt"),
+		"model=" + sharedtest.Path(t, "models/tiny-llama"), "eval=" + sharedtest.Path(t, "data/shakespeare_eval.txt"),
+		"hs=" + sharedtest.Path(t, "data/hellaswag/hellaswag_val_200.txt"),
 	}
 	for _, tc := range []struct {
 		name, with, headline string

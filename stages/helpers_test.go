@@ -29,17 +29,6 @@ func repoRoot(t testing.TB) string {
 	}
 }
 
-// shared returns a path under ../shared (next to the repository), skipping
-// the test when the shared data is not there.
-func shared(t testing.TB, rel string) string {
-	t.Helper()
-	p := filepath.Join(repoRoot(t), "..", "shared", rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared test data not available: %v", err)
-	}
-	return p
-}
-
 func newRegistry() *pipeline.Registry {
 	reg := pipeline.NewRegistry()
 	Register(reg)

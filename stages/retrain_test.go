@@ -1,6 +1,7 @@
 package stages
 
 import (
+	"lopper/internal/sharedtest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,8 +12,8 @@ import (
 // held-out loss every eval_every steps, and records the loss curve.
 func TestRetrainHoldsZerosOfALoadedModel(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "pruned")
-	set := []string{"model=" + shared(t, "models/tiny-gpt2"), "train=" + shared(t, "data/shakespeare_train.txt"),
-		"eval=" + shared(t, "data/shakespeare_eval.txt"), "out=" + out}
+	set := []string{"model=" + sharedtest.Path(t, "models/tiny-gpt2"), "train=" + sharedtest.Path(t, "data/shakespeare_train.txt"),
+		"eval=" + sharedtest.Path(t, "data/shakespeare_eval.txt"), "out=" + out}
 	params := `params:
   model: {type: path, default: m}
   train: {type: path, default: t}

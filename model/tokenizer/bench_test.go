@@ -1,8 +1,7 @@
 package tokenizer
 
 import (
-	"os"
-	"path/filepath"
+	"lopper/internal/sharedtest"
 	"testing"
 )
 
@@ -13,10 +12,7 @@ import (
 
 // wikiText returns the first n bytes of WikiText-2's test split.
 func wikiText(b *testing.B, n int) string {
-	data, err := os.ReadFile(filepath.Join(sharedDir(b), "data", "wikitext2", "wiki.test.raw"))
-	if err != nil {
-		b.Fatal(err)
-	}
+	data := sharedtest.Read(b, "data", "wikitext2", "wiki.test.raw")
 	return string(data[:min(n, len(data))])
 }
 
@@ -64,7 +60,7 @@ func BenchmarkDecodeGPT2Wiki(b *testing.B) {
 }
 
 func BenchmarkLoadGPT2(b *testing.B) {
-	path := filepath.Join(sharedDir(b), "tokenizers", "gpt2", "tokenizer.json")
+	path := sharedtest.Path(b, "tokenizers", "gpt2", "tokenizer.json")
 	for b.Loop() {
 		if _, err := Load(path); err != nil {
 			b.Fatal(err)

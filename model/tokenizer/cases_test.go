@@ -2,6 +2,7 @@ package tokenizer
 
 import (
 	"encoding/json"
+	"lopper/internal/sharedtest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,7 +17,7 @@ func TestSharedCases(t *testing.T) {
 	for _, name := range []string{"gpt2", "llama2"} {
 		t.Run(name, func(t *testing.T) {
 			tok := sharedTokenizer(t, filepath.Join("tokenizers", name, "tokenizer.json"))
-			cases := readCases(t, filepath.Join(sharedDir(t), "tokenizers", name, "cases.jsonl"))
+			cases := readCases(t, sharedtest.Path(t, "tokenizers", name, "cases.jsonl"))
 			if len(cases) != 47 {
 				t.Fatalf("%d cases, want 47", len(cases))
 			}

@@ -2,8 +2,7 @@ package tokenizer
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
+	"lopper/internal/sharedtest"
 	"slices"
 	"testing"
 )
@@ -65,11 +64,7 @@ func TestDecoders(t *testing.T) {
 // the Llama 3 style, Sequence[Split(regex), ByteLevel(use_regex false)], which
 // must tokenize exactly as ByteLevel(use_regex true).
 func TestSplitSequenceEqualsByteLevelRegex(t *testing.T) {
-	shared := sharedDir(t)
-	data, err := os.ReadFile(filepath.Join(shared, "tokenizers", "gpt2", "tokenizer.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := sharedtest.Read(t, "tokenizers", "gpt2", "tokenizer.json")
 	var f map[string]json.RawMessage
 	if err := json.Unmarshal(data, &f); err != nil {
 		t.Fatal(err)
@@ -83,7 +78,7 @@ func TestSplitSequenceEqualsByteLevelRegex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range readCases(t, filepath.Join(shared, "tokenizers", "gpt2", "cases.jsonl")) {
+	for _, c := range readCases(t, sharedtest.Path(t, "tokenizers", "gpt2", "cases.jsonl")) {
 		if got := seq.Encode(c.Text); !slices.Equal(got, c.IDs) {
 			t.Errorf("%q: got %v, want %v", c.Text, got, c.IDs)
 		}

@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"lopper/internal/sharedtest"
 	"slices"
 	"strings"
 	"sync"
@@ -63,7 +64,7 @@ func FuzzFromJSON(f *testing.F) {
 // -race) and checks every result against a sequential encoding.
 func TestConcurrentEncode(t *testing.T) {
 	gpt2 := sharedTokenizer(t, "tokenizers/gpt2/tokenizer.json")
-	cases := readCases(t, sharedDir(t)+"/tokenizers/gpt2/cases.jsonl")
+	cases := readCases(t, sharedtest.Path(t, "tokenizers", "gpt2", "cases.jsonl"))
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Add(1)

@@ -1,8 +1,8 @@
 package tokenizer
 
 import (
+	"lopper/internal/sharedtest"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -41,17 +41,13 @@ func utf8Bytes(s string) []int32 {
 // TestTinyByteTokenizers checks the byte-level tokenizers of the shared tiny
 // models: a token is a byte, so any text encodes to its bytes.
 func TestTinyByteTokenizers(t *testing.T) {
-	shared := sharedDir(t)
-	text, err := os.ReadFile(filepath.Join(shared, "data", "shakespeare_eval.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	text := sharedtest.EvalText(t)
 	r := rand.New(rand.NewPCG(1, 2))
 	texts := []string{"", "ROMEO: ", string(text[:4096]), "\x00\xff\xfe", "  \n\n  x"}
 	for range 200 {
 		texts = append(texts, randomText(r, r.IntN(64), true))
 	}
-	for _, m := range []string{"tiny-llama", "tiny-gpt2"} {
+	for _, m := range sharedtest.Models {
 		tok := sharedTokenizer(t, filepath.Join("models", m, "tokenizer.json"))
 		if tok.VocabSize() != 256 {
 			t.Errorf("%s: VocabSize %d, want 256", m, tok.VocabSize())

@@ -3,40 +3,18 @@ package tokenizer
 import (
 	"bufio"
 	"encoding/json"
+	"lopper/internal/sharedtest"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 )
-
-// sharedDir returns the shared test data directory (../shared next to the
-// repository root), or skips the test when it is absent.
-func sharedDir(tb testing.TB) string {
-	tb.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for d := wd; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			s := filepath.Join(d, "..", "shared")
-			if _, err := os.Stat(s); err != nil {
-				tb.Skipf("shared test data not found at %s", s)
-			}
-			return s
-		}
-		if filepath.Dir(d) == d {
-			tb.Skip("repository root not found")
-		}
-	}
-}
 
 var sharedTokenizers sync.Map // path → *Tokenizer, loaded once per test binary
 
 // sharedTokenizer loads ../shared/<rel>, once per test binary.
 func sharedTokenizer(tb testing.TB, rel string) *Tokenizer {
 	tb.Helper()
-	path := filepath.Join(sharedDir(tb), rel)
+	path := sharedtest.Path(tb, rel)
 	if t, ok := sharedTokenizers.Load(path); ok {
 		return t.(*Tokenizer)
 	}

@@ -38,7 +38,11 @@ func expSplit(hi, lo float32) float32 {
 	case hi < expLo:
 		return 0
 	}
-	n := float32(math.RoundToEven(float64((hi + lo) * log2e)))
+	// Round to nearest even by adding and removing 1.5·2²³ (exact for the
+	// |t| < 2²² here; math.RoundToEven is a slow call on baseline amd64).
+	const roundMagic = 0x1.8p23
+	t := (hi + lo) * log2e
+	n := (t + roundMagic) - roundMagic
 	r := hi - n*ln2Hi
 	r -= n * ln2Lo
 	r += lo
@@ -55,13 +59,16 @@ func ldexpf(p float32, n int) float32 {
 	return float32(math.Ldexp(float64(p), n))
 }
 
+// absf returns |x|.
+func absf(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }
+
 // expf returns eˣ.
 func expf(x float32) float32 { return expSplit(x, 0) }
 
 // sigmoidf returns 1/(1+e⁻ˣ), as e^x/(1+e^x) for negative x so that the
 // result stays accurate where it is tiny.
 func sigmoidf(x float32) float32 {
-	e := expf(-float32(math.Abs(float64(x))))
+	e := expf(-absf(x))
 	s := 1 / (1 + e)
 	if x < 0 {
 		return e * s
@@ -96,7 +103,7 @@ const normClamp = 20
 // exponent as an exact hi+lo pair.
 func normTail(x float32) float32 {
 	x = max(-normClamp, min(normClamp, x))
-	ax := float32(math.Abs(float64(x)))
+	ax := absf(x)
 	t := 1 / (1 + 0.5*(ax*invSqrt2))
 	p := erfcP8 + t*erfcP9
 	p = erfcP7 + t*p
@@ -145,7 +152,7 @@ const (
 
 // tanhf returns tanh(x).
 func tanhf(x float32) float32 {
-	ax := float32(math.Abs(float64(x)))
+	ax := absf(x)
 	if ax < tanhSmall {
 		z := x * x
 		p := (((tanhP0*z+tanhP1)*z+tanhP2)*z+tanhP3)*z + tanhP4

@@ -268,3 +268,48 @@ func FuzzActivations(f *testing.F) {
 		}
 	})
 }
+
+// TestElemWritesOnlyItsElements checks that no kernel writes past the
+// slices it is given (the masked last vector must not spill).
+func TestElemWritesOnlyItsElements(t *testing.T) {
+	const sentinel = float32(12345)
+	r := rand.New(rand.NewPCG(13, 3))
+	for _, e := range allElems() {
+		for n := 1; n <= 40; n++ {
+			x, y, z := randFloats(r, n), randFloats(r, n), randFloats(r, n)
+			out := func() []float32 { // n elements followed by sentinels
+				b := make([]float32, n+16)
+				for i := range b {
+					b[i] = sentinel
+				}
+				return b
+			}
+			a, b := out(), out()
+			calls := map[string]func(){
+				"gelu":             func() { e.gelu(a[:n], x) },
+				"geluBackward":     func() { e.geluBackward(a[:n], y, x) },
+				"geluTanh":         func() { e.geluTanh(a[:n], x) },
+				"geluTanhBackward": func() { e.geluTanhBackward(a[:n], y, x) },
+				"swiglu":           func() { e.swiglu(a[:n], x, y) },
+				"swigluBackward":   func() { e.swigluBackward(a[:n], b[:n], z, x, y) },
+				"add":              func() { e.add(a[:n], x) },
+				"scale":            func() { e.scale(a[:n], 2) },
+				"axpy":             func() { e.axpy(a[:n], 2, x) },
+				"expShift":         func() { e.expShift(a[:n], 1) },
+				"rmsScale":         func() { e.rmsScale(a[:n], x, y, 2) },
+				"rmsBackward":      func() { e.rmsBackward(a[:n], b[:n], x, y, z, 2, 3) },
+				"lnAffine":         func() { e.lnAffine(a[:n], x, y, z, 1, 2) },
+				"lnScale":          func() { e.lnAffine(a[:n], x, y, nil, 1, 2) },
+				"lnBackward":       func() { e.lnBackward(a[:n], b[:n], x, y, z, 1, 2, 3, 4) },
+			}
+			for name, call := range calls {
+				call()
+				for i := n; i < n+16; i++ {
+					if a[i] != sentinel || b[i] != sentinel {
+						t.Fatalf("%s %s n=%d: wrote past the end (index %d)", e.name, name, n, i)
+					}
+				}
+			}
+		}
+	}
+}

@@ -43,6 +43,24 @@ func TestWindows(t *testing.T) {
 	if _, err := Windows(stream, WindowOptions{Samples: 0, SeqLen: 10}); err == nil {
 		t.Error("zero samples accepted")
 	}
+	// Fit: as many consecutive windows as the text holds, at most Samples
+	// and at least one; no full window is still an error.
+	for _, tc := range []struct{ n, samples, want int }{{100, 128, 10}, {100, 4, 4}, {95, 128, 9}, {10, 128, 1}} {
+		c, err := Windows(stream[:tc.n], WindowOptions{Samples: tc.samples, SeqLen: 10, Fit: true})
+		if err != nil {
+			t.Errorf("fit %d samples from %d tokens: %v", tc.samples, tc.n, err)
+		} else if c.Samples() != tc.want || !slices.Equal(c.Tokens, stream[:tc.want*10]) {
+			t.Errorf("fit %d samples from %d tokens: %d windows %v; want the first %d", tc.samples, tc.n, c.Samples(), c.Tokens, tc.want)
+		}
+	}
+	if _, err := Windows(stream[:9], WindowOptions{Samples: 128, SeqLen: 10, Fit: true}); err == nil || !strings.Contains(err.Error(), "has 9") {
+		t.Errorf("fit with no full window: %v", err)
+	}
+	// Random windows always fit; Fit changes nothing there.
+	r4, err := Windows(stream, WindowOptions{Samples: 20, SeqLen: 10, Random: true, Seed: 5, Fit: true})
+	if err != nil || !slices.Equal(r4.Tokens, r1.Tokens) {
+		t.Errorf("random windows with fit differ: %v", err)
+	}
 }
 
 func TestSelectTargets(t *testing.T) {

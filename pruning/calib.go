@@ -66,6 +66,12 @@ type WindowOptions struct {
 	// protocol of the shared references' calib.txt.
 	Random bool
 	Seed   uint64
+	// Fit makes Samples a maximum for consecutive windows: a stream too
+	// short for them gives as many full windows as it holds (at least one)
+	// instead of an error. For callers whose Samples is a default, not the
+	// user's number; the result's Samples() says how many were cut.
+	// Random windows always fit.
+	Fit bool
 }
 
 // Windows cuts o.Samples windows of o.SeqLen tokens from stream.
@@ -74,6 +80,9 @@ func Windows(stream []int32, o WindowOptions) (*Calibration, error) {
 		return nil, fmt.Errorf("calibration: samples (%d) and sequence length (%d) must be positive", o.Samples, o.SeqLen)
 	}
 	if !o.Random {
+		if o.Fit && len(stream) >= o.SeqLen {
+			o.Samples = min(o.Samples, len(stream)/o.SeqLen)
+		}
 		need := o.Samples * o.SeqLen
 		if len(stream) < need {
 			return nil, fmt.Errorf("calibration: %d consecutive windows of %d tokens need %d tokens, the text has %d", o.Samples, o.SeqLen, need, len(stream))

@@ -133,6 +133,11 @@ type Options struct {
 	Seed      uint64 // Random's seed
 	OWL       OWLOptions
 	SparseGPT SparseGPTOptions
+	// HeadMode (pattern heads) and NonUniform (neurons and heads with
+	// scope global) apply to structured patterns only; empty means
+	// StructuredOptions' defaults.
+	HeadMode   HeadMode
+	NonUniform NonUniformPolicy
 }
 
 // normalize fills defaults and validates o, with errors that say which
@@ -150,8 +155,13 @@ func (o Options) normalize() (Options, error) {
 		}
 		return o, nil
 	}
+	if o.HeadMode != "" || o.NonUniform != "" {
+		return o, fmt.Errorf("head mode and non-uniform policy apply to the structured patterns (neurons, heads, layers), not %s", o.Pattern)
+	}
 	switch o.Method {
 	case Magnitude, Random, Wanda, SparseGPT, Taylor:
+	case MethodL1, MethodL2, MethodActivation, MethodBlockInfluence:
+		return o, fmt.Errorf("method %s scores whole structures: use it with the structured patterns (neurons, heads, layers), not %s", o.Method, o.Pattern)
 	case "":
 		return o, fmt.Errorf("no pruning method given (want magnitude, random, wanda, sparsegpt or taylor)")
 	default:
@@ -221,9 +231,14 @@ func (o Options) normalize() (Options, error) {
 }
 
 // needsCalib reports whether o needs calibration windows.
-func (o Options) needsCalib() bool {
-	switch o.Method {
-	case Wanda, SparseGPT, Taylor:
+func (o Options) needsCalib() bool { return o.Method.NeedsCalibration() }
+
+// NeedsCalibration reports whether the method computes its scores from
+// calibration windows (wanda, sparsegpt, taylor, activation,
+// block_influence).
+func (m Method) NeedsCalibration() bool {
+	switch m {
+	case Wanda, SparseGPT, Taylor, MethodActivation, MethodBlockInfluence:
 		return true
 	}
 	return false

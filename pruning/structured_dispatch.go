@@ -7,26 +7,36 @@ import (
 	"lopper/model"
 )
 
-// MethodBlockInfluence is the method name that selects Block Influence for
-// the layers pattern through Options (it scores only whole layers).
-const MethodBlockInfluence Method = Method(ByBlockInfluence)
+// Methods that exist only for structured patterns: they name the
+// StructCriterion of the same name through Options.
+const (
+	MethodL1         Method = Method(ByL1)         // neurons, heads
+	MethodL2         Method = Method(ByL2)         // neurons, heads
+	MethodActivation Method = Method(ByActivation) // neurons, heads
+	// MethodBlockInfluence scores only whole layers.
+	MethodBlockInfluence Method = Method(ByBlockInfluence)
+)
 
 // StructuredOptionsFrom translates the top-level Options of a structured
 // pattern (neurons, heads, layers) into StructuredOptions:
 //
 //   - Sparsity is the fraction of units removed (neurons, kv groups or
 //     layers), rounded to nearest.
-//   - Method: magnitude → the L2 norm of each structure's parameters,
-//     wanda → structured Wanda, taylor → Taylor, random → random,
-//     block_influence → Block Influence (layers only). Whole layers are
+//   - Method: l1, l2, activation, wanda, taylor, random and
+//     block_influence select the criterion of that name; magnitude is l2
+//     (the L2 norm of each structure's parameters). Whole layers are
 //     scored by block_influence, taylor or random; sparsegpt reconstructs
 //     weights and has no structured form.
 //   - Scope row or layer → the same fraction per layer; global → global
-//     ranking (rounded to a uniform shape); owl is refused.
-//   - Calib and Seed carry over. Head mode and the non-uniform policy take
-//     their defaults (kv groups; round to uniform); Targets do not apply.
+//     ranking; owl is refused.
+//   - Calib, Seed, HeadMode (heads only) and NonUniform carry over, empty
+//     meaning the defaults (kv groups; round to uniform); Targets do not
+//     apply.
+//
+// The result is checked as PruneStructured checks it, but returned as
+// mapped, without defaults filled in.
 func StructuredOptionsFrom(o Options) (StructuredOptions, error) {
-	so := StructuredOptions{Ratio: o.Sparsity, Calibration: o.Calib, Seed: o.Seed}
+	so := StructuredOptions{Ratio: o.Sparsity, Calibration: o.Calib, Seed: o.Seed, HeadMode: o.HeadMode, NonUniform: o.NonUniform}
 	switch o.Pattern.Kind {
 	case Neurons:
 		so.Structure = StructNeurons
@@ -38,11 +48,14 @@ func StructuredOptionsFrom(o Options) (StructuredOptions, error) {
 		return so, fmt.Errorf("pattern %s is not structured", o.Pattern)
 	}
 	switch o.Method {
-	case Magnitude:
+	case Magnitude, MethodL1, MethodL2, MethodActivation:
 		if so.Structure == StructLayers {
-			return so, fmt.Errorf("magnitude does not score whole layers; use block_influence, taylor or random")
+			return so, fmt.Errorf("%s does not score whole layers; use block_influence, taylor or random", o.Method)
 		}
-		so.Criterion = ByL2
+		so.Criterion = StructCriterion(o.Method)
+		if o.Method == Magnitude {
+			so.Criterion = ByL2
+		}
 	case Wanda:
 		so.Criterion = ByWanda
 	case Taylor:
@@ -55,7 +68,7 @@ func StructuredOptionsFrom(o Options) (StructuredOptions, error) {
 		}
 		so.Criterion = ByBlockInfluence
 	default:
-		want := "magnitude, wanda, taylor or random"
+		want := "l1, l2 (magnitude), activation, wanda, taylor or random"
 		if so.Structure == StructLayers {
 			want = "block_influence, taylor or random"
 		}
@@ -74,6 +87,12 @@ func StructuredOptionsFrom(o Options) (StructuredOptions, error) {
 	}
 	if !(o.Sparsity > 0 && o.Sparsity < 1) {
 		return so, fmt.Errorf("the %s pattern needs a sparsity strictly between 0 and 1 (the fraction of %s to remove), got %g", o.Pattern, o.Pattern, o.Sparsity)
+	}
+	if o.HeadMode != "" && so.Structure != StructHeads {
+		return so, fmt.Errorf("head mode applies to pattern heads only, not %s", o.Pattern)
+	}
+	if _, err := so.withDefaults(); err != nil {
+		return so, err
 	}
 	return so, nil
 }

@@ -13,13 +13,16 @@ import (
 	"lopper/model"
 	"lopper/model/tokenizer"
 	"lopper/pruning"
+
+	"github.com/hashicorp/go-hclog"
 )
 
 func init() {
 	register(command{
 		name: "prune",
-		args: "--model DIR --out DIR --method magnitude|random|wanda|sparsegpt|taylor [--sparsity 0.5] " +
-			"[--pattern unstructured|2:4|4:8|neurons|heads|layers] [--scope row|layer|global|owl] " +
+		args: "--model DIR --out DIR --method magnitude|random|wanda|sparsegpt|taylor|l1|l2|activation|block_influence " +
+			"[--sparsity 0.5] [--pattern unstructured|2:4|4:8|neurons|heads|layers] [--scope row|layer|global|owl] " +
+			"[--head-mode kv_groups|query_heads] [--nonuniform round|keep|refuse] " +
 			"[--calib FILE --calib-seq-len N --calib-samples N] [--seed N] [--targets RE --ignore RE] [--dry-run] [--json]",
 		summary: "prune a model once, without a recipe, and save the result",
 		run:     runPrune,
@@ -29,25 +32,33 @@ func init() {
 // pruneFlags are lopper prune's options.
 type pruneFlags struct {
 	model, out, method, pattern, scope, calib, calibMode string
+	headMode, nonUniform                                 string
 	sparsity, owlLambda, owlM                            float64
 	calibSeqLen, calibSamples                            int
-	calibRandom, dryRun, json, sparsitySet               bool
+	calibRandom, dryRun, json, sparsitySet, samplesSet   bool
 	seed                                                 uint64
 	targets, ignore                                      stringList
 }
+
+// defaultCalibSamples is --calib-samples' default: a maximum, cut down to
+// the windows the text holds.
+const defaultCalibSamples = 128
 
 func runPrune(ctx context.Context, a *app, args []string) int {
 	fs := a.newFlags("prune")
 	var f pruneFlags
 	fs.StringVar(&f.model, "model", "", "the model to prune: a Hugging Face directory")
 	fs.StringVar(&f.out, "out", "", "where to save the pruned model (a directory, replaced atomically)")
-	fs.StringVar(&f.method, "method", "", "importance criterion: magnitude, random, wanda, sparsegpt or taylor")
+	fs.StringVar(&f.method, "method", "", "importance criterion: magnitude, random, wanda, sparsegpt or taylor for weights; "+
+		"l1, l2 (or magnitude), activation, wanda, taylor or random for neurons and heads; block_influence, taylor or random for layers")
 	fs.Float64Var(&f.sparsity, "sparsity", 0.5, "fraction of each comparison group to end pruned, counting weights already zero (N:M patterns fix it at 1-N/M)")
 	fs.StringVar(&f.pattern, "pattern", "unstructured", "what is removed: unstructured, N:M (2:4, 4:8; at most N of every M inputs survive), neurons, heads or layers")
-	fs.StringVar(&f.scope, "scope", "", "comparison group: row, layer (a tensor), global or owl (default: row for wanda and N:M, layer otherwise)")
-	fs.StringVar(&f.calib, "calib", "", "calibration text `FILE` (wanda, sparsegpt, taylor), tokenized with the model's tokenizer")
+	fs.StringVar(&f.scope, "scope", "", "comparison group: row, layer (a tensor), global or owl (default: row for wanda and N:M, layer otherwise); neurons and heads: layer or global")
+	fs.StringVar(&f.headMode, "head-mode", "", "pattern heads under grouped-query attention: kv_groups (a kv head with its query group) or query_heads (query heads evenly from every group) (default kv_groups)")
+	fs.StringVar(&f.nonUniform, "nonuniform", "", "neurons and heads with --scope global, when layers would end with different sizes: round (to a uniform size), keep (per-layer sizes; not loadable by Hugging Face) or refuse (default round)")
+	fs.StringVar(&f.calib, "calib", "", "calibration text `FILE` (wanda, sparsegpt, taylor, activation, block_influence), tokenized with the model's tokenizer")
 	fs.IntVar(&f.calibSeqLen, "calib-seq-len", 0, "calibration window length in tokens (default: the model's positions, at most 2048)")
-	fs.IntVar(&f.calibSamples, "calib-samples", 128, "number of calibration windows")
+	fs.IntVar(&f.calibSamples, "calib-samples", defaultCalibSamples, "number of calibration windows; when not given, as many as the text holds, at most the default")
 	fs.BoolVar(&f.calibRandom, "calib-random", false, "take the windows at random starts (seeded by --seed) instead of consecutively from the start of the file")
 	fs.StringVar(&f.calibMode, "calib-mode", "sequential", "calibration statistics: sequential (block by block, earlier blocks pruned) or one-pass (all from the dense model)")
 	fs.Uint64Var(&f.seed, "seed", 0, "seed for --method random and --calib-random")
@@ -61,7 +72,10 @@ func runPrune(ctx context.Context, a *app, args []string) int {
 	if !ok {
 		return code
 	}
-	fs.Visit(func(fl *flag.Flag) { f.sparsitySet = f.sparsitySet || fl.Name == "sparsity" })
+	fs.Visit(func(fl *flag.Flag) {
+		f.sparsitySet = f.sparsitySet || fl.Name == "sparsity"
+		f.samplesSet = f.samplesSet || fl.Name == "calib-samples"
+	})
 	o, msg := f.options(pos)
 	if msg != "" {
 		fmt.Fprintf(a.stderr, "lopper prune: %s\n", msg)
@@ -88,7 +102,7 @@ func runPrune(ctx context.Context, a *app, args []string) int {
 		return f.print(a, rep)
 	}
 	if f.calib != "" {
-		if o.Calib, err = f.calibration(m); err != nil {
+		if o.Calib, err = f.calibration(m, a.log); err != nil {
 			fmt.Fprintf(a.stderr, "lopper prune: %v\n", err)
 			return exitFailed
 		}
@@ -124,7 +138,7 @@ func (f *pruneFlags) options(pos []string) (pruning.Options, string) {
 		return pruning.Options{}, "--out is required (or --dry-run)"
 	case f.method == "":
 		return pruning.Options{}, "--method is required"
-	case f.calib == "" && !f.dryRun && (f.method == "wanda" || f.method == "sparsegpt" || f.method == "taylor"):
+	case f.calib == "" && !f.dryRun && pruning.Method(f.method).NeedsCalibration():
 		return pruning.Options{}, fmt.Sprintf("--method %s needs calibration text: give --calib FILE", f.method)
 	case f.calibSeqLen < 0 || f.calibSamples <= 0:
 		return pruning.Options{}, "--calib-seq-len must not be negative and --calib-samples must be positive"
@@ -137,7 +151,8 @@ func (f *pruneFlags) options(pos []string) (pruning.Options, string) {
 		Method: pruning.Method(f.method), Sparsity: f.sparsity, Pattern: p, Scope: pruning.Scope(f.scope),
 		Targets:   pruning.TargetSpec{Include: f.targets, Ignore: f.ignore},
 		CalibMode: pruning.CalibMode(f.calibMode), Seed: f.seed,
-		OWL: pruning.OWLOptions{Lambda: f.owlLambda, M: f.owlM},
+		OWL:      pruning.OWLOptions{Lambda: f.owlLambda, M: f.owlM},
+		HeadMode: pruning.HeadMode(f.headMode), NonUniform: pruning.NonUniformPolicy(f.nonUniform),
 	}
 	if p.Kind == pruning.NM && !f.sparsitySet {
 		o.Sparsity = 0 // the pattern fixes it
@@ -157,7 +172,7 @@ func checkPruneOptions(m *model.Model, o pruning.Options) error {
 }
 
 // calibration reads, tokenizes and windows the calibration file.
-func (f *pruneFlags) calibration(m *model.Model) (*pruning.Calibration, error) {
+func (f *pruneFlags) calibration(m *model.Model, log hclog.Logger) (*pruning.Calibration, error) {
 	if m.TokenizerJSON == nil {
 		return nil, fmt.Errorf("%s has no tokenizer.json to tokenize %s with", f.model, f.calib)
 	}
@@ -174,10 +189,14 @@ func (f *pruneFlags) calibration(m *model.Model) (*pruning.Calibration, error) {
 		seqLen = min(m.Config.MaxPos, 2048)
 	}
 	c, err := pruning.Windows(tok.Encode(string(text)), pruning.WindowOptions{
-		Samples: f.calibSamples, SeqLen: seqLen, Random: f.calibRandom, Seed: f.seed,
+		Samples: f.calibSamples, SeqLen: seqLen, Random: f.calibRandom, Seed: f.seed, Fit: !f.samplesSet,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", f.calib, err)
+	}
+	if n := c.Samples(); n < f.calibSamples {
+		log.Info("the calibration text holds fewer windows than the default; using them all",
+			"file", f.calib, "windows", n, "seq_len", seqLen, "default", f.calibSamples)
 	}
 	return c, nil
 }

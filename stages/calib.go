@@ -15,7 +15,8 @@ import (
 //	calib:
 //	  file: calib.txt        # text, tokenized with the model's tokenizer (required)
 //	  seq_len: 128           # [min(128, the model's positions)] tokens per window
-//	  samples: 32            # [32] windows
+//	  samples: 32            # [32] windows; by default at most 32: a text too short for 32
+//	                         # consecutive windows gives as many as it holds (at least one)
 //	  sampling: random       # [random]: seeded random starts; consecutive: window k = tokens[k·seq_len:]
 //	  seed: 0                # for random sampling
 //	  batch: 8               # [8] windows per forward pass (memory, not results)
@@ -61,7 +62,7 @@ func (cc *CalibConfig) windows(sc *pipeline.StageContext, m *model.Model) (*prun
 		return nil, fmt.Errorf("calib: %w", err)
 	}
 	o := pruning.WindowOptions{
-		Samples: cc.Samples, SeqLen: cc.SeqLen, Random: cc.Sampling != "consecutive", Seed: cc.Seed,
+		Samples: cc.Samples, SeqLen: cc.SeqLen, Random: cc.Sampling != "consecutive", Seed: cc.Seed, Fit: cc.Samples == 0,
 	}
 	if o.Samples == 0 {
 		o.Samples = defaultCalibSamples
@@ -72,6 +73,10 @@ func (cc *CalibConfig) windows(sc *pipeline.StageContext, m *model.Model) (*prun
 	cal, err := pruning.Windows(tokens, o)
 	if err != nil {
 		return nil, fmt.Errorf("calib %s: %w", path, err)
+	}
+	if n := cal.Samples(); n < o.Samples {
+		sc.Log.Info("the calibration text holds fewer windows than the default; using them all",
+			"file", path, "windows", n, "seq_len", o.SeqLen, "default", o.Samples)
 	}
 	cal.Batch = cc.Batch
 	return cal, nil

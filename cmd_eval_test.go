@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"lopper/internal/sharedtest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"lopper/internal/sharedtest"
 )
 
 func runEvalCLI(args ...string) (code int, stdout, stderr string) {

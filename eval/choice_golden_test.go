@@ -3,11 +3,12 @@ package eval
 import (
 	"context"
 	"encoding/json"
-	"lopper/internal/sharedtest"
 	"math"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"lopper/internal/sharedtest"
 )
 
 // TestChoicesMatchHarnessGolden compares multiple-choice scores with

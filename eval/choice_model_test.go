@@ -2,11 +2,12 @@ package eval
 
 import (
 	"context"
-	"lopper/internal/sharedtest"
 	"math"
 	"runtime"
 	"slices"
 	"testing"
+
+	"lopper/internal/sharedtest"
 )
 
 // TestHellaSwagSharedModels is the smoke test: the 200 shared HellaSwag

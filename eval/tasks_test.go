@@ -1,11 +1,12 @@
 package eval
 
 import (
-	"lopper/internal/sharedtest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"lopper/internal/sharedtest"
 )
 
 func TestReadHellaSwagShared(t *testing.T) {

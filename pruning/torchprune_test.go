@@ -3,12 +3,13 @@ package pruning
 import (
 	"encoding/json"
 	"fmt"
-	"lopper/internal/sharedtest"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"lopper/internal/sharedtest"
 )
 
 // torchCase is one case of shared/reference/torch_prune_cases.json.

@@ -1,10 +1,11 @@
 package stages
 
 import (
-	"lopper/internal/sharedtest"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"lopper/internal/sharedtest"
 )
 
 // A pruned model saved and loaded again has zeros but no mask: retrain

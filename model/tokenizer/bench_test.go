@@ -1,8 +1,9 @@
 package tokenizer
 
 import (
-	"lopper/internal/sharedtest"
 	"testing"
+
+	"lopper/internal/sharedtest"
 )
 
 // Measured on the 2-vCPU Zen 4 development machine (one goroutine), 512 KB of

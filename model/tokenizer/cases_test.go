@@ -2,12 +2,13 @@ package tokenizer
 
 import (
 	"encoding/json"
-	"lopper/internal/sharedtest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"lopper/internal/sharedtest"
 )
 
 // TestSharedCases checks the 47 + 47 reference tokenizations from llama.cpp's

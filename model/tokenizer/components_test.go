@@ -2,9 +2,10 @@ package tokenizer
 
 import (
 	"encoding/json"
-	"lopper/internal/sharedtest"
 	"slices"
 	"testing"
+
+	"lopper/internal/sharedtest"
 )
 
 // Metaspace expectations are those of Hugging Face's metaspace.rs tests.

@@ -1,11 +1,12 @@
 package tokenizer
 
 import (
-	"lopper/internal/sharedtest"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	"lopper/internal/sharedtest"
 )
 
 // FuzzEncode checks that encoding never panics, that ids are in range, and

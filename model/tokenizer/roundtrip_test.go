@@ -1,13 +1,14 @@
 package tokenizer
 
 import (
-	"lopper/internal/sharedtest"
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"lopper/internal/sharedtest"
 )
 
 // randomText makes a string from random runes of many scripts and classes,

@@ -3,10 +3,11 @@ package tokenizer
 import (
 	"bufio"
 	"encoding/json"
-	"lopper/internal/sharedtest"
 	"os"
 	"sync"
 	"testing"
+
+	"lopper/internal/sharedtest"
 )
 
 var sharedTokenizers sync.Map // path → *Tokenizer, loaded once per test binary

@@ -5,7 +5,9 @@
 //   - model: BPE with vocab and merges (both the "a b" and the ["a","b"] form),
 //     unk_token, fuse_unk, byte_fallback (<0xXX> tokens), ignore_merges,
 //     continuing_subword_prefix and end_of_word_suffix; dropout must be null or 0.
-//   - normalizers: Sequence, Prepend, Replace (string pattern).
+//   - normalizers: Sequence, Prepend, Replace (string pattern), NFC, NFD, NFKC,
+//     NFKD (golang.org/x/text/unicode/norm) and Lowercase (per character, as
+//     Rust's char::to_lowercase).
 //   - pre-tokenizers: ByteLevel (add_prefix_space, use_regex with the GPT-2 split
 //     regex), Metaspace (prepend_scheme always/first/never, split), Sequence, and
 //     Split with the GPT-2 or the Llama 3 / Qwen 2 regex (behavior Isolated). These

@@ -4,6 +4,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // A normalizer rewrites a piece of text before pre-tokenization.
@@ -24,6 +28,48 @@ func (p prependNorm) normalize(s string) string {
 type replaceNorm struct{ old, new string }
 
 func (r replaceNorm) normalize(s string) string { return strings.ReplaceAll(s, r.old, r.new) }
+
+// unicodeNorm is one of Hugging Face's NFC, NFD, NFKC and NFKD
+// normalizers (Qwen 2's tokenizers use NFC), by golang.org/x/text.
+type unicodeNorm struct{ form norm.Form }
+
+func (u unicodeNorm) normalize(s string) string { return u.form.String(s) }
+
+// lowercaseNorm is Hugging Face's Lowercase: Rust's char::to_lowercase on
+// every character, with no context (a final Σ becomes σ, unlike Unicode's
+// string lowercasing); İ is the one character whose lowercase is two
+// (i and a combining dot above). Bytes that are not UTF-8 pass through.
+type lowercaseNorm struct{}
+
+func (lowercaseNorm) normalize(s string) string {
+	i := 0
+	for i < len(s) { // fast path: nothing to change in an ASCII prefix
+		c := s[i]
+		if c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
+			break
+		}
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	b.WriteString(s[:i])
+	for i < len(s) {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b.WriteByte(s[i])
+		case r == '\u0130':
+			b.WriteString("i\u0307")
+		default:
+			b.WriteRune(unicode.ToLower(r))
+		}
+		i += size
+	}
+	return b.String()
+}
 
 type sequenceNorm []normalizer
 
@@ -87,6 +133,11 @@ func parseNormalizer(raw json.RawMessage, path string) (normalizer, error) {
 			return nil, fmt.Errorf("%s: Replace normalizer without \"content\"", path)
 		}
 		return replaceNorm{old, *c.Content}, nil
+	case "NFC", "NFD", "NFKC", "NFKD":
+		forms := map[string]norm.Form{"NFC": norm.NFC, "NFD": norm.NFD, "NFKC": norm.NFKC, "NFKD": norm.NFKD}
+		return unicodeNorm{forms[typ]}, nil
+	case "Lowercase":
+		return lowercaseNorm{}, nil
 	}
 	return nil, unsupported(path, "normalizer", typ)
 }

@@ -49,7 +49,7 @@ func Choices(ctx context.Context, m *model.Model, tf *TaskFile, opts ChoiceOptio
 	if err != nil {
 		return ChoiceResult{}, err
 	}
-	res, err := evalChoices(ctx, modelLM{m}, tokenizerEncoder{tok}, tf, opts)
+	res, err := evalChoices(ctx, modelLM{m}, tokenizerEncoder{tok, &m.Config}, tf, opts)
 	if err != nil {
 		return ChoiceResult{}, err
 	}

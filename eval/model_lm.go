@@ -44,14 +44,20 @@ func (r modelRunner) forward(tokens []int32, b, t int) ([]float32, error) {
 
 // tokenizerEncoder adapts a tokenizer to encoder: no special tokens are
 // added, and an empty context starts from BOS, else EOS (the harness's
-// prefix_token_id).
-type tokenizerEncoder struct{ tok *tokenizer.Tokenizer }
+// prefix_token_id), the model's config.json ids taking precedence over the
+// tokenizer's guesses from token names.
+type tokenizerEncoder struct {
+	tok *tokenizer.Tokenizer
+	cfg *model.Config
+}
 
 func (e tokenizerEncoder) encode(text string) []int32 { return e.tok.Encode(text) }
 
 func (e tokenizerEncoder) prefix() (int32, bool) {
-	if id, ok := e.tok.BOS(); ok {
-		return id, true
+	for _, id := range []func() (int32, bool){e.cfg.BOSToken, e.tok.BOS, e.cfg.EOSToken, e.tok.EOS} {
+		if t, ok := id(); ok {
+			return t, true
+		}
 	}
-	return e.tok.EOS()
+	return 0, false
 }

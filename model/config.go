@@ -60,6 +60,8 @@ type Config struct {
 	// than the window rather than computing a different function.
 	SlidingWindow int
 
+	// tokens are bos_token_id and eos_token_id (BOSToken, EOSToken).
+	tokens specialTokens
 	// raw holds config.json's fields as read, so that fields lopper does not
 	// interpret survive a save.
 	raw map[string]json.RawMessage

@@ -70,6 +70,7 @@ func ParseConfig(data []byte) (Config, error) {
 		}
 		c.HeadDim, c.Layers = ld.HeadDim, ld.Layers
 	}
+	parseSpecialTokens(p, &c)
 	if p.err != nil {
 		return Config{}, p.err
 	}

@@ -30,6 +30,8 @@ stages:
   s1: {uses: save, with: {model: base, uniform: round}}
   sc: {uses: score, with: {model: base, criterion: sparsegpt}}
   sc2: {uses: score, with: {model: base, criterion: wanda}}
+  p6: {uses: prune, with: {model: base, pattern: layers, method: taylor, count: 1}}
+  p7: {uses: prune, with: {model: base, pattern: layers, method: l1, count: 1}}
 `
 	want := []struct {
 		line int
@@ -54,6 +56,8 @@ stages:
 		{14, `uniform: "round" is not a policy; want refuse or keep`},
 		{15, "criterion: sparsegpt has no separate score step"},
 		{16, "calib: required: wanda scores need calibration data"},
+		{17, "calib: required: method taylor needs calibration data"},
+		{18, `method: "l1" does not prune pattern layers; want one of block_influence, taylor, random`},
 	}
 	file := filepath.Join(t.TempDir(), "bad.yaml")
 	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {

@@ -15,7 +15,7 @@ import (
 //	scores: sc               # optional: a score stage's scores (then no targets/ignore)
 //	method: wanda            # unstructured / N:M: magnitude | random | wanda | sparsegpt | taylor [magnitude]
 //	                         # neurons / heads: l1 | l2 | activation | wanda | taylor | random [l2]
-//	                         # layers: block_influence | random [block_influence]
+//	                         # layers: block_influence | taylor | random [block_influence]
 //	pattern: unstructured    # | 2:4 | 4:8 (any N:M) | neurons | heads | layers
 //	scope: row               # unstructured: row | layer | global | owl [row for wanda and N:M, else layer]
 //	                         # neurons / heads: layer | global [layer]

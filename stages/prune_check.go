@@ -12,7 +12,7 @@ import (
 var (
 	weightMethods = []string{"magnitude", "random", "wanda", "sparsegpt", "taylor"}
 	unitMethods   = []string{"l1", "l2", "activation", "wanda", "taylor", "random"}
-	layerMethods  = []string{"block_influence", "random"}
+	layerMethods  = []string{"block_influence", "taylor", "random"}
 	calibMethods  = []string{"wanda", "sparsegpt", "taylor", "activation", "block_influence"}
 )
 

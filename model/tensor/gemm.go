@@ -64,29 +64,46 @@ func gemm(kern *microKernel, c []float32, ldc int, a, b operand, m, n, k int, ac
 	}
 	g := newGemmPlan(kern, m, n, k, workers)
 	g.ldc = ldc
-	buf := getFloats(2 * (g.aSize + g.bSize))
+	if workers == 1 {
+		g.runSerial(c, a, b, accumulate)
+		return
+	}
+	g.runParallel(c, a, b, workers, accumulate)
+}
+
+// runSerial computes the product on the calling goroutine. It allocates
+// nothing once the buffer pool holds a large enough buffer.
+func (g *gemmPlan) runSerial(c []float32, a, b operand, accumulate bool) {
+	buf := getFloats(g.aSize + g.bSize + gemmMaxTile)
+	pa, pb, tile := (*buf)[:g.aSize], (*buf)[g.aSize:g.aSize+g.bSize], (*buf)[g.aSize+g.bSize:]
+	for t := 0; t < g.nk; t++ {
+		for i := range g.packItems() {
+			g.pack(pa, pb, a, b, t, i)
+		}
+		for j := range g.chunks {
+			if g.bInChunk {
+				g.packChunkB(pb, b, t, j)
+			}
+			g.computeChunk(c, pa, pb, tile, t, j, accumulate || t > 0)
+		}
+	}
+	putFloats(buf)
+}
+
+// runParallel computes the product on the given number of goroutines,
+// packing k block t+1 while computing block t into two sets of buffers.
+func (g gemmPlan) runParallel(c []float32, a, b operand, workers int, accumulate bool) {
+	buf := getFloats(2*(g.aSize+g.bSize) + workers*gemmMaxTile)
 	defer putFloats(buf)
 	var packA, packB [2][]float32
 	for s := 0; s < 2; s++ {
 		off := s * (g.aSize + g.bSize)
-		packA[s] = buf[off : off+g.aSize]
-		packB[s] = buf[off+g.aSize : off+g.aSize+g.bSize]
+		packA[s] = (*buf)[off : off+g.aSize]
+		packB[s] = (*buf)[off+g.aSize : off+g.aSize+g.bSize]
 	}
-
-	pack := func(t, item int) {
-		p0, kcb := g.kBlock(t)
-		if item < g.aItems {
-			packPanels(packA[t%2], a, item*g.aGroup, min(g.mp, (item+1)*g.aGroup), kern.mr, m, p0, kcb)
-			return
-		}
-		item -= g.aItems
-		packPanels(packB[t%2], b, item*g.bGroup, min(g.np, (item+1)*g.bGroup), kern.nr, n, p0, kcb)
-	}
-	packItems := g.aItems
-	if !g.bInChunk {
-		packItems += g.bItems
-	}
-	parallelFor(workers, packItems, func(i int) { pack(0, i) })
+	tiles := (*buf)[2*(g.aSize+g.bSize):]
+	packItems := g.packItems()
+	parallelFor(workers, packItems, func(_, i int) { g.pack(packA[0], packB[0], a, b, 0, i) })
 	for t := 0; t < g.nk; t++ {
 		next := 0
 		if t+1 < g.nk {
@@ -94,16 +111,17 @@ func gemm(kern *microKernel, c []float32, ldc int, a, b operand, m, n, k int, ac
 		}
 		// Packing items alternate with compute chunks so that packing,
 		// which waits on memory, overlaps with computing, which does not.
-		parallelFor(workers, next+g.chunks, func(i int) {
+		parallelFor(workers, next+g.chunks, func(w, i int) {
 			isPack, j := interleave(i, next, g.chunks)
 			if isPack {
-				pack(t+1, j)
+				g.pack(packA[(t+1)%2], packB[(t+1)%2], a, b, t+1, j)
 				return
 			}
 			if g.bInChunk {
 				g.packChunkB(packB[t%2], b, t, j)
 			}
-			g.computeChunk(c, packA[t%2], packB[t%2], t, j, accumulate || t > 0)
+			tile := tiles[w*gemmMaxTile : (w+1)*gemmMaxTile]
+			g.computeChunk(c, packA[t%2], packB[t%2], tile, t, j, accumulate || t > 0)
 		})
 	}
 }
@@ -130,9 +148,9 @@ type gemmPlan struct {
 // newGemmPlan blocks an m×n×k product for the given number of workers. The
 // chunk sizes may depend on the worker count (they only decide who computes
 // which tiles); the k blocking does not.
-func newGemmPlan(kern *microKernel, m, n, k, workers int) *gemmPlan {
+func newGemmPlan(kern *microKernel, m, n, k, workers int) gemmPlan {
 	mr, nr := kern.mr, kern.nr
-	g := &gemmPlan{kern: kern, m: m, n: n, k: k}
+	g := gemmPlan{kern: kern, m: m, n: n, k: k}
 	g.mp = (m + mr - 1) / mr
 	g.np = (n + nr - 1) / nr
 	g.nk = (k + gemmKC - 1) / gemmKC
@@ -202,6 +220,26 @@ func (g *gemmPlan) kBlock(t int) (p0, kcb int) {
 	return p0, min(gemmKC, g.k-p0)
 }
 
+// packItems is the number of packing items of one k block: the A items,
+// then the B items unless each chunk packs its own B panels.
+func (g *gemmPlan) packItems() int {
+	if g.bInChunk {
+		return g.aItems
+	}
+	return g.aItems + g.bItems
+}
+
+// pack runs packing item i of k block t into pa and pb.
+func (g *gemmPlan) pack(pa, pb []float32, a, b operand, t, i int) {
+	p0, kcb := g.kBlock(t)
+	if i < g.aItems {
+		packPanels(pa, a, i*g.aGroup, min(g.mp, (i+1)*g.aGroup), g.kern.mr, g.m, p0, kcb)
+		return
+	}
+	i -= g.aItems
+	packPanels(pb, b, i*g.bGroup, min(g.np, (i+1)*g.bGroup), g.kern.nr, g.n, p0, kcb)
+}
+
 // packChunkB packs the B panels of one chunk for k block t.
 func (g *gemmPlan) packChunkB(pb []float32, b operand, t, chunk int) {
 	p0, kcb := g.kBlock(t)
@@ -211,7 +249,8 @@ func (g *gemmPlan) packChunkB(pb []float32, b operand, t, chunk int) {
 
 // computeChunk runs the micro-kernel over the tiles of one chunk of C for k
 // block t. Each B panel stays in L1 while the chunk's A panels stream by.
-func (g *gemmPlan) computeChunk(c, pa, pb []float32, t, chunk int, load bool) {
+// tile is gemmMaxTile floats of scratch for the edge tiles.
+func (g *gemmPlan) computeChunk(c, pa, pb, tile []float32, t, chunk int, load bool) {
 	_, kcb := g.kBlock(t)
 	mr, nr, n, ldc := g.kern.mr, g.kern.nr, g.n, g.ldc
 	cm, cn := chunk/g.chunksN, chunk%g.chunksN
@@ -229,17 +268,16 @@ func (g *gemmPlan) computeChunk(c, pa, pb []float32, t, chunk int, load bool) {
 				g.kern.fn(kcb, ap, bp, c[i0*ldc+j0:(i0+mr-1)*ldc+j0+nr], ldc, load)
 				continue
 			}
-			g.edgeTile(c, ap, bp, kcb, i0, j0, mv, nv, load)
+			g.edgeTile(c, ap, bp, tile, kcb, i0, j0, mv, nv, load)
 		}
 	}
 }
 
-// edgeTile computes a tile that sticks out of C through a scratch tile, with
-// the same arithmetic as a whole one.
-func (g *gemmPlan) edgeTile(c, ap, bp []float32, kcb, i0, j0, mv, nv int, load bool) {
-	var scratch [gemmMaxTile]float32
+// edgeTile computes a tile that sticks out of C through the scratch tile,
+// with the same arithmetic as a whole one.
+func (g *gemmPlan) edgeTile(c, ap, bp, tile []float32, kcb, i0, j0, mv, nv int, load bool) {
 	mr, nr, ldc := g.kern.mr, g.kern.nr, g.ldc
-	tile := scratch[:mr*nr]
+	tile = tile[:mr*nr]
 	if load {
 		for r := 0; r < mv; r++ {
 			copy(tile[r*nr:r*nr+nv], c[(i0+r)*ldc+j0:])

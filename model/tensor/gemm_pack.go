@@ -118,16 +118,19 @@ func packTransposed(dst []float32, x operand, r0, rv, w, p0, kc int) int {
 // w floats src[p*ld+q*w:] of every panel q < panels to dst[q*w*kc+p*w:].
 var packCopy = map[int]func(dst, src []float32, ld, kc, panels int){}
 
-// floatPool recycles packing buffers between products.
+// floatPool recycles packing buffers between products. It holds pointers
+// to slices, so that getting and putting one allocates nothing.
 var floatPool sync.Pool
 
-func getFloats(n int) []float32 {
+// getFloats returns a buffer of n floats from the pool, or a new one when
+// the pool's is too small. Give it back with putFloats.
+func getFloats(n int) *[]float32 {
 	if p, ok := floatPool.Get().(*[]float32); ok && cap(*p) >= n {
-		return (*p)[:n]
+		*p = (*p)[:n]
+		return p
 	}
-	return make([]float32, n)
+	b := make([]float32, n)
+	return &b
 }
 
-func putFloats(b []float32) {
-	floatPool.Put(&b)
-}
+func putFloats(p *[]float32) { floatPool.Put(p) }

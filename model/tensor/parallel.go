@@ -28,28 +28,30 @@ func numWorkers() int {
 	return runtime.GOMAXPROCS(0)
 }
 
-// parallelFor calls fn(i) once for every i in [0, n) on up to workers
+// parallelFor calls fn(w, i) once for every i in [0, n) on up to workers
 // goroutines (the caller's included) and returns when all calls have
-// returned. Items are claimed dynamically, so fn's effect must not depend on
-// which goroutine runs it; kernels use it for disjoint pieces of their output.
-func parallelFor(workers, n int, fn func(i int)) {
+// returned. w < workers identifies the goroutine, for per-worker scratch:
+// one goroutine runs its items one at a time. Items are claimed
+// dynamically, so fn's effect must not depend on which goroutine runs it;
+// kernels use it for disjoint pieces of their output.
+func parallelFor(workers, n int, fn func(w, i int)) {
 	if workers > n {
 		workers = n
 	}
 	if workers <= 1 {
 		for i := 0; i < n; i++ {
-			fn(i)
+			fn(0, i)
 		}
 		return
 	}
 	var next atomic.Int64
-	run := func() {
+	run := func(w int) {
 		for {
 			i := int(next.Add(1) - 1)
 			if i >= n {
 				return
 			}
-			fn(i)
+			fn(w, i)
 		}
 	}
 	var wg sync.WaitGroup
@@ -57,9 +59,9 @@ func parallelFor(workers, n int, fn func(i int)) {
 	for w := 1; w < workers; w++ {
 		go func() {
 			defer wg.Done()
-			run()
+			run(w)
 		}()
 	}
-	run()
+	run(0)
 	wg.Wait()
 }

@@ -11,16 +11,18 @@ import (
 // (q heads, then k heads, then v heads). Query head h reads key/value head
 // h / (heads/kvheads), as Hugging Face's repeat_kv does.
 //
-// Each task gathers one head's q, k and v into contiguous per-worker
-// scratch and runs the products as matrix multiplications over blocks of
-// attnBlock query rows, each block only as wide as the keys it can see. The
-// forward pass runs one task per (sequence, head); the backward pass one
-// per (sequence, kv head), looping over that kv head's query heads in
-// order. Every output is written by one task in a fixed order, so results
-// are the same for any number of goroutines.
+// tensor.CausalAttention and CausalAttentionBackward address each head's
+// columns of qkv, y, dy and dqkv in place through strided views (no copies)
+// and run the scores and outputs as matrix products over blocks of query
+// rows. The forward pass runs one task per (sequence, head); the backward
+// pass one per (sequence, kv head), looping over that kv head's query heads
+// in order, so that the heads sharing a kv head add into its dK and dV in a
+// fixed order. Every output is written by one task, so results are the
+// same for any number of goroutines.
 
-// attnBlock is the number of query rows per block.
-const attnBlock = 64
+// attnBlock is the number of query rows per block of the attention
+// products (tests use it to cross block boundaries).
+const attnBlock = tensor.AttentionBlock
 
 // qkvGeom is the geometry of one block's fused qkv rows.
 type qkvGeom struct {
@@ -37,132 +39,118 @@ func geomOf(d LayerDims, hd int) qkvGeom {
 	}
 }
 
-// attnScratch is one worker's scratch: seven [T, hd] panels and two
-// [attnBlock, T] score blocks.
-type attnScratch struct {
-	q, k, v, y, dq, dk, dv, p, dp []float32
+// views returns the strided views of query head h and its kv head in
+// sequence bi of qkv (or of its gradient dqkv, laid out the same way).
+func (g qkvGeom) views(qkv []float32, bi, T, h int) (q, k, v tensor.Mat) {
+	base := qkv[bi*T*g.stride:]
+	kvh := h / (g.heads / g.kvHeads)
+	return tensor.Mat{Data: base[h*g.hd:], Stride: g.stride},
+		tensor.Mat{Data: base[g.kOff+kvh*g.hd:], Stride: g.stride},
+		tensor.Mat{Data: base[g.vOff+kvh*g.hd:], Stride: g.stride}
 }
 
-// attnWork holds per-worker scratch, grown on demand.
-type attnWork struct{ ws []attnScratch }
+// headOut returns the view of head h of sequence bi in y [B·T, heads·hd].
+func (g qkvGeom) headOut(y []float32, bi, T, h int) tensor.Mat {
+	w := g.heads * g.hd
+	return tensor.Mat{Data: y[bi*T*w+h*g.hd:], Stride: w}
+}
 
-func (a *attnWork) get(w, T, hd int) []attnScratch {
-	if len(a.ws) < w || len(a.ws[0].q) < T*hd || len(a.ws[0].p) < attnBlock*T {
-		a.ws = make([]attnScratch, w)
+// attnWork holds one T×T scratch matrix per worker: the probabilities of
+// an inference pass, or dS in the backward pass. It grows on demand.
+type attnWork struct{ ws [][]float32 }
+
+func (a *attnWork) get(w, T int) [][]float32 {
+	if len(a.ws) < w || len(a.ws[0]) < T*T {
+		a.ws = make([][]float32, w)
 		for i := range a.ws {
-			buf := make([]float32, 7*T*hd+2*attnBlock*T)
-			take := func(n int) []float32 { s := buf[:n:n]; buf = buf[n:]; return s }
-			a.ws[i] = attnScratch{
-				q: take(T * hd), k: take(T * hd), v: take(T * hd), y: take(T * hd),
-				dq: take(T * hd), dk: take(T * hd), dv: take(T * hd),
-				p: take(attnBlock * T), dp: take(attnBlock * T),
-			}
+			a.ws[i] = make([]float32, T*T)
 		}
 	}
 	return a.ws[:w]
 }
 
-// gather copies head column block col (hd wide) of sequence bi's T rows of
-// qkv into dst [T, hd]; scatter is the reverse into a buffer of the given
-// row stride.
-func gather(dst, src []float32, bi, T, stride, col, hd int) {
-	for i := 0; i < T; i++ {
-		copy(dst[i*hd:(i+1)*hd], src[(bi*T+i)*stride+col:])
+// attnSerialFlops is the work (multiply-adds of one pass) below which the
+// attention tasks run on the calling goroutine: handing them to other
+// goroutines would cost more than it saves.
+const attnSerialFlops = 1 << 18
+
+// attnWorkers returns how many goroutines n attention tasks over T
+// positions of head dimension hd should use.
+func attnWorkers(n, T, hd int) int {
+	if n*T*T*hd < attnSerialFlops {
+		return 1
 	}
+	return par.Workers(n)
 }
 
-func scatter(dst, src []float32, bi, T, stride, col, hd int) {
-	for i := 0; i < T; i++ {
-		copy(dst[(bi*T+i)*stride+col:][:hd], src[i*hd:(i+1)*hd])
-	}
-}
-
-// attention computes y [B·T, heads·hd] from qkv for b sequences of T
-// tokens, and stores the probabilities in att [b, heads, T, T] (row i
-// holding its first i+1 entries) when att is not nil.
+// attention computes y [b·T, heads·hd] from qkv for b sequences of T
+// tokens, and stores the probabilities in att [b, heads, T, T] (zero above
+// the diagonal) when att is not nil.
 func attention(y, att, qkv []float32, g qkvGeom, b, T int, work *attnWork) {
-	rep, hd := g.heads/g.kvHeads, g.hd
 	n := b * g.heads
-	w := par.Workers(n)
-	ws := work.get(w, T, hd)
-	par.ForWorker(n, w, func(wk, task int) {
-		sc := &ws[wk]
-		bi, h := task/g.heads, task%g.heads
-		kvh := h / rep
-		gather(sc.q, qkv, bi, T, g.stride, h*hd, hd)
-		gather(sc.k, qkv, bi, T, g.stride, g.kOff+kvh*hd, hd)
-		gather(sc.v, qkv, bi, T, g.stride, g.vOff+kvh*hd, hd)
-		for i0 := 0; i0 < T; i0 += attnBlock {
-			i1 := min(T, i0+attnBlock)
-			m := i1 - i0
-			p := sc.p[:m*i1]
-			tensor.MatMulNT(p, sc.q[i0*hd:i1*hd], sc.k[:i1*hd], m, i1, hd, false)
-			for r := 0; r < m; r++ {
-				i := i0 + r
-				row := p[r*i1 : (r+1)*i1]
-				for j := 0; j <= i; j++ {
-					row[j] *= g.scale
-				}
-				tensor.SoftmaxInPlace(row[:i+1])
-				clear(row[i+1:])
-				if att != nil {
-					copy(att[(task*T+i)*T:][:i+1], row)
-				}
-			}
-			tensor.MatMulNN(sc.y[i0*hd:i1*hd], p, sc.v[:i1*hd], m, hd, i1, false)
+	w := attnWorkers(n, T, g.hd)
+	var ws [][]float32
+	if att == nil {
+		ws = work.get(w, T)
+	}
+	if w == 1 {
+		for task := range n {
+			attentionTask(y, att, qkv, g, T, task, ws, 0)
 		}
-		scatter(y, sc.y, bi, T, g.heads*hd, h*hd, hd)
-	})
+		return
+	}
+	par.ForWorker(n, w, func(wk, task int) { attentionTask(y, att, qkv, g, T, task, ws, wk) })
+}
+
+// attentionTask is head task%heads of sequence task/heads.
+func attentionTask(y, att, qkv []float32, g qkvGeom, T, task int, ws [][]float32, wk int) {
+	bi, h := task/g.heads, task%g.heads
+	q, k, v := g.views(qkv, bi, T, h)
+	var p []float32
+	if att != nil {
+		p = att[task*T*T : (task+1)*T*T]
+	} else {
+		p = ws[wk]
+	}
+	tensor.CausalAttention(g.headOut(y, bi, T, h), q, k, v, p, T, g.hd, g.scale)
 }
 
 // attentionBackward overwrites dqkv (for b·T rows) with the gradient of
 // attention given dy, the saved probabilities att and the forward qkv.
 func attentionBackward(dqkv, dy, att, qkv []float32, g qkvGeom, b, T int, work *attnWork) {
-	rep, hd := g.heads/g.kvHeads, g.hd
 	n := b * g.kvHeads
-	w := par.Workers(n)
-	ws := work.get(w, T, hd)
-	par.ForWorker(n, w, func(wk, task int) {
-		sc := &ws[wk]
-		bi, kvh := task/g.kvHeads, task%g.kvHeads
-		gather(sc.k, qkv, bi, T, g.stride, g.kOff+kvh*hd, hd)
-		gather(sc.v, qkv, bi, T, g.stride, g.vOff+kvh*hd, hd)
-		clear(sc.dk[:T*hd])
-		clear(sc.dv[:T*hd])
-		for h := kvh * rep; h < (kvh+1)*rep; h++ {
-			gather(sc.q, qkv, bi, T, g.stride, h*hd, hd)
-			gather(sc.y, dy, bi, T, g.heads*hd, h*hd, hd) // y holds dy here
-			for i0 := 0; i0 < T; i0 += attnBlock {
-				i1 := min(T, i0+attnBlock)
-				m := i1 - i0
-				p, dp := sc.p[:m*i1], sc.dp[:m*i1]
-				for r := 0; r < m; r++ {
-					i := i0 + r
-					row := p[r*i1 : (r+1)*i1]
-					copy(row, att[((bi*g.heads+h)*T+i)*T:][:i+1])
-					clear(row[i+1:])
-				}
-				dyb := sc.y[i0*hd : i1*hd]
-				tensor.MatMulNT(dp, dyb, sc.v[:i1*hd], m, i1, hd, false)
-				tensor.MatMulTN(sc.dv[:i1*hd], p, dyb, i1, hd, m, true)
-				for r := 0; r < m; r++ {
-					i := i0 + r
-					pr, dr := p[r*i1:r*i1+i+1], dp[r*i1:(r+1)*i1]
-					var dot float32
-					for j, pj := range pr {
-						dot += pj * dr[j]
-					}
-					for j, pj := range pr {
-						dr[j] = pj * (dr[j] - dot) * g.scale
-					}
-					clear(dr[i+1:])
-				}
-				tensor.MatMulNN(sc.dq[i0*hd:i1*hd], dp, sc.k[:i1*hd], m, hd, i1, false)
-				tensor.MatMulTN(sc.dk[:i1*hd], dp, sc.q[i0*hd:i1*hd], i1, hd, m, true)
-			}
-			scatter(dqkv, sc.dq, bi, T, g.stride, h*hd, hd)
+	w := attnWorkers(b*g.heads, T, g.hd)
+	ws := work.get(w, T)
+	if w == 1 {
+		for task := range n {
+			attentionBackwardTask(dqkv, dy, att, qkv, g, T, task, ws[0])
 		}
-		scatter(dqkv, sc.dk, bi, T, g.stride, g.kOff+kvh*hd, hd)
-		scatter(dqkv, sc.dv, bi, T, g.stride, g.vOff+kvh*hd, hd)
-	})
+		return
+	}
+	par.ForWorker(n, w, func(wk, task int) { attentionBackwardTask(dqkv, dy, att, qkv, g, T, task, ws[wk]) })
+}
+
+// attentionBackwardTask is kv head task%kvHeads of sequence task/kvHeads
+// and the query heads that read it, in order; ds is T×T scratch.
+func attentionBackwardTask(dqkv, dy, att, qkv []float32, g qkvGeom, T, task int, ds []float32) {
+	bi, kvh := task/g.kvHeads, task%g.kvHeads
+	rep := g.heads / g.kvHeads
+	h0 := kvh * rep
+	_, dk, dv := g.views(dqkv, bi, T, h0)
+	clearCols(dk, T, g.hd)
+	clearCols(dv, T, g.hd)
+	for h := h0; h < h0+rep; h++ {
+		q, k, v := g.views(qkv, bi, T, h)
+		dq, _, _ := g.views(dqkv, bi, T, h)
+		clearCols(dq, T, g.hd)
+		p := att[(bi*g.heads+h)*T*T:][:T*T]
+		tensor.CausalAttentionBackward(dq, dk, dv, g.headOut(dy, bi, T, h), q, k, v, p, ds, T, g.hd, g.scale)
+	}
+}
+
+// clearCols zeroes the first cols columns of rows rows of m.
+func clearCols(m tensor.Mat, rows, cols int) {
+	for i := range rows {
+		clear(m.Data[i*m.Stride : i*m.Stride+cols])
+	}
 }

@@ -103,17 +103,24 @@ func (s *State) embed(h []float32, tokens []int32, b, T int) error {
 			return fmt.Errorf("token %d at position %d is outside the vocabulary of %d", t, i, c.Vocab)
 		}
 	}
-	emb, pos := s.globals.embed.of(s.m.W), s.globals.pos.of(s.m.W)
-	par.Chunks(b*T, rowChunk, func(r0, r1 int) {
-		for r := r0; r < r1; r++ {
-			row := h[r*H : (r+1)*H]
-			copy(row, emb[int(tokens[r])*H:])
-			if pos != nil {
-				tensor.AddInPlace(row, pos[(r%T)*H:])
-			}
-		}
-	})
+	if serialRows(b*T, H) {
+		s.embedRows(h, tokens, T, 0, b*T)
+		return nil
+	}
+	par.Chunks(b*T, rowChunk, func(r0, r1 int) { s.embedRows(h, tokens, T, r0, r1) })
 	return nil
+}
+
+func (s *State) embedRows(h []float32, tokens []int32, T, r0, r1 int) {
+	H := s.m.Config.Hidden
+	emb, pos := s.globals.embed.of(s.m.W), s.globals.pos.of(s.m.W)
+	for r := r0; r < r1; r++ {
+		row := h[r*H : (r+1)*H]
+		copy(row, emb[int(tokens[r])*H:])
+		if pos != nil {
+			tensor.AddInPlace(row, pos[(r%T)*H:])
+		}
+	}
 }
 
 // block runs transformer block l from in to out (which may alias) for b

@@ -30,6 +30,11 @@
 // of mathf.go (exp, the normal CDF via erfc, tanh, sigmoid), accurate to a
 // few ulps into both tails; the portable and assembly kernels compute the
 // same formulas and are tested against each other and against float64.
+// The AVX-512 and AVX2 kernels give identical bits (isa_test.go): the GEMM
+// sums each element in k order whatever the tile, and the elementwise
+// kernels use the same instructions (division, not VRCP14PS, for
+// reciprocals) and keep every reduction in 16 partials, AVX2 in two
+// registers. The portable kernels, without FMA, round differently.
 // Elementwise kernels run on the calling goroutine (callers split rows),
 // and an element's result does not depend on its position in the slice.
 package tensor

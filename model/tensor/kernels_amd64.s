@@ -1441,9 +1441,7 @@ geluAVX512_loop:
 	VMULPS       vconst_half<>+0(SB), Z1, Z1
 	VADDPS       vconst_one<>+0(SB), Z1, Z1
 	VMOVUPS      vconst_one<>+0(SB), Z6
-	VRCP14PS     Z1, Z7
-	VFNMADD231PS Z7, Z1, Z6
-	VFMADD132PS  Z7, Z7, Z6
+	VDIVPS       Z1, Z6, Z6
 	VMULPS       Z6, Z6, Z1
 	VMULPS       Z1, Z1, Z7
 	VMULPS       Z7, Z7, Z8
@@ -1517,9 +1515,7 @@ geluAVX512_tail:
 	VMULPS       vconst_half<>+0(SB), Z1, Z1
 	VADDPS       vconst_one<>+0(SB), Z1, Z1
 	VMOVUPS      vconst_one<>+0(SB), Z5
-	VRCP14PS     Z1, Z6
-	VFNMADD231PS Z6, Z1, Z5
-	VFMADD132PS  Z6, Z6, Z5
+	VDIVPS       Z1, Z5, Z5
 	VMULPS       Z5, Z5, Z1
 	VMULPS       Z1, Z1, Z6
 	VMULPS       Z6, Z6, Z7
@@ -1598,9 +1594,7 @@ geluBackwardAVX512_loop:
 	VMULPS       vconst_half<>+0(SB), Z2, Z2
 	VADDPS       vconst_one<>+0(SB), Z2, Z2
 	VMOVUPS      vconst_one<>+0(SB), Z7
-	VRCP14PS     Z2, Z8
-	VFNMADD231PS Z8, Z2, Z7
-	VFMADD132PS  Z8, Z8, Z7
+	VDIVPS       Z2, Z7, Z7
 	VMULPS       Z7, Z7, Z2
 	VMULPS       Z2, Z2, Z8
 	VMULPS       Z8, Z8, Z9
@@ -1698,9 +1692,7 @@ geluBackwardAVX512_tail:
 	VMULPS       vconst_half<>+0(SB), Z2, Z2
 	VADDPS       vconst_one<>+0(SB), Z2, Z2
 	VMOVUPS      vconst_one<>+0(SB), Z6
-	VRCP14PS     Z2, Z7
-	VFNMADD231PS Z7, Z2, Z6
-	VFMADD132PS  Z7, Z7, Z6
+	VDIVPS       Z2, Z6, Z6
 	VMULPS       Z6, Z6, Z2
 	VMULPS       Z2, Z2, Z7
 	VMULPS       Z7, Z7, Z8
@@ -1811,9 +1803,7 @@ geluTanhAVX512_loop:
 	VSCALEFPS    Z5, Z6, Z1
 	VADDPS       vconst_one<>+0(SB), Z1, Z5
 	VMOVUPS      vconst_one<>+0(SB), Z6
-	VRCP14PS     Z5, Z7
-	VFNMADD231PS Z7, Z5, Z6
-	VFMADD132PS  Z7, Z7, Z6
+	VDIVPS       Z5, Z6, Z6
 	VMULPS       Z6, Z1, Z1
 	VPTESTMD     vconst_signMask<>+0(SB), Z2, K1
 	VBLENDMPS    Z1, Z6, K1, Z3
@@ -1858,9 +1848,7 @@ geluTanhAVX512_tail:
 	VSCALEFPS    Z3, Z5, Z1
 	VADDPS       vconst_one<>+0(SB), Z1, Z3
 	VMOVUPS      vconst_one<>+0(SB), Z5
-	VRCP14PS     Z3, Z6
-	VFNMADD231PS Z6, Z3, Z5
-	VFMADD132PS  Z6, Z6, Z5
+	VDIVPS       Z3, Z5, Z5
 	VMULPS       Z5, Z1, Z1
 	VPTESTMD     vconst_signMask<>+0(SB), Z2, K2
 	VBLENDMPS    Z1, Z5, K2, Z4
@@ -1913,9 +1901,7 @@ geluTanhBackwardAVX512_loop:
 	VSCALEFPS    Z7, Z8, Z2
 	VADDPS       vconst_one<>+0(SB), Z2, Z7
 	VMOVUPS      vconst_one<>+0(SB), Z8
-	VRCP14PS     Z7, Z9
-	VFNMADD231PS Z9, Z7, Z8
-	VFMADD132PS  Z9, Z9, Z8
+	VDIVPS       Z7, Z8, Z8
 	VMULPS       Z8, Z2, Z2
 	VPTESTMD     vconst_signMask<>+0(SB), Z3, K1
 	VBLENDMPS    Z2, Z8, K1, Z5
@@ -1970,9 +1956,7 @@ geluTanhBackwardAVX512_tail:
 	VSCALEFPS    Z5, Z7, Z2
 	VADDPS       vconst_one<>+0(SB), Z2, Z5
 	VMOVUPS      vconst_one<>+0(SB), Z7
-	VRCP14PS     Z5, Z8
-	VFNMADD231PS Z8, Z5, Z7
-	VFMADD132PS  Z8, Z8, Z7
+	VDIVPS       Z5, Z7, Z7
 	VMULPS       Z7, Z2, Z2
 	VPTESTMD     vconst_signMask<>+0(SB), Z3, K2
 	VBLENDMPS    Z2, Z7, K2, Z6
@@ -2022,9 +2006,7 @@ swigluAVX512_loop:
 	VSCALEFPS    Z3, Z6, Z2
 	VADDPS       vconst_one<>+0(SB), Z2, Z3
 	VMOVUPS      vconst_one<>+0(SB), Z6
-	VRCP14PS     Z3, Z7
-	VFNMADD231PS Z7, Z3, Z6
-	VFMADD132PS  Z7, Z7, Z6
+	VDIVPS       Z3, Z6, Z6
 	VMULPS       Z6, Z2, Z2
 	VPTESTMD     vconst_signMask<>+0(SB), Z0, K1
 	VBLENDMPS    Z2, Z6, K1, Z4
@@ -2067,9 +2049,7 @@ swigluAVX512_tail:
 	VSCALEFPS    Z3, Z4, Z2
 	VADDPS       vconst_one<>+0(SB), Z2, Z3
 	VMOVUPS      vconst_one<>+0(SB), Z4
-	VRCP14PS     Z3, Z6
-	VFNMADD231PS Z6, Z3, Z4
-	VFMADD132PS  Z6, Z6, Z4
+	VDIVPS       Z3, Z4, Z4
 	VMULPS       Z4, Z2, Z2
 	VPTESTMD     vconst_signMask<>+0(SB), Z0, K2
 	VBLENDMPS    Z2, Z4, K2, Z5
@@ -2118,9 +2098,7 @@ swigluBackwardAVX512_loop:
 	VSCALEFPS    Z4, Z7, Z3
 	VADDPS       vconst_one<>+0(SB), Z3, Z4
 	VMOVUPS      vconst_one<>+0(SB), Z7
-	VRCP14PS     Z4, Z8
-	VFNMADD231PS Z8, Z4, Z7
-	VFMADD132PS  Z8, Z8, Z7
+	VDIVPS       Z4, Z7, Z7
 	VMULPS       Z7, Z3, Z3
 	VPTESTMD     vconst_signMask<>+0(SB), Z1, K1
 	VBLENDMPS    Z3, Z7, K1, Z5
@@ -2174,9 +2152,7 @@ swigluBackwardAVX512_tail:
 	VSCALEFPS    Z4, Z5, Z3
 	VADDPS       vconst_one<>+0(SB), Z3, Z4
 	VMOVUPS      vconst_one<>+0(SB), Z5
-	VRCP14PS     Z4, Z7
-	VFNMADD231PS Z7, Z4, Z5
-	VFMADD132PS  Z7, Z7, Z5
+	VDIVPS       Z4, Z5, Z5
 	VMULPS       Z5, Z3, Z3
 	VPTESTMD     vconst_signMask<>+0(SB), Z1, K2
 	VBLENDMPS    Z3, Z5, K2, Z6
@@ -2360,7 +2336,7 @@ dotAVX512_rest:
 
 dotAVX512_tail:
 	TESTQ       DX, DX
-	JZ          dotAVX512_fold
+	JZ          dotAVX512_done
 	MOVQ        $0x00000001, BX
 	SHLXQ       DX, BX, DX
 	DECQ        DX
@@ -2369,7 +2345,7 @@ dotAVX512_tail:
 	VMOVUPS.Z   (CX), K1, Z5
 	VFMADD231PS Z5, Z4, Z3
 
-dotAVX512_fold:
+dotAVX512_done:
 	VADDPS        Z1, Z0, Z0
 	VADDPS        Z3, Z2, Z2
 	VADDPS        Z2, Z0, Z0
@@ -3938,67 +3914,112 @@ TEXT ·dotAVX2(SB), NOSPLIT, $0-28
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
 
 dotAVX2_loop4:
-	CMPQ        DX, $0x00000020
+	CMPQ        DX, $0x00000040
 	JB          dotAVX2_rest
-	VMOVUPS     (AX), Y4
-	VMOVUPS     (CX), Y5
-	VFMADD231PS Y5, Y4, Y0
-	VMOVUPS     32(AX), Y4
-	VMOVUPS     32(CX), Y5
-	VFMADD231PS Y5, Y4, Y1
-	VMOVUPS     64(AX), Y4
-	VMOVUPS     64(CX), Y5
-	VFMADD231PS Y5, Y4, Y2
-	VMOVUPS     96(AX), Y4
-	VMOVUPS     96(CX), Y5
-	VFMADD231PS Y5, Y4, Y3
-	ADDQ        $0x00000080, AX
-	ADDQ        $0x00000080, CX
-	SUBQ        $0x00000020, DX
+	VMOVUPS     (AX), Y8
+	VMOVUPS     (CX), Y9
+	VFMADD231PS Y9, Y8, Y0
+	VMOVUPS     32(AX), Y8
+	VMOVUPS     32(CX), Y9
+	VFMADD231PS Y9, Y8, Y1
+	VMOVUPS     64(AX), Y8
+	VMOVUPS     64(CX), Y9
+	VFMADD231PS Y9, Y8, Y2
+	VMOVUPS     96(AX), Y8
+	VMOVUPS     96(CX), Y9
+	VFMADD231PS Y9, Y8, Y3
+	VMOVUPS     128(AX), Y8
+	VMOVUPS     128(CX), Y9
+	VFMADD231PS Y9, Y8, Y4
+	VMOVUPS     160(AX), Y8
+	VMOVUPS     160(CX), Y9
+	VFMADD231PS Y9, Y8, Y5
+	VMOVUPS     192(AX), Y8
+	VMOVUPS     192(CX), Y9
+	VFMADD231PS Y9, Y8, Y6
+	VMOVUPS     224(AX), Y8
+	VMOVUPS     224(CX), Y9
+	VFMADD231PS Y9, Y8, Y7
+	ADDQ        $0x00000100, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
 	JMP         dotAVX2_loop4
 
 dotAVX2_rest:
-	CMPQ        DX, $0x00000008
+	CMPQ        DX, $0x00000010
 	JB          dotAVX2_tail
-	VMOVUPS     (AX), Y4
-	VMOVUPS     (CX), Y5
-	VFMADD231PS Y5, Y4, Y0
-	ADDQ        $0x00000020, AX
-	ADDQ        $0x00000020, CX
-	SUBQ        $0x00000008, DX
-	CMPQ        DX, $0x00000008
+	VMOVUPS     (AX), Y8
+	VMOVUPS     (CX), Y9
+	VFMADD231PS Y9, Y8, Y0
+	VMOVUPS     32(AX), Y8
+	VMOVUPS     32(CX), Y9
+	VFMADD231PS Y9, Y8, Y1
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	CMPQ        DX, $0x00000010
 	JB          dotAVX2_tail
-	VMOVUPS     (AX), Y4
-	VMOVUPS     (CX), Y5
-	VFMADD231PS Y5, Y4, Y1
-	ADDQ        $0x00000020, AX
-	ADDQ        $0x00000020, CX
-	SUBQ        $0x00000008, DX
-	CMPQ        DX, $0x00000008
+	VMOVUPS     (AX), Y8
+	VMOVUPS     (CX), Y9
+	VFMADD231PS Y9, Y8, Y2
+	VMOVUPS     32(AX), Y8
+	VMOVUPS     32(CX), Y9
+	VFMADD231PS Y9, Y8, Y3
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	CMPQ        DX, $0x00000010
 	JB          dotAVX2_tail
-	VMOVUPS     (AX), Y4
-	VMOVUPS     (CX), Y5
-	VFMADD231PS Y5, Y4, Y2
-	ADDQ        $0x00000020, AX
-	ADDQ        $0x00000020, CX
-	SUBQ        $0x00000008, DX
+	VMOVUPS     (AX), Y8
+	VMOVUPS     (CX), Y9
+	VFMADD231PS Y9, Y8, Y4
+	VMOVUPS     32(AX), Y8
+	VMOVUPS     32(CX), Y9
+	VFMADD231PS Y9, Y8, Y5
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
 
 dotAVX2_tail:
 	TESTQ        DX, DX
-	JZ           dotAVX2_fold
-	MOVQ         DX, X4
-	VPBROADCASTD X4, Y4
-	VPCMPGTD     vconst_iota<>+0(SB), Y4, Y4
-	VMASKMOVPS   (AX), Y4, Y5
-	VMASKMOVPS   (CX), Y4, Y4
-	VFMADD231PS  Y4, Y5, Y3
+	JZ           dotAVX2_done
+	CMPQ         DX, $0x00000008
+	JB           dotAVX2_low
+	VMOVUPS      (AX), Y8
+	VMOVUPS      (CX), Y9
+	VFMADD231PS  Y9, Y8, Y6
+	SUBQ         $0x00000008, DX
+	JZ           dotAVX2_done
+	MOVQ         DX, X8
+	VPBROADCASTD X8, Y8
+	VPCMPGTD     vconst_iota<>+0(SB), Y8, Y8
+	VMASKMOVPS   32(AX), Y8, Y9
+	VMASKMOVPS   32(CX), Y8, Y8
+	VFMADD231PS  Y8, Y9, Y7
+	JMP          dotAVX2_done
 
-dotAVX2_fold:
-	VADDPS       Y1, Y0, Y0
-	VADDPS       Y3, Y2, Y2
+dotAVX2_low:
+	MOVQ         DX, X8
+	VPBROADCASTD X8, Y8
+	VPCMPGTD     vconst_iota<>+0(SB), Y8, Y8
+	VMASKMOVPS   (AX), Y8, Y9
+	VMASKMOVPS   (CX), Y8, Y8
+	VFMADD231PS  Y8, Y9, Y6
+
+dotAVX2_done:
 	VADDPS       Y2, Y0, Y0
+	VADDPS       Y6, Y4, Y4
+	VADDPS       Y4, Y0, Y0
+	VADDPS       Y3, Y1, Y1
+	VADDPS       Y7, Y5, Y5
+	VADDPS       Y5, Y1, Y1
+	VADDPS       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X1
 	VMOVHLPS     X1, X1, X0
@@ -4014,28 +4035,47 @@ dotAVX2_fold:
 TEXT ·sumAVX2(SB), NOSPLIT, $0-20
 	MOVQ   x+0(FP), AX
 	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
 	MOVQ   n+8(FP), CX
 
 sumAVX2_loop:
-	CMPQ    CX, $0x00000008
+	CMPQ    CX, $0x00000010
 	JB      sumAVX2_tail
-	VMOVUPS (AX), Y1
-	VADDPS  Y1, Y0, Y0
-	ADDQ    $0x00000020, AX
-	SUBQ    $0x00000008, CX
+	VMOVUPS (AX), Y2
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS 32(AX), Y2
+	VADDPS  Y2, Y1, Y1
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, CX
 	JMP     sumAVX2_loop
 
 sumAVX2_tail:
 	TESTQ        CX, CX
 	JZ           sumAVX2_done
-	MOVQ         CX, X1
-	VPBROADCASTD X1, Y1
-	VPCMPGTD     vconst_iota<>+0(SB), Y1, Y1
-	VMASKMOVPS   (AX), Y1, Y2
-	VANDPS       Y1, Y2, Y1
-	VADDPS       Y1, Y0, Y0
+	CMPQ         CX, $0x00000008
+	JB           sumAVX2_low
+	VMOVUPS      (AX), Y2
+	VADDPS       Y2, Y0, Y0
+	SUBQ         $0x00000008, CX
+	JZ           sumAVX2_done
+	MOVQ         CX, X2
+	VPBROADCASTD X2, Y2
+	VPCMPGTD     vconst_iota<>+0(SB), Y2, Y2
+	VMASKMOVPS   32(AX), Y2, Y3
+	VANDPS       Y2, Y3, Y2
+	VADDPS       Y2, Y1, Y1
+	JMP          sumAVX2_done
+
+sumAVX2_low:
+	MOVQ         CX, X2
+	VPBROADCASTD X2, Y2
+	VPCMPGTD     vconst_iota<>+0(SB), Y2, Y2
+	VMASKMOVPS   (AX), Y2, Y3
+	VANDPS       Y2, Y3, Y2
+	VADDPS       Y2, Y0, Y0
 
 sumAVX2_done:
+	VADDPS       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X1
 	VMOVHLPS     X1, X1, X0
@@ -4052,28 +4092,46 @@ TEXT ·maxAVX2(SB), NOSPLIT, $0-20
 	MOVQ    x+0(FP), AX
 	MOVQ    n+8(FP), CX
 	VMOVUPS vconst_negInf<>+0(SB), Y0
+	VMOVUPS vconst_negInf<>+0(SB), Y1
 
 maxAVX2_loop:
-	CMPQ    CX, $0x00000008
+	CMPQ    CX, $0x00000010
 	JB      maxAVX2_tail
-	VMOVUPS (AX), Y1
-	VMAXPS  Y1, Y0, Y0
-	ADDQ    $0x00000020, AX
-	SUBQ    $0x00000008, CX
+	VMOVUPS (AX), Y2
+	VMAXPS  Y2, Y0, Y0
+	VMOVUPS 32(AX), Y2
+	VMAXPS  Y2, Y1, Y1
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, CX
 	JMP     maxAVX2_loop
 
 maxAVX2_tail:
 	TESTQ        CX, CX
 	JZ           maxAVX2_done
-	MOVQ         CX, X1
-	VPBROADCASTD X1, Y1
-	VPCMPGTD     vconst_iota<>+0(SB), Y1, Y1
-	VMASKMOVPS   (AX), Y1, Y2
-	VMOVUPS      vconst_negInf<>+0(SB), Y3
-	VBLENDVPS    Y1, Y2, Y3, Y3
-	VMAXPS       Y3, Y0, Y0
+	CMPQ         CX, $0x00000008
+	JB           maxAVX2_low
+	VMOVUPS      (AX), Y2
+	VMAXPS       Y2, Y0, Y0
+	SUBQ         $0x00000008, CX
+	JZ           maxAVX2_done
+	MOVQ         CX, X2
+	VPBROADCASTD X2, Y2
+	VPCMPGTD     vconst_iota<>+0(SB), Y2, Y2
+	VMASKMOVPS   32(AX), Y2, Y3
+	VMAXPS       Y3, Y1, Y3
+	VBLENDVPS    Y2, Y3, Y1, Y1
+	JMP          maxAVX2_done
+
+maxAVX2_low:
+	MOVQ         CX, X2
+	VPBROADCASTD X2, Y2
+	VPCMPGTD     vconst_iota<>+0(SB), Y2, Y2
+	VMASKMOVPS   (AX), Y2, Y3
+	VMAXPS       Y3, Y0, Y3
+	VBLENDVPS    Y2, Y3, Y0, Y0
 
 maxAVX2_done:
+	VMAXPS       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VMAXPS       X1, X0, X1
 	VMOVHLPS     X1, X1, X0
@@ -4091,84 +4149,187 @@ TEXT ·expShiftAVX2(SB), NOSPLIT, $0-28
 	MOVSS        m+8(FP), X0
 	VBROADCASTSS X0, Y0
 	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
 	MOVQ         n+16(FP), CX
 
 expShiftAVX2_loop:
-	CMPQ         CX, $0x00000008
+	CMPQ         CX, $0x00000010
 	JB           expShiftAVX2_tail
-	VMOVUPS      (AX), Y2
-	VSUBPS       Y0, Y2, Y2
-	VMOVUPS      vconst_expHi<>+0(SB), Y3
-	VMINPS       Y2, Y3, Y2
-	VMOVUPS      vconst_expLo<>+0(SB), Y3
-	VMAXPS       Y2, Y3, Y2
-	VMULPS       vconst_log2e<>+0(SB), Y2, Y3
-	VROUNDPS     $0x00, Y3, Y3
-	VFNMADD231PS vconst_ln2Hi<>+0(SB), Y3, Y2
-	VFNMADD231PS vconst_ln2Lo<>+0(SB), Y3, Y2
-	VMOVUPS      vconst_expC0<>+0(SB), Y4
-	VFMADD213PS  vconst_expC1<>+0(SB), Y2, Y4
-	VFMADD213PS  vconst_expC2<>+0(SB), Y2, Y4
-	VFMADD213PS  vconst_expC3<>+0(SB), Y2, Y4
-	VFMADD213PS  vconst_expC4<>+0(SB), Y2, Y4
-	VFMADD213PS  vconst_expC5<>+0(SB), Y2, Y4
-	VMULPS       Y2, Y2, Y5
-	VFMADD213PS  Y2, Y5, Y4
-	VADDPS       vconst_one<>+0(SB), Y4, Y4
-	VCVTPS2DQ    Y3, Y2
-	VPSRAD       $0x01, Y2, Y3
-	VPSUBD       Y3, Y2, Y2
+	VMOVUPS      (AX), Y3
+	VSUBPS       Y0, Y3, Y3
+	VMOVUPS      vconst_expHi<>+0(SB), Y4
+	VMINPS       Y3, Y4, Y3
+	VMOVUPS      vconst_expLo<>+0(SB), Y4
+	VMAXPS       Y3, Y4, Y3
+	VMULPS       vconst_log2e<>+0(SB), Y3, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Y4, Y3
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Y4, Y3
+	VMOVUPS      vconst_expC0<>+0(SB), Y5
+	VFMADD213PS  vconst_expC1<>+0(SB), Y3, Y5
+	VFMADD213PS  vconst_expC2<>+0(SB), Y3, Y5
+	VFMADD213PS  vconst_expC3<>+0(SB), Y3, Y5
+	VFMADD213PS  vconst_expC4<>+0(SB), Y3, Y5
+	VFMADD213PS  vconst_expC5<>+0(SB), Y3, Y5
+	VMULPS       Y3, Y3, Y6
+	VFMADD213PS  Y3, Y6, Y5
+	VADDPS       vconst_one<>+0(SB), Y5, Y5
+	VCVTPS2DQ    Y4, Y3
+	VPSRAD       $0x01, Y3, Y4
+	VPSUBD       Y4, Y3, Y3
+	VPADDD       vconst_i127<>+0(SB), Y4, Y4
 	VPADDD       vconst_i127<>+0(SB), Y3, Y3
-	VPADDD       vconst_i127<>+0(SB), Y2, Y2
+	VPSLLD       $0x17, Y4, Y4
 	VPSLLD       $0x17, Y3, Y3
-	VPSLLD       $0x17, Y2, Y2
-	VMULPS       Y3, Y4, Y3
-	VMULPS       Y2, Y3, Y3
-	VMOVUPS      Y3, (AX)
-	VADDPS       Y3, Y1, Y1
-	ADDQ         $0x00000020, AX
-	SUBQ         $0x00000008, CX
+	VMULPS       Y4, Y5, Y4
+	VMULPS       Y3, Y4, Y4
+	VMOVUPS      Y4, (AX)
+	VADDPS       Y4, Y1, Y1
+	VMOVUPS      32(AX), Y3
+	VSUBPS       Y0, Y3, Y3
+	VMOVUPS      vconst_expHi<>+0(SB), Y4
+	VMINPS       Y3, Y4, Y3
+	VMOVUPS      vconst_expLo<>+0(SB), Y4
+	VMAXPS       Y3, Y4, Y3
+	VMULPS       vconst_log2e<>+0(SB), Y3, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Y4, Y3
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Y4, Y3
+	VMOVUPS      vconst_expC0<>+0(SB), Y5
+	VFMADD213PS  vconst_expC1<>+0(SB), Y3, Y5
+	VFMADD213PS  vconst_expC2<>+0(SB), Y3, Y5
+	VFMADD213PS  vconst_expC3<>+0(SB), Y3, Y5
+	VFMADD213PS  vconst_expC4<>+0(SB), Y3, Y5
+	VFMADD213PS  vconst_expC5<>+0(SB), Y3, Y5
+	VMULPS       Y3, Y3, Y6
+	VFMADD213PS  Y3, Y6, Y5
+	VADDPS       vconst_one<>+0(SB), Y5, Y5
+	VCVTPS2DQ    Y4, Y3
+	VPSRAD       $0x01, Y3, Y4
+	VPSUBD       Y4, Y3, Y3
+	VPADDD       vconst_i127<>+0(SB), Y4, Y4
+	VPADDD       vconst_i127<>+0(SB), Y3, Y3
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y4, Y5, Y4
+	VMULPS       Y3, Y4, Y4
+	VMOVUPS      Y4, 32(AX)
+	VADDPS       Y4, Y2, Y2
+	ADDQ         $0x00000040, AX
+	SUBQ         $0x00000010, CX
 	JMP          expShiftAVX2_loop
 
 expShiftAVX2_tail:
 	TESTQ        CX, CX
 	JZ           expShiftAVX2_done
-	MOVQ         CX, X2
-	VPBROADCASTD X2, Y2
-	VPCMPGTD     vconst_iota<>+0(SB), Y2, Y2
-	VMASKMOVPS   (AX), Y2, Y3
+	CMPQ         CX, $0x00000008
+	JB           expShiftAVX2_low
+	VMOVUPS      (AX), Y3
 	VSUBPS       Y0, Y3, Y3
-	VMOVUPS      vconst_expHi<>+0(SB), Y0
-	VMINPS       Y3, Y0, Y0
-	VMOVUPS      vconst_expLo<>+0(SB), Y3
-	VMAXPS       Y0, Y3, Y0
-	VMULPS       vconst_log2e<>+0(SB), Y0, Y3
-	VROUNDPS     $0x00, Y3, Y3
-	VFNMADD231PS vconst_ln2Hi<>+0(SB), Y3, Y0
-	VFNMADD231PS vconst_ln2Lo<>+0(SB), Y3, Y0
-	VMOVUPS      vconst_expC0<>+0(SB), Y4
-	VFMADD213PS  vconst_expC1<>+0(SB), Y0, Y4
-	VFMADD213PS  vconst_expC2<>+0(SB), Y0, Y4
-	VFMADD213PS  vconst_expC3<>+0(SB), Y0, Y4
-	VFMADD213PS  vconst_expC4<>+0(SB), Y0, Y4
-	VFMADD213PS  vconst_expC5<>+0(SB), Y0, Y4
-	VMULPS       Y0, Y0, Y5
-	VFMADD213PS  Y0, Y5, Y4
-	VADDPS       vconst_one<>+0(SB), Y4, Y4
-	VCVTPS2DQ    Y3, Y0
-	VPSRAD       $0x01, Y0, Y3
-	VPSUBD       Y3, Y0, Y0
+	VMOVUPS      vconst_expHi<>+0(SB), Y4
+	VMINPS       Y3, Y4, Y3
+	VMOVUPS      vconst_expLo<>+0(SB), Y4
+	VMAXPS       Y3, Y4, Y3
+	VMULPS       vconst_log2e<>+0(SB), Y3, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Y4, Y3
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Y4, Y3
+	VMOVUPS      vconst_expC0<>+0(SB), Y5
+	VFMADD213PS  vconst_expC1<>+0(SB), Y3, Y5
+	VFMADD213PS  vconst_expC2<>+0(SB), Y3, Y5
+	VFMADD213PS  vconst_expC3<>+0(SB), Y3, Y5
+	VFMADD213PS  vconst_expC4<>+0(SB), Y3, Y5
+	VFMADD213PS  vconst_expC5<>+0(SB), Y3, Y5
+	VMULPS       Y3, Y3, Y6
+	VFMADD213PS  Y3, Y6, Y5
+	VADDPS       vconst_one<>+0(SB), Y5, Y5
+	VCVTPS2DQ    Y4, Y3
+	VPSRAD       $0x01, Y3, Y4
+	VPSUBD       Y4, Y3, Y3
+	VPADDD       vconst_i127<>+0(SB), Y4, Y4
 	VPADDD       vconst_i127<>+0(SB), Y3, Y3
-	VPADDD       vconst_i127<>+0(SB), Y0, Y0
+	VPSLLD       $0x17, Y4, Y4
 	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y4, Y5, Y4
+	VMULPS       Y3, Y4, Y4
+	VMOVUPS      Y4, (AX)
+	VADDPS       Y4, Y1, Y1
+	SUBQ         $0x00000008, CX
+	JZ           expShiftAVX2_done
+	MOVQ         CX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     vconst_iota<>+0(SB), Y3, Y3
+	VMASKMOVPS   32(AX), Y3, Y4
+	VSUBPS       Y0, Y4, Y4
+	VMOVUPS      vconst_expHi<>+0(SB), Y0
+	VMINPS       Y4, Y0, Y0
+	VMOVUPS      vconst_expLo<>+0(SB), Y4
+	VMAXPS       Y0, Y4, Y0
+	VMULPS       vconst_log2e<>+0(SB), Y0, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Y4, Y0
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Y4, Y0
+	VMOVUPS      vconst_expC0<>+0(SB), Y5
+	VFMADD213PS  vconst_expC1<>+0(SB), Y0, Y5
+	VFMADD213PS  vconst_expC2<>+0(SB), Y0, Y5
+	VFMADD213PS  vconst_expC3<>+0(SB), Y0, Y5
+	VFMADD213PS  vconst_expC4<>+0(SB), Y0, Y5
+	VFMADD213PS  vconst_expC5<>+0(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  Y0, Y6, Y5
+	VADDPS       vconst_one<>+0(SB), Y5, Y5
+	VCVTPS2DQ    Y4, Y0
+	VPSRAD       $0x01, Y0, Y4
+	VPSUBD       Y4, Y0, Y0
+	VPADDD       vconst_i127<>+0(SB), Y4, Y4
+	VPADDD       vconst_i127<>+0(SB), Y0, Y0
+	VPSLLD       $0x17, Y4, Y4
 	VPSLLD       $0x17, Y0, Y0
-	VMULPS       Y3, Y4, Y3
-	VMULPS       Y0, Y3, Y3
-	VMASKMOVPS   Y3, Y2, (AX)
-	VANDPS       Y2, Y3, Y0
+	VMULPS       Y4, Y5, Y4
+	VMULPS       Y0, Y4, Y4
+	VMASKMOVPS   Y4, Y3, 32(AX)
+	VANDPS       Y3, Y4, Y0
+	VADDPS       Y0, Y2, Y2
+	JMP          expShiftAVX2_done
+
+expShiftAVX2_low:
+	MOVQ         CX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     vconst_iota<>+0(SB), Y3, Y3
+	VMASKMOVPS   (AX), Y3, Y4
+	VSUBPS       Y0, Y4, Y4
+	VMOVUPS      vconst_expHi<>+0(SB), Y0
+	VMINPS       Y4, Y0, Y0
+	VMOVUPS      vconst_expLo<>+0(SB), Y4
+	VMAXPS       Y0, Y4, Y0
+	VMULPS       vconst_log2e<>+0(SB), Y0, Y4
+	VROUNDPS     $0x00, Y4, Y4
+	VFNMADD231PS vconst_ln2Hi<>+0(SB), Y4, Y0
+	VFNMADD231PS vconst_ln2Lo<>+0(SB), Y4, Y0
+	VMOVUPS      vconst_expC0<>+0(SB), Y5
+	VFMADD213PS  vconst_expC1<>+0(SB), Y0, Y5
+	VFMADD213PS  vconst_expC2<>+0(SB), Y0, Y5
+	VFMADD213PS  vconst_expC3<>+0(SB), Y0, Y5
+	VFMADD213PS  vconst_expC4<>+0(SB), Y0, Y5
+	VFMADD213PS  vconst_expC5<>+0(SB), Y0, Y5
+	VMULPS       Y0, Y0, Y6
+	VFMADD213PS  Y0, Y6, Y5
+	VADDPS       vconst_one<>+0(SB), Y5, Y5
+	VCVTPS2DQ    Y4, Y0
+	VPSRAD       $0x01, Y0, Y4
+	VPSUBD       Y4, Y0, Y0
+	VPADDD       vconst_i127<>+0(SB), Y4, Y4
+	VPADDD       vconst_i127<>+0(SB), Y0, Y0
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y0, Y0
+	VMULPS       Y4, Y5, Y4
+	VMULPS       Y0, Y4, Y4
+	VMASKMOVPS   Y4, Y3, (AX)
+	VANDPS       Y3, Y4, Y0
 	VADDPS       Y0, Y1, Y1
 
 expShiftAVX2_done:
+	VADDPS       Y2, Y1, Y1
 	VEXTRACTF128 $0x01, Y1, X0
 	VADDPS       X0, X1, X0
 	VMOVHLPS     X0, X0, X1
@@ -4226,38 +4387,69 @@ TEXT ·dot3AVX2(SB), NOSPLIT, $0-36
 	MOVQ   b+8(FP), CX
 	MOVQ   c+16(FP), DX
 	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
 	MOVQ   n+24(FP), BX
 
 dot3AVX2_loop:
-	CMPQ    BX, $0x00000008
+	CMPQ    BX, $0x00000010
 	JB      dot3AVX2_tail
-	VMOVUPS (AX), Y1
-	VMOVUPS (CX), Y2
-	VMOVUPS (DX), Y3
-	VMULPS  Y2, Y1, Y1
-	VMULPS  Y3, Y1, Y1
-	VADDPS  Y1, Y0, Y0
-	ADDQ    $0x00000020, AX
-	ADDQ    $0x00000020, CX
-	ADDQ    $0x00000020, DX
-	SUBQ    $0x00000008, BX
+	VMOVUPS (AX), Y2
+	VMOVUPS (CX), Y3
+	VMOVUPS (DX), Y4
+	VMULPS  Y3, Y2, Y2
+	VMULPS  Y4, Y2, Y2
+	VADDPS  Y2, Y0, Y0
+	VMOVUPS 32(AX), Y2
+	VMOVUPS 32(CX), Y3
+	VMOVUPS 32(DX), Y4
+	VMULPS  Y3, Y2, Y2
+	VMULPS  Y4, Y2, Y2
+	VADDPS  Y2, Y1, Y1
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000010, BX
 	JMP     dot3AVX2_loop
 
 dot3AVX2_tail:
 	TESTQ        BX, BX
 	JZ           dot3AVX2_done
-	MOVQ         BX, X1
-	VPBROADCASTD X1, Y1
-	VPCMPGTD     vconst_iota<>+0(SB), Y1, Y1
-	VMASKMOVPS   (AX), Y1, Y2
-	VMASKMOVPS   (CX), Y1, Y3
-	VMASKMOVPS   (DX), Y1, Y4
+	CMPQ         BX, $0x00000008
+	JB           dot3AVX2_low
+	VMOVUPS      (AX), Y2
+	VMOVUPS      (CX), Y3
+	VMOVUPS      (DX), Y4
 	VMULPS       Y3, Y2, Y2
 	VMULPS       Y4, Y2, Y2
-	VANDPS       Y1, Y2, Y1
-	VADDPS       Y1, Y0, Y0
+	VADDPS       Y2, Y0, Y0
+	SUBQ         $0x00000008, BX
+	JZ           dot3AVX2_done
+	MOVQ         BX, X2
+	VPBROADCASTD X2, Y2
+	VPCMPGTD     vconst_iota<>+0(SB), Y2, Y2
+	VMASKMOVPS   32(AX), Y2, Y3
+	VMASKMOVPS   32(CX), Y2, Y4
+	VMASKMOVPS   32(DX), Y2, Y5
+	VMULPS       Y4, Y3, Y3
+	VMULPS       Y5, Y3, Y3
+	VANDPS       Y2, Y3, Y2
+	VADDPS       Y2, Y1, Y1
+	JMP          dot3AVX2_done
+
+dot3AVX2_low:
+	MOVQ         BX, X2
+	VPBROADCASTD X2, Y2
+	VPCMPGTD     vconst_iota<>+0(SB), Y2, Y2
+	VMASKMOVPS   (AX), Y2, Y3
+	VMASKMOVPS   (CX), Y2, Y4
+	VMASKMOVPS   (DX), Y2, Y5
+	VMULPS       Y4, Y3, Y3
+	VMULPS       Y5, Y3, Y3
+	VANDPS       Y2, Y3, Y2
+	VADDPS       Y2, Y0, Y0
 
 dot3AVX2_done:
+	VADDPS       Y1, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPS       X1, X0, X1
 	VMOVHLPS     X1, X1, X0
@@ -4335,32 +4527,57 @@ TEXT ·sumSqDevAVX2(SB), NOSPLIT, $0-28
 	MOVSS        m+8(FP), X0
 	VBROADCASTSS X0, Y0
 	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
 	MOVQ         n+16(FP), CX
 
 sumSqDevAVX2_loop:
-	CMPQ    CX, $0x00000008
+	CMPQ    CX, $0x00000010
 	JB      sumSqDevAVX2_tail
-	VMOVUPS (AX), Y2
-	VSUBPS  Y0, Y2, Y2
-	VMULPS  Y2, Y2, Y2
-	VADDPS  Y2, Y1, Y1
-	ADDQ    $0x00000020, AX
-	SUBQ    $0x00000008, CX
+	VMOVUPS (AX), Y3
+	VSUBPS  Y0, Y3, Y3
+	VMULPS  Y3, Y3, Y3
+	VADDPS  Y3, Y1, Y1
+	VMOVUPS 32(AX), Y3
+	VSUBPS  Y0, Y3, Y3
+	VMULPS  Y3, Y3, Y3
+	VADDPS  Y3, Y2, Y2
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, CX
 	JMP     sumSqDevAVX2_loop
 
 sumSqDevAVX2_tail:
 	TESTQ        CX, CX
 	JZ           sumSqDevAVX2_done
-	MOVQ         CX, X2
-	VPBROADCASTD X2, Y2
-	VPCMPGTD     vconst_iota<>+0(SB), Y2, Y2
-	VMASKMOVPS   (AX), Y2, Y3
+	CMPQ         CX, $0x00000008
+	JB           sumSqDevAVX2_low
+	VMOVUPS      (AX), Y3
 	VSUBPS       Y0, Y3, Y3
 	VMULPS       Y3, Y3, Y3
-	VANDPS       Y2, Y3, Y0
+	VADDPS       Y3, Y1, Y1
+	SUBQ         $0x00000008, CX
+	JZ           sumSqDevAVX2_done
+	MOVQ         CX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     vconst_iota<>+0(SB), Y3, Y3
+	VMASKMOVPS   32(AX), Y3, Y4
+	VSUBPS       Y0, Y4, Y4
+	VMULPS       Y4, Y4, Y4
+	VANDPS       Y3, Y4, Y0
+	VADDPS       Y0, Y2, Y2
+	JMP          sumSqDevAVX2_done
+
+sumSqDevAVX2_low:
+	MOVQ         CX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     vconst_iota<>+0(SB), Y3, Y3
+	VMASKMOVPS   (AX), Y3, Y4
+	VSUBPS       Y0, Y4, Y4
+	VMULPS       Y4, Y4, Y4
+	VANDPS       Y3, Y4, Y0
 	VADDPS       Y0, Y1, Y1
 
 sumSqDevAVX2_done:
+	VADDPS       Y2, Y1, Y1
 	VEXTRACTF128 $0x01, Y1, X0
 	VADDPS       X0, X1, X0
 	VMOVHLPS     X0, X0, X1
@@ -4475,45 +4692,87 @@ TEXT ·lnBackwardSumsAVX2(SB), NOSPLIT, $0-48
 	VBROADCASTSS X1, Y1
 	VXORPS       Y2, Y2, Y2
 	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
 	MOVQ         n+32(FP), BX
 
 lnBackwardSumsAVX2_loop:
-	CMPQ    BX, $0x00000008
+	CMPQ    BX, $0x00000010
 	JB      lnBackwardSumsAVX2_tail
-	VMOVUPS (AX), Y4
-	VMOVUPS (CX), Y5
-	VMOVUPS (DX), Y6
-	VMULPS  Y6, Y4, Y4
-	VSUBPS  Y0, Y5, Y5
-	VMULPS  Y1, Y5, Y5
-	VMULPS  Y4, Y5, Y5
-	VADDPS  Y4, Y2, Y2
-	VADDPS  Y5, Y3, Y3
-	ADDQ    $0x00000020, AX
-	ADDQ    $0x00000020, CX
-	ADDQ    $0x00000020, DX
-	SUBQ    $0x00000008, BX
+	VMOVUPS (AX), Y6
+	VMOVUPS (CX), Y7
+	VMOVUPS (DX), Y8
+	VMULPS  Y8, Y6, Y6
+	VSUBPS  Y0, Y7, Y7
+	VMULPS  Y1, Y7, Y7
+	VMULPS  Y6, Y7, Y7
+	VADDPS  Y6, Y2, Y2
+	VADDPS  Y7, Y4, Y4
+	VMOVUPS 32(AX), Y6
+	VMOVUPS 32(CX), Y7
+	VMOVUPS 32(DX), Y8
+	VMULPS  Y8, Y6, Y6
+	VSUBPS  Y0, Y7, Y7
+	VMULPS  Y1, Y7, Y7
+	VMULPS  Y6, Y7, Y7
+	VADDPS  Y6, Y3, Y3
+	VADDPS  Y7, Y5, Y5
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000010, BX
 	JMP     lnBackwardSumsAVX2_loop
 
 lnBackwardSumsAVX2_tail:
 	TESTQ        BX, BX
 	JZ           lnBackwardSumsAVX2_done
-	MOVQ         BX, X4
-	VPBROADCASTD X4, Y4
-	VPCMPGTD     vconst_iota<>+0(SB), Y4, Y4
-	VMASKMOVPS   (AX), Y4, Y5
-	VMASKMOVPS   (CX), Y4, Y6
-	VMASKMOVPS   (DX), Y4, Y7
-	VMULPS       Y7, Y5, Y5
-	VSUBPS       Y0, Y6, Y0
+	CMPQ         BX, $0x00000008
+	JB           lnBackwardSumsAVX2_low
+	VMOVUPS      (AX), Y6
+	VMOVUPS      (CX), Y7
+	VMOVUPS      (DX), Y8
+	VMULPS       Y8, Y6, Y6
+	VSUBPS       Y0, Y7, Y7
+	VMULPS       Y1, Y7, Y7
+	VMULPS       Y6, Y7, Y7
+	VADDPS       Y6, Y2, Y2
+	VADDPS       Y7, Y4, Y4
+	SUBQ         $0x00000008, BX
+	JZ           lnBackwardSumsAVX2_done
+	MOVQ         BX, X6
+	VPBROADCASTD X6, Y6
+	VPCMPGTD     vconst_iota<>+0(SB), Y6, Y6
+	VMASKMOVPS   32(AX), Y6, Y7
+	VMASKMOVPS   32(CX), Y6, Y8
+	VMASKMOVPS   32(DX), Y6, Y9
+	VMULPS       Y9, Y7, Y7
+	VSUBPS       Y0, Y8, Y0
 	VMULPS       Y1, Y0, Y0
-	VMULPS       Y5, Y0, Y0
-	VANDPS       Y4, Y5, Y1
+	VMULPS       Y7, Y0, Y0
+	VANDPS       Y6, Y7, Y1
+	VADDPS       Y1, Y3, Y3
+	VANDPS       Y6, Y0, Y0
+	VADDPS       Y0, Y5, Y5
+	JMP          lnBackwardSumsAVX2_done
+
+lnBackwardSumsAVX2_low:
+	MOVQ         BX, X6
+	VPBROADCASTD X6, Y6
+	VPCMPGTD     vconst_iota<>+0(SB), Y6, Y6
+	VMASKMOVPS   (AX), Y6, Y7
+	VMASKMOVPS   (CX), Y6, Y8
+	VMASKMOVPS   (DX), Y6, Y9
+	VMULPS       Y9, Y7, Y7
+	VSUBPS       Y0, Y8, Y0
+	VMULPS       Y1, Y0, Y0
+	VMULPS       Y7, Y0, Y0
+	VANDPS       Y6, Y7, Y1
 	VADDPS       Y1, Y2, Y2
-	VANDPS       Y4, Y0, Y0
-	VADDPS       Y0, Y3, Y3
+	VANDPS       Y6, Y0, Y0
+	VADDPS       Y0, Y4, Y4
 
 lnBackwardSumsAVX2_done:
+	VADDPS       Y3, Y2, Y2
 	VEXTRACTF128 $0x01, Y2, X0
 	VADDPS       X0, X2, X0
 	VMOVHLPS     X0, X0, X1
@@ -4521,8 +4780,9 @@ lnBackwardSumsAVX2_done:
 	VMOVSHDUP    X0, X1
 	VADDPS       X1, X0, X0
 	MOVSS        X0, ret+40(FP)
-	VEXTRACTF128 $0x01, Y3, X0
-	VADDPS       X0, X3, X0
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPS       X0, X4, X0
 	VMOVHLPS     X0, X0, X1
 	VADDPS       X1, X0, X0
 	VMOVSHDUP    X0, X1

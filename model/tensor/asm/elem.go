@@ -164,10 +164,12 @@ func (k kspec) gen(s isa) {
 	for _, name := range k.scalars {
 		sc[name] = s.broadcastParam(name)
 	}
-	acc := make([]reg.VecVirtual, k.sums)
+	acc := make([][]reg.VecVirtual, k.sums)
 	for i := range acc {
-		acc[i] = s.vec()
-		VXORPS(acc[i].AsY(), acc[i].AsY(), acc[i].AsY())
+		acc[i] = s.vec16()
+		for _, a := range acc[i] {
+			VXORPS(a.AsY(), a.AsY(), a.AsY())
+		}
 	}
 	n := GP64()
 	Load(Param("n"), n)
@@ -176,21 +178,28 @@ func (k kspec) gen(s isa) {
 			ADDQ(U32(bytes), ptrs[p])
 		}
 	}
-	s.vloop(k.name, n, advance, func(t *tail) {
+	body := func(h, disp int, t *tail) {
 		in := map[string]reg.VecVirtual{}
 		for _, p := range k.ins {
-			in[p] = s.loadT(Mem{Base: ptrs[p]}, t)
+			in[p] = s.loadT(Mem{Base: ptrs[p], Disp: disp}, t)
 		}
 		out, add := k.body(in, sc)
 		for _, name := range k.outs {
-			s.storeT(out[name], Mem{Base: ptrs[name]}, t)
+			s.storeT(out[name], Mem{Base: ptrs[name], Disp: disp}, t)
 		}
 		for i, v := range add {
-			s.addT(v, acc[i], t)
+			s.addT(v, acc[i][h], t)
 		}
-	})
+	}
+	if k.sums == 0 {
+		// An element's result does not depend on its position: whole
+		// registers.
+		s.vloop(k.name, n, advance, func(t *tail) { body(0, 0, t) })
+	} else {
+		s.vloop16(k.name, n, advance, body)
+	}
 	for i, a := range acc {
-		s.hreduce(a, VADDPS, i)
+		s.hreduce(s.fold16(a, VADDPS), VADDPS, i)
 	}
 	VZEROUPPER()
 	RET()
@@ -239,10 +248,12 @@ func (s isa) hreduce(v reg.VecVirtual, op func(...Op), ret int) {
 	Store(x, ReturnIndex(ret))
 }
 
-// dotKernel emits Σ a_i·b_i with four accumulators: vector j of each group
-// of four goes to accumulator j, the whole vectors of a last partial group
-// to accumulators 0, 1, 2 and a partial last vector (zeros past the end) to
-// accumulator 3; then (acc0+acc1)+(acc2+acc3) is folded in halves.
+// dotKernel emits Σ a_i·b_i with four accumulators of sumLanes partials:
+// virtual vector j (sumLanes elements) of each group of four goes to
+// accumulator j, the whole virtual vectors of a last partial group to
+// accumulators 0, 1, 2 and a partial last one (zeros past the end) to
+// accumulator 3; then (acc0+acc1)+(acc2+acc3) is folded in halves. The
+// order is the same on AVX-512 and AVX2, and so are the bits.
 func dotKernel(s isa, name string) {
 	TEXT(name, NOSPLIT, "func(a, b *float32, n int) float32")
 	Pragma("noescape")
@@ -250,61 +261,80 @@ func dotKernel(s isa, name string) {
 	Load(Param("a"), pa)
 	Load(Param("b"), pb)
 	Load(Param("n"), n)
-	acc := []reg.VecVirtual{s.vec(), s.vec(), s.vec(), s.vec()}
-	for _, a := range acc {
-		VXORPS(a.AsY(), a.AsY(), a.AsY())
+	var acc [4][]reg.VecVirtual
+	for j := range acc {
+		acc[j] = s.vec16()
+		for _, a := range acc[j] {
+			VXORPS(a.AsY(), a.AsY(), a.AsY())
+		}
 	}
-	term := func(j, off int, t *tail) {
+	term := func(j, h, off int, t *tail) {
 		v := s.loadT(Mem{Base: pa, Disp: off}, t)
 		w := s.loadT(Mem{Base: pb, Disp: off}, t)
-		VFMADD231PS(w, v, acc[j])
+		VFMADD231PS(w, v, acc[j][h])
+	}
+	// whole runs virtual vector j at byte offset off.
+	whole := func(j, off int) {
+		for h := range acc[j] {
+			term(j, h, off+h*s.bytes(), nil)
+		}
 	}
 	advance := func(bytes int) {
 		ADDQ(U32(bytes), pa)
 		ADDQ(U32(bytes), pb)
 	}
+	const vbytes = 4 * sumLanes
 	Label(name + "_loop4")
-	CMPQ(n, U32(4*s.lanes))
+	CMPQ(n, U32(4*sumLanes))
 	JB(LabelRef(name + "_rest"))
 	for j := 0; j < 4; j++ {
-		term(j, j*s.bytes(), nil)
+		whole(j, j*vbytes)
 	}
-	advance(4 * s.bytes())
-	SUBQ(U32(4*s.lanes), n)
+	advance(4 * vbytes)
+	SUBQ(U32(4*sumLanes), n)
 	JMP(LabelRef(name + "_loop4"))
 	Label(name + "_rest")
 	for j := 0; j < 3; j++ {
-		CMPQ(n, U32(s.lanes))
+		CMPQ(n, U32(sumLanes))
 		JB(LabelRef(name + "_tail"))
-		term(j, 0, nil)
-		advance(s.bytes())
-		SUBQ(U32(s.lanes), n)
+		whole(j, 0)
+		advance(vbytes)
+		SUBQ(U32(sumLanes), n)
 	}
 	Label(name + "_tail")
-	TESTQ(n, n)
-	JZ(LabelRef(name + "_fold"))
-	term(3, 0, s.makeTail(n))
-	Label(name + "_fold")
-	VADDPS(acc[1], acc[0], acc[0])
-	VADDPS(acc[3], acc[2], acc[2])
-	VADDPS(acc[2], acc[0], acc[0])
-	s.hreduce(acc[0], VADDPS, 0)
+	if s.halves() == 1 {
+		TESTQ(n, n)
+		JZ(LabelRef(name + "_done"))
+		term(3, 0, 0, s.makeTail(n))
+	} else {
+		s.tail16(name, n, func(h, disp int, t *tail) { term(3, h, disp, t) })
+	}
+	Label(name + "_done")
+	for h := range acc[0] {
+		VADDPS(acc[1][h], acc[0][h], acc[0][h])
+		VADDPS(acc[3][h], acc[2][h], acc[2][h])
+		VADDPS(acc[2][h], acc[0][h], acc[0][h])
+	}
+	s.hreduce(s.fold16(acc[0], VADDPS), VADDPS, 0)
 	VZEROUPPER()
 	RET()
 }
 
-// maxKernel emits max_i x_i (-Inf for n = 0).
+// maxKernel emits max_i x_i (-Inf for n = 0) over sumLanes partial maxima.
 func maxKernel(s isa, name string) {
 	TEXT(name, NOSPLIT, "func(x *float32, n int) float32")
 	Pragma("noescape")
 	px, n := GP64(), GP64()
 	Load(Param("x"), px)
 	Load(Param("n"), n)
-	m := s.load("negInf")
-	s.vloop(name, n, func(bytes int) { ADDQ(U32(bytes), px) }, func(t *tail) {
-		s.maxT(s.loadT(Mem{Base: px}, t), m, t)
+	m := s.vec16()
+	for _, v := range m {
+		VMOVUPS(c("negInf"), v)
+	}
+	s.vloop16(name, n, func(bytes int) { ADDQ(U32(bytes), px) }, func(h, disp int, t *tail) {
+		s.maxT(s.loadT(Mem{Base: px, Disp: disp}, t), m[h], t)
 	})
-	s.hreduce(m, VMAXPS, 0)
+	s.hreduce(s.fold16(m, VMAXPS), VMAXPS, 0)
 	VZEROUPPER()
 	RET()
 }

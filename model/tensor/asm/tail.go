@@ -71,7 +71,8 @@ func (s isa) addT(v, acc reg.VecVirtual, t *tail) {
 	}
 }
 
-// maxT folds v's active lanes into acc with VMAXPS.
+// maxT folds v's active lanes into acc with VMAXPS; inactive lanes of acc
+// stay exactly as they were (NaN included) on both instruction sets.
 func (s isa) maxT(v, acc reg.VecVirtual, t *tail) {
 	switch {
 	case t == nil:
@@ -79,9 +80,9 @@ func (s isa) maxT(v, acc reg.VecVirtual, t *tail) {
 	case s.lanes == 16:
 		VMAXPS(v, acc, t.k, acc)
 	default:
-		m := s.load("negInf")
-		VBLENDVPS(t.v, v, m, m) // active lanes from v
-		VMAXPS(m, acc, acc)
+		m := s.vec()
+		VMAXPS(v, acc, m)
+		VBLENDVPS(t.v, m, acc, acc) // active lanes from m
 	}
 }
 
@@ -101,4 +102,72 @@ func (s isa) vloop(name string, n reg.GPVirtual, advance func(bytes int), body f
 	JZ(LabelRef(name + "_done"))
 	body(s.makeTail(n))
 	Label(name + "_done")
+}
+
+// Reductions keep sumLanes partial results whatever the vector width:
+// element i goes to partial i%16, in order. AVX-512 holds them in one
+// register; AVX2 in two (lanes 0–7 and 8–15), and folds the pair first,
+// as AVX-512 folds its register's halves. So a reduction gives the same
+// bits on both instruction sets.
+const sumLanes = 16
+
+// halves is the number of registers that hold sumLanes partials.
+func (s isa) halves() int { return sumLanes / s.lanes }
+
+// vec16 returns new registers for sumLanes partials.
+func (s isa) vec16() []reg.VecVirtual {
+	v := make([]reg.VecVirtual, s.halves())
+	for i := range v {
+		v[i] = s.vec()
+	}
+	return v
+}
+
+// vloop16 is vloop over virtual vectors of sumLanes elements: body(h, disp,
+// t) handles register h (elements h·lanes … h·lanes+lanes-1 of the virtual
+// vector) at byte offset disp from the pointers, masked by t when the
+// vector is partial. Register h of every virtual vector sees the same
+// elements on both instruction sets.
+func (s isa) vloop16(name string, n reg.GPVirtual, advance func(bytes int), body func(h, disp int, t *tail)) {
+	if s.halves() == 1 {
+		s.vloop(name, n, advance, func(t *tail) { body(0, 0, t) })
+		return
+	}
+	Label(name + "_loop")
+	CMPQ(n, U32(sumLanes))
+	JB(LabelRef(name + "_tail"))
+	body(0, 0, nil)
+	body(1, s.bytes(), nil)
+	advance(4 * sumLanes)
+	SUBQ(U32(sumLanes), n)
+	JMP(LabelRef(name + "_loop"))
+	Label(name + "_tail")
+	s.tail16(name, n, body)
+	Label(name + "_done")
+}
+
+// tail16 emits the last partial virtual vector (0 ≤ n < sumLanes) for two
+// halves, jumping to name_done when finished: a whole low half and a
+// masked high one, or a masked low half.
+func (s isa) tail16(name string, n reg.GPVirtual, body func(h, disp int, t *tail)) {
+	TESTQ(n, n)
+	JZ(LabelRef(name + "_done"))
+	CMPQ(n, U32(s.lanes))
+	JB(LabelRef(name + "_low"))
+	body(0, 0, nil)
+	SUBQ(U32(s.lanes), n)
+	JZ(LabelRef(name + "_done"))
+	body(1, s.bytes(), s.makeTail(n))
+	JMP(LabelRef(name + "_done"))
+	Label(name + "_low")
+	body(0, 0, s.makeTail(n))
+}
+
+// fold16 combines the registers of sumLanes partials into the first with
+// op, as the first step of an AVX-512 fold (low half op high half).
+func (s isa) fold16(v []reg.VecVirtual, op func(...Op)) reg.VecVirtual {
+	if len(v) == 2 {
+		op(v[1], v[0], v[0])
+	}
+	return v[0]
 }

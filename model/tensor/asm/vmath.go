@@ -60,19 +60,13 @@ func (s isa) selectNeg(x, neg, pos reg.VecVirtual) reg.VecVirtual {
 	return out
 }
 
-// recip returns 1/x for finite x ≥ 1 (all its uses). AVX-512 refines
-// VRCP14PS's 14 bits with one Newton step (error ~2⁻²⁸, well under an ulp),
-// which is several times cheaper than a division; AVX2 divides.
+// recip returns 1/x, correctly rounded. Both instruction sets divide, so
+// that every kernel using it gives the same bits on AVX-512 and AVX2
+// machines (VRCP14PS and a Newton step would be cheaper on AVX-512, but its
+// estimate has no AVX2 equivalent).
 func (s isa) recip(x reg.VecVirtual) reg.VecVirtual {
 	out := s.load("one")
-	if s.lanes != 16 {
-		VDIVPS(x, out, out)
-		return out
-	}
-	r := s.vec()
-	VRCP14PS(x, r)
-	VFNMADD231PS(r, x, out) // 1 - x·r
-	VFMADD132PS(r, r, out)  // r + r·(1 - x·r)
+	VDIVPS(x, out, out)
 	return out
 }
 

@@ -10,6 +10,7 @@ import (
 	"runtime"
 
 	"lopper/pipeline"
+	"lopper/stages"
 )
 
 func init() {
@@ -85,7 +86,11 @@ func runRun(ctx context.Context, a *app, args []string) int {
 	if err != nil {
 		wd = "" // the summary then shows absolute paths
 	}
-	fmt.Fprintln(a.stdout, s.Line(wd))
+	line := s.Line(wd)
+	for _, page := range stages.ReportPages(rec) {
+		line += "; report " + pipeline.RelPath(wd, page)
+	}
+	fmt.Fprintln(a.stdout, line)
 	if *summaryJSON != "" {
 		data, err := json.MarshalIndent(s, "", "  ")
 		if err == nil {

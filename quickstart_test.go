@@ -131,6 +131,10 @@ func runQuickstart(t *testing.T, set ...string) quickstartRun {
 	if code != exitOK {
 		t.Fatalf("exit code %d\nstdout %s\nstderr %s", code, stdout, stderr)
 	}
+	// The one-line summary points the user at the page to open.
+	if !strings.Contains(stdout, "; report ") || !strings.Contains(stdout, "report.html") {
+		t.Errorf("the summary line names no report page:\n%s", stdout)
+	}
 	b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
 	if err != nil {
 		t.Fatal(err)

@@ -54,11 +54,17 @@ func (s *Summary) Line(dir string) string {
 	if s.Error != "" {
 		line += "; " + firstLine(s.Error)
 	}
-	rec := s.Record
-	if dir != "" {
-		if rel, err := filepath.Rel(dir, rec); err == nil && !strings.HasPrefix(rel, "..") {
-			rec = rel
-		}
+	return line + "; record " + RelPath(dir, s.Record)
+}
+
+// RelPath returns path relative to dir when it lies below dir, else path
+// unchanged (also when dir is "").
+func RelPath(dir, path string) string {
+	if dir == "" {
+		return path
 	}
-	return line + "; record " + rec
+	if rel, err := filepath.Rel(dir, path); err == nil && !strings.HasPrefix(rel, "..") {
+		return rel
+	}
+	return path
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"sync"
 
 	"lopper/model"
@@ -109,9 +110,19 @@ func metricArgs(m pipeline.Metrics) []any {
 	slices.Sort(keys)
 	args := make([]any, 0, 2*len(keys))
 	for _, k := range keys {
-		args = append(args, k, m[k])
+		args = append(args, k, roundForLog(m[k]))
 	}
 	return args
+}
+
+// roundForLog rounds v to 6 significant digits, so log lines read
+// acc_drop=0.814 rather than 0.8140000000000001; run.json keeps every bit.
+func roundForLog(v float64) float64 {
+	r, err := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 6, 64), 64)
+	if err != nil {
+		return v
+	}
+	return r
 }
 
 // checkRegexp reports a pattern that does not compile.

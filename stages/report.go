@@ -3,6 +3,7 @@ package stages
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -173,4 +174,25 @@ func runReport(ctx context.Context, sc *pipeline.StageContext, cfg *ReportConfig
 // nesting flattened ("report", "sweep-1-report").
 func reportBaseName(path string) string {
 	return reportFileStem(strings.NewReplacer("[", "-", "]", "", "/", "-").Replace(path))
+}
+
+// ReportPages returns the HTML pages the report stages of a run wrote,
+// as absolute paths, in run order: what a user opens after a run.
+func ReportPages(rec *pipeline.RunRecord) []string {
+	var pages []string
+	rec.Walk(func(st *pipeline.StageRecord) {
+		if st.Uses != "report" || st.Result() == nil {
+			return
+		}
+		det, ok := st.Result().Details.(ReportDetails)
+		if !ok {
+			return
+		}
+		for _, f := range det.Files {
+			if strings.HasSuffix(f.Path, ".html") {
+				pages = append(pages, filepath.Join(rec.RunDir, filepath.FromSlash(f.Path)))
+			}
+		}
+	})
+	return pages
 }

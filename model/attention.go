@@ -74,13 +74,13 @@ func (a *attnWork) get(w, T int) [][]float32 {
 // goroutines would cost more than it saves.
 const attnSerialFlops = 1 << 18
 
-// attnWorkers returns how many goroutines n attention tasks over T
-// positions of head dimension hd should use.
-func attnWorkers(n, T, hd int) int {
-	if n*T*T*hd < attnSerialFlops {
+// attnWorkers returns how many goroutines should run tasks attention
+// tasks that cover heads query heads over T positions of dimension hd.
+func attnWorkers(tasks, heads, T, hd int) int {
+	if heads*T*T*hd < attnSerialFlops {
 		return 1
 	}
-	return par.Workers(n)
+	return par.Workers(tasks)
 }
 
 // attention computes y [b·T, heads·hd] from qkv for b sequences of T
@@ -88,7 +88,7 @@ func attnWorkers(n, T, hd int) int {
 // the diagonal) when att is not nil.
 func attention(y, att, qkv []float32, g qkvGeom, b, T int, work *attnWork) {
 	n := b * g.heads
-	w := attnWorkers(n, T, g.hd)
+	w := attnWorkers(n, n, T, g.hd)
 	var ws [][]float32
 	if att == nil {
 		ws = work.get(w, T)
@@ -119,7 +119,7 @@ func attentionTask(y, att, qkv []float32, g qkvGeom, T, task int, ws [][]float32
 // attention given dy, the saved probabilities att and the forward qkv.
 func attentionBackward(dqkv, dy, att, qkv []float32, g qkvGeom, b, T int, work *attnWork) {
 	n := b * g.kvHeads
-	w := attnWorkers(b*g.heads, T, g.hd)
+	w := attnWorkers(n, b*g.heads, T, g.hd)
 	ws := work.get(w, T)
 	if w == 1 {
 		for task := range n {

@@ -40,6 +40,26 @@ func (m *Model) CheckMask() error {
 	return nil
 }
 
+// ZerosMask returns a mask over m's layout that prunes the exactly-zero
+// parameters of the tensors sel accepts (every tensor when sel is nil),
+// and how many it prunes: the mask a pruned model saved without one
+// implies.
+func (m *Model) ZerosMask(sel func(TensorInfo) bool) (mask []byte, pruned int) {
+	mask = m.Layout.NewMask()
+	for _, t := range m.Layout.Tensors {
+		if sel != nil && !sel(t) {
+			continue
+		}
+		for i, v := range t.Of(m.W) {
+			if v == 0 {
+				mask[t.Offset+i] = 0
+				pruned++
+			}
+		}
+	}
+	return mask, pruned
+}
+
 // NonZero counts the parameters of t that are not exactly zero.
 func (m *Model) NonZero(t TensorInfo) int {
 	n := 0

@@ -17,19 +17,7 @@ func MaskZeros(m *model.Model) int {
 		}
 		return n
 	}
-	mask := m.Layout.NewMask()
-	n := 0
-	for _, t := range m.Layout.Tensors {
-		if !model.Prunable(t) {
-			continue
-		}
-		for i, v := range t.Of(m.W) {
-			if v == 0 {
-				mask[t.Offset+i] = 0
-				n++
-			}
-		}
-	}
+	mask, n := m.ZerosMask(model.Prunable)
 	if n > 0 {
 		m.Mask = mask
 	}

@@ -15,6 +15,11 @@ import (
 // zero vector is taken as 0 (as torch's cosine_similarity gives). Memory
 // is one batch of one block's activations.
 func BlockInfluence(ctx context.Context, m *model.Model, cal *Calibration) ([]float64, error) {
+	return blockInfluence(ctx, m, cal, nil)
+}
+
+// blockInfluence is BlockInfluence reporting the windows done to progress.
+func blockInfluence(ctx context.Context, m *model.Model, cal *Calibration, progress ProgressFunc) ([]float64, error) {
 	if err := cal.validate(m.Config.Vocab, m.Config.MaxPos); err != nil {
 		return nil, err
 	}
@@ -25,6 +30,7 @@ func BlockInfluence(ctx context.Context, m *model.Model, cal *Calibration) ([]fl
 	}
 	sum := make([]float64, L)
 	in := make([]float32, B*T*H)
+	p := progress.start(n, UnitWindows)
 	for i := 0; i < n; i += B {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -43,6 +49,7 @@ func BlockInfluence(ctx context.Context, m *model.Model, cal *Calibration) ([]fl
 				sum[l] += cosineSim(in[r*H:(r+1)*H], h[r*H:(r+1)*H])
 			}
 		}
+		p.to(j)
 	}
 	bi := make([]float64, L)
 	for l := range bi {

@@ -17,11 +17,11 @@ func scoreLayers(ctx context.Context, m *model.Model, o StructuredOptions) ([]fl
 	switch o.Criterion {
 	case ByBlockInfluence:
 		var err error
-		if s, err = BlockInfluence(ctx, m, o.Calibration); err != nil {
+		if s, err = blockInfluence(ctx, m, o.Calibration, o.Progress); err != nil {
 			return nil, err
 		}
 	case ByTaylor:
-		g, err := calibGradient(ctx, m, o.Calibration)
+		g, err := calibrationGradient(ctx, m, o.Calibration, o.Progress)
 		if err != nil {
 			return nil, err
 		}

@@ -21,16 +21,20 @@ func checkNM(targets []model.TensorInfo, n, m int) error {
 // pruneNM prunes targets to the n:m pattern along their rows: in every
 // group of m consecutive inputs at most n weights survive, the lowest
 // scores going first (ties to the earlier column). Weights already pruned
-// count toward the m−n. It returns how many weights it pruned.
-func pruneNM(targets []model.TensorInfo, scores []float32, mask []byte, n, m int) int {
+// count toward the m−n. It returns how many weights it pruned, reporting
+// the tensors done to p.
+func pruneNM(targets []model.TensorInfo, scores []float32, mask []byte, n, m int, p *phase) int {
 	var rows []segment
-	for _, t := range targets {
+	var owners []int
+	for ti, t := range targets {
 		r, c := rowsCols(t)
 		for i := range r {
 			lo := t.Offset + i*c
 			rows = append(rows, segment{score: scores[lo : lo+c], mask: mask[lo : lo+c]})
+			owners = append(owners, ti)
 		}
 	}
+	tl := newTally(p, owners, len(targets))
 	done := make([]int, len(rows))
 	par.Chunks(len(rows), 64, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -39,6 +43,7 @@ func pruneNM(targets []model.TensorInfo, scores []float32, mask []byte, n, m int
 				done[i] += pruneLowest(r.score[g:g+m], r.mask[g:g+m], m-n)
 			}
 		}
+		tl.groupsDone(lo, hi)
 	})
 	total := 0
 	for _, d := range done {

@@ -37,8 +37,9 @@ func workingMask(m *model.Model, targets []model.TensorInfo) []byte {
 // one per output row (row, owl), per tensor (layer) or one for all
 // (global). The target sparsity is s, or for a tensor of block l
 // layerS[l] when layerS is set (OWL). scores and mask are flat over the
-// layout.
-func unstructuredGroups(scope Scope, targets []model.TensorInfo, scores []float32, mask []byte, s float64, layerS []float64) []group {
+// layout. owners holds, per group, the index of its tensor in targets, or
+// -1 for the global group of every target.
+func unstructuredGroups(scope Scope, targets []model.TensorInfo, scores []float32, mask []byte, s float64, layerS []float64) (gs []group, owners []int) {
 	sparsity := func(t model.TensorInfo) float64 {
 		if layerS != nil && t.Layer >= 0 && t.Layer < len(layerS) {
 			return layerS[t.Layer]
@@ -48,7 +49,6 @@ func unstructuredGroups(scope Scope, targets []model.TensorInfo, scores []float3
 	seg := func(t model.TensorInfo, lo, hi int) segment {
 		return segment{score: scores[t.Offset+lo : t.Offset+hi], mask: mask[t.Offset+lo : t.Offset+hi]}
 	}
-	var gs []group
 	switch scope {
 	case ScopeGlobal:
 		g := group{}
@@ -58,34 +58,39 @@ func unstructuredGroups(scope Scope, targets []model.TensorInfo, scores []float3
 			n += t.Size
 		}
 		g.zeros = countFor(s, n)
-		gs = append(gs, g)
+		gs, owners = append(gs, g), append(owners, -1)
 	case ScopeLayer:
-		for _, t := range targets {
+		for i, t := range targets {
 			gs = append(gs, group{segs: []segment{seg(t, 0, t.Size)}, zeros: countFor(sparsity(t), t.Size)})
+			owners = append(owners, i)
 		}
 	default: // row, owl
-		for _, t := range targets {
+		for i, t := range targets {
 			rows, cols := rowsCols(t)
 			z := countFor(sparsity(t), cols)
 			for r := range rows {
 				gs = append(gs, group{segs: []segment{seg(t, r*cols, (r+1)*cols)}, zeros: z})
+				owners = append(owners, i)
 			}
 		}
 	}
-	return gs
+	return gs, owners
 }
 
 // pruneGroups prunes every group (in parallel when there are many) and
-// returns how many entries were pruned.
-func pruneGroups(gs []group) int {
+// returns how many entries were pruned, telling tl as groups finish.
+func pruneGroups(gs []group, tl *tally) int {
 	if len(gs) == 1 {
-		return gs[0].prune()
+		n := gs[0].prune()
+		tl.groupsDone(0, 1)
+		return n
 	}
 	done := make([]int, len(gs))
 	par.Chunks(len(gs), 16, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			done[i] = gs[i].prune()
 		}
+		tl.groupsDone(lo, hi)
 	})
 	total := 0
 	for _, d := range done {

@@ -138,6 +138,9 @@ type Options struct {
 	// StructuredOptions' defaults.
 	HeadMode   HeadMode
 	NonUniform NonUniformPolicy
+	// Progress, if set, is told how far the work has come (see
+	// ProgressFunc); it does not change the result.
+	Progress ProgressFunc
 }
 
 // normalize fills defaults and validates o, with errors that say which

@@ -42,8 +42,9 @@ func Prune(ctx context.Context, m *model.Model, o Options) (*model.Model, *Repor
 		rep.LayerSparsity, err = pruneWandaSequential(ctx, out, mask, targets, o)
 	default:
 		scores := make([]float32, out.Layout.Total)
-		if err = scoreTargets(ctx, out, o.Method, targets, o.Calib, o.Seed, scores); err == nil {
-			rep.LayerSparsity = selectMask(o, out, targets, scores, mask, nil)
+		if err = scoreTargets(ctx, out, o.Method, targets, o.Calib, o.Seed, scores, o.Progress); err == nil {
+			p := o.Progress.start(len(targets), UnitTensorsPruned)
+			rep.LayerSparsity = selectMask(o, out, targets, scores, mask, nil, p)
 		}
 	}
 	if err != nil {
@@ -94,7 +95,8 @@ func PruneScored(ctx context.Context, m *model.Model, sc *Scores, o Options) (*m
 	rep.CalibSamples, rep.CalibSeqLen = sc.CalibSamples, sc.CalibSeqLen
 	out := m.Clone()
 	mask := workingMask(out, sc.Targets)
-	rep.LayerSparsity = selectMask(o, out, sc.Targets, sc.Values, mask, nil)
+	p := o.Progress.start(len(sc.Targets), UnitTensorsPruned)
+	rep.LayerSparsity = selectMask(o, out, sc.Targets, sc.Values, mask, nil, p)
 	out.Mask = mask
 	out.ApplyMask()
 	rep.finish(out, sc.Targets)
@@ -124,17 +126,18 @@ func (o Options) targets(m *model.Model, checkCalib bool) ([]model.TensorInfo, e
 // selectMask prunes mask over targets by scores as o's pattern and scope
 // say. layerS, when set, gives OWL's per-block sparsities; when nil and
 // the scope is OWL they are computed from scores. It returns the per-block
-// sparsities used (nil unless OWL).
-func selectMask(o Options, m *model.Model, targets []model.TensorInfo, scores []float32, mask []byte, layerS []float64) []float64 {
+// sparsities used (nil unless OWL), and reports the tensors done to p.
+func selectMask(o Options, m *model.Model, targets []model.TensorInfo, scores []float32, mask []byte, layerS []float64, p *phase) []float64 {
 	if o.Pattern.Kind == NM {
-		pruneNM(targets, scores, mask, o.Pattern.N, o.Pattern.M)
+		pruneNM(targets, scores, mask, o.Pattern.N, o.Pattern.M, p)
 		return nil
 	}
 	if o.Scope == ScopeOWL && layerS == nil {
 		byBlock, _ := blockTargets(targets, m.Config.NumLayers())
 		layerS = owlSparsities(byBlock, scores, o.Sparsity, o.OWL)
 	}
-	pruneGroups(unstructuredGroups(o.Scope, targets, scores, mask, o.Sparsity, layerS))
+	gs, owners := unstructuredGroups(o.Scope, targets, scores, mask, o.Sparsity, layerS)
+	pruneGroups(gs, newTally(p, owners, len(targets)))
 	return layerS
 }
 

@@ -39,29 +39,29 @@ func pruneWandaSequential(ctx context.Context, w *model.Model, mask []byte, targ
 		// Scores for this block only, over the span of its targets.
 		ts, lo, hi := rebase(byBlock[l])
 		scores := make([]float32, hi-lo)
-		if err := wandaScores(w.W[lo:hi], ts, stats, scores); err != nil {
+		if err := wandaScores(w.W[lo:hi], ts, stats, scores, nil); err != nil {
 			return err
 		}
 		if err := checkScores(ts, scores); err != nil {
 			return err
 		}
-		selectMask(o, w, ts, scores, mask[lo:hi], layerS)
+		selectMask(o, w, ts, scores, mask[lo:hi], layerS, nil)
 		zeroPruned(w.W[lo:hi], mask[lo:hi], ts)
 		return nil
 	}
-	return layerS, calibrateSequential(ctx, w, o.Calib, statNorms, byBlock, step)
+	return layerS, calibrateSequential(ctx, w, o.Calib, statNorms, byBlock, step, o.Progress)
 }
 
 // owlFromWanda returns OWL's per-block sparsities from Wanda scores of the
 // model as it is, calibrated in one pass (OWL's reference code does this
 // before it prunes block by block).
 func owlFromWanda(ctx context.Context, m *model.Model, targets []model.TensorInfo, byBlock [][]model.TensorInfo, o Options) ([]float64, error) {
-	stats, err := calibrateOnePass(ctx, m, o.Calib, statNorms, targets)
+	stats, err := calibrateOnePass(ctx, m, o.Calib, statNorms, targets, o.Progress)
 	if err != nil {
 		return nil, err
 	}
 	scores := make([]float32, m.Layout.Total)
-	if err := wandaScores(m.W, targets, stats, scores); err != nil {
+	if err := wandaScores(m.W, targets, stats, scores, nil); err != nil {
 		return nil, err
 	}
 	if err := checkScores(targets, scores); err != nil {
@@ -72,12 +72,15 @@ func owlFromWanda(ctx context.Context, m *model.Model, targets []model.TensorInf
 
 // pruneSparseGPT prunes every target with SparseGPT, its Hessian collected
 // block by block (or, in one-pass mode, all from the dense model). It
-// returns OWL's per-block sparsities when the scope is OWL.
+// returns OWL's per-block sparsities when the scope is OWL. Progress
+// counts the tensors pruned (in one-pass mode after the calibration
+// windows).
 func pruneSparseGPT(ctx context.Context, w *model.Model, mask []byte, targets []model.TensorInfo, o Options) ([]float64, error) {
 	byBlock, layerS, err := calibratedBlocks(ctx, w, targets, o)
 	if err != nil {
 		return nil, err
 	}
+	var p *phase // tensors pruned: after a one-pass calibration, or from the first block
 	step := func(l int, stats *statSet) error {
 		factors := map[*InputStats]*obsFactor{}
 		for _, t := range byBlock[l] {
@@ -104,14 +107,16 @@ func pruneSparseGPT(ctx context.Context, w *model.Model, mask []byte, targets []
 				w: t.Of(w.W), mask: mask[t.Offset : t.Offset+t.Size], rows: rows, cols: cols,
 				sparsity: s, n: o.Pattern.N, m: o.Pattern.M, blockSize: o.SparseGPT.BlockSize,
 			}, f)
+			p.add(1)
 		}
 		return nil
 	}
 	if o.CalibMode == OnePass {
-		stats, err := calibrateOnePass(ctx, w, o.Calib, statHessian, targets)
+		stats, err := calibrateOnePass(ctx, w, o.Calib, statHessian, targets, o.Progress)
 		if err != nil {
 			return nil, err
 		}
+		p = o.Progress.start(len(targets), UnitTensorsPruned)
 		for l := range byBlock {
 			if err := step(l, stats); err != nil {
 				return nil, err
@@ -119,7 +124,8 @@ func pruneSparseGPT(ctx context.Context, w *model.Model, mask []byte, targets []
 		}
 		return layerS, nil
 	}
-	return layerS, calibrateSequential(ctx, w, o.Calib, statHessian, byBlock, step)
+	p = o.Progress.start(len(targets), UnitTensorsPruned)
+	return layerS, calibrateSequential(ctx, w, o.Calib, statHessian, byBlock, step, nil)
 }
 
 // rebase returns ts with offsets relative to the start of their span in

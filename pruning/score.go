@@ -32,6 +32,9 @@ type ScoreOptions struct {
 	// pass) and Taylor.
 	Calib *Calibration
 	Seed  uint64 // Random's seed
+	// Progress, if set, is told how far scoring has come (see
+	// ProgressFunc); it does not change the scores.
+	Progress ProgressFunc
 }
 
 // Score computes the scores of method over the selected targets of m,
@@ -47,7 +50,7 @@ func Score(ctx context.Context, m *model.Model, o ScoreOptions) (*Scores, error)
 		return nil, err
 	}
 	sc := &Scores{Method: o.Method, Targets: targets, Values: make([]float32, m.Layout.Total), layout: m.Layout}
-	if err := scoreTargets(ctx, m, o.Method, targets, o.Calib, o.Seed, sc.Values); err != nil {
+	if err := scoreTargets(ctx, m, o.Method, targets, o.Calib, o.Seed, sc.Values, o.Progress); err != nil {
 		return nil, err
 	}
 	if o.Method == Wanda || o.Method == Taylor {
@@ -96,29 +99,30 @@ func layoutTotal(l *model.Layout) int {
 }
 
 // scoreTargets writes method's scores of targets into dst (flat over m's
-// layout). Wanda's statistics come from m in one pass.
-func scoreTargets(ctx context.Context, m *model.Model, method Method, targets []model.TensorInfo, cal *Calibration, seed uint64, dst []float32) error {
+// layout). Wanda's statistics come from m in one pass. Progress: the
+// calibration windows (wanda, taylor), then the tensors scored.
+func scoreTargets(ctx context.Context, m *model.Model, method Method, targets []model.TensorInfo, cal *Calibration, seed uint64, dst []float32, progress ProgressFunc) error {
 	switch method {
 	case Magnitude:
-		magnitudeScores(m, targets, dst)
+		magnitudeScores(m, targets, dst, progress.start(len(targets), UnitTensorsScored))
 	case Random:
-		randomScores(targets, dst, seed)
+		randomScores(targets, dst, seed, progress.start(len(targets), UnitTensorsScored))
 	case Wanda:
 		if err := cal.validate(m.Config.Vocab, m.Config.MaxPos); err != nil {
 			return fmt.Errorf("wanda: %w", err)
 		}
-		stats, err := calibrateOnePass(ctx, m, cal, statNorms, targets)
+		stats, err := calibrateOnePass(ctx, m, cal, statNorms, targets, progress)
 		if err != nil {
 			return err
 		}
-		if err := wandaScores(m.W, targets, stats, dst); err != nil {
+		if err := wandaScores(m.W, targets, stats, dst, progress.start(len(targets), UnitTensorsScored)); err != nil {
 			return err
 		}
 	case Taylor:
 		if err := cal.validate(m.Config.Vocab, m.Config.MaxPos); err != nil {
 			return fmt.Errorf("taylor: %w", err)
 		}
-		if err := taylorScores(ctx, m, targets, cal, dst); err != nil {
+		if err := taylorScores(ctx, m, targets, cal, dst, progress); err != nil {
 			return err
 		}
 	default:

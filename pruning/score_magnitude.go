@@ -10,13 +10,14 @@ import (
 
 // magnitudeScores writes |W| of every target into dst (flat over the
 // layout).
-func magnitudeScores(m *model.Model, targets []model.TensorInfo, dst []float32) {
+func magnitudeScores(m *model.Model, targets []model.TensorInfo, dst []float32, p *phase) {
 	par.For(len(targets), func(i int) {
 		t := targets[i]
 		d := t.Of(dst)
 		for j, v := range t.Of(m.W) {
 			d[j] = float32(math.Abs(float64(v)))
 		}
+		p.add(1)
 	})
 }
 
@@ -24,7 +25,7 @@ func magnitudeScores(m *model.Model, targets []model.TensorInfo, dst []float32) 
 // dst. Each tensor draws from its own PCG stream (seed, tensor offset), so
 // a tensor's scores depend on the seed and its place in the layout only,
 // not on which other tensors are targets or on scheduling.
-func randomScores(targets []model.TensorInfo, dst []float32, seed uint64) {
+func randomScores(targets []model.TensorInfo, dst []float32, seed uint64, p *phase) {
 	par.For(len(targets), func(i int) {
 		t := targets[i]
 		rng := rand.New(rand.NewPCG(seed, uint64(t.Offset)))
@@ -32,5 +33,6 @@ func randomScores(targets []model.TensorInfo, dst []float32, seed uint64) {
 		for j := range d {
 			d[j] = rng.Float32()
 		}
+		p.add(1)
 	})
 }

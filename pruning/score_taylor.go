@@ -15,25 +15,30 @@ import (
 // calibration windows (positions 0..T−2 of each window predict the next
 // token). The gradient is accumulated batch by batch, each batch weighted
 // by its share of the predictions, so it is the gradient of that one mean
-// whatever the batch size.
-func taylorScores(ctx context.Context, m *model.Model, targets []model.TensorInfo, cal *Calibration, dst []float32) error {
-	grads, err := calibrationGradient(ctx, m, cal)
+// whatever the batch size. Progress: the calibration windows, then the
+// tensors scored.
+func taylorScores(ctx context.Context, m *model.Model, targets []model.TensorInfo, cal *Calibration, dst []float32, progress ProgressFunc) error {
+	grads, err := calibrationGradient(ctx, m, cal, progress)
 	if err != nil {
 		return err
 	}
+	p := progress.start(len(targets), UnitTensorsScored)
 	par.For(len(targets), func(i int) {
 		t := targets[i]
 		w, g, d := t.Of(m.W), t.Of(grads), t.Of(dst)
 		for j, v := range w {
 			d[j] = float32(math.Abs(float64(v) * float64(g[j])))
 		}
+		p.add(1)
 	})
 	return nil
 }
 
 // calibrationGradient returns ∂L/∂θ over m's layout for L the mean
-// next-token cross-entropy over the calibration windows.
-func calibrationGradient(ctx context.Context, m *model.Model, cal *Calibration) ([]float32, error) {
+// next-token cross-entropy over every prediction of the calibration
+// windows (the last position of each window has no target), reporting the
+// windows done to progress.
+func calibrationGradient(ctx context.Context, m *model.Model, cal *Calibration, progress ProgressFunc) ([]float32, error) {
 	n, T, B, V := cal.Samples(), cal.SeqLen, cal.batch(), m.Config.Vocab
 	if T < 2 {
 		return nil, fmt.Errorf("taylor: calibration windows of %d token cannot predict a next token", T)
@@ -46,6 +51,7 @@ func calibrationGradient(ctx context.Context, m *model.Model, cal *Calibration) 
 	dlogits := make([]float32, B*T*V)
 	targets := make([]int32, B*T)
 	total := float32(n * (T - 1))
+	p := progress.start(n, UnitWindows)
 	for i := 0; i < n; i += B {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -71,6 +77,7 @@ func calibrationGradient(ctx context.Context, m *model.Model, cal *Calibration) 
 		if err := st.Backward(dl, grads); err != nil {
 			return nil, err
 		}
+		p.to(j)
 	}
 	return grads, nil
 }

@@ -12,7 +12,7 @@ import (
 // rows (Sun et al. 2023). w and dst are flat buffers indexed by the
 // targets' offsets. The reference divides the squared norms by the number
 // of samples; a common scale changes no ranking and is left out.
-func wandaScores(w []float32, targets []model.TensorInfo, stats *statSet, dst []float32) error {
+func wandaScores(w []float32, targets []model.TensorInfo, stats *statSet, dst []float32, p *phase) error {
 	norms := make([][]float32, len(targets))
 	for i, t := range targets {
 		st, err := stats.of(t)
@@ -35,6 +35,7 @@ func wandaScores(w []float32, targets []model.TensorInfo, stats *statSet, dst []
 				dr[j] = float32(math.Abs(float64(v))) * n[j]
 			}
 		}
+		p.add(1)
 	})
 	return nil
 }

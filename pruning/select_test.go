@@ -121,7 +121,7 @@ func BenchmarkRowSelection(b *testing.B) {
 		for r := range rows {
 			gs = append(gs, group{zeros: cols / 2, segs: []segment{{scores[r*cols : (r+1)*cols], mask[r*cols : (r+1)*cols]}}})
 		}
-		pruneGroups(gs)
+		pruneGroups(gs, nil)
 	}
 	b.SetBytes(int64(rows * cols * 4))
 }

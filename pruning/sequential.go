@@ -17,8 +17,9 @@ type blockStep func(layer int, stats *statSet) error
 // inputs, step prunes the block (mutating w.W), and the block's outputs are
 // then recomputed from the same inputs with the pruned weights, becoming
 // the next block's inputs. Memory: the calibration set's hidden states plus
-// one batch of one block's activations.
-func calibrateSequential(ctx context.Context, w *model.Model, cal *Calibration, kinds statKinds, byBlock [][]model.TensorInfo, step blockStep) error {
+// one batch of one block's activations. Progress counts the blocks done,
+// 0..last block with targets.
+func calibrateSequential(ctx context.Context, w *model.Model, cal *Calibration, kinds statKinds, byBlock [][]model.TensorInfo, step blockStep, progress ProgressFunc) error {
 	last := -1
 	for l, ts := range byBlock {
 		if len(ts) > 0 {
@@ -43,6 +44,7 @@ func calibrateSequential(ctx context.Context, w *model.Model, cal *Calibration, 
 		copy(h[i*T*H:], e)
 	}
 	scratch := make([]float32, B*T*H)
+	p := progress.start(last+1, UnitBlocks)
 	forBatches := func(fn func(x []float32, b int) error) error {
 		for i := 0; i < n; i += B {
 			if err := ctx.Err(); err != nil {
@@ -70,22 +72,23 @@ func calibrateSequential(ctx context.Context, w *model.Model, cal *Calibration, 
 				return err
 			}
 		}
-		if l == last {
-			break // no later block is pruned: its inputs are not needed
+		if l < last { // a later block is pruned: it needs this one's outputs
+			err := forBatches(func(x []float32, b int) error {
+				return st.BlockForward(l, x, b, T, nil)
+			})
+			if err != nil {
+				return err
+			}
 		}
-		err := forBatches(func(x []float32, b int) error {
-			return st.BlockForward(l, x, b, T, nil)
-		})
-		if err != nil {
-			return err
-		}
+		p.to(l + 1)
 	}
 	return nil
 }
 
 // calibrateOnePass collects the statistics of every target's input from
-// the model as it is (dense), in one pass over the calibration windows.
-func calibrateOnePass(ctx context.Context, m *model.Model, cal *Calibration, kinds statKinds, targets []model.TensorInfo) (*statSet, error) {
+// the model as it is (dense), in one pass over the calibration windows,
+// reporting the windows done to progress.
+func calibrateOnePass(ctx context.Context, m *model.Model, cal *Calibration, kinds statKinds, targets []model.TensorInfo, progress ProgressFunc) (*statSet, error) {
 	stats := newStatSet(kinds, targets)
 	last := -1
 	for _, t := range targets {
@@ -96,7 +99,11 @@ func calibrateOnePass(ctx context.Context, m *model.Model, cal *Calibration, kin
 	if err != nil {
 		return nil, err
 	}
-	for i := 0; i < n && last >= 0; i += B {
+	if last < 0 {
+		return stats, nil
+	}
+	p := progress.start(n, UnitWindows)
+	for i := 0; i < n; i += B {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -110,6 +117,7 @@ func calibrateOnePass(ctx context.Context, m *model.Model, cal *Calibration, kin
 				return nil, err
 			}
 		}
+		p.to(j)
 	}
 	return stats, stats.err
 }

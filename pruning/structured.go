@@ -135,6 +135,9 @@ type StructuredOptions struct {
 	Calibration *Calibration
 	// Seed seeds Random.
 	Seed uint64
+	// Progress, if set, is told how far scoring has come (see
+	// ProgressFunc); it does not change the result.
+	Progress ProgressFunc
 }
 
 // StructuredReport says what PruneStructured removed.

@@ -29,14 +29,14 @@ const (
 //     weights and has no structured form.
 //   - Scope row or layer → the same fraction per layer; global → global
 //     ranking; owl is refused.
-//   - Calib, Seed, HeadMode (heads only) and NonUniform carry over, empty
+//   - Calib, Seed, Progress, HeadMode (heads only) and NonUniform carry over, empty
 //     meaning the defaults (kv groups; round to uniform); Targets do not
 //     apply.
 //
 // The result is checked as PruneStructured checks it, but returned as
 // mapped, without defaults filled in.
 func StructuredOptionsFrom(o Options) (StructuredOptions, error) {
-	so := StructuredOptions{Ratio: o.Sparsity, Calibration: o.Calib, Seed: o.Seed, HeadMode: o.HeadMode, NonUniform: o.NonUniform}
+	so := StructuredOptions{Ratio: o.Sparsity, Calibration: o.Calib, Seed: o.Seed, HeadMode: o.HeadMode, NonUniform: o.NonUniform, Progress: o.Progress}
 	switch o.Pattern.Kind {
 	case Neurons:
 		so.Structure = StructNeurons

@@ -2,6 +2,7 @@ package pruning
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -17,7 +18,8 @@ func TestStructuredOptionsFrom(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := StructuredOptions{Structure: StructHeads, Criterion: ByWanda, Ratio: 0.5, Scope: AllocPerLayer, Calibration: cal, Seed: 4}
-	if so != want {
+	if !reflect.DeepEqual(so, want) { // Progress nil in both
+
 		t.Errorf("got %+v, want %+v", so, want)
 	}
 	so, err = StructuredOptionsFrom(Options{Method: MethodBlockInfluence, Pattern: Pattern{Kind: Layers}, Sparsity: 0.25, Scope: ScopeGlobal})

@@ -19,7 +19,8 @@ type unitDesc struct {
 
 // scoreUnits returns per-layer scores for o's units before allocation:
 // per neuron, per kv group (HeadsKVGroups) or per query head (HeadsQuery), or,
-// for Layers, one slice with a score per layer.
+// for Layers, one slice with a score per layer. Progress: the calibration
+// windows (when the criterion reads them), then the layers scored.
 func scoreUnits(ctx context.Context, m *model.Model, o StructuredOptions) ([][]float64, error) {
 	if o.Structure == StructLayers {
 		s, err := scoreLayers(ctx, m, o)
@@ -31,18 +32,19 @@ func scoreUnits(ctx context.Context, m *model.Model, o StructuredOptions) ([][]f
 	var err error
 	switch o.Criterion {
 	case ByTaylor:
-		grads, err = calibGradient(ctx, m, o.Calibration)
+		grads, err = calibrationGradient(ctx, m, o.Calibration, o.Progress)
 	case ByActivation, ByWanda:
 		role := model.RoleO
 		if o.Structure == StructNeurons {
 			role = model.RoleDown
 		}
-		ss, err = projInputSumSq(ctx, m, o.Calibration, role)
+		ss, err = projInputSumSq(ctx, m, o.Calibration, role, o.Progress)
 	}
 	if err != nil {
 		return nil, err
 	}
 	out := make([][]float64, c.NumLayers())
+	p := o.Progress.start(len(out), UnitLayersScored)
 	for l, d := range c.Layers {
 		var us []unitDesc
 		var proj model.TensorInfo
@@ -85,6 +87,7 @@ func scoreUnits(ctx context.Context, m *model.Model, o StructuredOptions) ([][]f
 			}
 		}
 		out[l] = s
+		p.add(1)
 	}
 	return out, nil
 }

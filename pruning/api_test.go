@@ -147,7 +147,7 @@ func TestVerifyMasks(t *testing.T) {
 	j := slices.Index(tensorMask(out, tt), 0)
 	tt.Of(out.W)[j] = 0.5
 	err := VerifyMasks(out, nil)
-	if err == nil || !strings.Contains(err.Error(), tt.Name) || !strings.Contains(err.Error(), "1 pruned entries in 1 tensors") {
+	if err == nil || !strings.Contains(err.Error(), tt.Name) || !strings.Contains(err.Error(), "1 pruned weight in 1 tensor is not zero") {
 		t.Errorf("a revived weight: %v", err)
 	}
 	// Against an external mask: the dense model breaks the pruned mask.

@@ -1,12 +1,63 @@
 package pruning
 
 import (
-	"errors"
 	"fmt"
+	"slices"
 
 	"lopper/internal/par"
 	"lopper/model"
 )
+
+// MaskCheck is what a mask check found: how many pruned entries it
+// checked and which of them are not exactly zero.
+type MaskCheck struct {
+	// Checked is the number of pruned entries checked.
+	Checked int `json:"checked"`
+	// Violations is the number of pruned entries that are not zero.
+	Violations int `json:"violations"`
+	// Tensors lists every tensor with violations, in layout order.
+	Tensors []MaskViolation `json:"tensors,omitempty"`
+}
+
+// MaskViolation is a tensor whose pruned entries are not all zero.
+type MaskViolation struct {
+	Tensor string `json:"tensor"`
+	Shape  []int  `json:"shape"` // canonical: linear weights [out, in]
+	Count  int    `json:"count"` // pruned entries that are not zero
+	// First is the flat (row-major) index of the first of them, and
+	// Value its value.
+	First int     `json:"first"`
+	Value float32 `json:"value"`
+}
+
+// Where names the first offending entry: its flat index and, for a
+// matrix, its row and column.
+func (v MaskViolation) Where() string {
+	if len(v.Shape) == 2 && v.Shape[1] > 0 {
+		return fmt.Sprintf("entry %d (row %d, column %d)", v.First, v.First/v.Shape[1], v.First%v.Shape[1])
+	}
+	return fmt.Sprintf("entry %d", v.First)
+}
+
+// Err is nil when the mask holds, else an error naming the first
+// offending tensor and entry and counting the violations.
+func (c *MaskCheck) Err() error {
+	if c.Violations == 0 {
+		return nil
+	}
+	v := c.Tensors[0]
+	return fmt.Errorf("the mask does not hold: %s in %s not zero; first: tensor %q %s is %g",
+		plural(c.Violations, "pruned weight", "pruned weights"), plural(len(c.Tensors), "tensor is", "tensors are"),
+		v.Tensor, v.Where(), v.Value)
+}
+
+// plural is "1 thing" or "n things".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
 
 // VerifyMasks checks that a mask still holds on m: every weight the mask
 // prunes is exactly zero. mask is flat over m's layout; nil means m.Mask,
@@ -17,42 +68,117 @@ func VerifyMasks(m *model.Model, mask []byte) error {
 	if mask == nil {
 		mask = m.Mask
 	}
+	c, err := checkMask(m, mask)
+	if err != nil {
+		return err
+	}
+	return c.Err()
+}
+
+// CheckMasks checks that the weights m should have pruned are exactly
+// zero: those of m's own mask, and, when ref is not nil, every weight
+// pruned in ref — ref's mask, or, for a model without one (a pruned model
+// loaded from disk, whose zeros are its mask), its exactly-zero prunable
+// weights (model.Prunable). An entry pruned in both counts once. ref must
+// have m's tensors with m's shapes; a structurally pruned model and its
+// unsliced source are an error, not a violation. The check itself is in
+// the result (MaskCheck.Err).
+func CheckMasks(m, ref *model.Model) (*MaskCheck, error) {
+	if len(m.W) != m.Layout.Total || (m.Mask != nil && len(m.Mask) != m.Layout.Total) {
+		return nil, fmt.Errorf("the model has %d weights and a mask of %d for a layout of %d", len(m.W), len(m.Mask), m.Layout.Total)
+	}
+	if ref == nil {
+		return checkMask(m, m.Mask)
+	}
+	mask, err := referenceMask(m, ref)
+	if err != nil {
+		return nil, err
+	}
+	for i, k := range m.Mask {
+		mask[i] &= k
+	}
+	return checkMask(m, mask)
+}
+
+// referenceMask returns a new mask over m's layout that prunes what ref
+// has pruned.
+func referenceMask(m, ref *model.Model) ([]byte, error) {
+	if err := sameShapes(m.Layout, ref.Layout); err != nil {
+		return nil, err
+	}
+	if len(ref.W) != ref.Layout.Total || (ref.Mask != nil && len(ref.Mask) != ref.Layout.Total) {
+		return nil, fmt.Errorf("the reference model has %d weights and a mask of %d for a layout of %d", len(ref.W), len(ref.Mask), ref.Layout.Total)
+	}
+	if ref.Mask != nil {
+		return append([]byte(nil), ref.Mask...), nil
+	}
+	mask, _ := ref.ZerosMask(model.Prunable)
+	return mask, nil
+}
+
+// sameShapes checks that b has a's tensors, in a's order, with a's
+// shapes, so that a mask over one applies to the other.
+func sameShapes(a, b *model.Layout) error {
+	for _, t := range a.Tensors {
+		u, ok := b.Lookup(t.Name)
+		if !ok {
+			return fmt.Errorf("tensor %q is not in the reference model: the models have different tensors (a structurally pruned model can only be checked against the masks of a model of its own shape)", t.Name)
+		}
+		if !slices.Equal(t.Shape, u.Shape) {
+			return fmt.Errorf("tensor %q is %v in the model but %v in the reference: the shapes differ (a structurally pruned model can only be checked against the masks of a model of its own shape, not its unsliced source)", t.Name, t.Shape, u.Shape)
+		}
+		if t.Offset != u.Offset {
+			return fmt.Errorf("tensor %q is at offset %d in the model but %d in the reference: the layouts differ", t.Name, t.Offset, u.Offset)
+		}
+	}
+	if len(a.Tensors) != len(b.Tensors) || a.Total != b.Total {
+		for _, u := range b.Tensors {
+			if _, ok := a.Lookup(u.Name); !ok {
+				return fmt.Errorf("the reference model's tensor %q is not in the model: the models have different tensors (a structurally pruned model can only be checked against the masks of a model of its own shape)", u.Name)
+			}
+		}
+		return fmt.Errorf("the model has %d tensors, the reference %d", len(a.Tensors), len(b.Tensors))
+	}
+	return nil
+}
+
+// checkMask counts mask's pruned entries and those of them that are not
+// zero in m. A nil mask prunes nothing.
+func checkMask(m *model.Model, mask []byte) (*MaskCheck, error) {
+	c := &MaskCheck{}
 	if mask == nil {
-		return nil
+		return c, nil
 	}
 	if len(mask) != m.Layout.Total || len(m.W) != m.Layout.Total {
-		return fmt.Errorf("mask has %d entries and the model %d weights; the layout has %d", len(mask), len(m.W), m.Layout.Total)
+		return nil, fmt.Errorf("mask has %d entries and the model %d weights; the layout has %d", len(mask), len(m.W), m.Layout.Total)
 	}
-	bad := make([]int, len(m.Layout.Tensors))
-	first := make([]int, len(m.Layout.Tensors))
-	par.For(len(m.Layout.Tensors), func(i int) {
-		t := m.Layout.Tensors[i]
+	ts := m.Layout.Tensors
+	pruned := make([]int, len(ts))
+	found := make([]MaskViolation, len(ts))
+	par.For(len(ts), func(i int) {
+		t := ts[i]
 		w, k := t.Of(m.W), mask[t.Offset:t.Offset+t.Size]
-		first[i] = -1
-		for j, v := range w {
-			if k[j] == 0 && v != 0 {
-				if first[i] < 0 {
-					first[i] = j
+		v := &found[i]
+		for j, x := range w {
+			if k[j] != 0 {
+				continue
+			}
+			pruned[i]++
+			if x != 0 {
+				if v.Count == 0 {
+					v.First, v.Value = j, x
 				}
-				bad[i]++
+				v.Count++
 			}
 		}
 	})
-	var err error
-	entries, tensors := 0, 0
-	for i, n := range bad {
-		if n == 0 {
-			continue
+	for i, v := range found {
+		c.Checked += pruned[i]
+		if v.Count > 0 {
+			v.Tensor, v.Shape = ts[i].Name, ts[i].Shape
+			c.Violations += v.Count
+			c.Tensors = append(c.Tensors, v)
 		}
-		if err == nil {
-			t := m.Layout.Tensors[i]
-			err = fmt.Errorf("tensor %q: pruned entry %d is %g, not 0", t.Name, first[i], t.Of(m.W)[first[i]])
-		}
-		entries += n
-		tensors++
 	}
-	if err != nil {
-		return errors.Join(fmt.Errorf("the mask does not hold: %d pruned entries in %d tensors are not zero", entries, tensors), err)
-	}
-	return nil
+	return c, nil
 }

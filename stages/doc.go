@@ -1,8 +1,9 @@
 // Package stages holds lopper's stage kinds — load, score, prune, retrain,
-// evaluate, save — as thin adapters from the recipe engine (package
-// pipeline) to packages model, pruning, train and eval, one file per kind,
-// and the artifacts they pass between them (a model, a set of scores) with
-// their codecs. Register adds them all to a pipeline.Registry.
+// evaluate, verify, save, report — as thin adapters from the recipe engine
+// (package pipeline) to packages model, pruning, train and eval, one file
+// per kind, and the artifacts they pass between them (a model, a set of
+// scores) with their codecs. Register adds them all to a
+// pipeline.Registry.
 //
 // Artifacts are shared: a stage that only reads a model uses the artifact's
 // *model.Model as it is, and a stage that changes one works on a Clone.

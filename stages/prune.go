@@ -141,7 +141,7 @@ func (cfg *PruneConfig) targetSparsity(iteration int) (float64, error) {
 func pruneWeights(ctx context.Context, sc *pipeline.StageContext, cfg *PruneConfig, pat pruning.Pattern, m *model.Model, target float64) (*model.Model, *pruning.Report, error) {
 	o := pruning.Options{
 		Method: pruning.Method(cfg.Method), Sparsity: target, Pattern: pat, Scope: pruning.Scope(cfg.Scope),
-		Targets: cfg.spec(), CalibMode: pruning.CalibMode(cfg.CalibMode), Seed: cfg.Seed,
+		Targets: cfg.spec(), CalibMode: pruning.CalibMode(cfg.CalibMode), Seed: cfg.Seed, Progress: sc.Progress,
 	}
 	if pat.Kind == pruning.NM && cfg.Sparsity == nil && cfg.Schedule == nil {
 		o.Sparsity = 0 // fixed by the pattern
@@ -179,7 +179,7 @@ func pruneStructured(ctx context.Context, sc *pipeline.StageContext, cfg *PruneC
 	o := pruning.StructuredOptions{
 		Structure: pruning.Structure(pat.Kind), Criterion: pruning.StructCriterion(cfg.Method), Count: cfg.Count,
 		HeadMode: pruning.HeadMode(cfg.HeadMode), Scope: pruning.Allocation(cfg.Scope),
-		NonUniform: pruning.NonUniformPolicy(cfg.NonUniform), Calibration: cal, Seed: cfg.Seed,
+		NonUniform: pruning.NonUniformPolicy(cfg.NonUniform), Calibration: cal, Seed: cfg.Seed, Progress: sc.Progress,
 	}
 	if cfg.Count == 0 {
 		o.Ratio = ratio

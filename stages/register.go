@@ -3,7 +3,7 @@ package stages
 import "lopper/pipeline"
 
 // Register adds lopper's stage kinds (load, score, prune, retrain,
-// evaluate, save, report) and the codecs of their artifacts (model,
+// evaluate, verify, save, report) and the codecs of their artifacts (model,
 // scores) to reg.
 func Register(reg *pipeline.Registry) {
 	registerLoad(reg)
@@ -11,6 +11,7 @@ func Register(reg *pipeline.Registry) {
 	registerPrune(reg)
 	registerRetrain(reg)
 	registerEvaluate(reg)
+	registerVerify(reg)
 	registerSave(reg)
 	registerReport(reg)
 	reg.RegisterCodec(modelCodec{})

@@ -76,7 +76,7 @@ func runScore(ctx context.Context, sc *pipeline.StageContext, cfg *ScoreConfig) 
 		return nil, err
 	}
 	s, err := pruning.Score(ctx, m, pruning.ScoreOptions{
-		Method: pruning.Method(cfg.Criterion), Targets: cfg.spec(), Calib: cal, Seed: cfg.Seed,
+		Method: pruning.Method(cfg.Criterion), Targets: cfg.spec(), Calib: cal, Seed: cfg.Seed, Progress: sc.Progress,
 	})
 	if err != nil {
 		return nil, err

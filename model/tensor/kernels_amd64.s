@@ -436,6 +436,24 @@ DATA vconst_half<>+56(SB)/4, $0x3f000000
 DATA vconst_half<>+60(SB)/4, $0x3f000000
 GLOBL vconst_half<>(SB), RODATA|NOPTR, $64
 
+DATA vconst_i1<>+0(SB)/4, $0x00000001
+DATA vconst_i1<>+4(SB)/4, $0x00000001
+DATA vconst_i1<>+8(SB)/4, $0x00000001
+DATA vconst_i1<>+12(SB)/4, $0x00000001
+DATA vconst_i1<>+16(SB)/4, $0x00000001
+DATA vconst_i1<>+20(SB)/4, $0x00000001
+DATA vconst_i1<>+24(SB)/4, $0x00000001
+DATA vconst_i1<>+28(SB)/4, $0x00000001
+DATA vconst_i1<>+32(SB)/4, $0x00000001
+DATA vconst_i1<>+36(SB)/4, $0x00000001
+DATA vconst_i1<>+40(SB)/4, $0x00000001
+DATA vconst_i1<>+44(SB)/4, $0x00000001
+DATA vconst_i1<>+48(SB)/4, $0x00000001
+DATA vconst_i1<>+52(SB)/4, $0x00000001
+DATA vconst_i1<>+56(SB)/4, $0x00000001
+DATA vconst_i1<>+60(SB)/4, $0x00000001
+GLOBL vconst_i1<>(SB), RODATA|NOPTR, $64
+
 DATA vconst_i127<>+0(SB)/4, $0x0000007f
 DATA vconst_i127<>+4(SB)/4, $0x0000007f
 DATA vconst_i127<>+8(SB)/4, $0x0000007f
@@ -543,6 +561,24 @@ DATA vconst_log2e<>+52(SB)/4, $0x3fb8aa3b
 DATA vconst_log2e<>+56(SB)/4, $0x3fb8aa3b
 DATA vconst_log2e<>+60(SB)/4, $0x3fb8aa3b
 GLOBL vconst_log2e<>(SB), RODATA|NOPTR, $64
+
+DATA vconst_mantMask<>+0(SB)/4, $0x007fffff
+DATA vconst_mantMask<>+4(SB)/4, $0x007fffff
+DATA vconst_mantMask<>+8(SB)/4, $0x007fffff
+DATA vconst_mantMask<>+12(SB)/4, $0x007fffff
+DATA vconst_mantMask<>+16(SB)/4, $0x007fffff
+DATA vconst_mantMask<>+20(SB)/4, $0x007fffff
+DATA vconst_mantMask<>+24(SB)/4, $0x007fffff
+DATA vconst_mantMask<>+28(SB)/4, $0x007fffff
+DATA vconst_mantMask<>+32(SB)/4, $0x007fffff
+DATA vconst_mantMask<>+36(SB)/4, $0x007fffff
+DATA vconst_mantMask<>+40(SB)/4, $0x007fffff
+DATA vconst_mantMask<>+44(SB)/4, $0x007fffff
+DATA vconst_mantMask<>+48(SB)/4, $0x007fffff
+DATA vconst_mantMask<>+52(SB)/4, $0x007fffff
+DATA vconst_mantMask<>+56(SB)/4, $0x007fffff
+DATA vconst_mantMask<>+60(SB)/4, $0x007fffff
+GLOBL vconst_mantMask<>(SB), RODATA|NOPTR, $64
 
 DATA vconst_negHalf<>+0(SB)/4, $0xbf000000
 DATA vconst_negHalf<>+4(SB)/4, $0xbf000000
@@ -1440,8 +1476,16 @@ geluAVX512_loop:
 	VMULPS       vconst_invSqrt2<>+0(SB), Z1, Z1
 	VMULPS       vconst_half<>+0(SB), Z1, Z1
 	VADDPS       vconst_one<>+0(SB), Z1, Z1
-	VMOVUPS      vconst_one<>+0(SB), Z6
-	VDIVPS       Z1, Z6, Z6
+	VRCP14PS     Z1, Z6
+	VMOVUPS      vconst_one<>+0(SB), Z7
+	VFNMADD231PS Z6, Z1, Z7
+	VFMADD231PS  Z6, Z7, Z6
+	VMOVUPS      vconst_one<>+0(SB), Z7
+	VFNMADD231PS Z6, Z1, Z7
+	VFMADD231PS  Z6, Z7, Z6
+	VPANDD       vconst_mantMask<>+0(SB), Z1, Z1
+	VPCMPEQD     vconst_mantMask<>+0(SB), Z1, K1
+	VPADDD       vconst_i1<>+0(SB), Z6, K1, Z6
 	VMULPS       Z6, Z6, Z1
 	VMULPS       Z1, Z1, Z7
 	VMULPS       Z7, Z7, Z8
@@ -1514,8 +1558,16 @@ geluAVX512_tail:
 	VMULPS       vconst_invSqrt2<>+0(SB), Z1, Z1
 	VMULPS       vconst_half<>+0(SB), Z1, Z1
 	VADDPS       vconst_one<>+0(SB), Z1, Z1
-	VMOVUPS      vconst_one<>+0(SB), Z5
-	VDIVPS       Z1, Z5, Z5
+	VRCP14PS     Z1, Z5
+	VMOVUPS      vconst_one<>+0(SB), Z6
+	VFNMADD231PS Z5, Z1, Z6
+	VFMADD231PS  Z5, Z6, Z5
+	VMOVUPS      vconst_one<>+0(SB), Z6
+	VFNMADD231PS Z5, Z1, Z6
+	VFMADD231PS  Z5, Z6, Z5
+	VPANDD       vconst_mantMask<>+0(SB), Z1, Z1
+	VPCMPEQD     vconst_mantMask<>+0(SB), Z1, K2
+	VPADDD       vconst_i1<>+0(SB), Z5, K2, Z5
 	VMULPS       Z5, Z5, Z1
 	VMULPS       Z1, Z1, Z6
 	VMULPS       Z6, Z6, Z7
@@ -1593,8 +1645,16 @@ geluBackwardAVX512_loop:
 	VMULPS       vconst_invSqrt2<>+0(SB), Z2, Z2
 	VMULPS       vconst_half<>+0(SB), Z2, Z2
 	VADDPS       vconst_one<>+0(SB), Z2, Z2
-	VMOVUPS      vconst_one<>+0(SB), Z7
-	VDIVPS       Z2, Z7, Z7
+	VRCP14PS     Z2, Z7
+	VMOVUPS      vconst_one<>+0(SB), Z8
+	VFNMADD231PS Z7, Z2, Z8
+	VFMADD231PS  Z7, Z8, Z7
+	VMOVUPS      vconst_one<>+0(SB), Z8
+	VFNMADD231PS Z7, Z2, Z8
+	VFMADD231PS  Z7, Z8, Z7
+	VPANDD       vconst_mantMask<>+0(SB), Z2, Z2
+	VPCMPEQD     vconst_mantMask<>+0(SB), Z2, K1
+	VPADDD       vconst_i1<>+0(SB), Z7, K1, Z7
 	VMULPS       Z7, Z7, Z2
 	VMULPS       Z2, Z2, Z8
 	VMULPS       Z8, Z8, Z9
@@ -1691,8 +1751,16 @@ geluBackwardAVX512_tail:
 	VMULPS       vconst_invSqrt2<>+0(SB), Z2, Z2
 	VMULPS       vconst_half<>+0(SB), Z2, Z2
 	VADDPS       vconst_one<>+0(SB), Z2, Z2
-	VMOVUPS      vconst_one<>+0(SB), Z6
-	VDIVPS       Z2, Z6, Z6
+	VRCP14PS     Z2, Z6
+	VMOVUPS      vconst_one<>+0(SB), Z7
+	VFNMADD231PS Z6, Z2, Z7
+	VFMADD231PS  Z6, Z7, Z6
+	VMOVUPS      vconst_one<>+0(SB), Z7
+	VFNMADD231PS Z6, Z2, Z7
+	VFMADD231PS  Z6, Z7, Z6
+	VPANDD       vconst_mantMask<>+0(SB), Z2, Z2
+	VPCMPEQD     vconst_mantMask<>+0(SB), Z2, K2
+	VPADDD       vconst_i1<>+0(SB), Z6, K2, Z6
 	VMULPS       Z6, Z6, Z2
 	VMULPS       Z2, Z2, Z7
 	VMULPS       Z7, Z7, Z8
@@ -1802,8 +1870,16 @@ geluTanhAVX512_loop:
 	VADDPS       vconst_one<>+0(SB), Z6, Z6
 	VSCALEFPS    Z5, Z6, Z1
 	VADDPS       vconst_one<>+0(SB), Z1, Z5
-	VMOVUPS      vconst_one<>+0(SB), Z6
-	VDIVPS       Z5, Z6, Z6
+	VRCP14PS     Z5, Z6
+	VMOVUPS      vconst_one<>+0(SB), Z7
+	VFNMADD231PS Z6, Z5, Z7
+	VFMADD231PS  Z6, Z7, Z6
+	VMOVUPS      vconst_one<>+0(SB), Z7
+	VFNMADD231PS Z6, Z5, Z7
+	VFMADD231PS  Z6, Z7, Z6
+	VPANDD       vconst_mantMask<>+0(SB), Z5, Z5
+	VPCMPEQD     vconst_mantMask<>+0(SB), Z5, K1
+	VPADDD       vconst_i1<>+0(SB), Z6, K1, Z6
 	VMULPS       Z6, Z1, Z1
 	VPTESTMD     vconst_signMask<>+0(SB), Z2, K1
 	VBLENDMPS    Z1, Z6, K1, Z3
@@ -1847,8 +1923,16 @@ geluTanhAVX512_tail:
 	VADDPS       vconst_one<>+0(SB), Z5, Z5
 	VSCALEFPS    Z3, Z5, Z1
 	VADDPS       vconst_one<>+0(SB), Z1, Z3
-	VMOVUPS      vconst_one<>+0(SB), Z5
-	VDIVPS       Z3, Z5, Z5
+	VRCP14PS     Z3, Z5
+	VMOVUPS      vconst_one<>+0(SB), Z6
+	VFNMADD231PS Z5, Z3, Z6
+	VFMADD231PS  Z5, Z6, Z5
+	VMOVUPS      vconst_one<>+0(SB), Z6
+	VFNMADD231PS Z5, Z3, Z6
+	VFMADD231PS  Z5, Z6, Z5
+	VPANDD       vconst_mantMask<>+0(SB), Z3, Z3
+	VPCMPEQD     vconst_mantMask<>+0(SB), Z3, K2
+	VPADDD       vconst_i1<>+0(SB), Z5, K2, Z5
 	VMULPS       Z5, Z1, Z1
 	VPTESTMD     vconst_signMask<>+0(SB), Z2, K2
 	VBLENDMPS    Z1, Z5, K2, Z4
@@ -1900,8 +1984,16 @@ geluTanhBackwardAVX512_loop:
 	VADDPS       vconst_one<>+0(SB), Z8, Z8
 	VSCALEFPS    Z7, Z8, Z2
 	VADDPS       vconst_one<>+0(SB), Z2, Z7
-	VMOVUPS      vconst_one<>+0(SB), Z8
-	VDIVPS       Z7, Z8, Z8
+	VRCP14PS     Z7, Z8
+	VMOVUPS      vconst_one<>+0(SB), Z9
+	VFNMADD231PS Z8, Z7, Z9
+	VFMADD231PS  Z8, Z9, Z8
+	VMOVUPS      vconst_one<>+0(SB), Z9
+	VFNMADD231PS Z8, Z7, Z9
+	VFMADD231PS  Z8, Z9, Z8
+	VPANDD       vconst_mantMask<>+0(SB), Z7, Z7
+	VPCMPEQD     vconst_mantMask<>+0(SB), Z7, K1
+	VPADDD       vconst_i1<>+0(SB), Z8, K1, Z8
 	VMULPS       Z8, Z2, Z2
 	VPTESTMD     vconst_signMask<>+0(SB), Z3, K1
 	VBLENDMPS    Z2, Z8, K1, Z5
@@ -1955,8 +2047,16 @@ geluTanhBackwardAVX512_tail:
 	VADDPS       vconst_one<>+0(SB), Z7, Z7
 	VSCALEFPS    Z5, Z7, Z2
 	VADDPS       vconst_one<>+0(SB), Z2, Z5
-	VMOVUPS      vconst_one<>+0(SB), Z7
-	VDIVPS       Z5, Z7, Z7
+	VRCP14PS     Z5, Z7
+	VMOVUPS      vconst_one<>+0(SB), Z8
+	VFNMADD231PS Z7, Z5, Z8
+	VFMADD231PS  Z7, Z8, Z7
+	VMOVUPS      vconst_one<>+0(SB), Z8
+	VFNMADD231PS Z7, Z5, Z8
+	VFMADD231PS  Z7, Z8, Z7
+	VPANDD       vconst_mantMask<>+0(SB), Z5, Z5
+	VPCMPEQD     vconst_mantMask<>+0(SB), Z5, K2
+	VPADDD       vconst_i1<>+0(SB), Z7, K2, Z7
 	VMULPS       Z7, Z2, Z2
 	VPTESTMD     vconst_signMask<>+0(SB), Z3, K2
 	VBLENDMPS    Z2, Z7, K2, Z6
@@ -2005,8 +2105,16 @@ swigluAVX512_loop:
 	VADDPS       vconst_one<>+0(SB), Z6, Z6
 	VSCALEFPS    Z3, Z6, Z2
 	VADDPS       vconst_one<>+0(SB), Z2, Z3
-	VMOVUPS      vconst_one<>+0(SB), Z6
-	VDIVPS       Z3, Z6, Z6
+	VRCP14PS     Z3, Z6
+	VMOVUPS      vconst_one<>+0(SB), Z7
+	VFNMADD231PS Z6, Z3, Z7
+	VFMADD231PS  Z6, Z7, Z6
+	VMOVUPS      vconst_one<>+0(SB), Z7
+	VFNMADD231PS Z6, Z3, Z7
+	VFMADD231PS  Z6, Z7, Z6
+	VPANDD       vconst_mantMask<>+0(SB), Z3, Z3
+	VPCMPEQD     vconst_mantMask<>+0(SB), Z3, K1
+	VPADDD       vconst_i1<>+0(SB), Z6, K1, Z6
 	VMULPS       Z6, Z2, Z2
 	VPTESTMD     vconst_signMask<>+0(SB), Z0, K1
 	VBLENDMPS    Z2, Z6, K1, Z4
@@ -2048,8 +2156,16 @@ swigluAVX512_tail:
 	VADDPS       vconst_one<>+0(SB), Z4, Z4
 	VSCALEFPS    Z3, Z4, Z2
 	VADDPS       vconst_one<>+0(SB), Z2, Z3
-	VMOVUPS      vconst_one<>+0(SB), Z4
-	VDIVPS       Z3, Z4, Z4
+	VRCP14PS     Z3, Z4
+	VMOVUPS      vconst_one<>+0(SB), Z6
+	VFNMADD231PS Z4, Z3, Z6
+	VFMADD231PS  Z4, Z6, Z4
+	VMOVUPS      vconst_one<>+0(SB), Z6
+	VFNMADD231PS Z4, Z3, Z6
+	VFMADD231PS  Z4, Z6, Z4
+	VPANDD       vconst_mantMask<>+0(SB), Z3, Z3
+	VPCMPEQD     vconst_mantMask<>+0(SB), Z3, K2
+	VPADDD       vconst_i1<>+0(SB), Z4, K2, Z4
 	VMULPS       Z4, Z2, Z2
 	VPTESTMD     vconst_signMask<>+0(SB), Z0, K2
 	VBLENDMPS    Z2, Z4, K2, Z5
@@ -2097,8 +2213,16 @@ swigluBackwardAVX512_loop:
 	VADDPS       vconst_one<>+0(SB), Z7, Z7
 	VSCALEFPS    Z4, Z7, Z3
 	VADDPS       vconst_one<>+0(SB), Z3, Z4
-	VMOVUPS      vconst_one<>+0(SB), Z7
-	VDIVPS       Z4, Z7, Z7
+	VRCP14PS     Z4, Z7
+	VMOVUPS      vconst_one<>+0(SB), Z8
+	VFNMADD231PS Z7, Z4, Z8
+	VFMADD231PS  Z7, Z8, Z7
+	VMOVUPS      vconst_one<>+0(SB), Z8
+	VFNMADD231PS Z7, Z4, Z8
+	VFMADD231PS  Z7, Z8, Z7
+	VPANDD       vconst_mantMask<>+0(SB), Z4, Z4
+	VPCMPEQD     vconst_mantMask<>+0(SB), Z4, K1
+	VPADDD       vconst_i1<>+0(SB), Z7, K1, Z7
 	VMULPS       Z7, Z3, Z3
 	VPTESTMD     vconst_signMask<>+0(SB), Z1, K1
 	VBLENDMPS    Z3, Z7, K1, Z5
@@ -2151,8 +2275,16 @@ swigluBackwardAVX512_tail:
 	VADDPS       vconst_one<>+0(SB), Z5, Z5
 	VSCALEFPS    Z4, Z5, Z3
 	VADDPS       vconst_one<>+0(SB), Z3, Z4
-	VMOVUPS      vconst_one<>+0(SB), Z5
-	VDIVPS       Z4, Z5, Z5
+	VRCP14PS     Z4, Z5
+	VMOVUPS      vconst_one<>+0(SB), Z7
+	VFNMADD231PS Z5, Z4, Z7
+	VFMADD231PS  Z5, Z7, Z5
+	VMOVUPS      vconst_one<>+0(SB), Z7
+	VFNMADD231PS Z5, Z4, Z7
+	VFMADD231PS  Z5, Z7, Z5
+	VPANDD       vconst_mantMask<>+0(SB), Z4, Z4
+	VPCMPEQD     vconst_mantMask<>+0(SB), Z4, K2
+	VPADDD       vconst_i1<>+0(SB), Z5, K2, Z5
 	VMULPS       Z5, Z3, Z3
 	VPTESTMD     vconst_signMask<>+0(SB), Z1, K2
 	VBLENDMPS    Z3, Z5, K2, Z6
@@ -2169,6 +2301,57 @@ swigluBackwardAVX512_tail:
 	VMOVUPS      Z3, K1, (CX)
 
 swigluBackwardAVX512_done:
+	VZEROUPPER
+	RET
+
+// func recipAVX512(out *float32, x *float32, n int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·recipAVX512(SB), NOSPLIT, $0-24
+	MOVQ out+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ n+16(FP), DX
+
+recipAVX512_loop:
+	CMPQ         DX, $0x00000010
+	JB           recipAVX512_tail
+	VMOVUPS      (CX), Z0
+	VRCP14PS     Z0, Z1
+	VMOVUPS      vconst_one<>+0(SB), Z2
+	VFNMADD231PS Z1, Z0, Z2
+	VFMADD231PS  Z1, Z2, Z1
+	VMOVUPS      vconst_one<>+0(SB), Z2
+	VFNMADD231PS Z1, Z0, Z2
+	VFMADD231PS  Z1, Z2, Z1
+	VPANDD       vconst_mantMask<>+0(SB), Z0, Z0
+	VPCMPEQD     vconst_mantMask<>+0(SB), Z0, K1
+	VPADDD       vconst_i1<>+0(SB), Z1, K1, Z1
+	VMOVUPS      Z1, (AX)
+	ADDQ         $0x00000040, AX
+	ADDQ         $0x00000040, CX
+	SUBQ         $0x00000010, DX
+	JMP          recipAVX512_loop
+
+recipAVX512_tail:
+	TESTQ        DX, DX
+	JZ           recipAVX512_done
+	MOVQ         $0x00000001, BX
+	SHLXQ        DX, BX, DX
+	DECQ         DX
+	KMOVW        DX, K1
+	VMOVUPS.Z    (CX), K1, Z0
+	VRCP14PS     Z0, Z1
+	VMOVUPS      vconst_one<>+0(SB), Z2
+	VFNMADD231PS Z1, Z0, Z2
+	VFMADD231PS  Z1, Z2, Z1
+	VMOVUPS      vconst_one<>+0(SB), Z2
+	VFNMADD231PS Z1, Z0, Z2
+	VFMADD231PS  Z1, Z2, Z1
+	VPANDD       vconst_mantMask<>+0(SB), Z0, Z0
+	VPCMPEQD     vconst_mantMask<>+0(SB), Z0, K2
+	VPADDD       vconst_i1<>+0(SB), Z1, K2, Z1
+	VMOVUPS      Z1, K1, (AX)
+
+recipAVX512_done:
 	VZEROUPPER
 	RET
 
@@ -3799,6 +3982,40 @@ swigluBackwardAVX2_tail:
 	VMASKMOVPS   Y5, Y0, (CX)
 
 swigluBackwardAVX2_done:
+	VZEROUPPER
+	RET
+
+// func recipAVX2(out *float32, x *float32, n int)
+// Requires: AVX, AVX2, SSE2
+TEXT ·recipAVX2(SB), NOSPLIT, $0-24
+	MOVQ out+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ n+16(FP), DX
+
+recipAVX2_loop:
+	CMPQ    DX, $0x00000008
+	JB      recipAVX2_tail
+	VMOVUPS (CX), Y0
+	VMOVUPS vconst_one<>+0(SB), Y1
+	VDIVPS  Y0, Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000020, CX
+	SUBQ    $0x00000008, DX
+	JMP     recipAVX2_loop
+
+recipAVX2_tail:
+	TESTQ        DX, DX
+	JZ           recipAVX2_done
+	MOVQ         DX, X0
+	VPBROADCASTD X0, Y0
+	VPCMPGTD     vconst_iota<>+0(SB), Y0, Y0
+	VMASKMOVPS   (CX), Y0, Y1
+	VMOVUPS      vconst_one<>+0(SB), Y2
+	VDIVPS       Y1, Y2, Y2
+	VMASKMOVPS   Y2, Y0, (AX)
+
+recipAVX2_done:
 	VZEROUPPER
 	RET
 

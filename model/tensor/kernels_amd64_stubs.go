@@ -58,6 +58,9 @@ func swigluAVX512(out *float32, gate *float32, up *float32, n int)
 func swigluBackwardAVX512(dgate *float32, dup *float32, dout *float32, gate *float32, up *float32, n int)
 
 //go:noescape
+func recipAVX512(out *float32, x *float32, n int)
+
+//go:noescape
 func addAVX512(dst *float32, x *float32, n int)
 
 //go:noescape
@@ -119,6 +122,9 @@ func swigluAVX2(out *float32, gate *float32, up *float32, n int)
 
 //go:noescape
 func swigluBackwardAVX2(dgate *float32, dup *float32, dout *float32, gate *float32, up *float32, n int)
+
+//go:noescape
+func recipAVX2(out *float32, x *float32, n int)
 
 //go:noescape
 func addAVX2(dst *float32, x *float32, n int)

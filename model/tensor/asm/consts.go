@@ -20,6 +20,8 @@ var constBits = map[string]uint32{
 	"signMask": 0x80000000,
 	"negInf":   0xff800000,
 	"i127":     127,
+	"i1":       1,
+	"mantMask": 0x007fffff,
 
 	"log2e": f32(1.44269504088896341),
 	"ln2Hi": f32(0.693359375),

@@ -74,6 +74,10 @@ func elemKernels(s isa) {
 		VMULPS(oneMinus, dg, dg)
 		return []reg.VecVirtual{dg, dup}
 	})
+	// The reciprocal the activations use, for tests.
+	mapKernel(s, name("recip"), []string{"out"}, []string{"x"}, func(in []reg.VecVirtual) []reg.VecVirtual {
+		return []reg.VecVirtual{s.recip(in[0])}
+	})
 	// Simple loops.
 	mapKernel(s, name("add"), []string{"dst"}, []string{"dst", "x"}, func(in []reg.VecVirtual) []reg.VecVirtual {
 		VADDPS(in[1], in[0], in[0])

@@ -60,14 +60,33 @@ func (s isa) selectNeg(x, neg, pos reg.VecVirtual) reg.VecVirtual {
 	return out
 }
 
-// recip returns 1/x, correctly rounded. Both instruction sets divide, so
-// that every kernel using it gives the same bits on AVX-512 and AVX2
-// machines (VRCP14PS and a Newton step would be cheaper on AVX-512, but its
-// estimate has no AVX2 equivalent).
+// recip returns 1/x correctly rounded for 1 ≤ x < 2¹²⁶ (all its uses; the
+// quotient is normal). AVX2 divides. AVX-512 refines VRCP14PS's estimate
+// (relative error below 2⁻¹⁴) with two Newton steps y += y·(1 - x·y) in
+// FMAs, cheaper than its division, which land on the correctly rounded
+// quotient except where x's mantissa is all ones: there 1/x lies just above
+// a midpoint and the last step, exactly on it, rounds down to even, so one
+// ulp is added back (Markstein's exception). isa_amd64_test.go checks every
+// x in [1, 2), whose behaviour repeats in every binade, so both instruction
+// sets give the same bits.
 func (s isa) recip(x reg.VecVirtual) reg.VecVirtual {
-	out := s.load("one")
-	VDIVPS(x, out, out)
-	return out
+	if s.lanes != 16 {
+		out := s.load("one")
+		VDIVPS(x, out, out)
+		return out
+	}
+	y := s.vec()
+	VRCP14PS(x, y)
+	for i := 0; i < 2; i++ {
+		e := s.load("one")
+		VFNMADD231PS(y, x, e) // e = 1 - x·y, exact
+		VFMADD231PS(y, e, y)  // y = y + y·e
+	}
+	m, k := s.vec(), K()
+	VPANDD(c("mantMask"), x, m)
+	VPCMPEQD(c("mantMask"), m, k)
+	VPADDD(c("i1"), y, k, y)
+	return y
 }
 
 // exp returns e^(hi+lo) (lo may be nil for 0), as expSplit in mathf.go:

@@ -24,23 +24,30 @@ func init() {
 		name:    "cache",
 		args:    "(gc --keep-last N [--dry-run] | verify) (RECIPE | --cache-dir DIR)",
 		summary: "stage cache upkeep: gc keeps what the last N runs used, verify reads every entry back",
-		run:     runCache,
+		help: "gc removes every entry and artifact that the last N runs using the cache did not use\n" +
+			"(refused while a run uses the cache); verify decodes everything and checks its digest.\n" +
+			"Exit codes: 0 ok, 1 damaged entries (verify) or an I/O error, 2 bad usage.",
+		example: "lopper cache gc --keep-last 5 recipes/quickstart.yaml\nlopper cache gc --keep-last 0 --dry-run --cache-dir .lopper/cache\n" +
+			"lopper cache verify recipes/quickstart.yaml",
+		run: runCache,
 	})
 }
 
 func runCache(ctx context.Context, a *app, args []string) int {
+	fs := a.newFlags("cache")
+	keep := fs.Int("keep-last", -1, "gc, required: keep the entries (and their artifacts) used by the last `N` runs that used the cache, remove the rest; 0 empties it")
+	dry := fs.Bool("dry-run", false, "gc: only say what would be removed")
+	dir := fs.String("cache-dir", "", "the cache `DIR` (default: .lopper/cache next to RECIPE)")
 	if len(args) == 0 || (args[0] != "gc" && args[0] != "verify") {
-		fmt.Fprintf(a.stderr, "Usage: lopper cache %s\n", commands["cache"].args)
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			a.commandHelp(a.stdout, fs)
 			return exitOK
 		}
+		fmt.Fprintln(a.stderr, "lopper cache: want a subcommand, gc or verify")
+		fs.Usage()
 		return exitUsage
 	}
 	sub := args[0]
-	fs := a.newFlags("cache")
-	keep := fs.Int("keep-last", -1, "gc: keep the entries (and their artifacts) used by the last `N` runs that used the cache, remove the rest; 0 empties it")
-	dry := fs.Bool("dry-run", false, "gc: only say what would be removed")
-	dir := fs.String("cache-dir", "", "the cache `DIR` (default: .lopper/cache next to RECIPE)")
 	pos, code, ok := a.parse(fs, args[1:])
 	if !ok {
 		return code
@@ -48,6 +55,9 @@ func runCache(ctx context.Context, a *app, args []string) int {
 	switch {
 	case sub == "gc" && *keep < 0:
 		fmt.Fprintln(a.stderr, "lopper cache gc: --keep-last N is required (N ≥ 0)")
+		return exitUsage
+	case sub == "verify" && (flagSet(fs, "keep-last") || *dry):
+		fmt.Fprintln(a.stderr, "lopper cache verify: --keep-last and --dry-run are gc's flags")
 		return exitUsage
 	case len(pos) > 1 || (len(pos) == 1) == (*dir != ""):
 		fmt.Fprintf(a.stderr, "lopper cache %s: give a RECIPE (its cache is .lopper/cache next to it) or --cache-dir DIR\n", sub)

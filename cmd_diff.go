@@ -14,13 +14,16 @@ func init() {
 		name:    "diff",
 		args:    "RUN_A RUN_B [--out DIR] [--json]",
 		summary: "compare two runs: params, stage status, metrics and artifact digests",
+		help: "RUN is a run directory, its run.json, or the start of a run directory's name under --out.\n" +
+			"Exit codes: 0 ok, 1 a record cannot be read, 2 bad usage or no such run.",
+		example: "lopper diff runs/20260101T120000Z-quickstart runs/20260102T090000Z-quickstart\nlopper diff 20260101T12 20260102 --json",
 		run:     runDiff,
 	})
 }
 
 func runDiff(_ context.Context, a *app, args []string) int {
 	fs := a.newFlags("diff")
-	out := fs.String("out", history.DefaultOutDir, "directory holding the run directories (for RUN given as a name prefix)")
+	out := fs.String("out", history.DefaultOutDir, "the `DIR` holding the run directories (for RUN given as the start of a name)")
 	asJSON := fs.Bool("json", false, "print JSON instead of tables")
 	pos, code, ok := a.parse(fs, args)
 	if !ok {

@@ -4,11 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"os"
-	"time"
-
-	"github.com/mattn/go-isatty"
 
 	"lopper/eval"
 	"lopper/model"
@@ -16,11 +11,16 @@ import (
 
 func init() {
 	register(command{
-		name: "eval",
-		args: "--model DIR (--text FILE | --hellaswag FILE | --choices FILE) [--seq-len N] [--stride N] " +
-			"[--limit N] [--batch N] [--seed N] [--size] [--speed] [--json]",
+		name:    "eval",
+		args:    "--model DIR (--text FILE | --hellaswag FILE | --choices FILE) [flags]",
 		summary: "measure perplexity, next-token or multiple-choice accuracy, size and speed of a model",
-		run:     runEval,
+		help: "The evaluate stage of a recipe computes the same numbers with the same code.\n" +
+			"On a terminal, progress is shown on stderr.\n" +
+			"Exit codes: 0 measured, 1 failed (unreadable model or data), 2 bad usage, 130 interrupted.",
+		example: "lopper eval --model quickstart/model --text quickstart/eval.txt\n" +
+			"lopper eval --model quickstart/model --choices quickstart/choices.jsonl --size --json\n" +
+			"lopper eval --model path/to/model --hellaswag hellaswag.txt --limit 500 --seed 1 --speed",
+		run: runEval,
 	})
 }
 
@@ -35,7 +35,7 @@ type evalFlags struct {
 func runEval(ctx context.Context, a *app, args []string) int {
 	fs := a.newFlags("eval")
 	var f evalFlags
-	fs.StringVar(&f.model, "model", "", "the model: a Hugging Face directory (config.json, model.safetensors, tokenizer.json)")
+	fs.StringVar(&f.model, "model", "", "the Hugging Face model `DIR` (config.json, model.safetensors, tokenizer.json; required)")
 	fs.StringVar(&f.text, "text", "", "perplexity and next-token accuracy on this UTF-8 text `FILE`")
 	fs.StringVar(&f.hellaswag, "hellaswag", "", "multiple-choice accuracy on HellaSwag's 6-line text format `FILE`")
 	fs.StringVar(&f.choices, "choices", "", `multiple-choice accuracy on a JSONL `+"`FILE`"+` of {"context", "choices", "label"}`)
@@ -46,7 +46,7 @@ func runEval(ctx context.Context, a *app, args []string) int {
 	fs.Uint64Var(&f.seed, "seed", 0, "with --limit: draw the multiple-choice tasks at random with this seed")
 	fs.BoolVar(&f.size, "size", false, "also count parameters, sparsity and bytes on disk")
 	fs.BoolVar(&f.speed, "speed", false, "also time the forward pass (median of 10 after 2 warm-up passes)")
-	fs.BoolVar(&f.json, "json", false, "print one JSON object (see README, 'lopper eval')")
+	fs.BoolVar(&f.json, "json", false, "print one JSON object (its fields: README, 'lopper eval')")
 	pos, code, ok := a.parse(fs, args)
 	if !ok {
 		return code
@@ -62,7 +62,7 @@ func runEval(ctx context.Context, a *app, args []string) int {
 		fmt.Fprintf(a.stderr, "lopper eval: %v\n", err)
 		return exitFailed
 	}
-	out, err := f.evaluate(ctx, m, progressOn(a.stderr))
+	out, err := f.evaluate(ctx, m, progressOn(a.stderr, "eval"))
 	if err != nil {
 		fmt.Fprintf(a.stderr, "lopper eval: %v\n", err)
 		if ctx.Err() != nil {
@@ -121,7 +121,7 @@ type evalOutput struct {
 	Speed  *eval.SpeedResult
 }
 
-func (f *evalFlags) evaluate(ctx context.Context, m *model.Model, progress func(what string) (eval.ProgressFunc, func())) (*evalOutput, error) {
+func (f *evalFlags) evaluate(ctx context.Context, m *model.Model, progress progressLines) (*evalOutput, error) {
 	out := &evalOutput{Model: f.model}
 	switch {
 	case f.text != "":
@@ -166,16 +166,4 @@ func (f *evalFlags) evaluate(ctx context.Context, m *model.Model, progress func(
 		out.Speed = &res
 	}
 	return out, nil
-}
-
-// progressOn returns a progress renderer for w: a line rewritten in place
-// when w is a terminal, nothing otherwise.
-func progressOn(w io.Writer) func(what string) (eval.ProgressFunc, func()) {
-	f, ok := w.(*os.File)
-	if !ok || !(isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd())) {
-		return func(string) (eval.ProgressFunc, func()) { return nil, func() {} }
-	}
-	return func(what string) (eval.ProgressFunc, func()) {
-		return eval.ProgressLine(w, "lopper eval: "+what, 200*time.Millisecond)
-	}
 }

@@ -12,6 +12,7 @@ func init() {
 		name:    "graph",
 		args:    "RECIPE [--format mermaid|dot] [--set NAME=VALUE]",
 		summary: "print the stage DAG (loops and matrices as subgraphs) as Mermaid or Graphviz DOT",
+		example: "lopper graph recipes/gradual-magnitude.yaml\nlopper graph recipes/sweep.yaml --format dot | dot -Tsvg > sweep.svg",
 		run:     runGraph,
 	})
 }
@@ -19,7 +20,7 @@ func init() {
 func runGraph(_ context.Context, a *app, args []string) int {
 	fs := a.newFlags("graph")
 	set := setFlag(fs)
-	format := fs.String("format", pipeline.GraphMermaid, "output format: mermaid or dot")
+	format := fs.String("format", pipeline.GraphMermaid, "output `FORMAT`: mermaid or dot")
 	file, code, ok := a.oneRecipe(fs, args)
 	if !ok {
 		return code

@@ -15,13 +15,15 @@ func init() {
 		name:    "inspect",
 		args:    "MODEL_DIR [--json]",
 		summary: "show a model's architecture, dims per layer, dtype, parameter count and sparsity per tensor",
+		help:    "Exit codes: 0 ok, 1 the model could not be loaded, 2 bad usage.",
+		example: "lopper inspect quickstart/model\nlopper inspect path/to/pruned --json",
 		run:     runInspect,
 	})
 }
 
 func runInspect(_ context.Context, a *app, args []string) int {
 	fs := a.newFlags("inspect")
-	asJSON := fs.Bool("json", false, "print one JSON object (see README, 'lopper inspect')")
+	asJSON := fs.Bool("json", false, "print one JSON object (its fields: README, 'lopper inspect')")
 	pos, code, ok := a.parse(fs, args)
 	if !ok {
 		return code

@@ -11,6 +11,7 @@ func init() {
 		name:    "plan",
 		args:    "RECIPE [--set NAME=VALUE] [--format text|json]",
 		summary: "show the resolved params and the stages' parallel levels, without running",
+		example: "lopper plan recipes/gradual-magnitude.yaml\nlopper plan recipes/sweep.yaml --set model=path/to/model --format json",
 		run:     runPlan,
 	})
 }
@@ -18,7 +19,7 @@ func init() {
 func runPlan(_ context.Context, a *app, args []string) int {
 	fs := a.newFlags("plan")
 	set := setFlag(fs)
-	format := fs.String("format", "text", "output format: text or json")
+	format := fs.String("format", "text", "output `FORMAT`: text or json")
 	file, code, ok := a.oneRecipe(fs, args)
 	if !ok {
 		return code

@@ -19,13 +19,23 @@ import (
 
 func init() {
 	register(command{
-		name: "prune",
-		args: "--model DIR --out DIR --method magnitude|random|wanda|sparsegpt|taylor|l1|l2|activation|block_influence " +
-			"[--sparsity 0.5] [--pattern unstructured|2:4|4:8|neurons|heads|layers] [--scope row|layer|global|owl] " +
-			"[--head-mode kv_groups|query_heads] [--nonuniform round|keep|refuse] " +
-			"[--calib FILE --calib-seq-len N --calib-samples N] [--seed N] [--targets RE --ignore RE] [--dry-run] [--json]",
+		name:    "prune",
+		args:    "--model DIR --out DIR --method METHOD [flags]",
 		summary: "prune a model once, without a recipe, and save the result",
-		run:     runPrune,
+		help: `Methods by pattern: unstructured and N:M take magnitude, random, wanda, sparsegpt,
+taylor; neurons and heads take l1, l2 (or magnitude), activation, wanda, taylor,
+random; layers take block_influence, taylor, random. wanda, sparsegpt, taylor,
+activation and block_influence need --calib. Values are spelled as in a recipe's
+prune stage (kv_groups, query_heads, one-pass, block_influence).
+On a terminal, progress is shown on stderr.
+Exit codes: 0 ok, 1 the model could not be loaded, calibrated, pruned or saved,
+2 bad usage, 130 interrupted.`,
+		example: `lopper prune --model quickstart/model --out pruned --method magnitude --sparsity 0.5
+lopper prune --model llama --out llama-2of4 --method sparsegpt --pattern 2:4 --calib c4.txt
+lopper prune --model gpt2 --out gpt2-w50 --method wanda --calib wiki.txt --calib-seq-len 1024 --calib-samples 64
+lopper prune --model llama --method magnitude --sparsity 0.7 --scope global --ignore 'layers\.0\.' --dry-run
+lopper prune --model llama --out llama-h50 --pattern heads --method l1 --sparsity 0.5 --head-mode query_heads`,
+		run: runPrune,
 	})
 }
 
@@ -47,27 +57,27 @@ const defaultCalibSamples = 128
 func runPrune(ctx context.Context, a *app, args []string) int {
 	fs := a.newFlags("prune")
 	var f pruneFlags
-	fs.StringVar(&f.model, "model", "", "the model to prune: a Hugging Face directory")
-	fs.StringVar(&f.out, "out", "", "where to save the pruned model (a directory, replaced atomically)")
-	fs.StringVar(&f.method, "method", "", "importance criterion: magnitude, random, wanda, sparsegpt or taylor for weights; "+
+	fs.StringVar(&f.model, "model", "", "the Hugging Face model `DIR` to prune (required)")
+	fs.StringVar(&f.out, "out", "", "the `DIR` to save the pruned model in, replaced atomically (required unless --dry-run)")
+	fs.StringVar(&f.method, "method", "", "importance criterion `METHOD` (required): magnitude, random, wanda, sparsegpt or taylor for weights; "+
 		"l1, l2 (or magnitude), activation, wanda, taylor or random for neurons and heads; block_influence, taylor or random for layers")
 	fs.Float64Var(&f.sparsity, "sparsity", 0.5, "fraction of each comparison group to end pruned, counting weights already zero (N:M patterns fix it at 1-N/M)")
-	fs.StringVar(&f.pattern, "pattern", "unstructured", "what is removed: unstructured, N:M (2:4, 4:8; at most N of every M inputs survive), neurons, heads or layers")
-	fs.StringVar(&f.scope, "scope", "", "comparison group: row, layer (a tensor), global or owl (default: row for wanda and N:M, layer otherwise); neurons and heads: layer or global")
-	fs.StringVar(&f.headMode, "head-mode", "", "pattern heads under grouped-query attention: kv_groups (a kv head with its query group) or query_heads (query heads evenly from every group) (default kv_groups)")
-	fs.StringVar(&f.nonUniform, "nonuniform", "", "neurons and heads with --scope global, when layers would end with different sizes: round (to a uniform size), keep (per-layer sizes; not loadable by Hugging Face) or refuse (default round)")
+	fs.StringVar(&f.pattern, "pattern", "unstructured", "what is removed, `PATTERN`: unstructured, N:M (2:4, 4:8; at most N of every M inputs survive), neurons, heads or layers")
+	fs.StringVar(&f.scope, "scope", "", "comparison group `SCOPE`: row, layer (a tensor), global or owl (default: row for wanda and N:M, layer otherwise); neurons and heads: layer or global")
+	fs.StringVar(&f.headMode, "head-mode", "", "`MODE` of pattern heads under grouped-query attention: kv_groups (a kv head with its query group) or query_heads (query heads evenly from every group) (default kv_groups)")
+	fs.StringVar(&f.nonUniform, "nonuniform", "", "`POLICY` for neurons and heads with --scope global, when layers would end with different sizes: round (to a uniform size), keep (per-layer sizes; not loadable by Hugging Face) or refuse (default round)")
 	fs.StringVar(&f.calib, "calib", "", "calibration text `FILE` (wanda, sparsegpt, taylor, activation, block_influence), tokenized with the model's tokenizer")
 	fs.IntVar(&f.calibSeqLen, "calib-seq-len", 0, "calibration window length in tokens (default: the model's positions, at most 2048)")
-	fs.IntVar(&f.calibSamples, "calib-samples", defaultCalibSamples, "number of calibration windows; when not given, as many as the text holds, at most the default")
+	fs.IntVar(&f.calibSamples, "calib-samples", defaultCalibSamples, fmt.Sprintf("number of calibration windows (default %d; when not given and the text holds fewer, all it holds)", defaultCalibSamples))
 	fs.BoolVar(&f.calibRandom, "calib-random", false, "take the windows at random starts (seeded by --seed) instead of consecutively from the start of the file")
-	fs.StringVar(&f.calibMode, "calib-mode", "sequential", "calibration statistics: sequential (block by block, earlier blocks pruned) or one-pass (all from the dense model)")
+	fs.StringVar(&f.calibMode, "calib-mode", "sequential", "where calibration statistics come from, `MODE`: sequential (block by block, earlier blocks pruned) or one-pass (all from the dense model)")
 	fs.Uint64Var(&f.seed, "seed", 0, "seed for --method random and --calib-random")
-	fs.Var(&f.targets, "targets", "prune only tensors whose name matches this regexp (repeatable; default: every linear weight in the blocks)")
-	fs.Var(&f.ignore, "ignore", "leave out tensors whose name matches this regexp (repeatable)")
+	fs.Var(&f.targets, "targets", "prune only tensors whose name matches the Go regexp `RE` (repeatable; default: every linear weight in the blocks)")
+	fs.Var(&f.ignore, "ignore", "leave out tensors whose name matches the Go regexp `RE` (repeatable)")
 	fs.Float64Var(&f.owlLambda, "owl-lambda", 0, "OWL's λ: per-layer sparsities span ±λ around --sparsity (default 0.08)")
 	fs.Float64Var(&f.owlM, "owl-m", 0, "OWL's M: a score is an outlier above M times its layer's mean (default 5)")
 	fs.BoolVar(&f.dryRun, "dry-run", false, "list the matched tensors and what would be removed; prune and save nothing")
-	fs.BoolVar(&f.json, "json", false, "print one JSON object")
+	fs.BoolVar(&f.json, "json", false, "print one JSON object: {model, out, removed, sparsity_before, sparsity_after, report}")
 	pos, code, ok := a.parse(fs, args)
 	if !ok {
 		return code
@@ -108,7 +118,12 @@ func runPrune(ctx context.Context, a *app, args []string) int {
 		}
 	}
 	a.log.Info("pruning", "model", f.model, "method", o.Method, "pattern", o.Pattern.String(), "sparsity", o.Sparsity)
+	finish := func() {}
+	if isTerminal(a.stderr) {
+		o.Progress, finish = pruneProgress(progressOn(a.stderr, "prune"))
+	}
 	out, rep, err := pruning.Prune(ctx, m, o)
+	finish()
 	if err != nil {
 		fmt.Fprintf(a.stderr, "lopper prune: %v\n", err)
 		if ctx.Err() != nil {

@@ -17,8 +17,13 @@ func init() {
 	register(command{
 		name:    "run",
 		args:    "(RECIPE [--set NAME=VALUE] [--out DIR] | --resume RUN_DIR) [--jobs N] [--cache-dir DIR | --no-cache] [--fail-fast] [--summary-json FILE]",
-		summary: "run a recipe; exit 0 ok, 1 a stage failed, 2 invalid recipe, 3 a gate failed, 130 interrupted",
-		run:     runRun,
+		summary: "run a recipe: its stages concurrently, cached, recorded in a run directory",
+		help: "Exit codes: 0 succeeded, 1 a stage failed, 2 invalid recipe or usage, 3 an assert gate failed,\n" +
+			"130 interrupted (resume with --resume RUN_DIR).",
+		example: "lopper run recipes/quickstart.yaml\nlopper run recipes/quickstart.yaml --set sparsity=0.9 --out runs\n" +
+			"lopper run recipes/wanda-oneshot.yaml --set model=path/to/hf-model --set eval=path/to/eval.txt\n" +
+			"lopper run --resume runs/20260101T120000Z-quickstart",
+		run: runRun,
 	})
 }
 
@@ -47,6 +52,7 @@ func runRun(ctx context.Context, a *app, args []string) int {
 		fmt.Fprintln(a.stderr, "lopper run: --resume continues a run as it was started: no RECIPE, --set, --out or --fail-fast")
 		return exitUsage
 	case *resume == "" && len(pos) != 1:
+		fmt.Fprintf(a.stderr, "lopper run: want one RECIPE (or --resume RUN_DIR), got %d arguments\n", len(pos))
 		fs.Usage()
 		return exitUsage
 	}

@@ -15,15 +15,17 @@ func init() {
 		name:    "runs",
 		args:    "[--out DIR] [--json] [--limit N]",
 		summary: "list past runs, newest first, with status and headline metrics",
+		help:    "Exit codes: 0 ok, 1 DIR cannot be read, 2 bad usage.",
+		example: "lopper runs\nlopper runs --limit 5 --json",
 		run:     runRuns,
 	})
 }
 
 func runRuns(_ context.Context, a *app, args []string) int {
 	flags := a.newFlags("runs")
-	out := flags.String("out", history.DefaultOutDir, "directory holding the run directories")
+	out := flags.String("out", history.DefaultOutDir, "the `DIR` holding the run directories (lopper run's --out)")
 	asJSON := flags.Bool("json", false, "print JSON instead of a table")
-	limit := flags.Int("limit", 20, "show at most this many runs (0: all)")
+	limit := flags.Int("limit", 20, "show the newest `N` runs (0: all)")
 	pos, code, ok := a.parse(flags, args)
 	if !ok {
 		return code

@@ -15,7 +15,9 @@ func init() {
 	register(command{
 		name:    "status",
 		args:    "RECIPE [--set NAME=VALUE] [--all] [--json]",
-		summary: "say which stages are stale against the recipe's lockfile, and why; exit 0 up to date, 1 stale, 2 invalid",
+		summary: "say which stages of a recipe are stale against its lockfile, and why, without running anything",
+		help:    "Exit codes: 0 up to date, 1 stale (or no lockfile yet), 2 invalid recipe or usage.",
+		example: "lopper status recipes/quickstart.yaml\nlopper status recipes/quickstart.yaml --set retrain_steps=50 --all",
 		run:     runStatus,
 	})
 }
@@ -24,7 +26,7 @@ func runStatus(ctx context.Context, a *app, args []string) int {
 	fs := a.newFlags("status")
 	set := setFlag(fs)
 	all := fs.Bool("all", false, "also list the stages that are up to date")
-	asJSON := fs.Bool("json", false, "print the report as JSON")
+	asJSON := fs.Bool("json", false, "print the report as JSON: {recipe, up_to_date, changes, stages}")
 	file, code, ok := a.oneRecipe(fs, args)
 	if !ok {
 		return code

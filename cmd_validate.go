@@ -14,6 +14,8 @@ func init() {
 		name:    "validate",
 		args:    "RECIPE... [--set NAME=VALUE]",
 		summary: "check recipes without running them; every problem as FILE:LINE:COL",
+		help:    "Exit codes: 0 all valid, 2 a recipe is invalid or bad usage.",
+		example: "lopper validate recipes/*.yaml\nlopper validate recipes/quickstart.yaml --set sparsity=0.9",
 		run:     runValidate,
 	})
 }
@@ -26,6 +28,7 @@ func runValidate(_ context.Context, a *app, args []string) int {
 		return code
 	}
 	if len(files) == 0 {
+		fmt.Fprintln(a.stderr, "lopper validate: want at least one RECIPE")
 		fs.Usage()
 		return exitUsage
 	}
@@ -55,6 +58,7 @@ func (a *app) oneRecipe(fs *flag.FlagSet, args []string) (file string, code int,
 		return "", code, false
 	}
 	if len(files) != 1 {
+		fmt.Fprintf(a.stderr, "%s: want one RECIPE, got %d arguments\n", fs.Name(), len(files))
 		fs.Usage()
 		return "", exitUsage, false
 	}

@@ -12,7 +12,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"sort"
 	"strings"
 	"syscall"
 
@@ -53,7 +52,9 @@ var newRegistry = defaultRegistry
 type command struct {
 	name    string
 	args    string // usage after the name, e.g. "RECIPE [--set k=v]"
-	summary string
+	summary string // one line, for the command list
+	help    string // more, for the command's own help (optional)
+	example string // example command lines, one per line
 	run     func(ctx context.Context, app *app, args []string) int
 }
 
@@ -84,12 +85,15 @@ func main() {
 
 func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	a := &app{stdout: stdout, stderr: stderr}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	switch {
+	case len(args) == 0:
+		a.usage(stderr)
+		return exitUsage
+	case args[0] == "-h" || args[0] == "--help":
 		a.usage(stdout)
-		if len(args) == 0 {
-			return exitUsage
-		}
 		return exitOK
+	case args[0] == "help":
+		return a.help(ctx, args[1:])
 	}
 	if args[0] == "version" || args[0] == "--version" {
 		fmt.Fprintf(stdout, "lopper %s\n", version)
@@ -104,43 +108,33 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return c.run(ctx, a, args[1:])
 }
 
-func (a *app) usage(w io.Writer) {
-	fmt.Fprintf(w, "lopper %s: prune fine-tuned transformer models with YAML recipes\n\nUsage:\n", version)
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  lopper %-9s %s\n", n, commands[n].summary)
-	}
-	fmt.Fprintf(w, "\nRun 'lopper COMMAND -h' for a command's flags.\n")
-}
-
 // newFlags returns a flag set for command c with the common logging flags.
+// Its Usage prints the command's short usage and where to find more (for
+// usage errors); -h prints the full help to stdout (see parse).
 func (a *app) newFlags(c string) *flag.FlagSet {
 	fs := flag.NewFlagSet("lopper "+c, flag.ContinueOnError)
 	fs.SetOutput(a.stderr)
 	fs.StringVar(&a.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
 	fs.StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
-	cmd := commands[c]
-	fs.Usage = func() {
-		fmt.Fprintf(a.stderr, "Usage: lopper %s %s\n\n%s\n\nFlags:\n", c, cmd.args, cmd.summary)
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() { a.shortUsage(c) }
 	return fs
 }
 
 // parse parses flags that may come before, between or after positional
 // arguments, sets up the root logger, and returns the positional arguments.
 // It returns ok=false with the exit code to use when parsing stopped (bad
-// flag or -h).
+// flag, or -h, which prints the command's help to stdout).
 func (a *app) parse(fs *flag.FlagSet, args []string) (pos []string, code int, ok bool) {
+	usage := fs.Usage
+	fs.Usage = func() {} // -h prints the full help below, a bad flag the short usage
+	defer func() { fs.Usage = usage }()
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				a.commandHelp(a.stdout, fs)
 				return nil, exitOK, false
 			}
+			usage()
 			return nil, exitUsage, false
 		}
 		args = fs.Args()

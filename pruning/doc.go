@@ -31,4 +31,9 @@
 // recomputed. Peak memory is the calibration set's hidden states plus one
 // batch of one block's activations (and, for SparseGPT, one block's
 // Hessians).
+//
+// Long calls report progress through Options.Progress (ScoreOptions,
+// StructuredOptions): see ProgressFunc for its phases. CheckMasks checks,
+// after any later change to the weights, that what was pruned is still
+// exactly zero.
 package pruning

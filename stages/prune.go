@@ -14,7 +14,7 @@ import (
 //	model: base              # the stage whose model to prune (required)
 //	scores: sc               # optional: a score stage's scores (then no targets/ignore)
 //	method: wanda            # unstructured / N:M: magnitude | random | wanda | sparsegpt | taylor [magnitude]
-//	                         # neurons / heads: l1 | l2 | activation | wanda | taylor | random [l2]
+//	                         # neurons / heads: l1 | l2 (or magnitude) | activation | wanda | taylor | random [l2]
 //	                         # layers: block_influence | taylor | random [block_influence]
 //	pattern: unstructured    # | 2:4 | 4:8 (any N:M) | neurons | heads | layers
 //	scope: row               # unstructured: row | layer | global | owl [row for wanda and N:M, else layer]
@@ -176,8 +176,12 @@ func pruneStructured(ctx context.Context, sc *pipeline.StageContext, cfg *PruneC
 	if err != nil {
 		return nil, nil, err
 	}
+	crit := pruning.StructCriterion(cfg.Method)
+	if cfg.Method == string(pruning.Magnitude) {
+		crit = pruning.ByL2 // the norm of each structure's weights, as lopper prune and pruning.Options take it
+	}
 	o := pruning.StructuredOptions{
-		Structure: pruning.Structure(pat.Kind), Criterion: pruning.StructCriterion(cfg.Method), Count: cfg.Count,
+		Structure: pruning.Structure(pat.Kind), Criterion: crit, Count: cfg.Count,
 		HeadMode: pruning.HeadMode(cfg.HeadMode), Scope: pruning.Allocation(cfg.Scope),
 		NonUniform: pruning.NonUniformPolicy(cfg.NonUniform), Calibration: cal, Seed: cfg.Seed, Progress: sc.Progress,
 	}

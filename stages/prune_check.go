@@ -11,9 +11,10 @@ import (
 // The methods each kind of pattern takes, in the order messages list them.
 var (
 	weightMethods = []string{"magnitude", "random", "wanda", "sparsegpt", "taylor"}
-	unitMethods   = []string{"l1", "l2", "activation", "wanda", "taylor", "random"}
-	layerMethods  = []string{"block_influence", "taylor", "random"}
-	calibMethods  = []string{"wanda", "sparsegpt", "taylor", "activation", "block_influence"}
+	unitMethods   = []string{"l1", "l2", "magnitude", "activation", "wanda", "taylor", "random"} // magnitude: l2, as lopper prune
+
+	layerMethods = []string{"block_influence", "taylor", "random"}
+	calibMethods = []string{"wanda", "sparsegpt", "taylor", "activation", "block_influence"}
 )
 
 func checkPrune(c *pipeline.Checker, cfg *PruneConfig) {

@@ -30,7 +30,7 @@ func init() {
 func runRun(ctx context.Context, a *app, args []string) int {
 	fs := a.newFlags("run")
 	set := setFlag(fs)
-	jobs := fs.Int("jobs", runtime.NumCPU(), "run at most `N` stages at once")
+	jobs := fs.Int("jobs", runtime.NumCPU(), fmt.Sprintf("run at most `N` stages at once (default: the number of CPUs, %d here)", runtime.NumCPU()))
 	out := fs.String("out", "runs", "create the run directory under `DIR`, as DIR/<UTC time>-<name>/")
 	failFast := fs.Bool("fail-fast", false, "cancel every stage when one fails (default: only its dependents)")
 	summaryJSON := fs.String("summary-json", "", "also write the run summary as JSON to `FILE`")

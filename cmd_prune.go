@@ -50,10 +50,6 @@ type pruneFlags struct {
 	targets, ignore                                      stringList
 }
 
-// defaultCalibSamples is --calib-samples' default: a maximum, cut down to
-// the windows the text holds.
-const defaultCalibSamples = 128
-
 func runPrune(ctx context.Context, a *app, args []string) int {
 	fs := a.newFlags("prune")
 	var f pruneFlags
@@ -68,7 +64,7 @@ func runPrune(ctx context.Context, a *app, args []string) int {
 	fs.StringVar(&f.nonUniform, "nonuniform", "", "`POLICY` for neurons and heads with --scope global, when layers would end with different sizes: round (to a uniform size), keep (per-layer sizes; not loadable by Hugging Face) or refuse (default round)")
 	fs.StringVar(&f.calib, "calib", "", "calibration text `FILE` (wanda, sparsegpt, taylor, activation, block_influence), tokenized with the model's tokenizer")
 	fs.IntVar(&f.calibSeqLen, "calib-seq-len", 0, "calibration window length in tokens (default: the model's positions, at most 2048)")
-	fs.IntVar(&f.calibSamples, "calib-samples", defaultCalibSamples, fmt.Sprintf("number of calibration windows (default %d; when not given and the text holds fewer, all it holds)", defaultCalibSamples))
+	fs.IntVar(&f.calibSamples, "calib-samples", pruning.DefaultCalibSamples, fmt.Sprintf("number of calibration windows (default %d; when not given and the text holds fewer, all it holds)", pruning.DefaultCalibSamples))
 	fs.BoolVar(&f.calibRandom, "calib-random", false, "take the windows at random starts (seeded by --seed) instead of consecutively from the start of the file")
 	fs.StringVar(&f.calibMode, "calib-mode", "sequential", "where calibration statistics come from, `MODE`: sequential (block by block, earlier blocks pruned) or one-pass (all from the dense model)")
 	fs.Uint64Var(&f.seed, "seed", 0, "seed for --method random and --calib-random")
@@ -199,19 +195,18 @@ func (f *pruneFlags) calibration(m *model.Model, log hclog.Logger) (*pruning.Cal
 	if err != nil {
 		return nil, err
 	}
-	seqLen := f.calibSeqLen
-	if seqLen == 0 {
-		seqLen = min(m.Config.MaxPos, 2048)
+	o := pruning.WindowOptions{SeqLen: f.calibSeqLen, Random: f.calibRandom, Seed: f.seed}
+	if f.samplesSet {
+		o.Samples = f.calibSamples
 	}
-	c, err := pruning.Windows(tok.Encode(string(text)), pruning.WindowOptions{
-		Samples: f.calibSamples, SeqLen: seqLen, Random: f.calibRandom, Seed: f.seed, Fit: !f.samplesSet,
-	})
+	o = o.WithDefaults(m.Config.MaxPos)
+	c, err := pruning.Windows(tok.Encode(string(text)), o)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", f.calib, err)
 	}
-	if n := c.Samples(); n < f.calibSamples {
+	if n := c.Samples(); n < o.Samples {
 		log.Info("the calibration text holds fewer windows than the default; using them all",
-			"file", f.calib, "windows", n, "seq_len", seqLen, "default", f.calibSamples)
+			"file", f.calib, "windows", n, "seq_len", o.SeqLen, "default", o.Samples)
 	}
 	return c, nil
 }

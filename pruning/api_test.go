@@ -292,3 +292,31 @@ func TestNewScoresRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// The CLI and the stages share one set of calibration defaults: the papers'
+// 128 windows of at most 2048 tokens, the count a maximum when defaulted.
+func TestWindowDefaults(t *testing.T) {
+	o := WindowOptions{}.WithDefaults(128)
+	if o.Samples != 128 || o.SeqLen != 128 || !o.Fit || o.Random {
+		t.Errorf("defaults for a 128-position model: %+v", o)
+	}
+	if o := (WindowOptions{}).WithDefaults(32768); o.SeqLen != 2048 {
+		t.Errorf("seq_len for a long-context model = %d, want 2048", o.SeqLen)
+	}
+	given := WindowOptions{Samples: 7, SeqLen: 16, Random: true, Seed: 3}
+	if o := given.WithDefaults(128); o != given {
+		t.Errorf("values the user gave changed: %+v → %+v", given, o)
+	}
+	// A defaulted count fits a short text; a given one that doesn't fit is an error.
+	stream := make([]int32, 3*16+5)
+	c, err := Windows(stream, WindowOptions{SeqLen: 16}.WithDefaults(128))
+	if err != nil {
+		t.Fatalf("defaulted windows on 53 tokens: %v", err)
+	}
+	if c.Samples() != 3 {
+		t.Errorf("defaulted windows on 53 tokens: %d, want 3", c.Samples())
+	}
+	if _, err := Windows(stream, WindowOptions{Samples: 4, SeqLen: 16}.WithDefaults(128)); err == nil {
+		t.Error("4 given windows of 16 tokens from 53 tokens: no error")
+	}
+}

@@ -74,6 +74,26 @@ type WindowOptions struct {
 	Fit bool
 }
 
+// Calibration defaults shared by `lopper prune` and the recipe stages: the
+// Wanda and SparseGPT papers' 128 windows of up to 2048 tokens.
+const (
+	DefaultCalibSamples = 128
+	DefaultCalibSeqLen  = 2048
+)
+
+// WithDefaults fills what the user left zero: Samples becomes
+// DefaultCalibSamples as a maximum (Fit: a short text gives the windows it
+// holds), SeqLen the model's positions capped at DefaultCalibSeqLen.
+func (o WindowOptions) WithDefaults(maxPositions int) WindowOptions {
+	if o.Samples == 0 {
+		o.Samples, o.Fit = DefaultCalibSamples, true
+	}
+	if o.SeqLen == 0 {
+		o.SeqLen = min(maxPositions, DefaultCalibSeqLen)
+	}
+	return o
+}
+
 // Windows cuts o.Samples windows of o.SeqLen tokens from stream.
 func Windows(stream []int32, o WindowOptions) (*Calibration, error) {
 	if o.Samples <= 0 || o.SeqLen <= 0 {

@@ -14,10 +14,10 @@ import (
 //
 //	calib:
 //	  file: calib.txt        # text, tokenized with the model's tokenizer (required)
-//	  seq_len: 128           # [min(128, the model's positions)] tokens per window
-//	  samples: 32            # [32] windows; by default at most 32: a text too short for 32
+//	  seq_len: 2048          # [the model's positions, at most 2048] tokens per window
+//	  samples: 128           # [128] windows; by default at most 128: a text too short for 128
 //	                         # consecutive windows gives as many as it holds (at least one)
-//	  sampling: random       # [random]: seeded random starts; consecutive: window k = tokens[k·seq_len:]
+//	  sampling: consecutive  # [consecutive]: window k = tokens[k·seq_len:]; random: seeded random starts
 //	  seed: 0                # for random sampling
 //	  batch: 8               # [8] windows per forward pass (memory, not results)
 type CalibConfig struct {
@@ -28,8 +28,6 @@ type CalibConfig struct {
 	Seed     uint64 `yaml:"seed"`
 	Batch    int    `yaml:"batch"`
 }
-
-const defaultCalibSamples = 32
 
 // check reports the block's problems under field (e.g. "calib").
 func (cc *CalibConfig) check(c *pipeline.Checker, field string) {
@@ -62,14 +60,8 @@ func (cc *CalibConfig) windows(sc *pipeline.StageContext, m *model.Model) (*prun
 		return nil, fmt.Errorf("calib: %w", err)
 	}
 	o := pruning.WindowOptions{
-		Samples: cc.Samples, SeqLen: cc.SeqLen, Random: cc.Sampling != "consecutive", Seed: cc.Seed, Fit: cc.Samples == 0,
-	}
-	if o.Samples == 0 {
-		o.Samples = defaultCalibSamples
-	}
-	if o.SeqLen == 0 {
-		o.SeqLen = min(defaultSeqLen, m.Config.MaxPos)
-	}
+		Samples: cc.Samples, SeqLen: cc.SeqLen, Random: cc.Sampling == "random", Seed: cc.Seed,
+	}.WithDefaults(m.Config.MaxPos)
 	cal, err := pruning.Windows(tokens, o)
 	if err != nil {
 		return nil, fmt.Errorf("calib %s: %w", path, err)

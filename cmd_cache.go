@@ -13,8 +13,6 @@ import (
 	"strings"
 	"sync"
 
-	"golang.org/x/sys/cpu"
-
 	"lopper/model/tensor"
 	"lopper/pipeline"
 )
@@ -133,10 +131,10 @@ var buildID = sync.OnceValue(func() string {
 
 // numericsID fingerprints this machine's float arithmetic as lopper's
 // kernels do it: the bits of a few products, norms, activations and an
-// attention on fixed inputs. The SIMD paths (AVX-512, AVX2, portable Go)
-// round differently (see the README's "Determinism"), so results computed
-// on one are never reused on another. The CPU's vector extensions are
-// named for people; the digest is what counts.
+// attention on fixed inputs. The AVX-512 and AVX2 kernels give the same
+// bits, the portable Go kernels do not (see the README's "Determinism"), so
+// results computed with one are never reused with another; machines whose
+// kernels agree share the fingerprint, whatever their vector extensions.
 var numericsID = sync.OnceValue(func() string {
 	h := sha256.New()
 	put := func(xs ...[]float32) {
@@ -179,20 +177,5 @@ var numericsID = sync.OnceValue(func() string {
 	tensor.CausalAttention(tensor.Mat{Data: y, Stride: hd}, tensor.Mat{Data: q, Stride: hd}, tensor.Mat{Data: kk, Stride: hd},
 		tensor.Mat{Data: v, Stride: hd}, p, T, hd, 0.35)
 	put(y)
-	var isa []string
-	if runtime.GOARCH == "amd64" {
-		for _, f := range []struct {
-			name string
-			on   bool
-		}{{"avx512f", cpu.X86.HasAVX512F}, {"avx2", cpu.X86.HasAVX2}, {"fma", cpu.X86.HasFMA}} {
-			if f.on {
-				isa = append(isa, f.name)
-			}
-		}
-	}
-	name := runtime.GOARCH
-	if len(isa) > 0 {
-		name += "." + strings.Join(isa, ".")
-	}
-	return name + ":" + hex.EncodeToString(h.Sum(nil))[:12]
+	return runtime.GOARCH + ":" + hex.EncodeToString(h.Sum(nil))[:12]
 })

@@ -207,6 +207,7 @@ func (l *loader) configureStage(s *Stage) {
 			s.decl.Artifacts = union(s.decl.Artifacts, decl.Artifacts)
 		}
 	}
+	s.broken = !declared
 	l.reportInstances(insts, perInst)
 }
 

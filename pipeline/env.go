@@ -135,16 +135,23 @@ func (l *loader) envFor(sc *scope, site envSite, loop *Stage) *exprEnv {
 	hint := l.derivedHint()
 	for s := sc; s != nil; s = s.parent {
 		for _, t := range s.stages {
-			if _, taken := e.entries[t.ID]; !taken {
-				e.addMap(t.ID, "stage "+t.ID, floatFields(t.metricNames()), hint)
+			if _, taken := e.entries[t.ID]; taken {
+				continue
 			}
+			if t.broken { // its metrics are unknown: any name reads as a float
+				e.entries[t.ID] = envEntry{typ: types.Map{types.Extra: types.Float64}, what: "stage " + t.ID}
+				continue
+			}
+			e.addMap(t.ID, "stage "+t.ID, floatFields(t.metricNames()), hint)
 		}
 	}
 	e.missing[idIteration] = "iteration is only defined inside a loop's stages"
 	e.missing[idPrev] = "prev is only defined inside a loop whose with sets `from`"
 	if lp := enclosingLoop(sc); lp != nil {
 		e.entries[idIteration] = envEntry{typ: types.Int, what: "iteration"}
-		if lp.loop.fromStage != nil && lp.loop.carryStage != nil {
+		if lp.loop.fromStage != nil && lp.loop.carryStage != nil && (lp.loop.fromStage.broken || lp.loop.carryStage.broken) {
+			e.entries[idPrev] = envEntry{typ: types.Map{types.Extra: types.Float64}, what: "prev"}
+		} else if lp.loop.fromStage != nil && lp.loop.carryStage != nil {
 			e.addMap(idPrev, "prev (the previous iteration's "+lp.loop.carry.ID+", or "+lp.loop.from.ID+" in iteration 0)",
 				floatFields(lp.loop.prevMetrics()), "")
 		}

@@ -83,6 +83,7 @@ func (l *loader) configureLoop(s *Stage) {
 	if m := spec.measureStage; m != nil {
 		s.decl.Metrics = union(s.decl.Metrics, m.decl.Metrics)
 	}
+	s.broken = spec.carryStage != nil && spec.carryStage.broken || spec.measureStage != nil && spec.measureStage.broken
 	s.decl.Metrics = union(s.decl.Metrics, []string{MetricIterations, MetricKeptIteration})
 }
 
@@ -139,6 +140,8 @@ func (spec *loopSpec) helperMissing(l *loader, name string) string {
 		return fmt.Sprintf("%s needs the recipe's top-level `baseline: STAGE` (the stage it compares with)", name)
 	case spec.measureStage == nil:
 		return fmt.Sprintf("%s in until needs the loop's `with.measure`: the body stage whose %s is compared with the baseline's", name, metric)
+	case spec.measureStage.broken || b.broken:
+		return "" // their own problems are reported; don't guess at their metrics
 	case !slices.Contains(spec.measureStage.decl.Metrics, metric):
 		return fmt.Sprintf("%s needs %s, and the measure stage %s does not produce it", name, metric, spec.measureStage.ID)
 	case !slices.Contains(b.decl.Metrics, metric):

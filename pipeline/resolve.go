@@ -56,7 +56,7 @@ func (l *loader) resolveInput(s *Stage, in Input) {
 		return
 	}
 	t := l.depend(s, r, "reads "+r.ID)
-	if t == nil || in.Artifact == "" {
+	if t == nil || in.Artifact == "" || t.broken {
 		return
 	}
 	if !slices.Contains(t.decl.Artifacts, in.Artifact) {
@@ -81,7 +81,7 @@ func (l *loader) resolvePrev(s *Stage, in Input) {
 	case lp.loop.fromStage == nil:
 		l.refError(in.Ref, "stage %s: prev needs the loop %s to set `from` (what iteration 0 starts from)", s.ID, lp.ID)
 		return
-	case lp.loop.carryStage == nil || in.Artifact == "":
+	case lp.loop.carryStage == nil || in.Artifact == "" || lp.loop.carryStage.broken || lp.loop.fromStage.broken:
 		return
 	}
 	for _, src := range []*Stage{lp.loop.carryStage, lp.loop.fromStage} {

@@ -85,9 +85,13 @@ type Stage struct {
 	interps []*interp
 	dynamic []string // `with` paths whose values are interpolated at run time
 	derived bool     // acc_drop / ppl_ratio are added to its metrics
-	loop    *loopSpec
-	matrix  *matrixSpec
-	assert  *assertSpec
+	// broken: the stage's own config has problems, so what it produces is
+	// unknown; references to it are not checked further, so that one
+	// mistake is reported once, at its root, not again at every reader.
+	broken bool
+	loop   *loopSpec
+	matrix *matrixSpec
+	assert *assertSpec
 }
 
 // Deps returns the ids of the stage's dependencies within its scope.

@@ -101,7 +101,7 @@ func checkRetrain(c *pipeline.Checker, cfg *RetrainConfig) {
 		c.Errorf("min_lr", "must be in [0, lr %g], got %g", cfg.lr(), cfg.MinLR)
 	}
 	if cfg.WarmupSteps < 0 || (cfg.Steps > 0 && cfg.WarmupSteps > cfg.Steps) {
-		c.Errorf("warmup_steps", "must be in [0, steps], got %d", cfg.WarmupSteps)
+		c.Errorf("warmup_steps", "must be in [0, steps %d], got %d", cfg.Steps, cfg.WarmupSteps)
 	}
 	switch train.Schedule(cfg.Schedule) {
 	case "", train.Cosine, train.Linear, train.Constant:

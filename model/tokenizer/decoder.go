@@ -142,24 +142,8 @@ func parseDecoder(raw json.RawMessage, path string) (decoder, error) {
 	}
 	switch typ {
 	case "Sequence":
-		var c struct {
-			Decoders []json.RawMessage `json:"decoders"`
-		}
-		if err := decodeComponent(raw, path, &c); err != nil {
-			return nil, err
-		}
-		var seq sequenceDec
-		for i, r := range c.Decoders {
-			d, err := parseDecoder(r, fmt.Sprintf("%s.decoders[%d]", path, i))
-			if err != nil {
-				return nil, err
-			}
-			if d == nil {
-				return nil, fmt.Errorf("%s.decoders[%d]: null decoder", path, i)
-			}
-			seq = append(seq, d)
-		}
-		return seq, nil
+		seq, err := sequenceItems(raw, path, "decoders", "decoder", parseDecoder)
+		return sequenceDec(seq), err
 	case "ByteLevel":
 		return byteLevelDec{}, nil
 	case "ByteFallback":

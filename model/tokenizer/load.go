@@ -199,6 +199,34 @@ func decodeComponent(raw json.RawMessage, path string, v any) error {
 	return nil
 }
 
+// sequenceItems parses the list under key of a Sequence component with
+// parse, refusing null items (what names them in the error).
+func sequenceItems[T any](raw json.RawMessage, path, key, what string, parse func(json.RawMessage, string) (T, error)) ([]T, error) {
+	var c map[string]json.RawMessage
+	if err := decodeComponent(raw, path, &c); err != nil {
+		return nil, err
+	}
+	var items []json.RawMessage
+	if r, ok := c[key]; ok && !isNull(r) {
+		if err := decodeComponent(r, path+"."+key, &items); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]T, 0, len(items))
+	for i, r := range items {
+		sub := fmt.Sprintf("%s.%s[%d]", path, key, i)
+		x, err := parse(r, sub)
+		if err != nil {
+			return nil, err
+		}
+		if any(x) == nil {
+			return nil, fmt.Errorf("%s: null %s", sub, what)
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
 func unsupported(path, kind, typ string) error {
 	return fmt.Errorf("%s: unsupported %s type %q", path, kind, typ)
 }

@@ -88,24 +88,8 @@ func parseNormalizer(raw json.RawMessage, path string) (normalizer, error) {
 	}
 	switch typ {
 	case "Sequence":
-		var c struct {
-			Normalizers []json.RawMessage `json:"normalizers"`
-		}
-		if err := decodeComponent(raw, path, &c); err != nil {
-			return nil, err
-		}
-		var seq sequenceNorm
-		for i, r := range c.Normalizers {
-			n, err := parseNormalizer(r, fmt.Sprintf("%s.normalizers[%d]", path, i))
-			if err != nil {
-				return nil, err
-			}
-			if n == nil {
-				return nil, fmt.Errorf("%s.normalizers[%d]: null normalizer", path, i)
-			}
-			seq = append(seq, n)
-		}
-		return seq, nil
+		seq, err := sequenceItems(raw, path, "normalizers", "normalizer", parseNormalizer)
+		return sequenceNorm(seq), err
 	case "Prepend":
 		var c struct {
 			Prepend *string `json:"prepend"`

@@ -21,6 +21,7 @@ type reportView struct {
 	Params      []reportParam
 	Overview    []reportStageRow
 	Sections    []reportSection
+	Results     *reportResults
 	BeforeAfter *reportBeforeAfter
 	Losses      []reportLoss
 	Unfinished  []string // stages still pending or running when the report was written
@@ -131,6 +132,7 @@ func buildReportView(rec *pipeline.RunRecord, cfg *ReportConfig, self string, no
 			v.Sections = append(v.Sections, sec) // the overview has the rest
 		}
 	}
+	v.Results = b.results()
 	v.BeforeAfter = b.beforeAfter()
 	v.Losses = b.losses()
 	for _, m := range cfg.Metrics {

@@ -76,6 +76,31 @@ func (m *Model) Save(dir string, opts SaveOptions) (err error) {
 	return syncDir(parent)
 }
 
+// SavedSize returns how many bytes Save(dir, opts) writes (every file of
+// the directory), without touching the disk: the files are rendered into a
+// counter. Structured pruning and a smaller dtype shrink it; unstructured
+// sparsity does not (safetensors stores dense tensors).
+func (m *Model) SavedSize(opts SaveOptions) (int64, error) {
+	files, err := m.render(opts)
+	if err != nil {
+		return 0, err
+	}
+	var n byteCounter
+	for _, f := range files {
+		if err := f.write(&n); err != nil {
+			return 0, fmt.Errorf("%s: %w", f.name, err)
+		}
+	}
+	return int64(n), nil
+}
+
+type byteCounter int64
+
+func (c *byteCounter) Write(p []byte) (int, error) {
+	*c += byteCounter(len(p))
+	return len(p), nil
+}
+
 // outFile is one file of a saved model directory.
 type outFile struct {
 	name  string

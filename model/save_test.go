@@ -114,3 +114,36 @@ func TestSaveMetadataRoundTrip(t *testing.T) {
 		t.Errorf("metadata %s", m2.Meta)
 	}
 }
+
+// SavedSize is exactly what Save writes, for every dtype and architecture.
+func TestSavedSizeMatchesSave(t *testing.T) {
+	for name, cfg := range tinyConfigs() {
+		m := randomModel(t, cfg, 3)
+		m.TokenizerJSON = []byte(`{"model":{"type":"BPE"}}`)
+		for _, dt := range []DType{"", F32, F16, BF16} {
+			want, err := m.SavedSize(SaveOptions{DType: dt})
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := filepath.Join(t.TempDir(), "m")
+			if err := m.Save(dir, SaveOptions{DType: dt}); err != nil {
+				t.Fatal(err)
+			}
+			var got int64
+			entries, err := os.ReadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries {
+				info, err := e.Info()
+				if err != nil {
+					t.Fatal(err)
+				}
+				got += info.Size()
+			}
+			if got != want {
+				t.Errorf("%s %q: SavedSize %d, Save wrote %d bytes", name, dt, want, got)
+			}
+		}
+	}
+}

@@ -43,7 +43,16 @@ func TestStructuredDistillRecipe(t *testing.T) {
 			if !(after < before) {
 				t.Errorf("distilled retrain took the training loss from %.4f to %.4f", before, after)
 			}
-			ratio := stage(t, rec, "final").Metrics["size_ratio"]
+			// The smaller model is smaller on disk too, by what a save writes.
+			fm := stage(t, rec, "final").Metrics
+			wantBytes, err := final.SavedSize(model.SaveOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fm["bytes_on_disk"] != float64(wantBytes) || !(fm["disk_ratio"] < 1) {
+				t.Errorf("bytes_on_disk %v (a save writes %d), disk_ratio %v: want the bytes and a ratio below 1", fm["bytes_on_disk"], wantBytes, fm["disk_ratio"])
+			}
+			ratio := fm["size_ratio"]
 			t.Logf("params %d → %d (size_ratio %.3f), training loss %.4f → %.4f, ppl_ratio pruned %.3f, retrained %.3f",
 				base.NumParams(), final.NumParams(), ratio, before, after,
 				stage(t, rec, "pruned").Metrics["ppl_ratio"], stage(t, rec, "final").Metrics["ppl_ratio"])

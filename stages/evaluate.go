@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"lopper/eval"
+	"lopper/model"
 	"lopper/pipeline"
 )
 
@@ -116,7 +117,7 @@ func evaluateMetrics(cfg *EvaluateConfig) []string {
 		ms = append(ms, eval.MetricAccuracy)
 	}
 	if cfg.Size {
-		ms = append(ms, eval.MetricParams, eval.MetricNonZero, eval.MetricSparsity)
+		ms = append(ms, eval.MetricParams, eval.MetricNonZero, eval.MetricSparsity, eval.MetricBytes)
 	}
 	if cfg.Speed != nil {
 		ms = append(ms, eval.MetricTokensPerSec, eval.MetricLatencyMS)
@@ -129,7 +130,7 @@ func evaluateMetrics(cfg *EvaluateConfig) []string {
 			ms = append(ms, eval.MetricPPLRatio)
 		}
 		if cfg.Size {
-			ms = append(ms, eval.MetricSizeRatio, eval.MetricCompression)
+			ms = append(ms, eval.MetricSizeRatio, eval.MetricCompression, eval.MetricDiskRatio)
 		}
 		if cfg.Speed != nil {
 			ms = append(ms, eval.MetricSpeedup)
@@ -190,6 +191,10 @@ func runEvaluate(ctx context.Context, sc *pipeline.StageContext, cfg *EvaluateCo
 		s, err := eval.Size(m, "")
 		if err != nil {
 			return nil, err
+		}
+		// What a save of this model in its storage dtypes would write.
+		if s.BytesOnDisk, err = m.SavedSize(model.SaveOptions{}); err != nil {
+			return nil, fmt.Errorf("size: %w", err)
 		}
 		s.Tensors = nil
 		det.Size = &s
@@ -253,6 +258,7 @@ func addRelative(sc *pipeline.StageContext, cfg *EvaluateConfig, out pipeline.Me
 		{hasMetric(out, eval.MetricPerplexity), eval.MetricPerplexity, eval.MetricPPLRatio},
 		{cfg.Size, eval.MetricNonZero, eval.MetricSizeRatio},
 		{cfg.Size, eval.MetricNonZero, eval.MetricCompression},
+		{cfg.Size, eval.MetricBytes, eval.MetricDiskRatio},
 		{cfg.Speed != nil, eval.MetricTokensPerSec, eval.MetricSpeedup},
 	} {
 		if !r.when {

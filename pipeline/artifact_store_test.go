@@ -65,3 +65,49 @@ func TestWriteFileAtomicReplaces(t *testing.T) {
 		t.Errorf("write into a missing directory succeeded")
 	}
 }
+
+// A stage that needs an input as files asks for it: the artifact is encoded
+// once per run, atomically, and every asker gets the same directory, which
+// reads back as the same artifact.
+func TestArtifactDir(t *testing.T) {
+	kit := pipelinetest.New()
+	rec := runRecipe(t, context.Background(), kit, `
+version: 1
+stages:
+  src: {uses: emit, with: {value: 0.25}}
+  a: {uses: emit, with: {input: src, on_disk: true}}
+  b: {uses: emit, with: {input: src, on_disk: true, add: 1}}
+`, pipeline.RunOptions{})
+	if rec.Status != pipeline.RunSucceeded {
+		t.Fatalf("run %s: %s", rec.Status, rec.Error)
+	}
+	dirOf := func(id string) string {
+		det, _ := stage(t, rec, id).Details.(map[string]any)
+		d, _ := det["dir"].(string)
+		if d == "" {
+			t.Fatalf("stage %s reported no dir: %#v", id, stage(t, rec, id).Details)
+		}
+		return d
+	}
+	a, b := dirOf("a"), dirOf("b")
+	if a != b {
+		t.Errorf("two stages asking for one artifact got %s and %s", a, b)
+	}
+	if rel, err := filepath.Rel(rec.RunDir, a); err != nil || strings.HasPrefix(rel, "..") {
+		t.Errorf("artifact dir %s is not under the run dir %s", a, rec.RunDir)
+	}
+	got, err := pipeline.ReadArtifact(context.Background(), registry(kit), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := got.(*pipelinetest.Number); !ok || n.V != 0.25 {
+		t.Errorf("the directory reads back as %#v, want the number 0.25", got)
+	}
+	if want := stage(t, rec, "src").Artifacts["number"].Digest; got.Digest() != want {
+		t.Errorf("digest %s, the stage produced %s", got.Digest(), want)
+	}
+	entries, err := os.ReadDir(filepath.Dir(a))
+	if err != nil || len(entries) != 1 {
+		t.Errorf("artifacts dir holds %v (err %v), want exactly one entry", entries, err)
+	}
+}

@@ -25,6 +25,7 @@ type StageContext struct {
 	Registry  *Registry      // kinds and artifact codecs
 
 	lookup   func(id string) (*Result, bool)
+	disk     *diskArtifacts
 	rec      *recorder
 	workDir  string
 	progress progressState

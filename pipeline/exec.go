@@ -26,6 +26,7 @@ type runState struct {
 	cancelAll context.CancelCauseFunc
 	cache     *cacheRun   // nil without a cache
 	oracle    *lockOracle // set by Status: results come from the lockfile
+	disk      diskArtifacts
 }
 
 // scopeRun is one execution of a scope: the top level, one loop iteration
@@ -272,6 +273,7 @@ func (x *scopeRun) runKind(ctx context.Context, s *Stage, rec *StageRecord, log 
 		ID: s.ID, Path: rec.Path, Uses: s.Uses, Log: log, Params: maps.Clone(x.rs.params),
 		RecipeDir: r.Dir, RunDir: x.rs.runDir, Iteration: x.iteration, Matrix: maps.Clone(x.matrix),
 		Registry: r.registry, lookup: x.lookup, rec: x.rs.rec, workDir: workDirFor(x.rs.runDir, rec.Path),
+		disk: &x.rs.disk,
 	}
 	start := time.Now()
 	res, err = callRun(ctx, s.kind, sc, cfg, log)

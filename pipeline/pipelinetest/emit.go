@@ -43,6 +43,9 @@ type EmitConfig struct {
 	Schedule *Schedule `yaml:"schedule"`
 	// Volatile declares the stage uncacheable.
 	Volatile bool `yaml:"volatile"`
+	// OnDisk asks for Input's artifact on disk and returns the directory
+	// as the details {"dir": …}.
+	OnDisk bool `yaml:"on_disk"`
 }
 
 // Schedule is a nested test config.
@@ -153,6 +156,13 @@ func (k *Kit) runEmit(ctx context.Context, sc *pipeline.StageContext, cfg *EmitC
 			return nil, err
 		}
 		n = &Number{V: in.V + cfg.Add}
+		if cfg.OnDisk {
+			dir, err := sc.ArtifactDir(ctx, cfg.Input, "number")
+			if err != nil {
+				return nil, err
+			}
+			res.Details = map[string]any{"dir": dir}
+		}
 	case cfg.Value != nil:
 		n = &Number{V: *cfg.Value}
 	}

@@ -151,21 +151,11 @@ func parseDecoder(raw json.RawMessage, path string) (decoder, error) {
 	case "Fuse":
 		return fuseDec{}, nil
 	case "Replace":
-		var c struct {
-			Pattern pattern `json:"pattern"`
-			Content *string `json:"content"`
-		}
-		if err := decodeComponent(raw, path, &c); err != nil {
-			return nil, err
-		}
-		old, err := c.Pattern.literal(path, "Replace decoder")
+		old, content, err := parseReplace(raw, path, "Replace decoder")
 		if err != nil {
 			return nil, err
 		}
-		if c.Content == nil {
-			return nil, fmt.Errorf("%s: Replace decoder without \"content\"", path)
-		}
-		return replaceDec{old, *c.Content}, nil
+		return replaceDec{old, content}, nil
 	case "Strip":
 		var c struct {
 			Content string `json:"content"`

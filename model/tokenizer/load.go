@@ -227,6 +227,25 @@ func sequenceItems[T any](raw json.RawMessage, path, key, what string, parse fun
 	return out, nil
 }
 
+// parseReplace reads a Replace normalizer or decoder: the literal pattern
+// and its replacement (what names the component in errors).
+func parseReplace(raw json.RawMessage, path, what string) (old, content string, err error) {
+	var c struct {
+		Pattern pattern `json:"pattern"`
+		Content *string `json:"content"`
+	}
+	if err := decodeComponent(raw, path, &c); err != nil {
+		return "", "", err
+	}
+	if old, err = c.Pattern.literal(path, what); err != nil {
+		return "", "", err
+	}
+	if c.Content == nil {
+		return "", "", fmt.Errorf("%s: %s without \"content\"", path, what)
+	}
+	return old, *c.Content, nil
+}
+
 func unsupported(path, kind, typ string) error {
 	return fmt.Errorf("%s: unsupported %s type %q", path, kind, typ)
 }

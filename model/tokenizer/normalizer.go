@@ -102,21 +102,11 @@ func parseNormalizer(raw json.RawMessage, path string) (normalizer, error) {
 		}
 		return prependNorm{*c.Prepend}, nil
 	case "Replace":
-		var c struct {
-			Pattern pattern `json:"pattern"`
-			Content *string `json:"content"`
-		}
-		if err := decodeComponent(raw, path, &c); err != nil {
-			return nil, err
-		}
-		old, err := c.Pattern.literal(path, "Replace normalizer")
+		old, content, err := parseReplace(raw, path, "Replace normalizer")
 		if err != nil {
 			return nil, err
 		}
-		if c.Content == nil {
-			return nil, fmt.Errorf("%s: Replace normalizer without \"content\"", path)
-		}
-		return replaceNorm{old, *c.Content}, nil
+		return replaceNorm{old, content}, nil
 	case "NFC", "NFD", "NFKC", "NFKD":
 		forms := map[string]norm.Form{"NFC": norm.NFC, "NFD": norm.NFD, "NFKC": norm.NFKC, "NFKD": norm.NFKD}
 		return unicodeNorm{forms[typ]}, nil

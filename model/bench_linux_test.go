@@ -3,19 +3,10 @@ package model
 import (
 	"fmt"
 	"runtime"
-	"syscall"
 	"testing"
-)
 
-// threadCPUTime returns the calling thread's CPU time in seconds.
-func threadCPUTime(b *testing.B) float64 {
-	const rusageThread = 1 // RUSAGE_THREAD
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
-}
+	"lopper/internal/cputime"
+)
 
 // BenchmarkBlockOneCore runs the block benchmarks on one core (GOMAXPROCS
 // 1, the benchmark's goroutine locked to its thread) and reports GFLOP/s
@@ -39,11 +30,11 @@ func BenchmarkBlockOneCore(b *testing.B) {
 					runtime.LockOSThread()
 					defer runtime.UnlockOSThread()
 					pass.fn()
-					t0 := threadCPUTime(b)
+					t0 := cputime.Of(b)
 					for b.Loop() {
 						pass.fn()
 					}
-					bb.report(b, pass.flops, threadCPUTime(b)-t0)
+					bb.report(b, pass.flops, cputime.Of(b)-t0)
 				})
 			}
 		}

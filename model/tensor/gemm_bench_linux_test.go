@@ -4,19 +4,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
-	"syscall"
 	"testing"
-)
 
-// threadCPUTime returns the calling thread's CPU time in seconds.
-func threadCPUTime(b *testing.B) float64 {
-	const rusageThread = 1 // RUSAGE_THREAD
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
-}
+	"lopper/internal/cputime"
+)
 
 // BenchmarkMatMulOneCore reports one core's GFLOP/s measured in thread CPU
 // time (one worker, the benchmark's own locked thread), which other load on
@@ -32,11 +23,11 @@ func BenchmarkMatMulOneCore(b *testing.B) {
 				defer setWorkers(setWorkers(1))
 				x, y, c := randFloats(r, m*k), randFloats(r, n*k), make([]float32, m*n)
 				o.fn(c, x, y, m, n, k, false)
-				t0 := threadCPUTime(b)
+				t0 := cputime.Of(b)
 				for b.Loop() {
 					o.fn(c, x, y, m, n, k, false)
 				}
-				cpu := threadCPUTime(b) - t0
+				cpu := cputime.Of(b) - t0
 				b.ReportMetric(2*float64(m)*float64(n)*float64(k)*float64(b.N)/cpu/1e9, "GFLOP/s")
 			})
 		}

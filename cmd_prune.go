@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"lopper/internal/fsx"
 	"lopper/model"
 	"lopper/model/tokenizer"
 	"lopper/pruning"
@@ -46,6 +48,7 @@ type pruneFlags struct {
 	sparsity, owlLambda, owlM                            float64
 	calibSeqLen, calibSamples                            int
 	calibRandom, dryRun, json, sparsitySet, samplesSet   bool
+	force                                                bool
 	seed                                                 uint64
 	targets, ignore                                      stringList
 }
@@ -54,7 +57,8 @@ func runPrune(ctx context.Context, a *app, args []string) int {
 	fs := a.newFlags("prune")
 	var f pruneFlags
 	fs.StringVar(&f.model, "model", "", "the Hugging Face model `DIR` to prune (required)")
-	fs.StringVar(&f.out, "out", "", "the `DIR` to save the pruned model in, replaced atomically (required unless --dry-run)")
+	fs.StringVar(&f.out, "out", "", "the `DIR` to save the pruned model in (required unless --dry-run): a new or empty directory, or a model lopper saved, replaced atomically")
+	fs.BoolVar(&f.force, "force", false, "let --out replace an existing directory that lopper did not save (never the input model, nor one holding it or the working directory)")
 	fs.StringVar(&f.method, "method", "", "importance criterion `METHOD` (required): magnitude, random, wanda, sparsegpt or taylor for weights; "+
 		"l1, l2 (or magnitude), activation, wanda, taylor or random for neurons and heads; block_influence, taylor or random for layers")
 	fs.Float64Var(&f.sparsity, "sparsity", 0.5, "fraction of each comparison group to end pruned, counting weights already zero (N:M patterns fix it at 1-N/M)")
@@ -87,6 +91,15 @@ func runPrune(ctx context.Context, a *app, args []string) int {
 		fmt.Fprintf(a.stderr, "lopper prune: %s\n", msg)
 		fs.Usage()
 		return exitUsage
+	}
+	// Where the result goes is checked before any work: a refusal costs
+	// the user nothing (and is checked again when saving).
+	guard := f.outGuard()
+	if !f.dryRun {
+		if err := guard.Check(f.out); err != nil {
+			fmt.Fprintf(a.stderr, "lopper prune: %s\n", refusalHint(err, "--force"))
+			return exitUsage
+		}
 	}
 	m, err := model.Load(f.model, model.LoadOptions{CheckFinite: true})
 	if err != nil {
@@ -129,13 +142,34 @@ func runPrune(ctx context.Context, a *app, args []string) int {
 	}
 	meta, err := json.Marshal(pruneMetadata{Command: "prune", Source: f.model, Report: rep, Previous: m.Meta})
 	if err == nil {
-		err = out.Save(f.out, model.SaveOptions{Metadata: meta})
+		err = out.Save(f.out, model.SaveOptions{Metadata: meta, Guard: guard})
 	}
 	if err != nil {
-		fmt.Fprintf(a.stderr, "lopper prune: %v\n", err)
+		fmt.Fprintf(a.stderr, "lopper prune: %s\n", refusalHint(err, "--force"))
 		return exitFailed
 	}
 	return f.print(a, rep)
+}
+
+// outGuard says what --out may replace: never the input model or the
+// calibration text (nor a directory holding them, nor anything inside the
+// model), and a directory lopper did not save only with --force.
+func (f *pruneFlags) outGuard() fsx.Guard {
+	g := fsx.Guard{Force: f.force, Owned: model.CheckSavedDir,
+		Inputs: []fsx.Protected{{Path: f.model, What: "the input model"}}}
+	if f.calib != "" {
+		g.Keep = append(g.Keep, fsx.Protected{Path: f.calib, What: "the calibration text"})
+	}
+	return g
+}
+
+// refusalHint adds to a refusal that the user may force how to.
+func refusalHint(err error, force string) string {
+	var re *fsx.RefusedError
+	if errors.As(err, &re) && re.Forcible {
+		return fmt.Sprintf("%v; choose another directory, or pass %s to replace it", err, force)
+	}
+	return err.Error()
 }
 
 // options turns the flags into pruning options, or says what is wrong.

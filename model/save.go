@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"lopper/internal/fsx"
 )
 
 // SaveOptions tune Save.
@@ -18,6 +20,11 @@ type SaveOptions struct {
 	// Metadata is a JSON object saying what lopper did, written to
 	// lopper.json under "metadata". Nil keeps the model's Meta.
 	Metadata json.RawMessage
+	// Guard decides whether an existing directory at the target may be
+	// replaced (see fsx.Guard). Its Owned defaults to CheckSavedDir, so the
+	// zero Guard replaces only empty directories and models lopper saved,
+	// and never the working directory or a directory containing it.
+	Guard fsx.Guard
 }
 
 // lopperDoc is the content of lopper.json.
@@ -31,49 +38,84 @@ type lopperDoc struct {
 
 // Save writes m as a Hugging Face model directory: config.json (updated from
 // the current dims), model.safetensors, tokenizer.json (the bytes m was
-// loaded with, if any) and lopper.json. It is atomic: everything is written
-// and fsynced in a temporary directory next to dir, which then replaces dir
-// (an existing dir is moved aside first and removed after). Save, Load,
-// Save gives byte-identical files.
-func (m *Model) Save(dir string, opts SaveOptions) (err error) {
+// loaded with, if any) and lopper.json. It first asks opts.Guard whether dir
+// may be written (an existing directory that lopper did not save is
+// refused), clears temporaries that a killed save left next to dir, then
+// writes and fsyncs everything in a locked temporary directory next to dir
+// and swaps it in (fsx.TempDir.Commit), so dir is always complete, old or
+// new. Save, Load, Save gives byte-identical files.
+func (m *Model) Save(dir string, opts SaveOptions) error {
+	err := m.save(dir, opts)
+	var refused *fsx.RefusedError
+	if err == nil || errors.As(err, &refused) { // a refusal names dir already
+		return err
+	}
+	return fmt.Errorf("save %s: %w", dir, err)
+}
+
+func (m *Model) save(dir string, opts SaveOptions) (err error) {
 	files, err := m.render(opts)
 	if err != nil {
-		return fmt.Errorf("save %s: %w", dir, err)
+		return err
 	}
 	parent, base := filepath.Split(filepath.Clean(dir))
 	if parent == "" {
 		parent = "."
 	}
 	if base == "" || base == "." || base == ".." || base == string(filepath.Separator) {
-		return fmt.Errorf("save %s: need a directory name to create or replace", dir)
+		return errors.New("need a directory name to create or replace")
 	}
-	tmp, err := os.MkdirTemp(parent, "."+base+".tmp-")
+	g := opts.Guard
+	if g.Owned == nil {
+		g.Owned = CheckSavedDir
+	}
+	if err := g.Check(dir); err != nil {
+		return err
+	}
+	if _, err := fsx.RemoveStale(parent, base); err != nil {
+		return err
+	}
+	tmp, err := fsx.NewTempDir(dir)
 	if err != nil {
-		return fmt.Errorf("save %s: %w", dir, err)
+		return err
 	}
-	// MkdirTemp makes the directory private; a model directory is not.
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		return fmt.Errorf("save %s: %w", dir, err)
-	}
-	defer func() {
-		if err != nil {
-			if rerr := os.RemoveAll(tmp); rerr != nil {
-				err = errors.Join(err, rerr)
-			}
-		}
-	}()
 	for _, f := range files {
-		if err := writeFileSync(filepath.Join(tmp, f.name), f.write); err != nil {
-			return fmt.Errorf("save %s: %s: %w", dir, f.name, err)
+		if err := writeFileSync(filepath.Join(tmp.Path, f.name), f.write); err != nil {
+			return errors.Join(fmt.Errorf("%s: %w", f.name, err), tmp.Discard())
 		}
 	}
-	if err := syncDir(tmp); err != nil {
-		return fmt.Errorf("save %s: %w", dir, err)
+	return tmp.Commit(dir)
+}
+
+// savedFiles are the names Save writes.
+var savedFiles = map[string]bool{configFile: true, weightsFile: true, metaFile: true, tokenizerFile: true}
+
+// CheckSavedDir returns nil when dir is a model directory that lopper saved
+// and that holds nothing else (so replacing it loses nothing lopper did not
+// write), or an error saying why not. It is SaveOptions.Guard's default
+// Owned.
+func CheckSavedDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
 	}
-	if err := replaceDir(tmp, dir); err != nil {
-		return fmt.Errorf("save %s: %w", dir, err)
+	for _, e := range entries {
+		if !savedFiles[e.Name()] || !e.Type().IsRegular() {
+			return fmt.Errorf("it holds %s, which lopper's save did not write", e.Name())
+		}
 	}
-	return syncDir(parent)
+	raw, err := os.ReadFile(filepath.Join(dir, metaFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("it has no %s: lopper did not save it", metaFile)
+	}
+	if err != nil {
+		return err
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &doc); err != nil || doc["metadata"] == nil {
+		return fmt.Errorf("its %s was not written by lopper's save", metaFile)
+	}
+	return nil
 }
 
 // SavedSize returns how many bytes Save(dir, opts) writes (every file of
@@ -196,44 +238,4 @@ func writeFileSync(path string, fill func(io.Writer) error) error {
 		err = cerr
 	}
 	return err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}
-
-// replaceDir moves the finished directory tmp to dir. An existing dir is
-// renamed aside first and restored if the second rename fails, so a crash
-// leaves either the old or the new directory complete (at worst under its
-// temporary name).
-func replaceDir(tmp, dir string) error {
-	fi, err := os.Lstat(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return os.Rename(tmp, dir)
-	}
-	if err != nil {
-		return err
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("%s exists and is not a directory", dir)
-	}
-	old := tmp + ".old"
-	if err := os.Rename(dir, old); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		if rerr := os.Rename(old, dir); rerr != nil {
-			return fmt.Errorf("%w (and restoring the old directory from %s failed: %v)", err, old, rerr)
-		}
-		return err
-	}
-	return os.RemoveAll(old)
 }

@@ -2,10 +2,13 @@ package model
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"lopper/internal/fsx"
 )
 
 // leftovers lists the entries of dir other than the names given.
@@ -24,23 +27,18 @@ func leftovers(t *testing.T, dir string, keep ...string) []string {
 	return out
 }
 
-// Saving over an existing model directory replaces it whole (stale files
-// go) and leaves no temporary directories behind.
-func TestSaveReplacesExistingDirectory(t *testing.T) {
+// Saving over a model directory lopper saved replaces it whole and leaves
+// no temporary directories behind.
+func TestSaveReplacesItsOwnDirectory(t *testing.T) {
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "out")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "stale.bin"), []byte("old"), 0o644); err != nil {
+	first := randomModel(t, tinyConfigs()["gpt2"], 4)
+	if err := first.Save(dir, SaveOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	m := randomModel(t, tinyConfigs()["qwen2"], 5)
 	if err := m.Save(dir, SaveOptions{DType: BF16}); err != nil {
 		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "stale.bin")); !os.IsNotExist(err) {
-		t.Errorf("stale file survived the replace: %v", err)
 	}
 	if l := leftovers(t, parent, "out"); len(l) != 0 {
 		t.Errorf("left behind: %v", l)
@@ -61,6 +59,80 @@ func TestSaveReplacesExistingDirectory(t *testing.T) {
 	}
 }
 
+// A directory holding anything lopper's save did not write is never
+// replaced: not a folder of notes, not a model someone else saved, not a
+// lopper model to which a file was added. Guard.Force replaces it.
+func TestSaveRefusesForeignDirectory(t *testing.T) {
+	parent := t.TempDir()
+	m := randomModel(t, tinyConfigs()["qwen2"], 5)
+	notes := filepath.Join(parent, "mystuff")
+	hf := filepath.Join(parent, "hf")
+	added := filepath.Join(parent, "added")
+	for _, dir := range []string{notes, hf, added} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(path, data string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(notes, "notes.txt"), "x")
+	write(filepath.Join(hf, "config.json"), "{}")
+	write(filepath.Join(hf, "model.safetensors"), "x")
+	if err := m.Save(added, SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	write(filepath.Join(added, "README.md"), "mine")
+	cases := []struct{ dir, want string }{
+		{notes, "it holds notes.txt, which lopper's save did not write"},
+		{hf, "it has no lopper.json"},
+		{added, "it holds README.md"},
+	}
+	for _, c := range cases {
+		err := m.Save(c.dir, SaveOptions{})
+		var re *fsx.RefusedError
+		if !errors.As(err, &re) || !re.Forcible || !strings.Contains(err.Error(), c.want) {
+			t.Fatalf("save %s: %v, want a forcible refusal saying %q", c.dir, err, c.want)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(notes, "notes.txt")); err != nil || string(b) != "x" {
+		t.Fatalf("notes.txt: %q %v", b, err)
+	}
+	if l := leftovers(t, parent, "mystuff", "hf", "added"); len(l) != 0 {
+		t.Errorf("left behind: %v", l)
+	}
+	if err := m.Save(notes, SaveOptions{Guard: fsx.Guard{Force: true}}); err != nil {
+		t.Fatalf("forced: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(notes, "notes.txt")); !os.IsNotExist(err) {
+		t.Errorf("forced save kept notes.txt: %v", err)
+	}
+}
+
+// The working directory and the directories containing it are never
+// replaced, forced or not.
+func TestSaveNeverReplacesWorkingDirectory(t *testing.T) {
+	parent := t.TempDir()
+	work := filepath.Join(parent, "work")
+	if err := os.MkdirAll(work, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(work)
+	m := randomModel(t, tinyConfigs()["gpt2"], 5)
+	for _, dir := range []string{".", "..", "../work", work} {
+		err := m.Save(dir, SaveOptions{Guard: fsx.Guard{Force: true}})
+		if err == nil {
+			t.Fatalf("save %s succeeded", dir)
+		}
+	}
+	if _, err := os.Stat(work); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // A failed save changes nothing and leaves nothing.
 func TestSaveFailuresLeaveNothing(t *testing.T) {
 	parent := t.TempDir()
@@ -74,7 +146,7 @@ func TestSaveFailuresLeaveNothing(t *testing.T) {
 		opts SaveOptions
 		want string
 	}{
-		{file, SaveOptions{}, "not a directory"},
+		{file, SaveOptions{}, "it is a file"},
 		{filepath.Join(parent, "missing", "out"), SaveOptions{}, "no such file"},
 		{filepath.Join(parent, "out"), SaveOptions{Metadata: json.RawMessage(`[1]`)}, "metadata must be a JSON object"},
 		{filepath.Join(parent, "out"), SaveOptions{DType: "F64"}, `cannot write dtype "F64"`},

@@ -2,18 +2,10 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"io"
-	"math"
 	"os"
-	"runtime"
-	"strings"
-	"sync"
 
-	"lopper/model/tensor"
 	"lopper/pipeline"
 )
 
@@ -110,72 +102,3 @@ func writeGCReport(w io.Writer, dir string, r *pipeline.GCReport, dry bool) {
 	fmt.Fprintf(w, "%s: %s %d of %d runs' logs, %d of %d entries, %d of %d artifacts, %d temporary leftovers (%.1f MB)\n",
 		dir, verb, r.RunsRemoved, r.Runs, r.EntriesRemoved, r.Entries, r.ObjectsRemoved, r.Objects, r.TempRemoved, float64(r.BytesRemoved)/1e6)
 }
-
-// buildID identifies this program in cache keys and lockfiles: its
-// version, and for development versions also a digest of the executable,
-// since code changes without a version bump must not reuse results.
-var buildID = sync.OnceValue(func() string {
-	if !strings.Contains(version, "dev") {
-		return version
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return version + "+unknown-executable"
-	}
-	d, err := pipeline.FileDigest(exe)
-	if err != nil {
-		return version + "+unknown-executable"
-	}
-	return version + "+" + strings.TrimPrefix(d, "sha256:")[:12]
-})
-
-// numericsID fingerprints this machine's float arithmetic as lopper's
-// kernels do it: the bits of a few products, norms, activations and an
-// attention on fixed inputs. The AVX-512 and AVX2 kernels give the same
-// bits, the portable Go kernels do not (see the README's "Determinism"), so
-// results computed with one are never reused with another; machines whose
-// kernels agree share the fingerprint, whatever their vector extensions.
-var numericsID = sync.OnceValue(func() string {
-	h := sha256.New()
-	put := func(xs ...[]float32) {
-		for _, x := range xs {
-			for _, v := range x {
-				h.Write(binary.LittleEndian.AppendUint32(nil, math.Float32bits(v)))
-			}
-		}
-	}
-	seed := uint32(12345)
-	fill := func(n int) []float32 {
-		x := make([]float32, n)
-		for i := range x {
-			seed = seed*1664525 + 1013904223
-			x[i] = float32(int32(seed>>8)-1<<23) / (1 << 23)
-		}
-		return x
-	}
-	const m, n, k = 9, 33, 300 // k crosses a GEMM k block; m and n leave edge tiles
-	a, b, c := fill(m*k), fill(n*k), make([]float32, m*n)
-	tensor.MatMulNT(c, a, b, m, n, k, false)
-	put(c)
-	x, w, g := fill(4*40), fill(40), fill(4*40)
-	out, stat, mean := make([]float32, 4*40), make([]float32, 4), make([]float32, 4)
-	tensor.RMSNorm(out, stat, x, w, 4, 40, 1e-5)
-	put(out, stat)
-	tensor.LayerNorm(out, mean, stat, x, w, w, 4, 40, 1e-5)
-	put(out, mean, stat)
-	for _, act := range []func(out, x []float32){tensor.GELU, tensor.GELUTanh} {
-		act(out, x)
-		put(out)
-	}
-	tensor.SwiGLU(out, x, g)
-	put(out)
-	s := fill(77)
-	tensor.SoftmaxInPlace(s)
-	put(s, []float32{tensor.Dot(x, g)})
-	const T, hd = 5, 8
-	q, kk, v, y, p := fill(T*hd), fill(T*hd), fill(T*hd), make([]float32, T*hd), make([]float32, T*T)
-	tensor.CausalAttention(tensor.Mat{Data: y, Stride: hd}, tensor.Mat{Data: q, Stride: hd}, tensor.Mat{Data: kk, Stride: hd},
-		tensor.Mat{Data: v, Stride: hd}, p, T, hd, 0.35)
-	put(y)
-	return runtime.GOARCH + ":" + hex.EncodeToString(h.Sum(nil))[:12]
-})

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 
+	"lopper/model/tensor"
 	"lopper/pipeline"
 	"lopper/stages"
 )
@@ -57,7 +58,7 @@ func runRun(ctx context.Context, a *app, args []string) int {
 		return exitUsage
 	}
 	opts := pipeline.RunOptions{Jobs: *jobs, FailFast: *failFast, OutDir: *out, Logger: a.log, Version: version,
-		Build: buildID(), Numerics: numericsID()}
+		Build: buildID(), Numerics: tensor.Fingerprint()}
 	var r *pipeline.Recipe
 	if *resume != "" {
 		r, opts, code = a.resumeRun(*resume, opts, *cacheDir, *noCache)

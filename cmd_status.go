@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"lopper/model/tensor"
 	"lopper/pipeline"
 )
 
@@ -45,7 +46,7 @@ func runStatus(ctx context.Context, a *app, args []string) int {
 		fmt.Fprintf(a.stderr, "lopper status: %v\n", err)
 		return exitUsage
 	}
-	rep, err := pipeline.Status(ctx, r, lock, filepath.Dir(lockPath), pipeline.StatusOptions{Build: buildID(), Numerics: numericsID()})
+	rep, err := pipeline.Status(ctx, r, lock, filepath.Dir(lockPath), pipeline.StatusOptions{Build: buildID(), Numerics: tensor.Fingerprint()})
 	if err != nil {
 		fmt.Fprintf(a.stderr, "lopper status: %v\n", err)
 		return exitFailed

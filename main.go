@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/hashicorp/go-hclog"
@@ -33,6 +34,9 @@ const (
 // version is lopper's version, recorded in run records and cache keys.
 // Release builds set it with -ldflags "-X main.version=…".
 var version = "0.1.0-dev"
+
+// buildID is pipeline.BuildID of this program, computed once.
+var buildID = sync.OnceValue(func() string { return pipeline.BuildID(version) })
 
 // defaultRegistry returns the stage kinds the program knows: the
 // engine-level loop, matrix and assert, plus lopper's stage kinds and

@@ -121,3 +121,36 @@ func abs(x float64) float64 {
 	}
 	return x
 }
+
+// A bad lr is reported once, at lr: min_lr, which the recipe does not set,
+// is not blamed for being above it.
+func TestRetrainBadLRIsTheRootCause(t *testing.T) {
+	src := `version: 1
+params:
+  lr: 0.001
+stages:
+  base: {uses: load, with: {path: m}}
+  r: {uses: retrain, with: {model: base, data: t.txt, steps: 5, lr: "${{ params.lr }}"}}
+  r2: {uses: retrain, with: {model: base, data: t.txt, steps: 5, lr: -1, min_lr: 0.5}}
+`
+	file := filepath.Join(t.TempDir(), "lr.yaml")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := pipeline.Load(file, pipeline.LoadOptions{Registry: newRegistry(), Set: []string{"lr=-0.01"}})
+	var ve *pipeline.ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("want a validation error, got %v", err)
+	}
+	var got []string
+	for _, p := range ve.Problems {
+		got = append(got, fmt.Sprintf("%d:%d: %s", p.Pos.Line, p.Pos.Col, p.Msg))
+	}
+	want := []string{
+		"6:69: stage r: lr: must be positive, got -0.01",
+		"7:70: stage r2: lr: must be positive, got -1",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

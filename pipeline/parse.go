@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/expr-lang/expr/builtin"
 	"gopkg.in/yaml.v3"
 )
 
@@ -245,6 +244,8 @@ var (
 )
 
 // Names with a meaning in expressions; stage ids and params cannot use them.
+// Names of expression functions (first, count, len, …) are allowed: a stage
+// hides the function in the expressions that can see it.
 const (
 	idParams    = "params"
 	idIteration = "iteration"
@@ -265,9 +266,6 @@ func reservedName(id string) string {
 	}
 	if slices.Contains(exprKeywords, id) {
 		return fmt.Sprintf("%q is an expression keyword", id)
-	}
-	if slices.Contains(builtin.Names, id) {
-		return fmt.Sprintf("%q is an expression function", id)
 	}
 	return ""
 }

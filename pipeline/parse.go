@@ -134,16 +134,16 @@ func (l *loader) parseYAML() (*yaml.Node, bool) {
 			l.ps.at(0, 0, "empty recipe: want a mapping with `version: 1` and `stages`")
 			return nil, false
 		}
-		line, msg := yamlSyntaxError(l.r.Source, err)
-		l.ps.at(line, 0, "%s", msg)
+		line, col, msg := yamlSyntaxError(l.r.Source, err)
+		l.ps.at(line, col, "%s", msg)
 		return nil, false
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		l.ps.at(extra.Line, extra.Column, "a recipe is one YAML document; remove the second document (---)")
 	} else if !errors.Is(err, io.EOF) {
-		line, msg := yamlSyntaxError(l.r.Source, err)
-		l.ps.at(line, 0, "%s", msg)
+		line, col, msg := yamlSyntaxError(l.r.Source, err)
+		l.ps.at(line, col, "%s", msg)
 		return nil, false
 	}
 	if len(doc.Content) == 0 {

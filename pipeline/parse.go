@@ -74,6 +74,8 @@ type loader struct {
 	opts LoadOptions
 	// baselineRef is the top-level `baseline` value with its position.
 	baselineRef Ref
+	// sites are the outputs of every load-time stage instance.
+	sites []*outputSite
 }
 
 func (l *loader) pos(n *yaml.Node) Pos { return Pos{File: l.r.File, Line: n.Line, Col: n.Column} }

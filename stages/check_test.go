@@ -154,3 +154,46 @@ stages:
 		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// A save's path stays inside the run directory unless export: true; the
+// reproduced cases (`..` replaced runs/, `../../victim` or an absolute path
+// replaced any folder) are refused at the path's FILE:LINE:COL, saying how
+// to opt in, and an export may not name the recipe's directory.
+func TestSavePathEscapes(t *testing.T) {
+	dir := t.TempDir()
+	src := `version: 1
+stages:
+  base: {uses: load, with: {path: m}}
+  s1: {uses: save, with: {model: base, path: ".."}}
+  s2: {uses: save, with: {model: base, path: ../../victim}}
+  s3: {uses: save, with: {model: base, path: /tmp/victim}}
+  s4: {uses: save, with: {model: base, export: true, path: .}}
+  s5: {uses: save, with: {model: base, export: true, path: m}}
+  ok: {uses: save, with: {model: base, path: model}}
+  ok2: {uses: save, with: {model: base, export: true, path: out/model}}
+`
+	file := filepath.Join(dir, "save.yaml")
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := pipeline.Load(file, pipeline.LoadOptions{Registry: newRegistry()})
+	var ve *pipeline.ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("want a validation error, got %v", err)
+	}
+	var got []string
+	for _, p := range ve.Problems {
+		got = append(got, fmt.Sprintf("%d:%d: %s", p.Pos.Line, p.Pos.Col, strings.ReplaceAll(p.Msg, dir, "DIR")))
+	}
+	const hint = "outputs stay inside the run directory unless the stage's with sets `export: true` (then the path may be absolute, or relative to the recipe's directory)"
+	want := []string{
+		`4:46: stage s1: path: ".." leaves the run directory; ` + hint,
+		`5:46: stage s2: path: "../../victim" leaves the run directory; ` + hint,
+		`6:46: stage s3: path: "/tmp/victim" is absolute; ` + hint,
+		`7:60: stage s4: path: "." (export: relative to the recipe's directory, DIR) is the recipe's directory; lopper never writes over it`,
+		`8:60: stage s5: path: "m" (export: relative to the recipe's directory, DIR/m) is DIR/m, which stage base reads; an input is never written over`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -17,6 +17,7 @@ func (l *loader) analyze() {
 		l.resolveBaseline()
 	}
 	l.configureScope(l.r.top)
+	l.checkOutputs()
 	l.resolveScope(l.r.top)
 	if !l.checkCycles(l.r.top) {
 		return // expressions and derived metrics need a DAG
@@ -175,8 +176,9 @@ func (l *loader) configureStage(s *Stage) {
 	}
 	s.interps = l.prepareInterps(s)
 	insts := l.staticInstances(s.scope)
+	shared := 1
 	if !readsMatrix(s.interps) {
-		insts = insts[:1] // the config is the same in every branch
+		shared, insts = len(insts), insts[:1] // the config is the same in every branch
 	}
 	perInst := make([][]*Problem, len(insts))
 	declared := false
@@ -200,6 +202,7 @@ func (l *loader) configureStage(s *Stage) {
 			perInst[i] = append(perInst[i], l.problemOf(s, err))
 			continue
 		}
+		l.noteDecl(s, in.label, shared, decl)
 		if !declared {
 			s.decl, declared = decl, true
 		} else {

@@ -128,10 +128,22 @@ func (x *lineIndex) find(line, col int, wantKey bool) (lineEntry, bool) {
 	return *last, true
 }
 
+// findKey returns the key entry called name of the mapping at path on a
+// line of the re-encoded text.
+func (x *lineIndex) findKey(line int, path, name string) (lineEntry, bool) {
+	for _, e := range x.entries {
+		if e.line == line && e.isKey && e.path == path && e.node.Value == name {
+			return e, true
+		}
+	}
+	return lineEntry{}, false
+}
+
 var (
 	typeErrLineRE = regexp.MustCompile(`^line (\d+)(?::(\d+))?: (.*)$`)
 	notFoundRE    = regexp.MustCompile(`^field (.+) not found in type \S+$`)
 	alreadySetRE  = regexp.MustCompile(`^field (.+) already set in type \S+$`)
+	dupKeyRE      = regexp.MustCompile(`^mapping key "(.*)" already defined at line (\d+)$`)
 	unmarshalRE   = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `(.*)`)? into (.+)$")
 )
 
@@ -152,7 +164,8 @@ func (x *lineIndex) problems(file string, with *yaml.Node, err error, cfgType re
 		col, _ := strconv.Atoi(m[2])
 		msg := m[3]
 		nf := notFoundRE.FindStringSubmatch(msg)
-		e, ok := x.find(line, col, nf != nil || alreadySetRE.MatchString(msg))
+		dup := dupKeyRE.FindStringSubmatch(msg)
+		e, ok := x.find(line, col, nf != nil || dup != nil || alreadySetRE.MatchString(msg))
 		if !ok {
 			out = append(out, &Problem{Pos: nodePos(file, with), Msg: "with: " + msg})
 			continue
@@ -164,6 +177,13 @@ func (x *lineIndex) problems(file string, with *yaml.Node, err error, cfgType re
 			msg = fmt.Sprintf("unknown field %q%s", nf[1], didYouMean(nf[1], known))
 			if len(known) > 0 {
 				msg += "; want one of " + oneOf(known)
+			}
+		case dup != nil:
+			// yaml.v3 gives the first key's line in the re-encoded text.
+			msg = fmt.Sprintf("duplicate key %q", dup[1])
+			firstLine, _ := strconv.Atoi(dup[2])
+			if first, ok := x.findKey(firstLine, e.path, dup[1]); ok {
+				msg += fmt.Sprintf(" (first at line %d)", first.node.Line)
 			}
 		case alreadySetRE.MatchString(msg):
 			msg = fmt.Sprintf("duplicate key %q", alreadySetRE.FindStringSubmatch(msg)[1])

@@ -243,6 +243,9 @@ func (x *scopeRun) runKind(ctx context.Context, s *Stage, rec *StageRecord, log 
 	if err != nil {
 		return nil, false, err
 	}
+	if err := r.checkStageOutputs(s, decl, x.rs.opts, x.rs.runDir); err != nil {
+		return nil, false, err
+	}
 	// What was declared at load time (and typed in expressions) must be
 	// there too.
 	decl.Metrics = union(decl.Metrics, s.decl.Metrics)

@@ -96,6 +96,9 @@ func (v visitor) Visit(n *ast.Node) { v(*n) }
 
 // compile type-checks the expression against env; cond requires a bool.
 func (e *Expr) compile(ps *problems, env *exprEnv, cond bool) bool {
+	if e.callsHiddenFunction(ps, env) {
+		return false
+	}
 	opts := []expr.Option{expr.Env(env.types()), expr.DisableBuiltin("now")}
 	if cond {
 		opts = append(opts, expr.AsBool())
@@ -106,6 +109,29 @@ func (e *Expr) compile(ps *problems, env *exprEnv, cond bool) bool {
 		return false
 	}
 	e.prog = prog
+	return true
+}
+
+// callsHiddenFunction reports a call of an expression function that a stage
+// of the same name hides in env (stage ids may shadow functions: `first.x`
+// reads stage first, so `first(list)` cannot call the function), which
+// expr-lang would report as a confusing type or syntax error.
+func (e *Expr) callsHiddenFunction(ps *problems, env *exprEnv) bool {
+	if e.tree == nil {
+		return false
+	}
+	var call *ast.BuiltinNode
+	ast.Walk(&e.tree.Node, visitor(func(n ast.Node) {
+		if b, ok := n.(*ast.BuiltinNode); ok && call == nil {
+			if _, hidden := env.entries[b.Name]; hidden {
+				call = b
+			}
+		}
+	}))
+	if call == nil {
+		return false
+	}
+	ps.add(e.posAt(call.Location().From), fmt.Sprintf("%s: %s() is an expression function, but stage %s hides it here; rename the stage to call the function", e.what, call.Name, call.Name))
 	return true
 }
 

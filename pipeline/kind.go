@@ -57,6 +57,9 @@ type Decl struct {
 	Files []string
 	// Volatile stages are never taken from the cache: they run every time.
 	Volatile bool
+	// Outputs are the directories Run writes besides its work directory
+	// (see Output for where they may be); the engine checks them.
+	Outputs []Output
 }
 
 // Input is one stage reference of a config: the referenced stage becomes a

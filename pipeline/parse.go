@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/expr-lang/expr/builtin"
 	"gopkg.in/yaml.v3"
 )
 
@@ -75,6 +74,8 @@ type loader struct {
 	opts LoadOptions
 	// baselineRef is the top-level `baseline` value with its position.
 	baselineRef Ref
+	// sites are the outputs of every load-time stage instance.
+	sites []*outputSite
 }
 
 func (l *loader) pos(n *yaml.Node) Pos { return Pos{File: l.r.File, Line: n.Line, Col: n.Column} }
@@ -135,16 +136,16 @@ func (l *loader) parseYAML() (*yaml.Node, bool) {
 			l.ps.at(0, 0, "empty recipe: want a mapping with `version: 1` and `stages`")
 			return nil, false
 		}
-		line, msg := yamlSyntaxError(l.r.Source, err)
-		l.ps.at(line, 0, "%s", msg)
+		line, col, msg := yamlSyntaxError(l.r.Source, err)
+		l.ps.at(line, col, "%s", msg)
 		return nil, false
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		l.ps.at(extra.Line, extra.Column, "a recipe is one YAML document; remove the second document (---)")
 	} else if !errors.Is(err, io.EOF) {
-		line, msg := yamlSyntaxError(l.r.Source, err)
-		l.ps.at(line, 0, "%s", msg)
+		line, col, msg := yamlSyntaxError(l.r.Source, err)
+		l.ps.at(line, col, "%s", msg)
 		return nil, false
 	}
 	if len(doc.Content) == 0 {
@@ -245,6 +246,8 @@ var (
 )
 
 // Names with a meaning in expressions; stage ids and params cannot use them.
+// Names of expression functions (first, count, len, …) are allowed: a stage
+// hides the function in the expressions that can see it.
 const (
 	idParams    = "params"
 	idIteration = "iteration"
@@ -265,9 +268,6 @@ func reservedName(id string) string {
 	}
 	if slices.Contains(exprKeywords, id) {
 		return fmt.Sprintf("%q is an expression keyword", id)
-	}
-	if slices.Contains(builtin.Names, id) {
-		return fmt.Sprintf("%q is an expression function", id)
 	}
 	return ""
 }

@@ -10,7 +10,7 @@ import (
 
 // Pos is a position in a recipe file. Line and Col are 1-based; Col is
 // counted in characters (runes). A zero Line means "the file as a whole";
-// a zero Col means "the whole line" (YAML syntax errors carry no column).
+// a zero Col means "the whole line".
 type Pos struct {
 	File string `json:"file,omitempty"`
 	Line int    `json:"line,omitempty"`

@@ -259,3 +259,23 @@ stages:
 	// b's when reads a, so b depends on a without a needs: evaluated
 	// before a finished, a.x would have been an error, not false.
 }
+
+// Stages named like expression functions run, and expressions read them as
+// stages (the function of that name is hidden where they are visible).
+func TestStagesNamedLikeFunctionsRun(t *testing.T) {
+	kit := pipelinetest.New()
+	src := `version: 1
+stages:
+  first: {uses: emit, with: {value: 1, metrics: {n: 3}}}
+  count: {uses: emit, with: {input: first, add: "${{ len([1, 2]) }}"}}
+  sum: {uses: emit, when: "first.n + count.value == 6", with: {metrics: {n: 1}}}
+  gate: {uses: assert, with: {that: "sum.n == 1"}}
+`
+	rec := runRecipe(t, context.Background(), kit, src, pipeline.RunOptions{})
+	if rec.Status != pipeline.RunSucceeded {
+		t.Fatalf("status %s: %s", rec.Status, rec.Error)
+	}
+	if s := stage(t, rec, "sum"); s.Status != pipeline.StageSucceeded {
+		t.Errorf("sum: %s, want it run (first.n + count.value = 3 + 3)", s.Status)
+	}
+}

@@ -56,6 +56,9 @@ var errFailFast = errors.New("cancelled by --fail-fast after a stage failed")
 // Status; the error is for runs that could not be set up or recorded.
 func Run(ctx context.Context, r *Recipe, opts RunOptions) (*RunRecord, error) {
 	opts = opts.withDefaults()
+	if err := r.checkRunOutputs(opts); err != nil {
+		return nil, err
+	}
 	runDir, err := makeRunDir(r, opts)
 	if err != nil {
 		return nil, err

@@ -24,6 +24,8 @@ type Recipe struct {
 	byID     map[string]*Stage // every stage of the recipe, nested ones included
 	top      *scope
 	registry *Registry
+	reads    []readPath    // the files stages read, known at load time
+	outputs  []*outputSite // the outputs known at load time, checked
 }
 
 // Stage returns the stage with the given id, at any nesting level.

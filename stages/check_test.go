@@ -59,15 +59,7 @@ stages:
 		{17, "calib: required: method taylor needs calibration data"},
 		{18, `method: "l1" does not prune pattern layers; want one of block_influence, taylor, random`},
 	}
-	file := filepath.Join(t.TempDir(), "bad.yaml")
-	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	_, err := pipeline.Load(file, pipeline.LoadOptions{Registry: newRegistry()})
-	var ve *pipeline.ValidationError
-	if !errors.As(err, &ve) {
-		t.Fatalf("want a validation error, got %v", err)
-	}
+	ve := loadInvalid(t, filepath.Join(t.TempDir(), "bad.yaml"), src)
 	for _, w := range want {
 		found := false
 		for _, p := range ve.Problems {
@@ -120,4 +112,82 @@ func abs(x float64) float64 {
 		return -x
 	}
 	return x
+}
+
+// A bad lr is reported once, at lr: min_lr, which the recipe does not set,
+// is not blamed for being above it.
+func TestRetrainBadLRIsTheRootCause(t *testing.T) {
+	src := `version: 1
+params:
+  lr: 0.001
+stages:
+  base: {uses: load, with: {path: m}}
+  r: {uses: retrain, with: {model: base, data: t.txt, steps: 5, lr: "${{ params.lr }}"}}
+  r2: {uses: retrain, with: {model: base, data: t.txt, steps: 5, lr: -1, min_lr: 0.5}}
+`
+	ve := loadInvalid(t, filepath.Join(t.TempDir(), "lr.yaml"), src, "lr=-0.01")
+	wantProblems(t, ve, "", []string{
+		"6:69: stage r: lr: must be positive, got -0.01",
+		"7:70: stage r2: lr: must be positive, got -1",
+	})
+}
+
+// loadInvalid writes src to file and loads it with --set values; it must
+// be invalid.
+func loadInvalid(t *testing.T, file, src string, set ...string) *pipeline.ValidationError {
+	t.Helper()
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := pipeline.Load(file, pipeline.LoadOptions{Registry: newRegistry(), Set: set})
+	var ve *pipeline.ValidationError
+	if !errors.As(err, &ve) {
+		t.Fatalf("want a validation error, got %v", err)
+	}
+	return ve
+}
+
+// wantProblems compares the problems, as "LINE:COL: message" with dir
+// written as DIR, with want.
+func wantProblems(t *testing.T, ve *pipeline.ValidationError, dir string, want []string) {
+	t.Helper()
+	var got []string
+	for _, p := range ve.Problems {
+		msg := p.Msg
+		if dir != "" {
+			msg = strings.ReplaceAll(msg, dir, "DIR")
+		}
+		got = append(got, fmt.Sprintf("%d:%d: %s", p.Pos.Line, p.Pos.Col, msg))
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// A save's path stays inside the run directory unless export: true; the
+// reproduced cases (`..` replaced runs/, `../../victim` or an absolute path
+// replaced any folder) are refused at the path's FILE:LINE:COL, saying how
+// to opt in, and an export may not name the recipe's directory.
+func TestSavePathEscapes(t *testing.T) {
+	dir := t.TempDir()
+	src := `version: 1
+stages:
+  base: {uses: load, with: {path: m}}
+  s1: {uses: save, with: {model: base, path: ".."}}
+  s2: {uses: save, with: {model: base, path: ../../victim}}
+  s3: {uses: save, with: {model: base, path: /tmp/victim}}
+  s4: {uses: save, with: {model: base, export: true, path: .}}
+  s5: {uses: save, with: {model: base, export: true, path: m}}
+  ok: {uses: save, with: {model: base, path: model}}
+  ok2: {uses: save, with: {model: base, export: true, path: out/model}}
+`
+	ve := loadInvalid(t, filepath.Join(dir, "save.yaml"), src)
+	const hint = "outputs stay inside the run directory unless the stage's with sets `export: true` (then the path may be absolute, or relative to the recipe's directory)"
+	wantProblems(t, ve, dir, []string{
+		`4:46: stage s1: path: ".." leaves the run directory; ` + hint,
+		`5:46: stage s2: path: "../../victim" leaves the run directory; ` + hint,
+		`6:46: stage s3: path: "/tmp/victim" is absolute; ` + hint,
+		`7:60: stage s4: path: "." (export: relative to the recipe's directory, DIR) is the recipe's directory; lopper never writes over it`,
+		`8:60: stage s5: path: "m" (export: relative to the recipe's directory, DIR/m) is DIR/m, which stage base reads; an input is never written over`,
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"math"
 
 	"lopper/model"
 	"lopper/pipeline"
@@ -94,10 +93,16 @@ func checkRetrain(c *pipeline.Checker, cfg *RetrainConfig) {
 	checkPositive(c, "seq_len", cfg.SeqLen)
 	checkPositive(c, "eval_every", cfg.EvalEvery)
 	checkPositive(c, "eval_batches", cfg.EvalBatches)
-	if cfg.LR < 0 || math.IsNaN(cfg.LR) {
+	lrOK := cfg.LR >= 0
+	if !lrOK {
 		c.Errorf("lr", "must be positive, got %g", cfg.LR)
 	}
-	if cfg.MinLR < 0 || cfg.MinLR > cfg.lr() {
+	// min_lr is compared with lr only when lr is good: a bad lr is the
+	// root cause, not a min_lr the recipe may not even set.
+	switch {
+	case !(cfg.MinLR >= 0):
+		c.Errorf("min_lr", "must not be negative, got %g", cfg.MinLR)
+	case lrOK && cfg.MinLR > cfg.lr():
 		c.Errorf("min_lr", "must be in [0, lr %g], got %g", cfg.lr(), cfg.MinLR)
 	}
 	if cfg.WarmupSteps < 0 || (cfg.Steps > 0 && cfg.WarmupSteps > cfg.Steps) {

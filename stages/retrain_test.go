@@ -26,7 +26,7 @@ name: prune-and-save
 `+params+`stages:
   base: {uses: load, with: {path: "${{ params.model }}"}}
   prune: {uses: prune, with: {model: base, sparsity: 0.6}}
-  save: {uses: save, with: {model: prune, path: "${{ params.out }}"}}
+  save: {uses: save, with: {model: prune, export: true, path: "${{ params.out }}"}}
 `, set...))
 	rec := run(t, parseRecipe(t, t.TempDir(), `version: 1
 name: retrain-loaded

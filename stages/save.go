@@ -16,13 +16,19 @@ import (
 //
 //	model: final           # the stage whose model to save (required)
 //	path: model            # output directory (required); see below
+//	export: false          # optional: let path leave the run directory
 //	dtype: BF16            # optional: F32, F16 or BF16; default: each tensor's source dtype
 //	uniform: refuse        # refuse (default) or keep; see below
 //
-// A relative path is relative to the run directory, so runs never
-// overwrite each other's models; an absolute path is used as it is. To
-// write next to the recipe, pass a param of type path (params are made
-// absolute against the recipe's directory): `path: "${{ params.out }}"`.
+// path is relative to the run directory and must stay inside it (not the
+// run directory itself, nor lopper's run.json, artifacts/ or stages/), so
+// runs never overwrite each other or anything else. With export: true it
+// may be absolute, or relative to the recipe's directory (params of type
+// path are absolute already: `path: "${{ params.out }}"`), but never the
+// recipe's, working or home directory, a directory that holds one of them,
+// the run directory, the cache, or a file or directory the recipe reads
+// (pipeline.Output has the rules; the engine checks them when the recipe
+// is loaded and again before the stage runs).
 //
 // Hugging Face cannot load a model whose layers have different dims
 // (structured pruning with global allocation) or a GPT-2 whose heads no
@@ -39,6 +45,7 @@ import (
 type SaveConfig struct {
 	Model   pipeline.Ref `yaml:"model"`
 	Path    string       `yaml:"path"`
+	Export  bool         `yaml:"export"`
 	DType   string       `yaml:"dtype"`
 	Uniform string       `yaml:"uniform"`
 }
@@ -50,7 +57,8 @@ func registerSave(reg *pipeline.Registry) {
 		Check: checkSave,
 		Declare: func(cfg *SaveConfig) pipeline.Decl {
 			// Volatile: it writes files, and its manifest names the run.
-			return pipeline.Decl{Inputs: []pipeline.Input{modelInput(cfg.Model)}, Metrics: saveMetrics, Volatile: true}
+			return pipeline.Decl{Inputs: []pipeline.Input{modelInput(cfg.Model)}, Metrics: saveMetrics, Volatile: true,
+				Outputs: []pipeline.Output{cfg.output()}}
 		},
 		Run: runSave,
 	}))
@@ -59,7 +67,7 @@ func registerSave(reg *pipeline.Registry) {
 func checkSave(c *pipeline.Checker, cfg *SaveConfig) {
 	checkRef(c, "model", cfg.Model, "model")
 	if cfg.Path == "" {
-		c.Errorf("path", "required: the directory to write (relative to the run directory, or absolute)")
+		c.Errorf("path", "required: the directory to write, inside the run directory (or, with export: true, anywhere else that is safe)")
 	}
 	if cfg.DType != "" {
 		if _, err := model.ParseDType(cfg.DType); err != nil {
@@ -71,6 +79,11 @@ func checkSave(c *pipeline.Checker, cfg *SaveConfig) {
 	default:
 		c.Errorf("uniform", "%q is not a policy; want refuse or keep", cfg.Uniform)
 	}
+}
+
+// output is the directory the stage writes.
+func (cfg *SaveConfig) output() pipeline.Output {
+	return pipeline.Output{Field: "path", Path: cfg.Path, Export: cfg.Export}
 }
 
 // saveManifest is lopper.json's metadata for a saved model.
@@ -109,10 +122,7 @@ func runSave(ctx context.Context, sc *pipeline.StageContext, cfg *SaveConfig) (*
 			return nil, err
 		}
 	}
-	dir := cfg.Path
-	if !filepath.IsAbs(dir) {
-		dir = filepath.Join(sc.RunDir, dir)
-	}
+	dir := sc.OutputPath(cfg.output())
 	size, err := eval.Size(m, "")
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -46,6 +47,10 @@ type EmitConfig struct {
 	// OnDisk asks for Input's artifact on disk and returns the directory
 	// as the details {"dir": …}.
 	OnDisk bool `yaml:"on_disk"`
+	// Out is declared as an output directory (Export lets it leave the run
+	// directory); Run creates it with a file out.txt.
+	Out    string `yaml:"out"`
+	Export bool   `yaml:"export"`
 }
 
 // Schedule is a nested test config.
@@ -94,6 +99,9 @@ func checkEmit(c *pipeline.Checker, cfg *EmitConfig) {
 
 func declareEmit(cfg *EmitConfig) pipeline.Decl {
 	d := pipeline.Decl{Files: []string{cfg.File}, Volatile: cfg.Volatile}
+	if cfg.Out != "" {
+		d.Outputs = []pipeline.Output{{Field: "out", Path: cfg.Out, Export: cfg.Export}}
+	}
 	if !cfg.Input.IsZero() || cfg.Input.Line != 0 {
 		d.Inputs = append(d.Inputs, pipeline.Input{Ref: cfg.Input, Artifact: "number"})
 	}
@@ -169,6 +177,15 @@ func (k *Kit) runEmit(ctx context.Context, sc *pipeline.StageContext, cfg *EmitC
 	if n != nil {
 		res.Metrics["value"] = n.V
 		res.Artifacts = map[string]pipeline.Artifact{"number": n}
+	}
+	if cfg.Out != "" {
+		dir := sc.OutputPath(pipeline.Output{Path: cfg.Out, Export: cfg.Export})
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "out.txt"), []byte(sc.Path), 0o644); err != nil {
+			return nil, err
+		}
 	}
 	sc.Progress(1, 1, "steps")
 	return res, nil

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"lopper/internal/fsx"
 	"os"
 	"path/filepath"
 	"slices"
@@ -127,11 +128,8 @@ func (g *outputGuard) check(o Output) string {
 }
 
 // within reports whether path p is strictly inside directory dir (both
-// clean and absolute).
-func within(p, dir string) bool {
-	rel, err := filepath.Rel(dir, p)
-	return err == nil && rel != "." && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
-}
+// canonical: fsx.Canonical).
+func within(p, dir string) bool { return fsx.Within(p, dir) }
 
 // realPaths applies realPath to every non-empty path of g.
 func (g *outputGuard) realPaths() *outputGuard {
@@ -148,24 +146,18 @@ func (g *outputGuard) realPaths() *outputGuard {
 	return g
 }
 
-// realPath returns the absolute, clean form of p with symbolic links
-// resolved in the longest part of it that exists, so that two spellings of
-// one directory compare equal.
+// realPath returns p canonical (fsx.Canonical: absolute, clean, symbolic
+// links of its existing part resolved), or absolute and clean when that
+// fails, so that two spellings of one directory compare equal.
 func realPath(p string) string {
-	p, err := filepath.Abs(p)
+	r, err := fsx.Canonical(p)
 	if err != nil {
+		if abs, aerr := filepath.Abs(p); aerr == nil {
+			return abs
+		}
 		return filepath.Clean(p)
 	}
-	rest := ""
-	for dir := p; ; dir = filepath.Dir(dir) {
-		if r, err := filepath.EvalSymlinks(dir); err == nil {
-			return filepath.Join(r, rest)
-		}
-		if filepath.Dir(dir) == dir {
-			return p
-		}
-		rest = filepath.Join(filepath.Base(dir), rest)
-	}
+	return r
 }
 
 // homeDir is the user's home directory, or "" when unknown.

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"lopper/eval"
+	"lopper/internal/fsx"
 	"lopper/model"
 	"lopper/pipeline"
 )
@@ -146,7 +147,15 @@ func runSave(ctx context.Context, sc *pipeline.StageContext, cfg *SaveConfig) (*
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return nil, err
 	}
-	if err := m.Save(dir, model.SaveOptions{DType: dt, Metadata: meta}); err != nil {
+	// The load-time and pre-stage checks (Decl.Outputs) keep dir out of the
+	// recipe's, the run's and the inputs' directories; the Guard checks
+	// again at the moment of writing, and refuses a directory that lopper
+	// did not save.
+	guard := fsx.Guard{Keep: []fsx.Protected{{Path: sc.RunDir, What: "the run directory"}}}
+	if rf := rec.Recipe.File; rf != "" {
+		guard.Keep = append(guard.Keep, fsx.Protected{Path: rf, What: "the recipe"})
+	}
+	if err := m.Save(dir, model.SaveOptions{DType: dt, Metadata: meta, Guard: guard}); err != nil {
 		return nil, err
 	}
 	bytes, err := eval.DirBytes(dir)

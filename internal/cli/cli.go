@@ -1,8 +1,7 @@
-// Command lopper compresses fine-tuned transformer models by pruning, driven
-// by declarative YAML recipes. main.go holds the command table, the root
-// logger and the exit codes; each command lives in its own cmd_*.go file and
-// registers itself with register.
-package main
+// Package cli is lopper's command line: the command table (commands.go),
+// one cmd_NAME.go per command, the help (help.go), the common flags, the
+// root logger and the exit codes. Package main only calls Main.
+package cli
 
 import (
 	"context"
@@ -32,7 +31,7 @@ const (
 )
 
 // version is lopper's version, recorded in run records and cache keys.
-// Release builds set it with -ldflags "-X main.version=…".
+// Release builds set it with -ldflags "-X lopper/internal/cli.version=…".
 var version = "0.1.0-dev"
 
 // buildID is pipeline.BuildID of this program, computed once.
@@ -51,26 +50,6 @@ func defaultRegistry() *pipeline.Registry {
 // test-only kinds.
 var newRegistry = defaultRegistry
 
-// command is one subcommand. run parses its own flags (see newFlags) and
-// returns the process exit code.
-type command struct {
-	name    string
-	args    string // usage after the name, e.g. "RECIPE [--set k=v]"
-	summary string // one line, for the command list
-	help    string // more, for the command's own help (optional)
-	example string // example command lines, one per line
-	run     func(ctx context.Context, app *app, args []string) int
-}
-
-var commands = map[string]command{}
-
-func register(c command) {
-	if _, dup := commands[c.name]; dup {
-		panic("lopper: command registered twice: " + c.name)
-	}
-	commands[c.name] = c
-}
-
 // app is what every command shares: the output streams and the root logger,
 // configured by the common flags.
 type app struct {
@@ -80,11 +59,13 @@ type app struct {
 	logFormat      string
 }
 
-func main() {
+// Main runs lopper with the command line args (without the program name)
+// and returns the process's exit code. SIGINT and SIGTERM cancel the
+// command's context.
+func Main(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := runMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	defer stop()
+	return runMain(ctx, args, stdout, stderr)
 }
 
 func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -103,7 +84,7 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "lopper %s\n", version)
 		return exitOK
 	}
-	c, ok := commands[args[0]]
+	c, ok := lookup(args[0])
 	if !ok {
 		fmt.Fprintf(stderr, "lopper: unknown command %q\n\n", args[0])
 		a.usage(stderr)

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -29,6 +29,12 @@ func lopper(ctx context.Context, args ...string) (code int, stdout, stderr strin
 	var out, errb bytes.Buffer
 	code = runMain(ctx, args, &out, &errb)
 	return code, out.String(), errb.String()
+}
+
+// repoPath is a file of the repository given from its root: tests run in
+// internal/cli.
+func repoPath(elem ...string) string {
+	return filepath.Join(append([]string{"..", ".."}, elem...)...)
 }
 
 // recipeFile writes src as NAME in a fresh directory.

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -9,8 +9,9 @@ import (
 	"lopper/pipeline"
 )
 
-func init() {
-	register(command{
+// cacheCommand is `lopper cache`.
+func cacheCommand() command {
+	return command{
 		name:    "cache",
 		args:    "(gc --keep-last N [--dry-run] | verify) (RECIPE | --cache-dir DIR)",
 		summary: "stage cache upkeep: gc keeps what the last N runs used, verify reads every entry back",
@@ -20,7 +21,7 @@ func init() {
 		example: "lopper cache gc --keep-last 5 recipes/quickstart.yaml\nlopper cache gc --keep-last 0 --dry-run --cache-dir .lopper/cache\n" +
 			"lopper cache verify recipes/quickstart.yaml",
 		run: runCache,
-	})
+	}
 }
 
 func runCache(ctx context.Context, a *app, args []string) int {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -9,8 +9,9 @@ import (
 	"lopper/pipeline"
 )
 
-func init() {
-	register(command{
+// diffCommand is `lopper diff`.
+func diffCommand() command {
+	return command{
 		name:    "diff",
 		args:    "RUN_A RUN_B [--out DIR] [--json]",
 		summary: "compare two runs: params, stage status, metrics and artifact digests",
@@ -18,7 +19,7 @@ func init() {
 			"Exit codes: 0 ok, 1 a record cannot be read, 2 bad usage or no such run.",
 		example: "lopper diff runs/20260101T120000Z-quickstart runs/20260102T090000Z-quickstart\nlopper diff 20260101T12 20260102 --json",
 		run:     runDiff,
-	})
+	}
 }
 
 func runDiff(_ context.Context, a *app, args []string) int {

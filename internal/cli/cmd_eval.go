@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -9,8 +9,9 @@ import (
 	"lopper/model"
 )
 
-func init() {
-	register(command{
+// evalCommand is `lopper eval`.
+func evalCommand() command {
+	return command{
 		name:    "eval",
 		args:    "--model DIR (--text FILE | --hellaswag FILE | --choices FILE) [flags]",
 		summary: "measure perplexity, next-token or multiple-choice accuracy, size and speed of a model",
@@ -21,7 +22,7 @@ func init() {
 			"lopper eval --model quickstart/model --choices quickstart/choices.jsonl --size --json\n" +
 			"lopper eval --model path/to/model --hellaswag hellaswag.txt --limit 500 --seed 1 --speed",
 		run: runEval,
-	})
+	}
 }
 
 // evalFlags are lopper eval's options.

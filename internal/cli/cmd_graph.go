@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -7,14 +7,15 @@ import (
 	"lopper/pipeline"
 )
 
-func init() {
-	register(command{
+// graphCommand is `lopper graph`.
+func graphCommand() command {
+	return command{
 		name:    "graph",
 		args:    "RECIPE [--format mermaid|dot] [--set NAME=VALUE]",
 		summary: "print the stage DAG (loops and matrices as subgraphs) as Mermaid or Graphviz DOT",
 		example: "lopper graph recipes/gradual-magnitude.yaml\nlopper graph recipes/sweep.yaml --format dot | dot -Tsvg > sweep.svg",
 		run:     runGraph,
-	})
+	}
 }
 
 func runGraph(_ context.Context, a *app, args []string) int {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -10,15 +10,16 @@ import (
 	"lopper/model"
 )
 
-func init() {
-	register(command{
+// inspectCommand is `lopper inspect`.
+func inspectCommand() command {
+	return command{
 		name:    "inspect",
 		args:    "MODEL_DIR [--json]",
 		summary: "show a model's architecture, dims per layer, dtype, parameter count and sparsity per tensor",
 		help:    "Exit codes: 0 ok, 1 the model could not be loaded, 2 bad usage.",
 		example: "lopper inspect quickstart/model\nlopper inspect path/to/pruned --json",
 		run:     runInspect,
-	})
+	}
 }
 
 func runInspect(_ context.Context, a *app, args []string) int {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -14,7 +14,7 @@ import (
 // lopper inspect reports dims, dtype, counts and per-tensor sparsity of a
 // model on disk, as text and as JSON.
 func TestInspect(t *testing.T) {
-	m, err := model.Load(filepath.Join("model", "testdata", "goldens", "llama-bf16"), model.LoadOptions{})
+	m, err := model.Load(repoPath("model", "testdata", "goldens", "llama-bf16"), model.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

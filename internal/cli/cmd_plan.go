@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -6,14 +6,15 @@ import (
 	"fmt"
 )
 
-func init() {
-	register(command{
+// planCommand is `lopper plan`.
+func planCommand() command {
+	return command{
 		name:    "plan",
 		args:    "RECIPE [--set NAME=VALUE] [--format text|json]",
 		summary: "show the resolved params and the stages' parallel levels, without running",
 		example: "lopper plan recipes/gradual-magnitude.yaml\nlopper plan recipes/sweep.yaml --set model=path/to/model --format json",
 		run:     runPlan,
-	})
+	}
 }
 
 func runPlan(_ context.Context, a *app, args []string) int {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -37,9 +37,9 @@ func TestPruneProgressLines(t *testing.T) {
 // On a terminal, lopper prune shows its progress on stderr; elsewhere it
 // shows none.
 func TestPruneCLIProgress(t *testing.T) {
-	model := filepath.Join("quickstart", "model")
+	model := repoPath("quickstart", "model")
 	args := []string{"prune", "--log-level", "error", "--model", model, "--method", "wanda", "--sparsity", "0.5",
-		"--calib", filepath.Join("quickstart", "train.txt"), "--calib-samples", "4", "--calib-seq-len", "32"}
+		"--calib", repoPath("quickstart", "train.txt"), "--calib-samples", "4", "--calib-seq-len", "32"}
 	run := func(terminal bool) string {
 		t.Helper()
 		isTerminal = func(io.Writer) bool { return terminal }

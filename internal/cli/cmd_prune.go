@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -19,8 +19,9 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
-func init() {
-	register(command{
+// pruneCommand is `lopper prune`.
+func pruneCommand() command {
+	return command{
 		name:    "prune",
 		args:    "--model DIR --out DIR --method METHOD [flags]",
 		summary: "prune a model once, without a recipe, and save the result",
@@ -38,7 +39,7 @@ lopper prune --model gpt2 --out gpt2-w50 --method wanda --calib wiki.txt --calib
 lopper prune --model llama --method magnitude --sparsity 0.7 --scope global --ignore 'layers\.0\.' --dry-run
 lopper prune --model llama --out llama-h50 --pattern heads --method l1 --sparsity 0.5 --head-mode query_heads`,
 		run: runPrune,
-	})
+	}
 }
 
 // pruneFlags are lopper prune's options.

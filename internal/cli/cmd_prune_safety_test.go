@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"os"
@@ -65,7 +65,7 @@ func sameFiles(t *testing.T, before, after map[string]string) {
 func TestPruneCLIRefusesToDestroy(t *testing.T) {
 	work := filepath.Join(t.TempDir(), "project")
 	modelDir := filepath.Join(work, "models", "m")
-	copyDir(t, filepath.Join("quickstart", "model"), modelDir)
+	copyDir(t, repoPath("quickstart", "model"), modelDir)
 	mystuff := filepath.Join(work, "mystuff")
 	if err := os.MkdirAll(mystuff, 0o755); err != nil {
 		t.Fatal(err)

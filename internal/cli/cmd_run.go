@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -14,8 +14,9 @@ import (
 	"lopper/stages"
 )
 
-func init() {
-	register(command{
+// runCommand is `lopper run`.
+func runCommand() command {
+	return command{
 		name:    "run",
 		args:    "(RECIPE [--set NAME=VALUE] [--out DIR] | --resume RUN_DIR) [--jobs N] [--cache-dir DIR | --no-cache] [--fail-fast] [--summary-json FILE]",
 		summary: "run a recipe: its stages concurrently, cached, recorded in a run directory",
@@ -25,7 +26,7 @@ func init() {
 			"lopper run recipes/wanda-oneshot.yaml --set model=path/to/hf-model --set eval=path/to/eval.txt\n" +
 			"lopper run --resume runs/20260101T120000Z-quickstart",
 		run: runRun,
-	})
+	}
 }
 
 func runRun(ctx context.Context, a *app, args []string) int {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -118,7 +118,7 @@ func TestRunCommandUsage(t *testing.T) {
 // Every recipe shipped in recipes/ validates and plans with the program's
 // own stage kinds (not the test kinds).
 func TestShippedRecipes(t *testing.T) {
-	files, err := filepath.Glob("recipes/*.yaml")
+	files, err := filepath.Glob(repoPath("recipes", "*.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

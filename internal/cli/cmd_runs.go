@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -10,15 +10,16 @@ import (
 	"lopper/history"
 )
 
-func init() {
-	register(command{
+// runsCommand is `lopper runs`.
+func runsCommand() command {
+	return command{
 		name:    "runs",
 		args:    "[--out DIR] [--json] [--limit N]",
 		summary: "list past runs, newest first, with status and headline metrics",
 		help:    "Exit codes: 0 ok, 1 DIR cannot be read, 2 bad usage.",
 		example: "lopper runs\nlopper runs --limit 5 --json",
 		run:     runRuns,
-	})
+	}
 }
 
 func runRuns(_ context.Context, a *app, args []string) int {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -12,15 +12,16 @@ import (
 	"lopper/pipeline"
 )
 
-func init() {
-	register(command{
+// statusCommand is `lopper status`.
+func statusCommand() command {
+	return command{
 		name:    "status",
 		args:    "RECIPE [--set NAME=VALUE] [--all] [--json]",
 		summary: "say which stages of a recipe are stale against its lockfile, and why, without running anything",
 		help:    "Exit codes: 0 up to date, 1 stale (or no lockfile yet), 2 invalid recipe or usage.",
 		example: "lopper status recipes/quickstart.yaml\nlopper status recipes/quickstart.yaml --set retrain_steps=50 --all",
 		run:     runStatus,
-	})
+	}
 }
 
 func runStatus(ctx context.Context, a *app, args []string) int {

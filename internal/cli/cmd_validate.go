@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -9,15 +9,16 @@ import (
 	"lopper/pipeline"
 )
 
-func init() {
-	register(command{
+// validateCommand is `lopper validate`.
+func validateCommand() command {
+	return command{
 		name:    "validate",
 		args:    "RECIPE... [--set NAME=VALUE]",
 		summary: "check recipes without running them; every problem as FILE:LINE:COL",
 		help:    "Exit codes: 0 all valid, 2 a recipe is invalid or bad usage.",
 		example: "lopper validate recipes/*.yaml\nlopper validate recipes/quickstart.yaml --set sparsity=0.9",
 		run:     runValidate,
-	})
+	}
 }
 
 func runValidate(_ context.Context, a *app, args []string) int {

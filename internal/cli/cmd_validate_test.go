@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -66,7 +66,7 @@ func TestValidateCommand(t *testing.T) {
 // The example recipe in README.md's Recipes section is valid with the
 // program's own stage kinds.
 func TestREADMERecipe(t *testing.T) {
-	b, err := os.ReadFile("README.md")
+	b, err := os.ReadFile(repoPath("README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -11,8 +11,9 @@ import (
 	"lopper/pruning"
 )
 
-func init() {
-	register(command{
+// verifyCommand is `lopper verify`.
+func verifyCommand() command {
+	return command{
 		name:    "verify",
 		args:    "MODEL_DIR --masks-of PRUNED_DIR [--json]",
 		summary: "check that the weights pruned in one model are still exactly zero in another (e.g. after retraining)",
@@ -24,7 +25,7 @@ Exit codes: 0 the masks hold, 1 they do not (or a model cannot be loaded, or
 the shapes differ), 2 bad usage.`,
 		example: "lopper verify retrained --masks-of pruned\nlopper verify runs/20260101T120000Z-quickstart/model --masks-of pruned --json",
 		run:     runVerify,
-	})
+	}
 }
 
 // verifyOutput is lopper verify --json's object.

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -22,7 +22,7 @@ func TestVerifyCLI(t *testing.T) {
 		{"gpt2-gelu-new", "transformer.h.0.mlp.c_proj.weight"},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
-			src := filepath.Join("model", "testdata", "goldens", tc.golden)
+			src := repoPath("model", "testdata", "goldens", tc.golden)
 			m, err := model.Load(src, model.LoadOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -102,7 +102,7 @@ func TestVerifyCLI(t *testing.T) {
 }
 
 func TestVerifyCLIUsage(t *testing.T) {
-	dir := filepath.Join("model", "testdata", "goldens", "llama-bf16")
+	dir := repoPath("model", "testdata", "goldens", "llama-bf16")
 	for _, c := range []struct {
 		args []string
 		code int

@@ -1,11 +1,10 @@
-package main
+package cli
 
 import (
 	"context"
 	"flag"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 )
 
@@ -17,13 +16,8 @@ var commonFlags = map[string]bool{"log-level": true, "log-format": true}
 func (a *app) usage(w io.Writer) {
 	fmt.Fprintf(w, "lopper %s: prune fine-tuned transformer models with YAML recipes\n\n", version)
 	fmt.Fprintf(w, "Usage: lopper COMMAND [arguments] [flags]\n\nCommands:\n")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "  %-9s %s\n", "help", "show a command's flags and examples: lopper help COMMAND")
 	fmt.Fprintf(w, "  %-9s %s\n", "version", "print lopper's version")
@@ -58,7 +52,7 @@ func (a *app) help(ctx context.Context, args []string) int {
 		a.usage(a.stdout)
 		return exitOK
 	}
-	c, ok := commands[args[0]]
+	c, ok := lookup(args[0])
 	if !ok {
 		fmt.Fprintf(a.stderr, "lopper help: unknown command %q\n\n", args[0])
 		a.usage(a.stderr)
@@ -70,14 +64,15 @@ func (a *app) help(ctx context.Context, args []string) int {
 // shortUsage is what a usage error prints after saying what is wrong:
 // the command's usage line and where its help is.
 func (a *app) shortUsage(name string) {
-	fmt.Fprintf(a.stderr, "Usage: lopper %s %s\nRun 'lopper help %s' for its flags and examples.\n", name, commands[name].args, name)
+	c, _ := lookup(name) // name is a command's: newFlags(c.name)
+	fmt.Fprintf(a.stderr, "Usage: lopper %s %s\nRun 'lopper help %s' for its flags and examples.\n", name, c.args, name)
 }
 
 // commandHelp prints the full help of the command whose flag set is fs:
 // usage, summary, flags (as --name), the common flags and examples.
 func (a *app) commandHelp(w io.Writer, fs *flag.FlagSet) {
 	name := strings.TrimPrefix(fs.Name(), "lopper ")
-	c := commands[name]
+	c, _ := lookup(name) // fs is a command's: newFlags(c.name)
 	fmt.Fprintf(w, "Usage: lopper %s %s\n\n%s\n", name, c.args, c.summary)
 	if c.help != "" {
 		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(c.help))

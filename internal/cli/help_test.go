@@ -1,11 +1,10 @@
-package main
+package cli
 
 import (
 	"context"
 	"os"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 )
@@ -30,7 +29,7 @@ func helpFlags(t *testing.T, name string) []string {
 // the README's Commands chapter, by NAME (cache's subcommands together).
 func readmeCommands(t *testing.T) map[string]string {
 	t.Helper()
-	b, err := os.ReadFile("README.md")
+	b, err := os.ReadFile(repoPath("README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,12 +75,8 @@ func ownLines(doc, name string) string {
 // in the chapter's introduction).
 func TestHelpAndREADMEAgree(t *testing.T) {
 	sections := readmeCommands(t)
-	var names []string
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, c := range commands() {
+		name := c.name
 		code, stdout, _ := lopper(context.Background(), "help", name)
 		if code != exitOK || !strings.HasPrefix(stdout, "Usage: lopper "+name+" ") || !strings.Contains(stdout, "\nExamples:\n  lopper "+name) {
 			t.Errorf("lopper help %s: exit %d, no usage line or example:\n%s", name, code, stdout)
@@ -109,9 +104,42 @@ func TestHelpAndREADMEAgree(t *testing.T) {
 		}
 	}
 	for name := range sections {
-		if _, ok := commands[name]; !ok {
+		if _, ok := lookup(name); !ok {
 			t.Errorf("README documents `lopper %s`, which does not exist", name)
 		}
+	}
+}
+
+// The command table lists each command once, by name in alphabetical
+// order (the order of the command list), and each name finds its command.
+func TestCommandTable(t *testing.T) {
+	var names []string
+	for _, c := range commands() {
+		names = append(names, c.name)
+		if c.run == nil || c.summary == "" || c.args == "" {
+			t.Errorf("command %q lacks run, summary or args", c.name)
+		}
+		if got, ok := lookup(c.name); !ok || got.name != c.name {
+			t.Errorf("lookup(%q) = %q, %v", c.name, got.name, ok)
+		}
+	}
+	if !slices.IsSorted(names) || len(slices.Compact(slices.Clone(names))) != len(names) {
+		t.Errorf("command names %v are not sorted and unique", names)
+	}
+	for _, builtin := range []string{"help", "version"} {
+		if _, ok := lookup(builtin); ok {
+			t.Errorf("%s is built in, not a table command", builtin)
+		}
+	}
+	_, stdout, _ := lopper(context.Background(), "help")
+	var listed []string
+	for _, line := range strings.Split(stdout, "\n") {
+		if f := strings.Fields(line); strings.HasPrefix(line, "  ") && len(f) > 1 && slices.Contains(names, f[0]) {
+			listed = append(listed, f[0])
+		}
+	}
+	if !slices.Equal(listed, names) {
+		t.Errorf("lopper help lists %v, want %v", listed, names)
 	}
 }
 

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -13,7 +13,8 @@ import (
 	"lopper/pipeline"
 )
 
-const quickstartRecipe = "recipes/quickstart.yaml"
+// quickstartRecipe is the recipe of the README's Quickstart.
+var quickstartRecipe = repoPath("recipes", "quickstart.yaml")
 
 // The quickstart recipe's default params point at the model and data that
 // come with the repository.
@@ -118,7 +119,7 @@ func runQuickstart(t *testing.T, set ...string) quickstartRun {
 	if err := os.WriteFile(recipe, src, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	data, err := filepath.Abs("quickstart")
+	data, err := filepath.Abs(repoPath("quickstart"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bytes"
@@ -20,7 +20,7 @@ const childEnv = "LOPPER_TEST_CHILD"
 
 func init() {
 	if os.Getenv(childEnv) == "1" {
-		main() // exits
+		os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
 	}
 }
 
@@ -55,7 +55,7 @@ stages:
 // pointing at ../shared (the test is skipped without it).
 func reproFixture(t *testing.T) (recipe string, set []string) {
 	t.Helper()
-	shared, err := filepath.Abs(filepath.Join("..", "shared"))
+	shared, err := filepath.Abs(repoPath("..", "shared"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package stages
+package report
 
 import (
 	"context"
@@ -13,15 +13,15 @@ var updateReport = flag.Bool("update-report", false, "rewrite the report golden 
 
 // writeSynthetic writes the report of the synthetic record with cfg into
 // a fresh run directory and returns the directory and the view.
-func writeSynthetic(t *testing.T, cfg *ReportConfig) (string, *reportView) {
+func writeSynthetic(t *testing.T, cfg Options) (string, *View) {
 	t.Helper()
 	runDir := t.TempDir()
-	v := buildReportView(syntheticRecord(t), cfg, "report", time.Date(2026, 3, 1, 12, 1, 5, 0, time.UTC))
+	v := Build(syntheticRecord(t), cfg, "report", time.Date(2026, 3, 1, 12, 1, 5, 0, time.UTC))
 	plotDir := filepath.Join(runDir, "stages", "report")
 	if err := os.MkdirAll(plotDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := writeReport(context.Background(), v, cfg.formats(), runDir, plotDir, "report"); err != nil {
+	if _, err := Write(context.Background(), v, runDir, plotDir, "report"); err != nil {
 		t.Fatal(err)
 	}
 	return runDir, v
@@ -29,7 +29,7 @@ func writeSynthetic(t *testing.T, cfg *ReportConfig) (string, *reportView) {
 
 // The Markdown of the synthetic record matches the reviewed golden file.
 func TestReportMarkdownGolden(t *testing.T) {
-	runDir, _ := writeSynthetic(t, &ReportConfig{})
+	runDir, _ := writeSynthetic(t, Options{})
 	got, err := os.ReadFile(filepath.Join(runDir, "report.md"))
 	if err != nil {
 		t.Fatal(err)

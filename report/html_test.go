@@ -1,4 +1,4 @@
-package stages
+package report
 
 import (
 	"encoding/xml"
@@ -63,7 +63,7 @@ func parseXML(t *testing.T, doc []byte) xmlTree {
 // XML, references nothing outside itself, inlines one SVG per plot with the
 // expected series in its legend, and escapes what the record says.
 func TestReportHTMLSelfContained(t *testing.T) {
-	runDir, v := writeSynthetic(t, &ReportConfig{})
+	runDir, v := writeSynthetic(t, Options{})
 	doc, err := os.ReadFile(filepath.Join(runDir, "report.html"))
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +102,7 @@ func TestReportHTMLSelfContained(t *testing.T) {
 // The Markdown's plots are standalone SVG files next to it, each
 // well-formed, at the paths the Markdown links.
 func TestReportMarkdownPlotFiles(t *testing.T) {
-	runDir, v := writeSynthetic(t, &ReportConfig{Format: []string{ReportMarkdown}})
+	runDir, v := writeSynthetic(t, Options{Formats: []string{Markdown}})
 	md, err := os.ReadFile(filepath.Join(runDir, "report.md"))
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package stages
+package report
 
 import (
 	"math"
@@ -19,13 +19,13 @@ func TestReportNonFiniteValues(t *testing.T) {
 		it.Stages[1].Details = map[string]any{"curve": []map[string]any{{"step": 1, "loss": "NaN"}, {"step": 2, "loss": "+Inf"}}}
 	}
 	runDir := t.TempDir()
-	v := buildReportView(roundTrip(t, rec), &ReportConfig{}, "report", rec.Started)
-	out, err := writeReport(t.Context(), v, reportFormats, runDir, filepath.Join(runDir, "plots"), "report")
+	v := Build(roundTrip(t, rec), Options{}, "report", rec.Started)
+	out, err := Write(t.Context(), v, runDir, filepath.Join(runDir, "plots"), "report")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out.plots != 4 {
-		t.Errorf("%d plots drawn, want 4 (all but the loss)", out.plots)
+	if out.Plots != 4 {
+		t.Errorf("%d plots drawn, want 4 (all but the loss)", out.Plots)
 	}
 	ppl := figureByName(t, v, "gradual-perplexity")
 	if !strings.Contains(ppl.Caption, "1 non-finite values are not drawn.") || ppl.Error != "" {

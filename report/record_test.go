@@ -1,4 +1,4 @@
-package stages
+package report
 
 import (
 	"encoding/json"
@@ -136,5 +136,3 @@ func roundTrip(t *testing.T, rec *pipeline.RunRecord) *pipeline.RunRecord {
 	}
 	return &out
 }
-
-func refTo(id string) pipeline.Ref { return pipeline.Ref{ID: id} }

@@ -1,4 +1,4 @@
-package stages
+package report
 
 import (
 	"bytes"
@@ -36,31 +36,44 @@ func reportCSS() (htmltemplate.CSS, error) {
 	return htmltemplate.CSS(b), err
 }
 
-// reportArtifact is the report stage's artifact: the files it wrote.
-type reportArtifact struct {
-	Files  []ReportFile
-	digest string
+// Report formats.
+const (
+	Markdown = "md"
+	HTML     = "html"
+)
+
+// Formats returns the formats of want in the order Write writes them
+// (HTML, then Markdown); every format when want is empty.
+func Formats(want []string) []string {
+	all := []string{HTML, Markdown}
+	if len(want) == 0 {
+		return all
+	}
+	return slices.DeleteFunc(all, func(f string) bool { return !slices.Contains(want, f) })
 }
 
-// Kind implements pipeline.Artifact.
-func (a *reportArtifact) Kind() string { return ArtifactReport }
-
-// Digest implements pipeline.Artifact: over the files' paths and digests.
-func (a *reportArtifact) Digest() string { return a.digest }
-
-type reportOutput struct {
-	files    []ReportFile
-	bytes    map[string]int64 // per format
-	plots    int
-	artifact *reportArtifact
+// File is one file Write wrote.
+type File struct {
+	Path   string `json:"path"` // relative to the run directory, slash-separated
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
 }
 
-// writeReport draws the view's plots and writes the report in each format:
-// RUN_DIR/BASE.md (its plots as SVG files in plotDir) and RUN_DIR/BASE.html
-// (plots inline). Every file is written atomically.
-func writeReport(ctx context.Context, v *reportView, formats []string, runDir, plotDir, base string) (*reportOutput, error) {
-	out := &reportOutput{bytes: map[string]int64{}}
-	wantMD := slices.Contains(formats, ReportMarkdown)
+// Output is what Write wrote.
+type Output struct {
+	Files  []File           // in the order written: plots, then the pages
+	Bytes  map[string]int64 // size of the page, per format
+	Plots  int              // plots drawn
+	Digest string           // "sha256:…" over the files' paths and digests
+}
+
+// Write draws the view's plots and writes the report in each format of its
+// Options: RUN_DIR/BASE.md (its plots as SVG files in plotDir) and
+// RUN_DIR/BASE.html (plots inline). Every file is written atomically.
+func Write(ctx context.Context, v *View, runDir, plotDir, base string) (*Output, error) {
+	formats := v.formats
+	out := &Output{Bytes: map[string]int64{}}
+	wantMD := slices.Contains(formats, Markdown)
 	write := func(path string, data []byte) error {
 		if err := pipeline.WriteFileAtomic(path, data, 0o644); err != nil {
 			return fmt.Errorf("report: %w", err)
@@ -69,7 +82,7 @@ func writeReport(ctx context.Context, v *reportView, formats []string, runDir, p
 		if err != nil {
 			return fmt.Errorf("report: %w", err)
 		}
-		out.files = append(out.files, ReportFile{Path: filepath.ToSlash(rel), Bytes: int64(len(data)), SHA256: fmt.Sprintf("%x", sha256.Sum256(data))})
+		out.Files = append(out.Files, File{Path: filepath.ToSlash(rel), Bytes: int64(len(data)), SHA256: fmt.Sprintf("%x", sha256.Sum256(data))})
 		return nil
 	}
 	if wantMD && len(v.figures) > 0 {
@@ -87,7 +100,7 @@ func writeReport(ctx context.Context, v *reportView, formats []string, runDir, p
 			v.Notes = append(v.Notes, fmt.Sprintf("%s: not drawn: %v", f.Title, err))
 			continue
 		}
-		out.plots++
+		out.Plots++
 		if dropped > 0 {
 			f.Caption += fmt.Sprintf(" %d non-finite values are not drawn.", dropped)
 		}
@@ -97,13 +110,13 @@ func writeReport(ctx context.Context, v *reportView, formats []string, runDir, p
 			if err := write(path, svg); err != nil {
 				return nil, err
 			}
-			f.File = out.files[len(out.files)-1].Path
+			f.File = out.Files[len(out.Files)-1].Path
 		}
 	}
 	for _, format := range formats {
 		var buf bytes.Buffer
 		var err error
-		if format == ReportHTML {
+		if format == HTML {
 			err = reportHTMLTemplate.Execute(&buf, v)
 		} else {
 			err = reportMarkdownTemplate.Execute(&buf, v)
@@ -112,20 +125,26 @@ func writeReport(ctx context.Context, v *reportView, formats []string, runDir, p
 			return nil, fmt.Errorf("report: %s template: %w", format, err)
 		}
 		data := buf.Bytes()
-		if format == ReportMarkdown {
+		if format == Markdown {
 			data = mdBlankLines.ReplaceAll(data, []byte("\n\n"))
 		}
 		if err := write(filepath.Join(runDir, base+"."+format), data); err != nil {
 			return nil, err
 		}
-		out.bytes[format] = int64(len(data))
+		out.Bytes[format] = int64(len(data))
 	}
 	h := sha256.New()
-	for _, f := range out.files {
+	for _, f := range out.Files {
 		fmt.Fprintf(h, "%s %s\n", f.SHA256, f.Path)
 	}
-	out.artifact = &reportArtifact{Files: out.files, digest: fmt.Sprintf("sha256:%x", h.Sum(nil))}
+	out.Digest = fmt.Sprintf("sha256:%x", h.Sum(nil))
 	return out, nil
+}
+
+// BaseName is the file name stem of the report of the stage at path: the
+// path with nesting flattened ("report", "sweep-1-report").
+func BaseName(path string) string {
+	return reportFileStem(strings.NewReplacer("[", "-", "]", "", "/", "-").Replace(path))
 }
 
 // mdBlankLines are runs of blank lines, which the Markdown template leaves

@@ -1,4 +1,4 @@
-package stages
+package report
 
 import (
 	"fmt"
@@ -13,9 +13,19 @@ import (
 	"lopper/pipeline"
 )
 
-// reportView is everything a report shows, already formatted, built from a
-// run record. The Markdown and HTML templates only lay it out.
-type reportView struct {
+// Options say what a report covers and which files it is written as.
+// Every field is optional.
+type Options struct {
+	Title   string   // the page title; default "lopper report: NAME", NAME being the run's
+	Formats []string // HTML, Markdown or both (the default); see Formats
+	Include []string // ids of the top-level stages to cover; default every stage but the report's own
+	Metrics []string // metrics of tables, curves and before/after, in this order; default all
+}
+
+// View is everything a report shows, already formatted, built from a run
+// record (Build) and written by Write. The Markdown and HTML templates only
+// lay it out. Overview lists the covered stages.
+type View struct {
 	Title       string
 	Run         reportRunInfo
 	Params      []reportParam
@@ -27,6 +37,7 @@ type reportView struct {
 	Unfinished  []string // stages still pending or running when the report was written
 	Notes       []string // metrics asked for but absent, plots that could not be drawn
 	figures     []*reportFigure
+	formats     []string // to write, in order
 }
 
 type reportRunInfo struct {
@@ -70,12 +81,12 @@ type reportBeforeAfter struct {
 
 type reportChange struct{ Metric, Before, After, Change string }
 
-// reportBuilder builds a reportView from a run record.
+// reportBuilder builds a View from a run record.
 type reportBuilder struct {
 	rec     *pipeline.RunRecord
-	cfg     *ReportConfig
+	cfg     *Options
 	self    string // the report stage's path
-	view    *reportView
+	view    *View
 	names   map[string]int  // plot file stems used so far, for uniqueness
 	seen    map[string]bool // metric names seen in covered stages
 	covered []*pipeline.StageRecord
@@ -94,10 +105,10 @@ var (
 	}
 )
 
-// buildReportView builds the view of rec as seen by the report stage at
+// Build builds the view of rec with cfg as seen by the report stage at
 // path self, written at now.
-func buildReportView(rec *pipeline.RunRecord, cfg *ReportConfig, self string, now time.Time) *reportView {
-	b := &reportBuilder{rec: rec, cfg: cfg, self: self, view: &reportView{}, names: map[string]int{}, seen: map[string]bool{}}
+func Build(rec *pipeline.RunRecord, cfg Options, self string, now time.Time) *View {
+	b := &reportBuilder{rec: rec, cfg: &cfg, self: self, view: &View{formats: Formats(cfg.Formats)}, names: map[string]int{}, seen: map[string]bool{}}
 	v := b.view
 	v.Title = cfg.Title
 	if v.Title == "" {
@@ -148,8 +159,8 @@ func buildReportView(rec *pipeline.RunRecord, cfg *ReportConfig, self string, no
 // records which metrics they have.
 func (b *reportBuilder) cover() {
 	include := map[string]bool{}
-	for _, r := range b.cfg.Include {
-		include[r.ID] = true
+	for _, id := range b.cfg.Include {
+		include[id] = true
 	}
 	for _, s := range b.rec.Stages {
 		if s.Path == b.self || strings.HasPrefix(b.self, s.Path+"[") {

@@ -1,4 +1,4 @@
-package stages
+package report
 
 import (
 	"math"
@@ -9,7 +9,7 @@ import (
 )
 
 // figureByName finds a figure of the view by its file stem.
-func figureByName(t *testing.T, v *reportView, name string) *reportFigure {
+func figureByName(t *testing.T, v *View, name string) *reportFigure {
 	t.Helper()
 	var names []string
 	for _, f := range v.figures {
@@ -34,7 +34,7 @@ func samePoints(got, want []plotPoint) bool {
 // stopped the loop; the sweep has one series per method over the sparsity
 // axis, without the failed branch.
 func TestReportPlotData(t *testing.T) {
-	v := buildReportView(syntheticRecord(t), &ReportConfig{}, "report", time.Time{})
+	v := Build(syntheticRecord(t), Options{}, "report", time.Time{})
 	const baseAcc, basePPL = 0.62, 8.5
 	var acc, ppl []plotPoint
 	for i := range 4 {
@@ -97,9 +97,8 @@ func TestReportPlotData(t *testing.T) {
 // with.include to the stages named; asking for an absent metric is noted.
 func TestReportIncludeAndMetrics(t *testing.T) {
 	rec := syntheticRecord(t)
-	cfg := &ReportConfig{Metrics: []string{"perplexity", "sparsity", "no_such_metric"}}
-	cfg.Include = append(cfg.Include, refTo("gradual"), refTo("final_eval"))
-	v := buildReportView(rec, cfg, "report", time.Time{})
+	cfg := Options{Metrics: []string{"perplexity", "sparsity", "no_such_metric"}, Include: []string{"gradual", "final_eval"}}
+	v := Build(rec, cfg, "report", time.Time{})
 	var paths []string
 	for _, r := range v.Overview {
 		paths = append(paths, r.Path)
@@ -138,7 +137,7 @@ func TestReportLoopWithoutSparsity(t *testing.T) {
 			delete(s.Metrics, "sparsity")
 		}
 	}
-	v := buildReportView(rec, &ReportConfig{}, "report", time.Time{})
+	v := Build(rec, Options{}, "report", time.Time{})
 	f := figureByName(t, v, "gradual-accuracy")
 	if f.spec.XLabel != "iteration" || f.spec.Series[0].Points[3].X != 3 {
 		t.Errorf("x = %s, points %v; want the iteration number", f.spec.XLabel, f.spec.Series[0].Points)

@@ -1,7 +1,7 @@
 // Package stages holds lopper's stage kinds — load, score, prune, retrain,
 // evaluate, verify, save, report — as thin adapters from the recipe engine
-// (package pipeline) to packages model, pruning, train and eval, one file
-// per kind, and the artifacts they pass between them (a model, a set of
+// (package pipeline) to packages model, pruning, train, eval and report, one
+// file per kind, and the artifacts they pass between them (a model, a set of
 // scores) with their codecs. Register adds them all to a
 // pipeline.Registry.
 //

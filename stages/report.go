@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"lopper/pipeline"
+	"lopper/report"
 )
 
 // ReportConfig is the `report` stage's with block. Every field is
@@ -36,14 +37,6 @@ type ReportConfig struct {
 	Metrics []string       `yaml:"metrics"`
 }
 
-// Report formats.
-const (
-	ReportMarkdown = "md"
-	ReportHTML     = "html"
-)
-
-var reportFormats = []string{ReportHTML, ReportMarkdown}
-
 // Report metrics and artifact.
 const (
 	MetricReportMarkdownBytes = "md_bytes"   // size of ID.md
@@ -60,14 +53,15 @@ func registerReport(reg *pipeline.Registry) {
 
 func checkReport(c *pipeline.Checker, cfg *ReportConfig) {
 	if cfg.Format != nil && len(cfg.Format) == 0 {
-		c.Errorf("format", "empty: give %s or %s, or leave format out for both", ReportHTML, ReportMarkdown)
+		c.Errorf("format", "empty: give %s or %s, or leave format out for both", report.HTML, report.Markdown)
 	}
+	formats := report.Formats(nil)
 	seen := map[string]bool{}
 	for i, f := range cfg.Format {
 		path := fmt.Sprintf("format.%d", i)
 		switch {
-		case !slices.Contains(reportFormats, f):
-			c.Errorf(path, "unknown format %q; want %s", f, strings.Join(reportFormats, " or "))
+		case !slices.Contains(formats, f):
+			c.Errorf(path, "unknown format %q; want %s", f, strings.Join(formats, " or "))
 		case seen[f]:
 			c.Errorf(path, "format %s given twice", f)
 		}
@@ -93,12 +87,13 @@ func checkReport(c *pipeline.Checker, cfg *ReportConfig) {
 	}
 }
 
-// formats returns the formats to write, in a fixed order.
-func (cfg *ReportConfig) formats() []string {
-	if len(cfg.Format) == 0 {
-		return reportFormats
+// options are the report's options of cfg.
+func (cfg *ReportConfig) options() report.Options {
+	opt := report.Options{Title: cfg.Title, Formats: cfg.Format, Metrics: cfg.Metrics}
+	for _, r := range cfg.Include {
+		opt.Include = append(opt.Include, r.ID)
 	}
-	return slices.DeleteFunc(slices.Clone(reportFormats), func(f string) bool { return !slices.Contains(cfg.Format, f) })
+	return opt
 }
 
 func declareReport(cfg *ReportConfig) pipeline.Decl {
@@ -107,36 +102,29 @@ func declareReport(cfg *ReportConfig) pipeline.Decl {
 	for _, r := range cfg.Include {
 		d.Inputs = append(d.Inputs, pipeline.Input{Ref: r})
 	}
-	for _, f := range cfg.formats() {
+	for _, f := range report.Formats(cfg.Format) {
 		d.Metrics = append(d.Metrics, reportBytesMetric(f))
 	}
 	return d
 }
 
 func reportBytesMetric(format string) string {
-	if format == ReportHTML {
+	if format == report.HTML {
 		return MetricReportHTMLBytes
 	}
 	return MetricReportMarkdownBytes
 }
 
-// ReportFile is one file a report stage wrote.
-type ReportFile struct {
-	Path   string `json:"path"` // relative to the run directory, slash-separated
-	Bytes  int64  `json:"bytes"`
-	SHA256 string `json:"sha256"`
-}
-
 // ReportDetails are the report stage's details in run.json.
 type ReportDetails struct {
-	Files      []ReportFile `json:"files"`
-	Covered    []string     `json:"covered"`              // top-level stages in the report
-	Unfinished []string     `json:"unfinished,omitempty"` // of those, still pending or running
-	Notes      []string     `json:"notes,omitempty"`
+	Files      []report.File `json:"files"`
+	Covered    []string      `json:"covered"`              // top-level stages in the report
+	Unfinished []string      `json:"unfinished,omitempty"` // of those, still pending or running
+	Notes      []string      `json:"notes,omitempty"`
 }
 
 func runReport(ctx context.Context, sc *pipeline.StageContext, cfg *ReportConfig) (*pipeline.Result, error) {
-	view := buildReportView(sc.Record(), cfg, sc.Path, time.Now())
+	view := report.Build(sc.Record(), cfg.options(), sc.Path, time.Now())
 	if len(view.Unfinished) > 0 {
 		sc.Log.Warn("stages not finished yet are reported as such; give the report needs: to run after them",
 			"unfinished", strings.Join(view.Unfinished, ", "))
@@ -145,7 +133,7 @@ func runReport(ctx context.Context, sc *pipeline.StageContext, cfg *ReportConfig
 	if err != nil {
 		return nil, err
 	}
-	out, err := writeReport(ctx, view, cfg.formats(), sc.RunDir, plotDir, reportBaseName(sc.Path))
+	out, err := report.Write(ctx, view, sc.RunDir, plotDir, report.BaseName(sc.Path))
 	if err != nil {
 		return nil, err
 	}
@@ -153,28 +141,34 @@ func runReport(ctx context.Context, sc *pipeline.StageContext, cfg *ReportConfig
 		sc.Log.Warn(n)
 	}
 	res := &pipeline.Result{
-		Metrics:   pipeline.Metrics{MetricReportPlots: float64(out.plots)},
-		Artifacts: map[string]pipeline.Artifact{ArtifactReport: out.artifact},
+		Metrics:   pipeline.Metrics{MetricReportPlots: float64(out.Plots)},
+		Artifacts: map[string]pipeline.Artifact{ArtifactReport: &reportArtifact{Files: out.Files, digest: out.Digest}},
 	}
-	det := ReportDetails{Files: out.files, Unfinished: view.Unfinished, Notes: view.Notes}
+	det := ReportDetails{Files: out.Files, Unfinished: view.Unfinished, Notes: view.Notes}
 	for _, r := range view.Overview {
 		det.Covered = append(det.Covered, r.Path)
 	}
-	for f, n := range out.bytes {
+	for f, n := range out.Bytes {
 		res.Metrics[reportBytesMetric(f)] = float64(n)
 	}
 	res.Details = det
-	for _, f := range out.files {
+	for _, f := range out.Files {
 		sc.Log.Info("wrote", "file", f.Path, "bytes", f.Bytes)
 	}
 	return res, nil
 }
 
-// reportBaseName is the report's file name stem: the stage's path with
-// nesting flattened ("report", "sweep-1-report").
-func reportBaseName(path string) string {
-	return reportFileStem(strings.NewReplacer("[", "-", "]", "", "/", "-").Replace(path))
+// reportArtifact is the report stage's artifact: the files it wrote.
+type reportArtifact struct {
+	Files  []report.File
+	digest string
 }
+
+// Kind implements pipeline.Artifact.
+func (a *reportArtifact) Kind() string { return ArtifactReport }
+
+// Digest implements pipeline.Artifact: over the files' paths and digests.
+func (a *reportArtifact) Digest() string { return a.digest }
 
 // ReportPages returns the HTML pages the report stages of a run wrote,
 // as absolute paths, in run order: what a user opens after a run.

@@ -1,0 +1,75 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"lopper/eval"
+)
+
+// evalJSON is lopper eval's --json object: the text or multiple-choice
+// result's fields at the top level, plus "model", "size" and "speed".
+type evalJSON struct {
+	Model string            `json:"model"`
+	Size  *eval.SizeResult  `json:"size,omitempty"`
+	Speed *eval.SpeedResult `json:"speed,omitempty"`
+}
+
+func writeJSON(w io.Writer, out *evalOutput) error {
+	head := evalJSON{Model: out.Model, Size: out.Size, Speed: out.Speed}
+	var v any = head
+	switch {
+	case out.Text != nil:
+		v = struct {
+			evalJSON
+			*eval.TextResult
+		}{head, out.Text}
+	case out.Choice != nil:
+		v = struct {
+			evalJSON
+			*eval.ChoiceResult
+		}{head, out.Choice}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// writeEvalText prints the headline numbers and the protocol for people.
+func writeEvalText(w io.Writer, out *evalOutput) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(k, format string, args ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, args...)...) }
+	row("model", "%s", out.Model)
+	if r := out.Text; r != nil {
+		p := r.Protocol
+		row("perplexity", "%.4f  (%.4f nats/token)", r.Perplexity, r.NLL)
+		row("accuracy", "%.4f  (%d of %d next tokens)", r.Accuracy, r.Correct, r.Tokens)
+		row("protocol", "%d of %d windows of %d tokens, stride %d; text %d tokens", p.Windows, p.WindowsAvailable, p.SeqLen, p.Stride, p.TextTokens)
+		row("text", "%s  sha256 %.16s…", p.File, p.SHA256)
+	}
+	if r := out.Choice; r != nil {
+		p := r.Protocol
+		row("acc", "%.4f  (%d of %d tasks)", r.Acc, r.Correct, r.Tasks)
+		row("acc_norm", "%.4f  (%d of %d tasks)", r.AccNorm, r.CorrectNorm, r.Tasks)
+		sampled := ""
+		if p.Seed != nil {
+			sampled = fmt.Sprintf(", sampled with seed %d", *p.Seed)
+		}
+		row("protocol", "%s, %d of %d tasks%s; %d continuation tokens; %d contexts cut, %d continuations split at %d positions",
+			p.Format, r.Tasks, p.TasksAvailable, sampled, r.Tokens, r.Truncated, r.Split, p.MaxPositions)
+		row("file", "%s  sha256 %.16s…", p.File, p.SHA256)
+	}
+	if r := out.Size; r != nil {
+		row("params", "%d  (%d non-zero, %.2f%% zero)", r.Params, r.NonZero, 100*r.SparsityAll)
+		row("sparsity", "%.2f%%  of %d prunable linear weights", 100*r.Sparsity, r.PrunableParams)
+		row("on disk", "%d bytes", r.BytesOnDisk)
+	}
+	if r := out.Speed; r != nil {
+		row("speed", "%.0f tokens/s  (median %.3f ms per %d×%d forward, min %.3f, max %.3f; %d runs after %d warm-up)",
+			r.TokensPerSec, r.LatencyMS, r.Batch, r.SeqLen, r.LatencyMinMS, r.LatencyMaxMS, r.Repeats, r.Warmup)
+		row("machine", "%s, GOMAXPROCS %d", r.CPU, r.GOMAXPROCS)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,85 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"lopper/model"
+)
+
+// inspectCommand is `lopper inspect`.
+func inspectCommand() command {
+	return command{
+		name:    "inspect",
+		args:    "MODEL_DIR [--json]",
+		summary: "show a model's architecture, dims per layer, dtype, parameter count and sparsity per tensor",
+		help:    "Exit codes: 0 ok, 1 the model could not be loaded, 2 bad usage.",
+		example: "lopper inspect quickstart/model\nlopper inspect path/to/pruned --json",
+		run:     runInspect,
+	}
+}
+
+func runInspect(_ context.Context, a *app, args []string) int {
+	fs := a.newFlags("inspect")
+	asJSON := fs.Bool("json", false, "print one JSON object (its fields: README, 'lopper inspect')")
+	pos, code, ok := a.parse(fs, args)
+	if !ok {
+		return code
+	}
+	if len(pos) != 1 {
+		fmt.Fprintf(a.stderr, "lopper inspect: want one MODEL_DIR, got %d arguments\n", len(pos))
+		fs.Usage()
+		return exitUsage
+	}
+	m, err := model.Load(pos[0], model.LoadOptions{})
+	if err != nil {
+		fmt.Fprintf(a.stderr, "lopper inspect: %v\n", err)
+		return exitFailed
+	}
+	s := m.Summarize()
+	if *asJSON {
+		enc := json.NewEncoder(a.stdout)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(s)
+	} else {
+		err = writeInspectText(a.stdout, pos[0], &s)
+	}
+	if err != nil {
+		fmt.Fprintf(a.stderr, "lopper inspect: %v\n", err)
+		return exitFailed
+	}
+	return exitOK
+}
+
+func writeInspectText(w io.Writer, dir string, s *model.Summary) error {
+	tied := "untied head"
+	if s.TiedEmbeddings {
+		tied = "tied embeddings"
+	}
+	fmt.Fprintf(w, "%s: %s (model_type %s), %d layers, hidden %d, head dim %d, vocab %d, %d positions, %s, %s\n",
+		dir, s.Architecture, s.ModelType, s.NumLayers, s.Hidden, s.HeadDim, s.Vocab, s.MaxPositions, s.Activation, tied)
+	fmt.Fprintf(w, "dtype %s, %d parameters, sparsity %.2f%% (block linear weights: %d, sparsity %.2f%%)\n",
+		s.DType, s.Parameters, 100*s.Sparsity, s.PrunableParameters, 100*s.PrunableSparsity)
+	if !s.HFCompatible {
+		fmt.Fprintf(w, "not loadable by Hugging Face: %s\n", s.HFReason)
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "layer\theads\tkv heads\tintermediate\tparameters\tsparsity")
+	for _, l := range s.Layers {
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%.2f%%\n", l.Layer, l.Heads, l.KVHeads, l.Intermediate, l.Parameters, 100*l.PrunableSparsity)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "tensor\tshape\tdtype\tparameters\tnonzero\tsparsity")
+	for _, t := range s.Tensors {
+		fmt.Fprintf(tw, "%s\t%v\t%s\t%d\t%d\t%.2f%%\n", t.Name, t.Shape, t.DType, t.Parameters, t.NonZero, 100*t.Sparsity)
+	}
+	return tw.Flush()
+}

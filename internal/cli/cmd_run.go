@@ -1,0 +1,184 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"lopper/model/tensor"
+	"lopper/pipeline"
+	"lopper/stages"
+)
+
+// runCommand is `lopper run`.
+func runCommand() command {
+	return command{
+		name:    "run",
+		args:    "(RECIPE [--set NAME=VALUE] [--out DIR] | --resume RUN_DIR) [--jobs N] [--cache-dir DIR | --no-cache] [--fail-fast] [--summary-json FILE]",
+		summary: "run a recipe: its stages concurrently, cached, recorded in a run directory",
+		help: "Exit codes: 0 succeeded, 1 a stage failed, 2 invalid recipe or usage, 3 an assert gate failed,\n" +
+			"130 interrupted (resume with --resume RUN_DIR).",
+		example: "lopper run recipes/quickstart.yaml\nlopper run recipes/quickstart.yaml --set sparsity=0.9 --out runs\n" +
+			"lopper run recipes/wanda-oneshot.yaml --set model=path/to/hf-model --set eval=path/to/eval.txt\n" +
+			"lopper run --resume runs/20260101T120000Z-quickstart",
+		run: runRun,
+	}
+}
+
+func runRun(ctx context.Context, a *app, args []string) int {
+	fs := a.newFlags("run")
+	set := setFlag(fs)
+	jobs := fs.Int("jobs", runtime.NumCPU(), fmt.Sprintf("run at most `N` stages at once (default: the number of CPUs, %d here)", runtime.NumCPU()))
+	out := fs.String("out", "runs", "create the run directory under `DIR`, as DIR/<UTC time>-<name>/")
+	failFast := fs.Bool("fail-fast", false, "cancel every stage when one fails (default: only its dependents)")
+	summaryJSON := fs.String("summary-json", "", "also write the run summary as JSON to `FILE`")
+	cacheDir := fs.String("cache-dir", "", "the stage cache `DIR` (default: .lopper/cache next to the recipe; a resumed run: the run's)")
+	noCache := fs.Bool("no-cache", false, "neither reuse nor store stage results")
+	resume := fs.String("resume", "", "continue the interrupted or failed run in `RUN_DIR`: finished stages come from the cache, the run's recipe and params from its run.json")
+	pos, code, ok := a.parse(fs, args)
+	if !ok {
+		return code
+	}
+	switch {
+	case *jobs < 1:
+		fmt.Fprintf(a.stderr, "lopper run: --jobs must be at least 1, got %d\n", *jobs)
+		return exitUsage
+	case *noCache && *cacheDir != "":
+		fmt.Fprintln(a.stderr, "lopper run: --no-cache and --cache-dir exclude each other")
+		return exitUsage
+	case *resume != "" && (len(pos) > 0 || len(*set) > 0 || flagSet(fs, "out") || flagSet(fs, "fail-fast")):
+		fmt.Fprintln(a.stderr, "lopper run: --resume continues a run as it was started: no RECIPE, --set, --out or --fail-fast")
+		return exitUsage
+	case *resume == "" && len(pos) != 1:
+		fmt.Fprintf(a.stderr, "lopper run: want one RECIPE (or --resume RUN_DIR), got %d arguments\n", len(pos))
+		fs.Usage()
+		return exitUsage
+	}
+	opts := pipeline.RunOptions{Jobs: *jobs, FailFast: *failFast, OutDir: *out, Logger: a.log, Version: version,
+		Build: buildID(), Numerics: tensor.Fingerprint()}
+	var r *pipeline.Recipe
+	if *resume != "" {
+		r, opts, code = a.resumeRun(*resume, opts, *cacheDir, *noCache)
+	} else {
+		r, code = a.loadRecipe(pos[0], *set)
+		if code == exitOK && !*noCache {
+			code = a.openCache(&opts, *cacheDir, pipeline.DefaultCacheDir(r.Path))
+		}
+	}
+	if code != exitOK || r == nil {
+		return code
+	}
+	rec, err := pipeline.Run(ctx, r, opts)
+	if rec == nil {
+		fmt.Fprintf(a.stderr, "lopper run: %v\n", err)
+		return exitFailed
+	}
+	code = exitCodeOf(rec.Status)
+	if err != nil { // the run happened but its record could not be written
+		a.log.Error("run record incomplete", "error", err)
+		code = max(code, exitFailed)
+	}
+	if rec.Status == pipeline.RunSucceeded {
+		if err := writeLock(r, rec); err != nil {
+			a.log.Error("cannot write the lockfile", "error", err)
+			code = max(code, exitFailed)
+		}
+	}
+	s := pipeline.Summarize(rec)
+	s.ExitCode = code
+	wd, err := os.Getwd()
+	if err != nil {
+		wd = "" // the summary then shows absolute paths
+	}
+	line := s.Line(wd)
+	for _, page := range stages.ReportPages(rec) {
+		line += "; report " + pipeline.RelPath(wd, page)
+	}
+	fmt.Fprintln(a.stdout, line)
+	if *summaryJSON != "" {
+		data, err := json.MarshalIndent(s, "", "  ")
+		if err == nil {
+			err = pipeline.WriteFileAtomic(*summaryJSON, append(data, '\n'), 0o644)
+		}
+		if err != nil {
+			fmt.Fprintf(a.stderr, "lopper run: --summary-json: %v\n", err)
+			return max(code, exitFailed)
+		}
+	}
+	return code
+}
+
+// resumeRun loads the run in dir for --resume and the options that
+// continue it. Its cache is --cache-dir, else the run's own, else the
+// default next to its recipe; --no-cache runs every stage again.
+func (a *app) resumeRun(dir string, opts pipeline.RunOptions, cacheDir string, noCache bool) (*pipeline.Recipe, pipeline.RunOptions, int) {
+	res, err := pipeline.LoadResumable(dir, newRegistry())
+	if err != nil {
+		fmt.Fprintf(a.stderr, "lopper run --resume: %v\n", err)
+		return nil, opts, exitUsage
+	}
+	prev := res.Record
+	if prev.Status == pipeline.RunSucceeded {
+		fmt.Fprintf(a.stdout, "run %s already succeeded; nothing to resume\n", prev.RunDir)
+		return nil, opts, exitOK
+	}
+	opts = res.ResumeOptions(opts)
+	if !noCache {
+		def := prev.CacheDir
+		if def == "" {
+			def = pipeline.DefaultCacheDir(res.Recipe.Path)
+		}
+		if code := a.openCache(&opts, cacheDir, def); code != exitOK {
+			return nil, opts, code
+		}
+	}
+	a.log.Info("resuming", "run_dir", prev.RunDir, "previous_status", prev.Status, "attempt", len(opts.Resumed)+1)
+	return res.Recipe, opts, exitOK
+}
+
+// openCache sets opts.Cache to dir, or def when dir is "".
+func (a *app) openCache(opts *pipeline.RunOptions, dir, def string) int {
+	if dir == "" {
+		dir = def
+	}
+	c, err := pipeline.OpenCache(dir)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "lopper run: %v\n", err)
+		return exitFailed
+	}
+	opts.Cache = c
+	return exitOK
+}
+
+// writeLock writes the recipe's lockfile for a succeeded run.
+func writeLock(r *pipeline.Recipe, rec *pipeline.RunRecord) error {
+	path := pipeline.LockPath(r.Path)
+	l, err := pipeline.NewLock(rec, filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	return pipeline.WriteLock(path, l)
+}
+
+// flagSet reports whether the flag called name was given.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	found := false
+	fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
+	return found
+}
+
+func exitCodeOf(s pipeline.RunStatus) int {
+	switch s {
+	case pipeline.RunSucceeded:
+		return exitOK
+	case pipeline.RunGateFailed:
+		return exitGate
+	case pipeline.RunInterrupted:
+		return exitInterrupted
+	}
+	return exitFailed
+}

@@ -128,7 +128,7 @@ func readGoldenGrads(t *testing.T, path string, m *Model) []float32 {
 	}
 	out := make([]float32, m.Layout.Total)
 	for _, ti := range m.Layout.Tensors {
-		if err := src.read(ti, ti.Of(out), true); err != nil {
+		if err := src.read(t.Context(), ti, ti.Of(out), true); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,7 +1,8 @@
 // Command lopper compresses fine-tuned transformer models by pruning, driven
 // by declarative YAML recipes. main.go holds the command table, the root
 // logger and the exit codes; each command lives in its own cmd_*.go file and
-// registers itself with register.
+// registers itself with register. signals.go says how SIGINT and SIGTERM
+// stop a command.
 package main
 
 import (
@@ -13,7 +14,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -67,24 +67,30 @@ func register(c command) {
 	commands[c.name] = c
 }
 
-// app is what every command shares: the output streams and the root logger,
-// configured by the common flags.
+// app is what every command shares: the output streams, the root logger,
+// configured by the common flags, and the guard of what an interrupt must
+// not cut short (signals.go).
 type app struct {
 	stdout, stderr io.Writer
 	log            hclog.Logger
 	logLevel       string
 	logFormat      string
+	guard          exitGuard
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := runMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, interruptSignals...)
+	os.Exit(runInterruptible(sigs, os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// runMain runs the command line args and returns the exit code.
 func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	a := &app{stdout: stdout, stderr: stderr}
+	return (&app{stdout: stdout, stderr: stderr}).main(ctx, args)
+}
+
+func (a *app) main(ctx context.Context, args []string) int {
+	stdout, stderr := a.stdout, a.stderr
 	switch {
 	case len(args) == 0:
 		a.usage(stderr)

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
@@ -111,7 +112,27 @@ func (a *app) main(ctx context.Context, args []string) int {
 		a.usage(stderr)
 		return exitUsage
 	}
-	return c.run(ctx, a, args[1:])
+	return a.runCommand(ctx, c, args[1:])
+}
+
+// runCommand runs c. A panic in it, or one that a worker pool re-raised in
+// it, is reported with its stack on stderr and exit code 1 (a crash would
+// show where the pool re-raised it, and exit with 2, the usage code).
+func (a *app) runCommand(ctx context.Context, c command, args []string) (code int) {
+	defer func() {
+		if v := recover(); v != nil {
+			msg, stack := fmt.Sprintf("panic: %v", v), debug.Stack()
+			if p, ok := v.(interface {
+				error
+				PanicStack() []byte
+			}); ok {
+				msg, stack = p.Error(), p.PanicStack()
+			}
+			fmt.Fprintf(a.stderr, "lopper %s: %s\n\n%s", c.name, msg, stack)
+			code = exitFailed
+		}
+	}()
+	return c.run(ctx, a, args)
 }
 
 // newFlags returns a flag set for command c with the common logging flags.

@@ -60,3 +60,21 @@ func TestWorkerPanicFailsTheStage(t *testing.T) {
 
 //go:noinline
 func workerPanic() { panic("boom") }
+
+// A command (outside a run) whose worker panics exits with 1 and shows the
+// panic with the worker's stack, not only where the pool re-raised it.
+func TestWorkerPanicInACommand(t *testing.T) {
+	register(command{name: "test-panic", run: func(context.Context, *app, []string) int {
+		par.ForWorker(64, 4, func(worker, i int) {
+			if worker != 0 || i == 63 {
+				workerPanic()
+			}
+		})
+		return exitOK
+	}})
+	defer delete(commands, "test-panic")
+	code, _, stderr := lopper(context.Background(), "test-panic")
+	if code != exitFailed || !strings.HasPrefix(stderr, "lopper test-panic: panic: boom\n") || !strings.Contains(stderr, ".workerPanic()") {
+		t.Errorf("code %d, stderr:\n%s", code, stderr)
+	}
+}

@@ -74,19 +74,10 @@ func TestFirstSignalStopsABlockedCommand(t *testing.T) {
 			if name == "runs" {
 				fifo = filepath.Join(args[2], "20260101T000000Z-x", pipeline.RecordFile)
 			}
-			sigs := make(chan os.Signal, 2)
-			done := make(chan int, 1)
-			go func() { done <- runInterruptible(sigs, args, io.Discard, io.Discard) }()
+			sigs, done := interruptible(args...)
 			defer openWhenRead(t, fifo).Close()
 			sigs <- syscall.SIGINT
-			select {
-			case code := <-done:
-				if code != exitInterrupted {
-					t.Errorf("exit code %d, want %d", code, exitInterrupted)
-				}
-			case <-time.After(5 * time.Second):
-				t.Fatal("still running 5 s after the signal")
-			}
+			wantInterrupted(t, done, 5*time.Second)
 		})
 	}
 }
@@ -97,23 +88,12 @@ func TestFirstSignalStopsABlockedCommand(t *testing.T) {
 func TestFirstSignalLetsARunRecordItself(t *testing.T) {
 	out := t.TempDir()
 	src := "version: 1\nname: int\nstages:\n  stuck_sig: {uses: emit, with: {block: true}}\n"
-	sigs := make(chan os.Signal, 2)
-	done := make(chan int, 1)
-	go func() {
-		done <- runInterruptible(sigs, []string{"run", recipeFile(t, "r.yaml", src), "--out", out}, io.Discard, io.Discard)
-	}()
+	sigs, done := interruptible("run", recipeFile(t, "r.yaml", src), "--out", out)
 	for testKit.Runs("stuck_sig") == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	sigs <- syscall.SIGTERM
-	select {
-	case code := <-done:
-		if code != exitInterrupted {
-			t.Errorf("exit code %d, want %d", code, exitInterrupted)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("still running 10 s after the signal")
-	}
+	wantInterrupted(t, done, 10*time.Second)
 	if rec := readRunRecord(t, onlyRun(t, out)); rec.Status != pipeline.RunInterrupted {
 		t.Errorf("run.json: status %s, want %s", rec.Status, pipeline.RunInterrupted)
 	}
@@ -126,11 +106,7 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 	recipe := recipeFile(t, "r.yaml", "version: 1\nname: deaf\nstages:\n  base: {uses: load, with: {path: model}}\n")
 	fifo := mkfifo(t, filepath.Join(filepath.Dir(recipe), "model"))
 	out := t.TempDir()
-	sigs := make(chan os.Signal, 2)
-	done := make(chan int, 1)
-	go func() {
-		done <- runInterruptible(sigs, []string{"run", recipe, "--out", out, "--no-cache"}, io.Discard, io.Discard)
-	}()
+	sigs, done := interruptible("run", recipe, "--out", out, "--no-cache")
 	w := openWhenRead(t, fifo)
 	defer waitFinal(t, out)
 	defer w.Close() // first
@@ -141,13 +117,28 @@ func TestSecondSignalExitsAtOnce(t *testing.T) {
 	case <-time.After(300 * time.Millisecond):
 	}
 	sigs <- syscall.SIGINT
+	wantInterrupted(t, done, 2*time.Second)
+}
+
+// interruptible runs `lopper ARGS...` as main does, with a signal channel
+// that the test sends on, and returns the channel and the exit code's.
+func interruptible(args ...string) (chan<- os.Signal, <-chan int) {
+	sigs := make(chan os.Signal, 2)
+	done := make(chan int, 1)
+	go func() { done <- runInterruptible(sigs, args, io.Discard, io.Discard) }()
+	return sigs, done
+}
+
+// wantInterrupted wants exit code 130 on done within d.
+func wantInterrupted(t *testing.T, done <-chan int, d time.Duration) {
+	t.Helper()
 	select {
 	case code := <-done:
 		if code != exitInterrupted {
 			t.Errorf("exit code %d, want %d", code, exitInterrupted)
 		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("still running 2 s after the second signal")
+	case <-time.After(d):
+		t.Fatalf("still running %v after the signal", d)
 	}
 }
 

@@ -47,36 +47,36 @@ func ForWorker(n, w int, fn func(worker, i int)) {
 		return
 	}
 	w = min(w, n)
-	var (
+	var loop struct { // one allocation for what the workers share
 		next  atomic.Int64
 		first atomic.Pointer[Panic]
 		wg    sync.WaitGroup
-	)
+	}
 	run := func(worker int) {
 		defer func() {
 			if v := recover(); v != nil {
-				first.CompareAndSwap(nil, newPanic(v))
-				next.Store(int64(n)) // the other workers claim nothing more
+				loop.first.CompareAndSwap(nil, newPanic(v))
+				loop.next.Store(int64(n)) // the other workers claim nothing more
 			}
 		}()
 		for {
-			i := int(next.Add(1)) - 1
+			i := int(loop.next.Add(1)) - 1
 			if i >= n {
 				return
 			}
 			fn(worker, i)
 		}
 	}
-	wg.Add(w - 1)
+	loop.wg.Add(w - 1)
 	for g := 1; g < w; g++ {
 		go func() {
-			defer wg.Done()
+			defer loop.wg.Done()
 			run(g)
 		}()
 	}
 	run(0)
-	wg.Wait()
-	if p := first.Load(); p != nil {
+	loop.wg.Wait()
+	if p := loop.first.Load(); p != nil {
 		panic(p)
 	}
 }

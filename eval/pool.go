@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
+
+	"lopper/internal/par"
 )
 
 // ProgressFunc receives the number of finished units (windows or tasks) of
@@ -27,7 +29,8 @@ func workerCount(requested, jobs int) int {
 // forEachJob runs job(r, i) for i in [0, jobs) on workers goroutines, each
 // with its own runner made by newRunner. Jobs are claimed in index order; a
 // job's result must depend only on i (each job writes its own slot), which
-// keeps results independent of scheduling. The first error cancels the rest.
+// keeps results independent of scheduling. The first error cancels the rest;
+// a panic in a job, a runner or progress is an error (a *par.Panic).
 // units(i) is how many progress units job i completes.
 func forEachJob(ctx context.Context, jobs, workers int, newRunner func() (runner, error),
 	job func(r runner, i int) error, units func(i int) int, total int, progress ProgressFunc) error {
@@ -36,7 +39,8 @@ func forEachJob(ctx context.Context, jobs, workers int, newRunner func() (runner
 	var mu sync.Mutex
 	done := 0
 	for range workers {
-		g.Go(func() error {
+		g.Go(func() (err error) {
+			defer par.Recover(&err) // a panic fails the evaluation, not the process
 			r, err := newRunner()
 			if err != nil {
 				return err
@@ -53,10 +57,12 @@ func forEachJob(ctx context.Context, jobs, workers int, newRunner func() (runner
 					return err
 				}
 				if progress != nil {
-					mu.Lock()
-					done += units(i)
-					progress(done, total)
-					mu.Unlock()
+					func() {
+						mu.Lock()
+						defer mu.Unlock() // also when progress panics
+						done += units(i)
+						progress(done, total)
+					}()
 				}
 			}
 		})

@@ -172,14 +172,22 @@ func appendElem(buf []byte, dt DType, v float32) []byte {
 // F32/F16/BF16) into dst. When transposed, src is stored [cols, rows] and dst
 // is [rows, cols].
 func decodeInto(dst []float32, src []byte, dt DType, transposed bool, rows, cols int) {
+	decodeRows(dst, src, dt, transposed, rows, cols, 0)
+}
+
+// decodeRows is decodeInto for a part of a tensor: src holds whole stored
+// rows from stored row from on (rows of dst, or columns when transposed).
+func decodeRows(dst []float32, src []byte, dt DType, transposed bool, rows, cols, from int) {
+	n := len(src) / dt.Size()
 	if !transposed {
+		dst = dst[from*cols : from*cols+n]
 		for i := range dst {
 			dst[i] = elemAt(src, dt, i)
 		}
 		return
 	}
 	i := 0
-	for c := 0; c < cols; c++ {
+	for c := from; c < from+n/max(rows, 1); c++ {
 		for r := 0; r < rows; r++ {
 			dst[r*cols+c] = elemAt(src, dt, i)
 			i++

@@ -113,6 +113,15 @@ func checkLogits(t *testing.T, got []float32, want []float64) {
 // checkpoint stores the weights) into a buffer over m's layout.
 func readGoldenGrads(t *testing.T, path string, m *Model) []float32 {
 	t.Helper()
+	out, _ := readSafetensors(t, path, m, true)
+	return out
+}
+
+// readSafetensors reads the tensors of m's layout from the file at path
+// into a new buffer, from a mapping, or with reads when mapped is false;
+// scratch is the size of the reads' buffer.
+func readSafetensors(t *testing.T, path string, m *Model, mapped bool) (out []float32, scratch int) {
+	t.Helper()
 	f, err := openSafetensors(path)
 	if err != nil {
 		t.Fatal(err)
@@ -122,17 +131,23 @@ func readGoldenGrads(t *testing.T, path string, m *Model) []float32 {
 			t.Error(err)
 		}
 	}()
+	if !mapped {
+		if err := unmapFile(f.mapped); err != nil {
+			t.Fatal(err)
+		}
+		f.mapped = nil
+	}
 	src, err := matchTensors(&m.Config, m.Layout, []*stFile{f}, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := make([]float32, m.Layout.Total)
+	out = make([]float32, m.Layout.Total)
 	for _, ti := range m.Layout.Tensors {
-		if err := src.read(ti, ti.Of(out), true); err != nil {
+		if err := src.read(t.Context(), ti, ti.Of(out), true); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return out
+	return out, cap(f.scratch)
 }
 
 // Golden models survive Save → Load → Save byte for byte in their own

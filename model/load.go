@@ -2,6 +2,7 @@ package model
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,9 +37,25 @@ const (
 // tensors are an error, except known buffers (GPT-2 attn.bias and
 // attn.masked_bias, rotary_emb.inv_freq) and, for tied embeddings, an
 // lm_head.weight equal to the embedding. Errors name the file and tensor.
-func Load(dir string, opts LoadOptions) (_ *Model, err error) {
+// Every file must be a regular file (a FIFO or a device is refused before
+// it is opened, so Load never blocks on one).
+func Load(dir string, opts LoadOptions) (*Model, error) {
+	return LoadContext(context.Background(), dir, opts)
+}
+
+// loadChunk is how many bytes of weights LoadContext reads and converts
+// between two looks at its context: a fraction of a second of reading.
+var loadChunk = 16 << 20 // tests make it small
+
+// LoadContext is Load that stops when ctx is done: it looks at ctx before
+// every file and every loadChunk bytes of weights, so that cancelling the
+// load of a multi-gigabyte checkpoint returns promptly, with ctx's error.
+func LoadContext(ctx context.Context, dir string, opts LoadOptions) (_ *Model, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	cfgPath := filepath.Join(dir, configFile)
-	data, err := os.ReadFile(cfgPath)
+	data, err := readRegular(cfgPath)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +67,7 @@ func Load(dir string, opts LoadOptions) (_ *Model, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfgPath, err)
 	}
-	files, desc, err := openWeights(dir)
+	files, desc, err := openWeights(ctx, dir)
 	defer func() {
 		if cerr := closeAll(files); err == nil {
 			err = cerr
@@ -68,11 +85,11 @@ func Load(dir string, opts LoadOptions) (_ *Model, err error) {
 	}
 	m := &Model{Config: cfg, Layout: layout, W: make([]float32, layout.Total)}
 	for _, t := range m.Layout.Tensors {
-		if err := src.read(t, t.Of(m.W), opts.CheckFinite); err != nil {
+		if err := src.read(ctx, t, t.Of(m.W), opts.CheckFinite); err != nil {
 			return nil, err
 		}
 	}
-	if err := src.checkTiedHead(m); err != nil {
+	if err := src.checkTiedHead(ctx, m); err != nil {
 		return nil, err
 	}
 	if m.TokenizerJSON, err = readOptional(filepath.Join(dir, tokenizerFile)); err != nil {
@@ -147,17 +164,39 @@ func matchTensors(c *Config, l *Layout, files []*stFile, desc string) (*tensorSo
 }
 
 // read converts tensor t into dst, optionally rejecting NaN and Inf.
-func (s *tensorSource) read(t TensorInfo, dst []float32, checkFinite bool) error {
+func (s *tensorSource) read(ctx context.Context, t TensorInfo, dst []float32, checkFinite bool) error {
 	loc := s.at[t.Name]
-	b, err := loc.file.tensorBytes(loc.entry)
-	if err != nil {
+	if err := loc.decode(ctx, dst, t.Transposed, t.Rows(), t.Cols()); err != nil {
 		return err
 	}
-	decodeInto(dst, b, loc.entry.DType, t.Transposed, t.Rows(), t.Cols())
 	if checkFinite {
 		if i := firstNonFinite(dst); i >= 0 {
 			return fmt.Errorf("%s: tensor %q: element %d (of shape %v, [out, in] order) is %g", loc.file.path, loc.entry.Name, i, t.Shape, dst[i])
 		}
+	}
+	return nil
+}
+
+// decode converts the tensor at l into dst ([rows, cols]; stored
+// [cols, rows] when transposed), loadChunk bytes of whole stored rows at a
+// time, and stops with ctx's error when ctx is done.
+func (l located) decode(ctx context.Context, dst []float32, transposed bool, rows, cols int) error {
+	stored, width := rows, cols
+	if transposed {
+		stored, width = cols, rows
+	}
+	rowBytes := max(1, width*l.entry.DType.Size())
+	step := max(1, loadChunk/rowBytes)
+	for r := 0; r < stored; r += step {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n := min(step, stored-r)
+		b, err := l.file.tensorBytes(l.entry, int64(r*rowBytes), int64(n*rowBytes))
+		if err != nil {
+			return err
+		}
+		decodeRows(dst, b, l.entry.DType, transposed, rows, cols, r)
 	}
 	return nil
 }
@@ -173,7 +212,7 @@ func firstNonFinite(x []float32) int {
 
 // checkTiedHead accepts an lm_head.weight in a tied checkpoint only when it
 // equals the embedding, which then serves as the head.
-func (s *tensorSource) checkTiedHead(m *Model) error {
+func (s *tensorSource) checkTiedHead(ctx context.Context, m *Model) error {
 	if s.head == nil {
 		return nil
 	}
@@ -181,12 +220,10 @@ func (s *tensorSource) checkTiedHead(m *Model) error {
 	if !slices.Equal(s.head.entry.Shape, emb.Shape) {
 		return fmt.Errorf("%s: tensor \"lm_head.weight\": shape %v, but the tied embedding is %v", s.head.file.path, s.head.entry.Shape, emb.Shape)
 	}
-	b, err := s.head.file.tensorBytes(s.head.entry)
-	if err != nil {
+	head := make([]float32, emb.Size)
+	if err := s.head.decode(ctx, head, false, emb.Rows(), emb.Cols()); err != nil {
 		return err
 	}
-	head := make([]float32, emb.Size)
-	decodeInto(head, b, s.head.entry.DType, false, emb.Rows(), emb.Cols())
 	if !slices.Equal(head, emb.Of(m.W)) {
 		return fmt.Errorf("%s: tensor \"lm_head.weight\" differs from %q, but config.json ties them (tie_word_embeddings)", s.head.file.path, emb.Name)
 	}
@@ -196,7 +233,7 @@ func (s *tensorSource) checkTiedHead(m *Model) error {
 // openWeights opens model.safetensors, or the shards of a sharded index.
 // desc names the source in errors. The files are returned even on error,
 // for the caller to close.
-func openWeights(dir string) (files []*stFile, desc string, err error) {
+func openWeights(ctx context.Context, dir string) (files []*stFile, desc string, err error) {
 	single := filepath.Join(dir, weightsFile)
 	f, err := openSafetensors(single)
 	if err == nil {
@@ -206,20 +243,20 @@ func openWeights(dir string) (files []*stFile, desc string, err error) {
 		return nil, single, err
 	}
 	idx := filepath.Join(dir, indexFile)
-	data, err := os.ReadFile(idx)
+	data, err := readRegular(idx)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, dir, fmt.Errorf("%s: no %s or %s (only safetensors weights are supported)", dir, weightsFile, indexFile)
 	}
 	if err != nil {
 		return nil, idx, err
 	}
-	files, err = openShards(dir, idx, data)
+	files, err = openShards(ctx, dir, idx, data)
 	return files, idx, err
 }
 
 // openShards opens the files of a sharded checkpoint and checks that each
 // holds exactly the tensors the index assigns to it.
-func openShards(dir, idx string, data []byte) ([]*stFile, error) {
+func openShards(ctx context.Context, dir, idx string, data []byte) ([]*stFile, error) {
 	var index struct {
 		WeightMap map[string]string `json:"weight_map"`
 	}
@@ -247,6 +284,9 @@ func openShards(dir, idx string, data []byte) ([]*stFile, error) {
 	files := make([]*stFile, 0, len(shards))
 	byName := map[string]*stFile{}
 	for _, n := range shards {
+		if err := ctx.Err(); err != nil {
+			return files, err
+		}
 		f, err := openSafetensors(filepath.Join(dir, n))
 		if err != nil {
 			return files, err
@@ -278,11 +318,33 @@ func closeAll(files []*stFile) error {
 
 // readOptional returns a file's bytes, or nil if it does not exist.
 func readOptional(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
+	b, err := readRegular(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	return b, err
+}
+
+// readRegular reads a regular file (see checkRegular).
+func readRegular(path string) ([]byte, error) {
+	if err := checkRegular(path); err != nil {
+		return nil, err
+	}
+	return os.ReadFile(path)
+}
+
+// checkRegular refuses a path that is not a regular file (after
+// symbolic links) before it is opened: reading a FIFO or a device could
+// block for ever. A missing file is an fs.ErrNotExist error.
+func checkRegular(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s: not a regular file (%s)", path, fi.Mode().Type())
+	}
+	return nil
 }
 
 // readMeta returns the "metadata" object of lopper.json, or nil.

@@ -8,7 +8,7 @@ import (
 )
 
 // stFile is an open safetensors file: memory-mapped where the platform
-// allows, read tensor by tensor into one reused buffer otherwise. Either way
+// allows, read piece by piece into one reused buffer otherwise. Either way
 // the loader never holds a second full copy of the weights.
 type stFile struct {
 	path    string
@@ -21,6 +21,9 @@ type stFile struct {
 
 // openSafetensors opens path and validates its header. Errors name the file.
 func openSafetensors(path string) (*stFile, error) {
+	if err := checkRegular(path); err != nil {
+		return nil, err
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -85,14 +88,16 @@ func (s *stFile) readAt(buf []byte, off, n int64) ([]byte, error) {
 	return buf, nil
 }
 
-// tensorBytes returns the raw bytes of e. Without a mapping they live in a
-// scratch buffer that the next call reuses.
-func (s *stFile) tensorBytes(e stEntry) ([]byte, error) {
-	n := e.End - e.Begin
+// tensorBytes returns n raw bytes of e from byte off of its data on.
+// Without a mapping they live in a scratch buffer that the next call reuses.
+func (s *stFile) tensorBytes(e stEntry, off, n int64) ([]byte, error) {
+	if off < 0 || n < 0 || off+n > e.End-e.Begin {
+		return nil, fmt.Errorf("%s: tensor %q: bytes [%d, %d) are outside its %d", s.path, e.Name, off, off+n, e.End-e.Begin)
+	}
 	if s.mapped == nil && int64(cap(s.scratch)) < n {
 		s.scratch = make([]byte, n)
 	}
-	b, err := s.readAt(s.scratch, s.hdr.DataStart+e.Begin, n)
+	b, err := s.readAt(s.scratch, s.hdr.DataStart+e.Begin+off, n)
 	if err != nil {
 		return nil, fmt.Errorf("%s: tensor %q: %w", s.path, e.Name, err)
 	}

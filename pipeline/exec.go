@@ -293,21 +293,41 @@ func (x *scopeRun) runKind(ctx context.Context, s *Stage, rec *StageRecord, log 
 	return res, false, nil
 }
 
-// callRun calls a kind's Run, turning a panic into an error (with the stack
-// in the log).
+// callRun calls a kind's Run, turning a panic into an error, and logs the
+// stack of a panic: the stage's own, or a worker's that a pool of the
+// stage's turned into a panic or an error of its own (one with a
+// PanicStack method, as internal/par's).
 func callRun(ctx context.Context, k Kind, sc *StageContext, cfg any, log hclog.Logger) (res *Result, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			log.Error("stage panicked", "panic", v, "stack", string(debug.Stack()))
-			err = &panicError{v: v}
+			if pe, ok := v.(panicked); ok {
+				err = pe
+			} else {
+				err = &panicError{v: v, stack: debug.Stack()}
+			}
+		}
+		var pe panicked
+		if errors.As(err, &pe) {
+			log.Error("stage panicked", "panic", pe.Error(), "stack", string(pe.PanicStack()))
 		}
 	}()
 	return k.Run(ctx, sc, cfg)
 }
 
-type panicError struct{ v any }
+// panicked is an error that stands for a panic and knows where it
+// happened.
+type panicked interface {
+	error
+	PanicStack() []byte
+}
 
-func (e *panicError) Error() string { return fmt.Sprintf("panic: %v", e.v) }
+type panicError struct {
+	v     any
+	stack []byte
+}
+
+func (e *panicError) Error() string      { return fmt.Sprintf("panic: %v", e.v) }
+func (e *panicError) PanicStack() []byte { return e.stack }
 
 // checkResult holds a kind to its declaration.
 func checkResult(s *Stage, decl Decl, res *Result) (*Result, error) {

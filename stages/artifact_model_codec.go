@@ -72,11 +72,8 @@ func (modelCodec) Decode(ctx context.Context, dir string) (pipeline.Artifact, er
 	if err := json.Unmarshal(raw, &meta); err != nil {
 		return nil, fmt.Errorf("%s: %w", modelArtifactJSON, err)
 	}
-	m, err := model.Load(filepath.Join(dir, modelSubdir), model.LoadOptions{})
+	m, err := model.LoadContext(ctx, filepath.Join(dir, modelSubdir), model.LoadOptions{})
 	if err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if len(meta.DTypes) != len(m.Layout.Tensors) {

@@ -49,7 +49,7 @@ func checkLoad(c *pipeline.Checker, cfg *LoadConfig) {
 func runLoad(ctx context.Context, sc *pipeline.StageContext, cfg *LoadConfig) (*pipeline.Result, error) {
 	dir := sc.Resolve(cfg.Path)
 	finite := cfg.CheckFinite == nil || *cfg.CheckFinite
-	m, err := model.Load(dir, model.LoadOptions{CheckFinite: finite})
+	m, err := model.LoadContext(ctx, dir, model.LoadOptions{CheckFinite: finite})
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", dir, err)
 	}

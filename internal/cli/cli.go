@@ -11,9 +11,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"sync"
-	"syscall"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -57,19 +57,26 @@ type app struct {
 	log            hclog.Logger
 	logLevel       string
 	logFormat      string
+	guard          exitGuard
 }
 
 // Main runs lopper with the command line args (without the program name)
-// and returns the process's exit code. SIGINT and SIGTERM cancel the
-// command's context.
+// and returns the process's exit code. The first SIGINT or SIGTERM cancels
+// the command and exits 130 (signals.go says when lopper first finishes
+// what must not be cut short); a second exits at once.
 func Main(args []string, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return runMain(ctx, args, stdout, stderr)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, interruptSignals...)
+	return runInterruptible(sigs, args, stdout, stderr)
 }
 
+// runMain runs the command line args and returns the exit code.
 func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	a := &app{stdout: stdout, stderr: stderr}
+	return (&app{stdout: stdout, stderr: stderr}).main(ctx, args)
+}
+
+func (a *app) main(ctx context.Context, args []string) int {
+	stdout, stderr := a.stdout, a.stderr
 	switch {
 	case len(args) == 0:
 		a.usage(stderr)
@@ -90,7 +97,27 @@ func runMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		a.usage(stderr)
 		return exitUsage
 	}
-	return c.run(ctx, a, args[1:])
+	return a.runCommand(ctx, c, args[1:])
+}
+
+// runCommand runs c. A panic in it, or one that a worker pool re-raised in
+// it, is reported with its stack on stderr and exit code 1 (a crash would
+// show where the pool re-raised it, and exit with 2, the usage code).
+func (a *app) runCommand(ctx context.Context, c command, args []string) (code int) {
+	defer func() {
+		if v := recover(); v != nil {
+			msg, stack := fmt.Sprintf("panic: %v", v), debug.Stack()
+			if p, ok := v.(interface {
+				error
+				PanicStack() []byte
+			}); ok {
+				msg, stack = p.Error(), p.PanicStack()
+			}
+			fmt.Fprintf(a.stderr, "lopper %s: %s\n\n%s", c.name, msg, stack)
+			code = exitFailed
+		}
+	}()
+	return c.run(ctx, a, args)
 }
 
 // newFlags returns a flag set for command c with the common logging flags.

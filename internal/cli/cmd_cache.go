@@ -68,7 +68,12 @@ func runCache(ctx context.Context, a *app, args []string) int {
 	if sub == "verify" {
 		return a.verifyCache(ctx, c)
 	}
+	release, ok := a.guard.hold() // an interrupt does not cut removals short
+	if !ok {
+		return exitInterrupted
+	}
 	rep, err := c.GC(pipeline.GCOptions{KeepLast: *keep, DryRun: *dry})
+	release()
 	if err != nil {
 		fmt.Fprintf(a.stderr, "lopper cache gc: %v\n", err)
 		return exitFailed

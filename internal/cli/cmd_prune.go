@@ -102,10 +102,10 @@ func runPrune(ctx context.Context, a *app, args []string) int {
 			return exitUsage
 		}
 	}
-	m, err := model.Load(f.model, model.LoadOptions{CheckFinite: true})
+	m, err := model.LoadContext(ctx, f.model, model.LoadOptions{CheckFinite: true})
 	if err != nil {
 		fmt.Fprintf(a.stderr, "lopper prune: %v\n", err)
-		return exitFailed
+		return failCode(ctx)
 	}
 	// Options and targets are checked against the model before any
 	// calibration work: what is wrong with them is a usage error.
@@ -134,17 +134,22 @@ func runPrune(ctx context.Context, a *app, args []string) int {
 	}
 	out, rep, err := pruning.Prune(ctx, m, o)
 	finish()
+	if err == nil {
+		err = ctx.Err() // interrupted: nothing is saved
+	}
 	if err != nil {
 		fmt.Fprintf(a.stderr, "lopper prune: %v\n", err)
-		if ctx.Err() != nil {
-			return exitInterrupted
-		}
-		return exitFailed
+		return failCode(ctx)
+	}
+	release, ok := a.guard.hold() // an interrupt does not cut the save short
+	if !ok {
+		return exitInterrupted
 	}
 	meta, err := json.Marshal(pruneMetadata{Command: "prune", Source: f.model, Report: rep, Previous: m.Meta})
 	if err == nil {
 		err = out.Save(f.out, model.SaveOptions{Metadata: meta, Guard: guard})
 	}
+	release()
 	if err != nil {
 		fmt.Fprintf(a.stderr, "lopper prune: %s\n", refusalHint(err, "--force"))
 		return exitFailed

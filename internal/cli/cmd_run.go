@@ -72,6 +72,11 @@ func runRun(ctx context.Context, a *app, args []string) int {
 	if code != exitOK || r == nil {
 		return code
 	}
+	release, ok := a.guard.hold() // an interrupt lets the run record itself
+	if !ok {
+		return exitInterrupted
+	}
+	defer release()
 	rec, err := pipeline.Run(ctx, r, opts)
 	if rec == nil {
 		fmt.Fprintf(a.stderr, "lopper run: %v\n", err)

@@ -1,7 +1,9 @@
 package par
 
 import (
+	"errors"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 )
@@ -94,4 +96,114 @@ func TestWorkers(t *testing.T) {
 			t.Errorf("Workers(%d) = %d with GOMAXPROCS 3, want %d", n, got, want)
 		}
 	}
+}
+
+// startTogether makes the first w tasks wait until w tasks have started, so
+// that each of w workers holds one of them.
+func startTogether(started *atomic.Int32, i, w int) {
+	if i >= w {
+		return
+	}
+	started.Add(1)
+	for started.Load() < int32(w) {
+		runtime.Gosched()
+	}
+}
+
+// A task that panics on a worker goroutine does not kill the process: the
+// caller gets a *Panic with the value and the panicking goroutine's stack,
+// after every worker has stopped, and no task starts after the panic.
+// Whether the panic happens on the caller's goroutine (worker 0) or
+// another, the caller sees the same.
+func TestForWorkerPanicReachesTheCaller(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	for _, bad := range []int{0, 2} {
+		const n, w = 1000, 4
+		var started, running, after atomic.Int32
+		var panicked atomic.Bool
+		p := catch(func() {
+			ForWorker(n, w, func(worker, i int) {
+				if panicked.Load() {
+					after.Add(1)
+				}
+				running.Add(1)
+				defer running.Add(-1)
+				startTogether(&started, i, w)
+				if worker == bad && i < w {
+					panicked.Store(true)
+					panicTask()
+				}
+			})
+		})
+		if running.Load() != 0 {
+			t.Errorf("worker %d panicked: ForWorker returned with %d tasks running", bad, running.Load())
+		}
+		if a := after.Load(); a > w {
+			t.Errorf("worker %d panicked: %d tasks started after the panic, want at most one per worker", bad, a)
+		}
+		pe, ok := p.(*Panic)
+		if !ok {
+			t.Fatalf("worker %d panicked: the caller recovered %T %v, want *Panic", bad, p, p)
+		}
+		if pe.Value != "boom" || pe.Error() != "panic: boom" {
+			t.Errorf("worker %d panicked: Value %v, Error %q", bad, pe.Value, pe.Error())
+		}
+		if !strings.Contains(string(pe.PanicStack()), "par.panicTask") {
+			t.Errorf("worker %d panicked: the stack does not show the task that panicked:\n%s", bad, pe.Stack)
+		}
+	}
+}
+
+// A panic in a nested loop reaches the outer caller with its own stack;
+// Chunks and For pass it on too.
+func TestNestedPanicKeepsItsStack(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	p := catch(func() {
+		Chunks(64, 8, func(lo, _ int) {
+			For(8, func(i int) {
+				if lo == 32 && i == 5 {
+					panicTask()
+				}
+			})
+		})
+	})
+	pe, ok := p.(*Panic)
+	if !ok || pe.Value != "boom" || !strings.Contains(string(pe.Stack), "par.panicTask") {
+		t.Fatalf("recovered %T %v", p, p)
+	}
+}
+
+// With one worker the tasks run on the caller's goroutine and a panic
+// passes through unchanged.
+func TestSerialPanicPassesThrough(t *testing.T) {
+	if p := catch(func() { ForWorker(3, 1, func(_, i int) { panicTask() }) }); p != "boom" {
+		t.Errorf("recovered %T %v, want the task's own value", p, p)
+	}
+}
+
+// Recover turns a goroutine's panic into its error, unwrapping to an error
+// value.
+func TestRecover(t *testing.T) {
+	cause := errors.New("cause")
+	err := func() (err error) {
+		defer Recover(&err)
+		panic(cause)
+	}()
+	var pe *Panic
+	if !errors.As(err, &pe) || !errors.Is(err, cause) || err.Error() != "panic: cause" || len(pe.Stack) == 0 {
+		t.Errorf("err %v (%T)", err, err)
+	}
+	if err := func() (err error) { defer Recover(&err); return nil }(); err != nil {
+		t.Errorf("no panic: err %v", err)
+	}
+}
+
+//go:noinline
+func panicTask() { panic("boom") }
+
+// catch returns what fn panics with, or nil.
+func catch(fn func()) (v any) {
+	defer func() { v = recover() }()
+	fn()
+	return nil
 }

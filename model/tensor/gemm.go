@@ -1,5 +1,7 @@
 package tensor
 
+import "lopper/internal/par"
+
 // Blocked matrix product in the GotoBLAS/BLIS structure. For every block of
 // gemmKC steps along k, both operands are packed into panels that a
 // register-tiled micro-kernel streams through: A into panels of mr rows
@@ -103,7 +105,7 @@ func (g gemmPlan) runParallel(c []float32, a, b operand, workers int, accumulate
 	}
 	tiles := (*buf)[2*(g.aSize+g.bSize):]
 	packItems := g.packItems()
-	parallelFor(workers, packItems, func(_, i int) { g.pack(packA[0], packB[0], a, b, 0, i) })
+	par.ForWorker(packItems, workers, func(_, i int) { g.pack(packA[0], packB[0], a, b, 0, i) })
 	for t := 0; t < g.nk; t++ {
 		next := 0
 		if t+1 < g.nk {
@@ -111,7 +113,7 @@ func (g gemmPlan) runParallel(c []float32, a, b operand, workers int, accumulate
 		}
 		// Packing items alternate with compute chunks so that packing,
 		// which waits on memory, overlaps with computing, which does not.
-		parallelFor(workers, next+g.chunks, func(w, i int) {
+		par.ForWorker(next+g.chunks, workers, func(w, i int) {
 			isPack, j := interleave(i, next, g.chunks)
 			if isPack {
 				g.pack(packA[(t+1)%2], packB[(t+1)%2], a, b, t+1, j)

@@ -2,9 +2,14 @@ package tensor
 
 import (
 	"runtime"
-	"sync"
 	"sync/atomic"
 )
+
+// The kernels split their work with internal/par's ForWorker over
+// numWorkers goroutines: the caller's goroutine is worker 0, items are
+// claimed dynamically, so an item's effect must not depend on which worker
+// runs it (kernels use it for disjoint pieces of their output and
+// per-worker scratch), and a panic in a worker reaches the caller.
 
 // workerOverride, when positive, fixes the number of worker goroutines the
 // kernels use instead of GOMAXPROCS. Tests set it (setWorkers) to check that
@@ -26,42 +31,4 @@ func numWorkers() int {
 		return int(w)
 	}
 	return runtime.GOMAXPROCS(0)
-}
-
-// parallelFor calls fn(w, i) once for every i in [0, n) on up to workers
-// goroutines (the caller's included) and returns when all calls have
-// returned. w < workers identifies the goroutine, for per-worker scratch:
-// one goroutine runs its items one at a time. Items are claimed
-// dynamically, so fn's effect must not depend on which goroutine runs it;
-// kernels use it for disjoint pieces of their output.
-func parallelFor(workers, n int, fn func(w, i int)) {
-	if workers > n {
-		workers = n
-	}
-	if workers <= 1 {
-		for i := 0; i < n; i++ {
-			fn(0, i)
-		}
-		return
-	}
-	var next atomic.Int64
-	run := func(w int) {
-		for {
-			i := int(next.Add(1) - 1)
-			if i >= n {
-				return
-			}
-			fn(w, i)
-		}
-	}
-	var wg sync.WaitGroup
-	wg.Add(workers - 1)
-	for w := 1; w < workers; w++ {
-		go func() {
-			defer wg.Done()
-			run(w)
-		}()
-	}
-	run(0)
-	wg.Wait()
 }

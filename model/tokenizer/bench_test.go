@@ -26,7 +26,7 @@ func benchmarkEncode(b *testing.B, tok *Tokenizer, text string, cold bool) {
 	for b.Loop() {
 		if cold {
 			b.StopTimer()
-			tok.model.cache = newWordCache(wordCacheCapacity)
+			tok.model.(*bpe).cache = newWordCache(wordCacheCapacity)
 			b.StartTimer()
 		}
 		tokens += len(tok.Encode(text))

@@ -134,6 +134,46 @@ func (d metaspaceDec) decode(tokens []string) []string {
 	return tokens
 }
 
+// wordPieceDec is Hugging Face's WordPiece decoder: every token but the first
+// loses the continuing-subword prefix if it starts with it and gets a leading
+// space otherwise; with cleanup, each token then has the spaces of detokenized
+// English removed (" ." → ".", " n't" → "n't", ...), as decoders/wordpiece.rs.
+type wordPieceDec struct {
+	prefix  string
+	cleanup bool
+}
+
+func (d wordPieceDec) decode(tokens []string) []string {
+	for i, t := range tokens {
+		if i > 0 {
+			// An empty prefix matches every token, so nothing gets a space.
+			if rest, ok := strings.CutPrefix(t, d.prefix); ok {
+				t = rest
+			} else {
+				t = " " + t
+			}
+		}
+		if d.cleanup {
+			t = cleanupTokenization(t)
+		}
+		tokens[i] = t
+	}
+	return tokens
+}
+
+// cleanupTokenization applies Hugging Face's replacements one after another
+// (each over the whole token, as chained str::replace calls do).
+func cleanupTokenization(s string) string {
+	if !strings.Contains(s, " ") {
+		return s
+	}
+	for _, r := range [...][2]string{{" .", "."}, {" ?", "?"}, {" !", "!"}, {" ,", ","}, {" ' ", "'"},
+		{" n't", "n't"}, {" 'm", "'m"}, {" do not", " don't"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}} {
+		s = strings.ReplaceAll(s, r[0], r[1])
+	}
+	return s
+}
+
 // parseDecoder builds the decoder described by raw; nil for JSON null.
 func parseDecoder(raw json.RawMessage, path string) (decoder, error) {
 	typ, err := componentType(raw, path)
@@ -170,6 +210,22 @@ func parseDecoder(raw json.RawMessage, path string) (decoder, error) {
 		}
 		r, _ := utf8.DecodeRuneInString(c.Content)
 		return stripDec{r, c.Start, c.Stop}, nil
+	case "WordPiece":
+		c := struct {
+			Prefix  *string `json:"prefix"`
+			Cleanup *bool   `json:"cleanup"`
+		}{}
+		if err := decodeComponent(raw, path, &c); err != nil {
+			return nil, err
+		}
+		d := wordPieceDec{prefix: "##", cleanup: true} // Hugging Face's defaults
+		if c.Prefix != nil {
+			d.prefix = *c.Prefix
+		}
+		if c.Cleanup != nil {
+			d.cleanup = *c.Cleanup
+		}
+		return d, nil
 	case "Metaspace":
 		p, err := parseMetaspace(raw, path, "decoder")
 		if err != nil {

@@ -17,6 +17,11 @@ func bpeJSON(vocab obj, merges []any, extra obj) obj {
 	return m
 }
 
+// wordPieceJSON is a WordPiece model with Hugging Face's default settings.
+func wordPieceJSON(vocab obj) obj {
+	return obj{"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": 100, "vocab": vocab}
+}
+
 // newTestTokenizer makes a tokenizer from a model and optional top-level fields.
 func newTestTokenizer(tb testing.TB, model obj, top obj) *Tokenizer {
 	tb.Helper()

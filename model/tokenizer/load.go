@@ -41,6 +41,7 @@ type fileJSON struct {
 	PostProcessor json.RawMessage `json:"post_processor"`
 	Decoder       json.RawMessage `json:"decoder"`
 	Model         json.RawMessage `json:"model"`
+	Padding       json.RawMessage `json:"padding"`
 }
 
 type modelJSON struct {
@@ -101,16 +102,27 @@ func build(data []byte) (*Tokenizer, error) {
 	if t.dec, err = parseDecoder(f.Decoder, "decoder"); err != nil {
 		return nil, err
 	}
-	if t.post, err = parsePostProcessor(f.PostProcessor, "post_processor"); err != nil {
+	proc, err := parsePostProcessor(f.PostProcessor, "post_processor")
+	if err != nil {
+		return nil, err
+	}
+	if t.post, err = newPostProcessor(proc, "post_processor"); err != nil {
 		return nil, err
 	}
 	if err := t.buildVocab(f.AddedTokens); err != nil {
 		return nil, err
 	}
-	for _, id := range append(append([]int32(nil), t.post.prefix...), t.post.suffix...) {
-		if t.kind(id) == kindNone {
-			return nil, fmt.Errorf("post_processor: token id %d is not in the vocabulary", id)
+	for _, l := range []layout{t.post.singleSpecial, t.post.pairSpecial} {
+		for _, pc := range l {
+			for _, id := range pc.ids {
+				if t.kind(id) == kindNone {
+					return nil, fmt.Errorf("post_processor: token id %d is not in the vocabulary", id)
+				}
+			}
 		}
+	}
+	if t.padID, err = parsePadding(f.Padding); err != nil {
+		return nil, err
 	}
 	t.findBOSEOS()
 	return t, nil
@@ -129,7 +141,7 @@ func jsonError(err error) error {
 	return fmt.Errorf("invalid tokenizer.json: %w", err)
 }
 
-func parseModel(raw json.RawMessage) (*bpe, error) {
+func parseModel(raw json.RawMessage) (wordModel, error) {
 	if isNull(raw) {
 		return nil, errors.New("model: missing")
 	}
@@ -141,11 +153,17 @@ func parseModel(raw json.RawMessage) (*bpe, error) {
 		return nil, err
 	}
 	switch {
+	case head.Type != nil && *head.Type == "WordPiece":
+		return parseWordPiece(raw)
 	case head.Type != nil && *head.Type != "BPE":
 		return nil, unsupported("model", "model", *head.Type)
 	case head.Type == nil && head.Merges == nil: // files without a type are BPE if they have merges
-		return nil, errors.New("model: no \"type\" and no merges; only BPE models are supported")
+		return nil, errors.New("model: no \"type\" and no merges; only BPE and WordPiece models are supported")
 	}
+	return parseBPE(raw)
+}
+
+func parseBPE(raw json.RawMessage) (*bpe, error) {
 	var c modelJSON
 	if err := decodeComponent(raw, "model", &c); err != nil {
 		return nil, err
@@ -154,10 +172,8 @@ func parseModel(raw json.RawMessage) (*bpe, error) {
 	case c.Dropout != nil && *c.Dropout != 0:
 		return nil, fmt.Errorf("model: BPE dropout %g is not supported (it makes encoding random)", *c.Dropout)
 	}
-	for tok, id := range c.Vocab {
-		if id < 0 || id >= maxID {
-			return nil, fmt.Errorf("model.vocab: token %q has id %d, outside [0, %d)", tok, id, maxID)
-		}
+	if err := checkVocabIDs(c.Vocab); err != nil {
+		return nil, err
 	}
 	m := newBPE(c.Vocab, c.UnkToken)
 	if c.Prefix != nil {

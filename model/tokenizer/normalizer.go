@@ -112,6 +112,8 @@ func parseNormalizer(raw json.RawMessage, path string) (normalizer, error) {
 		return unicodeNorm{forms[typ]}, nil
 	case "Lowercase":
 		return lowercaseNorm{}, nil
+	case "BertNormalizer":
+		return parseBertNormalizer(raw, path)
 	}
 	return nil, unsupported(path, "normalizer", typ)
 }

@@ -115,6 +115,8 @@ func parsePreTokenizer(raw json.RawMessage, path string) (p preTokenizer, byteLe
 	case "Metaspace":
 		p, err := parseMetaspace(raw, path, "pre-tokenizer")
 		return p, false, err
+	case "BertPreTokenizer":
+		return bertPre{}, false, nil
 	case "Split":
 		var c struct {
 			Pattern  pattern `json:"pattern"`

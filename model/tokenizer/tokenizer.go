@@ -5,12 +5,12 @@ import "strings"
 // Tokenizer encodes text to token ids and back, as described by a Hugging Face
 // tokenizer.json. It is immutable after loading and safe for concurrent use.
 type Tokenizer struct {
-	model     *bpe
+	model     wordModel
 	norm      normalizer   // nil: none
 	pre       preTokenizer // nil: the whole piece is one word
 	byteLevel bool         // the pre-tokenizer ends with ByteLevel
 	dec       decoder      // nil: tokens joined with spaces
-	post      template
+	post      postProcessor
 
 	raw        *addedMatcher // added tokens matched in the raw text
 	normalized *addedMatcher // added tokens matched after normalization
@@ -19,6 +19,7 @@ type Tokenizer struct {
 	tokens   []string // by id
 	kinds    []uint8  // by id: kindNone, kindModel, kindAdded or kindSpecial
 	bos, eos int32    // -1 when unknown
+	padID    int32    // from tokenizer.json's padding block; -1 without one
 }
 
 const (
@@ -124,7 +125,7 @@ func (t *Tokenizer) TokenID(s string) (int32, bool) {
 	if id, ok := t.added[s]; ok {
 		return id, true
 	}
-	id, ok := t.model.vocab[s]
+	id, ok := t.model.vocabulary()[s]
 	return id, ok
 }
 

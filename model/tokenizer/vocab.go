@@ -7,7 +7,7 @@ import "fmt"
 // vocabulary entry takes the vocabulary's id, as in Hugging Face.
 func (t *Tokenizer) buildVocab(added []addedToken) error {
 	size := 0
-	for _, id := range t.model.vocab {
+	for _, id := range t.model.vocabulary() {
 		size = max(size, int(id)+1)
 	}
 	var keep []*addedToken
@@ -16,7 +16,7 @@ func (t *Tokenizer) buildVocab(added []addedToken) error {
 		if a.Content == "" {
 			continue // Hugging Face ignores empty added tokens
 		}
-		if id, ok := t.model.vocab[a.Content]; ok {
+		if id, ok := t.model.vocabulary()[a.Content]; ok {
 			a.ID = id
 		} else if a.ID < 0 || a.ID >= maxID {
 			return fmt.Errorf("added_tokens[%d] %q: id %d outside [0, %d)", i, a.Content, a.ID, maxID)
@@ -29,7 +29,7 @@ func (t *Tokenizer) buildVocab(added []addedToken) error {
 		keep = append(keep, a)
 	}
 	t.tokens, t.kinds = make([]string, size), make([]uint8, size)
-	for tok, id := range t.model.vocab {
+	for tok, id := range t.model.vocabulary() {
 		// Two strings with one id would make decoding ambiguous; keep the
 		// smaller so that the choice does not depend on map order.
 		if t.kinds[id] == kindNone || tok < t.tokens[id] {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 
+	"lopper/internal/fsx"
 	"lopper/pipeline"
 	"lopper/stages"
 )
@@ -100,7 +101,7 @@ func runRun(ctx context.Context, a *app, args []string) int {
 	if *summaryJSON != "" {
 		data, err := json.MarshalIndent(s, "", "  ")
 		if err == nil {
-			err = pipeline.WriteFileAtomic(*summaryJSON, append(data, '\n'), 0o644)
+			err = fsx.WriteFileAtomic(*summaryJSON, append(data, '\n'), 0o644)
 		}
 		if err != nil {
 			fmt.Fprintf(a.stderr, "lopper run: --summary-json: %v\n", err)

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"lopper/internal/fsx"
 )
 
 // runLog is runs/<id>.json: the cache entries one run used (computed or
@@ -93,7 +95,7 @@ func (cr *cacheRun) writeLocked() error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(cr.path, append(b, '\n'), 0o644)
+	return fsx.WriteFileAtomic(cr.path, append(b, '\n'), 0o644)
 }
 
 // end releases the cache's lock.
@@ -122,5 +124,5 @@ func ensureDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(dir))
+	return fsx.SyncDir(filepath.Dir(dir))
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"lopper/internal/fsx"
 )
 
 // LockSchema is the version of the lockfile's layout.
@@ -160,7 +162,7 @@ func WriteLock(path string, l *Lock) error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(path, b, 0o644)
+	return fsx.WriteFileAtomic(path, b, 0o644)
 }
 
 // ReadLock reads a lockfile.

@@ -16,7 +16,7 @@ import (
 	texttemplate "text/template"
 
 	"lopper/history"
-	"lopper/pipeline"
+	"lopper/internal/fsx"
 )
 
 //go:embed report.md.tmpl report.html.tmpl report.css
@@ -62,7 +62,7 @@ func writeReport(ctx context.Context, v *reportView, formats []string, runDir, p
 	out := &reportOutput{bytes: map[string]int64{}}
 	wantMD := slices.Contains(formats, ReportMarkdown)
 	write := func(path string, data []byte) error {
-		if err := pipeline.WriteFileAtomic(path, data, 0o644); err != nil {
+		if err := fsx.WriteFileAtomic(path, data, 0o644); err != nil {
 			return fmt.Errorf("report: %w", err)
 		}
 		rel, err := filepath.Rel(runDir, path)

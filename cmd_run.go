@@ -35,7 +35,7 @@ func runRun(ctx context.Context, a *app, args []string) int {
 	out := fs.String("out", "runs", "create the run directory under `DIR`, as DIR/<UTC time>-<name>/")
 	failFast := fs.Bool("fail-fast", false, "cancel every stage when one fails (default: only its dependents)")
 	summaryJSON := fs.String("summary-json", "", "also write the run summary as JSON to `FILE`")
-	cacheDir := fs.String("cache-dir", "", "the stage cache `DIR` (default: .lopper/cache next to the recipe; a resumed run: the run's)")
+	cacheDir := fs.String("cache-dir", "", "the stage cache `DIR` (default: .lopper/cache next to the recipe; a resumed run: the run's own, none if it had none)")
 	noCache := fs.Bool("no-cache", false, "neither reuse nor store stage results")
 	resume := fs.String("resume", "", "continue the interrupted or failed run in `RUN_DIR`: finished stages come from the cache, the run's recipe and params from its run.json")
 	pos, code, ok := a.parse(fs, args)
@@ -112,8 +112,8 @@ func runRun(ctx context.Context, a *app, args []string) int {
 }
 
 // resumeRun loads the run in dir for --resume and the options that
-// continue it. Its cache is --cache-dir, else the run's own, else the
-// default next to its recipe; --no-cache runs every stage again.
+// continue it. Its cache is --cache-dir, else the run's own (none when the
+// run had none); --no-cache runs every stage again.
 func (a *app) resumeRun(dir string, opts pipeline.RunOptions, cacheDir string, noCache bool) (*pipeline.Recipe, pipeline.RunOptions, int) {
 	res, err := pipeline.LoadResumable(dir, newRegistry())
 	if err != nil {
@@ -126,12 +126,9 @@ func (a *app) resumeRun(dir string, opts pipeline.RunOptions, cacheDir string, n
 		return nil, opts, exitOK
 	}
 	opts = res.ResumeOptions(opts)
-	if !noCache {
-		def := prev.CacheDir
-		if def == "" {
-			def = pipeline.DefaultCacheDir(res.Recipe.Path)
-		}
-		if code := a.openCache(&opts, cacheDir, def); code != exitOK {
+	// The run's own cache, as its record says: none for a --no-cache run.
+	if !noCache && (cacheDir != "" || prev.CacheDir != "") {
+		if code := a.openCache(&opts, cacheDir, prev.CacheDir); code != exitOK {
 			return nil, opts, code
 		}
 	}

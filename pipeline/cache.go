@@ -265,3 +265,31 @@ func (c *Cache) remove(path string) error {
 	}
 	return os.RemoveAll(tmp)
 }
+
+// removeStale removes the temporary entries that killed processes left in
+// the cache (see fsx.RemoveStale: a live writer's are locked and kept) and
+// returns their paths. Entries and objects are written one level below
+// their shard directories, so that is as deep as it looks.
+func (c *Cache) removeStale() ([]string, error) {
+	dirs := []string{c.dir, filepath.Join(c.dir, cacheRuns)}
+	for _, sub := range []string{cacheEntries, cacheObjects} {
+		shards, err := filepath.Glob(filepath.Join(c.dir, sub, "*"))
+		if err != nil {
+			return nil, err
+		}
+		dirs = append(dirs, filepath.Join(c.dir, sub))
+		for _, s := range shards {
+			if fi, err := os.Lstat(s); err == nil && fi.IsDir() && !fsx.IsTemp(fi.Name()) {
+				dirs = append(dirs, s)
+			}
+		}
+	}
+	var removed []string
+	var errs []error
+	for _, d := range dirs {
+		r, err := fsx.RemoveStale(d, "")
+		removed = append(removed, r...)
+		errs = append(errs, err)
+	}
+	return removed, errors.Join(errs...)
+}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"lopper/internal/fsx"
 )
 
 // GCOptions configure Cache.GC.
@@ -195,7 +197,7 @@ func (g *gc) list(dir string) ([]string, error) {
 	for _, e := range entries {
 		n := e.Name()
 		if strings.HasPrefix(n, ".") {
-			if strings.Contains(n, ".tmp-") {
+			if fsx.IsTemp(n) || strings.Contains(n, ".tmp-") { // and the names of lopper before fsx
 				if err := g.drop(filepath.Join(dir, n), &g.rep.TempRemoved); err != nil {
 					return nil, err
 				}

@@ -53,6 +53,13 @@ func (c *Cache) beginRun(runDir, recipe string, log hclog.Logger) (*cacheRun, er
 	if err != nil {
 		return nil, fmt.Errorf("cache lock %s: %w", lock, err)
 	}
+	removed, err := c.removeStale()
+	if len(removed) > 0 {
+		log.Info("removed the temporary files of killed runs from the cache", "cache", c.dir, "paths", removed)
+	}
+	if err != nil {
+		log.Warn("cannot remove the temporary files of killed runs from the cache", "cache", c.dir, "error", err)
+	}
 	sum := sha256.Sum256([]byte(runDir))
 	cr := &cacheRun{c: c, log: log, unlock: unlock, seen: map[string]bool{},
 		path: filepath.Join(c.dir, cacheRuns, hex.EncodeToString(sum[:8])+".json")}

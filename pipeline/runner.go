@@ -11,6 +11,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sync/semaphore"
+
+	"lopper/internal/fsx"
 )
 
 // RunOptions configure Run.
@@ -65,6 +67,15 @@ func Run(ctx context.Context, r *Recipe, opts RunOptions) (*RunRecord, error) {
 		return nil, err
 	}
 	defer unlock()
+	// A run directory being resumed may hold what a killed attempt was
+	// writing; nothing else can be writing into it now.
+	removed, err := fsx.RemoveStaleTree(runDir)
+	if len(removed) > 0 {
+		opts.Logger.Info("removed the temporary files of a killed run", "run_dir", runDir, "paths", removed)
+	}
+	if err != nil {
+		opts.Logger.Warn("cannot remove the temporary files of a killed run", "run_dir", runDir, "error", err)
+	}
 	rs := &runState{recipe: r, opts: opts, log: opts.Logger, runDir: runDir}
 	if opts.Cache != nil {
 		if rs.cache, err = opts.Cache.beginRun(runDir, r.Path, opts.Logger); err != nil {

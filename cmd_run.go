@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 
 	"lopper/internal/fsx"
@@ -71,6 +70,7 @@ func runRun(ctx context.Context, a *app, args []string) int {
 	if code != exitOK || r == nil {
 		return code
 	}
+	opts.LockFile = pipeline.LockPath(r.Path) // written before the final record: see RunOptions
 	rec, err := pipeline.Run(ctx, r, opts)
 	if rec == nil {
 		fmt.Fprintf(a.stderr, "lopper run: %v\n", err)
@@ -80,12 +80,6 @@ func runRun(ctx context.Context, a *app, args []string) int {
 	if err != nil { // the run happened but its record could not be written
 		a.log.Error("run record incomplete", "error", err)
 		code = max(code, exitFailed)
-	}
-	if rec.Status == pipeline.RunSucceeded {
-		if err := writeLock(r, rec); err != nil {
-			a.log.Error("cannot write the lockfile", "error", err)
-			code = max(code, exitFailed)
-		}
 	}
 	s := pipeline.Summarize(rec)
 	s.ExitCode = code
@@ -148,16 +142,6 @@ func (a *app) openCache(opts *pipeline.RunOptions, dir, def string) int {
 	}
 	opts.Cache = c
 	return exitOK
-}
-
-// writeLock writes the recipe's lockfile for a succeeded run.
-func writeLock(r *pipeline.Recipe, rec *pipeline.RunRecord) error {
-	path := pipeline.LockPath(r.Path)
-	l, err := pipeline.NewLock(rec, filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	return pipeline.WriteLock(path, l)
 }
 
 // flagSet reports whether the flag called name was given.

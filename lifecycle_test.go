@@ -161,3 +161,30 @@ func TestKilledNoCacheRunResumes(t *testing.T) {
 		t.Errorf("resumed record: status %s, cache_dir %q", rec.Status, rec.CacheDir)
 	}
 }
+
+// A lockfile that cannot be written fails the run: the record, the printed
+// line, --summary-json and the exit code all say failed, and why.
+func TestUnwritableLockfileFailsTheRun(t *testing.T) {
+	f := recipeFile(t, "st.yaml", statusRecipe)
+	dir := filepath.Dir(f)
+	if err := os.WriteFile(filepath.Join(dir, "gate.txt"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lock := filepath.Join(dir, "st.lock")
+	if err := os.MkdirAll(filepath.Join(lock, "in-the-way"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, summary := t.TempDir(), filepath.Join(t.TempDir(), "summary.json")
+	code, stdout, _ := lopper(context.Background(), "run", f, "--out", out, "--summary-json", summary)
+	if code != exitFailed || !strings.Contains(stdout, "run st failed") || !strings.Contains(stdout, "cannot write the lockfile "+lock) {
+		t.Errorf("exit %d, printed %q; want 1 and a failed run naming the lockfile", code, stdout)
+	}
+	if rec := readRunRecord(t, onlyRun(t, out)); rec.Status != pipeline.RunFailed || !strings.Contains(rec.Error, lock) {
+		t.Errorf("run.json: %s %q", rec.Status, rec.Error)
+	}
+	var s pipeline.Summary
+	b, err := os.ReadFile(summary)
+	if err != nil || json.Unmarshal(b, &s) != nil || s.Status != pipeline.RunFailed || s.ExitCode != exitFailed {
+		t.Errorf("--summary-json: %v %s", err, b)
+	}
+}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -163,6 +164,18 @@ func WriteLock(path string, l *Lock) error {
 		return err
 	}
 	return fsx.WriteFileAtomic(path, b, 0o644)
+}
+
+// writeLockOf writes the lockfile of the succeeded run rec to path.
+func writeLockOf(rec *RunRecord, path string) error {
+	if fi, err := os.Lstat(path); err == nil && fi.IsDir() {
+		return errors.New("a directory is in the way")
+	}
+	l, err := NewLock(rec, filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	return WriteLock(path, l)
 }
 
 // ReadLock reads a lockfile.

@@ -48,6 +48,10 @@ type RunOptions struct {
 	// Resumed lists the earlier attempts of the run in RunDir that this
 	// run continues (see Resume).
 	Resumed []AttemptRecord
+	// LockFile, when set, is where a succeeded run writes the recipe's
+	// lockfile (see LockPath), before its final record: a run whose
+	// lockfile cannot be written is failed, with the reason in its record.
+	LockFile string
 }
 
 // errFailFast is the cancellation cause of --fail-fast.
@@ -144,6 +148,12 @@ func execute(ctx context.Context, rs *runState) (*RunRecord, error) {
 		rec.Ended = time.Now().UTC()
 		rec.Seconds = rec.Ended.Sub(rec.Started).Seconds()
 		rec.Status, rec.Error = runOutcome(rec, ctx.Err() != nil)
+		if rec.Status == RunSucceeded && opts.LockFile != "" {
+			if err := writeLockOf(rec, opts.LockFile); err != nil {
+				opts.Logger.Error("cannot write the lockfile", "path", opts.LockFile, "error", err)
+				rec.Status, rec.Error = RunFailed, fmt.Sprintf("cannot write the lockfile %s: %v", opts.LockFile, err)
+			}
+		}
 	})
 	logOutcome(opts.Logger, final)
 	if err != nil {

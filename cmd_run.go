@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -59,16 +60,31 @@ func runRun(ctx context.Context, a *app, args []string) int {
 	opts := pipeline.RunOptions{Jobs: *jobs, FailFast: *failFast, OutDir: *out, Logger: a.log, Version: version,
 		Build: buildID(), Numerics: numericsID()}
 	var r *pipeline.Recipe
+	cache := "" // the stage cache's directory, "" for none
 	if *resume != "" {
-		r, opts, code = a.resumeRun(*resume, opts, *cacheDir, *noCache)
+		r, opts, cache, code = a.resumeRun(*resume, opts, *cacheDir, *noCache)
 	} else {
 		r, code = a.loadRecipe(pos[0], *set)
 		if code == exitOK && !*noCache {
-			code = a.openCache(&opts, *cacheDir, pipeline.DefaultCacheDir(r.Path))
+			cache = cmp.Or(*cacheDir, pipeline.DefaultCacheDir(r.Path))
 		}
 	}
 	if code != exitOK || r == nil {
 		return code
+	}
+	if *summaryJSON != "" { // before anything is created
+		if err := r.CheckOutputFile(*summaryJSON, cache); err != nil {
+			fmt.Fprintf(a.stderr, "lopper run: --summary-json: %v\n", err)
+			return exitUsage
+		}
+	}
+	if cache != "" {
+		c, err := pipeline.OpenCache(cache)
+		if err != nil {
+			fmt.Fprintf(a.stderr, "lopper run: %v\n", err)
+			return exitFailed
+		}
+		opts.Cache = c
 	}
 	opts.LockFile = pipeline.LockPath(r.Path) // written before the final record: see RunOptions
 	rec, err := pipeline.Run(ctx, r, opts)
@@ -106,42 +122,27 @@ func runRun(ctx context.Context, a *app, args []string) int {
 }
 
 // resumeRun loads the run in dir for --resume and the options that
-// continue it. Its cache is --cache-dir, else the run's own (none when the
-// run had none); --no-cache runs every stage again.
-func (a *app) resumeRun(dir string, opts pipeline.RunOptions, cacheDir string, noCache bool) (*pipeline.Recipe, pipeline.RunOptions, int) {
+// continue it, and the directory of its cache: --cache-dir, else the run's
+// own as its record says (none when the run had none, "" also for
+// --no-cache, which runs every stage again).
+func (a *app) resumeRun(dir string, opts pipeline.RunOptions, cacheDir string, noCache bool) (*pipeline.Recipe, pipeline.RunOptions, string, int) {
 	res, err := pipeline.LoadResumable(dir, newRegistry())
 	if err != nil {
 		fmt.Fprintf(a.stderr, "lopper run --resume: %v\n", err)
-		return nil, opts, exitUsage
+		return nil, opts, "", exitUsage
 	}
 	prev := res.Record
 	if prev.Status == pipeline.RunSucceeded {
 		fmt.Fprintf(a.stdout, "run %s already succeeded; nothing to resume\n", prev.RunDir)
-		return nil, opts, exitOK
+		return nil, opts, "", exitOK
 	}
 	opts = res.ResumeOptions(opts)
-	// The run's own cache, as its record says: none for a --no-cache run.
-	if !noCache && (cacheDir != "" || prev.CacheDir != "") {
-		if code := a.openCache(&opts, cacheDir, prev.CacheDir); code != exitOK {
-			return nil, opts, code
-		}
+	cache := ""
+	if !noCache {
+		cache = cmp.Or(cacheDir, prev.CacheDir)
 	}
 	a.log.Info("resuming", "run_dir", prev.RunDir, "previous_status", prev.Status, "attempt", len(opts.Resumed)+1)
-	return res.Recipe, opts, exitOK
-}
-
-// openCache sets opts.Cache to dir, or def when dir is "".
-func (a *app) openCache(opts *pipeline.RunOptions, dir, def string) int {
-	if dir == "" {
-		dir = def
-	}
-	c, err := pipeline.OpenCache(dir)
-	if err != nil {
-		fmt.Fprintf(a.stderr, "lopper run: %v\n", err)
-		return exitFailed
-	}
-	opts.Cache = c
-	return exitOK
+	return res.Recipe, opts, cache, exitOK
 }
 
 // flagSet reports whether the flag called name was given.

@@ -188,3 +188,45 @@ func TestUnwritableLockfileFailsTheRun(t *testing.T) {
 		t.Errorf("--summary-json: %v %s", err, b)
 	}
 }
+
+// --summary-json never names the recipe, its lockfile, a directory, an
+// input or the cache: refused at once (exit 2), before any run starts.
+func TestSummaryJSONIsCheckedFirst(t *testing.T) {
+	f := recipeFile(t, "st.yaml", statusRecipe)
+	dir := filepath.Dir(f)
+	gate := filepath.Join(dir, "gate.txt")
+	if err := os.WriteFile(gate, []byte("the input"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(f, filepath.Join(dir, "alias.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	cache := filepath.Join(t.TempDir(), "cache")
+	out := t.TempDir()
+	for _, c := range []struct{ path, why string }{
+		{f, "is the recipe"},
+		{filepath.Join(dir, "alias.yaml"), "is the recipe"},
+		{filepath.Join(dir, ".", "st.lock"), "is the recipe's lockfile"},
+		{dir, "is a directory"},
+		{gate, "is param gate"},
+		{filepath.Join(cache, "summary.json"), "inside the stage cache"},
+		{filepath.Join(dir, "missing", "summary.json"), "does not exist"},
+	} {
+		code, _, stderr := lopper(context.Background(), "run", f, "--out", out, "--cache-dir", cache, "--summary-json", c.path)
+		if code != exitUsage || !strings.Contains(stderr, "--summary-json") || !strings.Contains(stderr, c.why) {
+			t.Errorf("--summary-json %s: exit %d, %q; want 2 and %q", c.path, code, stderr, c.why)
+		}
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Errorf("a refused run started: %v", entries)
+	}
+	if _, err := os.Stat(cache); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a refused run created its cache: %v", err)
+	}
+	if b, _ := os.ReadFile(gate); string(b) != "the input" {
+		t.Errorf("the input was overwritten: %q", b)
+	}
+	if b, _ := os.ReadFile(f); string(b) != statusRecipe {
+		t.Errorf("the recipe was overwritten: %q", b)
+	}
+}

@@ -230,3 +230,29 @@ func TestSummaryJSONIsCheckedFirst(t *testing.T) {
 		t.Errorf("the recipe was overwritten: %q", b)
 	}
 }
+
+// A truncated lockfile is reported as damaged, by name, not compared as if
+// its missing params had changed to nothing.
+func TestStatusReportsDamagedLockfile(t *testing.T) {
+	ctx := context.Background()
+	f := recipeFile(t, "st.yaml", statusRecipe)
+	if err := os.WriteFile(filepath.Join(filepath.Dir(f), "gate.txt"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := lopper(ctx, "run", f, "--out", t.TempDir()); code != exitOK {
+		t.Fatalf("run: exit %d\n%s", code, stderr)
+	}
+	lock := pipeline.LockPath(f)
+	full, err := os.ReadFile(lock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := strings.Index(string(full), "params:") + len("params:\n    - name: v\n")
+	if err := os.WriteFile(lock, full[:cut], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, _ := lopper(ctx, "status", f)
+	if code != exitFailed || !strings.Contains(stdout, "the lockfile "+lock+" is damaged") || strings.Contains(stdout, "<nil>") {
+		t.Errorf("status with a truncated lockfile: exit %d\n%s", code, stdout)
+	}
+}

@@ -256,3 +256,23 @@ func TestStatusReportsDamagedLockfile(t *testing.T) {
 		t.Errorf("status with a truncated lockfile: exit %d\n%s", code, stdout)
 	}
 }
+
+// A file someone put into the cache does not make `cache gc` fail; it is
+// named and left alone.
+func TestCacheGCLeavesStrayFiles(t *testing.T) {
+	cache := t.TempDir()
+	if _, err := pipeline.OpenCache(cache); err != nil {
+		t.Fatal(err)
+	}
+	stray := filepath.Join(cache, "entries", "README")
+	if err := os.WriteFile(stray, []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := lopper(context.Background(), "cache", "gc", "--keep-last", "0", "--cache-dir", cache)
+	if code != exitOK || !strings.Contains(stdout, "left alone: "+stray) {
+		t.Errorf("gc: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if _, err := os.Stat(stray); err != nil {
+		t.Errorf("gc removed %s: %v", stray, err)
+	}
+}

@@ -115,7 +115,7 @@ func runFields(a, b *pipeline.RunRecord) []FieldRow {
 		return t.UTC().Format("2006-01-02 15:04:05")
 	}
 	dur := func(r *pipeline.RunRecord) string {
-		if r.Status == pipeline.RunRunning {
+		if r.Status == pipeline.RunRunning || r.Ended.IsZero() { // still going, or died
 			return "-"
 		}
 		return FormatSeconds(r.Seconds)

@@ -26,7 +26,8 @@ import (
 // otherwise (the runner's default).
 const DefaultOutDir = "runs"
 
-// Read reads and decodes a run.json. Its errors name the file.
+// Read reads and decodes a run.json. Its errors name the file. A run
+// whose process died shows as interrupted (pipeline.SettleDead).
 func Read(path string) (*pipeline.RunRecord, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -43,6 +44,9 @@ func Read(path string) (*pipeline.RunRecord, error) {
 	if rec.Schema != pipeline.RecordSchema {
 		return nil, fmt.Errorf("%s: run record schema %d, this lopper reads schema %d", path, rec.Schema, pipeline.RecordSchema)
 	}
+	// A record that says "running" while no process holds its run
+	// directory is the record of a killed run: show it as interrupted.
+	pipeline.SettleDead(&rec, filepath.Dir(path))
 	return &rec, nil
 }
 

@@ -3,9 +3,12 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"lopper/internal/fsx"
 )
 
 // artifactMeta is the artifact.json written next to an encoded artifact.
@@ -17,8 +20,9 @@ type artifactMeta struct {
 const artifactMetaFile = "artifact.json"
 
 // WriteArtifact encodes a with its kind's codec into dir, atomically: the
-// files are written into a temporary sibling directory, which is renamed to
-// dir when complete. dir must not exist.
+// files are written into a temporary sibling directory (locked while it is
+// filled, see fsx), which is renamed to dir when complete. dir must not
+// exist; when another writer creates it first the error is os.ErrExist.
 func WriteArtifact(ctx context.Context, reg *Registry, dir string, a Artifact) (err error) {
 	codec, ok := reg.Codec(a.Kind())
 	if !ok {
@@ -27,36 +31,28 @@ func WriteArtifact(ctx context.Context, reg *Registry, dir string, a Artifact) (
 	if _, err := os.Stat(dir); err == nil {
 		return fmt.Errorf("write artifact: %s already exists", dir)
 	}
-	parent := filepath.Dir(dir)
-	if err := os.MkdirAll(parent, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-*")
+	tmp, err := fsx.NewTempDir(dir)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			os.RemoveAll(tmp)
-		}
-	}()
-	if err = codec.Encode(ctx, a, tmp); err != nil {
-		return fmt.Errorf("encode %s artifact: %w", a.Kind(), err)
+	fail := func(err error) error { return errors.Join(err, tmp.Discard()) }
+	if err := codec.Encode(ctx, a, tmp.Path); err != nil {
+		return fail(fmt.Errorf("encode %s artifact: %w", a.Kind(), err))
 	}
 	meta, err := json.MarshalIndent(artifactMeta{Kind: a.Kind(), Digest: a.Digest()}, "", "  ")
 	if err != nil {
-		return err
+		return fail(err)
 	}
-	if err = WriteFileAtomic(filepath.Join(tmp, artifactMetaFile), meta, 0o644); err != nil {
-		return err
+	if err := fsx.WriteFileAtomic(filepath.Join(tmp.Path, artifactMetaFile), meta, 0o644); err != nil {
+		return fail(err)
 	}
-	if err = syncTree(tmp); err != nil { // whatever the codec did, it is on disk before the rename
-		return err
+	if err := fsx.SyncTree(tmp.Path); err != nil { // whatever the codec did, it is on disk before the rename
+		return fail(err)
 	}
-	if err = os.Rename(tmp, dir); err != nil {
-		return err
-	}
-	return syncDir(parent)
+	return tmp.CommitNew(dir)
 }
 
 // ReadArtifact decodes the artifact in dir and checks that its digest is the

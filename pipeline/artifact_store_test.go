@@ -47,25 +47,6 @@ func TestArtifactStore(t *testing.T) {
 	}
 }
 
-func TestWriteFileAtomicReplaces(t *testing.T) {
-	f := filepath.Join(t.TempDir(), "x.json")
-	for _, s := range []string{"first", "second"} {
-		if err := pipeline.WriteFileAtomic(f, []byte(s), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	b, err := os.ReadFile(f)
-	if err != nil || string(b) != "second" {
-		t.Errorf("content %q %v", b, err)
-	}
-	if st, _ := os.Stat(f); st.Mode().Perm() != 0o600 {
-		t.Errorf("mode %v", st.Mode())
-	}
-	if err := pipeline.WriteFileAtomic(filepath.Join(t.TempDir(), "missing", "x"), nil, 0o644); err == nil {
-		t.Errorf("write into a missing directory succeeded")
-	}
-}
-
 // A stage that needs an input as files asks for it: the artifact is encoded
 // once per run, atomically, and every asker gets the same directory, which
 // reads back as the same artifact.

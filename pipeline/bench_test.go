@@ -54,15 +54,3 @@ func BenchmarkRunOverhead(b *testing.B) {
 		})
 	}
 }
-
-// BenchmarkWriteFileAtomic measures one durable run.json-sized write (temp
-// file, fsync, rename, directory fsync).
-func BenchmarkWriteFileAtomic(b *testing.B) {
-	data := []byte(strings.Repeat("x", 16<<10))
-	f := b.TempDir() + "/run.json"
-	for b.Loop() {
-		if err := pipeline.WriteFileAtomic(f, data, 0o644); err != nil {
-			b.Fatal(err)
-		}
-	}
-}

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"lopper/internal/fsx"
 )
 
 // Cache is the content-addressed stage cache. Its directory holds:
@@ -226,7 +228,7 @@ func (c *Cache) put(ctx context.Context, reg *Registry, key, uses, path string, 
 	if err := ensureDir(filepath.Dir(p)); err != nil {
 		return err
 	}
-	return WriteFileAtomic(p, append(file, '\n'), 0o644)
+	return fsx.WriteFileAtomic(p, append(file, '\n'), 0o644)
 }
 
 // putObject stores an artifact unless it is there already (written by an
@@ -254,7 +256,7 @@ func (c *Cache) remove(path string) error {
 	if !strings.HasPrefix(path, c.dir+string(filepath.Separator)) {
 		return fmt.Errorf("refusing to remove %s: not inside the cache %s", path, c.dir)
 	}
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp-removed-"+fmt.Sprint(time.Now().UnixNano()))
+	tmp := filepath.Join(filepath.Dir(path), fsx.TempPrefix(filepath.Base(path))+"removed-"+fmt.Sprint(time.Now().UnixNano()))
 	if err := os.Rename(path, tmp); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
@@ -262,4 +264,32 @@ func (c *Cache) remove(path string) error {
 		return err
 	}
 	return os.RemoveAll(tmp)
+}
+
+// removeStale removes the temporary entries that killed processes left in
+// the cache (see fsx.RemoveStale: a live writer's are locked and kept) and
+// returns their paths. Entries and objects are written one level below
+// their shard directories, so that is as deep as it looks.
+func (c *Cache) removeStale() ([]string, error) {
+	dirs := []string{c.dir, filepath.Join(c.dir, cacheRuns)}
+	for _, sub := range []string{cacheEntries, cacheObjects} {
+		shards, err := filepath.Glob(filepath.Join(c.dir, sub, "*"))
+		if err != nil {
+			return nil, err
+		}
+		dirs = append(dirs, filepath.Join(c.dir, sub))
+		for _, s := range shards {
+			if fi, err := os.Lstat(s); err == nil && fi.IsDir() && !fsx.IsTemp(fi.Name()) {
+				dirs = append(dirs, s)
+			}
+		}
+	}
+	var removed []string
+	var errs []error
+	for _, d := range dirs {
+		r, err := fsx.RemoveStale(d, "")
+		removed = append(removed, r...)
+		errs = append(errs, err)
+	}
+	return removed, errors.Join(errs...)
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"lopper/internal/fsx"
 )
 
 // GCOptions configure Cache.GC.
@@ -27,6 +29,10 @@ type GCReport struct {
 	Objects, ObjectsRemoved int
 	TempRemoved             int // leftovers of interrupted writes
 	BytesRemoved            int64
+	// Unknown lists what is in the cache's directories but not named as
+	// the cache names its files (a file someone put there): gc leaves it
+	// alone.
+	Unknown []string
 }
 
 // GC removes the entries that none of the last opts.KeepLast runs used,
@@ -70,7 +76,7 @@ type gc struct {
 // the entries the kept ones used.
 func (g *gc) runs() (map[string]bool, error) {
 	dir := filepath.Join(g.c.dir, cacheRuns)
-	names, err := g.list(dir)
+	names, err := g.list(dir, isRunLogName)
 	if err != nil {
 		return nil, err
 	}
@@ -118,12 +124,12 @@ func (g *gc) runs() (map[string]bool, error) {
 func (g *gc) entries(live map[string]bool) (map[string]bool, error) {
 	objects := map[string]bool{}
 	root := filepath.Join(g.c.dir, cacheEntries)
-	shards, err := g.list(root)
+	shards, err := g.list(root, isShardName)
 	if err != nil {
 		return nil, err
 	}
 	for _, s := range shards {
-		names, err := g.list(filepath.Join(root, s))
+		names, err := g.list(filepath.Join(root, s), isEntryName)
 		if err != nil {
 			return nil, err
 		}
@@ -159,12 +165,12 @@ func (g *gc) entries(live map[string]bool) (map[string]bool, error) {
 // objects removes the object directories not in live.
 func (g *gc) objects(live map[string]bool) error {
 	root := filepath.Join(g.c.dir, cacheObjects)
-	shards, err := g.list(root)
+	shards, err := g.list(root, isShardName)
 	if err != nil {
 		return err
 	}
 	for _, s := range shards {
-		names, err := g.list(filepath.Join(root, s))
+		names, err := g.list(filepath.Join(root, s), isObjectName)
 		if err != nil {
 			return err
 		}
@@ -181,9 +187,10 @@ func (g *gc) objects(live map[string]bool) error {
 	return nil
 }
 
-// list returns the names in dir, removing the temporary leftovers of
-// interrupted writes (".NAME.tmp-…") as it goes.
-func (g *gc) list(dir string) ([]string, error) {
+// list returns the names in dir that are the cache's (valid says which),
+// removing the temporary leftovers of interrupted writes as it goes and
+// noting the rest as unknown.
+func (g *gc) list(dir string, valid func(fs.DirEntry) bool) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -195,16 +202,50 @@ func (g *gc) list(dir string) ([]string, error) {
 	for _, e := range entries {
 		n := e.Name()
 		if strings.HasPrefix(n, ".") {
-			if strings.Contains(n, ".tmp-") {
+			if fsx.IsTemp(n) || strings.Contains(n, ".tmp-") { // and the names of lopper before fsx
 				if err := g.drop(filepath.Join(dir, n), &g.rep.TempRemoved); err != nil {
 					return nil, err
 				}
 			}
 			continue
 		}
+		if !valid(e) {
+			g.rep.Unknown = append(g.rep.Unknown, filepath.Join(dir, n))
+			continue
+		}
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// The names the cache gives its files: shard directories (two hex
+// digits), entries (<key hex>.json), objects (a directory named by a
+// SHA-256) and run logs (16 hex digits .json).
+func isShardName(e fs.DirEntry) bool { return e.IsDir() && isHex(e.Name(), 2) }
+
+func isEntryName(e fs.DirEntry) bool {
+	h, ok := strings.CutSuffix(e.Name(), cacheEntryExt)
+	return ok && e.Type().IsRegular() && isHex(h, 64)
+}
+
+func isObjectName(e fs.DirEntry) bool { return e.IsDir() && isHex(e.Name(), 64) }
+
+func isRunLogName(e fs.DirEntry) bool {
+	h, ok := strings.CutSuffix(e.Name(), ".json")
+	return ok && e.Type().IsRegular() && isHex(h, 16)
+}
+
+// isHex reports whether s is n lower-case hex digits.
+func isHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for _, c := range s {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // drop removes path (unless dry-running), counting it and its bytes.

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"lopper/internal/fsx"
 )
 
 // runLog is runs/<id>.json: the cache entries one run used (computed or
@@ -50,6 +52,13 @@ func (c *Cache) beginRun(runDir, recipe string, log hclog.Logger) (*cacheRun, er
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cache lock %s: %w", lock, err)
+	}
+	removed, err := c.removeStale()
+	if len(removed) > 0 {
+		log.Info("removed the temporary files of killed runs from the cache", "cache", c.dir, "paths", removed)
+	}
+	if err != nil {
+		log.Warn("cannot remove the temporary files of killed runs from the cache", "cache", c.dir, "error", err)
 	}
 	sum := sha256.Sum256([]byte(runDir))
 	cr := &cacheRun{c: c, log: log, unlock: unlock, seen: map[string]bool{},
@@ -93,7 +102,7 @@ func (cr *cacheRun) writeLocked() error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(cr.path, append(b, '\n'), 0o644)
+	return fsx.WriteFileAtomic(cr.path, append(b, '\n'), 0o644)
 }
 
 // end releases the cache's lock.
@@ -122,5 +131,5 @@ func ensureDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(dir))
+	return fsx.SyncDir(filepath.Dir(dir))
 }

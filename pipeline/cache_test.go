@@ -3,11 +3,16 @@ package pipeline_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
+	"lopper/internal/fsx"
 	"lopper/pipeline"
 	"lopper/pipeline/pipelinetest"
 )
@@ -272,7 +277,7 @@ func TestCacheGC(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *dry != *rep || rep.Runs != 3 || rep.RunsRemoved != 2 || rep.EntriesRemoved == 0 || rep.ObjectsRemoved == 0 || rep.BytesRemoved == 0 {
+	if !reflect.DeepEqual(dry, rep) || rep.Runs != 3 || rep.RunsRemoved != 2 || rep.EntriesRemoved == 0 || rep.ObjectsRemoved == 0 || rep.BytesRemoved == 0 {
 		t.Errorf("gc report %+v, dry run %+v", rep, dry)
 	}
 	// What the last run used is still there, and only that.
@@ -286,5 +291,49 @@ func TestCacheGC(t *testing.T) {
 	left, _ := filepath.Glob(filepath.Join(cf.cache.Dir(), "*", "*", "*"))
 	if len(left) != 0 {
 		t.Errorf("left after keep-last 0: %v", left)
+	}
+}
+
+// Files that are not the cache's (a README someone put in, a file where a
+// shard directory belongs) are reported and left alone: gc neither fails
+// on them nor removes them. Temporaries of killed writers are removed.
+func TestCacheGCLeavesUnknownFiles(t *testing.T) {
+	cf := newCacheFixture(t, cacheRecipe)
+	cf.run()
+	dir := cf.cache.Dir()
+	shard, _ := filepath.Glob(filepath.Join(dir, "objects", "*"))
+	if len(shard) == 0 {
+		t.Fatal("no objects")
+	}
+	stray := []string{
+		filepath.Join(dir, "entries", "README"),
+		filepath.Join(shard[0], "notes.txt"),
+		filepath.Join(dir, "runs", "notes.txt"),
+	}
+	for _, p := range stray {
+		if err := os.WriteFile(p, []byte("mine"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tmp := filepath.Join(shard[0], fsx.TempPrefix("obj")+"1")
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := cf.cache.GC(pipeline.GCOptions{KeepLast: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(stray)
+	slices.Sort(rep.Unknown)
+	if !slices.Equal(rep.Unknown, stray) || rep.TempRemoved != 1 || rep.EntriesRemoved != rep.Entries || rep.Entries == 0 {
+		t.Errorf("gc report %+v, want unknown %v and 1 temporary", rep, stray)
+	}
+	for _, p := range stray {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("gc removed %s: %v", p, err)
+		}
+	}
+	if _, err := os.Stat(tmp); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("temporary %s left: %v", tmp, err)
 	}
 }

@@ -1,7 +1,9 @@
 package pipeline
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -10,10 +12,18 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"lopper/internal/fsx"
 )
 
-// LockSchema is the version of the lockfile's layout.
-const LockSchema = 1
+// LockSchema is the version of the lockfile's layout. 2 added the last
+// line, lockTrailer, that tells a complete lockfile from a truncated one.
+const LockSchema = 2
+
+// ErrBadLock is wrapped by ReadLock's errors for a lockfile that exists but
+// cannot be used: damaged (truncated, edited, not YAML) or of another
+// schema. `lopper status` reports the recipe stale; a run rewrites it.
+var ErrBadLock = errors.New("run the recipe again to rewrite it")
 
 // Lock is a recipe's lockfile (<recipe>.lock, like dvc.lock): what the last
 // successful `lopper run` of the recipe computed, and from what. It holds
@@ -142,7 +152,10 @@ func relTo(dir, p string) string {
 	return filepath.ToSlash(rel)
 }
 
-const lockHeader = "# Written by `lopper run`; `lopper status` compares the recipe against it. Do not edit.\n"
+const (
+	lockHeader  = "# Written by `lopper run`; `lopper status` compares the recipe against it. Do not edit.\n"
+	lockTrailer = "# end of lockfile\n"
+)
 
 // Marshal returns the lockfile's text: YAML with fields in a fixed order
 // and map keys sorted, so equal locks are equal bytes.
@@ -151,7 +164,7 @@ func (l *Lock) Marshal() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return append([]byte(lockHeader), b...), nil
+	return append(append([]byte(lockHeader), b...), lockTrailer...), nil
 }
 
 // WriteLock writes l to path atomically.
@@ -160,10 +173,23 @@ func WriteLock(path string, l *Lock) error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(path, b, 0o644)
+	return fsx.WriteFileAtomic(path, b, 0o644)
 }
 
-// ReadLock reads a lockfile.
+// writeLockOf writes the lockfile of the succeeded run rec to path.
+func writeLockOf(rec *RunRecord, path string) error {
+	if fi, err := os.Lstat(path); err == nil && fi.IsDir() {
+		return errors.New("a directory is in the way")
+	}
+	l, err := NewLock(rec, filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	return WriteLock(path, l)
+}
+
+// ReadLock reads a lockfile. One that is damaged or of another schema is
+// an error that names it and wraps ErrBadLock.
 func ReadLock(path string) (*Lock, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -171,10 +197,14 @@ func ReadLock(path string) (*Lock, error) {
 	}
 	var l Lock
 	if err := yaml.Unmarshal(b, &l); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("the lockfile %s is damaged (%v): %w", path, err, ErrBadLock)
 	}
-	if l.Schema != LockSchema {
-		return nil, fmt.Errorf("%s: lockfile schema %d, this lopper reads %d", path, l.Schema, LockSchema)
+	if l.Schema != LockSchema && l.Schema != 0 {
+		return nil, fmt.Errorf("the lockfile %s has schema %d, this lopper reads %d: %w", path, l.Schema, LockSchema, ErrBadLock)
+	}
+	if l.Schema == 0 || !bytes.HasSuffix(b, []byte(lockTrailer)) {
+		return nil, fmt.Errorf("the lockfile %s is damaged (truncated: it does not end with the line %q): %w",
+			path, strings.TrimSpace(lockTrailer), ErrBadLock)
 	}
 	return &l, nil
 }

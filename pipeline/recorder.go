@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"lopper/internal/fsx"
 )
 
 // RecordFile is the run record's file name inside a run directory.
@@ -73,7 +75,7 @@ func (r *recorder) writeLocked() {
 	}
 	data, err := json.MarshalIndent(r.rec, "", "  ")
 	if err == nil {
-		err = WriteFileAtomic(r.path, append(data, '\n'), 0o644)
+		err = fsx.WriteFileAtomic(r.path, append(data, '\n'), 0o644)
 	}
 	if err != nil && r.err == nil {
 		r.err = err

@@ -2,26 +2,11 @@ package pipeline
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 )
-
-// lockRunDir locks a run directory (flock on the directory itself) for
-// this process, so that `--resume` never continues a run that is still
-// going. The kernel drops the lock when the process dies, however it dies.
-func lockRunDir(dir string) (unlock func(), err error) {
-	unlock, err = lockFile(dir, true, false)
-	if errors.Is(err, errLocked) {
-		return nil, fmt.Errorf("run directory %s is in use by another lopper process (a run in progress?)", dir)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("lock run directory: %w", err)
-	}
-	return unlock, nil
-}
 
 // Resumable is a run that --resume can continue: its record, and its
 // recipe reloaded as it was run.
@@ -47,6 +32,7 @@ func LoadResumable(runDir string, reg *Registry) (*Resumable, error) {
 	if rec.Schema != RecordSchema {
 		return nil, fmt.Errorf("%s: record schema %d, this lopper reads %d", path, rec.Schema, RecordSchema)
 	}
+	SettleDead(&rec, runDir) // lockRunDir then says whether it is still going
 	set, err := setFlags(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

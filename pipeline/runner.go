@@ -11,6 +11,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sync/semaphore"
+
+	"lopper/internal/fsx"
 )
 
 // RunOptions configure Run.
@@ -46,6 +48,10 @@ type RunOptions struct {
 	// Resumed lists the earlier attempts of the run in RunDir that this
 	// run continues (see Resume).
 	Resumed []AttemptRecord
+	// LockFile, when set, is where a succeeded run writes the recipe's
+	// lockfile (see LockPath), before its final record: a run whose
+	// lockfile cannot be written is failed, with the reason in its record.
+	LockFile string
 }
 
 // errFailFast is the cancellation cause of --fail-fast.
@@ -68,6 +74,15 @@ func Run(ctx context.Context, r *Recipe, opts RunOptions) (*RunRecord, error) {
 		return nil, err
 	}
 	defer unlock()
+	// A run directory being resumed may hold what a killed attempt was
+	// writing; nothing else can be writing into it now.
+	removed, err := fsx.RemoveStaleTree(runDir)
+	if len(removed) > 0 {
+		opts.Logger.Info("removed the temporary files of a killed run", "run_dir", runDir, "paths", removed)
+	}
+	if err != nil {
+		opts.Logger.Warn("cannot remove the temporary files of a killed run", "run_dir", runDir, "error", err)
+	}
 	rs := &runState{recipe: r, opts: opts, log: opts.Logger, runDir: runDir}
 	if opts.Cache != nil {
 		if rs.cache, err = opts.Cache.beginRun(runDir, r.Path, opts.Logger); err != nil {
@@ -136,6 +151,12 @@ func execute(ctx context.Context, rs *runState) (*RunRecord, error) {
 		rec.Ended = time.Now().UTC()
 		rec.Seconds = rec.Ended.Sub(rec.Started).Seconds()
 		rec.Status, rec.Error = runOutcome(rec, ctx.Err() != nil)
+		if rec.Status == RunSucceeded && opts.LockFile != "" {
+			if err := writeLockOf(rec, opts.LockFile); err != nil {
+				opts.Logger.Error("cannot write the lockfile", "path", opts.LockFile, "error", err)
+				rec.Status, rec.Error = RunFailed, fmt.Sprintf("cannot write the lockfile %s: %v", opts.LockFile, err)
+			}
+		}
 	})
 	logOutcome(opts.Logger, final)
 	if err != nil {

@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -179,5 +180,34 @@ func TestLockIsDeterministic(t *testing.T) {
 	}
 	if p := l.Params[2]; p.Name != "data" || p.Value != "data.txt" {
 		t.Errorf("path param %+v, want it relative to the lockfile", p)
+	}
+}
+
+// A lockfile cut at any line is refused as damaged (ErrBadLock), naming
+// it: a truncation at a line between two params or stages still parses,
+// and would otherwise read as params and stages that vanished.
+func TestReadLockRefusesTruncated(t *testing.T) {
+	cf := newCacheFixture(t, cacheRecipe)
+	_, path := cf.lockRun()
+	full, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range len(full) - 1 {
+		if full[i] != '\n' {
+			continue
+		}
+		if err := os.WriteFile(path, full[:i+1], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pipeline.ReadLock(path); !errors.Is(err, pipeline.ErrBadLock) || !strings.Contains(err.Error(), path) {
+			t.Fatalf("cut after %d bytes: %v", i+1, err)
+		}
+	}
+	if err := os.WriteFile(path, full, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pipeline.ReadLock(path); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -16,7 +16,7 @@ import (
 	texttemplate "text/template"
 
 	"lopper/history"
-	"lopper/pipeline"
+	"lopper/internal/fsx"
 )
 
 //go:embed report.md.tmpl report.html.tmpl report.css
@@ -75,7 +75,7 @@ func Write(ctx context.Context, v *View, runDir, plotDir, base string) (*Output,
 	out := &Output{Bytes: map[string]int64{}}
 	wantMD := slices.Contains(formats, Markdown)
 	write := func(path string, data []byte) error {
-		if err := pipeline.WriteFileAtomic(path, data, 0o644); err != nil {
+		if err := fsx.WriteFileAtomic(path, data, 0o644); err != nil {
 			return fmt.Errorf("report: %w", err)
 		}
 		rel, err := filepath.Rel(runDir, path)

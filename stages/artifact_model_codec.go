@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"lopper/internal/fsx"
 	"lopper/model"
 	"lopper/pipeline"
 )
@@ -52,7 +53,7 @@ func (modelCodec) Encode(ctx context.Context, a pipeline.Artifact, dir string) e
 		meta.DTypes[t.Name] = t.DType
 	}
 	if m.Mask != nil {
-		if err := pipeline.WriteFileAtomic(filepath.Join(dir, maskFile), m.Mask, 0o644); err != nil {
+		if err := fsx.WriteFileAtomic(filepath.Join(dir, maskFile), m.Mask, 0o644); err != nil {
 			return err
 		}
 	}
@@ -60,7 +61,7 @@ func (modelCodec) Encode(ctx context.Context, a pipeline.Artifact, dir string) e
 	if err != nil {
 		return err
 	}
-	return pipeline.WriteFileAtomic(filepath.Join(dir, modelArtifactJSON), b, 0o644)
+	return fsx.WriteFileAtomic(filepath.Join(dir, modelArtifactJSON), b, 0o644)
 }
 
 func (modelCodec) Decode(ctx context.Context, dir string) (pipeline.Artifact, error) {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 
+	"lopper/internal/fsx"
 	"lopper/model"
 	"lopper/pipeline"
 	"lopper/pruning"
@@ -64,7 +65,7 @@ func (scoresCodec) Encode(_ context.Context, a pipeline.Artifact, dir string) er
 		name string
 		data []byte
 	}{{scoresBin, buf}, {scoresConfig, sa.Config}, {scoresJSON, mj}} {
-		if err := pipeline.WriteFileAtomic(filepath.Join(dir, f.name), f.data, 0o644); err != nil {
+		if err := fsx.WriteFileAtomic(filepath.Join(dir, f.name), f.data, 0o644); err != nil {
 			return err
 		}
 	}

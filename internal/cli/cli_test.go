@@ -16,12 +16,15 @@ import (
 var testKit = pipelinetest.New()
 
 func TestMain(m *testing.M) {
-	newRegistry = func() *pipeline.Registry {
-		reg := defaultRegistry()
-		testKit.Register(reg)
-		return reg
-	}
+	newRegistry = testRegistry
 	os.Exit(m.Run())
+}
+
+// testRegistry is the program's registry with testKit's kinds.
+func testRegistry() *pipeline.Registry {
+	reg := defaultRegistry()
+	testKit.Register(reg)
+	return reg
 }
 
 // lopper runs the CLI in-process.

@@ -107,4 +107,7 @@ func writeGCReport(w io.Writer, dir string, r *pipeline.GCReport, dry bool) {
 	}
 	fmt.Fprintf(w, "%s: %s %d of %d runs' logs, %d of %d entries, %d of %d artifacts, %d temporary leftovers (%.1f MB)\n",
 		dir, verb, r.RunsRemoved, r.Runs, r.EntriesRemoved, r.Entries, r.ObjectsRemoved, r.Objects, r.TempRemoved, float64(r.BytesRemoved)/1e6)
+	for _, p := range r.Unknown {
+		fmt.Fprintf(w, "left alone: %s (not a file of the cache)\n", p)
+	}
 }

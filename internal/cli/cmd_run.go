@@ -1,14 +1,15 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 
+	"lopper/internal/fsx"
 	"lopper/model/tensor"
 	"lopper/pipeline"
 	"lopper/stages"
@@ -36,7 +37,7 @@ func runRun(ctx context.Context, a *app, args []string) int {
 	out := fs.String("out", "runs", "create the run directory under `DIR`, as DIR/<UTC time>-<name>/")
 	failFast := fs.Bool("fail-fast", false, "cancel every stage when one fails (default: only its dependents)")
 	summaryJSON := fs.String("summary-json", "", "also write the run summary as JSON to `FILE`")
-	cacheDir := fs.String("cache-dir", "", "the stage cache `DIR` (default: .lopper/cache next to the recipe; a resumed run: the run's)")
+	cacheDir := fs.String("cache-dir", "", "the stage cache `DIR` (default: .lopper/cache next to the recipe; a resumed run: the run's own, none if it had none)")
 	noCache := fs.Bool("no-cache", false, "neither reuse nor store stage results")
 	resume := fs.String("resume", "", "continue the interrupted or failed run in `RUN_DIR`: finished stages come from the cache, the run's recipe and params from its run.json")
 	pos, code, ok := a.parse(fs, args)
@@ -61,18 +62,34 @@ func runRun(ctx context.Context, a *app, args []string) int {
 	opts := pipeline.RunOptions{Jobs: *jobs, FailFast: *failFast, OutDir: *out, Logger: a.log, Version: version,
 		Build: buildID(), Numerics: tensor.Fingerprint()}
 	var r *pipeline.Recipe
+	cache := "" // the stage cache's directory, "" for none
 	if *resume != "" {
-		r, opts, code = a.resumeRun(*resume, opts, *cacheDir, *noCache)
+		r, opts, cache, code = a.resumeRun(*resume, opts, *cacheDir, *noCache)
 	} else {
 		r, code = a.loadRecipe(pos[0], *set)
 		if code == exitOK && !*noCache {
-			code = a.openCache(&opts, *cacheDir, pipeline.DefaultCacheDir(r.Path))
+			cache = cmp.Or(*cacheDir, pipeline.DefaultCacheDir(r.Path))
 		}
 	}
 	if code != exitOK || r == nil {
 		return code
 	}
-	release, ok := a.guard.hold() // an interrupt lets the run record itself
+	if *summaryJSON != "" { // before anything is created
+		if err := r.CheckOutputFile(*summaryJSON, cache); err != nil {
+			fmt.Fprintf(a.stderr, "lopper run: --summary-json: %v\n", err)
+			return exitUsage
+		}
+	}
+	if cache != "" {
+		c, err := pipeline.OpenCache(cache)
+		if err != nil {
+			fmt.Fprintf(a.stderr, "lopper run: %v\n", err)
+			return exitFailed
+		}
+		opts.Cache = c
+	}
+	opts.LockFile = pipeline.LockPath(r.Path) // written before the final record: see RunOptions
+	release, ok := a.guard.hold()             // an interrupt lets the run record itself
 	if !ok {
 		return exitInterrupted
 	}
@@ -86,12 +103,6 @@ func runRun(ctx context.Context, a *app, args []string) int {
 	if err != nil { // the run happened but its record could not be written
 		a.log.Error("run record incomplete", "error", err)
 		code = max(code, exitFailed)
-	}
-	if rec.Status == pipeline.RunSucceeded {
-		if err := writeLock(r, rec); err != nil {
-			a.log.Error("cannot write the lockfile", "error", err)
-			code = max(code, exitFailed)
-		}
 	}
 	s := pipeline.Summarize(rec)
 	s.ExitCode = code
@@ -107,7 +118,7 @@ func runRun(ctx context.Context, a *app, args []string) int {
 	if *summaryJSON != "" {
 		data, err := json.MarshalIndent(s, "", "  ")
 		if err == nil {
-			err = pipeline.WriteFileAtomic(*summaryJSON, append(data, '\n'), 0o644)
+			err = fsx.WriteFileAtomic(*summaryJSON, append(data, '\n'), 0o644)
 		}
 		if err != nil {
 			fmt.Fprintf(a.stderr, "lopper run: --summary-json: %v\n", err)
@@ -118,55 +129,27 @@ func runRun(ctx context.Context, a *app, args []string) int {
 }
 
 // resumeRun loads the run in dir for --resume and the options that
-// continue it. Its cache is --cache-dir, else the run's own, else the
-// default next to its recipe; --no-cache runs every stage again.
-func (a *app) resumeRun(dir string, opts pipeline.RunOptions, cacheDir string, noCache bool) (*pipeline.Recipe, pipeline.RunOptions, int) {
+// continue it, and the directory of its cache: --cache-dir, else the run's
+// own as its record says (none when the run had none, "" also for
+// --no-cache, which runs every stage again).
+func (a *app) resumeRun(dir string, opts pipeline.RunOptions, cacheDir string, noCache bool) (*pipeline.Recipe, pipeline.RunOptions, string, int) {
 	res, err := pipeline.LoadResumable(dir, newRegistry())
 	if err != nil {
 		fmt.Fprintf(a.stderr, "lopper run --resume: %v\n", err)
-		return nil, opts, exitUsage
+		return nil, opts, "", exitUsage
 	}
 	prev := res.Record
 	if prev.Status == pipeline.RunSucceeded {
 		fmt.Fprintf(a.stdout, "run %s already succeeded; nothing to resume\n", prev.RunDir)
-		return nil, opts, exitOK
+		return nil, opts, "", exitOK
 	}
 	opts = res.ResumeOptions(opts)
+	cache := ""
 	if !noCache {
-		def := prev.CacheDir
-		if def == "" {
-			def = pipeline.DefaultCacheDir(res.Recipe.Path)
-		}
-		if code := a.openCache(&opts, cacheDir, def); code != exitOK {
-			return nil, opts, code
-		}
+		cache = cmp.Or(cacheDir, prev.CacheDir)
 	}
 	a.log.Info("resuming", "run_dir", prev.RunDir, "previous_status", prev.Status, "attempt", len(opts.Resumed)+1)
-	return res.Recipe, opts, exitOK
-}
-
-// openCache sets opts.Cache to dir, or def when dir is "".
-func (a *app) openCache(opts *pipeline.RunOptions, dir, def string) int {
-	if dir == "" {
-		dir = def
-	}
-	c, err := pipeline.OpenCache(dir)
-	if err != nil {
-		fmt.Fprintf(a.stderr, "lopper run: %v\n", err)
-		return exitFailed
-	}
-	opts.Cache = c
-	return exitOK
-}
-
-// writeLock writes the recipe's lockfile for a succeeded run.
-func writeLock(r *pipeline.Recipe, rec *pipeline.RunRecord) error {
-	path := pipeline.LockPath(r.Path)
-	l, err := pipeline.NewLock(rec, filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	return pipeline.WriteLock(path, l)
+	return res.Recipe, opts, cache, exitOK
 }
 
 // flagSet reports whether the flag called name was given.

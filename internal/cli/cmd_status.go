@@ -43,6 +43,9 @@ func runStatus(ctx context.Context, a *app, args []string) int {
 	case errors.Is(err, os.ErrNotExist):
 		fmt.Fprintf(a.stdout, "%s: stale: no lockfile %s (the recipe has not run to success yet)\n", file, lockPath)
 		return exitFailed
+	case errors.Is(err, pipeline.ErrBadLock):
+		fmt.Fprintf(a.stdout, "%s: stale: %v\n", file, err)
+		return exitFailed
 	case err != nil:
 		fmt.Fprintf(a.stderr, "lopper status: %v\n", err)
 		return exitUsage

@@ -13,13 +13,21 @@ import (
 	"lopper/pipeline"
 )
 
-// childEnv makes a re-executed test binary run as the lopper program (with
-// the real stage kinds only: TestMain has not run yet), so tests can start,
-// kill and resume real `lopper run` processes without building a binary.
+// childEnv makes a re-executed test binary run as the lopper program, so
+// tests can start, kill and resume real `lopper run` processes without
+// building a binary: "1" with the real stage kinds only (TestMain has not
+// run yet), childTestKinds with the test kinds too.
 const childEnv = "LOPPER_TEST_CHILD"
 
+// childTestKinds is childEnv's value for a child with testKit's kinds.
+const childTestKinds = "test-kinds"
+
 func init() {
-	if os.Getenv(childEnv) == "1" {
+	switch os.Getenv(childEnv) {
+	case "1":
+		os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
+	case childTestKinds:
+		newRegistry = testRegistry
 		os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
 	}
 }

@@ -3,7 +3,9 @@ package fsx
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"syscall"
 )
 
@@ -21,4 +23,30 @@ func SyncDir(dir string) error {
 		return fmt.Errorf("sync %s: %w", dir, serr)
 	}
 	return cerr
+}
+
+// SyncTree syncs every regular file and directory below root, and root
+// itself: what a writer put there by any means is on disk before root is
+// renamed into place.
+func SyncTree(root string) error {
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return SyncDir(p)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		serr := f.Sync()
+		if cerr := f.Close(); serr == nil {
+			serr = cerr
+		}
+		return serr
+	})
 }

@@ -2,6 +2,7 @@ package fsx
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,6 +65,22 @@ func (t *TempDir) Commit(target string) error {
 	return SyncDir(filepath.Dir(filepath.Clean(target)))
 }
 
+// CommitNew syncs the directory and renames it to target, which must not
+// exist (or be an empty directory): unlike Commit it never replaces what
+// is there, so when another writer got there first the error says so
+// (os.ErrExist) and the temporary directory is removed.
+func (t *TempDir) CommitNew(target string) error {
+	err := SyncDir(t.Path)
+	if err == nil {
+		err = os.Rename(t.Path, target) // onto a non-empty directory: ENOTEMPTY, which is os.ErrExist
+	}
+	if err != nil {
+		return errors.Join(err, t.Discard())
+	}
+	t.release()
+	return SyncDir(filepath.Dir(filepath.Clean(target)))
+}
+
 // Discard removes the temporary directory and releases its lock.
 func (t *TempDir) Discard() error {
 	err := removeQuiet(t.Path)
@@ -115,6 +132,37 @@ func RemoveStale(parent, base string) ([]string, error) {
 	}
 	return removed, errors.Join(errs...)
 }
+
+// RemoveStaleTree is RemoveStale(dir, "") for root and every directory
+// below it (not following symbolic links, and not looking inside the
+// temporary entries it keeps, which belong to a live writer).
+func RemoveStaleTree(root string) ([]string, error) {
+	var removed []string
+	var errs []error
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			if errors.Is(err, os.ErrNotExist) {
+				return nil // removed meanwhile, or a stale entry removed above
+			}
+			return err
+		case !d.IsDir():
+			return nil
+		case p != root && IsTemp(d.Name()):
+			return filepath.SkipDir
+		}
+		r, err := RemoveStale(p, "")
+		removed = append(removed, r...)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		return nil
+	})
+	return removed, errors.Join(append(errs, err)...)
+}
+
+// IsTemp reports whether name is an fsx temporary entry's name.
+func IsTemp(name string) bool { return isTempName(name, "") }
 
 func isTempName(name, base string) bool {
 	if base != "" {

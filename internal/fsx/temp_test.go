@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,6 +66,9 @@ func TestWriteAtomicKeepsOldOnError(t *testing.T) {
 	fi, err := os.Stat(p)
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("mode %v %v", fi.Mode(), err)
+	}
+	if err := WriteFileAtomic(filepath.Join(root, "missing", "x"), nil, 0o644); err == nil {
+		t.Fatal("write into a missing directory succeeded")
 	}
 }
 
@@ -133,4 +137,68 @@ func TestHoldTemp(t *testing.T) {
 		return nil
 	})
 	t.Fatal("not killed", err)
+}
+
+// CommitNew renames into a missing target and refuses an existing one
+// (another writer's), removing its own temporary directory.
+func TestCommitNewNeverReplaces(t *testing.T) {
+	root := t.TempDir()
+	dst := filepath.Join(root, "obj")
+	td, err := NewTempDir(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, filepath.Join(td.Path, "a"), "first")
+	if err := td.CommitNew(dst); err != nil {
+		t.Fatal(err)
+	}
+	td, err = NewTempDir(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, filepath.Join(td.Path, "a"), "second")
+	if err := td.CommitNew(dst); !errors.Is(err, os.ErrExist) {
+		t.Fatalf("second commit: %v, want os.ErrExist", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dst, "a")); string(b) != "first" {
+		t.Fatalf("target replaced: %q", b)
+	}
+	if entries, _ := os.ReadDir(root); len(entries) != 1 {
+		t.Fatalf("left behind: %v", entries)
+	}
+}
+
+// RemoveStaleTree clears unlocked temporaries at any depth and keeps a
+// live one (locked by this process's open TempDir) with what is in it.
+func TestRemoveStaleTree(t *testing.T) {
+	root := t.TempDir()
+	for _, p := range []string{
+		filepath.Join(root, ".run.json"+tempMark+"1"),
+		filepath.Join(root, "stages", "a", ".m"+tempMark+"2", "config.json"),
+		filepath.Join(root, "keep.txt"),
+	} {
+		mustWrite(t, p, "x")
+	}
+	live, err := NewTempDir(filepath.Join(root, "stages", "model"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Discard()
+	mustWrite(t, filepath.Join(live.Path, ".inner"+tempMark+"3"), "the live writer's")
+	removed, err := RemoveStaleTree(root)
+	if err != nil || len(removed) != 2 {
+		t.Fatalf("removed %v, %v", removed, err)
+	}
+	var left []string
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(root, p)
+			left = append(left, rel)
+		}
+		return err
+	})
+	want := []string{"keep.txt", filepath.Join("stages", filepath.Base(live.Path), ".inner"+tempMark+"3")}
+	if strings.Join(left, ",") != strings.Join(want, ",") {
+		t.Fatalf("left %v, want %v", left, want)
+	}
 }

@@ -17,13 +17,29 @@ type NumberCodec struct{}
 // Kind implements pipeline.Codec.
 func (NumberCodec) Kind() string { return "number" }
 
+// EncodeWaitEnv names an environment variable for tests that kill a
+// process in the middle of writing an artifact: when it holds a path,
+// NumberCodec.Encode writes its file, creates that path (the signal that it
+// is there) and waits until its context ends.
+const EncodeWaitEnv = "LOPPER_TEST_ENCODE_WAIT"
+
 // Encode implements pipeline.Codec.
-func (NumberCodec) Encode(_ context.Context, a pipeline.Artifact, dir string) error {
+func (NumberCodec) Encode(ctx context.Context, a pipeline.Artifact, dir string) error {
 	n, ok := a.(*Number)
 	if !ok {
 		return fmt.Errorf("not a number: %T", a)
 	}
-	return os.WriteFile(filepath.Join(dir, "value.txt"), []byte(strconv.FormatFloat(n.V, 'g', -1, 64)), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "value.txt"), []byte(strconv.FormatFloat(n.V, 'g', -1, 64)), 0o644); err != nil {
+		return err
+	}
+	if ready := os.Getenv(EncodeWaitEnv); ready != "" {
+		if err := os.WriteFile(ready, nil, 0o644); err != nil {
+			return err
+		}
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	return nil
 }
 
 // Decode implements pipeline.Codec.

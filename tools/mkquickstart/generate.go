@@ -11,9 +11,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"lopper/internal/fsx"
 	"lopper/internal/synth"
 	"lopper/model"
-	"lopper/pipeline"
 )
 
 // The output directory's files.
@@ -106,7 +106,7 @@ type metadata struct {
 func writeData(dir string, files []namedData, log io.Writer) error {
 	for _, f := range files {
 		path := filepath.Join(dir, f.name)
-		if err := pipeline.WriteFileAtomic(path, f.data, 0o644); err != nil {
+		if err := fsx.WriteFileAtomic(path, f.data, 0o644); err != nil {
 			return err
 		}
 		fmt.Fprintf(log, "wrote %s (%d bytes)\n", path, len(f.data))

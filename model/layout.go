@@ -154,6 +154,7 @@ func (l *Layout) WithDTypes(dt map[string]DType) (*Layout, error) {
 	return c, nil
 }
 
+// String renders the tensor as "NAME [SHAPE] DTYPE", for messages and logs.
 func (t TensorInfo) String() string {
 	return fmt.Sprintf("%s %v %s", t.Name, t.Shape, t.DType)
 }

@@ -47,7 +47,7 @@ func (x *scopeRun) cacheKey(s *Stage, rec *StageRecord, decl Decl, cfgDigest str
 	k := stageKey{Schema: cacheSchema, Build: x.rs.opts.Build, Numerics: x.rs.opts.Numerics, Uses: s.Uses,
 		Path: rec.Path, Iteration: x.iteration, Matrix: x.matrix, Config: cfgDigest, Inputs: []keyInput{}, Files: files}
 	for _, in := range inputs {
-		k.Inputs = append(k.Inputs, keyInput{Stage: in.Stage, Artifact: in.Artifact, Kind: in.Kind, Digest: in.Digest})
+		k.Inputs = append(k.Inputs, keyInput(in))
 	}
 	for _, in := range decl.Inputs {
 		if in.Artifact != "" || in.Ref.ID == "" {

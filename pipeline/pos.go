@@ -17,6 +17,8 @@ type Pos struct {
 	Col  int    `json:"col,omitempty"`
 }
 
+// String renders the position as FILE:LINE:COL, FILE:LINE when the column
+// is unknown, or FILE alone when the line is.
 func (p Pos) String() string {
 	switch {
 	case p.Line == 0:
@@ -37,6 +39,7 @@ type Problem struct {
 	Snippet string // the source line at Pos.Line, "" if unknown
 }
 
+// Error renders the problem as described on Problem.
 func (p *Problem) Error() string {
 	var b strings.Builder
 	if p.Pos.File != "" {
@@ -82,6 +85,7 @@ type ValidationError struct {
 	Problems []*Problem
 }
 
+// Error renders every problem, one after another, separated by newlines.
 func (e *ValidationError) Error() string {
 	parts := make([]string, len(e.Problems))
 	for i, p := range e.Problems {
@@ -90,6 +94,8 @@ func (e *ValidationError) Error() string {
 	return strings.Join(parts, "\n")
 }
 
+// Unwrap returns the problems as errors, so that errors.As finds a
+// *Problem.
 func (e *ValidationError) Unwrap() []error {
 	errs := make([]error, len(e.Problems))
 	for i, p := range e.Problems {
@@ -138,8 +144,6 @@ func (ps *problems) addErr(pos Pos, err error) {
 	}
 	ps.add(pos, err.Error())
 }
-
-func (ps *problems) empty() bool { return len(ps.list) == 0 }
 
 // err returns the problems as a *ValidationError sorted by position with
 // duplicates removed, or nil when there are none.

@@ -43,6 +43,7 @@ func (r Ref) MarshalJSON() ([]byte, error) { return json.Marshal(r.ID) }
 // UnmarshalJSON reads an id.
 func (r *Ref) UnmarshalJSON(b []byte) error { return json.Unmarshal(b, &r.ID) }
 
+// String returns the referenced id.
 func (r Ref) String() string { return r.ID }
 
 // IsZero reports whether the reference is unset.

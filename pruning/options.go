@@ -45,12 +45,17 @@ const (
 type PatternKind string
 
 const (
+	// Unstructured removes individual weights anywhere in a tensor.
 	Unstructured PatternKind = "unstructured"
-	NM           PatternKind = "n:m" // at most N of every M consecutive inputs survive
-	// Structured patterns, implemented in the structured*.go files.
+	// NM keeps at most N of every M consecutive inputs of each output.
+	NM PatternKind = "n:m"
+	// Neurons removes MLP neurons (rows of up/gate, columns of down); the
+	// structured patterns are implemented in the structured*.go files.
 	Neurons PatternKind = "neurons"
-	Heads   PatternKind = "heads"
-	Layers  PatternKind = "layers"
+	// Heads removes attention heads or kv groups.
+	Heads PatternKind = "heads"
+	// Layers removes whole transformer blocks.
+	Layers PatternKind = "layers"
 )
 
 // Pattern is a pruning pattern; N and M are set for NM ("2:4": N=2, M=4).
@@ -77,6 +82,7 @@ func ParsePattern(s string) (Pattern, error) {
 	return Pattern{Kind: NM, N: n, M: m}, nil
 }
 
+// String renders the pattern as ParsePattern reads it ("2:4", "unstructured").
 func (p Pattern) String() string {
 	if p.Kind == NM {
 		return fmt.Sprintf("%d:%d", p.N, p.M)

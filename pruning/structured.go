@@ -52,9 +52,10 @@ const (
 type StructCriterion string
 
 const (
-	// L1 and L2 are the norms of all the parameters a structure owns
-	// (weights and biases that are removed with it).
+	// ByL1 is the L1 norm of all the parameters a structure owns (weights
+	// and biases that are removed with it).
 	ByL1 StructCriterion = "l1"
+	// ByL2 is the L2 norm of the same parameters.
 	ByL2 StructCriterion = "l2"
 	// Activation is the L2 norm, over all calibration tokens, of the
 	// structure's output activation: the input of down_proj / c_proj for a

@@ -115,6 +115,7 @@ func runSave(ctx context.Context, sc *pipeline.StageContext, cfg *SaveConfig) (*
 		if !m.Config.Uniform() {
 			hint = "prune with `nonuniform: round`, or "
 		}
+		//lint:ignore ST1005 the message starts with a name, "Hugging Face"
 		return nil, fmt.Errorf("Hugging Face could not load this model: %v; %ssave with `uniform: keep` to write it anyway, with its dims in config.json's lopper_dims (lopper loads it, Hugging Face does not)", err, hint)
 	}
 	var dt model.DType

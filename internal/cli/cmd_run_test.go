@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -116,23 +117,46 @@ func TestRunCommandUsage(t *testing.T) {
 }
 
 // Every recipe shipped in recipes/ validates and plans with the program's
-// own stage kinds (not the test kinds).
+// own stage kinds (not the test kinds), and there are recipes to check.
 func TestShippedRecipes(t *testing.T) {
-	files, err := filepath.Glob(repoPath("recipes", "*.yaml"))
+	for _, err := range checkRecipes(repoPath("recipes")) {
+		t.Error(err)
+	}
+}
+
+// checkRecipes loads and plans every *.yaml in dir with the program's stage
+// kinds and returns what is wrong; a directory without recipes is wrong too.
+func checkRecipes(dir string) []error {
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
 	if err != nil {
-		t.Fatal(err)
+		return []error{err}
 	}
 	if len(files) == 0 {
-		t.Log("recipes/ holds no recipes yet (they come with the stages package)")
+		return []error{fmt.Errorf("%s holds no recipes: nothing was checked", dir)}
 	}
+	var errs []error
 	for _, f := range files {
 		r, err := pipeline.Load(f, pipeline.LoadOptions{Registry: defaultRegistry()})
 		if err != nil {
-			t.Errorf("%v", err)
+			errs = append(errs, err)
 			continue
 		}
 		if err := r.Plan().WriteText(io.Discard); err != nil {
-			t.Errorf("%s: plan: %v", f, err)
+			errs = append(errs, fmt.Errorf("%s: plan: %w", f, err))
 		}
+	}
+	return errs
+}
+
+// The shipped-recipes check cannot pass by checking nothing: an empty
+// directory fails it, and so does a recipe that does not validate.
+func TestCheckRecipesFailsOnNoneAndInvalid(t *testing.T) {
+	empty := t.TempDir()
+	if errs := checkRecipes(empty); len(errs) != 1 || !strings.Contains(errs[0].Error(), "holds no recipes") {
+		t.Errorf("empty directory: %v, want one error saying it holds no recipes", errs)
+	}
+	bad := recipeFile(t, "bad.yaml", invalidRecipe)
+	if errs := checkRecipes(filepath.Dir(bad)); len(errs) != 1 || !strings.Contains(errs[0].Error(), "bad.yaml:") {
+		t.Errorf("invalid recipe: %v, want one error naming bad.yaml", errs)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"lopper/internal/sharedtest"
 	"lopper/pipeline"
 )
 
@@ -60,22 +61,14 @@ stages:
 `
 
 // reproFixture writes reproRecipe into a fresh directory, with its params
-// pointing at ../shared (the test is skipped without it).
+// pointing at ../shared (the test is skipped without it, failed in CI).
 func reproFixture(t *testing.T) (recipe string, set []string) {
 	t.Helper()
-	shared, err := filepath.Abs(repoPath("..", "shared"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(shared, "models", "tiny-llama")); err != nil {
-		t.Skip("../shared/models/tiny-llama is not here")
-	}
+	modelDir := sharedtest.ModelDir(t, "tiny-llama")
+	train := sharedtest.Path(t, "data", "shakespeare_train.txt")
+	eval := sharedtest.Path(t, "data", "shakespeare_eval.txt")
 	recipe = recipeFile(t, "repro.yaml", reproRecipe)
-	return recipe, []string{
-		"--set", "model=" + filepath.Join(shared, "models", "tiny-llama"),
-		"--set", "train=" + filepath.Join(shared, "data", "shakespeare_train.txt"),
-		"--set", "eval=" + filepath.Join(shared, "data", "shakespeare_eval.txt"),
-	}
+	return recipe, []string{"--set", "model=" + modelDir, "--set", "train=" + train, "--set", "eval=" + eval}
 }
 
 // child returns a `lopper ARGS...` process (the test binary re-executed)

@@ -45,6 +45,7 @@ type RefusedError struct {
 	Forcible bool
 }
 
+// Error says "refusing to write PATH: REASON".
 func (e *RefusedError) Error() string {
 	return fmt.Sprintf("refusing to write %s: %s", e.Path, e.Reason)
 }

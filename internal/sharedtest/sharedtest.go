@@ -2,7 +2,10 @@
 // next to the repository root: tiny models with PyTorch references, texts,
 // tokenizers; see its README.md) for the tests of every package. It is
 // imported only from _test.go files: the product never needs the data, and
-// a test that asks for something absent is skipped, not failed.
+// a test that asks for something absent is skipped, not failed, except in
+// CI: with the environment variable CI set (to anything but "", "0" or
+// "false"), absent shared data fails the test, so that CI cannot pass by
+// skipping what it was meant to check.
 //
 // It imports nothing of lopper's but internal/par, so that package model's
 // own tests can use it.
@@ -14,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -49,27 +53,60 @@ func isLopperModule(gomod []byte) bool {
 	return false
 }
 
-// Dir returns the shared directory, skipping the test when it is absent.
+// required reports whether absent shared data fails a test instead of
+// skipping it: whether the environment variable CI is set to anything but
+// "", "0" or "false" (CI services set CI=true; so does .ci/run).
+func required() bool {
+	switch strings.ToLower(os.Getenv("CI")) {
+	case "", "0", "false":
+		return false
+	}
+	return true
+}
+
+// absent skips the test, or fails it when shared data is required.
+func absent(tb testing.TB, format string, args ...any) {
+	tb.Helper()
+	if required() {
+		tb.Fatalf(format+" (CI is set, so the shared test data is required)", args...)
+	}
+	tb.Skipf(format, args...)
+}
+
+// Dir returns the shared directory, skipping the test when it is absent
+// (failing it in CI).
 func Dir(tb testing.TB) string {
 	tb.Helper()
 	dir, err := root()
+	return dirAt(tb, dir, err)
+}
+
+// dirAt checks the shared directory dir that the locator found (or err).
+func dirAt(tb testing.TB, dir string, err error) string {
+	tb.Helper()
 	if err != nil {
-		tb.Skipf("shared test data: %v", err)
+		absent(tb, "shared test data: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
-		tb.Skipf("shared test data not found at %s", dir)
+		absent(tb, "shared test data not found at %s", dir)
 	}
 	return dir
 }
 
 // Path returns the shared file or directory at the joined path elements
 // (e.g. "data", "shakespeare_eval.txt"), skipping the test when it is
-// absent.
+// absent (failing it in CI).
 func Path(tb testing.TB, elem ...string) string {
 	tb.Helper()
-	p := filepath.Join(append([]string{Dir(tb)}, elem...)...)
+	return pathIn(tb, Dir(tb), elem...)
+}
+
+// pathIn is Path under the shared directory dir.
+func pathIn(tb testing.TB, dir string, elem ...string) string {
+	tb.Helper()
+	p := filepath.Join(append([]string{dir}, elem...)...)
 	if _, err := os.Stat(p); err != nil {
-		tb.Skipf("shared test data not found: %v", err)
+		absent(tb, "shared test data not found: %v", err)
 	}
 	return p
 }

@@ -1,9 +1,12 @@
 package sharedtest
 
 import (
+	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -30,15 +33,74 @@ func TestDirFromPackage(t *testing.T) {
 	}
 }
 
-// A path that is not there skips the test instead of failing it.
-func TestPathSkipsWhenAbsent(t *testing.T) {
-	Dir(t)
-	ok := t.Run("absent", func(t *testing.T) {
-		Path(t, "no", "such", "file")
-		t.Error("Path returned for a missing file")
-	})
-	if !ok {
-		t.Error("the subtest failed instead of skipping")
+// outcome records how a call ended on a stand-in testing.TB: returned,
+// skipped or failed (Skipf and Fatalf end the goroutine, as testing's do).
+type outcome struct {
+	testing.TB
+	skipped, failed bool
+	msg             string
+}
+
+func (o *outcome) Helper() {}
+
+func (o *outcome) Skipf(format string, args ...any) {
+	o.skipped, o.msg = true, fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+func (o *outcome) Fatalf(format string, args ...any) {
+	o.failed, o.msg = true, fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+// run calls f with a stand-in TB on its own goroutine and reports how it
+// ended.
+func run(f func(tb testing.TB)) *outcome {
+	o := &outcome{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f(o)
+	}()
+	<-done
+	return o
+}
+
+// Absent shared data skips a test, unless CI is set: then it fails the
+// test, for a missing directory, a directory without README.md, a missing
+// file and a locator error alike.
+func TestAbsentSkipsOrFailsInCI(t *testing.T) {
+	full := t.TempDir() // a shared directory with README.md and nothing else
+	if err := os.WriteFile(filepath.Join(full, "README.md"), []byte("shared\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	empty := t.TempDir()
+	calls := map[string]func(tb testing.TB){
+		"missing file":      func(tb testing.TB) { pathIn(tb, dirAt(tb, full, nil), "models", "tiny-llama") },
+		"no README.md":      func(tb testing.TB) { dirAt(tb, empty, nil) },
+		"missing directory": func(tb testing.TB) { dirAt(tb, filepath.Join(empty, "shared"), nil) },
+		"no module root":    func(tb testing.TB) { dirAt(tb, "", errors.New("no go.mod of module lopper above /")) },
+	}
+	for _, ci := range []string{"", "0", "false", "true", "1"} {
+		t.Setenv("CI", ci)
+		wantFail := ci == "true" || ci == "1"
+		for name, call := range calls {
+			o := run(call)
+			if o.failed != wantFail || o.skipped == wantFail {
+				t.Errorf("CI=%q, %s: failed %v, skipped %v (%s); want failed %v", ci, name, o.failed, o.skipped, o.msg, wantFail)
+			}
+		}
+	}
+	// What is there is returned, CI or not.
+	for _, ci := range []string{"", "true"} {
+		t.Setenv("CI", ci)
+		var got string
+		if o := run(func(tb testing.TB) { got = pathIn(tb, dirAt(tb, full, nil), "README.md") }); o.failed || o.skipped {
+			t.Errorf("CI=%q: an existing file: %s", ci, o.msg)
+		}
+		if want := filepath.Join(full, "README.md"); got != want {
+			t.Errorf("CI=%q: path %q, want %q", ci, got, want)
+		}
 	}
 }
 

@@ -3,7 +3,6 @@ package pruning
 import (
 	"context"
 	"math"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -66,14 +65,7 @@ func TestEveryMethodOnNewFamilies(t *testing.T) {
 							}
 						}
 					}
-					dir := filepath.Join(t.TempDir(), "out")
-					if err := out.Save(dir, model.SaveOptions{}); err != nil {
-						t.Fatal(err)
-					}
-					back, err := model.Load(dir, model.LoadOptions{})
-					if err != nil {
-						t.Fatal(err)
-					}
+					back, _ := stSaveLoad(t, out)
 					c, b := out.Config, back.Config
 					if !slices.Equal(b.Layers, c.Layers) || b.HeadDim != c.HeadDim || b.RotaryDim != c.RotaryDim || b.QKNorm != c.QKNorm || b.Rope.String() != c.Rope.String() {
 						t.Errorf("reloaded config %+v, saved %+v", b, c)

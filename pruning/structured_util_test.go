@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"testing"
 
 	"lopper/model"
@@ -97,6 +98,20 @@ func stTokens(n, vocab int, seed uint64) []int32 {
 		out[i] = int32(rng.IntN(vocab))
 	}
 	return out
+}
+
+// stSaveLoad saves m into a new directory and loads it back.
+func stSaveLoad(t testing.TB, m *model.Model) (*model.Model, string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "out")
+	if err := m.Save(dir, model.SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	back, err := model.Load(dir, model.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return back, dir
 }
 
 // logits runs m on b sequences of T tokens and returns a copy of the

@@ -58,8 +58,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_model_goldens as base  # noqa: E402  (st_bytes, write, byte_tokenizer, rotate_half, attend)
 
 OUT = base.OUT
-B, T = 2, 7
-IGNORE = -100
 
 
 # ---- RoPE (modeling_rope_utils.py) ----
@@ -198,65 +196,49 @@ def forward(cfg, p, tokens):
 
 
 def params(cfg, g, dtype):
-    H, nh, nkv, I, V = (cfg[k] for k in ("hidden_size", "num_attention_heads", "num_key_value_heads", "intermediate_size", "vocab_size"))
-    hd, _ = rope_dims(cfg)
-    r = lambda *s, std=0.3: (torch.randn(*s, generator=g) * std).to(dtype)
-    one = lambda n: (1 + r(n, std=0.1).float()).to(dtype)
-    qkv_bias = cfg["model_type"] == "qwen2"
-    p = {"model.embed_tokens.weight": r(V, H), "model.norm.weight": one(H)}
-    if not cfg["tie_word_embeddings"]:
-        p["lm_head.weight"] = r(V, H)
-    for l in range(cfg["num_hidden_layers"]):
-        pre = f"model.layers.{l}."
-        p[pre + "input_layernorm.weight"] = one(H)
-        p[pre + "post_attention_layernorm.weight"] = one(H)
-        if cfg["model_type"] == "qwen3":
-            p[pre + "self_attn.q_norm.weight"] = one(hd)
-            p[pre + "self_attn.k_norm.weight"] = one(hd)
-        for name, out, inp, bias in (("self_attn.q_proj", nh * hd, H, qkv_bias), ("self_attn.k_proj", nkv * hd, H, qkv_bias),
-                                     ("self_attn.v_proj", nkv * hd, H, qkv_bias), ("self_attn.o_proj", H, nh * hd, False),
-                                     ("mlp.gate_proj", I, H, False), ("mlp.up_proj", I, H, False), ("mlp.down_proj", H, I, False)):
-            p[pre + name + ".weight"] = r(out, inp)
-            if bias:
-                p[pre + name + ".bias"] = r(out, std=0.1)
+    """make_model_goldens' llama_params (Qwen2: q/k/v biases), then Qwen3's q/k norms."""
+    p = base.llama_params(cfg, g, dtype, cfg["model_type"] == "qwen2", False, False)
+    if cfg["model_type"] == "qwen3":
+        for l in range(cfg["num_hidden_layers"]):
+            for n in ("q_norm", "k_norm"):
+                p[f"model.layers.{l}.self_attn.{n}.weight"] = (1 + torch.randn(cfg["head_dim"], generator=g) * 0.1).to(dtype)
     return p
 
 
 def golden(name, cfg, dtype, g, prefix=None):
-    d = os.path.join(OUT, name)
-    os.makedirs(d, exist_ok=True)
-    for f in os.listdir(d):
-        os.remove(os.path.join(d, f))
-    stored = params(cfg, g, dtype)
-    vocab = cfg["vocab_size"]
-    tokens = torch.randint(0, vocab, (B, T), generator=g)
-    targets = torch.randint(0, vocab, (B, T), generator=g)
-    targets[1, 2] = IGNORE
-    leaves = {k: v.float().clone().requires_grad_(True) for k, v in stored.items()}
-    logits = forward(cfg, leaves, tokens)
-    loss = F.cross_entropy(logits.reshape(-1, vocab), targets.reshape(-1), ignore_index=IGNORE)
-    loss.backward()
-    with open(os.path.join(d, "config.json"), "w") as f:
-        json.dump(cfg, f, indent=2, sort_keys=True)
-        f.write("\n")
-    base.write(os.path.join(d, "tokenizer.json"), base.byte_tokenizer(vocab))
-    base.write(os.path.join(d, "model.safetensors"), base.st_bytes(stored))
-    base.write(os.path.join(d, "golden_grads.safetensors"), base.st_bytes({k: v.grad.detach() for k, v in leaves.items()}))
-    out = {
-        "tokens": tokens.reshape(-1).tolist(),
-        "targets": [t if t != IGNORE else -1 for t in targets.reshape(-1).tolist()],
-        "batch": B, "seq": T,
-        "logits": [float(v) for v in logits.detach().reshape(-1)],
-        "loss": float(loss),
-    }
-    if prefix:
-        with torch.no_grad():
-            short = forward(cfg, leaves, tokens[:, :prefix])
-        out["prefix_seq"] = prefix
-        out["prefix_logits"] = [float(v) for v in short.reshape(-1)]
-    with open(os.path.join(d, "golden.json"), "w") as f:
+    """make_model_goldens' golden(), plus the logits of a prefix pass."""
+    base.golden(name, cfg, params(cfg, g, dtype), forward, g)
+    if not prefix:
+        return
+    path = os.path.join(OUT, name, "golden.json")
+    with open(path) as f:
+        out = json.load(f)
+    with open(os.path.join(OUT, name, "model.safetensors"), "rb") as f:
+        model = read_st(f.read())
+    tokens = torch.tensor(out["tokens"]).view(out["batch"], out["seq"])
+    with torch.no_grad():
+        short = forward(cfg, model, tokens[:, :prefix])
+    out["prefix_seq"] = prefix
+    out["prefix_logits"] = [float(v) for v in short.reshape(-1)]
+    with open(path, "w") as f:
         json.dump(out, f)
-    print(name, "loss", float(loss), "files", sorted(os.listdir(d)))
+
+
+def read_st(data):
+    """The tensors of a safetensors file (F32 or BF16), widened to float32."""
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + n])
+    body, out = data[8 + n:], {}
+    for name, e in header.items():
+        if name == "__metadata__":
+            continue
+        raw = bytearray(body[e["data_offsets"][0]:e["data_offsets"][1]])
+        if e["dtype"] == "BF16":
+            t = torch.frombuffer(raw, dtype=torch.int16).view(torch.bfloat16)
+        else:
+            t = torch.frombuffer(raw, dtype=torch.float32)
+        out[name] = t.float().reshape(e["shape"])
+    return out
 
 
 def llama_cfg(drop=(), **kw):

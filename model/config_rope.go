@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 )
 
 // RoPEType names a rotary-embedding frequency scaling (transformers'
@@ -356,13 +355,4 @@ func (c *Config) ropeFieldsOwned(f map[string]any) {
 			f["rope_parameters"] = nil
 		}
 	}
-}
-
-// describeRoPE is the rotary embedding in words, for errors and summaries.
-func (c *Config) describeRoPE() string {
-	s := c.Rope.String()
-	if rot := c.rotaryDim(); rot != c.HeadDim {
-		s += fmt.Sprintf(", rotary dim %d of %d", rot, c.HeadDim)
-	}
-	return strings.TrimSpace(s)
 }

@@ -73,7 +73,7 @@ func (s *State) blockBackward(l int, grads []float32) {
 	linearBackward(g.dy, r.o.of(grads), r.ob.of(grads), g.dres, a.y, r.o.of(W), n, H, qd)
 	attentionBackward(g.dqkv, g.dy, a.att, a.qkv, geo, b, T, &s.work)
 	if c.Arch == Llama {
-		s.rope(g.dqkv, r.d, n, T, true)
+		s.ropeBackward(g.dqkv, a, r, grads, n, T)
 	}
 	linearBackward(g.dxn, r.qkv.of(grads), r.qkvb.of(grads), g.dqkv, a.n1.out, r.qkv.of(W), n, geo.stride, H)
 	s.normBackward(g.dres, r.norm1.of(grads), r.norm1b.of(grads), g.dxn, s.res[l], r.norm1.of(W), &a.n1, n)

@@ -178,8 +178,8 @@ func TestLoadRejectsBadModels(t *testing.T) {
 			editConfig(t, dir, `"LlamaForCausalLM"`, `"LlamaForSequenceClassification"`)
 		}, []string{configFile, `"architectures"`, "LlamaForSequenceClassification"}, LoadOptions{}},
 		{"rope scaling", "llama", func(t *testing.T, dir string, m *Model) {
-			editConfig(t, dir, `"rope_theta"`, `"rope_scaling": {"type": "linear", "factor": 2.0}, "rope_theta"`)
-		}, []string{configFile, `"rope_scaling" = {"type": "linear", "factor": 2.0}`}, LoadOptions{}},
+			editConfig(t, dir, `"rope_theta"`, `"rope_scaling": {"type": "ntk", "factor": 2.0}, "rope_theta"`)
+		}, []string{configFile, `field "rope_scaling": field "type" = "ntk": unsupported RoPE scaling`}, LoadOptions{}},
 		{"activation", "gpt2", func(t *testing.T, dir string, m *Model) {
 			editConfig(t, dir, `"activation_function": "gelu"`, `"activation_function": "relu"`)
 		}, []string{configFile, `"activation_function" = "relu"`}, LoadOptions{}},

@@ -10,8 +10,8 @@ import (
 type Arch string
 
 const (
-	// Llama covers Llama, Mistral and Qwen2 style decoders: RMSNorm, RoPE,
-	// grouped-query attention, SwiGLU MLP.
+	// Llama covers Llama, Mistral, Qwen2 and Qwen3 style decoders: RMSNorm,
+	// RoPE, grouped-query attention, SwiGLU MLP.
 	Llama Arch = "llama"
 	// GPT2 is GPT-2: learned positions, LayerNorm, fused Conv1D attention
 	// projection, GELU MLP, biases everywhere.
@@ -40,14 +40,21 @@ type LayerDims struct {
 // as a literal (for New); Validate checks it.
 type Config struct {
 	Arch      Arch
-	ModelType string // config.json model_type: llama, mistral, qwen2 or gpt2
+	ModelType string // config.json model_type: llama, mistral, qwen2, qwen3 or gpt2
 	Hidden    int
 	Vocab     int
 	MaxPos    int // max_position_embeddings / n_positions
-	HeadDim   int
-	Layers    []LayerDims
-	NormEps   float64 // rms_norm_eps / layer_norm_epsilon
-	RopeTheta float64 // Llama family
+	// HeadDim is each attention head's size: config.json's head_dim (Qwen3
+	// default 128), else hidden / heads. It need not divide Hidden.
+	HeadDim int
+	Layers  []LayerDims
+	NormEps float64 // rms_norm_eps / layer_norm_epsilon
+	// Rotary embeddings (Llama family): base θ, the frequency scaling, and
+	// RotaryDim, the leading dims of each head that RoPE rotates
+	// (partial_rotary_factor · HeadDim; 0 means all of HeadDim).
+	RopeTheta float64
+	Rope      RoPEScaling
+	RotaryDim int
 	Act       Activation
 	// TiedEmbeddings: the head reuses the token embedding; the layout then
 	// has no lm_head tensor.
@@ -55,9 +62,13 @@ type Config struct {
 	// Llama family biases: q/k/v (attention_bias, Qwen2), o_proj
 	// (attention_bias), gate/up/down (mlp_bias). GPT-2 always has biases.
 	QKVBias, OBias, MLPBias bool
-	// SlidingWindow (Mistral, Qwen2 use_sliding_window) limits attention to
-	// that many positions; 0 means none. lopper rejects sequences longer
-	// than the window rather than computing a different function.
+	// QKNorm (Qwen3): q and k are RMS-normalized per head over HeadDim,
+	// with one [HeadDim] weight each shared by all heads, before RoPE.
+	QKNorm bool
+	// SlidingWindow (Mistral; Qwen2/Qwen3 use_sliding_window when some
+	// layer slides) limits attention to that many positions; 0 means none.
+	// lopper rejects sequences longer than the window rather than computing
+	// a different function.
 	SlidingWindow int
 
 	// tokens are bos_token_id and eos_token_id (BOSToken, EOSToken).
@@ -73,6 +84,7 @@ func (c *Config) NumLayers() int { return len(c.Layers) }
 // Clone returns a deep copy.
 func (c Config) Clone() Config {
 	c.Layers = slices.Clone(c.Layers)
+	c.Rope = c.Rope.clone()
 	if c.raw != nil {
 		raw := make(map[string]json.RawMessage, len(c.raw))
 		for k, v := range c.raw {
@@ -95,11 +107,16 @@ func (c *Config) Uniform() bool {
 
 // HFCompatible returns nil when Hugging Face can load the model from the
 // standard config fields, or an error saying why not (per-layer dims that
-// differ, or GPT-2 heads that no longer span n_embd). Save still writes such
-// models, recording the dims in config.json's "lopper_dims" field.
+// differ, GPT-2 heads that no longer span n_embd, or partial rotary
+// embeddings in a family whose attention rotates whole heads). Save still
+// writes such models, recording the dims in config.json's "lopper_dims"
+// field.
 func (c *Config) HFCompatible() error {
 	if !c.Uniform() {
 		return fmt.Errorf("layers have different dimensions (%s); Hugging Face configs have one set of dims for all layers", c.dimsSummary())
+	}
+	if c.Arch == Llama && c.rotaryDim() != c.HeadDim && !families[c.modelType()].partialRotary {
+		return fmt.Errorf("rotary dim %d of head dim %d: transformers' %s attention rotates whole heads (no partial rotary)", c.rotaryDim(), c.HeadDim, c.modelType())
 	}
 	if c.Arch == GPT2 && c.Layers[0].Heads*c.HeadDim != c.Hidden {
 		return fmt.Errorf("GPT-2 with %d heads of %d dims does not span n_embd %d; Hugging Face derives head_dim = n_embd / n_head", c.Layers[0].Heads, c.HeadDim, c.Hidden)
@@ -140,18 +157,18 @@ func (c *Config) Validate() error {
 		if c.Act != SiLU {
 			return fmt.Errorf("llama-family models use the silu activation, got %q", c.Act)
 		}
-		if !(c.RopeTheta > 0) {
-			return fmt.Errorf("rope theta must be positive, got %g", c.RopeTheta)
-		}
 		if c.HeadDim%2 != 0 {
 			return fmt.Errorf("rotary embeddings need an even head dim, got %d", c.HeadDim)
+		}
+		if err := c.validateRoPE(); err != nil {
+			return err
 		}
 	case GPT2:
 		if c.Act != GELU && c.Act != GELUTanh {
 			return fmt.Errorf("GPT-2 models use gelu or gelu_tanh, got %q", c.Act)
 		}
-		if c.QKVBias || c.OBias || c.MLPBias || c.SlidingWindow != 0 {
-			return fmt.Errorf("GPT-2 has fixed biases and no sliding window; QKVBias, OBias, MLPBias and SlidingWindow must be unset")
+		if c.QKVBias || c.OBias || c.MLPBias || c.SlidingWindow != 0 || c.QKNorm || c.RotaryDim != 0 || c.Rope.typ() != RoPEDefault {
+			return fmt.Errorf("GPT-2 has fixed biases, learned positions and no sliding window; QKVBias, OBias, MLPBias, QKNorm, SlidingWindow, RotaryDim and Rope must be unset")
 		}
 	}
 	if err := c.checkModelType(); err != nil {
@@ -189,17 +206,19 @@ func (c *Config) checkModelType() error {
 	if !ok || fam.arch != c.Arch {
 		return fmt.Errorf("model type %q is not a %s model type", mt, c.Arch)
 	}
-	bad := false
+	bad := c.QKNorm != (mt == "qwen3")
 	switch mt {
 	case "llama":
-		bad = c.QKVBias != c.OBias || c.SlidingWindow != 0
+		bad = bad || c.QKVBias != c.OBias || c.SlidingWindow != 0
 	case "qwen2":
-		bad = !c.QKVBias || c.OBias || c.MLPBias
+		bad = bad || !c.QKVBias || c.OBias || c.MLPBias
+	case "qwen3":
+		bad = bad || c.QKVBias != c.OBias || c.MLPBias
 	case "mistral":
-		bad = c.QKVBias || c.OBias || c.MLPBias
+		bad = bad || c.QKVBias || c.OBias || c.MLPBias
 	}
 	if bad {
-		return fmt.Errorf("model type %q cannot express QKVBias=%v OBias=%v MLPBias=%v SlidingWindow=%d", mt, c.QKVBias, c.OBias, c.MLPBias, c.SlidingWindow)
+		return fmt.Errorf("model type %q cannot express QKVBias=%v OBias=%v MLPBias=%v QKNorm=%v SlidingWindow=%d", mt, c.QKVBias, c.OBias, c.MLPBias, c.QKNorm, c.SlidingWindow)
 	}
 	return nil
 }

@@ -15,13 +15,20 @@ type family struct {
 	maxPos        int
 	normEps       float64
 	tied          bool
+	// headDim and kvHeads are the defaults of an absent head_dim and
+	// num_key_value_heads (0: hidden / heads and heads); null means those.
+	headDim, kvHeads int
+	// partialRotary: the family's attention honours partial_rotary_factor.
+	partialRotary bool
 }
 
 var families = map[string]family{
-	"llama":   {Llama, "LlamaForCausalLM", 2048, 1e-6, false},
-	"mistral": {Llama, "MistralForCausalLM", 4096 * 32, 1e-6, false},
-	"qwen2":   {Llama, "Qwen2ForCausalLM", 32768, 1e-6, false},
-	"gpt2":    {GPT2, "GPT2LMHeadModel", 1024, 1e-5, true},
+	"llama":   {arch: Llama, architectures: "LlamaForCausalLM", maxPos: 2048, normEps: 1e-6},
+	"mistral": {arch: Llama, architectures: "MistralForCausalLM", maxPos: 4096 * 32, normEps: 1e-6},
+	"qwen2":   {arch: Llama, architectures: "Qwen2ForCausalLM", maxPos: 32768, normEps: 1e-6},
+	// Qwen3Config: head_dim 128 and num_key_value_heads 32 when absent.
+	"qwen3": {arch: Llama, architectures: "Qwen3ForCausalLM", maxPos: 32768, normEps: 1e-6, headDim: 128, kvHeads: 32},
+	"gpt2":  {arch: GPT2, architectures: "GPT2LMHeadModel", maxPos: 1024, normEps: 1e-5, tied: true},
 }
 
 // lopperDimsKey is lopper's own config.json field for dimensions Hugging
@@ -33,8 +40,11 @@ var families = map[string]family{
 const lopperDimsKey = "lopper_dims"
 
 type lopperDims struct {
-	HeadDim int         `json:"head_dim"`
-	Layers  []LayerDims `json:"layers"`
+	HeadDim int `json:"head_dim"`
+	// RotaryDim is Config.RotaryDim of a model whose family cannot express
+	// it (0: all of head_dim).
+	RotaryDim int         `json:"rotary_dim,omitempty"`
+	Layers    []LayerDims `json:"layers"`
 }
 
 // ParseConfig parses a Hugging Face config.json. Errors name the offending
@@ -51,7 +61,7 @@ func ParseConfig(data []byte) (Config, error) {
 	}
 	fam, ok := families[mt]
 	if !ok {
-		return Config{}, fmt.Errorf("field \"model_type\" = %q: unsupported (want llama, mistral, qwen2 or gpt2)", mt)
+		return Config{}, fmt.Errorf("field \"model_type\" = %q: unsupported (want llama, mistral, qwen2, qwen3 or gpt2)", mt)
 	}
 	p.checkArchitectures(fam.architectures)
 	c := Config{Arch: fam.arch, ModelType: mt, raw: raw}
@@ -67,6 +77,9 @@ func ParseConfig(data []byte) (Config, error) {
 		}
 		if len(ld.Layers) != len(c.Layers) {
 			return Config{}, fmt.Errorf("field %q lists %d layers but the config has %d", lopperDimsKey, len(ld.Layers), len(c.Layers))
+		}
+		if ld.RotaryDim != 0 || ld.HeadDim != c.HeadDim {
+			c.RotaryDim = ld.RotaryDim
 		}
 		c.HeadDim, c.Layers = ld.HeadDim, ld.Layers
 	}
@@ -85,22 +98,30 @@ func parseLlama(p *fieldParser, c *Config, fam family) {
 	inter := p.integer("intermediate_size", 0, true)
 	n := p.integer("num_hidden_layers", 0, true)
 	heads := p.integer("num_attention_heads", 0, true)
-	kv := p.integer("num_key_value_heads", heads, false)
+	kv := heads
+	if _, ok := p.raw["num_key_value_heads"]; !ok && fam.kvHeads > 0 {
+		kv = fam.kvHeads
+	}
+	kv = p.integer("num_key_value_heads", kv, false)
 	c.Vocab = p.integer("vocab_size", 0, true)
 	c.MaxPos = p.integer("max_position_embeddings", fam.maxPos, false)
 	c.NormEps = p.number("rms_norm_eps", fam.normEps)
-	c.RopeTheta = p.number("rope_theta", 10000)
 	c.TiedEmbeddings = p.boolean("tie_word_embeddings", fam.tied)
 	if heads > 0 {
-		c.HeadDim = p.integer("head_dim", c.Hidden/heads, false)
+		hd := c.Hidden / heads
+		if _, ok := p.raw["head_dim"]; !ok && fam.headDim > 0 {
+			hd = fam.headDim
+		}
+		c.HeadDim = p.integer("head_dim", hd, false)
 	}
 	if act := p.str("hidden_act", "silu", false); act != "silu" && act != "swish" && p.err == nil {
 		p.fail("hidden_act", act, "unsupported activation (want silu)")
 	}
 	c.Act = SiLU
-	p.mustBeNull("rope_scaling", "RoPE scaling is not supported")
-	if f := p.number("partial_rotary_factor", 1); f != 1 && p.err == nil {
-		p.fail("partial_rotary_factor", f, "partial rotary embeddings are not supported")
+	parseRoPE(p, c)
+	if c.RotaryDim != 0 && !fam.partialRotary && p.err == nil {
+		p.fail("partial_rotary_factor", float64(c.RotaryDim)/float64(c.HeadDim),
+			fmt.Sprintf("transformers' %s attention rotates whole heads; partial rotary embeddings are not supported for this model_type", c.ModelType))
 	}
 	switch c.ModelType {
 	case "llama":
@@ -109,17 +130,71 @@ func parseLlama(p *fieldParser, c *Config, fam family) {
 		c.MLPBias = p.boolean("mlp_bias", false)
 	case "qwen2":
 		c.QKVBias = true
-		if p.boolean("use_sliding_window", false) {
-			c.SlidingWindow = p.integer("sliding_window", 0, true)
-		}
+		c.SlidingWindow = qwenSlidingWindow(p, n)
+	case "qwen3":
+		c.QKVBias = p.boolean("attention_bias", false)
+		c.OBias = c.QKVBias
+		c.QKNorm = true
+		c.SlidingWindow = qwenSlidingWindow(p, n)
 	case "mistral":
-		// Absent means Hugging Face's default window of 4096; null means none.
+		// Absent means Hugging Face's default window of 4096; null means
+		// none. MistralAttention slides on every layer: layer_types that
+		// mix kinds (Ministral's alternation) would be ignored.
 		c.SlidingWindow = 4096
 		if _, ok := p.raw["sliding_window"]; ok {
 			c.SlidingWindow = p.integer("sliding_window", 0, false)
 		}
+		if kinds := layerTypes(p, n); len(kinds) > 1 {
+			p.fail("layer_types", p.raw["layer_types"], "mixes attention kinds, which MistralForCausalLM ignores (every layer uses sliding_window)")
+		}
 	}
 	c.Layers = uniformLayers(n, LayerDims{heads, kv, inter})
+}
+
+// qwenSlidingWindow is the window of a Qwen2/Qwen3 config (Qwen2Config
+// __post_init__): sliding_window when use_sliding_window is set and some
+// layer slides (layer_types when given, else layers from
+// max_window_layers on); 0 when no layer does.
+func qwenSlidingWindow(p *fieldParser, n int) int {
+	if !p.boolean("use_sliding_window", false) {
+		return 0
+	}
+	w := p.integer("sliding_window", 0, false)
+	if w <= 0 {
+		return 0
+	}
+	if _, ok := p.raw["layer_types"]; ok && p.present("layer_types") {
+		if layerTypes(p, n)["sliding_attention"] {
+			return w
+		}
+		return 0
+	}
+	if p.integer("max_window_layers", 28, false) >= n {
+		return 0
+	}
+	return w
+}
+
+// layerTypes reads config.json's layer_types (one per layer, each
+// full_attention or sliding_attention) and returns the kinds it uses.
+func layerTypes(p *fieldParser, n int) map[string]bool {
+	var lt []string
+	if !p.get("layer_types", &lt, "a list of strings", false) {
+		return nil
+	}
+	if len(lt) != n && n > 0 {
+		p.fail("layer_types", p.raw["layer_types"], fmt.Sprintf("has %d entries for %d layers", len(lt), n))
+		return nil
+	}
+	kinds := map[string]bool{}
+	for _, k := range lt {
+		if k != "full_attention" && k != "sliding_attention" {
+			p.fail("layer_types", p.raw["layer_types"], fmt.Sprintf("unsupported entry %q (want full_attention or sliding_attention)", k))
+			return nil
+		}
+		kinds[k] = true
+	}
+	return kinds
 }
 
 func parseGPT2(p *fieldParser, c *Config, fam family) {

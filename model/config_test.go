@@ -31,6 +31,43 @@ func TestParseConfigFamilies(t *testing.T) {
 					t.Errorf("%+v", c)
 				}
 			}},
+		{"qwen3 defaults", `{"model_type":"qwen3","hidden_size":64,"intermediate_size":64,"num_hidden_layers":2,"num_attention_heads":32,"vocab_size":50}`,
+			func(t *testing.T, c Config) {
+				// Qwen3Config: head_dim 128 and 32 kv heads when absent; no biases.
+				if !c.QKNorm || c.HeadDim != 128 || c.Layers[0].KVHeads != 32 || c.QKVBias || c.OBias || c.MaxPos != 32768 || c.TiedEmbeddings {
+					t.Errorf("%+v", c)
+				}
+			}},
+		{"qwen3 nulls and bias", `{"model_type":"qwen3","architectures":["Qwen3ForCausalLM"],"hidden_size":64,"intermediate_size":64,"num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":null,"head_dim":null,"attention_bias":true,"vocab_size":50}`,
+			func(t *testing.T, c Config) {
+				if c.HeadDim != 16 || c.Layers[0].KVHeads != 4 || !c.QKVBias || !c.OBias || c.MLPBias {
+					t.Errorf("%+v", c)
+				}
+			}},
+		{"qwen3 window below max_window_layers", `{"model_type":"qwen3","hidden_size":32,"intermediate_size":64,"num_hidden_layers":2,"num_attention_heads":4,"num_key_value_heads":2,"vocab_size":50,"use_sliding_window":true,"sliding_window":64,"max_window_layers":2}`,
+			func(t *testing.T, c Config) {
+				if c.SlidingWindow != 0 {
+					t.Errorf("no layer slides (max_window_layers 2 of 2), window %d", c.SlidingWindow)
+				}
+			}},
+		{"qwen2 window from max_window_layers", `{"model_type":"qwen2","hidden_size":32,"intermediate_size":64,"num_hidden_layers":2,"num_attention_heads":4,"vocab_size":50,"use_sliding_window":true,"sliding_window":64,"max_window_layers":1}`,
+			func(t *testing.T, c Config) {
+				if c.SlidingWindow != 64 {
+					t.Errorf("layer 1 slides, window %d", c.SlidingWindow)
+				}
+			}},
+		{"qwen2 explicit layer_types win", `{"model_type":"qwen2","hidden_size":32,"intermediate_size":64,"num_hidden_layers":2,"num_attention_heads":4,"vocab_size":50,"use_sliding_window":true,"sliding_window":64,"max_window_layers":0,"layer_types":["full_attention","full_attention"]}`,
+			func(t *testing.T, c Config) {
+				if c.SlidingWindow != 0 {
+					t.Errorf("layer_types lists no sliding layer, window %d", c.SlidingWindow)
+				}
+			}},
+		{"qwen2 window off", `{"model_type":"qwen2","hidden_size":32,"intermediate_size":64,"num_hidden_layers":2,"num_attention_heads":4,"vocab_size":50,"use_sliding_window":false,"sliding_window":64,"max_window_layers":0,"layer_types":["sliding_attention","sliding_attention"]}`,
+			func(t *testing.T, c Config) {
+				if c.SlidingWindow != 0 {
+					t.Errorf("use_sliding_window false, window %d", c.SlidingWindow)
+				}
+			}},
 		{"gpt2 defaults", `{"model_type":"gpt2","n_embd":32,"n_layer":3,"n_head":4,"vocab_size":50}`,
 			func(t *testing.T, c Config) {
 				if c.Arch != GPT2 || c.Act != GELUTanh || c.Layers[2].Intermediate != 128 || c.HeadDim != 8 || !c.TiedEmbeddings || c.MaxPos != 1024 || c.NormEps != 1e-5 {
@@ -56,13 +93,17 @@ func TestParseConfigRejects(t *testing.T) {
 		{`{"hidden_size":32}`, `"model_type" is missing`},
 		{`{"model_type":"t5"}`, `"model_type" = "t5": unsupported`},
 		{`{"model_type":"llama",` + base + `,"hidden_act":"gelu"}`, `"hidden_act" = "gelu"`},
-		{`{"model_type":"llama",` + base + `,"rope_scaling":{"rope_type":"llama3"}}`, `"rope_scaling" = {"rope_type":"llama3"}`},
+		{`{"model_type":"llama",` + base + `,"rope_scaling":{"rope_type":"llama3"}}`, `field "rope_scaling": field "factor" is missing (required by rope_type "llama3")`},
 		{`{"model_type":"llama",` + base + `,"num_key_value_heads":3}`, "not a multiple of 3 kv heads"},
 		{`{"model_type":"llama",` + base + `,"head_dim":7}`, "even head dim"},
 		{`{"model_type":"llama",` + base + `,"vocab_size":1.5}`, `"vocab_size" = 1.5: want an integer`},
 		{`{"model_type":"llama",` + base + `,"tie_word_embeddings":"yes"}`, `"tie_word_embeddings" = "yes": want true or false`},
-		{`{"model_type":"llama",` + base + `,"partial_rotary_factor":0.5}`, `"partial_rotary_factor" = 0.5`},
+		{`{"model_type":"llama",` + base + `,"partial_rotary_factor":0.5}`, `"partial_rotary_factor" = 0.5: transformers' llama attention rotates whole heads`},
 		{`{"model_type":"llama",` + base + `,"architectures":["MistralForCausalLM"]}`, `unsupported entry "MistralForCausalLM"`},
+		{`{"model_type":"mistral",` + base + `,"layer_types":["full_attention","sliding_attention"]}`, `"layer_types" = ["full_attention","sliding_attention"]: mixes attention kinds`},
+		{`{"model_type":"qwen2",` + base + `,"use_sliding_window":true,"sliding_window":8,"layer_types":["full_attention"]}`, `has 1 entries for 2 layers`},
+		{`{"model_type":"qwen2",` + base + `,"use_sliding_window":true,"sliding_window":8,"layer_types":["full_attention","chunked_attention"]}`, `unsupported entry "chunked_attention"`},
+		{`{"model_type":"qwen3",` + base + `,"architectures":["Qwen3MoeForCausalLM"]}`, `unsupported entry "Qwen3MoeForCausalLM"`},
 		{`{"model_type":"gpt2","n_embd":30,"n_layer":1,"n_head":4,"vocab_size":50}`, `"n_head" = 4: does not divide n_embd 30`},
 		{`{"model_type":"gpt2","n_embd":32,"n_layer":1,"n_head":4,"vocab_size":50,"scale_attn_by_inverse_layer_idx":true}`, `"scale_attn_by_inverse_layer_idx"`},
 		{`{"model_type":"gpt2","n_embd":32,"n_layer":0,"n_head":4,"vocab_size":50}`, "number of layers must be positive"},
@@ -210,5 +251,39 @@ func TestSlidingWindowLimitsSequence(t *testing.T) {
 	}
 	if _, err := NewState(m, 1, 17); err == nil || !strings.Contains(err.Error(), "exceeds the model's 16 positions") {
 		t.Errorf("T beyond max positions: %v", err)
+	}
+}
+
+// A Qwen config whose window fields no longer fit its layers (after layer
+// removal) is written with every layer sliding, which loads back to the
+// same window; fields that still fit are left as they are.
+func TestMarshalHFQwenWindow(t *testing.T) {
+	src := `{"model_type":"qwen3","architectures":["Qwen3ForCausalLM"],"hidden_size":32,"intermediate_size":64,"num_hidden_layers":4,"num_attention_heads":4,"num_key_value_heads":4,"head_dim":8,"vocab_size":50,
+	  "use_sliding_window":true,"sliding_window":64,"max_window_layers":2,"layer_types":["full_attention","full_attention","sliding_attention","sliding_attention"]}`
+	c, err := ParseConfig([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SlidingWindow != 64 {
+		t.Fatalf("window %d", c.SlidingWindow)
+	}
+	out, err := c.MarshalHF("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), `"max_window_layers": 2`) || !strings.Contains(string(out), `"full_attention",`) {
+		t.Errorf("window fields rewritten although they fit:\n%s", out)
+	}
+	c.Layers = c.Layers[:2] // the two full-attention layers remain
+	out, err = c.MarshalHF("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := ParseConfig(out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if c2.SlidingWindow != 64 || strings.Contains(string(out), `"full_attention"`) {
+		t.Errorf("reloaded window %d:\n%s", c2.SlidingWindow, out)
 	}
 }

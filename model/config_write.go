@@ -30,7 +30,7 @@ func (c *Config) MarshalHF(torchDType string) ([]byte, error) {
 		want["torch_dtype"] = torchDType
 	}
 	if c.HFCompatible() != nil {
-		want[lopperDimsKey] = lopperDims{HeadDim: c.HeadDim, Layers: c.Layers}
+		want[lopperDimsKey] = lopperDims{HeadDim: c.HeadDim, RotaryDim: c.RotaryDim, Layers: c.Layers}
 	} else {
 		delete(out, lopperDimsKey)
 	}
@@ -105,30 +105,57 @@ func (c *Config) ownedFields() map[string]any {
 	f["num_key_value_heads"] = d.KVHeads
 	f["max_position_embeddings"] = c.MaxPos
 	f["rms_norm_eps"] = c.NormEps
-	f["rope_theta"] = c.RopeTheta
+	c.ropeFieldsOwned(f)
 	if s, ok := c.rawString("hidden_act"); !ok || (s != "silu" && s != "swish") {
 		f["hidden_act"] = "silu"
 	}
-	if _, ok := c.raw["head_dim"]; ok || d.Heads*c.HeadDim != c.Hidden {
+	if _, ok := c.raw["head_dim"]; ok || d.Heads*c.HeadDim != c.Hidden || mt == "qwen3" {
 		f["head_dim"] = c.HeadDim
 	}
 	switch mt {
 	case "llama":
 		f["attention_bias"] = c.QKVBias
 		f["mlp_bias"] = c.MLPBias
+	case "qwen3":
+		f["attention_bias"] = c.QKVBias
 	case "mistral":
 		var w any
 		if c.SlidingWindow > 0 {
 			w = c.SlidingWindow
 		}
 		f["sliding_window"] = w
-	case "qwen2":
-		f["use_sliding_window"] = c.SlidingWindow > 0
-		if c.SlidingWindow > 0 {
-			f["sliding_window"] = c.SlidingWindow
-		}
+	}
+	if mt == "qwen2" || mt == "qwen3" {
+		c.qwenWindowOwned(f)
 	}
 	return f
+}
+
+// qwenWindowOwned sets the sliding-window fields of a Qwen2/Qwen3 config
+// when config.json's own (use_sliding_window, sliding_window,
+// max_window_layers, layer_types) do not give c's window for c's layers:
+// then every layer slides, which lopper computes exactly (it refuses
+// sequences longer than the window).
+func (c *Config) qwenWindowOwned(f map[string]any) {
+	n := len(c.Layers)
+	p := &fieldParser{raw: c.raw}
+	if w := qwenSlidingWindow(p, n); p.err == nil && w == c.SlidingWindow {
+		return
+	}
+	f["use_sliding_window"] = c.SlidingWindow > 0
+	kind := "full_attention"
+	if c.SlidingWindow > 0 {
+		f["sliding_window"] = c.SlidingWindow
+		f["max_window_layers"] = 0
+		kind = "sliding_attention"
+	}
+	if _, ok := c.raw["layer_types"]; ok {
+		lt := make([]string, n)
+		for i := range lt {
+			lt[i] = kind
+		}
+		f["layer_types"] = lt
+	}
 }
 
 func (c *Config) rawString(key string) (string, bool) {
@@ -166,11 +193,31 @@ func sameJSON(old json.RawMessage, v any) bool {
 // encodeValue encodes v; floats are written as Python's repr writes them
 // (10000.0, 1e-05), so files match what Hugging Face itself writes.
 func encodeValue(v any) (json.RawMessage, error) {
-	if f, ok := v.(float64); ok {
-		if math.IsInf(f, 0) || math.IsNaN(f) {
-			return nil, fmt.Errorf("cannot write %v", f)
+	switch v := v.(type) {
+	case float64:
+		if math.IsInf(v, 0) || math.IsNaN(v) {
+			return nil, fmt.Errorf("cannot write %v", v)
 		}
-		return json.RawMessage(pyFloat(f)), nil
+		return json.RawMessage(pyFloat(v)), nil
+	case []float64:
+		out := make([]json.RawMessage, len(v))
+		for i, f := range v {
+			var err error
+			if out[i], err = encodeValue(f); err != nil {
+				return nil, err
+			}
+		}
+		return json.Marshal(out)
+	case map[string]any:
+		out := make(map[string]json.RawMessage, len(v))
+		for k, e := range v {
+			b, err := encodeValue(e)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %v", k, err)
+			}
+			out[k] = b
+		}
+		return json.Marshal(out)
 	}
 	return json.Marshal(v)
 }

@@ -137,7 +137,7 @@ func (s *State) block(l int, in, out []float32, b, T int, hook LinearHook) {
 	}
 	linear(a.qkv, a.n1.out, r.qkv.of(W), r.qkvb.of(W), n, g.stride, H, false)
 	if c.Arch == Llama {
-		s.rope(a.qkv, r.d, n, T, false)
+		s.ropeForward(a, r, n, T)
 	}
 	attention(a.y, a.att, a.qkv, g, b, T, &s.work)
 	if hook != nil {

@@ -11,11 +11,18 @@ import (
 // Golden files from PyTorch (scripts/make_model_goldens.py): tiny random
 // Llama (biases, explicit head_dim, BF16), Qwen2 (q/k/v biases, F16,
 // sharded) and GPT-2 (gelu_new, Conv1D, unprefixed names with buffers)
-// models with the logits, loss and gradients PyTorch computes.
+// models with the logits, loss and gradients PyTorch computes; and
+// (scripts/make_family_goldens.py) the RoPE scalings llama3 (BF16), yarn
+// (Qwen2, transformers 5.x rope_parameters), longrope, linear (Mistral) and
+// dynamic, partial rotary with head_dim ≠ hidden/heads, and Qwen3 (BF16).
 var goldenModels = []struct {
 	name  string
 	dtype DType
-}{{"llama-bf16", BF16}, {"qwen2-f16", F16}, {"gpt2-gelu-new", F32}}
+}{
+	{"llama-bf16", BF16}, {"qwen2-f16", F16}, {"gpt2-gelu-new", F32},
+	{"llama3-rope-bf16", BF16}, {"yarn-f32", F32}, {"longrope-f32", F32}, {"linear-f32", F32},
+	{"dynamic-f32", F32}, {"partial-rotary-f32", F32}, {"qwen3-bf16", BF16},
+}
 
 type golden struct {
 	Tokens  []int32   `json:"tokens"`
@@ -24,6 +31,11 @@ type golden struct {
 	T       int       `json:"seq"`
 	Logits  []float64 `json:"logits"`
 	Loss    float64   `json:"loss"`
+	// PrefixLogits are PyTorch's logits of a pass over the first PrefixSeq
+	// tokens of each sequence (dynamic and longrope: the other length
+	// regime of the RoPE tables).
+	PrefixSeq    int       `json:"prefix_seq"`
+	PrefixLogits []float64 `json:"prefix_logits"`
 }
 
 func loadGolden(t *testing.T, dir string) golden {
@@ -62,6 +74,9 @@ func TestGoldenLogitsAndGradients(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkLogits(t, logits, g.Logits)
+			if g.PrefixSeq > 0 {
+				checkPrefixLogits(t, m, g)
+			}
 			dl := make([]float32, len(logits))
 			loss, err := CrossEntropy(logits, g.Targets, m.Config.Vocab, dl)
 			if err != nil {
@@ -88,6 +103,32 @@ func TestGoldenLogitsAndGradients(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkPrefixLogits runs the golden's prefix pass, on the training State's
+// tables and on a State of the prefix length, after the full-length pass.
+func checkPrefixLogits(t *testing.T, m *Model, g golden) {
+	t.Helper()
+	prefix := make([]int32, 0, g.B*g.PrefixSeq)
+	for b := 0; b < g.B; b++ {
+		prefix = append(prefix, g.Tokens[b*g.T:b*g.T+g.PrefixSeq]...)
+	}
+	for _, T := range []int{g.T, g.PrefixSeq} {
+		st, err := NewInferenceState(m, g.B, T)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if T == g.T { // long pass first, then the short one on the same tables
+			if _, err := st.ForwardBatch(g.Tokens, g.B, g.T); err != nil {
+				t.Fatal(err)
+			}
+		}
+		logits, err := st.ForwardBatch(prefix, g.B, g.PrefixSeq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkLogits(t, logits, g.PrefixLogits)
 	}
 }
 

@@ -20,6 +20,8 @@ const (
 	RoleKBias         Role = "k_bias"
 	RoleVBias         Role = "v_bias"
 	RoleQKVBias       Role = "qkv_bias"
+	RoleQNorm         Role = "q_norm" // Qwen3: per-head RMSNorm weight [head_dim], shared by the heads
+	RoleKNorm         Role = "k_norm"
 	RoleO             Role = "o"
 	RoleOBias         Role = "o_bias"
 	RoleMLPNorm       Role = "mlp_norm"
@@ -64,18 +66,20 @@ func mat(out, in func(c *Config, d LayerDims) int) func(*Config, LayerDims) []in
 	return func(c *Config, d LayerDims) []int { return []int{out(c, d), in(c, d)} }
 }
 
-func hidden(c *Config, _ LayerDims) int { return c.Hidden }
-func vocab(c *Config, _ LayerDims) int  { return c.Vocab }
-func maxPos(c *Config, _ LayerDims) int { return c.MaxPos }
-func qDim(c *Config, d LayerDims) int   { return d.Heads * c.HeadDim }
-func kvDim(c *Config, d LayerDims) int  { return d.KVHeads * c.HeadDim }
-func qkvDim(c *Config, d LayerDims) int { return (d.Heads + 2*d.KVHeads) * c.HeadDim }
-func inter(c *Config, d LayerDims) int  { return d.Intermediate }
+func hidden(c *Config, _ LayerDims) int  { return c.Hidden }
+func vocab(c *Config, _ LayerDims) int   { return c.Vocab }
+func maxPos(c *Config, _ LayerDims) int  { return c.MaxPos }
+func qDim(c *Config, d LayerDims) int    { return d.Heads * c.HeadDim }
+func kvDim(c *Config, d LayerDims) int   { return d.KVHeads * c.HeadDim }
+func qkvDim(c *Config, d LayerDims) int  { return (d.Heads + 2*d.KVHeads) * c.HeadDim }
+func inter(c *Config, d LayerDims) int   { return d.Intermediate }
+func headDim(c *Config, _ LayerDims) int { return c.HeadDim }
 
 func untied(c *Config) bool  { return !c.TiedEmbeddings }
 func qkvBias(c *Config) bool { return c.QKVBias }
 func oBias(c *Config) bool   { return c.OBias }
 func mlpBias(c *Config) bool { return c.MLPBias }
+func qkNorm(c *Config) bool  { return c.QKNorm }
 
 // The naming tables. Rows are in layout order: q, k and v weights (and gate
 // and up) are adjacent so the forward pass can run them as one matrix
@@ -90,6 +94,8 @@ var (
 		{RoleQBias, "model.layers.{L}.self_attn.q_proj.bias", vec(qDim), qkvBias, false},
 		{RoleKBias, "model.layers.{L}.self_attn.k_proj.bias", vec(kvDim), qkvBias, false},
 		{RoleVBias, "model.layers.{L}.self_attn.v_proj.bias", vec(kvDim), qkvBias, false},
+		{RoleQNorm, "model.layers.{L}.self_attn.q_norm.weight", vec(headDim), qkNorm, false},
+		{RoleKNorm, "model.layers.{L}.self_attn.k_norm.weight", vec(headDim), qkNorm, false},
 		{RoleO, "model.layers.{L}.self_attn.o_proj.weight", mat(hidden, qDim), nil, false},
 		{RoleOBias, "model.layers.{L}.self_attn.o_proj.bias", vec(hidden), oBias, false},
 		{RoleMLPNorm, "model.layers.{L}.post_attention_layernorm.weight", vec(hidden), nil, false},

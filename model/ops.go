@@ -138,24 +138,75 @@ func (s *State) activateBackwardRows(dfc, dact, fc []float32, inter, r0, r1 int)
 	}
 }
 
-// rope rotates the q and k parts of n fused qkv rows (Llama), or applies
-// the inverse rotation (the backward pass) to their gradients.
-func (s *State) rope(qkv []float32, d LayerDims, n, T int, inverse bool) {
-	if serialRows(n, (d.Heads+d.KVHeads)*s.m.Config.HeadDim) {
-		s.ropeRows(qkv, d, T, inverse, 0, n)
+// ropeForward rotates the q and k parts of n fused qkv rows of block r
+// (Llama) for sequences of T positions, after normalizing them per head
+// when the model has q/k norms (Qwen3), whose inputs and statistics it
+// saves in a.
+func (s *State) ropeForward(a *blockActs, r *blockRefs, n, T int) {
+	s.rot.use(&s.m.Config, T)
+	if serialRows(n, (r.d.Heads+r.d.KVHeads)*s.m.Config.HeadDim) {
+		s.ropeForwardRows(a, r, T, 0, n)
 		return
 	}
-	par.Chunks(n, rowChunk, func(r0, r1 int) { s.ropeRows(qkv, d, T, inverse, r0, r1) })
+	par.Chunks(n, rowChunk, func(r0, r1 int) { s.ropeForwardRows(a, r, T, r0, r1) })
 }
 
-func (s *State) ropeRows(qkv []float32, d LayerDims, T int, inverse bool, r0, r1 int) {
-	hd := s.m.Config.HeadDim
+func (s *State) ropeForwardRows(a *blockActs, r *blockRefs, T, r0, r1 int) {
+	c, d := &s.m.Config, r.d
+	hd, rot := c.HeadDim, c.rotaryDim()
+	qd, kd, nh := d.Heads*hd, d.KVHeads*hd, d.Heads+d.KVHeads
+	stride := qd + 2*kd
+	for i := r0; i < r1; i++ {
+		row := a.qkv[i*stride : (i+1)*stride]
+		if c.QKNorm {
+			raw, rstd := a.qkRaw[i*(qd+kd):(i+1)*(qd+kd)], a.qkRstd[i*nh:(i+1)*nh]
+			copy(raw, row[:qd+kd])
+			eps := float32(c.NormEps)
+			tensor.RMSNorm(row[:qd], rstd[:d.Heads], raw[:qd], r.qn.of(s.m.W), d.Heads, hd, eps)
+			tensor.RMSNorm(row[qd:qd+kd], rstd[d.Heads:], raw[qd:], r.kn.of(s.m.W), d.KVHeads, hd, eps)
+		}
+		pos := i % T
+		tensor.RoPE(row[:qd], 1, d.Heads, hd, rot, pos, s.rot.cos, s.rot.sin, false)
+		tensor.RoPE(row[qd:qd+kd], 1, d.KVHeads, hd, rot, pos, s.rot.cos, s.rot.sin, false)
+	}
+}
+
+// ropeBackward takes the gradient of n fused qkv rows of block r from
+// after RoPE (and the q/k norms) to before, accumulating the norms' weight
+// gradients into grads in row order. It uses the tables of the forward pass.
+func (s *State) ropeBackward(dqkv []float32, a *blockActs, r *blockRefs, grads []float32, n, T int) {
+	c, d := &s.m.Config, r.d
+	hd := c.HeadDim
+	if serialRows(n, (d.Heads+d.KVHeads)*hd) {
+		s.ropeInverseRows(dqkv, d, T, 0, n)
+	} else {
+		par.Chunks(n, rowChunk, func(r0, r1 int) { s.ropeInverseRows(dqkv, d, T, r0, r1) })
+	}
+	if !c.QKNorm {
+		return
+	}
+	qd, kd, nh := d.Heads*hd, d.KVHeads*hd, d.Heads+d.KVHeads
+	stride := qd + 2*kd
+	dout := s.grad.dqk[:qd+kd]
+	wq, wk, gq, gk := r.qn.of(s.m.W), r.kn.of(s.m.W), r.qn.of(grads), r.kn.of(grads)
+	for i := 0; i < n; i++ {
+		row := dqkv[i*stride : i*stride+qd+kd]
+		raw, rstd := a.qkRaw[i*(qd+kd):(i+1)*(qd+kd)], a.qkRstd[i*nh:(i+1)*nh]
+		copy(dout, row)
+		clear(row)
+		tensor.RMSNormBackward(row[:qd], gq, dout[:qd], raw[:qd], wq, rstd[:d.Heads], d.Heads, hd)
+		tensor.RMSNormBackward(row[qd:], gk, dout[qd:], raw[qd:], wk, rstd[d.Heads:], d.KVHeads, hd)
+	}
+}
+
+func (s *State) ropeInverseRows(dqkv []float32, d LayerDims, T, r0, r1 int) {
+	hd, rot := s.m.Config.HeadDim, s.m.Config.rotaryDim()
 	qd, kd := d.Heads*hd, d.KVHeads*hd
 	stride := qd + 2*kd
-	for r := r0; r < r1; r++ {
-		row := qkv[r*stride : (r+1)*stride]
-		pos := r % T
-		tensor.RoPE(row[:qd], 1, d.Heads, hd, pos, s.cos, s.sin, inverse)
-		tensor.RoPE(row[qd:qd+kd], 1, d.KVHeads, hd, pos, s.cos, s.sin, inverse)
+	for i := r0; i < r1; i++ {
+		row := dqkv[i*stride : (i+1)*stride]
+		pos := i % T
+		tensor.RoPE(row[:qd], 1, d.Heads, hd, rot, pos, s.rot.cos, s.rot.sin, true)
+		tensor.RoPE(row[qd:qd+kd], 1, d.KVHeads, hd, rot, pos, s.rot.cos, s.rot.sin, true)
 	}
 }

@@ -18,6 +18,7 @@ func (s span) of(buf []float32) []float32 {
 type blockRefs struct {
 	d                                LayerDims
 	norm1, norm1b, qkv, qkvb, o, ob  span
+	qn, kn                           span // Qwen3 per-head q/k norms
 	norm2, norm2b, fc, fcb, down, dn span
 	// Names of the weights reading each linear input, for LinearHook.
 	attnIn, oIn, mlpIn, downIn []string
@@ -58,6 +59,7 @@ func buildRefs(l *Layout, c *Config) ([]blockRefs, globalRefs, error) {
 		} else {
 			r.qkv, r.attnIn = b.named(i, RoleQ, RoleK, RoleV)
 			r.qkvb = b.span(i, RoleQBias, RoleKBias, RoleVBias)
+			r.qn, r.kn = b.span(i, RoleQNorm), b.span(i, RoleKNorm)
 			r.fc, r.mlpIn = b.named(i, RoleGate, RoleUp)
 			r.fcb = b.span(i, RoleGateBias, RoleUpBias)
 		}

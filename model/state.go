@@ -1,10 +1,6 @@
 package model
 
-import (
-	"fmt"
-
-	"lopper/model/tensor"
-)
+import "fmt"
 
 // LinearHook sees the input rows x ([rows, cols], row-major) of linear
 // layers during a forward pass. weights lists the Hugging Face names of the
@@ -23,14 +19,14 @@ type State struct {
 	// Hook, when set, sees the inputs of every linear layer during Forward.
 	Hook LinearHook
 
-	refs     []blockRefs
-	globals  globalRefs
-	cos, sin []float32 // RoPE tables [T, HeadDim/2] (Llama)
-	res      [][]float32
-	acts     []blockActs
-	fin      normActs
-	logits   []float32
-	work     attnWork
+	refs    []blockRefs
+	globals globalRefs
+	rot     ropeTables // RoPE cos and sin tables (Llama)
+	res     [][]float32
+	acts    []blockActs
+	fin     normActs
+	logits  []float32
+	work    attnWork
 	// Set by Forward for Backward.
 	tokens   []int32
 	b, t     int
@@ -47,16 +43,20 @@ type normActs struct {
 type blockActs struct {
 	n1, n2 normActs
 	qkv    []float32 // [rows, (heads+2·kvheads)·headDim], q and k after RoPE
-	att    []float32 // [B, heads, T, T] softmax probabilities (training only)
-	y      []float32 // [rows, heads·headDim] attention output, input of o
-	mid    []float32 // [rows, hidden] residual after attention
-	fc     []float32 // Llama [rows, 2·inter] gate|up; GPT-2 [rows, inter] pre-activation
-	act    []float32 // [rows, inter] input of down
+	// Qwen3: q and k before their per-head norms [rows, (heads+kvheads)·headDim],
+	// and the norms' 1/rms [rows, heads+kvheads].
+	qkRaw, qkRstd []float32
+	att           []float32 // [B, heads, T, T] softmax probabilities (training only)
+	y             []float32 // [rows, heads·headDim] attention output, input of o
+	mid           []float32 // [rows, hidden] residual after attention
+	fc            []float32 // Llama [rows, 2·inter] gate|up; GPT-2 [rows, inter] pre-activation
+	act           []float32 // [rows, inter] input of down
 }
 
 // gradBufs are backward scratch buffers sized for the widest layer.
 type gradBufs struct {
 	dres, dxn, dqkv, dy, dfc, dact []float32
+	dqk                            []float32 // one row of q and k gradients (Qwen3 norms)
 }
 
 // NewState returns a State for forward and backward passes over batches of
@@ -77,7 +77,8 @@ func newState(m *Model, B, T int, train bool) (*State, error) {
 	if B <= 0 || T <= 0 {
 		return nil, fmt.Errorf("batch %d × sequence %d: both must be positive", B, T)
 	}
-	if T > c.MaxPos {
+	if T > c.MaxPos && c.Rope.typ() != RoPEDynamic {
+		// Dynamic NTK RoPE exists to run beyond max_position_embeddings.
 		return nil, fmt.Errorf("sequence length %d exceeds the model's %d positions", T, c.MaxPos)
 	}
 	if c.SlidingWindow > 0 && T > c.SlidingWindow {
@@ -89,7 +90,7 @@ func newState(m *Model, B, T int, train bool) (*State, error) {
 		return nil, err
 	}
 	if c.Arch == Llama {
-		s.cos, s.sin = tensor.RoPETable(c.RopeTheta, c.HeadDim, T)
+		s.rot = newRoPETables(c, T)
 	}
 	n, H := B*T, c.Hidden
 	nres, nacts := 2, 1
@@ -135,6 +136,10 @@ func newBlockActs(c *Config, d LayerDims, B, T int, train bool) blockActs {
 	}
 	if train {
 		a.att = make([]float32, B*d.Heads*T*T)
+	}
+	if c.QKNorm {
+		a.qkRaw = make([]float32, n*(d.Heads+d.KVHeads)*hd)
+		a.qkRstd = make([]float32, n*(d.Heads+d.KVHeads))
 	}
 	return a
 }
@@ -191,5 +196,8 @@ func (s *State) allocGrad() {
 		dy:   make([]float32, n*w.Heads*hd),
 		dfc:  make([]float32, n*fcWidth(c, w)),
 		dact: make([]float32, n*w.Intermediate),
+	}
+	if c.QKNorm {
+		s.grad.dqk = make([]float32, (w.Heads+w.KVHeads)*hd)
 	}
 }

@@ -1,17 +1,34 @@
 package model
 
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
 // Summary describes a model for people and tools (lopper inspect --json).
 // The JSON field names are a stable interface, documented in the README.
 type Summary struct {
-	Architecture   Arch   `json:"architecture"` // runtime family: llama or gpt2
-	ModelType      string `json:"model_type"`   // config.json model_type
-	Hidden         int    `json:"hidden_size"`
-	Vocab          int    `json:"vocab_size"`
-	MaxPositions   int    `json:"max_position_embeddings"`
-	HeadDim        int    `json:"head_dim"`
+	Architecture Arch   `json:"architecture"` // runtime family: llama or gpt2
+	ModelType    string `json:"model_type"`   // config.json model_type
+	Hidden       int    `json:"hidden_size"`
+	Vocab        int    `json:"vocab_size"`
+	MaxPositions int    `json:"max_position_embeddings"`
+	HeadDim      int    `json:"head_dim"`
+	// RoPE is the rotary embedding's scaling ("default", "llama3 (factor
+	// 32)", …) and RotaryDim the dims of each head it rotates (Llama
+	// family; empty and 0 for GPT-2).
+	RoPE           string `json:"rope,omitempty"`
+	RotaryDim      int    `json:"rotary_dim,omitempty"`
 	NumLayers      int    `json:"num_layers"`
 	Activation     string `json:"activation"`
 	TiedEmbeddings bool   `json:"tie_word_embeddings"`
+	// ConfigOnly: the directory has config.json but no weights; the
+	// summary comes from the config alone (parameter counts are exact,
+	// NonZero and the sparsities are 0, DType is config.json's torch_dtype).
+	ConfigOnly bool `json:"config_only,omitempty"`
 	// DType is the on-disk dtype of every tensor, or "mixed".
 	DType string `json:"dtype"`
 	// Parameters counts every parameter once (tied embeddings once);
@@ -56,12 +73,19 @@ type TensorSummary struct {
 }
 
 // Summarize describes m.
-func (m *Model) Summarize() Summary {
+func (m *Model) Summarize() Summary { return m.summarize(m.NonZero) }
+
+// summarize describes m, counting each tensor's non-zero entries with
+// nonZero.
+func (m *Model) summarize(nonZero func(TensorInfo) int) Summary {
 	c := &m.Config
 	s := Summary{
 		Architecture: c.Arch, ModelType: c.modelType(), Hidden: c.Hidden, Vocab: c.Vocab,
 		MaxPositions: c.MaxPos, HeadDim: c.HeadDim, NumLayers: len(c.Layers),
 		Activation: string(c.Act), TiedEmbeddings: c.TiedEmbeddings, HFCompatible: true,
+	}
+	if c.Arch == Llama {
+		s.RoPE, s.RotaryDim = c.Rope.String(), c.rotaryDim()
 	}
 	if err := c.HFCompatible(); err != nil {
 		s.HFCompatible, s.HFReason = false, err.Error()
@@ -70,7 +94,7 @@ func (m *Model) Summarize() Summary {
 	layerPrunable := make([]int, len(c.Layers))
 	prunableNZ := 0
 	for i, t := range m.Layout.Tensors {
-		nz := m.NonZero(t)
+		nz := nonZero(t)
 		ts := TensorSummary{
 			Name: t.Name, Role: t.Role, Layer: t.Layer, Shape: t.Shape, DType: t.DType,
 			Parameters: t.Size, NonZero: nz, Sparsity: fraction(t.Size-nz, t.Size), Prunable: Prunable(t),
@@ -111,4 +135,88 @@ func fraction(a, b int) float64 {
 		return 0
 	}
 	return float64(a) / float64(b)
+}
+
+// NumParams is the exact number of parameters a model with config c has
+// (tied embeddings counted once): what Load reads and New allocates.
+func (c *Config) NumParams() (int, error) {
+	l, err := NewLayout(c)
+	if err != nil {
+		return 0, err
+	}
+	return l.Total, nil
+}
+
+// SummarizeConfig describes the model c configures without its weights:
+// dims, tensors and exact parameter counts, with ConfigOnly set and every
+// tensor's dtype config.json's torch_dtype (or dtype) when it names one.
+func SummarizeConfig(c *Config) (Summary, error) {
+	l, err := NewLayout(c)
+	if err != nil {
+		return Summary{}, err
+	}
+	dt := DType("")
+	for _, key := range []string{"torch_dtype", "dtype"} {
+		if name, ok := c.rawString(key); ok {
+			if d, err := ParseDType(name); err == nil {
+				dt = d
+				break
+			}
+		}
+	}
+	for i := range l.Tensors {
+		l.Tensors[i].DType = dt
+	}
+	m := &Model{Config: *c, Layout: l}
+	s := m.summarize(func(TensorInfo) int { return 0 })
+	s.ConfigOnly, s.Sparsity, s.PrunableSparsity = true, 0, 0
+	for i := range s.Layers {
+		s.Layers[i].PrunableSparsity = 0
+	}
+	for i := range s.Tensors {
+		s.Tensors[i].Sparsity = 0
+	}
+	if dt == "" {
+		s.DType = "unknown"
+	}
+	return s, nil
+}
+
+// Inspect summarizes the model directory dir: Load and Summarize, or, for
+// a directory with config.json and no weight files, SummarizeConfig (so
+// that a config can be checked before its weights are downloaded).
+func Inspect(dir string) (Summary, error) {
+	if !hasWeights(dir) {
+		path := filepath.Join(dir, configFile)
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return Summary{}, err
+		}
+		c, err := ParseConfig(data)
+		if err != nil {
+			return Summary{}, fmt.Errorf("%s: %w", path, err)
+		}
+		s, err := SummarizeConfig(&c)
+		if err != nil {
+			return Summary{}, fmt.Errorf("%s: %w", path, err)
+		}
+		return s, nil
+	}
+	m, err := Load(dir, LoadOptions{})
+	if err != nil {
+		return Summary{}, err
+	}
+	return m.Summarize(), nil
+}
+
+// hasWeights reports whether dir may hold weights: model.safetensors or
+// model.safetensors.index.json is there, or cannot be checked (then Load
+// reports why).
+func hasWeights(dir string) bool {
+	for _, name := range []string{weightsFile, indexFile} {
+		if _, err := os.Stat(filepath.Join(dir, name)); !errors.Is(err, fs.ErrNotExist) {
+			return true
+		}
+	}
+	return false
 }

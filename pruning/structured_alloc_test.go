@@ -186,14 +186,7 @@ func TestPruneStructuredSaveLoad(t *testing.T) {
 			if rep.ParamsAfter != out.NumParams() || rep.ParamsAfter >= rep.ParamsBefore {
 				t.Errorf("params %d → %d (model has %d)", rep.ParamsBefore, rep.ParamsAfter, out.NumParams())
 			}
-			dir := filepath.Join(t.TempDir(), "out")
-			if err := out.Save(dir, model.SaveOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			back, err := model.Load(dir, model.LoadOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			back, dir := stSaveLoad(t, out)
 			toks := stTokens(2*10, m.Config.Vocab, 18)
 			if a, b := stLogits(t, back, toks, 10), stLogits(t, out, toks, 10); !slices.Equal(a, b) {
 				stAssertClose(t, "reloaded logits", a, b, 0)

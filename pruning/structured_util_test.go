@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"testing"
 
 	"lopper/model"
@@ -36,12 +37,27 @@ func stGPT2Config(layers, heads, inter int) model.Config {
 	return c
 }
 
+// stQwen3Config is a Qwen3 (per-head q/k norms shared by the heads) with
+// head_dim 12, which does not divide hidden 32, and YaRN RoPE.
+func stQwen3Config(layers, heads, kv, inter int) model.Config {
+	c := stLlamaConfig(layers, heads, kv, inter, false)
+	c.ModelType, c.QKNorm, c.HeadDim, c.TiedEmbeddings = "qwen3", true, 12, true
+	c.Rope = model.RoPEScaling{Type: model.RoPEYaRN, Factor: 4, OriginalMaxPos: 16}
+	return c
+}
+
 // stConfigs are the architectures every property test runs on.
 func stConfigs() map[string]model.Config {
+	partial := stLlamaConfig(2, 4, 2, 24, false)
+	partial.RotaryDim, partial.RopeTheta = 4, 500
+	partial.Rope = model.RoPEScaling{Type: model.RoPELlama3, Factor: 8, LowFreqFactor: 1, HighFreqFactor: 4, OriginalMaxPos: 16}
 	return map[string]model.Config{
 		"llama-gqa":       stLlamaConfig(3, 4, 2, 24, false),
 		"llama-gqa4-bias": stLlamaConfig(2, 8, 2, 20, true),
-		"gpt2":            stGPT2Config(3, 4, 48),
+		"qwen3":           stQwen3Config(2, 6, 2, 20),
+		// partial rotary (4 of 8 dims), llama3 RoPE
+		"llama-partial-rotary": partial,
+		"gpt2":                 stGPT2Config(3, 4, 48),
 	}
 }
 
@@ -65,7 +81,7 @@ func stRandomModel(t testing.TB, cfg model.Config, seed uint64) *model.Model {
 			w[i] = float32(rng.NormFloat64() * scale)
 		}
 		switch ti.Role {
-		case model.RoleAttnNorm, model.RoleMLPNorm, model.RoleFinalNorm:
+		case model.RoleAttnNorm, model.RoleMLPNorm, model.RoleFinalNorm, model.RoleQNorm, model.RoleKNorm:
 			for i := range w {
 				w[i] = 1 + w[i]/3
 			}
@@ -82,6 +98,20 @@ func stTokens(n, vocab int, seed uint64) []int32 {
 		out[i] = int32(rng.IntN(vocab))
 	}
 	return out
+}
+
+// stSaveLoad saves m into a new directory and loads it back.
+func stSaveLoad(t testing.TB, m *model.Model) (*model.Model, string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "out")
+	if err := m.Save(dir, model.SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	back, err := model.Load(dir, model.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return back, dir
 }
 
 // logits runs m on b sequences of T tokens and returns a copy of the

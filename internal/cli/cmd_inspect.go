@@ -34,12 +34,11 @@ func runInspect(_ context.Context, a *app, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
-	m, err := model.Load(pos[0], model.LoadOptions{})
+	s, err := model.Inspect(pos[0])
 	if err != nil {
 		fmt.Fprintf(a.stderr, "lopper inspect: %v\n", err)
 		return exitFailed
 	}
-	s := m.Summarize()
 	if *asJSON {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
@@ -61,8 +60,16 @@ func writeInspectText(w io.Writer, dir string, s *model.Summary) error {
 	}
 	fmt.Fprintf(w, "%s: %s (model_type %s), %d layers, hidden %d, head dim %d, vocab %d, %d positions, %s, %s\n",
 		dir, s.Architecture, s.ModelType, s.NumLayers, s.Hidden, s.HeadDim, s.Vocab, s.MaxPositions, s.Activation, tied)
-	fmt.Fprintf(w, "dtype %s, %d parameters, sparsity %.2f%% (block linear weights: %d, sparsity %.2f%%)\n",
-		s.DType, s.Parameters, 100*s.Sparsity, s.PrunableParameters, 100*s.PrunableSparsity)
+	if s.RoPE != "" {
+		fmt.Fprintf(w, "RoPE %s, rotary dim %d\n", s.RoPE, s.RotaryDim)
+	}
+	if s.ConfigOnly {
+		fmt.Fprintf(w, "config.json only (no weights): dtype %s, %d parameters (block linear weights: %d)\n",
+			s.DType, s.Parameters, s.PrunableParameters)
+	} else {
+		fmt.Fprintf(w, "dtype %s, %d parameters, sparsity %.2f%% (block linear weights: %d, sparsity %.2f%%)\n",
+			s.DType, s.Parameters, 100*s.Sparsity, s.PrunableParameters, 100*s.PrunableSparsity)
+	}
 	if !s.HFCompatible {
 		fmt.Fprintf(w, "not loadable by Hugging Face: %s\n", s.HFReason)
 	}

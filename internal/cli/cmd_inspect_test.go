@@ -80,3 +80,19 @@ func TestInspectErrors(t *testing.T) {
 		t.Errorf("empty directory: exit %d, %s", code, errOut.String())
 	}
 }
+
+// A directory with only a released checkpoint's config.json is described
+// from the config: architecture, RoPE and the exact parameter count.
+func TestInspectConfigOnly(t *testing.T) {
+	var out, errOut bytes.Buffer
+	dir := repoPath("model", "testdata", "configs", "Llama-3.2-1B")
+	if code := runMain(context.Background(), []string{"inspect", dir}, &out, &errOut); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	for _, want := range []string{"llama (model_type llama), 16 layers, hidden 2048, head dim 64", "RoPE llama3 (factor 32), rotary dim 64",
+		"config.json only (no weights): dtype BF16, 1235814400 parameters"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("text output lacks %q:\n%s", want, out.String())
+		}
+	}
+}

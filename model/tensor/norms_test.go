@@ -233,28 +233,54 @@ func testSoftmax(t *testing.T) {
 func TestRoPEMatchesFloat64AndInverts(t *testing.T) {
 	r := rand.New(rand.NewPCG(24, 1))
 	const T, heads, hd, pos0, theta = 5, 3, 8, 2, 10000.0
-	cos, sin := RoPETable(theta, hd, pos0+T)
-	x := randFloats(r, T*heads*hd)
-	y := append([]float32(nil), x...)
-	RoPE(y, T, heads, hd, pos0, cos, sin, false)
-	for tt := 0; tt < T; tt++ {
-		for h := 0; h < heads; h++ {
-			v := x[(tt*heads+h)*hd:]
-			for i := 0; i < hd/2; i++ {
-				a := float64(pos0+tt) * math.Pow(theta, -float64(2*i)/hd)
-				want1 := float64(v[i])*math.Cos(a) - float64(v[i+hd/2])*math.Sin(a)
-				want2 := float64(v[i+hd/2])*math.Cos(a) + float64(v[i])*math.Sin(a)
-				got := y[(tt*heads+h)*hd:]
-				if math.Abs(float64(got[i])-want1) > 1e-5 || math.Abs(float64(got[i+hd/2])-want2) > 1e-5 {
-					t.Fatalf("t=%d h=%d i=%d: (%g, %g), want (%g, %g)", tt, h, i, got[i], got[i+hd/2], want1, want2)
+	// rot 4: partial rotary, pairs (i, i+2) inside the first 4 dims.
+	for _, rot := range []int{hd, 4} {
+		cos, sin := RoPETable(theta, rot, pos0+T)
+		x := randFloats(r, T*heads*hd)
+		y := append([]float32(nil), x...)
+		RoPE(y, T, heads, hd, rot, pos0, cos, sin, false)
+		for tt := 0; tt < T; tt++ {
+			for h := 0; h < heads; h++ {
+				v := x[(tt*heads+h)*hd:][:hd]
+				got := y[(tt*heads+h)*hd:][:hd]
+				for i := 0; i < rot/2; i++ {
+					a := float64(pos0+tt) * math.Pow(theta, -float64(2*i)/float64(rot))
+					want1 := float64(v[i])*math.Cos(a) - float64(v[i+rot/2])*math.Sin(a)
+					want2 := float64(v[i+rot/2])*math.Cos(a) + float64(v[i])*math.Sin(a)
+					if math.Abs(float64(got[i])-want1) > 1e-5 || math.Abs(float64(got[i+rot/2])-want2) > 1e-5 {
+						t.Fatalf("rot %d t=%d h=%d i=%d: (%g, %g), want (%g, %g)", rot, tt, h, i, got[i], got[i+rot/2], want1, want2)
+					}
+				}
+				for i := rot; i < hd; i++ {
+					if got[i] != v[i] {
+						t.Fatalf("rot %d t=%d h=%d: dim %d changed from %g to %g", rot, tt, h, i, v[i], got[i])
+					}
 				}
 			}
 		}
-	}
-	RoPE(y, T, heads, hd, pos0, cos, sin, true)
-	for i := range x {
-		if math.Abs(float64(y[i]-x[i])) > 1e-5 {
-			t.Fatalf("inverse RoPE: x[%d] = %g, want %g", i, y[i], x[i])
+		RoPE(y, T, heads, hd, rot, pos0, cos, sin, true)
+		for i := range x {
+			if math.Abs(float64(y[i]-x[i])) > 1e-5 {
+				t.Fatalf("rot %d: inverse RoPE: x[%d] = %g, want %g", rot, i, y[i], x[i])
+			}
 		}
+	}
+}
+
+// Scaled tables (YaRN, LongRoPE) multiply cos and sin by the attention
+// scale; the inverse pass then applies the transposed, scaled rotation.
+func TestFillRoPETableScales(t *testing.T) {
+	inv := []float32{1, 0.1, 0.01}
+	c1, s1 := make([]float32, 4*3), make([]float32, 4*3)
+	c2, s2 := make([]float32, 4*3), make([]float32, 4*3)
+	FillRoPETable(c1, s1, inv, 1, 4)
+	FillRoPETable(c2, s2, inv, 1.25, 4)
+	for i := range c1 {
+		if c2[i] != c1[i]*1.25 || s2[i] != s1[i]*1.25 {
+			t.Fatalf("entry %d: (%g, %g), want 1.25 × (%g, %g)", i, c2[i], s2[i], c1[i], s1[i])
+		}
+	}
+	if c1[3*3+1] != float32(math.Cos(float64(float32(3)*inv[1]))) {
+		t.Fatalf("cos[3, 1] = %g", c1[3*3+1])
 	}
 }

@@ -1,0 +1,80 @@
+package model
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// lopper inspect on a directory with only the config.json of a released
+// checkpoint gives its exact parameter count (testdata/configs/SOURCES.md
+// says where each count comes from), or refuses a family lopper does not
+// run yet, naming the model_type.
+func TestPublishedConfigs(t *testing.T) {
+	cases := []struct {
+		dir       string
+		params    int
+		modelType string
+		rope      string
+		refused   string
+	}{
+		{dir: "Llama-3.2-1B", params: 1_235_814_400, modelType: "llama", rope: "llama3 (factor 32)"},
+		{dir: "Qwen3-0.6B", params: 596_049_920, modelType: "qwen3", rope: "default"},
+		{dir: "SmolLM2-135M", params: 134_515_008, modelType: "llama", rope: "default"},
+		{dir: "Phi-3-mini-4k-instruct", refused: `field "model_type" = "phi3": unsupported`},
+		{dir: "gemma-2-2b", refused: `field "model_type" = "gemma2": unsupported`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.dir, func(t *testing.T) {
+			s, err := Inspect(filepath.Join("testdata", "configs", tc.dir))
+			if tc.refused != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.refused) || !strings.Contains(err.Error(), "config.json") {
+					t.Fatalf("error %v, want one naming config.json and %q", err, tc.refused)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !s.ConfigOnly || s.Parameters != tc.params || s.ModelType != tc.modelType || s.RoPE != tc.rope || s.DType != "BF16" || !s.TiedEmbeddings {
+				t.Errorf("summary: config only %v, %d parameters, %s, RoPE %q, dtype %s, tied %v; want %d parameters, %s, RoPE %q",
+					s.ConfigOnly, s.Parameters, s.ModelType, s.RoPE, s.DType, s.TiedEmbeddings, tc.params, tc.modelType, tc.rope)
+			}
+			sum := 0
+			for _, ts := range s.Tensors {
+				sum += ts.Parameters
+				if ts.NonZero != 0 || ts.Sparsity != 0 || ts.DType != BF16 {
+					t.Errorf("%s: nonzero %d sparsity %g dtype %s without weights", ts.Name, ts.NonZero, ts.Sparsity, ts.DType)
+				}
+			}
+			if sum != tc.params || s.Sparsity != 0 || s.NonZero != 0 {
+				t.Errorf("tensors sum to %d; sparsity %g nonzero %d", sum, s.Sparsity, s.NonZero)
+			}
+		})
+	}
+}
+
+// The parameter count of a config equals that of the model it builds, and
+// a directory with weights is inspected from them.
+func TestConfigNumParams(t *testing.T) {
+	for name, cfg := range tinyConfigs() {
+		n, err := cfg.NumParams()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := randomModel(t, cfg, 1)
+		if n != m.NumParams() {
+			t.Errorf("%s: Config.NumParams %d, model %d", name, n, m.NumParams())
+		}
+	}
+	s, err := Inspect(filepath.Join("testdata", "goldens", "qwen3-bf16"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.ConfigOnly || s.DType != "BF16" || s.NonZero != s.Parameters {
+		t.Errorf("inspect of a checkpoint: config only %v dtype %s nonzero %d of %d", s.ConfigOnly, s.DType, s.NonZero, s.Parameters)
+	}
+	if _, err := Inspect(t.TempDir()); err == nil || !strings.Contains(err.Error(), "config.json") {
+		t.Errorf("empty directory: %v", err)
+	}
+}

@@ -42,7 +42,7 @@ lopper prune --model llama --out llama-h50 --pattern heads --method l1 --sparsit
 // pruneFlags are lopper prune's options.
 type pruneFlags struct {
 	model, out, method, pattern, scope, calib, calibMode string
-	headMode, nonUniform                                 string
+	headMode, nonUniform, uniform                        string
 	sparsity, owlLambda, owlM                            float64
 	calibSeqLen, calibSamples                            int
 	calibRandom, dryRun, json, sparsitySet, samplesSet   bool
@@ -62,6 +62,7 @@ func runPrune(ctx context.Context, a *app, args []string) int {
 	fs.StringVar(&f.scope, "scope", "", "comparison group `SCOPE`: row, layer (a tensor), global or owl (default: row for wanda and N:M, layer otherwise); neurons and heads: layer or global")
 	fs.StringVar(&f.headMode, "head-mode", "", "`MODE` of pattern heads under grouped-query attention: kv_groups (a kv head with its query group) or query_heads (query heads evenly from every group) (default kv_groups)")
 	fs.StringVar(&f.nonUniform, "nonuniform", "", "`POLICY` for neurons and heads with --scope global, when layers would end with different sizes: round (to a uniform size), keep (per-layer sizes; not loadable by Hugging Face) or refuse (default round)")
+	fs.StringVar(&f.uniform, "uniform", "refuse", "`POLICY` for a result Hugging Face cannot load (layers of different sizes, or a GPT-2 with heads removed): refuse, or keep (write it with its dims in config.json's lopper_dims; lopper loads it, Hugging Face does not); the save stage's uniform")
 	fs.StringVar(&f.calib, "calib", "", "calibration text `FILE` (wanda, sparsegpt, taylor, activation, block_influence), tokenized with the model's tokenizer")
 	fs.IntVar(&f.calibSeqLen, "calib-seq-len", 0, "calibration window length in tokens (default: the model's positions, at most 2048)")
 	fs.IntVar(&f.calibSamples, "calib-samples", pruning.DefaultCalibSamples, fmt.Sprintf("number of calibration windows (default %d; when not given and the text holds fewer, all it holds)", pruning.DefaultCalibSamples))
@@ -127,6 +128,10 @@ func runPrune(ctx context.Context, a *app, args []string) int {
 		}
 		return exitFailed
 	}
+	if err := f.checkUniform(a, out); err != nil {
+		fmt.Fprintf(a.stderr, "lopper prune: %v\n", err)
+		return exitFailed
+	}
 	meta, err := json.Marshal(pruneMetadata{Command: "prune", Source: f.model, Report: rep, Previous: m.Meta})
 	if err == nil {
 		err = out.Save(f.out, model.SaveOptions{Metadata: meta})
@@ -158,6 +163,9 @@ func (f *pruneFlags) options(pos []string) (pruning.Options, string) {
 	if err != nil {
 		return pruning.Options{}, err.Error()
 	}
+	if _, err := model.ParseUniformPolicy(f.uniform); err != nil {
+		return pruning.Options{}, "--uniform: " + err.Error()
+	}
 	o := pruning.Options{
 		Method: pruning.Method(f.method), Sparsity: f.sparsity, Pattern: p, Scope: pruning.Scope(f.scope),
 		Targets:   pruning.TargetSpec{Include: f.targets, Ignore: f.ignore},
@@ -169,6 +177,27 @@ func (f *pruneFlags) options(pos []string) (pruning.Options, string) {
 		o.Sparsity = 0 // the pattern fixes it
 	}
 	return o, ""
+}
+
+// checkUniform applies the save stage's rule (model.UniformPolicy) to the
+// pruned model before it is saved; keep only logs that Hugging Face
+// cannot load the result.
+func (f *pruneFlags) checkUniform(a *app, out *model.Model) error {
+	policy, err := model.ParseUniformPolicy(f.uniform)
+	if err != nil {
+		return err
+	}
+	if err := policy.Check(&out.Config); err != nil {
+		hint := ""
+		if !out.Config.Uniform() {
+			hint = "prune with --nonuniform round, or "
+		}
+		return fmt.Errorf("%w; %spass --uniform keep to write it anyway, with its dims in config.json's lopper_dims (lopper loads it, Hugging Face does not)", err, hint)
+	}
+	if err := out.Config.HFCompatible(); err != nil {
+		a.log.Warn("saving a model Hugging Face cannot load (--uniform keep)", "out", f.out, "reason", err.Error())
+	}
+	return nil
 }
 
 // checkPruneOptions validates o against m without scoring anything.

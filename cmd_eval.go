@@ -57,7 +57,7 @@ func runEval(ctx context.Context, a *app, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
-	m, err := model.Load(f.model, model.LoadOptions{})
+	m, err := model.Load(f.model, model.LoadOptions{CheckFinite: true})
 	if err != nil {
 		fmt.Fprintf(a.stderr, "lopper eval: %v\n", err)
 		return exitFailed

@@ -13,6 +13,9 @@ import (
 // m's tokenizer) under m; see the package documentation for the protocol.
 // The result's protocol names m's tokenizer.
 func Text(ctx context.Context, m *model.Model, tokens []int32, opts TextOptions) (TextResult, error) {
+	if err := checkFinite(m); err != nil {
+		return TextResult{}, err
+	}
 	res, err := evalText(ctx, modelLM{m}, tokens, opts)
 	if err != nil {
 		return TextResult{}, err
@@ -25,6 +28,9 @@ func Text(ctx context.Context, m *model.Model, tokens []int32, opts TextOptions)
 // (no special tokens added) and evaluates it with Text; the protocol
 // records the file and its SHA-256.
 func TextFile(ctx context.Context, m *model.Model, path string, opts TextOptions) (TextResult, error) {
+	if err := checkFinite(m); err != nil {
+		return TextResult{}, err // before the file: an error wrapped with its name would blame it
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return TextResult{}, err
@@ -45,6 +51,9 @@ func TextFile(ctx context.Context, m *model.Model, path string, opts TextOptions
 // Choices computes multiple-choice accuracy of m on the tasks of tf; see
 // the package documentation for the scoring.
 func Choices(ctx context.Context, m *model.Model, tf *TaskFile, opts ChoiceOptions) (ChoiceResult, error) {
+	if err := checkFinite(m); err != nil {
+		return ChoiceResult{}, err
+	}
 	tok, err := modelTokenizer(m)
 	if err != nil {
 		return ChoiceResult{}, err
@@ -60,7 +69,21 @@ func Choices(ctx context.Context, m *model.Model, tf *TaskFile, opts ChoiceOptio
 // Speed times m's forward pass: opts.Warmup untimed passes, then
 // opts.Repeats timed ones on seeded random tokens; the median is reported.
 func Speed(ctx context.Context, m *model.Model, opts SpeedOptions) (SpeedResult, error) {
+	if err := checkFinite(m); err != nil {
+		return SpeedResult{}, err
+	}
 	return measureSpeed(ctx, modelLM{m}, opts)
+}
+
+// checkFinite refuses a model with NaN or ±Inf weights, naming the first
+// such tensor: every API that takes a model checks it first (as Load does
+// with CheckFinite), so that what such weights do to the logits is never
+// blamed on the data.
+func checkFinite(m *model.Model) error {
+	if err := m.CheckFinite(); err != nil {
+		return fmt.Errorf("the model's weights are not finite: %w", err)
+	}
+	return nil
 }
 
 // modelTokenizer parses m's tokenizer.json.

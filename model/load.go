@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -156,19 +155,10 @@ func (s *tensorSource) read(t TensorInfo, dst []float32, checkFinite bool) error
 	decodeInto(dst, b, loc.entry.DType, t.Transposed, t.Rows(), t.Cols())
 	if checkFinite {
 		if i := firstNonFinite(dst); i >= 0 {
-			return fmt.Errorf("%s: tensor %q: element %d (of shape %v, [out, in] order) is %g", loc.file.path, loc.entry.Name, i, t.Shape, dst[i])
+			return fmt.Errorf("%s: %s", loc.file.path, nonFiniteAt(loc.entry.Name, t.Shape, dst, i))
 		}
 	}
 	return nil
-}
-
-func firstNonFinite(x []float32) int {
-	for i, v := range x {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return i
-		}
-	}
-	return -1
 }
 
 // checkTiedHead accepts an lm_head.weight in a tied checkpoint only when it

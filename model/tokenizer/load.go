@@ -113,6 +113,7 @@ func build(data []byte) (*Tokenizer, error) {
 		}
 	}
 	t.findBOSEOS()
+	t.cutBeforeSpace = t.cutsBeforeSpace()
 	return t, nil
 }
 

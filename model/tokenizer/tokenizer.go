@@ -19,6 +19,8 @@ type Tokenizer struct {
 	tokens   []string // by id
 	kinds    []uint8  // by id: kindNone, kindModel, kindAdded or kindSpecial
 	bos, eos int32    // -1 when unknown
+
+	cutBeforeSpace bool // see CutsBeforeSpace
 }
 
 const (

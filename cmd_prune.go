@@ -6,13 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 
 	"lopper/model"
-	"lopper/model/tokenizer"
 	"lopper/pruning"
+	"lopper/stages"
 
 	"github.com/hashicorp/go-hclog"
 )
@@ -107,6 +106,10 @@ func runPrune(ctx context.Context, a *app, args []string) int {
 			return exitUsage
 		}
 		return f.print(a, rep)
+	}
+	if len(m.TokenizerJSON) == 0 && f.calib == "" {
+		a.log.Warn("the model has no tokenizer.json: the pruned model will have none either (lopper eval --text and Hugging Face pipelines need one)",
+			"model", f.model, "out", f.out)
 	}
 	if f.calib != "" {
 		if o.Calib, err = f.calibration(m, a.log); err != nil {
@@ -211,33 +214,14 @@ func checkPruneOptions(m *model.Model, o pruning.Options) error {
 	return err
 }
 
-// calibration reads, tokenizes and windows the calibration file.
+// calibration cuts the windows of the calibration file, as a recipe's
+// calib block does.
 func (f *pruneFlags) calibration(m *model.Model, log hclog.Logger) (*pruning.Calibration, error) {
-	if m.TokenizerJSON == nil {
-		return nil, fmt.Errorf("%s has no tokenizer.json to tokenize %s with", f.model, f.calib)
-	}
-	tok, err := tokenizer.FromJSON(m.TokenizerJSON)
-	if err != nil {
-		return nil, fmt.Errorf("%s: tokenizer.json: %w", f.model, err)
-	}
-	text, err := os.ReadFile(f.calib)
-	if err != nil {
-		return nil, err
-	}
 	o := pruning.WindowOptions{SeqLen: f.calibSeqLen, Random: f.calibRandom, Seed: f.seed}
 	if f.samplesSet {
 		o.Samples = f.calibSamples
 	}
-	o = o.WithDefaults(m.Config.MaxPos)
-	c, err := pruning.Windows(tok.Encode(string(text)), o)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", f.calib, err)
-	}
-	if n := c.Samples(); n < o.Samples {
-		log.Info("the calibration text holds fewer windows than the default; using them all",
-			"file", f.calib, "windows", n, "seq_len", o.SeqLen, "default", o.Samples)
-	}
-	return c, nil
+	return stages.CalibrationWindows(m, f.calib, o, log)
 }
 
 // pruneMetadata is what lopper prune records in the saved lopper.json.

@@ -3,7 +3,6 @@ package eval
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"lopper/model"
 	"lopper/model/tokenizer"
@@ -31,20 +30,20 @@ func TextFile(ctx context.Context, m *model.Model, path string, opts TextOptions
 	if err := checkFinite(m); err != nil {
 		return TextResult{}, err // before the file: an error wrapped with its name would blame it
 	}
-	data, err := os.ReadFile(path)
+	tokens, err := tokenizer.EncodeModelFile(m.TokenizerJSON, m.Source, path, 0)
 	if err != nil {
 		return TextResult{}, err
 	}
-	tok, err := modelTokenizer(m)
+	sum, err := fileSHA256(path)
 	if err != nil {
 		return TextResult{}, err
 	}
-	res, err := Text(ctx, m, tok.Encode(string(data)), opts)
+	res, err := Text(ctx, m, tokens, opts)
 	if err != nil {
 		return TextResult{}, fmt.Errorf("%s: %w", path, err)
 	}
 	res.Protocol.File = path
-	res.Protocol.SHA256 = sha256Hex(data)
+	res.Protocol.SHA256 = sum
 	return res, nil
 }
 
@@ -86,14 +85,8 @@ func checkFinite(m *model.Model) error {
 	return nil
 }
 
-// modelTokenizer parses m's tokenizer.json.
+// modelTokenizer parses m's tokenizer.json; errors name the directory m
+// was loaded from.
 func modelTokenizer(m *model.Model) (*tokenizer.Tokenizer, error) {
-	if len(m.TokenizerJSON) == 0 {
-		return nil, fmt.Errorf("the model has no tokenizer.json")
-	}
-	tok, err := tokenizer.FromJSON(m.TokenizerJSON)
-	if err != nil {
-		return nil, fmt.Errorf("the model's tokenizer.json: %w", err)
-	}
-	return tok, nil
+	return tokenizer.ForModel(m.TokenizerJSON, m.Source)
 }

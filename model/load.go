@@ -65,7 +65,7 @@ func Load(dir string, opts LoadOptions) (_ *Model, err error) {
 	if layout, err = layout.WithDTypes(src.dtypes()); err != nil {
 		return nil, err
 	}
-	m := &Model{Config: cfg, Layout: layout, W: make([]float32, layout.Total)}
+	m := &Model{Config: cfg, Layout: layout, W: make([]float32, layout.Total), Source: dir}
 	for _, t := range m.Layout.Tensors {
 		if err := src.read(t, t.Of(m.W), opts.CheckFinite); err != nil {
 			return nil, err

@@ -30,6 +30,18 @@ func ForModel(data []byte, dir string) (*Tokenizer, error) {
 	return t, nil
 }
 
+// EncodeModelFile tokenizes the text file at path with the tokenizer.json
+// of the model in dir (ForModel: data is its content, nil when there is
+// none), as EncodeFile does: the one way lopper tokenizes a file with a
+// model's tokenizer (evaluation texts, calibration and training data).
+func EncodeModelFile(data []byte, dir, path string, limit int) ([]int32, error) {
+	tok, err := ForModel(data, dir)
+	if err != nil {
+		return nil, fmt.Errorf("cannot tokenize %s: %w", path, err)
+	}
+	return tok.EncodeFile(path, limit)
+}
+
 // EncodeFile tokenizes the UTF-8 text file at path as Encode tokenizes its
 // whole content (no special tokens added). With limit > 0 it returns only
 // the first limit tokens (all of them when there are fewer) and reads the
@@ -89,8 +101,7 @@ func NewFileCache(budget int64) *FileCache {
 	return &FileCache{budget: budget, entries: map[fileKey]*list.Element{}, inflight: map[fileKey]*sync.WaitGroup{}}
 }
 
-// EncodeFile is ForModel(tokenizerJSON, dir) then EncodeFile(path, limit),
-// through the cache. The result is shared: do not modify it.
+// EncodeFile is EncodeModelFile through the cache. The result is shared: do not modify it.
 func (c *FileCache) EncodeFile(tokenizerJSON []byte, dir, path string, limit int) ([]int32, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -115,7 +126,7 @@ func (c *FileCache) EncodeFile(tokenizerJSON []byte, dir, path string, limit int
 		c.mu.Unlock()
 		wait.Wait() // another caller is tokenizing this file; use its result
 	}
-	ids, err := c.encode(tokenizerJSON, dir, path, limit)
+	ids, err := EncodeModelFile(tokenizerJSON, dir, path, limit)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.inflight[key].Done()
@@ -125,14 +136,6 @@ func (c *FileCache) EncodeFile(tokenizerJSON []byte, dir, path string, limit int
 	}
 	c.add(key, ids)
 	return ids, nil
-}
-
-func (c *FileCache) encode(tokenizerJSON []byte, dir, path string, limit int) ([]int32, error) {
-	tok, err := ForModel(tokenizerJSON, dir)
-	if err != nil {
-		return nil, fmt.Errorf("cannot tokenize %s: %w", path, err)
-	}
-	return tok.EncodeFile(path, limit)
 }
 
 // add keeps ids under key, dropping the least recently used entries over

@@ -62,6 +62,13 @@ func runEval(ctx context.Context, a *app, args []string) int {
 		fmt.Fprintf(a.stderr, "lopper eval: %v\n", err)
 		return exitFailed
 	}
+	if f.speed {
+		// Checked before any evaluation runs: --batch and --seq-len must fit.
+		if err := eval.CheckSpeed(m, eval.SpeedOptions{Batch: f.batch, SeqLen: f.seqLen}); err != nil {
+			fmt.Fprintf(a.stderr, "lopper eval: %v (lower --batch or --seq-len)\n", err)
+			return exitUsage
+		}
+	}
 	out, err := f.evaluate(ctx, m, progressOn(a.stderr, "eval"))
 	if err != nil {
 		fmt.Fprintf(a.stderr, "lopper eval: %v\n", err)

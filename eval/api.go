@@ -74,6 +74,20 @@ func Speed(ctx context.Context, m *model.Model, opts SpeedOptions) (SpeedResult,
 	return measureSpeed(ctx, modelLM{m}, opts)
 }
 
+// CheckSpeed reports, before anything runs, what is wrong with opts for
+// Speed on m: negative or too long sizes, or forward passes whose
+// activations and logits would not fit in memory (model.CheckStateSize).
+func CheckSpeed(m *model.Model, opts SpeedOptions) error {
+	opts, err := opts.withDefaults(modelLM{m})
+	if err != nil {
+		return err
+	}
+	if err := model.CheckStateSize(&m.Config, opts.Batch, opts.SeqLen, false); err != nil {
+		return fmt.Errorf("speed: %w", err)
+	}
+	return nil
+}
+
 // checkFinite refuses a model with NaN or ±Inf weights, naming the first
 // such tensor: every API that takes a model checks it first (as Load does
 // with CheckFinite), so that what such weights do to the logits is never

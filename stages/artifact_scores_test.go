@@ -14,11 +14,11 @@ import (
 	"lopper/pruning"
 )
 
-// scoresDir scores m by magnitude over targets and writes the artifact.
-func scoresDir(t *testing.T, m *model.Model, targets ...string) (string, *ScoresArtifact) {
+// scoresDir scores m as o says and writes the artifact.
+func scoresDir(t *testing.T, m *model.Model, o pruning.ScoreOptions) (string, *ScoresArtifact) {
 	t.Helper()
 	ctx := context.Background()
-	s, err := pruning.Score(ctx, m, pruning.ScoreOptions{Method: pruning.Magnitude, Targets: pruning.TargetSpec{Include: targets}})
+	s, err := pruning.Score(ctx, m, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,6 +32,10 @@ func scoresDir(t *testing.T, m *model.Model, targets ...string) (string, *Scores
 		t.Fatal(err)
 	}
 	return dir, a
+}
+
+func magnitudeOf(targets ...string) pruning.ScoreOptions {
+	return pruning.ScoreOptions{Method: pruning.Magnitude, Targets: pruning.TargetSpec{Include: targets}}
 }
 
 // Decoding scores allocates what the scores hold (one float32 per
@@ -48,7 +52,7 @@ func TestScoresDecodeMemory(t *testing.T) {
 	for i := range m.W {
 		m.W[i] = float32(i%97) - 48
 	}
-	dir, a := scoresDir(t, m, `mlp`)
+	dir, a := scoresDir(t, m, magnitudeOf(`mlp`))
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -69,7 +73,7 @@ func TestScoresDecodeMemory(t *testing.T) {
 // A NaN in a stored score is refused on decode, naming the tensor.
 func TestScoresDecodeNaN(t *testing.T) {
 	m := testModel(t)
-	dir, a := scoresDir(t, m, `mlp\.up_proj`)
+	dir, a := scoresDir(t, m, magnitudeOf(`mlp\.up_proj`))
 	bin := filepath.Join(dir, scoresBin)
 	b, err := os.ReadFile(bin)
 	if err != nil {

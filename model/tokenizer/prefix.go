@@ -189,12 +189,16 @@ func (t *Tokenizer) preSymbol(p preTokenizer, sp rune) string {
 	return s
 }
 
-// noMergeAcross reports whether BPE never joins a symbol that does not end
-// with sym to one that starts with it, and sym is a vocabulary token (so
-// that it is never an unknown or byte-fallback symbol).
+// noMergeAcross reports whether the model is BPE that never joins a symbol
+// that does not end with sym to one that starts with it, and sym is a
+// vocabulary token (so that it is never an unknown or byte-fallback
+// symbol). Any other word model is not known to keep words apart.
 func (t *Tokenizer) noMergeAcross(sym string) bool {
-	m := t.model
-	if _, ok := m.vocab[sym]; !ok || sym == "" || m.ignoreMerges || m.prefix != "" || m.suffix != "" {
+	m, isBPE := any(t.model).(*bpe)
+	if !isBPE || sym == "" || m.ignoreMerges || m.prefix != "" || m.suffix != "" {
+		return false
+	}
+	if _, ok := m.vocab[sym]; !ok {
 		return false
 	}
 	for k := range m.merges {

@@ -3,7 +3,6 @@ package eval
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"lopper/model"
 	"lopper/model/tokenizer"
@@ -13,6 +12,9 @@ import (
 // m's tokenizer) under m; see the package documentation for the protocol.
 // The result's protocol names m's tokenizer.
 func Text(ctx context.Context, m *model.Model, tokens []int32, opts TextOptions) (TextResult, error) {
+	if err := checkFinite(m); err != nil {
+		return TextResult{}, err
+	}
 	res, err := evalText(ctx, modelLM{m}, tokens, opts)
 	if err != nil {
 		return TextResult{}, err
@@ -25,26 +27,32 @@ func Text(ctx context.Context, m *model.Model, tokens []int32, opts TextOptions)
 // (no special tokens added) and evaluates it with Text; the protocol
 // records the file and its SHA-256.
 func TextFile(ctx context.Context, m *model.Model, path string, opts TextOptions) (TextResult, error) {
-	data, err := os.ReadFile(path)
+	if err := checkFinite(m); err != nil {
+		return TextResult{}, err // before the file: an error wrapped with its name would blame it
+	}
+	tokens, err := tokenizer.EncodeModelFile(m.TokenizerJSON, m.Source, path, 0)
 	if err != nil {
 		return TextResult{}, err
 	}
-	tok, err := modelTokenizer(m)
+	sum, err := fileSHA256(path)
 	if err != nil {
 		return TextResult{}, err
 	}
-	res, err := Text(ctx, m, tok.Encode(string(data)), opts)
+	res, err := Text(ctx, m, tokens, opts)
 	if err != nil {
 		return TextResult{}, fmt.Errorf("%s: %w", path, err)
 	}
 	res.Protocol.File = path
-	res.Protocol.SHA256 = sha256Hex(data)
+	res.Protocol.SHA256 = sum
 	return res, nil
 }
 
 // Choices computes multiple-choice accuracy of m on the tasks of tf; see
 // the package documentation for the scoring.
 func Choices(ctx context.Context, m *model.Model, tf *TaskFile, opts ChoiceOptions) (ChoiceResult, error) {
+	if err := checkFinite(m); err != nil {
+		return ChoiceResult{}, err
+	}
 	tok, err := modelTokenizer(m)
 	if err != nil {
 		return ChoiceResult{}, err
@@ -60,17 +68,39 @@ func Choices(ctx context.Context, m *model.Model, tf *TaskFile, opts ChoiceOptio
 // Speed times m's forward pass: opts.Warmup untimed passes, then
 // opts.Repeats timed ones on seeded random tokens; the median is reported.
 func Speed(ctx context.Context, m *model.Model, opts SpeedOptions) (SpeedResult, error) {
+	if err := checkFinite(m); err != nil {
+		return SpeedResult{}, err
+	}
 	return measureSpeed(ctx, modelLM{m}, opts)
 }
 
-// modelTokenizer parses m's tokenizer.json.
-func modelTokenizer(m *model.Model) (*tokenizer.Tokenizer, error) {
-	if len(m.TokenizerJSON) == 0 {
-		return nil, fmt.Errorf("the model has no tokenizer.json")
-	}
-	tok, err := tokenizer.FromJSON(m.TokenizerJSON)
+// CheckSpeed reports, before anything runs, what is wrong with opts for
+// Speed on m: negative or too long sizes, or forward passes whose
+// activations and logits would not fit in memory (model.CheckStateSize).
+func CheckSpeed(m *model.Model, opts SpeedOptions) error {
+	opts, err := opts.withDefaults(modelLM{m})
 	if err != nil {
-		return nil, fmt.Errorf("the model's tokenizer.json: %w", err)
+		return err
 	}
-	return tok, nil
+	if err := model.CheckStateSize(&m.Config, opts.Batch, opts.SeqLen, false); err != nil {
+		return fmt.Errorf("speed: %w", err)
+	}
+	return nil
+}
+
+// checkFinite refuses a model with NaN or ±Inf weights, naming the first
+// such tensor: every API that takes a model checks it first (as Load does
+// with CheckFinite), so that what such weights do to the logits is never
+// blamed on the data.
+func checkFinite(m *model.Model) error {
+	if err := m.CheckFinite(); err != nil {
+		return fmt.Errorf("the model's weights are not finite: %w", err)
+	}
+	return nil
+}
+
+// modelTokenizer parses m's tokenizer.json; errors name the directory m
+// was loaded from.
+func modelTokenizer(m *model.Model) (*tokenizer.Tokenizer, error) {
+	return tokenizer.ForModel(m.TokenizerJSON, m.Source)
 }

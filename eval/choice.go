@@ -136,7 +136,7 @@ func evalChoices(ctx context.Context, m lm, enc encoder, tf *TaskFile, opts Choi
 	}
 	newRunner := func() (runner, error) { return m.newRunner(maxB, maxT) }
 	one := func(int) int { return 1 }
-	if err := forEachJob(ctx, len(sel), workerCount(opts.Workers, len(sel)), newRunner, job, one, len(sel), opts.Progress); err != nil {
+	if err := forEachJob(ctx, len(sel), runnerCount(m, opts.Workers, len(sel), maxB, maxT), newRunner, job, one, len(sel), opts.Progress); err != nil {
 		return ChoiceResult{}, err
 	}
 	res := ChoiceResult{Tasks: len(sel), Protocol: ChoiceProtocol{

@@ -21,3 +21,21 @@ type runner interface {
 	// [b·t, vocab]. The slice may be reused by the next call.
 	forward(tokens []int32, b, t int) ([]float32, error)
 }
+
+// memoryBound is implemented by an lm whose runners hold memory in
+// proportion to their size (the model adapter): fitRunners is how many
+// runners of b sequences of t tokens fit in memory together.
+type memoryBound interface {
+	fitRunners(b, t int) int
+}
+
+// runnerCount is workerCount, lowered so that the runners of b × t of m
+// fit in memory together (one at least: making it reports what does not
+// fit). Results do not depend on the number of workers.
+func runnerCount(m lm, requested, jobs, b, t int) int {
+	w := workerCount(requested, jobs)
+	if mb, ok := m.(memoryBound); ok {
+		w = max(1, min(w, mb.fitRunners(b, t)))
+	}
+	return w
+}

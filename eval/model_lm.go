@@ -33,6 +33,10 @@ func (a modelLM) newRunner(b, t int) (runner, error) {
 	return modelRunner{st}, nil
 }
 
+func (a modelLM) fitRunners(b, t int) int {
+	return model.StatesThatFit(&a.m.Config, b, t, false)
+}
+
 // modelRunner runs forward passes with one inference state of the
 // runner's size; shorter batches and sequences run at their own size
 // (State.ForwardBatch), with no padding.

@@ -46,27 +46,36 @@ func (r SpeedResult) Metrics() Metrics {
 	return Metrics{MetricTokensPerSec: r.TokensPerSec, MetricLatencyMS: r.LatencyMS}
 }
 
+// withDefaults fills the defaults of opts for m and checks them.
+func (opts SpeedOptions) withDefaults(m lm) (SpeedOptions, error) {
+	if opts.Batch < 0 || opts.SeqLen < 0 || opts.Warmup < 0 || opts.Repeats < 0 {
+		return opts, fmt.Errorf("speed: batch, seq_len, warmup and repeats must not be negative")
+	}
+	if opts.Batch == 0 {
+		opts.Batch = 1
+	}
+	if opts.SeqLen == 0 {
+		opts.SeqLen = m.maxPositions()
+	}
+	if opts.SeqLen > m.maxPositions() {
+		return opts, fmt.Errorf("speed: seq_len %d exceeds the model's %d positions", opts.SeqLen, m.maxPositions())
+	}
+	if opts.Warmup == 0 {
+		opts.Warmup = 2
+	}
+	if opts.Repeats == 0 {
+		opts.Repeats = 10
+	}
+	return opts, nil
+}
+
 // measureSpeed times forward passes of m on random tokens.
 func measureSpeed(ctx context.Context, m lm, opts SpeedOptions) (SpeedResult, error) {
+	opts, err := opts.withDefaults(m)
+	if err != nil {
+		return SpeedResult{}, err
+	}
 	b, t, warm, reps := opts.Batch, opts.SeqLen, opts.Warmup, opts.Repeats
-	if b < 0 || t < 0 || warm < 0 || reps < 0 {
-		return SpeedResult{}, fmt.Errorf("speed: batch, seq_len, warmup and repeats must not be negative")
-	}
-	if b == 0 {
-		b = 1
-	}
-	if t == 0 {
-		t = m.maxPositions()
-	}
-	if t > m.maxPositions() {
-		return SpeedResult{}, fmt.Errorf("speed: seq_len %d exceeds the model's %d positions", t, m.maxPositions())
-	}
-	if warm == 0 {
-		warm = 2
-	}
-	if reps == 0 {
-		reps = 10
-	}
 	r, err := m.newRunner(b, t)
 	if err != nil {
 		return SpeedResult{}, err

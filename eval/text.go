@@ -113,7 +113,7 @@ func evalText(ctx context.Context, m lm, tokens []int32, opts TextOptions) (Text
 	}
 	newRunner := func() (runner, error) { return m.newRunner(batch, seqLen) }
 	units := func(i int) int { return len(in(i)) }
-	if err := forEachJob(ctx, jobs, workerCount(opts.Workers, jobs), newRunner, job, units, len(ws), opts.Progress); err != nil {
+	if err := forEachJob(ctx, jobs, runnerCount(m, opts.Workers, jobs, batch, seqLen), newRunner, job, units, len(ws), opts.Progress); err != nil {
 		return TextResult{}, err
 	}
 	res := TextResult{Protocol: TextProtocol{

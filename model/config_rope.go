@@ -272,7 +272,11 @@ func (c *Config) validateRoPE() error {
 		errs = append(errs, pos("factor", c.ropeFactor()))
 	case RoPELongRoPE:
 		errs = append(errs, pos("factor", c.ropeFactor()))
-		for name, f := range map[string][]float64{"short_factor": r.ShortFactor, "long_factor": r.LongFactor} {
+		for _, nf := range []struct {
+			name string
+			f    []float64
+		}{{"short_factor", r.ShortFactor}, {"long_factor", r.LongFactor}} { // in order: messages are reproducible
+			name, f := nf.name, nf.f
 			if len(f) != rot/2 {
 				errs = append(errs, fmt.Errorf("rope longrope %s has %d entries, want rotary dim / 2 = %d", name, len(f), rot/2))
 			}

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -83,7 +82,7 @@ func LoadContext(ctx context.Context, dir string, opts LoadOptions) (_ *Model, e
 	if layout, err = layout.WithDTypes(src.dtypes()); err != nil {
 		return nil, err
 	}
-	m := &Model{Config: cfg, Layout: layout, W: make([]float32, layout.Total)}
+	m := &Model{Config: cfg, Layout: layout, W: make([]float32, layout.Total), Source: dir}
 	for _, t := range m.Layout.Tensors {
 		if err := src.read(ctx, t, t.Of(m.W), opts.CheckFinite); err != nil {
 			return nil, err
@@ -171,7 +170,7 @@ func (s *tensorSource) read(ctx context.Context, t TensorInfo, dst []float32, ch
 	}
 	if checkFinite {
 		if i := firstNonFinite(dst); i >= 0 {
-			return fmt.Errorf("%s: tensor %q: element %d (of shape %v, [out, in] order) is %g", loc.file.path, loc.entry.Name, i, t.Shape, dst[i])
+			return fmt.Errorf("%s: %s", loc.file.path, nonFiniteAt(loc.entry.Name, t.Shape, dst, i))
 		}
 	}
 	return nil
@@ -199,15 +198,6 @@ func (l located) decode(ctx context.Context, dst []float32, transposed bool, row
 		decodeRows(dst, b, l.entry.DType, transposed, rows, cols, r)
 	}
 	return nil
-}
-
-func firstNonFinite(x []float32) int {
-	for i, v := range x {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return i
-		}
-	}
-	return -1
 }
 
 // checkTiedHead accepts an lm_head.weight in a tied checkpoint only when it

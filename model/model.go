@@ -25,6 +25,10 @@ type Model struct {
 	// Meta is the caller's metadata from lopper.json ("metadata"), written
 	// back by Save unless SaveOptions.Metadata replaces it.
 	Meta json.RawMessage
+	// Source is the directory Load read the model from ("" for a model
+	// made in memory); Clone and pruning keep it. It is for messages
+	// only, e.g. to say where a missing tokenizer.json was looked for.
+	Source string
 }
 
 // New returns a model for cfg with all parameters zero and dtype F32.
@@ -47,6 +51,7 @@ func (m *Model) Clone() *Model {
 		Mask:          slices.Clone(m.Mask),
 		TokenizerJSON: slices.Clone(m.TokenizerJSON),
 		Meta:          slices.Clone(m.Meta),
+		Source:        m.Source,
 	}
 }
 

@@ -84,6 +84,9 @@ func newState(m *Model, B, T int, train bool) (*State, error) {
 	if c.SlidingWindow > 0 && T > c.SlidingWindow {
 		return nil, fmt.Errorf("sequence length %d exceeds the sliding window of %d; sliding-window attention is not supported", T, c.SlidingWindow)
 	}
+	if err := CheckStateSize(c, B, T, train); err != nil {
+		return nil, err
+	}
 	s := &State{m: m, B: B, T: T, train: train}
 	var err error
 	if s.refs, s.globals, err = buildRefs(m.Layout, c); err != nil {

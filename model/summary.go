@@ -36,6 +36,10 @@ type Summary struct {
 	Parameters int     `json:"parameters"`
 	NonZero    int     `json:"nonzero"`
 	Sparsity   float64 `json:"sparsity"`
+	// NonFinite counts the weights that are NaN or ±Inf (a model that
+	// Load with CheckFinite, lopper eval and the load stage refuse);
+	// TensorSummary.NonFinite says where.
+	NonFinite int `json:"nonfinite"`
 	// The same over the linear weights inside the blocks (what pruning
 	// acts on).
 	PrunableParameters int     `json:"prunable_parameters"`
@@ -70,6 +74,7 @@ type TensorSummary struct {
 	NonZero    int     `json:"nonzero"`
 	Sparsity   float64 `json:"sparsity"`
 	Prunable   bool    `json:"prunable"`
+	NonFinite  int     `json:"nonfinite"` // NaN or ±Inf weights
 }
 
 // Summarize describes m.
@@ -98,7 +103,9 @@ func (m *Model) summarize(nonZero func(TensorInfo) int) Summary {
 		ts := TensorSummary{
 			Name: t.Name, Role: t.Role, Layer: t.Layer, Shape: t.Shape, DType: t.DType,
 			Parameters: t.Size, NonZero: nz, Sparsity: fraction(t.Size-nz, t.Size), Prunable: Prunable(t),
+			NonFinite: m.NonFinite(t),
 		}
+		s.NonFinite += ts.NonFinite
 		s.Tensors = append(s.Tensors, ts)
 		s.Parameters += t.Size
 		s.NonZero += nz

@@ -205,8 +205,10 @@ func TestOptionErrors(t *testing.T) {
 	}{
 		{Options{Sparsity: 0.5}, "no pruning method"},
 		{Options{Method: "obs", Sparsity: 0.5}, "unknown pruning method"},
-		{Options{Method: Magnitude, Sparsity: 1.5}, "sparsity must be in [0, 1]"},
-		{Options{Method: Magnitude, Sparsity: math.NaN()}, "sparsity must be in [0, 1]"},
+		{Options{Method: Magnitude, Sparsity: 1.5}, "sparsity must be in [0, 1)"},
+		{Options{Method: Magnitude, Sparsity: 1}, "sparsity must be in [0, 1), got 1"},
+		{Options{Method: Magnitude, Sparsity: 1, Pattern: Pattern{Kind: Heads}}, "sparsity must be in [0, 1), got 1"},
+		{Options{Method: Magnitude, Sparsity: math.NaN()}, "sparsity must be in [0, 1)"},
 		{Options{Method: Magnitude, Sparsity: 0.7, Pattern: Pattern{Kind: NM, N: 2, M: 4}}, "fixes sparsity at 0.5"},
 		{Options{Method: Magnitude, Pattern: Pattern{Kind: NM, N: 2, M: 4}, Scope: ScopeGlobal}, "scope global does not apply"},
 		{Options{Method: Magnitude, Sparsity: 0.5, Scope: "block"}, "unknown scope"},

@@ -149,19 +149,31 @@ type Options struct {
 	Progress ProgressFunc
 }
 
+// CheckSparsity is the one rule for a requested sparsity, shared by
+// Options (lopper prune's --sparsity) and the prune stage's sparsity and
+// schedule: a fraction in [0, 1). Pruning every weight (1) leaves a model
+// that predicts from its biases alone, which no caller wants; its message
+// reads after the name of the field ("sparsity must be in [0, 1), got 1").
+func CheckSparsity(s float64) error {
+	if !(s >= 0 && s < 1) {
+		return fmt.Errorf("must be in [0, 1), got %g", s)
+	}
+	return nil
+}
+
 // normalize fills defaults and validates o, with errors that say which
 // option is wrong and what is allowed.
 //
-// Structured patterns are only checked for a sparsity in [0, 1]: the
+// Structured patterns are only checked for their sparsity (CheckSparsity): the
 // structured half validates its own methods and scopes.
 func (o Options) normalize() (Options, error) {
 	if o.Pattern.Kind == "" {
 		o.Pattern.Kind = Unstructured
 	}
+	if err := CheckSparsity(o.Sparsity); err != nil {
+		return o, fmt.Errorf("sparsity %w", err)
+	}
 	if o.Pattern.structured() {
-		if !(o.Sparsity >= 0 && o.Sparsity <= 1) {
-			return o, fmt.Errorf("sparsity must be in [0, 1], got %g", o.Sparsity)
-		}
 		return o, nil
 	}
 	if o.HeadMode != "" || o.NonUniform != "" {
@@ -182,9 +194,6 @@ func (o Options) normalize() (Options, error) {
 			return o, fmt.Errorf("pattern %s fixes sparsity at %g; got sparsity %g", o.Pattern, want, o.Sparsity)
 		}
 		o.Sparsity = want
-	}
-	if !(o.Sparsity >= 0 && o.Sparsity <= 1) {
-		return o, fmt.Errorf("sparsity must be in [0, 1], got %g", o.Sparsity)
 	}
 	if o.Scope == "" {
 		o.Scope = ScopeLayer

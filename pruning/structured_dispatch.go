@@ -37,6 +37,9 @@ const (
 // mapped, without defaults filled in.
 func StructuredOptionsFrom(o Options) (StructuredOptions, error) {
 	so := StructuredOptions{Ratio: o.Sparsity, Calibration: o.Calib, Seed: o.Seed, HeadMode: o.HeadMode, NonUniform: o.NonUniform, Progress: o.Progress}
+	if err := CheckSparsity(o.Sparsity); err != nil {
+		return so, fmt.Errorf("sparsity %w", err)
+	}
 	switch o.Pattern.Kind {
 	case Neurons:
 		so.Structure = StructNeurons

@@ -178,6 +178,7 @@ func Slice(m *model.Model, p Plan) (*model.Model, error) {
 	}
 	out.TokenizerJSON = slices.Clone(m.TokenizerJSON)
 	out.Meta = slices.Clone(m.Meta)
+	out.Source = m.Source
 	return out, nil
 }
 

@@ -26,6 +26,8 @@ type modelArtifactFile struct {
 	DTypes  map[string]model.DType `json:"dtypes"`
 	Masked  bool                   `json:"masked"`
 	History []HistoryStep          `json:"history"`
+	// Source is the model's Source: the directory it was loaded from.
+	Source string `json:"source,omitempty"`
 }
 
 const (
@@ -48,7 +50,7 @@ func (modelCodec) Encode(ctx context.Context, a pipeline.Artifact, dir string) e
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	meta := modelArtifactFile{DTypes: map[string]model.DType{}, Masked: m.Mask != nil, History: ma.History}
+	meta := modelArtifactFile{DTypes: map[string]model.DType{}, Masked: m.Mask != nil, History: ma.History, Source: m.Source}
 	for _, t := range m.Layout.Tensors {
 		meta.DTypes[t.Name] = t.DType
 	}
@@ -93,5 +95,6 @@ func (modelCodec) Decode(ctx context.Context, dir string) (pipeline.Artifact, er
 		}
 		m.Mask = mask
 	}
+	m.Source = meta.Source
 	return &ModelArtifact{Model: m, History: meta.History}, nil
 }

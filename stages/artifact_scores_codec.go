@@ -5,10 +5,10 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 
 	"lopper/internal/fsx"
 	"lopper/model"
@@ -72,13 +72,11 @@ func (scoresCodec) Encode(_ context.Context, a pipeline.Artifact, dir string) er
 	return nil
 }
 
-// Decode rebuilds the scores. pruning.Scores binds its layout in an
-// unexported field that only pruning.Score sets, so the layout is obtained
-// by scoring a zero model of the stored config by magnitude over exactly
-// the stored targets, and the stored values then replace the scores.
-// TODO(pruning): a pruning.NewScores(layout, method, targets, values)
-// constructor would make this direct.
-func (scoresCodec) Decode(ctx context.Context, dir string) (pipeline.Artifact, error) {
+// Decode rebuilds the scores with pruning.NewScores (which refuses NaN
+// scores) over the layout of the stored config, reading scores.bin in
+// chunks straight into the scores: memory is the scores' own, one float32
+// per parameter of the layout, whatever the size of the file.
+func (scoresCodec) Decode(_ context.Context, dir string) (pipeline.Artifact, error) {
 	raw, err := os.ReadFile(filepath.Join(dir, scoresJSON))
 	if err != nil {
 		return nil, err
@@ -95,42 +93,62 @@ func (scoresCodec) Decode(ctx context.Context, dir string) (pipeline.Artifact, e
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", scoresConfig, err)
 	}
-	zero, err := model.New(cfg)
+	layout, err := model.NewLayout(&cfg)
 	if err != nil {
+		return nil, fmt.Errorf("%s: %w", scoresConfig, err)
+	}
+	values := make([]float32, layout.Total)
+	if err := readScores(filepath.Join(dir, scoresBin), layout, meta.Targets, values); err != nil {
 		return nil, err
 	}
-	spec := pruning.TargetSpec{}
-	for _, name := range meta.Targets {
-		spec.Include = append(spec.Include, "^"+regexp.QuoteMeta(name)+"$")
-	}
-	s, err := pruning.Score(ctx, zero, pruning.ScoreOptions{Method: pruning.Magnitude, Targets: spec})
+	s, err := pruning.NewScores(layout, meta.Method, meta.Targets, values)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", scoresJSON, err)
 	}
-	if len(s.Targets) != len(meta.Targets) {
-		return nil, fmt.Errorf("%d stored targets, %d found in the layout", len(meta.Targets), len(s.Targets))
-	}
-	bin, err := os.ReadFile(filepath.Join(dir, scoresBin))
-	if err != nil {
-		return nil, err
-	}
-	off := 0
-	for i, t := range s.Targets {
-		if t.Name != meta.Targets[i] {
-			return nil, fmt.Errorf("target %d is %s in the layout, %s stored", i, t.Name, meta.Targets[i])
-		}
-		if len(bin) < off+4*t.Size {
-			return nil, fmt.Errorf("%s is truncated at tensor %s", scoresBin, t.Name)
-		}
-		dst := t.Of(s.Values)
-		for j := range dst {
-			dst[j] = math.Float32frombits(binary.LittleEndian.Uint32(bin[off+4*j:]))
-		}
-		off += 4 * t.Size
-	}
-	if off != len(bin) {
-		return nil, fmt.Errorf("%s has %d bytes, the targets need %d", scoresBin, len(bin), off)
-	}
-	s.Method, s.CalibSamples, s.CalibSeqLen = meta.Method, meta.CalibSamples, meta.CalibSeqLen
+	s.CalibSamples, s.CalibSeqLen = meta.CalibSamples, meta.CalibSeqLen
 	return &ScoresArtifact{Scores: s, Config: cfgJSON, ModelDigest: meta.ModelDigest}, nil
+}
+
+// readScores reads the targets' scores from path (float32 little-endian,
+// in targets order) into values, flat over layout.
+func readScores(path string, layout *model.Layout, targets []string, values []float32) (err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	need := int64(0)
+	for _, name := range targets {
+		t, ok := layout.Lookup(name)
+		if !ok {
+			return fmt.Errorf("%s: target %q is not in the layout of %s", scoresJSON, name, scoresConfig)
+		}
+		need += 4 * int64(t.Size)
+	}
+	if fi.Size() != need {
+		return fmt.Errorf("%s has %d bytes, the targets need %d", path, fi.Size(), need)
+	}
+	buf := make([]byte, 64<<10)
+	for _, name := range targets {
+		t, _ := layout.Lookup(name)
+		for dst := t.Of(values); len(dst) > 0; {
+			n := min(len(dst), len(buf)/4)
+			if _, err := io.ReadFull(f, buf[:4*n]); err != nil {
+				return fmt.Errorf("%s: tensor %s: %w", path, name, err)
+			}
+			for j := range n {
+				dst[j] = math.Float32frombits(binary.LittleEndian.Uint32(buf[4*j:]))
+			}
+			dst = dst[n:]
+		}
+	}
+	return nil
 }

@@ -134,21 +134,9 @@ func TestModelDigest(t *testing.T) {
 func TestScoresCodecRoundTrip(t *testing.T) {
 	m := testModel(t)
 	ctx := context.Background()
-	s, err := pruning.Score(ctx, m, pruning.ScoreOptions{Method: pruning.Random, Seed: 5, Targets: pruning.TargetSpec{Include: []string{`mlp\.(up|down)_proj`}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := m.Config.MarshalHF("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := &ScoresArtifact{Scores: s, Config: cfg, ModelDigest: "sha256:test"}
-	reg := newRegistry()
-	dir := filepath.Join(t.TempDir(), "scores")
-	if err := pipeline.WriteArtifact(ctx, reg, dir, a); err != nil {
-		t.Fatal(err)
-	}
-	got, err := pipeline.ReadArtifact(ctx, reg, dir)
+	dir, a := scoresDir(t, m, pruning.ScoreOptions{Method: pruning.Random, Seed: 5, Targets: pruning.TargetSpec{Include: []string{`mlp\.(up|down)_proj`}}})
+	s := a.Scores
+	got, err := pipeline.ReadArtifact(ctx, newRegistry(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"lopper/model"
 	"lopper/pipeline"
 	"lopper/pruning"
+
+	"github.com/hashicorp/go-hclog"
 )
 
 // CalibConfig is the calib block of score and prune: the windows that
@@ -54,23 +56,40 @@ func (cc *CalibConfig) windows(sc *pipeline.StageContext, m *model.Model) (*prun
 	if cc == nil {
 		return nil, nil
 	}
-	path := sc.Resolve(cc.File)
-	tokens, err := tokenizeFile(m, path)
+	o := pruning.WindowOptions{Samples: cc.Samples, SeqLen: cc.SeqLen, Random: cc.Sampling == "random", Seed: cc.Seed}
+	cal, err := CalibrationWindows(m, sc.Resolve(cc.File), o, sc.Log)
 	if err != nil {
 		return nil, fmt.Errorf("calib: %w", err)
 	}
-	o := pruning.WindowOptions{
-		Samples: cc.Samples, SeqLen: cc.SeqLen, Random: cc.Sampling == "random", Seed: cc.Seed,
-	}.WithDefaults(m.Config.MaxPos)
+	cal.Batch = cc.Batch
+	return cal, nil
+}
+
+// CalibrationWindows cuts calibration windows (o, with the defaults of
+// WindowOptions.WithDefaults for m) from the text file at path, tokenized
+// with m's tokenizer: for consecutive windows only the tokens they take
+// are read and tokenized, random windows need the whole text. When a
+// default number of windows does not fit, the text's windows are used and
+// log says so. The calib blocks of score and prune and lopper prune's
+// --calib all calibrate through it. Errors name the file.
+func CalibrationWindows(m *model.Model, path string, o pruning.WindowOptions, log hclog.Logger) (*pruning.Calibration, error) {
+	o = o.WithDefaults(m.Config.MaxPos)
+	limit := 0 // random windows start anywhere in the text
+	if !o.Random && o.Samples > 0 && o.SeqLen > 0 {
+		limit = o.Samples * o.SeqLen
+	}
+	tokens, err := tokenizeFile(m, path, limit)
+	if err != nil {
+		return nil, err
+	}
 	cal, err := pruning.Windows(tokens, o)
 	if err != nil {
-		return nil, fmt.Errorf("calib %s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	if n := cal.Samples(); n < o.Samples {
-		sc.Log.Info("the calibration text holds fewer windows than the default; using them all",
+		log.Info("the calibration text holds fewer windows than the default; using them all",
 			"file", path, "windows", n, "seq_len", o.SeqLen, "default", o.Samples)
 	}
-	cal.Batch = cc.Batch
 	return cal, nil
 }
 

@@ -3,12 +3,10 @@ package stages
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"os"
 	"regexp"
 	"slices"
 	"strconv"
-	"sync"
 
 	"lopper/model"
 	"lopper/model/tokenizer"
@@ -57,43 +55,19 @@ func checkPositive(c *pipeline.Checker, field string, v int) {
 	}
 }
 
-// tokenCache keeps the tokenization of text files, keyed by tokenizer
-// and file identity, so that the stages of a loop do not tokenize the same
-// training or calibration text in every iteration.
-var tokenCache sync.Map // tokenKey → []int32
+// tokenCacheBudget bounds the tokens the process keeps: the training and
+// calibration texts of a recipe's stages, so that a loop does not
+// tokenize them in every iteration.
+const tokenCacheBudget = 512 << 20
 
-type tokenKey struct {
-	tokenizer string // sha256 of tokenizer.json
-	path      string
-	size      int64
-	modTime   int64
-}
+var tokenCache = tokenizer.NewFileCache(tokenCacheBudget)
 
-// tokenizeFile reads a UTF-8 text file and tokenizes it with m's tokenizer
-// (no special tokens added). The result is shared: do not modify it.
-func tokenizeFile(m *model.Model, path string) ([]int32, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	key := tokenKey{tokenizer: sha256Hex(m.TokenizerJSON), path: path, size: fi.Size(), modTime: fi.ModTime().UnixNano()}
-	if v, ok := tokenCache.Load(key); ok {
-		return v.([]int32), nil
-	}
-	if len(m.TokenizerJSON) == 0 {
-		return nil, fmt.Errorf("the model has no tokenizer.json to tokenize %s with", path)
-	}
-	tok, err := tokenizer.FromJSON(m.TokenizerJSON)
-	if err != nil {
-		return nil, fmt.Errorf("the model's tokenizer.json: %w", err)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	ids := tok.Encode(string(data))
-	tokenCache.Store(key, ids)
-	return ids, nil
+// tokenizeFile tokenizes a UTF-8 text file with m's tokenizer (no special
+// tokens added), the first limit tokens when limit > 0 (reading only what
+// they need), through the process's token cache. The result is shared: do
+// not modify it.
+func tokenizeFile(m *model.Model, path string, limit int) ([]int32, error) {
+	return tokenCache.EncodeFile(m.TokenizerJSON, m.Source, path, limit)
 }
 
 func sha256Hex(b []byte) string {

@@ -117,8 +117,10 @@ func checkPruneAmount(c *pipeline.Checker, cfg *PruneConfig, pat pruning.Pattern
 	case n == 0 && pat.Kind != pruning.NM:
 		c.Errorf("sparsity", "required: how much to prune (sparsity: 0.5, a gradual schedule, or for structures a count)")
 	}
-	if s := cfg.Sparsity; s != nil && !(*s >= 0 && *s < 1) {
-		c.Errorf("sparsity", "must be in [0, 1), got %g", *s)
+	if s := cfg.Sparsity; s != nil {
+		if err := pruning.CheckSparsity(*s); err != nil {
+			c.Errorf("sparsity", "%v", err)
+		}
 	}
 	if cfg.Count < 0 {
 		c.Errorf("count", "must be positive, got %d", cfg.Count)

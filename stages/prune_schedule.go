@@ -50,8 +50,8 @@ func (s *ScheduleConfig) check(c *pipeline.Checker) {
 		c.Errorf("schedule.steps", "required: the number of pruning iterations, at least 1, got %d", s.Steps)
 		return
 	}
-	if s.To >= 1 {
-		c.Errorf("schedule.to", "must be below 1, got %g", s.To)
+	if err := pruning.CheckSparsity(s.To); err != nil {
+		c.Errorf("schedule.to", "%v", err)
 	}
 	if err := s.schedule().Validate(); err != nil {
 		c.Errorf("schedule", "%v", err)

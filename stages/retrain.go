@@ -178,14 +178,14 @@ func runRetrain(ctx context.Context, sc *pipeline.StageContext, cfg *RetrainConf
 	if err != nil {
 		return nil, err
 	}
-	tokens, err := tokenizeFile(in.Model, sc.Resolve(cfg.Data))
+	tokens, err := trainingText(in.Model, sc.Resolve(cfg.Data), tcfg.SeqLen)
 	if err != nil {
 		return nil, fmt.Errorf("data: %w", err)
 	}
 	if cfg.EvalEvery > 0 {
 		evalTokens := tokens
 		if cfg.EvalData != "" {
-			if evalTokens, err = tokenizeFile(in.Model, sc.Resolve(cfg.EvalData)); err != nil {
+			if evalTokens, err = trainingText(in.Model, sc.Resolve(cfg.EvalData), tcfg.SeqLen); err != nil {
 				return nil, fmt.Errorf("eval_data: %w", err)
 			}
 		}
@@ -226,6 +226,20 @@ func runRetrain(ctx context.Context, sc *pipeline.StageContext, cfg *RetrainConf
 		Artifacts: map[string]pipeline.Artifact{ArtifactModel: a},
 		Details:   retrainDetails{Steps: len(res.Steps), Curve: res.Steps, Mask: maskFrom},
 	}, nil
+}
+
+// trainingText tokenizes the text file at path with m's tokenizer and
+// checks that it holds a training sequence of seqLen tokens (and the
+// target after it); errors name the file.
+func trainingText(m *model.Model, path string, seqLen int) ([]int32, error) {
+	tokens, err := tokenizeFile(m, path, 0)
+	if err != nil {
+		return nil, err
+	}
+	if len(tokens) < seqLen+1 {
+		return nil, fmt.Errorf("%s has %d tokens; a training sequence of %d needs at least %d", path, len(tokens), seqLen, seqLen+1)
+	}
+	return tokens, nil
 }
 
 // trainConfig turns the stage config into train's, with the stage's

@@ -75,10 +75,8 @@ func checkSave(c *pipeline.Checker, cfg *SaveConfig) {
 			c.Errorf("dtype", "%v", err)
 		}
 	}
-	switch cfg.Uniform {
-	case "", "refuse", "keep":
-	default:
-		c.Errorf("uniform", "%q is not a policy; want refuse or keep", cfg.Uniform)
+	if _, err := model.ParseUniformPolicy(cfg.Uniform); err != nil {
+		c.Errorf("uniform", "%v", err)
 	}
 }
 
@@ -110,13 +108,16 @@ func runSave(ctx context.Context, sc *pipeline.StageContext, cfg *SaveConfig) (*
 		return nil, err
 	}
 	m := in.Model
-	if err := m.Config.HFCompatible(); err != nil && cfg.Uniform != "keep" {
+	policy, err := model.ParseUniformPolicy(cfg.Uniform)
+	if err != nil {
+		return nil, err
+	}
+	if err := policy.Check(&m.Config); err != nil {
 		hint := ""
 		if !m.Config.Uniform() {
 			hint = "prune with `nonuniform: round`, or "
 		}
-		//lint:ignore ST1005 the message starts with a name, "Hugging Face"
-		return nil, fmt.Errorf("Hugging Face could not load this model: %v; %ssave with `uniform: keep` to write it anyway, with its dims in config.json's lopper_dims (lopper loads it, Hugging Face does not)", err, hint)
+		return nil, fmt.Errorf("%w; %ssave with `uniform: keep` to write it anyway, with its dims in config.json's lopper_dims (lopper loads it, Hugging Face does not)", err, hint)
 	}
 	var dt model.DType
 	if cfg.DType != "" {

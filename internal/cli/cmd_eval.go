@@ -58,10 +58,17 @@ func runEval(ctx context.Context, a *app, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
-	m, err := model.Load(f.model, model.LoadOptions{})
+	m, err := model.Load(f.model, model.LoadOptions{CheckFinite: true})
 	if err != nil {
 		fmt.Fprintf(a.stderr, "lopper eval: %v\n", err)
 		return exitFailed
+	}
+	if f.speed {
+		// Checked before any evaluation runs: --batch and --seq-len must fit.
+		if err := eval.CheckSpeed(m, eval.SpeedOptions{Batch: f.batch, SeqLen: f.seqLen}); err != nil {
+			fmt.Fprintf(a.stderr, "lopper eval: %v (lower --batch or --seq-len)\n", err)
+			return exitUsage
+		}
 	}
 	out, err := f.evaluate(ctx, m, progressOn(a.stderr, "eval"))
 	if err != nil {

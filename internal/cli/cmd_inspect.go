@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 
 	"lopper/model"
@@ -72,6 +73,15 @@ func writeInspectText(w io.Writer, dir string, s *model.Summary) error {
 	}
 	if !s.HFCompatible {
 		fmt.Fprintf(w, "not loadable by Hugging Face: %s\n", s.HFReason)
+	}
+	if s.NonFinite > 0 {
+		var where []string
+		for _, t := range s.Tensors {
+			if t.NonFinite > 0 {
+				where = append(where, fmt.Sprintf("%s (%d)", t.Name, t.NonFinite))
+			}
+		}
+		fmt.Fprintf(w, "not finite: %d weights are NaN or ±Inf, in %s\n", s.NonFinite, strings.Join(where, ", "))
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

@@ -7,14 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 
 	"lopper/internal/fsx"
 	"lopper/model"
-	"lopper/model/tokenizer"
 	"lopper/pruning"
+	"lopper/stages"
 
 	"github.com/hashicorp/go-hclog"
 )
@@ -45,7 +44,7 @@ lopper prune --model llama --out llama-h50 --pattern heads --method l1 --sparsit
 // pruneFlags are lopper prune's options.
 type pruneFlags struct {
 	model, out, method, pattern, scope, calib, calibMode string
-	headMode, nonUniform                                 string
+	headMode, nonUniform, uniform                        string
 	sparsity, owlLambda, owlM                            float64
 	calibSeqLen, calibSamples                            int
 	calibRandom, dryRun, json, sparsitySet, samplesSet   bool
@@ -67,6 +66,7 @@ func runPrune(ctx context.Context, a *app, args []string) int {
 	fs.StringVar(&f.scope, "scope", "", "comparison group `SCOPE`: row, layer (a tensor), global or owl (default: row for wanda and N:M, layer otherwise); neurons and heads: layer or global")
 	fs.StringVar(&f.headMode, "head-mode", "", "`MODE` of pattern heads under grouped-query attention: kv_groups (a kv head with its query group) or query_heads (query heads evenly from every group) (default kv_groups)")
 	fs.StringVar(&f.nonUniform, "nonuniform", "", "`POLICY` for neurons and heads with --scope global, when layers would end with different sizes: round (to a uniform size), keep (per-layer sizes; not loadable by Hugging Face) or refuse (default round)")
+	fs.StringVar(&f.uniform, "uniform", "refuse", "`POLICY` for a result Hugging Face cannot load (layers of different sizes, or a GPT-2 with heads removed): refuse, or keep (write it with its dims in config.json's lopper_dims; lopper loads it, Hugging Face does not); the save stage's uniform")
 	fs.StringVar(&f.calib, "calib", "", "calibration text `FILE` (wanda, sparsegpt, taylor, activation, block_influence), tokenized with the model's tokenizer")
 	fs.IntVar(&f.calibSeqLen, "calib-seq-len", 0, "calibration window length in tokens (default: the model's positions, at most 2048)")
 	fs.IntVar(&f.calibSamples, "calib-samples", pruning.DefaultCalibSamples, fmt.Sprintf("number of calibration windows (default %d; when not given and the text holds fewer, all it holds)", pruning.DefaultCalibSamples))
@@ -121,6 +121,10 @@ func runPrune(ctx context.Context, a *app, args []string) int {
 		}
 		return f.print(a, rep)
 	}
+	if len(m.TokenizerJSON) == 0 && f.calib == "" {
+		a.log.Warn("the model has no tokenizer.json: the pruned model will have none either (lopper eval --text and Hugging Face pipelines need one)",
+			"model", f.model, "out", f.out)
+	}
 	if f.calib != "" {
 		if o.Calib, err = f.calibration(m, a.log); err != nil {
 			fmt.Fprintf(a.stderr, "lopper prune: %v\n", err)
@@ -144,6 +148,10 @@ func runPrune(ctx context.Context, a *app, args []string) int {
 	release, ok := a.guard.hold() // an interrupt does not cut the save short
 	if !ok {
 		return exitInterrupted
+	}
+	if err := f.checkUniform(a, out); err != nil {
+		fmt.Fprintf(a.stderr, "lopper prune: %v\n", err)
+		return exitFailed
 	}
 	meta, err := json.Marshal(pruneMetadata{Command: "prune", Source: f.model, Report: rep, Previous: m.Meta})
 	if err == nil {
@@ -198,6 +206,9 @@ func (f *pruneFlags) options(pos []string) (pruning.Options, string) {
 	if err != nil {
 		return pruning.Options{}, err.Error()
 	}
+	if _, err := model.ParseUniformPolicy(f.uniform); err != nil {
+		return pruning.Options{}, "--uniform: " + err.Error()
+	}
 	o := pruning.Options{
 		Method: pruning.Method(f.method), Sparsity: f.sparsity, Pattern: p, Scope: pruning.Scope(f.scope),
 		Targets:   pruning.TargetSpec{Include: f.targets, Ignore: f.ignore},
@@ -211,6 +222,27 @@ func (f *pruneFlags) options(pos []string) (pruning.Options, string) {
 	return o, ""
 }
 
+// checkUniform applies the save stage's rule (model.UniformPolicy) to the
+// pruned model before it is saved; keep only logs that Hugging Face
+// cannot load the result.
+func (f *pruneFlags) checkUniform(a *app, out *model.Model) error {
+	policy, err := model.ParseUniformPolicy(f.uniform)
+	if err != nil {
+		return err
+	}
+	if err := policy.Check(&out.Config); err != nil {
+		hint := ""
+		if !out.Config.Uniform() {
+			hint = "prune with --nonuniform round, or "
+		}
+		return fmt.Errorf("%w; %spass --uniform keep to write it anyway, with its dims in config.json's lopper_dims (lopper loads it, Hugging Face does not)", err, hint)
+	}
+	if err := out.Config.HFCompatible(); err != nil {
+		a.log.Warn("saving a model Hugging Face cannot load (--uniform keep)", "out", f.out, "reason", err.Error())
+	}
+	return nil
+}
+
 // checkPruneOptions validates o against m without scoring anything.
 func checkPruneOptions(m *model.Model, o pruning.Options) error {
 	switch o.Pattern.Kind {
@@ -222,33 +254,14 @@ func checkPruneOptions(m *model.Model, o pruning.Options) error {
 	return err
 }
 
-// calibration reads, tokenizes and windows the calibration file.
+// calibration cuts the windows of the calibration file, as a recipe's
+// calib block does.
 func (f *pruneFlags) calibration(m *model.Model, log hclog.Logger) (*pruning.Calibration, error) {
-	if m.TokenizerJSON == nil {
-		return nil, fmt.Errorf("%s has no tokenizer.json to tokenize %s with", f.model, f.calib)
-	}
-	tok, err := tokenizer.FromJSON(m.TokenizerJSON)
-	if err != nil {
-		return nil, fmt.Errorf("%s: tokenizer.json: %w", f.model, err)
-	}
-	text, err := os.ReadFile(f.calib)
-	if err != nil {
-		return nil, err
-	}
 	o := pruning.WindowOptions{SeqLen: f.calibSeqLen, Random: f.calibRandom, Seed: f.seed}
 	if f.samplesSet {
 		o.Samples = f.calibSamples
 	}
-	o = o.WithDefaults(m.Config.MaxPos)
-	c, err := pruning.Windows(tok.Encode(string(text)), o)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", f.calib, err)
-	}
-	if n := c.Samples(); n < o.Samples {
-		log.Info("the calibration text holds fewer windows than the default; using them all",
-			"file", f.calib, "windows", n, "seq_len", o.SeqLen, "default", o.Samples)
-	}
-	return c, nil
+	return stages.CalibrationWindows(m, f.calib, o, log)
 }
 
 // pruneMetadata is what lopper prune records in the saved lopper.json.

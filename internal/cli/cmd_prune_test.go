@@ -174,7 +174,7 @@ func TestPruneCLIStructuredFlags(t *testing.T) {
 			pruning.StructuredOptions{Structure: pruning.StructHeads, Criterion: pruning.ByL2, Ratio: 0.5, HeadMode: pruning.HeadsKVGroups},
 			model.LayerDims{Heads: 2, KVHeads: 1, Intermediate: 192}, false},
 		{[]string{"--pattern", "neurons", "--method", "activation", "--sparsity", "0.25", "--scope", "global", "--nonuniform", "keep",
-			"--calib", calibFile, "--calib-seq-len", "128"},
+			"--uniform", "keep", "--calib", calibFile, "--calib-seq-len", "128"},
 			pruning.StructuredOptions{Structure: pruning.StructNeurons, Criterion: pruning.ByActivation, Ratio: 0.25,
 				Scope: pruning.AllocGlobal, NonUniform: pruning.NonUniformKeep, Calibration: cal},
 			model.LayerDims{}, true},

@@ -125,6 +125,7 @@ func build(data []byte) (*Tokenizer, error) {
 		return nil, err
 	}
 	t.findBOSEOS()
+	t.cutBeforeSpace = t.cutsBeforeSpace()
 	return t, nil
 }
 

@@ -20,6 +20,8 @@ type Tokenizer struct {
 	kinds    []uint8  // by id: kindNone, kindModel, kindAdded or kindSpecial
 	bos, eos int32    // -1 when unknown
 	padID    int32    // from tokenizer.json's padding block; -1 without one
+
+	cutBeforeSpace bool // see CutsBeforeSpace
 }
 
 const (

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -39,14 +38,14 @@ func trainModel(ctx context.Context, s settings, dir string, log io.Writer) (*mo
 	if err != nil {
 		return nil, result{}, err
 	}
-	text, err := os.ReadFile(filepath.Join(dir, trainFile))
+	tokens, err := tok.EncodeFile(filepath.Join(dir, trainFile), 0)
 	if err != nil {
 		return nil, result{}, err
 	}
 	t := s.Train
 	start := time.Now()
 	fmt.Fprintf(log, "training %d parameters for %d steps of %d×%d tokens\n", m.NumParams(), t.Steps, t.BatchSize, t.SeqLen)
-	tr, err := train.Train(ctx, m, train.Stream{Tokens: tok.Encode(string(text))}, train.Config{
+	tr, err := train.Train(ctx, m, train.Stream{Tokens: tokens}, train.Config{
 		Steps: t.Steps, BatchSize: t.BatchSize, SeqLen: t.SeqLen, LR: t.LR, MinLR: t.MinLR,
 		WarmupSteps: t.WarmupSteps, Schedule: train.Cosine, WeightDecay: t.WeightDecay, GradClip: t.GradClip,
 		Seed: s.Seed,

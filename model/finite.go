@@ -1,0 +1,59 @@
+package model
+
+import (
+	"fmt"
+	"math"
+
+	"lopper/internal/par"
+)
+
+// CheckFinite returns nil when every weight of m is finite, or an error
+// naming the first tensor (in layout order) that holds a NaN or ±Inf, the
+// element and how many of its weights are not finite: the check Load makes
+// with LoadOptions.CheckFinite, for a model that is already in memory.
+func (m *Model) CheckFinite() error {
+	bad := make([]int, len(m.Layout.Tensors)) // per tensor: the first non-finite element, or -1
+	par.For(len(bad), func(k int) { bad[k] = firstNonFinite(m.Layout.Tensors[k].Of(m.W)) })
+	for k, i := range bad {
+		if i >= 0 {
+			t := m.Layout.Tensors[k]
+			return fmt.Errorf("%s (%d of its %d weights are not finite)", nonFiniteAt(t.Name, t.Shape, t.Of(m.W), i), m.NonFinite(t), t.Size)
+		}
+	}
+	return nil
+}
+
+// NonFinite counts the NaN and ±Inf weights of tensor t (0 for a model
+// without weights: one described from its config alone).
+func (m *Model) NonFinite(t TensorInfo) int {
+	if m.W == nil {
+		return 0
+	}
+	n := 0
+	for _, v := range t.Of(m.W) {
+		if !finite(v) {
+			n++
+		}
+	}
+	return n
+}
+
+// nonFiniteAt describes element i of the tensor called name, of the given
+// shape, whose weights are w.
+func nonFiniteAt(name string, shape []int, w []float32, i int) string {
+	return fmt.Sprintf("tensor %q: element %d (of shape %v, [out, in] order) is %g", name, i, shape, w[i])
+}
+
+// firstNonFinite is the index of the first NaN or ±Inf in x, or -1.
+func firstNonFinite(x []float32) int {
+	for i, v := range x {
+		if !finite(v) {
+			return i
+		}
+	}
+	return -1
+}
+
+func finite(v float32) bool {
+	return !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0)
+}

@@ -1,0 +1,91 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"runtime/debug"
+)
+
+// StateBytes is the memory NewState (train) or NewInferenceState
+// allocates for B sequences of T tokens of a model with config c: the
+// residual streams, one layer's activations (every layer's, and the
+// attention probabilities, for training) and the logits. It is computed
+// without allocating anything, in float64, so absurd sizes give a large
+// number rather than an overflow; it is at most math.MaxInt64.
+func StateBytes(c *Config, B, T int, train bool) int64 {
+	n, H := float64(B)*float64(T), float64(c.Hidden)
+	norm := 2 * n // rstd, and mean for GPT-2
+	if c.Arch == GPT2 {
+		norm += n
+	}
+	norm += n * H
+	block := func(d LayerDims) float64 {
+		hd := float64(c.HeadDim)
+		f := 2*norm + n*float64(d.Heads+2*d.KVHeads)*hd + n*float64(d.Heads)*hd + n*H +
+			n*float64(fcWidth(c, d)) + n*float64(d.Intermediate)
+		if train {
+			f += float64(B) * float64(d.Heads) * float64(T) * float64(T)
+		}
+		if c.QKNorm { // q and k before their norms, and the norms' rstd
+			f += n * float64(d.Heads+d.KVHeads) * (hd + 1)
+		}
+		return f
+	}
+	floats := 2 * n * H // residual streams
+	if train {
+		floats = float64(len(c.Layers)+1) * n * H
+		for _, d := range c.Layers {
+			floats += block(d)
+		}
+	} else {
+		floats += block(c.maxDims())
+	}
+	floats += norm + n*float64(c.Vocab) + 2*float64(T)*float64(c.HeadDim)
+	if b := 4 * floats; b < math.MaxInt64 {
+		return int64(b)
+	}
+	return math.MaxInt64
+}
+
+// MemoryBudget is the memory that states may take: the machine's physical
+// memory, or Go's memory limit (GOMEMLIMIT, debug.SetMemoryLimit) when that
+// is lower; math.MaxInt64 where neither is known.
+func MemoryBudget() int64 {
+	return min(physicalMemory(), debug.SetMemoryLimit(-1))
+}
+
+// StatesThatFit is how many states of B sequences of T tokens fit in
+// MemoryBudget together (0: not even one).
+func StatesThatFit(c *Config, B, T int, train bool) int {
+	return int(min(MemoryBudget()/max(StateBytes(c, B, T, train), 1), math.MaxInt32))
+}
+
+// CheckStateSize refuses a state that would not fit in MemoryBudget, with
+// an error that says how much it needs, rather than letting the
+// allocation crash the process. NewState and NewInferenceState check it;
+// callers may check sizes from their flags before any work.
+func CheckStateSize(c *Config, B, T int, train bool) error {
+	need, have := StateBytes(c, B, T, train), MemoryBudget()
+	if need <= have {
+		return nil
+	}
+	what := "activations and logits"
+	if train {
+		what = "activations, attention probabilities and logits for training"
+	}
+	return fmt.Errorf("batch %d × sequence %d needs %s of %s, more than this machine's %s of memory", B, T, FormatBytes(need), what, FormatBytes(have))
+}
+
+// FormatBytes writes a byte count for people: 512 B, 1.5 GiB, 3.2 TiB.
+func FormatBytes(b int64) string {
+	const unit = 1024
+	if b < unit {
+		return fmt.Sprintf("%d B", b)
+	}
+	v, i := float64(b), -1
+	for v >= unit && i < 5 {
+		v /= unit
+		i++
+	}
+	return fmt.Sprintf("%.1f %ciB", v, "KMGTPE"[i])
+}

@@ -333,12 +333,6 @@ func (p *fieldParser) str(key, def string, required bool) string {
 	return s
 }
 
-func (p *fieldParser) mustBeNull(key, why string) {
-	if p.err == nil && p.present(key) {
-		p.fail(key, p.raw[key], why)
-	}
-}
-
 // checkArchitectures accepts an absent or null field, or a list whose every
 // entry is the one class lopper runs for this model_type.
 func (p *fieldParser) checkArchitectures(want string) {

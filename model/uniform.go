@@ -37,6 +37,7 @@ func (p UniformPolicy) Check(c *Config) error {
 		return nil
 	}
 	if err := c.HFCompatible(); err != nil {
+		//lint:ignore ST1005 the message starts with a name, "Hugging Face"
 		return fmt.Errorf("Hugging Face could not load this model: %w", err)
 	}
 	return nil

@@ -339,7 +339,7 @@ func padBatch(encs []tokenizer.Encoding, padID int32) Batch {
 func predictClasses(p Problem, row []float32) []int {
 	switch p {
 	case SingleLabel:
-		return []int{firstMax(row)}
+		return []int{argmax(row)}
 	case MultiLabel:
 		out := []int{}
 		for c, v := range row {
@@ -352,17 +352,6 @@ func predictClasses(p Problem, row []float32) []int {
 	return nil
 }
 
-// firstMax is the index of the first largest value.
-func firstMax(v []float32) int {
-	best := 0
-	for i, x := range v {
-		if x > v[best] {
-			best = i
-		}
-	}
-	return best
-}
-
 // score fills in r's metrics from the examples' labels and the logits.
 func (r *ClassifyResult) score(exs []Example, logits []float32, info ClassifierInfo) {
 	k := len(info.Labels)
@@ -371,7 +360,7 @@ func (r *ClassifyResult) score(exs []Example, logits []float32, info ClassifierI
 	case SingleLabel:
 		gold, pred := make([]int, len(exs)), make([]int, len(exs))
 		for i, ex := range exs {
-			gold[i], pred[i] = ex.Label, firstMax(logits[i*k:(i+1)*k])
+			gold[i], pred[i] = ex.Label, argmax(logits[i*k:(i+1)*k])
 		}
 		s := scoreSingleLabel(gold, pred, info.Labels)
 		r.Accuracy, r.MacroF1, r.MCC, r.Correct = f(s.accuracy), f(s.macroF1), f(s.mcc), &s.correct

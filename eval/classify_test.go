@@ -29,7 +29,7 @@ const handReviews = "sentence\tlabel\nthe film was good\tpositive\nthe plot was 
 	"very fine\tpositive\nweak plot\t0\n"
 
 func TestClassifyHandChecked(t *testing.T) {
-	path := writeFile(t, "reviews.tsv", handReviews)
+	path := writeTemp(t, "reviews.tsv", handReviews)
 	res, err := ClassifyFile(context.Background(), sentimentClassifier(t, 512), path, ClassifyOptions{Batch: 3, Details: true})
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +66,7 @@ func TestClassifyHandChecked(t *testing.T) {
 // per_class, examples; and accuracy is the headline that acc_drop reads,
 // computed as for every other evaluation.
 func TestClassifyJSONAndAccDrop(t *testing.T) {
-	path := writeFile(t, "reviews.tsv", handReviews)
+	path := writeTemp(t, "reviews.tsv", handReviews)
 	clf := sentimentClassifier(t, 512)
 	base, err := ClassifyFile(context.Background(), clf, path, ClassifyOptions{})
 	if err != nil {
@@ -230,7 +230,7 @@ func TestClassifyMultiLabelAndRegression(t *testing.T) {
 		},
 	}
 	// Predicted sets: {praise}, {blame, negation}, {}, {praise, blame}.
-	path := writeFile(t, "ml.jsonl", `{"text": "good film", "label": ["praise"]}`+"\n"+
+	path := writeTemp(t, "ml.jsonl", `{"text": "good film", "label": ["praise"]}`+"\n"+
 		`{"text": "not bad", "label": ["negation"]}`+"\n"+`{"text": "the plot", "label": []}`+"\n"+
 		`{"text": "fun but dull", "label": ["praise", "blame"]}`+"\n")
 	res, err := ClassifyFile(context.Background(), multi, path, ClassifyOptions{Batch: 2})
@@ -248,7 +248,7 @@ func TestClassifyMultiLabelAndRegression(t *testing.T) {
 		rule: func(a, _ []string) []float32 { return []float32{polarity(a)} },
 	}
 	// Predictions 1, −1, 0 for targets 1.5, −1, 0.5: squared errors 0.25 0 0.25.
-	path = writeFile(t, "reg.tsv", "text\tlabel\ngood\t1.5\nbad\t-1\nthe plot\t0.5\n")
+	path = writeTemp(t, "reg.tsv", "text\tlabel\ngood\t1.5\nbad\t-1\nthe plot\t0.5\n")
 	res, err = ClassifyFile(context.Background(), reg, path, ClassifyOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -270,7 +270,7 @@ func (c failingClassifier) NewRunner(int, int) (ClassifierRunner, error) { retur
 func (c failingClassifier) Classify(in Batch) ([]float32, error)         { return c.out(in) }
 
 func TestClassifyErrors(t *testing.T) {
-	path := writeFile(t, "reviews.tsv", handReviews)
+	path := writeTemp(t, "reviews.tsv", handReviews)
 	info := sentimentClassifier(t, 512).info
 	ctx := context.Background()
 	for _, c := range []struct {

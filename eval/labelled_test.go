@@ -3,22 +3,10 @@ package eval
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 )
-
-// writeFile writes content to name in a temporary directory.
-func writeFile(t *testing.T, name, content string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
 
 // sentiment is a two-class label set with names.
 var sentiment = LabelOptions{NumLabels: 2, Label2ID: map[string]int{"negative": 0, "positive": 1}}
@@ -86,7 +74,7 @@ func TestReadLabelledFormats(t *testing.T) {
 			[]brief{{text: "a", textB: "b", pair: true, target: 4.25, line: 2}, {text: "c", textB: "d", pair: true, target: -1e-3, line: 3}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			path := writeFile(t, c.file, c.content)
+			path := writeTemp(t, c.file, c.content)
 			task, err := ReadLabelled(path, c.opts)
 			if err != nil {
 				t.Fatal(err)
@@ -108,7 +96,7 @@ func TestReadLabelledFormats(t *testing.T) {
 // A label that is also a name is the name: a star-rating model whose
 // classes 0…4 are named "1"…"5" reads "5" as class 4.
 func TestNamesBeforeIndices(t *testing.T) {
-	path := writeFile(t, "stars.tsv", "text\tlabel\ngreat\t5\nmeh\t1\n")
+	path := writeTemp(t, "stars.tsv", "text\tlabel\ngreat\t5\nmeh\t1\n")
 	l2i := map[string]int{"1": 0, "2": 1, "3": 2, "4": 3, "5": 4}
 	task, err := ReadLabelled(path, LabelOptions{NumLabels: 5, Label2ID: l2i})
 	if err != nil {
@@ -123,7 +111,7 @@ func TestNamesBeforeIndices(t *testing.T) {
 // limit goes unnoticed, and the digest still covers the whole file.
 func TestReadLabelledLimitStreams(t *testing.T) {
 	content := "sentence\tlabel\na\t0\nb\t1\nc\t1\nthis line is broken\n"
-	path := writeFile(t, "dev.tsv", content)
+	path := writeTemp(t, "dev.tsv", content)
 	task, err := ReadLabelled(path, LabelOptions{NumLabels: 2, Limit: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +157,7 @@ func TestReadLabelledErrors(t *testing.T) {
 		{"d.tsv", "text\tlabel\n", LabelOptions{Problem: Regression, NumLabels: 2}, "a regression task has 1 label, got 2"},
 		{"d.tsv", "text\tlabel\n", LabelOptions{Problem: "ranking", NumLabels: 2}, `unknown problem type "ranking"`},
 	} {
-		_, err := ReadLabelled(writeFile(t, c.file, c.content), c.opts)
+		_, err := ReadLabelled(writeTemp(t, c.file, c.content), c.opts)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%q: err %v, want %q", c.content, err, c.want)
 		}

@@ -179,7 +179,7 @@ func (o LabelOptions) classOf(s string) (int, error) {
 		s, strings.Join(slices.Sorted(maps.Keys(o.Label2ID)), ", "), o.NumLabels-1)
 }
 
-// textColumns are the field names recognised as a pair of texts, in order
+// pairColumns are the field names recognised as a pair of texts, in order
 // of precedence; then single texts; then the label.
 var (
 	pairColumns = [][2]string{

@@ -229,7 +229,7 @@ func batchShape(reqs []request) (b, t int) {
 }
 
 // argmax is the index of the first largest value.
-func argmax(v []float64) int {
+func argmax[T float32 | float64](v []T) int {
 	best := 0
 	for i, x := range v {
 		if x > v[best] {

@@ -1,8 +1,8 @@
 // Package eval measures what pruning cost: perplexity and next-token
 // accuracy on a text, multiple-choice accuracy in lm-evaluation-harness's
-// way, size (parameters, sparsity, bytes on disk) and forward speed, and the
-// relative metrics that recipes' stop conditions read (acc_drop, ppl_ratio,
-// size_ratio, speedup).
+// way, a classifier's accuracy on a labelled-text task, size (parameters,
+// sparsity, bytes on disk) and forward speed, and the relative metrics that
+// recipes' stop conditions read (acc_drop, ppl_ratio, size_ratio, speedup).
 //
 // Every result carries its protocol, because a perplexity means nothing
 // without the windowing, the tokenizer and the text it was computed on.
@@ -29,8 +29,19 @@
 // by the choice's length in Unicode characters (len(choice) in the
 // harness, without the delimiter). Ties go to the first choice.
 //
-// Determinism. Windows (and tasks) are grouped into forward passes by index
-// alone and run concurrently, each worker with its own model state; every
+// Classification. A labelled-text task (ReadLabelled: GLUE-style TSV, CSV
+// or JSONL) is scored with a sequence classifier (the Classifier
+// interface): each example is encoded with the classifier's tokenizer and
+// special tokens, truncated longest_first to the max length, batches of
+// consecutive examples are right-padded with the pad id and attention mask
+// 0, and the predictions (the first largest logit; for multi-label the
+// logits above 0; for regression the logit) give accuracy, macro F1 and MCC
+// (or subset accuracy and micro F1, or MSE, Pearson and Spearman), as
+// scikit-learn and scipy define them.
+//
+// Determinism. Windows (tasks, batches of examples) are grouped into
+// forward passes by index alone and run concurrently, each worker with its
+// own model state; every
 // window's negative log-likelihood is summed in float64 in position order
 // and the windows' sums are combined in window order, so results are
 // bit-identical for any number of workers and any GOMAXPROCS (given the

@@ -27,13 +27,14 @@ func workerCount(requested, jobs int) int {
 }
 
 // forEachJob runs job(r, i) for i in [0, jobs) on workers goroutines, each
-// with its own runner made by newRunner. Jobs are claimed in index order; a
+// with its own runner R (a language model's or a classifier's) made by
+// newRunner. Jobs are claimed in index order; a
 // job's result must depend only on i (each job writes its own slot), which
 // keeps results independent of scheduling. The first error cancels the rest;
 // a panic in a job, a runner or progress is an error (a *par.Panic).
 // units(i) is how many progress units job i completes.
-func forEachJob(ctx context.Context, jobs, workers int, newRunner func() (runner, error),
-	job func(r runner, i int) error, units func(i int) int, total int, progress ProgressFunc) error {
+func forEachJob[R any](ctx context.Context, jobs, workers int, newRunner func() (R, error),
+	job func(r R, i int) error, units func(i int) int, total int, progress ProgressFunc) error {
 	g, ctx := errgroup.WithContext(ctx)
 	var next atomic.Int64
 	var mu sync.Mutex

@@ -18,6 +18,13 @@ const (
 	MetricBytes        = "bytes_on_disk"  // size: bytes of a saved model directory
 	MetricTokensPerSec = "tokens_per_sec" // speed: forward tokens per second
 	MetricLatencyMS    = "latency_ms"     // speed: median forward latency
+	MetricExamples     = "examples"       // classification: examples evaluated
+	MetricMacroF1      = "macro_f1"       // classification: mean F1 over classes
+	MetricMCC          = "mcc"            // single-label classification: Matthews correlation
+	MetricMicroF1      = "micro_f1"       // multi-label classification: F1 over all decisions
+	MetricMSE          = "mse"            // regression: mean squared error
+	MetricPearson      = "pearson"        // regression: Pearson's r
+	MetricSpearman     = "spearman"       // regression: Spearman's rho
 
 	MetricAccDrop     = "acc_drop"    // baseline's accuracy − accuracy
 	MetricPPLRatio    = "ppl_ratio"   // perplexity / baseline perplexity
@@ -28,10 +35,12 @@ const (
 )
 
 // The headline accuracy, MetricAccuracy, is the one number acc_drop
-// compares: next-token top-1 accuracy for a text (TextResult.Accuracy) and
+// compares: next-token top-1 accuracy for a text (TextResult.Accuracy),
 // acc_norm for multiple choice (ChoiceResult.AccNorm: the number
 // lm-evaluation-harness and the Open LLM Leaderboard report for
-// HellaSwag). The engine's derived acc_drop (package pipeline) and the
+// HellaSwag) and task accuracy for a labelled-text task
+// (ClassifyResult.Accuracy; subset accuracy for multi-label, none for
+// regression). The engine's derived acc_drop (package pipeline) and the
 // evaluate stage read the same "accuracy" metric.
 
 // Relative compares cur against base and returns the relative metrics that

@@ -10,10 +10,14 @@
 // clear number, and it needs the whole input: every output digit depends
 // on all the input digits.
 //
-// Everything is a pure function of a Spec: the same Spec gives the same
-// bytes on every machine and Go version, because all randomness comes
-// from a seeded PCG generator through this package's own sampling
-// functions (see rand.go), whose output the Go project specifies.
+// For the encoder (classifier) quickstart it also generates a labelled-text
+// task, short film reviews labelled positive or negative (reviews.go),
+// written as GLUE-style TSV files that eval.ReadLabelled reads.
+//
+// Everything is a pure function of a Spec (or a ReviewSpec): the same spec
+// gives the same bytes on every machine and Go version, because all
+// randomness comes from a seeded PCG generator through this package's own
+// sampling functions (see rand.go), whose output the Go project specifies.
 package synth
 
 import (

@@ -208,6 +208,7 @@ func (l *loader) configureStage(s *Stage) {
 		} else {
 			s.decl.Metrics = union(s.decl.Metrics, decl.Metrics)
 			s.decl.Artifacts = union(s.decl.Artifacts, decl.Artifacts)
+			s.decl.Locals = unionLocals(s.decl.Locals, decl.Locals)
 		}
 	}
 	s.broken = !declared

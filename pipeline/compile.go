@@ -8,13 +8,14 @@ func (l *loader) compileScope(sc *scope) {
 		if s.When != nil && s.When.tree != nil {
 			s.When.compile(l.ps, env, true)
 		}
+		withEnv := withLocals(env, s)
 		for _, it := range s.interps {
 			if it.static || it.broken {
 				continue
 			}
 			for _, p := range it.parts {
-				if p.expr != nil && p.expr.tree != nil {
-					p.expr.compile(l.ps, env, false)
+				if p.expr != nil && p.expr.tree != nil && p.expr.compile(l.ps, withEnv, false) {
+					l.markLocal(s, p.expr)
 				}
 			}
 		}

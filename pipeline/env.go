@@ -21,6 +21,7 @@ type envEntry struct {
 	fields []string // known keys of a map entry
 	what   string   // "stage baseline", "params", …
 	hint   string   // appended to unknown-field messages
+	noun   string   // what a key is called ("input"); "" for metric, param, axis
 }
 
 func newEnv() *exprEnv {
@@ -81,6 +82,9 @@ func (e *exprEnv) unknownField(recv, field string) string {
 		what = "param"
 	case idMatrix:
 		what = "axis"
+	}
+	if ent.noun != "" {
+		what = ent.noun
 	}
 	msg := fmt.Sprintf("%s has no %s %q%s", ent.what, what, field, didYouMean(field, ent.fields))
 	if len(ent.fields) == 0 {

@@ -31,6 +31,7 @@ type Expr struct {
 	tree   *parser.Tree
 	prog   *vm.Program
 	idents []string // identifiers it reads, in order of first use
+	local  string   // a stage's local (Decl.Locals): its LocalRef, left for Run
 }
 
 // Pos is the position of the expression's first character.

@@ -132,14 +132,20 @@ func (l *loader) parseInterp(s *Stage, n *yaml.Node, path string) *interp {
 }
 
 // value evaluates the interpolation on the given values.
+// A stage's local (Decl.Locals) is written as its LocalRef, for the
+// stage's Run to replace.
 func (it *interp) value(values map[string]any) (any, error) {
-	if it.whole {
+	if it.whole && it.parts[0].expr.local == "" {
 		return it.parts[0].expr.eval(values)
 	}
 	var b strings.Builder
 	for _, p := range it.parts {
 		if p.expr == nil {
 			b.WriteString(p.lit)
+			continue
+		}
+		if p.expr.local != "" {
+			b.WriteString(p.expr.local)
 			continue
 		}
 		v, err := p.expr.eval(values)

@@ -60,6 +60,12 @@ type Decl struct {
 	// Outputs are the directories Run writes besides its work directory
 	// (see Output for where they may be); the engine checks them.
 	Outputs []Output
+	// Locals are names that only this stage's `${{ }}` interpolations
+	// read, with their keys: values that Run alone knows, such as the
+	// directory an input is written to (exec's `${{ inputs.model }}`). The
+	// engine checks `${{ NAME.KEY }}` at load time like any expression and
+	// hands it to Run as that text, which Run replaces (SubstituteLocals).
+	Locals map[string][]string
 }
 
 // Input is one stage reference of a config: the referenced stage becomes a

@@ -26,7 +26,7 @@ func (l *loader) resolveScope(sc *scope) {
 		for _, it := range s.interps {
 			for _, p := range it.parts {
 				if p.expr != nil && !it.static && !it.broken {
-					l.dependOnIdents(s, p.expr)
+					l.dependOnNames(s, p.expr, dropLocals(s, p.expr.idents))
 				}
 			}
 		}
@@ -93,8 +93,11 @@ func (l *loader) resolvePrev(s *Stage, in Input) {
 }
 
 // dependOnIdents makes s depend on every stage an expression reads.
-func (l *loader) dependOnIdents(s *Stage, e *Expr) {
-	for _, id := range e.idents {
+func (l *loader) dependOnIdents(s *Stage, e *Expr) { l.dependOnNames(s, e, e.idents) }
+
+// dependOnNames makes s depend on every stage among the names e reads.
+func (l *loader) dependOnNames(s *Stage, e *Expr, names []string) {
+	for _, id := range names {
 		if l.visible(s.scope, id) != nil {
 			pos := e.Pos()
 			l.depend(s, Ref{ID: id, Line: pos.Line, Col: pos.Col}, "reads "+id)

@@ -3,7 +3,7 @@ package stages
 import "lopper/pipeline"
 
 // Register adds lopper's stage kinds (load, score, prune, retrain,
-// evaluate, verify, save, report) and the codecs of their artifacts (model,
+// evaluate, verify, save, report, exec) and the codecs of their artifacts (model,
 // scores) to reg.
 func Register(reg *pipeline.Registry) {
 	registerLoad(reg)
@@ -14,6 +14,7 @@ func Register(reg *pipeline.Registry) {
 	registerVerify(reg)
 	registerSave(reg)
 	registerReport(reg)
+	registerExec(reg)
 	reg.RegisterCodec(modelCodec{})
 	reg.RegisterCodec(scoresCodec{})
 }

@@ -45,12 +45,12 @@ type Summary struct {
 	// acts on).
 	PrunableParameters int     `json:"prunable_parameters"`
 	PrunableSparsity   float64 `json:"prunable_sparsity"`
-	// HFCompatible is false when Hugging Face cannot load the model from
-	// config.json's standard fields (see Config.HFCompatible).
 	// Labels (id2label in id order) and ProblemType are an encoder
 	// classifier's (empty for decoders).
-	Labels       []string        `json:"labels,omitempty"`
-	ProblemType  string          `json:"problem_type,omitempty"`
+	Labels      []string `json:"labels,omitempty"`
+	ProblemType string   `json:"problem_type,omitempty"`
+	// HFCompatible is false when Hugging Face cannot load the model from
+	// config.json's standard fields (see Config.HFCompatible).
 	HFCompatible bool            `json:"hf_compatible"`
 	HFReason     string          `json:"hf_incompatible_reason,omitempty"`
 	Layers       []LayerSummary  `json:"layers"`

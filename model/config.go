@@ -48,7 +48,7 @@ type LayerDims struct {
 // as a literal (for New); Validate checks it.
 type Config struct {
 	Arch      Arch
-	ModelType string // config.json model_type: llama, mistral, qwen2, qwen3 or gpt2
+	ModelType string // config.json model_type: llama, mistral, qwen2, qwen3, gpt2, bert, roberta or distilbert
 	Hidden    int
 	Vocab     int
 	MaxPos    int // max_position_embeddings / n_positions

@@ -13,7 +13,7 @@ var ErrNotCausalLM = errors.New("not a causal language model")
 
 // notCausal returns the error that NewState gives an encoder.
 func notCausal(c *Config) error {
-	return fmt.Errorf("model type %q (%s) is an encoder classifier, %w: it has no next-token logits for perplexity, generation or next-token scores; it classifies sequences (Classify, ClassifierState)",
+	return fmt.Errorf("model type %q (%s) is an encoder classifier, %w: it has no next-token logits, so perplexity, generation and next-token scores do not apply; evaluate it on labelled examples",
 		c.modelType(), families[c.modelType()].architectures, ErrNotCausalLM)
 }
 

@@ -33,7 +33,6 @@ type encNames struct {
 	word, pos, typ, embLN                     string
 	q, k, v, o, attLN, up, down, outLN        string
 	pool, out                                 string
-	weight, bias                              string // suffixes
 	relu, offsetPositions, scaleQBeforeScores bool
 }
 

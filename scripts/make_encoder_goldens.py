@@ -80,6 +80,18 @@ def gelu(x):
     return 0.5 * x * (1.0 + torch.erf(x / math.sqrt(2.0)))  # GELUActivation
 
 
+def layer_names(fam, l):
+    """Names (without .weight/.bias) of block l: q, k, v, o, ln1, up, down, ln2."""
+    if fam == "distilbert":
+        L = f"distilbert.transformer.layer.{l}."
+        return [L + "attention." + s for s in ("q_lin", "k_lin", "v_lin", "out_lin")] + \
+            [L + "sa_layer_norm", L + "ffn.lin1", L + "ffn.lin2", L + "output_layer_norm"]
+    L = f"{fam}.encoder.layer.{l}."
+    return [L + "attention.self." + s for s in ("query", "key", "value")] + \
+        [L + "attention.output.dense", L + "attention.output.LayerNorm", L + "intermediate.dense",
+         L + "output.dense", L + "output.LayerNorm"]
+
+
 def positions(fam, cfg, ids):
     if fam == "roberta":
         pad = cfg["pad_token_id"]
@@ -106,15 +118,7 @@ def forward(fam, cfg, p, ids, types, mask):
     hd = hidden // heads
     n_layers = cfg["n_layers"] if fam == "distilbert" else cfg["num_hidden_layers"]
     for l in range(n_layers):
-        if fam == "distilbert":
-            L = f"distilbert.transformer.layer.{l}."
-            q_, k_, v_, o_ = (L + "attention." + s for s in ("q_lin", "k_lin", "v_lin", "out_lin"))
-            ln1, up, down, ln2 = L + "sa_layer_norm", L + "ffn.lin1", L + "ffn.lin2", L + "output_layer_norm"
-        else:
-            L = f"{pre}encoder.layer.{l}."
-            q_, k_, v_ = (L + "attention.self." + s for s in ("query", "key", "value"))
-            o_, ln1 = L + "attention.output.dense", L + "attention.output.LayerNorm"
-            up, down, ln2 = L + "intermediate.dense", L + "output.dense", L + "output.LayerNorm"
+        q_, k_, v_, o_, ln1, up, down, ln2 = layer_names(fam, l)
         lin = lambda name, h: F.linear(h, p[name + ".weight"], p[name + ".bias"])
         nh = p[q_ + ".weight"].shape[0] // hd  # heads left after prune_heads
         split = lambda t: t.view(t.shape[0], t.shape[1], nh, hd).transpose(1, 2)
@@ -183,24 +187,14 @@ def params(fam, cfg, g, dtype, pruned=None):
     norm(e + "LayerNorm")
     for l in range(n_layers):
         q = (heads - len((pruned or {}).get(l, []))) * hd
-        if fam == "distilbert":
-            L = f"distilbert.transformer.layer.{l}."
-            for s in ("q_lin", "k_lin", "v_lin"):
-                linear(L + "attention." + s, q, H)
-            linear(L + "attention.out_lin", H, q)
-            norm(L + "sa_layer_norm")
-            linear(L + "ffn.lin1", I, H)
-            linear(L + "ffn.lin2", H, I)
-            norm(L + "output_layer_norm")
-        else:
-            L = f"{pre}encoder.layer.{l}."
-            for s in ("query", "key", "value"):
-                linear(L + "attention.self." + s, q, H)
-            linear(L + "attention.output.dense", H, q)
-            norm(L + "attention.output.LayerNorm")
-            linear(L + "intermediate.dense", I, H)
-            linear(L + "output.dense", H, I)
-            norm(L + "output.LayerNorm")
+        q_, k_, v_, o_, ln1, up, down, ln2 = layer_names(fam, l)
+        for name in (q_, k_, v_):
+            linear(name, q, H)
+        linear(o_, H, q)
+        norm(ln1)
+        linear(up, I, H)
+        linear(down, H, I)
+        norm(ln2)
     if fam == "bert":
         linear("bert.pooler.dense", H, H)
         linear("classifier", labels, H)

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -140,8 +141,9 @@ func startS3(tb testing.TB) string {
 	return "s3://" + s3Bucket + "?endpoint=" + ts.URL + "&use_path_style=true&disable_https=true&region=us-east-1"
 }
 
-// ScratchLeft lists what is left in the scratch directory (a store's
-// staged or downloaded objects).
+// ScratchLeft lists the objects that stores left staged or downloaded in
+// the scratch directory (which, as TMPDIR, holds the test's temporary
+// directories too).
 func (b *Backend) ScratchLeft(tb testing.TB) []string {
 	tb.Helper()
 	entries, err := os.ReadDir(b.Scratch)
@@ -150,7 +152,7 @@ func (b *Backend) ScratchLeft(tb testing.TB) []string {
 	}
 	var out []string
 	for _, e := range entries {
-		if e.Name() != "none" {
+		if strings.HasPrefix(e.Name(), ".lopper-object") {
 			out = append(out, e.Name())
 		}
 	}

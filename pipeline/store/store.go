@@ -159,6 +159,13 @@ func Open(ctx context.Context, rawURL string) (Store, error) {
 	return openBucket(ctx, rawURL, u)
 }
 
+// CheckURL reports what is wrong with a store URL that Open would refuse
+// for its form, without opening anything.
+func CheckURL(rawURL string) error {
+	_, err := parseURL(rawURL)
+	return err
+}
+
 // parseURL parses and checks a store URL.
 func parseURL(rawURL string) (*url.URL, error) {
 	u, err := url.Parse(rawURL)

@@ -191,8 +191,22 @@ func TestCacheGCInEveryStore(t *testing.T) {
 		ranExactly(t, ran, "vol")
 		_, ran = sf.run("v=2")
 		ranExactly(t, ran, "a", "b", "c", "d", "l[0]/step", "l[1]/step", "l[2]/step", "m[0]/s", "m[1]/s", "vol")
+		// A writer killed before it sealed its object (a bucket's): not an
+		// object to verify, but gc's to remove.
+		half := "objects/ee/" + strings.Repeat("e", 64) + "/0123456789abcdef/value.txt"
+		if sf.b.Raw != nil {
+			sf.rawWrite(half, []byte("1"))
+			if v, err := sf.cache.Verify(context.Background(), registry(sf.kit)); err != nil || len(v.Problems) != 0 {
+				t.Errorf("verify with a killed writer's files: %+v %v", v, err)
+			}
+		}
 		if rep, err = sf.cache.GC(pipeline.GCOptions{KeepLast: 0}); err != nil || rep.EntriesRemoved != rep.Entries || rep.ObjectsRemoved != rep.Objects {
 			t.Errorf("keep-last 0: %+v %v", rep, err)
+		}
+		if sf.b.Raw != nil {
+			if ok, err := sf.b.Raw.Exists(context.Background(), half); ok || err != nil {
+				t.Errorf("gc left the killed writer's %s: %v", half, err)
+			}
 		}
 		if v, err := sf.cache.Verify(context.Background(), registry(sf.kit)); err != nil || v.Entries+v.Objects+v.Runs != 0 {
 			t.Errorf("left after keep-last 0: %+v %v", v, err)

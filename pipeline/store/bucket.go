@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -61,14 +62,7 @@ const scratchBase = "lopper-object"
 
 // NewBucket returns the Store in b. Close does not close b.
 func NewBucket(b *blob.Bucket, opts BucketOptions) *Bucket {
-	return &Bucket{b: b, where: cmpOr(opts.Where, "bucket"), scratch: cmpOr(opts.Scratch, os.TempDir())}
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
+	return &Bucket{b: b, where: cmp.Or(opts.Where, "bucket"), scratch: cmp.Or(opts.Scratch, os.TempDir())}
 }
 
 // openBucket opens the bucket of a checked URL (see Open). A file:// URL

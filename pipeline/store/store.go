@@ -142,9 +142,6 @@ func checkDir(dir string) error {
 	return checkName(dir)
 }
 
-// Schemes are the URL schemes Open accepts.
-var Schemes = []string{"file", "s3", "mem"}
-
 // Open opens the store at rawURL: file:///DIR (a directory, shared by the
 // machines that mount it), s3://BUCKET?… (any S3-compatible store; see
 // gocloud.dev/blob/s3blob for the query: region, endpoint,

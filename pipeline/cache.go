@@ -27,7 +27,11 @@ import (
 //	                        artifact.json (kind and digest); <id> hashes the
 //	                        kind and digest, so equal artifacts are stored once
 //	runs/<id>.json          the entries each run used, for `lopper cache gc`
-//	.lock                   (a directory) runs hold it shared, gc exclusively
+//	.lock                   (a local directory's) runs hold it shared, gc
+//	                        exclusively
+//
+// In a bucket an object's files lie below its writer's name, next to the
+// seal that makes it visible (see store.Bucket).
 //
 // An artifact is stored before the entry that refers to it, and nothing is
 // visible before it is complete (see store.Store). Everything is read back

@@ -116,8 +116,8 @@ func (x *scopeRun) fromCache(ctx context.Context, s *Stage, rec *StageRecord, de
 	}
 	if err == nil && ok {
 		if res, err = checkResult(s, decl, res); err != nil {
-			if p, perr := cr.c.entryPath(key); perr == nil {
-				err = &corruptError{path: p, err: err}
+			if name, nerr := entryName(key); nerr == nil {
+				err = cr.c.corrupt(name, err)
 			}
 		}
 	}
@@ -125,8 +125,8 @@ func (x *scopeRun) fromCache(ctx context.Context, s *Stage, rec *StageRecord, de
 	switch {
 	case errors.As(err, &bad):
 		log.Warn("cache entry is damaged; recomputing", "key", key, "error", err)
-		if rerr := cr.c.remove(bad.path); rerr != nil {
-			log.Warn("cannot remove the damaged cache entry", "path", bad.path, "error", rerr)
+		if rerr := cr.c.remove(ctx, bad.name); rerr != nil {
+			log.Warn("cannot remove the damaged cache entry", "path", bad.where, "error", rerr)
 		}
 		return nil, false, nil
 	case err != nil:

@@ -27,9 +27,10 @@
 // running it; summary.go condenses a finished run.
 //
 // Reproducibility: cache.go stores finished stage instances content-
-// addressed (cache_stage.go computes their keys, cache_files.go digests
-// the files they read, cache_runs.go logs each run's entries for
-// cache_gc.go); lock.go writes a recipe's lockfile, status.go and
+// addressed in a store (package pipeline/store: a local directory or a
+// bucket; cache_stage.go computes their keys, cache_files.go digests the
+// files they read, cache_runs.go logs each run's entries for cache_gc.go,
+// cache_verify.go reads everything back); lock.go writes a recipe's lockfile, status.go and
 // status_report.go compare a recipe against it by replaying the run with
 // results from the lockfile; resume.go continues an interrupted run in its
 // own directory, which a running lopper holds locked (sys_unix.go).

@@ -234,7 +234,7 @@ func (r *Recipe) runGuard(opts RunOptions, runDir string) *outputGuard {
 			g.outDir = "runs"
 		}
 	}
-	if opts.Cache != nil {
+	if opts.Cache != nil && opts.Cache.Dir() != "" {
 		g.cacheDirs = append(g.cacheDirs, opts.Cache.Dir())
 	}
 	return g.realPaths()

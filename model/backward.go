@@ -60,7 +60,7 @@ func (s *State) blockBackward(l int, grads []float32) {
 	c, W, r, a, g := &s.m.Config, s.m.W, &s.refs[l], &s.acts[l], &s.grad
 	b, T := s.b, s.t
 	n, H, I := b*T, c.Hidden, r.d.Intermediate
-	geo := geomOf(r.d, c.HeadDim)
+	geo := c.layerGeom(l, r.d)
 	qd, fw := r.d.Heads*c.HeadDim, fcWidth(c, r.d)
 
 	// MLP: out = mid + down(act(fc(norm2(mid)))).

@@ -35,6 +35,13 @@ type LayerDims struct {
 	Intermediate int `json:"intermediate"`
 }
 
+// LayerKind is what sets one block's attention apart beyond its dims.
+type LayerKind struct {
+	// Sliding: the layer attends within Config.SlidingWindow positions
+	// (config.json's layer_types "sliding_attention").
+	Sliding bool `json:"sliding,omitempty"`
+}
+
 // Config describes a model: architecture, dimensions (per layer), and the
 // numerical settings the forward pass needs. Build one with ParseConfig or
 // as a literal (for New); Validate checks it.
@@ -65,11 +72,15 @@ type Config struct {
 	// QKNorm (Qwen3): q and k are RMS-normalized per head over HeadDim,
 	// with one [HeadDim] weight each shared by all heads, before RoPE.
 	QKNorm bool
-	// SlidingWindow (Mistral; Qwen2/Qwen3 use_sliding_window when some
-	// layer slides) limits attention to that many positions; 0 means none.
-	// lopper rejects sequences longer than the window rather than computing
-	// a different function.
+	// SlidingWindow (Mistral, Phi-3, Qwen2/Qwen3 window layers, Gemma 2/3
+	// local layers) limits a sliding layer's attention to the query and the
+	// SlidingWindow−1 positions before it, exactly as Hugging Face's
+	// sliding-window mask does; 0 means no layer slides.
 	SlidingWindow int
+	// Kinds says how each layer's attention differs from the others' (one
+	// entry per layer): which layers slide, which skip RoPE. Nil means
+	// every layer alike: all slide when SlidingWindow > 0.
+	Kinds []LayerKind
 
 	// tokens are bos_token_id and eos_token_id (BOSToken, EOSToken).
 	tokens specialTokens
@@ -84,6 +95,7 @@ func (c *Config) NumLayers() int { return len(c.Layers) }
 // Clone returns a deep copy.
 func (c Config) Clone() Config {
 	c.Layers = slices.Clone(c.Layers)
+	c.Kinds = slices.Clone(c.Kinds)
 	c.Rope = c.Rope.clone()
 	if c.raw != nil {
 		raw := make(map[string]json.RawMessage, len(c.raw))
@@ -93,6 +105,44 @@ func (c Config) Clone() Config {
 		c.raw = raw
 	}
 	return c
+}
+
+// Sliding reports whether layer l attends within SlidingWindow positions.
+func (c *Config) Sliding(l int) bool {
+	return c.SlidingWindow > 0 && (c.Kinds == nil || c.Kinds[l].Sliding)
+}
+
+// SetLayers makes c's blocks dims, block i being source block src[i] of
+// c: the per-layer attention kinds follow their blocks (structured
+// pruning that drops layers).
+func (c *Config) SetLayers(src []int, dims []LayerDims) {
+	if c.Kinds != nil {
+		kinds := make([]LayerKind, len(src))
+		for i, l := range src {
+			kinds[i] = c.Kinds[l]
+		}
+		c.Kinds = kinds
+	}
+	c.Layers = dims
+	c.normalizeKinds()
+}
+
+// normalizeKinds drops the window when no layer slides, and Kinds when
+// every layer is alike.
+func (c *Config) normalizeKinds() {
+	if c.Kinds == nil {
+		return
+	}
+	if !slices.ContainsFunc(c.Kinds, func(k LayerKind) bool { return k.Sliding }) {
+		c.SlidingWindow = 0
+	}
+	all := LayerKind{Sliding: c.SlidingWindow > 0}
+	for _, k := range c.Kinds {
+		if k != all {
+			return
+		}
+	}
+	c.Kinds = nil
 }
 
 // Uniform reports whether every layer has the same dimensions.
@@ -167,7 +217,7 @@ func (c *Config) Validate() error {
 		if c.Act != GELU && c.Act != GELUTanh {
 			return fmt.Errorf("GPT-2 models use gelu or gelu_tanh, got %q", c.Act)
 		}
-		if c.QKVBias || c.OBias || c.MLPBias || c.SlidingWindow != 0 || c.QKNorm || c.RotaryDim != 0 || c.Rope.typ() != RoPEDefault {
+		if c.QKVBias || c.OBias || c.MLPBias || c.SlidingWindow != 0 || c.Kinds != nil || c.QKNorm || c.RotaryDim != 0 || c.Rope.typ() != RoPEDefault {
 			return fmt.Errorf("GPT-2 has fixed biases, learned positions and no sliding window; QKVBias, OBias, MLPBias, QKNorm, SlidingWindow, RotaryDim and Rope must be unset")
 		}
 	}
@@ -176,6 +226,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SlidingWindow < 0 {
 		return fmt.Errorf("sliding window must not be negative, got %d", c.SlidingWindow)
+	}
+	if c.Kinds != nil && len(c.Kinds) != len(c.Layers) {
+		return fmt.Errorf("%d layer kinds for %d layers", len(c.Kinds), len(c.Layers))
 	}
 	for i, d := range c.Layers {
 		if d.Heads <= 0 || d.KVHeads <= 0 || d.Intermediate <= 0 {
@@ -215,10 +268,10 @@ func (c *Config) checkModelType() error {
 	case "qwen3":
 		bad = bad || c.QKVBias != c.OBias || c.MLPBias
 	case "mistral":
-		bad = bad || c.QKVBias || c.OBias || c.MLPBias
+		bad = bad || c.QKVBias || c.OBias || c.MLPBias || c.Kinds != nil
 	}
 	if bad {
-		return fmt.Errorf("model type %q cannot express QKVBias=%v OBias=%v MLPBias=%v QKNorm=%v SlidingWindow=%d", mt, c.QKVBias, c.OBias, c.MLPBias, c.QKNorm, c.SlidingWindow)
+		return fmt.Errorf("model type %q cannot express QKVBias=%v OBias=%v MLPBias=%v QKNorm=%v SlidingWindow=%d Kinds=%v", mt, c.QKVBias, c.OBias, c.MLPBias, c.QKNorm, c.SlidingWindow, c.Kinds)
 	}
 	return nil
 }

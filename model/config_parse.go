@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // family is what a model_type maps to: the runtime arch, the accepted
@@ -130,12 +131,12 @@ func parseLlama(p *fieldParser, c *Config, fam family) {
 		c.MLPBias = p.boolean("mlp_bias", false)
 	case "qwen2":
 		c.QKVBias = true
-		c.SlidingWindow = qwenSlidingWindow(p, n)
+		c.SlidingWindow, c.Kinds = qwenSlidingWindow(p, n)
 	case "qwen3":
 		c.QKVBias = p.boolean("attention_bias", false)
 		c.OBias = c.QKVBias
 		c.QKNorm = true
-		c.SlidingWindow = qwenSlidingWindow(p, n)
+		c.SlidingWindow, c.Kinds = qwenSlidingWindow(p, n)
 	case "mistral":
 		// Absent means Hugging Face's default window of 4096; null means
 		// none. MistralAttention slides on every layer: layer_types that
@@ -144,40 +145,47 @@ func parseLlama(p *fieldParser, c *Config, fam family) {
 		if _, ok := p.raw["sliding_window"]; ok {
 			c.SlidingWindow = p.integer("sliding_window", 0, false)
 		}
-		if kinds := layerTypes(p, n); len(kinds) > 1 {
+		if kinds := layerTypes(p, n); slices.ContainsFunc(kinds, func(k LayerKind) bool { return k != kinds[0] }) {
 			p.fail("layer_types", p.raw["layer_types"], "mixes attention kinds, which MistralForCausalLM ignores (every layer uses sliding_window)")
 		}
 	}
 	c.Layers = uniformLayers(n, LayerDims{heads, kv, inter})
 }
 
-// qwenSlidingWindow is the window of a Qwen2/Qwen3 config (Qwen2Config
-// __post_init__): sliding_window when use_sliding_window is set and some
-// layer slides (layer_types when given, else layers from
-// max_window_layers on); 0 when no layer does.
-func qwenSlidingWindow(p *fieldParser, n int) int {
+// qwenSlidingWindow is the window of a Qwen2/Qwen3 config and the layers
+// that slide (Qwen2Config __post_init__): with use_sliding_window set,
+// layer_types when given, else the layers from max_window_layers on. The
+// window is 0 when no layer slides.
+func qwenSlidingWindow(p *fieldParser, n int) (int, []LayerKind) {
 	if !p.boolean("use_sliding_window", false) {
-		return 0
+		return 0, nil
 	}
 	w := p.integer("sliding_window", 0, false)
 	if w <= 0 {
-		return 0
+		return 0, nil
 	}
-	if _, ok := p.raw["layer_types"]; ok && p.present("layer_types") {
-		if layerTypes(p, n)["sliding_attention"] {
-			return w
+	kinds := layerTypes(p, n)
+	if kinds == nil {
+		m := p.integer("max_window_layers", 28, false)
+		kinds = make([]LayerKind, n)
+		for i := range kinds {
+			kinds[i].Sliding = i >= m
 		}
-		return 0
 	}
-	if p.integer("max_window_layers", 28, false) >= n {
-		return 0
-	}
-	return w
+	return slidingKinds(w, kinds)
+}
+
+// slidingKinds returns the window and kinds of a model whose layers slide
+// as kinds says: no window when none slides, nil kinds when all do.
+func slidingKinds(w int, kinds []LayerKind) (int, []LayerKind) {
+	c := Config{SlidingWindow: w, Kinds: kinds}
+	c.normalizeKinds()
+	return c.SlidingWindow, c.Kinds
 }
 
 // layerTypes reads config.json's layer_types (one per layer, each
-// full_attention or sliding_attention) and returns the kinds it uses.
-func layerTypes(p *fieldParser, n int) map[string]bool {
+// full_attention or sliding_attention) into kinds; nil when absent.
+func layerTypes(p *fieldParser, n int) []LayerKind {
 	var lt []string
 	if !p.get("layer_types", &lt, "a list of strings", false) {
 		return nil
@@ -186,13 +194,13 @@ func layerTypes(p *fieldParser, n int) map[string]bool {
 		p.fail("layer_types", p.raw["layer_types"], fmt.Sprintf("has %d entries for %d layers", len(lt), n))
 		return nil
 	}
-	kinds := map[string]bool{}
-	for _, k := range lt {
+	kinds := make([]LayerKind, len(lt))
+	for i, k := range lt {
 		if k != "full_attention" && k != "sliding_attention" {
 			p.fail("layer_types", p.raw["layer_types"], fmt.Sprintf("unsupported entry %q (want full_attention or sliding_attention)", k))
 			return nil
 		}
-		kinds[k] = true
+		kinds[i].Sliding = k == "sliding_attention"
 	}
 	return kinds
 }

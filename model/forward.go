@@ -128,7 +128,7 @@ func (s *State) embedRows(h []float32, tokens []int32, T, r0, r1 int) {
 func (s *State) block(l int, in, out []float32, b, T int, hook LinearHook) {
 	c, W, r, a := &s.m.Config, s.m.W, &s.refs[l], s.actsFor(l)
 	n, H, I := b*T, c.Hidden, r.d.Intermediate
-	g := geomOf(r.d, c.HeadDim)
+	g := c.layerGeom(l, r.d)
 	qd, fw := r.d.Heads*c.HeadDim, fcWidth(c, r.d)
 
 	s.norm(&a.n1, in, r.norm1.of(W), r.norm1b.of(W), n)

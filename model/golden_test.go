@@ -22,6 +22,9 @@ var goldenModels = []struct {
 	{"llama-bf16", BF16}, {"qwen2-f16", F16}, {"gpt2-gelu-new", F32},
 	{"llama3-rope-bf16", BF16}, {"yarn-f32", F32}, {"longrope-f32", F32}, {"linear-f32", F32},
 	{"dynamic-f32", F32}, {"partial-rotary-f32", F32}, {"qwen3-bf16", BF16},
+	// scripts/make_family2_goldens.py: sliding windows shorter than the
+	// sequence (Mistral on every layer, Qwen2 on the last layer).
+	{"mistral-window-f32", F32}, {"qwen2-window-bf16", BF16},
 }
 
 type golden struct {

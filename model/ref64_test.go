@@ -214,8 +214,16 @@ func (r ref64) qkNorm(x [][]float64, heads int, w []float64) {
 	}
 }
 
-func (r ref64) attend(q, k, v [][]float64, heads, kvHeads int) [][]float64 {
+// attend is block l's attention: causal, and within the last
+// SlidingWindow keys on a sliding layer.
+func (r ref64) attend(q, k, v [][]float64, heads, kvHeads, l int) [][]float64 {
 	hd, T := r.m.Config.HeadDim, len(q)
+	first := func(i int) int {
+		if r.m.Config.Sliding(l) {
+			return max(0, i-r.m.Config.SlidingWindow+1)
+		}
+		return 0
+	}
 	y := make([][]float64, T)
 	for t := range y {
 		y[t] = make([]float64, heads*hd)
@@ -223,11 +231,12 @@ func (r ref64) attend(q, k, v [][]float64, heads, kvHeads int) [][]float64 {
 	for h := 0; h < heads; h++ {
 		g := h / (heads / kvHeads)
 		for i := 0; i < T; i++ {
-			sc := make([]float64, i+1)
+			j0 := first(i)
+			sc := make([]float64, i+1-j0)
 			mx := math.Inf(-1)
-			for j := 0; j <= i; j++ {
+			for j := range sc {
 				for e := 0; e < hd; e++ {
-					sc[j] += q[i][h*hd+e] * k[j][g*hd+e]
+					sc[j] += q[i][h*hd+e] * k[j0+j][g*hd+e]
 				}
 				sc[j] /= math.Sqrt(float64(hd))
 				mx = math.Max(mx, sc[j])
@@ -239,7 +248,7 @@ func (r ref64) attend(q, k, v [][]float64, heads, kvHeads int) [][]float64 {
 			}
 			for j := range sc {
 				for e := 0; e < hd; e++ {
-					y[i][h*hd+e] += sc[j] / sum * v[j][g*hd+e]
+					y[i][h*hd+e] += sc[j] / sum * v[j0+j][g*hd+e]
 				}
 			}
 		}
@@ -321,7 +330,7 @@ func (r ref64) llamaBlock(x [][]float64, l int, d LayerDims) {
 	}
 	r.rope(q, d.Heads)
 	r.rope(k, d.KVHeads)
-	y := r.attend(q, k, v, d.Heads, d.KVHeads)
+	y := r.attend(q, k, v, d.Heads, d.KVHeads, l)
 	addRows(x, lin(y, r.p(pre+"self_attn.o_proj.weight"), r.p(pre+"self_attn.o_proj.bias"), r.m.Config.Hidden))
 	xn = r.norm(x, r.p(pre+"post_attention_layernorm.weight"), nil)
 	gate := lin(xn, r.p(pre+"mlp.gate_proj.weight"), r.p(pre+"mlp.gate_proj.bias"), d.Intermediate)
@@ -344,7 +353,7 @@ func (r ref64) gpt2Block(x [][]float64, l int, d LayerDims) {
 		a := d.Heads * hd
 		q[t], k[t], v[t] = row[:a], row[a:2*a], row[2*a:]
 	}
-	y := r.attend(q, k, v, d.Heads, d.Heads)
+	y := r.attend(q, k, v, d.Heads, d.Heads, l)
 	addRows(x, lin(y, r.p(pre+"attn.c_proj.weight"), r.p(pre+"attn.c_proj.bias"), H))
 	xn = r.norm(x, r.p(pre+"ln_2.weight"), r.p(pre+"ln_2.bias"))
 	h := lin(xn, r.p(pre+"mlp.c_fc.weight"), r.p(pre+"mlp.c_fc.bias"), d.Intermediate)

@@ -81,9 +81,6 @@ func newState(m *Model, B, T int, train bool) (*State, error) {
 		// Dynamic NTK RoPE exists to run beyond max_position_embeddings.
 		return nil, fmt.Errorf("sequence length %d exceeds the model's %d positions", T, c.MaxPos)
 	}
-	if c.SlidingWindow > 0 && T > c.SlidingWindow {
-		return nil, fmt.Errorf("sequence length %d exceeds the sliding window of %d; sliding-window attention is not supported", T, c.SlidingWindow)
-	}
 	if err := CheckStateSize(c, B, T, train); err != nil {
 		return nil, err
 	}

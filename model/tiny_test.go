@@ -62,6 +62,19 @@ func tinyConfigs() map[string]Config {
 			Layers: []LayerDims{{2, 1, 40}}, NormEps: 1e-5, RopeTheta: 100, Act: SiLU,
 			Rope: RoPEScaling{Type: RoPELongRoPE, OriginalMaxPos: 3, ShortFactor: []float64{1, 1.5, 2}, LongFactor: []float64{1.2, 3, 7}},
 		},
+		// Sliding windows shorter than the 5-token test sequences: every
+		// layer (Mistral), and the last layer only (Qwen2's
+		// max_window_layers).
+		"mistral-window": {
+			Arch: Llama, ModelType: "mistral", Hidden: 24, Vocab: 29, MaxPos: 16, HeadDim: 8,
+			Layers: []LayerDims{{3, 1, 40}, {3, 1, 40}}, NormEps: 1e-5, RopeTheta: 100, Act: SiLU,
+			SlidingWindow: 3,
+		},
+		"qwen2-window-layers": {
+			Arch: Llama, ModelType: "qwen2", Hidden: 24, Vocab: 29, MaxPos: 16, HeadDim: 8,
+			Layers: []LayerDims{{2, 2, 40}, {2, 2, 40}}, NormEps: 1e-6, RopeTheta: 100, Act: SiLU, QKVBias: true,
+			SlidingWindow: 2, Kinds: []LayerKind{{}, {Sliding: true}},
+		},
 		"gpt2": {
 			Arch: GPT2, ModelType: "gpt2", Hidden: 24, Vocab: 29, MaxPos: 16, HeadDim: 8,
 			Layers:  []LayerDims{{3, 3, 40}, {3, 3, 40}},

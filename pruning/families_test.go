@@ -14,9 +14,12 @@ import (
 // partial rotary: masks hold, and structured results keep the q/k norms
 // whole, save, reload to the same config and logits, and stay finite.
 func TestEveryMethodOnNewFamilies(t *testing.T) {
+	window := stQwen3Config(3, 4, 2, 24)
+	window.SlidingWindow, window.Kinds = 3, []model.LayerKind{{}, {Sliding: true}, {}}
 	families := map[string]model.Config{
 		"qwen3":                stQwen3Config(2, 4, 2, 24),
 		"llama-partial-rotary": stConfigs()["llama-partial-rotary"],
+		"qwen3-window-layer":   window, // sliding window 3 < 9 tokens on layer 1
 	}
 	type run struct {
 		pattern Pattern
@@ -67,7 +70,8 @@ func TestEveryMethodOnNewFamilies(t *testing.T) {
 					}
 					back, _ := stSaveLoad(t, out)
 					c, b := out.Config, back.Config
-					if !slices.Equal(b.Layers, c.Layers) || b.HeadDim != c.HeadDim || b.RotaryDim != c.RotaryDim || b.QKNorm != c.QKNorm || b.Rope.String() != c.Rope.String() {
+					if !slices.Equal(b.Layers, c.Layers) || b.HeadDim != c.HeadDim || b.RotaryDim != c.RotaryDim || b.QKNorm != c.QKNorm || b.Rope.String() != c.Rope.String() ||
+						b.SlidingWindow != c.SlidingWindow || !slices.Equal(b.Kinds, c.Kinds) {
 						t.Errorf("reloaded config %+v, saved %+v", b, c)
 					}
 					got := stLogits(t, back, toks, 9)
@@ -101,6 +105,37 @@ func checkFinite(t *testing.T, x []float32) {
 	for i, v := range x {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 			t.Fatalf("logit %d is %g", i, v)
+		}
+	}
+}
+
+// Dropping layers keeps each remaining layer's sliding window (the kinds
+// follow their blocks), in memory and through a save.
+func TestSliceKeepsSlidingLayers(t *testing.T) {
+	cfg := stQwen3Config(3, 4, 2, 24)
+	cfg.SlidingWindow, cfg.Kinds = 3, []model.LayerKind{{}, {Sliding: true}, {}}
+	m := stRandomModel(t, cfg, 5)
+	for _, tc := range []struct {
+		drop   int
+		window int
+		kinds  []model.LayerKind
+	}{
+		{0, 3, []model.LayerKind{{Sliding: true}, {}}},
+		{1, 0, nil},
+		{2, 3, []model.LayerKind{{}, {Sliding: true}}},
+	} {
+		p := KeepAll(&m.Config)
+		p.Layers[tc.drop].Drop = true
+		out, err := Slice(m, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Config.SlidingWindow != tc.window || !slices.Equal(out.Config.Kinds, tc.kinds) {
+			t.Errorf("drop %d: window %d kinds %v, want %d %v", tc.drop, out.Config.SlidingWindow, out.Config.Kinds, tc.window, tc.kinds)
+		}
+		back, _ := stSaveLoad(t, out)
+		if back.Config.SlidingWindow != tc.window || !slices.Equal(back.Config.Kinds, tc.kinds) {
+			t.Errorf("drop %d: reloaded window %d kinds %v", tc.drop, back.Config.SlidingWindow, back.Config.Kinds)
 		}
 	}
 }

@@ -151,7 +151,11 @@ func Slice(m *model.Model, p Plan) (*model.Model, error) {
 		return nil, err
 	}
 	cfg := m.Config.Clone()
-	cfg.Layers = dims
+	src := make([]int, len(keep))
+	for i, r := range keep {
+		src[i] = r.src
+	}
+	cfg.SetLayers(src, dims) // per-layer kinds (sliding windows) follow their blocks
 	out, err := model.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("structured model: %w", err)

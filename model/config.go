@@ -267,7 +267,7 @@ func (c *Config) checkModelType() error {
 		bad = bad || !c.QKVBias || c.OBias || c.MLPBias
 	case "qwen3":
 		bad = bad || c.QKVBias != c.OBias || c.MLPBias
-	case "mistral":
+	case "mistral", "phi3":
 		bad = bad || c.QKVBias || c.OBias || c.MLPBias || c.Kinds != nil
 	}
 	if bad {

@@ -21,6 +21,9 @@ type family struct {
 	headDim, kvHeads int
 	// partialRotary: the family's attention honours partial_rotary_factor.
 	partialRotary bool
+	// fused: checkpoints fuse q, k, v into qkv_proj and gate, up into
+	// gate_up_proj (Phi-3).
+	fused bool
 }
 
 var families = map[string]family{
@@ -30,6 +33,8 @@ var families = map[string]family{
 	// Qwen3Config: head_dim 128 and num_key_value_heads 32 when absent.
 	"qwen3": {arch: Llama, architectures: "Qwen3ForCausalLM", maxPos: 32768, normEps: 1e-6, headDim: 128, kvHeads: 32},
 	"gpt2":  {arch: GPT2, architectures: "GPT2LMHeadModel", maxPos: 1024, normEps: 1e-5, tied: true},
+	// Phi-3, Phi-3.5, Phi-4, Phi-4-mini (Phi3Config defaults).
+	"phi3": {arch: Llama, architectures: "Phi3ForCausalLM", maxPos: 4096, normEps: 1e-5, partialRotary: true, fused: true},
 }
 
 // lopperDimsKey is lopper's own config.json field for dimensions Hugging
@@ -62,7 +67,7 @@ func ParseConfig(data []byte) (Config, error) {
 	}
 	fam, ok := families[mt]
 	if !ok {
-		return Config{}, fmt.Errorf("field \"model_type\" = %q: unsupported (want llama, mistral, qwen2, qwen3 or gpt2)", mt)
+		return Config{}, fmt.Errorf("field \"model_type\" = %q: unsupported (want llama, mistral, qwen2, qwen3, phi3 or gpt2)", mt)
 	}
 	p.checkArchitectures(fam.architectures)
 	c := Config{Arch: fam.arch, ModelType: mt, raw: raw}
@@ -148,6 +153,11 @@ func parseLlama(p *fieldParser, c *Config, fam family) {
 		if kinds := layerTypes(p, n); slices.ContainsFunc(kinds, func(k LayerKind) bool { return k != kinds[0] }) {
 			p.fail("layer_types", p.raw["layer_types"], "mixes attention kinds, which MistralForCausalLM ignores (every layer uses sliding_window)")
 		}
+	case "phi3":
+		// Phi3Attention: sliding_window on every layer; null or absent:
+		// none. No biases (attention_bias is ignored, as transformers
+		// ignores it).
+		c.SlidingWindow = p.integer("sliding_window", 0, false)
 	}
 	c.Layers = uniformLayers(n, LayerDims{heads, kv, inter})
 }

@@ -131,6 +131,13 @@ func (c *Config) ownedFields() map[string]any {
 			f["layer_types"] = slices.Repeat(lt[:1], len(c.Layers))
 		}
 	}
+	if _, ok := c.raw["sliding_window"]; mt == "phi3" && (ok || c.SlidingWindow > 0) {
+		var w any
+		if c.SlidingWindow > 0 {
+			w = c.SlidingWindow
+		}
+		f["sliding_window"] = w
+	}
 	if mt == "qwen2" || mt == "qwen3" {
 		c.qwenWindowOwned(f)
 	}

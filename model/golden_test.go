@@ -25,6 +25,9 @@ var goldenModels = []struct {
 	// scripts/make_family2_goldens.py: sliding windows shorter than the
 	// sequence (Mistral on every layer, Qwen2 on the last layer).
 	{"mistral-window-f32", F32}, {"qwen2-window-bf16", BF16},
+	// Phi-3 (fused qkv_proj and gate_up_proj, window 3) and Phi-4-mini
+	// (partial rotary 0.75, GQA, longrope, tied).
+	{"phi3-f32", F32}, {"phi4-mini-bf16", BF16},
 }
 
 type golden struct {

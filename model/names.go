@@ -136,12 +136,31 @@ var (
 	}
 )
 
-// namingTables returns the tables for arch.
-func namingTables(a Arch) (pre, block, post []tensorSpec) {
-	if a == GPT2 {
+// namingTables returns the tables for c's family.
+func namingTables(c *Config) (pre, block, post []tensorSpec) {
+	if c.Arch == GPT2 {
 		return gpt2Pre, gpt2Block, gpt2Post
 	}
 	return llamaPre, llamaBlock, llamaPost
+}
+
+// fusedNames maps the roles that c's checkpoints fuse to the fused
+// tensor's name template: Phi-3's q, k and v are rows of qkv_proj, its
+// gate and up rows of gate_up_proj, in that order. The layout keeps them
+// apart under the names an unfused checkpoint gives them, so pruning sees
+// each role; load splits and save fuses them again. Nil when nothing is
+// fused.
+func fusedNames(c *Config) map[Role]string {
+	if c.Arch != Llama || !families[c.modelType()].fused {
+		return nil
+	}
+	return phi3Fused
+}
+
+var phi3Fused = map[Role]string{
+	RoleQ: "model.layers.{L}.self_attn.qkv_proj.weight", RoleK: "model.layers.{L}.self_attn.qkv_proj.weight",
+	RoleV: "model.layers.{L}.self_attn.qkv_proj.weight", RoleGate: "model.layers.{L}.mlp.gate_up_proj.weight",
+	RoleUp: "model.layers.{L}.mlp.gate_up_proj.weight",
 }
 
 // ignoredBuffer reports whether a tensor in a checkpoint is a known

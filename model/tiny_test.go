@@ -75,6 +75,14 @@ func tinyConfigs() map[string]Config {
 			Layers: []LayerDims{{2, 2, 40}, {2, 2, 40}}, NormEps: 1e-6, RopeTheta: 100, Act: SiLU, QKVBias: true,
 			SlidingWindow: 2, Kinds: []LayerKind{{}, {Sliding: true}},
 		},
+		// Phi-3: fused projections (split in the layout), Phi-4-mini's
+		// partial rotary (6 of 8) with longrope, GQA, a window of 4.
+		"phi3": {
+			Arch: Llama, ModelType: "phi3", Hidden: 24, Vocab: 29, MaxPos: 16, HeadDim: 8, RotaryDim: 6,
+			Layers: []LayerDims{{4, 2, 40}, {4, 2, 40}}, NormEps: 1e-5, RopeTheta: 100, Act: SiLU,
+			Rope:          RoPEScaling{Type: RoPELongRoPE, OriginalMaxPos: 3, ShortFactor: []float64{1, 1.5, 2}, LongFactor: []float64{1.2, 3, 7}},
+			SlidingWindow: 4,
+		},
 		"gpt2": {
 			Arch: GPT2, ModelType: "gpt2", Hidden: 24, Vocab: 29, MaxPos: 16, HeadDim: 8,
 			Layers:  []LayerDims{{3, 3, 40}, {3, 3, 40}},

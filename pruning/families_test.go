@@ -16,7 +16,10 @@ import (
 func TestEveryMethodOnNewFamilies(t *testing.T) {
 	window := stQwen3Config(3, 4, 2, 24)
 	window.SlidingWindow, window.Kinds = 3, []model.LayerKind{{}, {Sliding: true}, {}}
+	phi3 := stLlamaConfig(2, 4, 2, 24, false)
+	phi3.ModelType, phi3.RotaryDim, phi3.SlidingWindow = "phi3", 6, 5
 	families := map[string]model.Config{
+		"phi3":                 phi3, // fused qkv_proj and gate_up_proj, partial rotary, window 5
 		"qwen3":                stQwen3Config(2, 4, 2, 24),
 		"llama-partial-rotary": stConfigs()["llama-partial-rotary"],
 		"qwen3-window-layer":   window, // sliding window 3 < 9 tokens on layer 1
@@ -136,6 +139,46 @@ func TestSliceKeepsSlidingLayers(t *testing.T) {
 		back, _ := stSaveLoad(t, out)
 		if back.Config.SlidingWindow != tc.window || !slices.Equal(back.Config.Kinds, tc.kinds) {
 			t.Errorf("drop %d: reloaded window %d kinds %v", tc.drop, back.Config.SlidingWindow, back.Config.Kinds)
+		}
+	}
+}
+
+// Head and neuron surgery on Phi-3 slices q, k, v and gate, up as their
+// own roles; the saved checkpoint fuses the kept rows again (qkv_proj: q,
+// then k, then v), and reloads to the source rows: query heads 2 and 3
+// (kv head 1), neurons 1, 3, 5.
+func TestPhi3SurgeryRefuses(t *testing.T) {
+	cfg := stLlamaConfig(1, 4, 2, 24, false)
+	cfg.ModelType, cfg.RotaryDim = "phi3", 6
+	m := stRandomModel(t, cfg, 9)
+	out, err := Slice(m, Plan{Layers: []LayerPlan{{Heads: []int{2, 3}, KVHeads: []int{1}, Neurons: []int{1, 3, 5}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, _ := stSaveLoad(t, out)
+	hd, H := cfg.HeadDim, cfg.Hidden
+	rows := func(m *model.Model, role model.Role, from, n int) []float32 {
+		ti, _ := m.Layout.Find(0, role)
+		return ti.Of(m.W)[from*H : (from+n)*H]
+	}
+	for _, c := range []struct {
+		role        model.Role
+		src, dst, n int // source row, reloaded row, rows
+		stored      string
+		storedRow   int
+	}{
+		{model.RoleQ, 2 * hd, 0, 2 * hd, "self_attn.qkv_proj", 0},
+		{model.RoleK, hd, 0, hd, "self_attn.qkv_proj", 2 * hd},
+		{model.RoleV, hd, 0, hd, "self_attn.qkv_proj", 3 * hd},
+		{model.RoleGate, 5, 2, 1, "mlp.gate_up_proj", 0},
+		{model.RoleUp, 3, 1, 1, "mlp.gate_up_proj", 3},
+	} {
+		ti, _ := back.Layout.Find(0, c.role)
+		if ti.Stored != "model.layers.0."+c.stored+".weight" || ti.StoredRow != c.storedRow {
+			t.Errorf("%s: stored as %s from row %d", c.role, ti.Stored, ti.StoredRow)
+		}
+		if !slices.Equal(rows(back, c.role, c.dst, c.n), rows(m, c.role, c.src, c.n)) {
+			t.Errorf("%s: reloaded rows %d… differ from source rows %d…", c.role, c.dst, c.src)
 		}
 	}
 }

@@ -13,18 +13,32 @@ transformers source it names (huggingface/transformers, main as of 2025):
       (layer_types: sliding from max_window_layers on when use_sliding_window)
   src/transformers/models/mistral/modeling_mistral.py  MistralAttention
       (sliding_window on every layer)
+  src/transformers/models/phi3/modeling_phi3.py
+      Phi3Attention.forward (qkv_proj split q | k | v by rows, sliding_window on every
+      layer), Phi3MLP.forward (gate_up_proj.chunk(2): gate rows first, up · silu(gate)),
+      apply_rotary_pos_emb (partial rotary: rotate the first cos.shape[-1] dims)
+  src/transformers/models/phi3/configuration_phi3.py
+      Phi3Config (rope_scaling "type" longrope, top-level original_max_position_embeddings,
+      partial_rotary_factor)
 
 Models (tiny, random, exact Hugging Face layout and config.json; batch 2 × 7):
 
   mistral-window-f32   model_type mistral, sliding_window 3 < T on every layer, F32
   qwen2-window-bf16    model_type qwen2, use_sliding_window with max_window_layers 1
                        of 2 layers: layer 1 slides (window 4), layer 0 does not, BF16
+  phi3-f32             model_type phi3 as Phi-3-mini-4k: fused qkv_proj and gate_up_proj,
+                       sliding_window 3 < T, untied, F32
+  phi4-mini-bf16       model_type phi3 as Phi-4-mini: GQA, partial_rotary_factor 0.75
+                       (6 of 8 dims), longrope (legacy "type") with top-level
+                       original_max_position_embeddings 5 < T: long factors; the prefix
+                       run (T = 5) uses the short ones. Tied, BF16
 
 golden.json holds tokens, targets, logits and loss; golden_grads.safetensors
 the F32 gradients of the mean cross-entropy.
 
 Run with PyTorch 1.13: /usr/bin/python3 scripts/make_family2_goldens.py
 """
+import json
 import os
 import sys
 
@@ -33,7 +47,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_model_goldens as base  # noqa: E402  (golden, llama_params)
-import make_family_goldens as fam  # noqa: E402  (cos_sin, apply_rope, rms_norm, llama_cfg)
+import make_family_goldens as fam  # noqa: E402  (cos_sin, apply_rope, rms_norm, llama_cfg, read_st)
 
 
 # ---- masks and attention (masking_utils.py, eager_attention_forward) ----
@@ -41,7 +55,7 @@ import make_family_goldens as fam  # noqa: E402  (cos_sin, apply_rope, rms_norm,
 def layer_window(cfg, l):
     """The sliding window of layer l, or None (Qwen2Config.__post_init__, MistralAttention)."""
     w = cfg.get("sliding_window")
-    if cfg["model_type"] == "mistral":
+    if cfg["model_type"] in ("mistral", "phi3"):  # every layer
         return w
     if cfg["model_type"] in ("qwen2", "qwen3"):
         if not cfg.get("use_sliding_window") or w is None:
@@ -73,32 +87,109 @@ def attend(q, k, v, scale, window):
 
 # ---- forward (modeling_llama.py / modeling_mistral.py / modeling_qwen2.py) ----
 
+def head_dims(cfg):
+    """head_dim (explicit, else hidden/heads) and the rotary dim int(head_dim · partial_rotary_factor)."""
+    hd = cfg.get("head_dim") or cfg["hidden_size"] // cfg["num_attention_heads"]
+    return hd, int(hd * cfg.get("partial_rotary_factor", 1.0))
+
+
+def cos_sin(cfg, Bn, Tn):
+    """The rotary tables of make_family_goldens (RoPE scalings) over the rotary dims."""
+    _, rot = head_dims(cfg)
+    return fam.cos_sin(dict(cfg, lopper_dims={"rotary_dim": rot}), Bn, Tn)
+
+
+def qkv(cfg, p, pre, h):
+    """q, k, v projections [B, T, ·]: Phi3Attention splits the fused qkv_proj rows."""
+    lin = lambda name: F.linear(h, p[pre + name + ".weight"], p.get(pre + name + ".bias"))
+    if cfg["model_type"] == "phi3":
+        hd, _ = head_dims(cfg)
+        a = lin("self_attn.qkv_proj")
+        nq, nkv = cfg["num_attention_heads"] * hd, cfg["num_key_value_heads"] * hd
+        return a[..., :nq], a[..., nq:nq + nkv], a[..., nq + nkv:]
+    return lin("self_attn.q_proj"), lin("self_attn.k_proj"), lin("self_attn.v_proj")
+
+
+def mlp(cfg, p, pre, h):
+    """LlamaMLP: down(silu(gate) · up); Phi3MLP: gate_up_proj.chunk(2), gate first."""
+    lin = lambda name, x: F.linear(x, p[pre + name + ".weight"], p.get(pre + name + ".bias"))
+    if cfg["model_type"] == "phi3":
+        gate, up = lin("mlp.gate_up_proj", h).chunk(2, dim=-1)
+    else:
+        gate, up = lin("mlp.gate_proj", h), lin("mlp.up_proj", h)
+    return lin("mlp.down_proj", up * F.silu(gate))
+
+
 def forward(cfg, p, tokens):
     H, nh, nkv = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
-    hd = cfg.get("head_dim") or H // nh
+    hd, _ = head_dims(cfg)
     eps = cfg["rms_norm_eps"]
     Bn, Tn = tokens.shape
     x = p["model.embed_tokens.weight"][tokens]
-    cos, sin = fam.cos_sin(cfg, Bn, Tn)
+    cos, sin = cos_sin(cfg, Bn, Tn)
     for l in range(cfg["num_hidden_layers"]):
         pre = f"model.layers.{l}."
-        lin = lambda name, inp: F.linear(inp, p[pre + name + ".weight"], p.get(pre + name + ".bias"))
         h = fam.rms_norm(x, p[pre + "input_layernorm.weight"], eps)
-        q = lin("self_attn.q_proj", h).view(Bn, Tn, nh, hd).transpose(1, 2)
-        k = lin("self_attn.k_proj", h).view(Bn, Tn, nkv, hd).transpose(1, 2)
-        v = lin("self_attn.v_proj", h).view(Bn, Tn, nkv, hd).transpose(1, 2)
+        q, k, v = qkv(cfg, p, pre, h)
+        q = q.view(Bn, Tn, nh, hd).transpose(1, 2)
+        k = k.view(Bn, Tn, nkv, hd).transpose(1, 2)
+        v = v.view(Bn, Tn, nkv, hd).transpose(1, 2)
         q, k = fam.apply_rope(q, cos, sin), fam.apply_rope(k, cos, sin)
         y = attend(q, k, v, hd ** -0.5, layer_window(cfg, l)).transpose(1, 2).reshape(Bn, Tn, nh * hd)
-        x = x + lin("self_attn.o_proj", y)
+        x = x + F.linear(y, p[pre + "self_attn.o_proj.weight"], p.get(pre + "self_attn.o_proj.bias"))
         h = fam.rms_norm(x, p[pre + "post_attention_layernorm.weight"], eps)
-        x = x + lin("mlp.down_proj", F.silu(lin("mlp.gate_proj", h)) * lin("mlp.up_proj", h))
+        x = x + mlp(cfg, p, pre, h)
     x = fam.rms_norm(x, p["model.norm.weight"], eps)
     return F.linear(x, p.get("lm_head.weight", p["model.embed_tokens.weight"]))
 
 
 def llama_params(cfg, g, dtype):
-    run = dict(cfg, head_dim=cfg.get("head_dim") or cfg["hidden_size"] // cfg["num_attention_heads"])
-    return base.llama_params(run, g, dtype, cfg["model_type"] == "qwen2", False, False)
+    hd, _ = head_dims(cfg)
+    p = base.llama_params(dict(cfg, head_dim=hd), g, dtype, cfg["model_type"] == "qwen2", False, False)
+    if cfg["model_type"] == "phi3":
+        for l in range(cfg["num_hidden_layers"]):
+            pre = f"model.layers.{l}."
+            p[pre + "self_attn.qkv_proj.weight"] = torch.cat([p.pop(pre + f"self_attn.{n}_proj.weight") for n in "qkv"])
+            p[pre + "mlp.gate_up_proj.weight"] = torch.cat([p.pop(pre + f"mlp.{n}_proj.weight") for n in ("gate", "up")])
+    return p
+
+
+def golden(name, cfg, dtype, g, prefix=None):
+    """make_model_goldens' golden(), plus the logits of a prefix pass as make_family_goldens' golden()."""
+    base.golden(name, cfg, llama_params(cfg, g, dtype), forward, g)
+    if prefix:
+        add_prefix(name, cfg, prefix)
+
+
+def add_prefix(name, cfg, prefix):
+    """Adds prefix_seq and prefix_logits (a pass over the first prefix tokens) to golden.json."""
+    path = os.path.join(base.OUT, name, "golden.json")
+    with open(path) as f:
+        out = json.load(f)
+    with open(os.path.join(base.OUT, name, "model.safetensors"), "rb") as f:
+        model = fam.read_st(f.read())
+    tokens = torch.tensor(out["tokens"]).view(out["batch"], out["seq"])
+    with torch.no_grad():
+        short = forward(cfg, model, tokens[:, :prefix])
+    out["prefix_seq"] = prefix
+    out["prefix_logits"] = [float(v) for v in short.reshape(-1)]
+    with open(path, "w") as f:
+        json.dump(out, f)
+
+
+def phi3_cfg(**kw):
+    """Phi-3-mini-4k-instruct's config.json, tiny."""
+    c = {
+        "architectures": ["Phi3ForCausalLM"], "model_type": "phi3", "hidden_size": 16, "intermediate_size": 24,
+        "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 2, "vocab_size": 32,
+        "max_position_embeddings": 64, "original_max_position_embeddings": 64, "rms_norm_eps": 1e-5,
+        "hidden_act": "silu", "tie_word_embeddings": False, "attention_bias": False, "attention_dropout": 0.0,
+        "embd_pdrop": 0.0, "resid_pdrop": 0.0, "initializer_range": 0.02, "rope_scaling": None, "rope_theta": 10000.0,
+        "sliding_window": 3, "bos_token_id": 1, "eos_token_id": 30, "pad_token_id": 30, "use_cache": True,
+        "torch_dtype": "float32", "transformers_version": "4.40.2",
+    }
+    c.update(kw)
+    return c
 
 
 def main():
@@ -108,13 +199,19 @@ def main():
         drop=("attention_bias", "mlp_bias", "pretraining_tp", "head_dim"),
         architectures=["MistralForCausalLM"], model_type="mistral", num_hidden_layers=2, sliding_window=3,
         rope_theta=100.0, transformers_version="4.46.0")
-    base.golden("mistral-window-f32", cfg, llama_params(cfg, g, torch.float32), forward, g)
+    golden("mistral-window-f32", cfg, torch.float32, g)
     cfg = fam.llama_cfg(
         drop=("attention_bias", "mlp_bias", "pretraining_tp", "head_dim"),
         architectures=["Qwen2ForCausalLM"], model_type="qwen2", num_hidden_layers=2, rope_theta=1000.0,
         rms_norm_eps=1e-6, use_sliding_window=True, sliding_window=4, max_window_layers=1,
         torch_dtype="bfloat16", transformers_version="4.46.0")
-    base.golden("qwen2-window-bf16", cfg, llama_params(cfg, g, torch.bfloat16), forward, g)
+    golden("qwen2-window-bf16", cfg, torch.bfloat16, g)
+    golden("phi3-f32", phi3_cfg(), torch.float32, g)
+    golden("phi4-mini-bf16", phi3_cfg(
+        hidden_size=24, num_attention_heads=3, num_key_value_heads=1, head_dim=8, partial_rotary_factor=0.75,
+        rope_theta=100.0, max_position_embeddings=40, original_max_position_embeddings=5, sliding_window=262144,
+        rope_scaling={"type": "longrope", "short_factor": [1.0, 1.25, 1.5], "long_factor": [1.0, 3.0, 6.0]},
+        tie_word_embeddings=True, torch_dtype="bfloat16", transformers_version="4.49.0"), torch.bfloat16, g, prefix=5)
 
 
 if __name__ == "__main__":

@@ -40,13 +40,17 @@ func geomOf(d LayerDims, hd int) qkvGeom {
 	}
 }
 
-// layerGeom is the geometry of block l, whose dims are d: geomOf and the
-// layer's sliding window.
+// layerGeom is the geometry of block l, whose dims are d: geomOf, the
+// layer's sliding window, and Gemma's score scale and softcap.
 func (c *Config) layerGeom(l int, d LayerDims) qkvGeom {
 	g := geomOf(d, c.HeadDim)
 	if c.Sliding(l) {
 		g.opts.Window = c.SlidingWindow
 	}
+	if c.QueryScale > 0 {
+		g.scale = float32(1 / math.Sqrt(c.QueryScale))
+	}
+	g.opts.Softcap = float32(c.AttnSoftcap)
 	return g
 }
 

@@ -82,6 +82,27 @@ type Config struct {
 	// every layer alike: all slide when SlidingWindow > 0.
 	Kinds []LayerKind
 
+	// The Gemma families (see config_gemma.go). NormOffset: every RMSNorm
+	// multiplies by (1 + w), in float32 (the weights are stored
+	// zero-centred). EmbedScale: the token embeddings are multiplied by
+	// √Hidden rounded to the embedding's dtype (a tied head reads them
+	// unscaled). PostNorms (Gemma 2/3): the attention and MLP outputs are
+	// normalized (post_attention_layernorm, post_feedforward_layernorm)
+	// before the residual adds, and the MLP's input norm is
+	// pre_feedforward_layernorm.
+	NormOffset, EmbedScale, PostNorms bool
+	// QueryScale is query_pre_attn_scalar: attention scores are scaled by
+	// QueryScale^-½ instead of HeadDim^-½ (0: HeadDim).
+	QueryScale float64
+	// AttnSoftcap and FinalSoftcap (Gemma 2's attn_logit_softcapping and
+	// final_logit_softcapping) cap attention scores and logits to
+	// c·tanh(x/c); 0 means none.
+	AttnSoftcap, FinalSoftcap float64
+	// RopeLocalTheta (Gemma 3's rope_local_base_freq) is the RoPE base of
+	// the sliding layers, which use no scaling; 0: every layer uses
+	// RopeTheta and Rope.
+	RopeLocalTheta float64
+
 	// tokens are bos_token_id and eos_token_id (BOSToken, EOSToken).
 	tokens specialTokens
 	// raw holds config.json's fields as read, so that fields lopper does not
@@ -204,8 +225,8 @@ func (c *Config) Validate() error {
 	}
 	switch c.Arch {
 	case Llama:
-		if c.Act != SiLU {
-			return fmt.Errorf("llama-family models use the silu activation, got %q", c.Act)
+		if c.Act != SiLU && c.Act != GELU && c.Act != GELUTanh {
+			return fmt.Errorf("llama-family models gate their MLP with silu, gelu or gelu_tanh, got %q", c.Act)
 		}
 		if c.HeadDim%2 != 0 {
 			return fmt.Errorf("rotary embeddings need an even head dim, got %d", c.HeadDim)
@@ -217,8 +238,9 @@ func (c *Config) Validate() error {
 		if c.Act != GELU && c.Act != GELUTanh {
 			return fmt.Errorf("GPT-2 models use gelu or gelu_tanh, got %q", c.Act)
 		}
-		if c.QKVBias || c.OBias || c.MLPBias || c.SlidingWindow != 0 || c.Kinds != nil || c.QKNorm || c.RotaryDim != 0 || c.Rope.typ() != RoPEDefault {
-			return fmt.Errorf("GPT-2 has fixed biases, learned positions and no sliding window; QKVBias, OBias, MLPBias, QKNorm, SlidingWindow, RotaryDim and Rope must be unset")
+		if c.QKVBias || c.OBias || c.MLPBias || c.SlidingWindow != 0 || c.Kinds != nil || c.QKNorm || c.RotaryDim != 0 || c.Rope.typ() != RoPEDefault ||
+			c.NormOffset || c.EmbedScale || c.PostNorms || c.QueryScale != 0 || c.AttnSoftcap != 0 || c.FinalSoftcap != 0 || c.RopeLocalTheta != 0 {
+			return fmt.Errorf("GPT-2 has fixed biases, learned positions and no sliding window; QKVBias, OBias, MLPBias, QKNorm, SlidingWindow, RotaryDim, Rope and the Gemma fields must be unset")
 		}
 	}
 	if err := c.checkModelType(); err != nil {
@@ -259,7 +281,12 @@ func (c *Config) checkModelType() error {
 	if !ok || fam.arch != c.Arch {
 		return fmt.Errorf("model type %q is not a %s model type", mt, c.Arch)
 	}
-	bad := c.QKNorm != (mt == "qwen3")
+	if c.Arch == Llama {
+		if err := c.checkGemma(mt); err != nil {
+			return err
+		}
+	}
+	bad := c.QKNorm != (mt == "qwen3" || mt == "gemma3_text")
 	switch mt {
 	case "llama":
 		bad = bad || c.QKVBias != c.OBias || c.SlidingWindow != 0
@@ -269,6 +296,8 @@ func (c *Config) checkModelType() error {
 		bad = bad || c.QKVBias != c.OBias || c.MLPBias
 	case "mistral", "phi3":
 		bad = bad || c.QKVBias || c.OBias || c.MLPBias || c.Kinds != nil
+	case "gemma", "gemma2", "gemma3_text":
+		bad = bad || c.QKVBias != c.OBias
 	}
 	if bad {
 		return fmt.Errorf("model type %q cannot express QKVBias=%v OBias=%v MLPBias=%v QKNorm=%v SlidingWindow=%d Kinds=%v", mt, c.QKVBias, c.OBias, c.MLPBias, c.QKNorm, c.SlidingWindow, c.Kinds)

@@ -24,6 +24,10 @@ type family struct {
 	// fused: checkpoints fuse q, k, v into qkv_proj and gate, up into
 	// gate_up_proj (Phi-3).
 	fused bool
+	// gemma is the Gemma generation (1, 2, 3; 0: not a Gemma), ropeTheta
+	// the default of an absent rope_theta (0: 10000).
+	gemma     int
+	ropeTheta float64
 }
 
 var families = map[string]family{
@@ -35,6 +39,11 @@ var families = map[string]family{
 	"gpt2":  {arch: GPT2, architectures: "GPT2LMHeadModel", maxPos: 1024, normEps: 1e-5, tied: true},
 	// Phi-3, Phi-3.5, Phi-4, Phi-4-mini (Phi3Config defaults).
 	"phi3": {arch: Llama, architectures: "Phi3ForCausalLM", maxPos: 4096, normEps: 1e-5, partialRotary: true, fused: true},
+	// Gemma, Gemma 2, Gemma 3 text (GemmaConfig, Gemma2Config,
+	// Gemma3TextConfig defaults; see config_gemma.go).
+	"gemma":       {arch: Llama, architectures: "GemmaForCausalLM", maxPos: 8192, normEps: 1e-6, tied: true, headDim: 256, kvHeads: 16, gemma: 1},
+	"gemma2":      {arch: Llama, architectures: "Gemma2ForCausalLM", maxPos: 8192, normEps: 1e-6, tied: true, headDim: 256, kvHeads: 4, gemma: 2},
+	"gemma3_text": {arch: Llama, architectures: "Gemma3ForCausalLM", maxPos: 131072, normEps: 1e-6, tied: true, headDim: 256, kvHeads: 4, gemma: 3, ropeTheta: 1e6},
 }
 
 // lopperDimsKey is lopper's own config.json field for dimensions Hugging
@@ -67,7 +76,7 @@ func ParseConfig(data []byte) (Config, error) {
 	}
 	fam, ok := families[mt]
 	if !ok {
-		return Config{}, fmt.Errorf("field \"model_type\" = %q: unsupported (want llama, mistral, qwen2, qwen3, phi3 or gpt2)", mt)
+		return Config{}, fmt.Errorf("field \"model_type\" = %q: unsupported (want llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text or gpt2)", mt)
 	}
 	p.checkArchitectures(fam.architectures)
 	c := Config{Arch: fam.arch, ModelType: mt, raw: raw}
@@ -120,10 +129,12 @@ func parseLlama(p *fieldParser, c *Config, fam family) {
 		}
 		c.HeadDim = p.integer("head_dim", hd, false)
 	}
-	if act := p.str("hidden_act", "silu", false); act != "silu" && act != "swish" && p.err == nil {
-		p.fail("hidden_act", act, "unsupported activation (want silu)")
-	}
 	c.Act = SiLU
+	if fam.gemma == 0 {
+		if act := p.str("hidden_act", "silu", false); act != "silu" && act != "swish" && p.err == nil {
+			p.fail("hidden_act", act, "unsupported activation (want silu)")
+		}
+	}
 	parseRoPE(p, c)
 	if c.RotaryDim != 0 && !fam.partialRotary && p.err == nil {
 		p.fail("partial_rotary_factor", float64(c.RotaryDim)/float64(c.HeadDim),
@@ -153,6 +164,8 @@ func parseLlama(p *fieldParser, c *Config, fam family) {
 		if kinds := layerTypes(p, n); slices.ContainsFunc(kinds, func(k LayerKind) bool { return k != kinds[0] }) {
 			p.fail("layer_types", p.raw["layer_types"], "mixes attention kinds, which MistralForCausalLM ignores (every layer uses sliding_window)")
 		}
+	case "gemma", "gemma2", "gemma3_text":
+		parseGemma(p, c, fam, n)
 	case "phi3":
 		// Phi3Attention: sliding_window on every layer; null or absent:
 		// none. No biases (attention_bias is ignored, as transformers

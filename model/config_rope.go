@@ -2,6 +2,7 @@ package model
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -99,7 +100,7 @@ func parseRoPE(p *fieldParser, c *Config) {
 		return
 	}
 	d := &fieldParser{raw: dict}
-	c.RopeTheta = p.number("rope_theta", 10000)
+	c.RopeTheta = p.number("rope_theta", cmp.Or(families[c.ModelType].ropeTheta, 10000))
 	if d.present("rope_theta") {
 		c.RopeTheta = d.number("rope_theta", c.RopeTheta)
 	}

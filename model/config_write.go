@@ -106,10 +106,12 @@ func (c *Config) ownedFields() map[string]any {
 	f["max_position_embeddings"] = c.MaxPos
 	f["rms_norm_eps"] = c.NormEps
 	c.ropeFieldsOwned(f)
-	if s, ok := c.rawString("hidden_act"); !ok || (s != "silu" && s != "swish") {
+	if families[mt].gemma > 0 {
+		c.gemmaOwned(f)
+	} else if s, ok := c.rawString("hidden_act"); !ok || (s != "silu" && s != "swish") {
 		f["hidden_act"] = "silu"
 	}
-	if _, ok := c.raw["head_dim"]; ok || d.Heads*c.HeadDim != c.Hidden || mt == "qwen3" {
+	if _, ok := c.raw["head_dim"]; ok || d.Heads*c.HeadDim != c.Hidden || families[mt].headDim > 0 {
 		f["head_dim"] = c.HeadDim
 	}
 	switch mt {

@@ -28,6 +28,11 @@ var goldenModels = []struct {
 	// Phi-3 (fused qkv_proj and gate_up_proj, window 3) and Phi-4-mini
 	// (partial rotary 0.75, GQA, longrope, tied).
 	{"phi3-f32", F32}, {"phi4-mini-bf16", BF16},
+	// Gemma ((1 + w) norms, √hidden embedding scale in BF16, GeGLU), Gemma 2
+	// (four norms, query_pre_attn_scalar, both softcaps, window on even
+	// layers) and Gemma 3 (q/k norms, local RoPE base, linear scaling on
+	// the global layer).
+	{"gemma-bf16", BF16}, {"gemma2-bf16", BF16}, {"gemma3-f32", F32},
 }
 
 type golden struct {

@@ -24,7 +24,9 @@ const (
 	RoleKNorm         Role = "k_norm"
 	RoleO             Role = "o"
 	RoleOBias         Role = "o_bias"
+	RolePostAttnNorm  Role = "post_attn_norm" // Gemma 2/3: norm of the attention output before the residual add
 	RoleMLPNorm       Role = "mlp_norm"
+	RolePostMLPNorm   Role = "post_mlp_norm" // Gemma 2/3: norm of the MLP output before the residual add
 	RoleMLPNormBias   Role = "mlp_norm_bias"
 	RoleGate          Role = "gate"
 	RoleUp            Role = "up"
@@ -81,6 +83,10 @@ func oBias(c *Config) bool   { return c.OBias }
 func mlpBias(c *Config) bool { return c.MLPBias }
 func qkNorm(c *Config) bool  { return c.QKNorm }
 
+func postNorms(c *Config) bool { return c.PostNorms }
+
+func not(f func(*Config) bool) func(*Config) bool { return func(c *Config) bool { return !f(c) } }
+
 // The naming tables. Rows are in layout order: q, k and v weights (and gate
 // and up) are adjacent so the forward pass can run them as one matrix
 // product over the contiguous rows.
@@ -98,13 +104,16 @@ var (
 		{RoleKNorm, "model.layers.{L}.self_attn.k_norm.weight", vec(headDim), qkNorm, false},
 		{RoleO, "model.layers.{L}.self_attn.o_proj.weight", mat(hidden, qDim), nil, false},
 		{RoleOBias, "model.layers.{L}.self_attn.o_proj.bias", vec(hidden), oBias, false},
-		{RoleMLPNorm, "model.layers.{L}.post_attention_layernorm.weight", vec(hidden), nil, false},
+		{RolePostAttnNorm, "model.layers.{L}.post_attention_layernorm.weight", vec(hidden), postNorms, false},
+		{RoleMLPNorm, "model.layers.{L}.post_attention_layernorm.weight", vec(hidden), not(postNorms), false},
+		{RoleMLPNorm, "model.layers.{L}.pre_feedforward_layernorm.weight", vec(hidden), postNorms, false},
 		{RoleGate, "model.layers.{L}.mlp.gate_proj.weight", mat(inter, hidden), nil, false},
 		{RoleUp, "model.layers.{L}.mlp.up_proj.weight", mat(inter, hidden), nil, false},
 		{RoleGateBias, "model.layers.{L}.mlp.gate_proj.bias", vec(inter), mlpBias, false},
 		{RoleUpBias, "model.layers.{L}.mlp.up_proj.bias", vec(inter), mlpBias, false},
 		{RoleDown, "model.layers.{L}.mlp.down_proj.weight", mat(hidden, inter), nil, false},
 		{RoleDownBias, "model.layers.{L}.mlp.down_proj.bias", vec(hidden), mlpBias, false},
+		{RolePostMLPNorm, "model.layers.{L}.post_feedforward_layernorm.weight", vec(hidden), postNorms, false},
 	}
 	llamaPost = []tensorSpec{
 		{RoleFinalNorm, "model.norm.weight", vec(hidden), nil, false},

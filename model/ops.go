@@ -61,6 +61,7 @@ func linearBackward(dx, dw, db, dy, x, w []float32, n, out, in int) {
 // norm applies the block norm (RMSNorm for Llama, LayerNorm for GPT-2) to
 // n rows of x.
 func (s *State) norm(a *normActs, x, w, b []float32, n int) {
+	w = s.offsetWeight(w, s.nw)
 	if serialRows(n, s.m.Config.Hidden) {
 		s.normRows(a, x, w, b, 0, n)
 		return
@@ -84,6 +85,7 @@ func (s *State) normRows(a *normActs, x, w, b []float32, r0, r1 int) {
 func (s *State) normBackward(dx, dw, db, dout, x, w []float32, a *normActs, n int) {
 	c := &s.m.Config
 	H := c.Hidden
+	w = s.offsetWeight(w, s.nw)
 	if c.Arch == GPT2 {
 		tensor.LayerNormBackward(dx[:n*H], dw, db, dout[:n*H], x[:n*H], w, a.mean[:n], a.rstd[:n], n, H)
 	} else {
@@ -102,6 +104,10 @@ func (s *State) activate(act, fc []float32, n, inter int) {
 }
 
 func (s *State) activateRows(act, fc []float32, inter, r0, r1 int) {
+	if s.m.Config.Arch == Llama && s.m.Config.Act != SiLU {
+		s.gegluRows(act, fc, inter, r0, r1)
+		return
+	}
 	switch s.m.Config.Act {
 	case SiLU:
 		for r := r0; r < r1; r++ {
@@ -125,6 +131,10 @@ func (s *State) activateBackward(dfc, dact, fc []float32, n, inter int) {
 }
 
 func (s *State) activateBackwardRows(dfc, dact, fc []float32, inter, r0, r1 int) {
+	if s.m.Config.Arch == Llama && s.m.Config.Act != SiLU {
+		s.gegluBackwardRows(dfc, dact, fc, inter, r0, r1)
+		return
+	}
 	switch s.m.Config.Act {
 	case SiLU:
 		for r := r0; r < r1; r++ {
@@ -142,16 +152,29 @@ func (s *State) activateBackwardRows(dfc, dact, fc []float32, inter, r0, r1 int)
 // (Llama) for sequences of T positions, after normalizing them per head
 // when the model has q/k norms (Qwen3), whose inputs and statistics it
 // saves in a.
-func (s *State) ropeForward(a *blockActs, r *blockRefs, n, T int) {
-	s.rot.use(&s.m.Config, T)
+func (s *State) ropeForward(a *blockActs, r *blockRefs, l, n, T int) {
+	rt := s.ropeTablesFor(l, T)
+	wq, wk := s.offsetWeight(r.qn.of(s.m.W), s.nq), s.offsetWeight(r.kn.of(s.m.W), s.nk)
 	if serialRows(n, (r.d.Heads+r.d.KVHeads)*s.m.Config.HeadDim) {
-		s.ropeForwardRows(a, r, T, 0, n)
+		s.ropeForwardRows(a, r, rt, wq, wk, T, 0, n)
 		return
 	}
-	par.Chunks(n, rowChunk, func(r0, r1 int) { s.ropeForwardRows(a, r, T, r0, r1) })
+	par.Chunks(n, rowChunk, func(r0, r1 int) { s.ropeForwardRows(a, r, rt, wq, wk, T, r0, r1) })
 }
 
-func (s *State) ropeForwardRows(a *blockActs, r *blockRefs, T, r0, r1 int) {
+// ropeTablesFor returns block l's cos and sin tables, filled for a pass
+// over T positions: Gemma 3's sliding layers have their own.
+func (s *State) ropeTablesFor(l, T int) *ropeTables {
+	if s.m.Config.RopeLocalTheta > 0 && s.m.Config.Sliding(l) {
+		s.rotLocal.use(&s.local, T)
+		return &s.rotLocal
+	}
+	s.rot.use(&s.m.Config, T)
+	return &s.rot
+}
+
+// ropeForwardRows normalizes (weights wq, wk) and rotates rows [r0, r1).
+func (s *State) ropeForwardRows(a *blockActs, r *blockRefs, rt *ropeTables, wq, wk []float32, T, r0, r1 int) {
 	c, d := &s.m.Config, r.d
 	hd, rot := c.HeadDim, c.rotaryDim()
 	qd, kd, nh := d.Heads*hd, d.KVHeads*hd, d.Heads+d.KVHeads
@@ -162,25 +185,26 @@ func (s *State) ropeForwardRows(a *blockActs, r *blockRefs, T, r0, r1 int) {
 			raw, rstd := a.qkRaw[i*(qd+kd):(i+1)*(qd+kd)], a.qkRstd[i*nh:(i+1)*nh]
 			copy(raw, row[:qd+kd])
 			eps := float32(c.NormEps)
-			tensor.RMSNorm(row[:qd], rstd[:d.Heads], raw[:qd], r.qn.of(s.m.W), d.Heads, hd, eps)
-			tensor.RMSNorm(row[qd:qd+kd], rstd[d.Heads:], raw[qd:], r.kn.of(s.m.W), d.KVHeads, hd, eps)
+			tensor.RMSNorm(row[:qd], rstd[:d.Heads], raw[:qd], wq, d.Heads, hd, eps)
+			tensor.RMSNorm(row[qd:qd+kd], rstd[d.Heads:], raw[qd:], wk, d.KVHeads, hd, eps)
 		}
 		pos := i % T
-		tensor.RoPE(row[:qd], 1, d.Heads, hd, rot, pos, s.rot.cos, s.rot.sin, false)
-		tensor.RoPE(row[qd:qd+kd], 1, d.KVHeads, hd, rot, pos, s.rot.cos, s.rot.sin, false)
+		tensor.RoPE(row[:qd], 1, d.Heads, hd, rot, pos, rt.cos, rt.sin, false)
+		tensor.RoPE(row[qd:qd+kd], 1, d.KVHeads, hd, rot, pos, rt.cos, rt.sin, false)
 	}
 }
 
 // ropeBackward takes the gradient of n fused qkv rows of block r from
 // after RoPE (and the q/k norms) to before, accumulating the norms' weight
 // gradients into grads in row order. It uses the tables of the forward pass.
-func (s *State) ropeBackward(dqkv []float32, a *blockActs, r *blockRefs, grads []float32, n, T int) {
+func (s *State) ropeBackward(dqkv []float32, a *blockActs, r *blockRefs, grads []float32, l, n, T int) {
 	c, d := &s.m.Config, r.d
 	hd := c.HeadDim
+	rt := s.ropeTablesFor(l, T)
 	if serialRows(n, (d.Heads+d.KVHeads)*hd) {
-		s.ropeInverseRows(dqkv, d, T, 0, n)
+		s.ropeInverseRows(dqkv, d, rt, T, 0, n)
 	} else {
-		par.Chunks(n, rowChunk, func(r0, r1 int) { s.ropeInverseRows(dqkv, d, T, r0, r1) })
+		par.Chunks(n, rowChunk, func(r0, r1 int) { s.ropeInverseRows(dqkv, d, rt, T, r0, r1) })
 	}
 	if !c.QKNorm {
 		return
@@ -188,7 +212,8 @@ func (s *State) ropeBackward(dqkv []float32, a *blockActs, r *blockRefs, grads [
 	qd, kd, nh := d.Heads*hd, d.KVHeads*hd, d.Heads+d.KVHeads
 	stride := qd + 2*kd
 	dout := s.grad.dqk[:qd+kd]
-	wq, wk, gq, gk := r.qn.of(s.m.W), r.kn.of(s.m.W), r.qn.of(grads), r.kn.of(grads)
+	wq, wk := s.offsetWeight(r.qn.of(s.m.W), s.nq), s.offsetWeight(r.kn.of(s.m.W), s.nk)
+	gq, gk := r.qn.of(grads), r.kn.of(grads)
 	for i := 0; i < n; i++ {
 		row := dqkv[i*stride : i*stride+qd+kd]
 		raw, rstd := a.qkRaw[i*(qd+kd):(i+1)*(qd+kd)], a.qkRstd[i*nh:(i+1)*nh]
@@ -199,14 +224,14 @@ func (s *State) ropeBackward(dqkv []float32, a *blockActs, r *blockRefs, grads [
 	}
 }
 
-func (s *State) ropeInverseRows(dqkv []float32, d LayerDims, T, r0, r1 int) {
+func (s *State) ropeInverseRows(dqkv []float32, d LayerDims, rt *ropeTables, T, r0, r1 int) {
 	hd, rot := s.m.Config.HeadDim, s.m.Config.rotaryDim()
 	qd, kd := d.Heads*hd, d.KVHeads*hd
 	stride := qd + 2*kd
 	for i := r0; i < r1; i++ {
 		row := dqkv[i*stride : (i+1)*stride]
 		pos := i % T
-		tensor.RoPE(row[:qd], 1, d.Heads, hd, rot, pos, s.rot.cos, s.rot.sin, true)
-		tensor.RoPE(row[qd:qd+kd], 1, d.KVHeads, hd, rot, pos, s.rot.cos, s.rot.sin, true)
+		tensor.RoPE(row[:qd], 1, d.Heads, hd, rot, pos, rt.cos, rt.sin, true)
+		tensor.RoPE(row[qd:qd+kd], 1, d.KVHeads, hd, rot, pos, rt.cos, rt.sin, true)
 	}
 }

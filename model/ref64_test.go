@@ -62,7 +62,7 @@ func (r ref64) norm(x [][]float64, w, b []float64) [][]float64 {
 		inv := 1 / math.Sqrt(ss/n+eps)
 		y[t] = make([]float64, len(xr))
 		for i, v := range xr {
-			y[t][i] = (v - mean) * inv * w[i]
+			y[t][i] = (v - mean) * inv * r.normWeight(w[i])
 			if b != nil {
 				y[t][i] += b[i]
 			}
@@ -71,15 +71,28 @@ func (r ref64) norm(x [][]float64, w, b []float64) [][]float64 {
 	return y
 }
 
+// normWeight is what a norm multiplies by: w, or 1 + w (Gemma).
+func (r ref64) normWeight(w float64) float64 {
+	if r.m.Config.NormOffset {
+		return 1 + w
+	}
+	return w
+}
+
 // rope rotates the first rotary dims of each head of rows [T][heads·hd]
 // as complex numbers: dims i and i+rot/2 form z = x_i + i·x_{i+rot/2}, and
 // position p multiplies z by A·e^{i·p·ω_i}, with ω and A from
 // refRoPEFrequencies (an independent float64 formulation of the scalings;
 // equivalent to HF's rotate_half form). T is the pass's length (dynamic
 // and longrope depend on it).
-func (r ref64) rope(x [][]float64, heads int) {
+func (r ref64) rope(x [][]float64, heads, l int) {
 	c := &r.m.Config
 	hd, rot := c.HeadDim, c.rotaryDim()
+	if c.RopeLocalTheta > 0 && c.Sliding(l) { // Gemma 3's local layers
+		local := c.Clone()
+		local.RopeTheta, local.Rope = c.RopeLocalTheta, RoPEScaling{}
+		c = &local
+	}
 	omega, A := refRoPEFrequencies(c, len(x))
 	for pos, row := range x {
 		for h := 0; h < heads; h++ {
@@ -208,7 +221,7 @@ func (r ref64) qkNorm(x [][]float64, heads int, w []float64) {
 			}
 			inv := 1 / math.Sqrt(ss/float64(hd)+r.m.Config.NormEps)
 			for i := range v {
-				v[i] *= inv * w[i]
+				v[i] *= inv * r.normWeight(w[i])
 			}
 		}
 	}
@@ -218,6 +231,10 @@ func (r ref64) qkNorm(x [][]float64, heads int, w []float64) {
 // SlidingWindow keys on a sliding layer.
 func (r ref64) attend(q, k, v [][]float64, heads, kvHeads, l int) [][]float64 {
 	hd, T := r.m.Config.HeadDim, len(q)
+	qs := float64(hd) // scores are divided by √qs
+	if r.m.Config.QueryScale > 0 {
+		qs = r.m.Config.QueryScale
+	}
 	first := func(i int) int {
 		if r.m.Config.Sliding(l) {
 			return max(0, i-r.m.Config.SlidingWindow+1)
@@ -238,7 +255,10 @@ func (r ref64) attend(q, k, v [][]float64, heads, kvHeads, l int) [][]float64 {
 				for e := 0; e < hd; e++ {
 					sc[j] += q[i][h*hd+e] * k[j0+j][g*hd+e]
 				}
-				sc[j] /= math.Sqrt(float64(hd))
+				sc[j] /= math.Sqrt(qs)
+				if c := r.m.Config.AttnSoftcap; c > 0 {
+					sc[j] = c * math.Tanh(sc[j]/c)
+				}
 				mx = math.Max(mx, sc[j])
 			}
 			sum := 0.0
@@ -290,6 +310,9 @@ func (r ref64) logits(tokens []int32, B, T int) [][]float64 {
 				}
 			} else {
 				x[t] = append([]float64(nil), r.p("model.embed_tokens.weight")[tok*c.Hidden:(tok+1)*c.Hidden]...)
+				for i := range x[t] {
+					x[t][i] *= float64(embedScale(r.m)) // √hidden in the embedding's dtype (Gemma), else 1
+				}
 			}
 		}
 		for l, d := range c.Layers {
@@ -312,7 +335,15 @@ func (r ref64) logits(tokens []int32, B, T int) [][]float64 {
 				head = r.p("model.embed_tokens.weight")
 			}
 		}
-		out = append(out, lin(xn, head, nil, c.Vocab)...)
+		lg := lin(xn, head, nil, c.Vocab)
+		if cp := c.FinalSoftcap; cp > 0 {
+			for _, row := range lg {
+				for i, v := range row {
+					row[i] = cp * math.Tanh(v/cp)
+				}
+			}
+		}
+		out = append(out, lg...)
 	}
 	return out
 }
@@ -328,11 +359,25 @@ func (r ref64) llamaBlock(x [][]float64, l int, d LayerDims) {
 		r.qkNorm(q, d.Heads, r.p(pre+"self_attn.q_norm.weight"))
 		r.qkNorm(k, d.KVHeads, r.p(pre+"self_attn.k_norm.weight"))
 	}
-	r.rope(q, d.Heads)
-	r.rope(k, d.KVHeads)
+	r.rope(q, d.Heads, l)
+	r.rope(k, d.KVHeads, l)
 	y := r.attend(q, k, v, d.Heads, d.KVHeads, l)
-	addRows(x, lin(y, r.p(pre+"self_attn.o_proj.weight"), r.p(pre+"self_attn.o_proj.bias"), r.m.Config.Hidden))
-	xn = r.norm(x, r.p(pre+"post_attention_layernorm.weight"), nil)
+	// Gemma 2/3 normalize each branch's output (post_attention_layernorm,
+	// post_feedforward_layernorm) and the MLP's input with
+	// pre_feedforward_layernorm; the others the MLP input with
+	// post_attention_layernorm.
+	post := func(y [][]float64, name string) [][]float64 {
+		if !r.m.Config.PostNorms {
+			return y
+		}
+		return r.norm(y, r.p(pre+name), nil)
+	}
+	addRows(x, post(lin(y, r.p(pre+"self_attn.o_proj.weight"), r.p(pre+"self_attn.o_proj.bias"), r.m.Config.Hidden), "post_attention_layernorm.weight"))
+	mlpNorm := "post_attention_layernorm.weight"
+	if r.m.Config.PostNorms {
+		mlpNorm = "pre_feedforward_layernorm.weight"
+	}
+	xn = r.norm(x, r.p(pre+mlpNorm), nil)
 	gate := lin(xn, r.p(pre+"mlp.gate_proj.weight"), r.p(pre+"mlp.gate_proj.bias"), d.Intermediate)
 	up := lin(xn, r.p(pre+"mlp.up_proj.weight"), r.p(pre+"mlp.up_proj.bias"), d.Intermediate)
 	for t := range gate {
@@ -340,7 +385,7 @@ func (r ref64) llamaBlock(x [][]float64, l int, d LayerDims) {
 			gate[t][i] = r.act(gate[t][i]) * up[t][i]
 		}
 	}
-	addRows(x, lin(gate, r.p(pre+"mlp.down_proj.weight"), r.p(pre+"mlp.down_proj.bias"), r.m.Config.Hidden))
+	addRows(x, post(lin(gate, r.p(pre+"mlp.down_proj.weight"), r.p(pre+"mlp.down_proj.bias"), r.m.Config.Hidden), "post_feedforward_layernorm.weight"))
 }
 
 func (r ref64) gpt2Block(x [][]float64, l int, d LayerDims) {

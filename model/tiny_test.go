@@ -83,6 +83,31 @@ func tinyConfigs() map[string]Config {
 			Rope:          RoPEScaling{Type: RoPELongRoPE, OriginalMaxPos: 3, ShortFactor: []float64{1, 1.5, 2}, LongFactor: []float64{1.2, 3, 7}},
 			SlidingWindow: 4,
 		},
+		// Gemma: (1 + w) norms, √hidden embedding scale, GeGLU (tanh),
+		// head_dim 10 ≠ hidden/heads, MQA, tied.
+		"gemma": {
+			Arch: Llama, ModelType: "gemma", Hidden: 24, Vocab: 29, MaxPos: 16, HeadDim: 10,
+			Layers: []LayerDims{{3, 1, 40}, {3, 1, 40}}, NormEps: 1e-6, RopeTheta: 10000, Act: GELUTanh,
+			TiedEmbeddings: true, NormOffset: true, EmbedScale: true,
+		},
+		// Gemma 2: four norms per layer, query_pre_attn_scalar, both
+		// softcaps (small, so that they bend), window 3 on even layers,
+		// exact GELU.
+		"gemma2": {
+			Arch: Llama, ModelType: "gemma2", Hidden: 24, Vocab: 29, MaxPos: 16, HeadDim: 8,
+			Layers: []LayerDims{{4, 2, 40}, {4, 2, 40}}, NormEps: 1e-6, RopeTheta: 100, Act: GELU,
+			TiedEmbeddings: true, NormOffset: true, EmbedScale: true, PostNorms: true,
+			QueryScale: 20, AttnSoftcap: 1.5, FinalSoftcap: 2, SlidingWindow: 3, Kinds: []LayerKind{{Sliding: true}, {}},
+		},
+		// Gemma 3: Gemma 2's block with (1 + w) q/k norms, local layers
+		// (window 2, base 50) and a global one with linear RoPE scaling.
+		"gemma3": {
+			Arch: Llama, ModelType: "gemma3_text", Hidden: 24, Vocab: 29, MaxPos: 16, HeadDim: 12,
+			Layers: []LayerDims{{2, 1, 40}, {2, 1, 40}, {2, 1, 40}}, NormEps: 1e-6, RopeTheta: 10000, Act: GELUTanh,
+			Rope:           RoPEScaling{Type: RoPELinear, Factor: 4},
+			TiedEmbeddings: true, NormOffset: true, EmbedScale: true, PostNorms: true, QKNorm: true,
+			QueryScale: 12, RopeLocalTheta: 50, SlidingWindow: 2, Kinds: []LayerKind{{Sliding: true}, {Sliding: true}, {}},
+		},
 		"gpt2": {
 			Arch: GPT2, ModelType: "gpt2", Hidden: 24, Vocab: 29, MaxPos: 16, HeadDim: 8,
 			Layers:  []LayerDims{{3, 3, 40}, {3, 3, 40}},
@@ -122,7 +147,8 @@ func randomModel(t testing.TB, cfg Config, seed uint64) *Model {
 }
 
 func isNormWeight(r Role) bool {
-	return r == RoleAttnNorm || r == RoleMLPNorm || r == RoleFinalNorm || r == RoleQNorm || r == RoleKNorm
+	return r == RoleAttnNorm || r == RoleMLPNorm || r == RoleFinalNorm || r == RoleQNorm || r == RoleKNorm ||
+		r == RolePostAttnNorm || r == RolePostMLPNorm
 }
 
 // randomTokens returns n tokens below v.

@@ -9,17 +9,34 @@ import (
 	"lopper/model"
 )
 
-// Every pruning method and pattern runs on Qwen3 (per-head q/k norms,
-// head_dim 12 ≠ hidden/heads, YaRN RoPE) and on a Llama with llama3 RoPE and
-// partial rotary: masks hold, and structured results keep the q/k norms
-// whole, save, reload to the same config and logits, and stay finite.
+// Every pruning method and pattern runs on each family beyond Llama and
+// GPT-2: Qwen3 (per-head q/k norms, head_dim 12 ≠ hidden/heads, YaRN RoPE),
+// a Llama with llama3 RoPE and partial rotary, a Qwen3 with a sliding
+// layer, Phi-3 (fused projections), Gemma 2 and Gemma 3: masks hold, and
+// structured results keep the q/k norms whole, save, reload to the same
+// config and logits, and stay finite.
 func TestEveryMethodOnNewFamilies(t *testing.T) {
 	window := stQwen3Config(3, 4, 2, 24)
 	window.SlidingWindow, window.Kinds = 3, []model.LayerKind{{}, {Sliding: true}, {}}
 	phi3 := stLlamaConfig(2, 4, 2, 24, false)
 	phi3.ModelType, phi3.RotaryDim, phi3.SlidingWindow = "phi3", 6, 5
+	// Gemma 2: head_dim 12 ≠ hidden/heads, GQA, four norms, softcaps,
+	// window 4 < 9 tokens on layer 0; Gemma 3: plus q/k norms and a local
+	// RoPE base.
+	gemma2 := model.Config{
+		Arch: model.Llama, ModelType: "gemma2", Hidden: 32, Vocab: 40, MaxPos: 32, HeadDim: 12,
+		Layers:  []model.LayerDims{{Heads: 4, KVHeads: 2, Intermediate: 24}, {Heads: 4, KVHeads: 2, Intermediate: 24}},
+		NormEps: 1e-6, RopeTheta: 10000, Act: model.GELUTanh, TiedEmbeddings: true,
+		NormOffset: true, EmbedScale: true, PostNorms: true, QueryScale: 16, AttnSoftcap: 5, FinalSoftcap: 10,
+		SlidingWindow: 4, Kinds: []model.LayerKind{{Sliding: true}, {}},
+	}
+	gemma3 := gemma2
+	gemma3.ModelType, gemma3.QKNorm, gemma3.RopeLocalTheta, gemma3.AttnSoftcap, gemma3.FinalSoftcap = "gemma3_text", true, 100, 0, 0
+	gemma3.Rope = model.RoPEScaling{Type: model.RoPELinear, Factor: 8}
 	families := map[string]model.Config{
 		"phi3":                 phi3, // fused qkv_proj and gate_up_proj, partial rotary, window 5
+		"gemma2":               gemma2,
+		"gemma3":               gemma3,
 		"qwen3":                stQwen3Config(2, 4, 2, 24),
 		"llama-partial-rotary": stConfigs()["llama-partial-rotary"],
 		"qwen3-window-layer":   window, // sliding window 3 < 9 tokens on layer 1

@@ -20,6 +20,22 @@ transformers source it names (huggingface/transformers, main as of 2025):
   src/transformers/models/phi3/configuration_phi3.py
       Phi3Config (rope_scaling "type" longrope, top-level original_max_position_embeddings,
       partial_rotary_factor)
+  src/transformers/models/gemma/modeling_gemma.py
+      GemmaRMSNorm (x·rsqrt(mean(x²)+eps)·(1 + w), float32), GemmaModel.forward
+      (normalizer = torch.tensor(hidden_size**0.5, dtype=hidden_states.dtype)), GemmaMLP
+      (down(act(gate(x)) · up(x)), act = hidden_activation, gelu_pytorch_tanh)
+  src/transformers/models/gemma2/modeling_gemma2.py
+      eager_attention_forward (scores · query_pre_attn_scalar**-0.5, then softcap
+      c·tanh(s/c), then the mask), Gemma2DecoderLayer.forward (input_layernorm,
+      post_attention_layernorm on the attention output, pre_feedforward_layernorm,
+      post_feedforward_layernorm on the MLP output), Gemma2ForCausalLM.forward (final
+      logit softcapping); configuration_gemma2.py layer_types (even layers slide)
+  src/transformers/models/gemma3/modeling_gemma3.py
+      Gemma3TextScaledWordEmbedding (embed_scale float32 tensor .to(weight dtype)),
+      Gemma3Attention.forward (q_norm, k_norm: Gemma3RMSNorm over head_dim before RoPE),
+      Gemma3TextModel (rotary_emb_local: rope_local_base_freq, default RoPE, for sliding
+      layers; rotary_emb: rope_theta and rope_scaling for full layers);
+      configuration_gemma3.py layer_types ((i+1) % sliding_window_pattern != 0 slides)
 
 Models (tiny, random, exact Hugging Face layout and config.json; batch 2 × 7):
 
@@ -32,6 +48,16 @@ Models (tiny, random, exact Hugging Face layout and config.json; batch 2 × 7):
                        (6 of 8 dims), longrope (legacy "type") with top-level
                        original_max_position_embeddings 5 < T: long factors; the prefix
                        run (T = 5) uses the short ones. Tied, BF16
+  gemma-bf16           model_type gemma: (1 + w) norms, √24 embedding scale rounded to
+                       BF16 (4.90625), GeGLU (hidden_activation gelu_pytorch_tanh wins over
+                       hidden_act gelu), head_dim 6 ≠ hidden/heads, MQA, tied, BF16
+  gemma2-bf16          model_type gemma2: four norms per layer, query_pre_attn_scalar 10
+                       ≠ head_dim, attention and final softcapping, sliding window 3 < T on
+                       the even layers, GQA, tied, BF16
+  gemma3-f32           model_type gemma3_text: per-head (1 + w) q/k norms,
+                       sliding_window_pattern 2 (layers 0 and 2 slide, window 3, base
+                       rope_local_base_freq 20), layer 1 global with rope_theta 1000 and
+                       linear scaling × 4, F32
 
 golden.json holds tokens, targets, logits and loss; golden_grads.safetensors
 the F32 gradients of the mean cross-entropy.
@@ -52,11 +78,23 @@ import make_family_goldens as fam  # noqa: E402  (cos_sin, apply_rope, rms_norm,
 
 # ---- masks and attention (masking_utils.py, eager_attention_forward) ----
 
+def layer_types(cfg):
+    """Gemma2Config / Gemma3TextConfig layer_types."""
+    if "layer_types" in cfg:
+        return cfg["layer_types"]
+    pattern = 2 if cfg["model_type"] == "gemma2" else cfg.get("sliding_window_pattern", 6)
+    return ["sliding_attention" if (i + 1) % pattern else "full_attention" for i in range(cfg["num_hidden_layers"])]
+
+
 def layer_window(cfg, l):
     """The sliding window of layer l, or None (Qwen2Config.__post_init__, MistralAttention)."""
     w = cfg.get("sliding_window")
     if cfg["model_type"] in ("mistral", "phi3"):  # every layer
         return w
+    if cfg["model_type"] == "gemma":
+        return None
+    if cfg["model_type"] in ("gemma2", "gemma3_text"):
+        return w if layer_types(cfg)[l] == "sliding_attention" else None
     if cfg["model_type"] in ("qwen2", "qwen3"):
         if not cfg.get("use_sliding_window") or w is None:
             return None
@@ -75,12 +113,14 @@ def mask(Tn, window):
     return m
 
 
-def attend(q, k, v, scale, window):
-    """eager_attention_forward: repeat_kv, scores·scaling, mask, float32 softmax."""
+def attend(q, k, v, scale, window, softcap=None):
+    """eager_attention_forward: repeat_kv, scores·scaling, softcap (Gemma 2), mask, float32 softmax."""
     rep = q.shape[1] // k.shape[1]
     k = k.repeat_interleave(rep, dim=1)
     v = v.repeat_interleave(rep, dim=1)
     w = torch.matmul(q, k.transpose(2, 3)) * scale
+    if softcap is not None:
+        w = torch.tanh(w / softcap) * softcap
     w = w.masked_fill(~mask(q.shape[2], window), torch.finfo(w.dtype).min)
     return torch.matmul(F.softmax(w, dim=-1, dtype=torch.float32), v)
 
@@ -120,7 +160,102 @@ def mlp(cfg, p, pre, h):
     return lin("mlp.down_proj", up * F.silu(gate))
 
 
+# ---- Gemma (modeling_gemma.py, modeling_gemma2.py, modeling_gemma3.py) ----
+
+DT = {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}
+
+
+def gemma_norm(x, w, eps):
+    """GemmaRMSNorm / Gemma2RMSNorm / Gemma3RMSNorm: (1 + w), in float32."""
+    out = x.float() * torch.rsqrt(x.float().pow(2).mean(-1, keepdim=True) + eps)
+    return out * (1.0 + w.float())
+
+
+def gemma_act(cfg, x):
+    """ACT2FN[hidden_activation]: gelu_pytorch_tanh (tanh approximation) or gelu (erf)."""
+    act = cfg.get("hidden_activation") or cfg.get("hidden_act")
+    return F.gelu(x, approximate="tanh") if act == "gelu_pytorch_tanh" else F.gelu(x)
+
+
+def gemma_forward(cfg, p, tokens):
+    H, nh, nkv, hd = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
+    eps, mt = cfg["rms_norm_eps"], cfg["model_type"]
+    Bn, Tn = tokens.shape
+    dtype = DT[cfg["torch_dtype"]]
+    if mt == "gemma3_text":  # embed_scale = torch.tensor(H**0.5) (float32), .to(weight dtype)
+        scale = torch.tensor(H ** 0.5).to(dtype).float()
+    else:  # normalizer = torch.tensor(H**0.5, dtype=hidden_states.dtype)
+        scale = torch.tensor(H ** 0.5, dtype=dtype).float()
+    x = p["model.embed_tokens.weight"][tokens] * scale
+    cos, sin = cos_sin(cfg, Bn, Tn)
+    if mt == "gemma3_text":  # rotary_emb_local: rope_local_base_freq, default RoPE
+        local = dict(cfg, rope_theta=cfg["rope_local_base_freq"], rope_scaling=None)
+        cos_l, sin_l = cos_sin(local, Bn, Tn)
+    qpas = cfg.get("query_pre_attn_scalar", hd) if mt != "gemma" else hd
+    softcap = cfg.get("attn_logit_softcapping") if mt != "gemma" else None
+    for l in range(cfg["num_hidden_layers"]):
+        pre = f"model.layers.{l}."
+        lin = lambda name, inp: F.linear(inp, p[pre + name + ".weight"], p.get(pre + name + ".bias"))
+        post = lambda name, y: gemma_norm(y, p[pre + name + ".weight"], eps) if mt != "gemma" else y
+        h = gemma_norm(x, p[pre + "input_layernorm.weight"], eps)
+        q = lin("self_attn.q_proj", h).view(Bn, Tn, nh, hd)
+        k = lin("self_attn.k_proj", h).view(Bn, Tn, nkv, hd)
+        v = lin("self_attn.v_proj", h).view(Bn, Tn, nkv, hd).transpose(1, 2)
+        if mt == "gemma3_text":
+            q = gemma_norm(q, p[pre + "self_attn.q_norm.weight"], eps)
+            k = gemma_norm(k, p[pre + "self_attn.k_norm.weight"], eps)
+        q, k = q.transpose(1, 2), k.transpose(1, 2)
+        c, s_ = (cos_l, sin_l) if mt == "gemma3_text" and layer_window(cfg, l) is not None else (cos, sin)
+        q, k = fam.apply_rope(q, c, s_), fam.apply_rope(k, c, s_)
+        y = attend(q, k, v, qpas ** -0.5, layer_window(cfg, l), softcap).transpose(1, 2).reshape(Bn, Tn, nh * hd)
+        x = x + post("post_attention_layernorm", lin("self_attn.o_proj", y))
+        h = gemma_norm(x, p[pre + ("pre_feedforward_layernorm" if mt != "gemma" else "post_attention_layernorm") + ".weight"], eps)
+        y = lin("mlp.down_proj", gemma_act(cfg, lin("mlp.gate_proj", h)) * lin("mlp.up_proj", h))
+        x = x + post("post_feedforward_layernorm", y)
+    x = gemma_norm(x, p["model.norm.weight"], eps)
+    logits = F.linear(x, p.get("lm_head.weight", p["model.embed_tokens.weight"]))
+    cap = cfg.get("final_logit_softcapping") if mt == "gemma2" else None
+    if cap is not None:
+        logits = torch.tanh(logits / cap) * cap
+    return logits
+
+
+def gemma_params(cfg, g, dtype):
+    """llama_params with zero-centred norm weights (N(0, 0.1²)), plus Gemma 2/3's extra norms."""
+    p = base.llama_params(cfg, g, dtype, cfg.get("attention_bias", False), cfg.get("attention_bias", False), False)
+    r = lambda n: (torch.randn(n, generator=g) * 0.1).to(dtype)
+    for name in list(p):
+        if name.endswith("norm.weight"):
+            p[name] = r(cfg["hidden_size"])
+    for l in range(cfg["num_hidden_layers"]):
+        pre = f"model.layers.{l}."
+        if cfg["model_type"] != "gemma":
+            p[pre + "pre_feedforward_layernorm.weight"] = r(cfg["hidden_size"])
+            p[pre + "post_feedforward_layernorm.weight"] = r(cfg["hidden_size"])
+        if cfg["model_type"] == "gemma3_text":
+            p[pre + "self_attn.q_norm.weight"] = r(cfg["head_dim"])
+            p[pre + "self_attn.k_norm.weight"] = r(cfg["head_dim"])
+    return p
+
+
+def gemma_cfg(model_type, **kw):
+    """A tiny config.json as Gemma checkpoints write it."""
+    arch = {"gemma": "GemmaForCausalLM", "gemma2": "Gemma2ForCausalLM", "gemma3_text": "Gemma3ForCausalLM"}[model_type]
+    c = {
+        "architectures": [arch], "model_type": model_type, "hidden_size": 24, "intermediate_size": 32,
+        "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 8, "vocab_size": 32,
+        "max_position_embeddings": 64, "rms_norm_eps": 1e-6, "rope_theta": 10000.0, "attention_bias": False,
+        "attention_dropout": 0.0, "hidden_activation": "gelu_pytorch_tanh", "initializer_range": 0.02,
+        "tie_word_embeddings": True, "bos_token_id": 2, "eos_token_id": 1, "pad_token_id": 0, "use_cache": True,
+        "torch_dtype": "bfloat16",
+    }
+    c.update(kw)
+    return c
+
+
 def forward(cfg, p, tokens):
+    if cfg["model_type"].startswith("gemma"):
+        return gemma_forward(cfg, p, tokens)
     H, nh, nkv = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
     hd, _ = head_dims(cfg)
     eps = cfg["rms_norm_eps"]
@@ -144,6 +279,8 @@ def forward(cfg, p, tokens):
 
 
 def llama_params(cfg, g, dtype):
+    if cfg["model_type"].startswith("gemma"):
+        return gemma_params(cfg, g, dtype)
     hd, _ = head_dims(cfg)
     p = base.llama_params(dict(cfg, head_dim=hd), g, dtype, cfg["model_type"] == "qwen2", False, False)
     if cfg["model_type"] == "phi3":
@@ -212,6 +349,18 @@ def main():
         rope_theta=100.0, max_position_embeddings=40, original_max_position_embeddings=5, sliding_window=262144,
         rope_scaling={"type": "longrope", "short_factor": [1.0, 1.25, 1.5], "long_factor": [1.0, 3.0, 6.0]},
         tie_word_embeddings=True, torch_dtype="bfloat16", transformers_version="4.49.0"), torch.bfloat16, g, prefix=5)
+    golden("gemma-bf16", gemma_cfg(
+        "gemma", num_attention_heads=3, num_key_value_heads=1, head_dim=6, hidden_act="gelu",
+        rope_scaling=None, transformers_version="4.38.0"), torch.bfloat16, g)
+    golden("gemma2-bf16", gemma_cfg(
+        "gemma2", query_pre_attn_scalar=10, attn_logit_softcapping=2.0, final_logit_softcapping=5.0,
+        sliding_window=3, hidden_act="gelu_pytorch_tanh", cache_implementation="hybrid",
+        transformers_version="4.42.4"), torch.bfloat16, g)
+    golden("gemma3-f32", gemma_cfg(
+        "gemma3_text", num_hidden_layers=3, head_dim=12, query_pre_attn_scalar=12, sliding_window=3,
+        sliding_window_pattern=2, rope_theta=1000.0, rope_local_base_freq=20.0,
+        rope_scaling={"rope_type": "linear", "factor": 4.0}, attn_logit_softcapping=None, final_logit_softcapping=None,
+        torch_dtype="float32", transformers_version="4.50.0"), torch.float32, g)
 
 
 if __name__ == "__main__":

@@ -75,8 +75,8 @@ func (s *State) blockBackward(l int, grads []float32) {
 	dd := s.residualBackward(g.dres, g.dpost, r.postMLP.of(grads), r.postMLP.of(W), &a.pn2, a.do, n, H)
 	linearBackward(g.dact, r.down.of(grads), r.dn.of(grads), dd, a.act, r.down.of(W), n, H, I)
 	s.activateBackward(g.dfc, g.dact, a.fc, n, I)
-	linearBackward(g.dxn, r.fc.of(grads), r.fcb.of(grads), g.dfc, a.n2.out, r.fc.of(W), n, fw, H)
-	s.normBackward(g.dres, r.norm2.of(grads), r.norm2b.of(grads), g.dxn, a.mid, r.norm2.of(W), &a.n2, n)
+	linearBackward(g.dxn, r.fc.of(grads), r.fcb.of(grads), g.dfc, s.branchInput(&a.n2, a.mid, r.norm2), r.fc.of(W), n, fw, H)
+	s.preNormBackward(grads, &a.n2, a.mid, r.norm2, r.norm2b, n)
 
 	// Attention: mid = in + [post-norm](o(attn(qkv(norm1(in))))).
 	do := s.residualBackward(g.dres, g.dpost, r.postAttn.of(grads), r.postAttn.of(W), &a.pn1, a.ao, n, H)
@@ -85,6 +85,26 @@ func (s *State) blockBackward(l int, grads []float32) {
 	if c.Arch == Llama {
 		s.ropeBackward(g.dqkv, a, r, grads, l, n, T)
 	}
-	linearBackward(g.dxn, r.qkv.of(grads), r.qkvb.of(grads), g.dqkv, a.n1.out, r.qkv.of(W), n, geo.stride, H)
-	s.normBackward(g.dres, r.norm1.of(grads), r.norm1b.of(grads), g.dxn, s.res[l], r.norm1.of(W), &a.n1, n)
+	linearBackward(g.dxn, r.qkv.of(grads), r.qkvb.of(grads), g.dqkv, s.branchInput(&a.n1, s.res[l], r.norm1), r.qkv.of(W), n, geo.stride, H)
+	s.preNormBackward(grads, &a.n1, s.res[l], r.norm1, r.norm1b, n)
+}
+
+// branchInput is what preNorm returned in the forward pass.
+func (s *State) branchInput(a *normActs, x []float32, w span) []float32 {
+	if w.n == 0 {
+		return x
+	}
+	return a.out
+}
+
+// preNormBackward adds to g.dres the gradient of a branch's input x given
+// g.dxn, the gradient of what preNorm returned, and accumulates the norm's
+// weight gradients.
+func (s *State) preNormBackward(grads []float32, a *normActs, x []float32, w, b span, n int) {
+	g, H := &s.grad, s.m.Config.Hidden
+	if w.n == 0 {
+		tensor.AddInPlace(g.dres[:n*H], g.dxn[:n*H])
+		return
+	}
+	s.normBackward(g.dres, w.of(grads), b.of(grads), g.dxn, x, w.of(s.m.W), a, n)
 }

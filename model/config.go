@@ -40,6 +40,9 @@ type LayerKind struct {
 	// Sliding: the layer attends within Config.SlidingWindow positions
 	// (config.json's layer_types "sliding_attention").
 	Sliding bool `json:"sliding,omitempty"`
+	// NoRoPE: the layer's attention applies no rotary embedding (SmolLM3's
+	// no_rope_layers entry 0).
+	NoRoPE bool `json:"no_rope,omitempty"`
 }
 
 // Config describes a model: architecture, dimensions (per layer), and the
@@ -102,6 +105,11 @@ type Config struct {
 	// the sliding layers, which use no scaling; 0: every layer uses
 	// RopeTheta and Rope.
 	RopeLocalTheta float64
+	// OLMo 2: NoPreNorms, the blocks normalize only the outputs of
+	// attention and MLP (PostNorms), not their inputs; QKNormWide, the q
+	// and k norms span the whole projection (weights [heads·head_dim] and
+	// [kv heads·head_dim]) rather than one head.
+	NoPreNorms, QKNormWide bool
 
 	// tokens are bos_token_id and eos_token_id (BOSToken, EOSToken).
 	tokens specialTokens
@@ -128,6 +136,9 @@ func (c Config) Clone() Config {
 	return c
 }
 
+// noRoPE reports whether layer l skips the rotary embedding.
+func (c *Config) noRoPE(l int) bool { return c.Kinds != nil && c.Kinds[l].NoRoPE }
+
 // Sliding reports whether layer l attends within SlidingWindow positions.
 func (c *Config) Sliding(l int) bool {
 	return c.SlidingWindow > 0 && (c.Kinds == nil || c.Kinds[l].Sliding)
@@ -148,14 +159,21 @@ func (c *Config) SetLayers(src []int, dims []LayerDims) {
 	c.normalizeKinds()
 }
 
-// normalizeKinds drops the window when no layer slides, and Kinds when
-// every layer is alike.
+// normalizeKinds drops the window when no layer slides, the sliding flags
+// when there is no window, and Kinds when every layer is alike.
 func (c *Config) normalizeKinds() {
 	if c.Kinds == nil {
 		return
 	}
 	if !slices.ContainsFunc(c.Kinds, func(k LayerKind) bool { return k.Sliding }) {
 		c.SlidingWindow = 0
+	}
+	if c.SlidingWindow <= 0 { // without a window no layer slides
+		kinds := slices.Clone(c.Kinds)
+		for i := range kinds {
+			kinds[i].Sliding = false
+		}
+		c.Kinds = kinds
 	}
 	all := LayerKind{Sliding: c.SlidingWindow > 0}
 	for _, k := range c.Kinds {
@@ -239,7 +257,8 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("GPT-2 models use gelu or gelu_tanh, got %q", c.Act)
 		}
 		if c.QKVBias || c.OBias || c.MLPBias || c.SlidingWindow != 0 || c.Kinds != nil || c.QKNorm || c.RotaryDim != 0 || c.Rope.typ() != RoPEDefault ||
-			c.NormOffset || c.EmbedScale || c.PostNorms || c.QueryScale != 0 || c.AttnSoftcap != 0 || c.FinalSoftcap != 0 || c.RopeLocalTheta != 0 {
+			c.NormOffset || c.EmbedScale || c.PostNorms || c.QueryScale != 0 || c.AttnSoftcap != 0 || c.FinalSoftcap != 0 || c.RopeLocalTheta != 0 ||
+			c.NoPreNorms || c.QKNormWide {
 			return fmt.Errorf("GPT-2 has fixed biases, learned positions and no sliding window; QKVBias, OBias, MLPBias, QKNorm, SlidingWindow, RotaryDim, Rope and the Gemma fields must be unset")
 		}
 	}
@@ -286,7 +305,9 @@ func (c *Config) checkModelType() error {
 			return err
 		}
 	}
-	bad := c.QKNorm != (mt == "qwen3" || mt == "gemma3_text")
+	bad := c.QKNorm != (mt == "qwen3" || mt == "gemma3_text" || mt == "olmo2") ||
+		c.NoPreNorms != (mt == "olmo2") || c.QKNormWide != (mt == "olmo2") ||
+		(mt != "smollm3" && slices.ContainsFunc(c.Kinds, func(k LayerKind) bool { return k.NoRoPE }))
 	switch mt {
 	case "llama":
 		bad = bad || c.QKVBias != c.OBias || c.SlidingWindow != 0
@@ -296,11 +317,14 @@ func (c *Config) checkModelType() error {
 		bad = bad || c.QKVBias != c.OBias || c.MLPBias
 	case "mistral", "phi3":
 		bad = bad || c.QKVBias || c.OBias || c.MLPBias || c.Kinds != nil
-	case "gemma", "gemma2", "gemma3_text":
+	case "gemma", "gemma2", "gemma3_text", "olmo2":
+		bad = bad || c.QKVBias != c.OBias || (mt == "olmo2" && (c.MLPBias || !c.PostNorms || c.SlidingWindow != 0))
+	case "smollm3":
 		bad = bad || c.QKVBias != c.OBias
 	}
 	if bad {
-		return fmt.Errorf("model type %q cannot express QKVBias=%v OBias=%v MLPBias=%v QKNorm=%v SlidingWindow=%d Kinds=%v", mt, c.QKVBias, c.OBias, c.MLPBias, c.QKNorm, c.SlidingWindow, c.Kinds)
+		return fmt.Errorf("model type %q cannot express QKVBias=%v OBias=%v MLPBias=%v QKNorm=%v (wide %v) NoPreNorms=%v SlidingWindow=%d Kinds=%v",
+			mt, c.QKVBias, c.OBias, c.MLPBias, c.QKNorm, c.QKNormWide, c.NoPreNorms, c.SlidingWindow, c.Kinds)
 	}
 	return nil
 }

@@ -128,7 +128,7 @@ func gemmaLayerTypes(p *fieldParser, fam family, n int) []LayerKind {
 func (c *Config) checkGemma(mt string) error {
 	gen := families[mt].gemma
 	gelu := c.Act == GELU || c.Act == GELUTanh
-	bad := gelu != (gen > 0) || c.NormOffset != (gen > 0) || c.EmbedScale != (gen > 0) || c.PostNorms != (gen >= 2) ||
+	bad := gelu != (gen > 0) || c.NormOffset != (gen > 0) || c.EmbedScale != (gen > 0) || c.PostNorms != (gen >= 2 || mt == "olmo2") ||
 		(gen < 2 && (c.QueryScale != 0 || c.AttnSoftcap != 0 || c.FinalSoftcap != 0)) ||
 		(gen != 3 && c.RopeLocalTheta != 0) || (gen == 1 && c.SlidingWindow != 0) || (gen > 0 && c.MLPBias)
 	if bad {

@@ -44,6 +44,10 @@ var families = map[string]family{
 	"gemma":       {arch: Llama, architectures: "GemmaForCausalLM", maxPos: 8192, normEps: 1e-6, tied: true, headDim: 256, kvHeads: 16, gemma: 1},
 	"gemma2":      {arch: Llama, architectures: "Gemma2ForCausalLM", maxPos: 8192, normEps: 1e-6, tied: true, headDim: 256, kvHeads: 4, gemma: 2},
 	"gemma3_text": {arch: Llama, architectures: "Gemma3ForCausalLM", maxPos: 131072, normEps: 1e-6, tied: true, headDim: 256, kvHeads: 4, gemma: 3, ropeTheta: 1e6},
+	// OLMo 2 and SmolLM3 (Olmo2Config, SmolLM3Config defaults; see
+	// config_olmo2_smollm3.go).
+	"olmo2":   {arch: Llama, architectures: "Olmo2ForCausalLM", maxPos: 2048, normEps: 1e-5},
+	"smollm3": {arch: Llama, architectures: "SmolLM3ForCausalLM", maxPos: 32768, normEps: 1e-6, tied: true, kvHeads: 4, ropeTheta: 2e6},
 }
 
 // lopperDimsKey is lopper's own config.json field for dimensions Hugging
@@ -76,7 +80,7 @@ func ParseConfig(data []byte) (Config, error) {
 	}
 	fam, ok := families[mt]
 	if !ok {
-		return Config{}, fmt.Errorf("field \"model_type\" = %q: unsupported (want llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text or gpt2)", mt)
+		return Config{}, fmt.Errorf("field \"model_type\" = %q: unsupported (want llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text, olmo2, smollm3 or gpt2)", mt)
 	}
 	p.checkArchitectures(fam.architectures)
 	c := Config{Arch: fam.arch, ModelType: mt, raw: raw}
@@ -166,6 +170,10 @@ func parseLlama(p *fieldParser, c *Config, fam family) {
 		}
 	case "gemma", "gemma2", "gemma3_text":
 		parseGemma(p, c, fam, n)
+	case "olmo2":
+		parseOLMo2(p, c)
+	case "smollm3":
+		parseSmolLM3(p, c, n)
 	case "phi3":
 		// Phi3Attention: sliding_window on every layer; null or absent:
 		// none. No biases (attention_bias is ignored, as transformers

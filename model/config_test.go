@@ -266,7 +266,7 @@ func TestMarshalHFQwenWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.SlidingWindow != 64 || !slices.Equal(c.Kinds, []LayerKind{{}, {}, {true}, {true}}) {
+	if c.SlidingWindow != 64 || !slices.Equal(c.Kinds, []LayerKind{{}, {}, {Sliding: true}, {Sliding: true}}) {
 		t.Fatalf("window %d kinds %v", c.SlidingWindow, c.Kinds)
 	}
 	out, err := c.MarshalHF("")
@@ -282,9 +282,9 @@ func TestMarshalHFQwenWindow(t *testing.T) {
 		field string
 	}{
 		{[]int{0, 1}, nil, `"max_window_layers": 2`}, // still true: no layer slides
-		{[]int{0, 3}, []LayerKind{{}, {true}}, `"max_window_layers": 1`},
+		{[]int{0, 3}, []LayerKind{{}, {Sliding: true}}, `"max_window_layers": 1`},
 		{[]int{2, 3}, nil, `"max_window_layers": 0`},
-		{[]int{0, 2, 1}, []LayerKind{{}, {true}, {}}, `"sliding_attention",`},
+		{[]int{0, 2, 1}, []LayerKind{{}, {Sliding: true}, {}}, `"sliding_attention",`},
 	} {
 		c2 := c.Clone()
 		c2.SetLayers(tc.keep, uniformLayers(len(tc.keep), c.Layers[0]))

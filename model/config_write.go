@@ -106,6 +106,12 @@ func (c *Config) ownedFields() map[string]any {
 	f["max_position_embeddings"] = c.MaxPos
 	f["rms_norm_eps"] = c.NormEps
 	c.ropeFieldsOwned(f)
+	switch {
+	case mt == "olmo2":
+		f["attention_bias"] = c.QKVBias
+	case mt == "smollm3":
+		c.smolLM3Owned(f)
+	}
 	if families[mt].gemma > 0 {
 		c.gemmaOwned(f)
 	} else if s, ok := c.rawString("hidden_act"); !ok || (s != "silu" && s != "swish") {

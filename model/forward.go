@@ -134,11 +134,11 @@ func (s *State) block(l int, in, out []float32, b, T int, hook LinearHook) {
 	g := c.layerGeom(l, r.d)
 	qd, fw := r.d.Heads*c.HeadDim, fcWidth(c, r.d)
 
-	s.norm(&a.n1, in, r.norm1.of(W), r.norm1b.of(W), n)
+	x1 := s.preNorm(&a.n1, in, r.norm1, r.norm1b, n)
 	if hook != nil {
-		hook(r.attnIn, a.n1.out[:n*H], n, H)
+		hook(r.attnIn, x1[:n*H], n, H)
 	}
-	linear(a.qkv, a.n1.out, r.qkv.of(W), r.qkvb.of(W), n, g.stride, H, false)
+	linear(a.qkv, x1, r.qkv.of(W), r.qkvb.of(W), n, g.stride, H, false)
 	if c.Arch == Llama {
 		s.ropeForward(a, r, l, n, T)
 	}
@@ -148,16 +148,26 @@ func (s *State) block(l int, in, out []float32, b, T int, hook LinearHook) {
 	}
 	s.residual(a.mid, in, a.y, r.o.of(W), r.ob.of(W), r.postAttn.of(W), &a.pn1, a.ao, n, H, qd)
 
-	s.norm(&a.n2, a.mid, r.norm2.of(W), r.norm2b.of(W), n)
+	x2 := s.preNorm(&a.n2, a.mid, r.norm2, r.norm2b, n)
 	if hook != nil {
-		hook(r.mlpIn, a.n2.out[:n*H], n, H)
+		hook(r.mlpIn, x2[:n*H], n, H)
 	}
-	linear(a.fc, a.n2.out, r.fc.of(W), r.fcb.of(W), n, fw, H, false)
+	linear(a.fc, x2, r.fc.of(W), r.fcb.of(W), n, fw, H, false)
 	s.activate(a.act, a.fc, n, I)
 	if hook != nil {
 		hook(r.downIn, a.act[:n*I], n, I)
 	}
 	s.residual(out, a.mid, a.act, r.down.of(W), r.dn.of(W), r.postMLP.of(W), &a.pn2, a.do, n, H, I)
+}
+
+// preNorm returns a branch's input for n rows of x: its norm (weights w,
+// b), or x itself when the block has none (OLMo 2).
+func (s *State) preNorm(a *normActs, x []float32, w, b span, n int) []float32 {
+	if w.n == 0 {
+		return x
+	}
+	s.norm(a, x, w.of(s.m.W), b.of(s.m.W), n)
+	return a.out
 }
 
 // head computes the final norm and the logits for n rows of h.

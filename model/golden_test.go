@@ -33,6 +33,9 @@ var goldenModels = []struct {
 	// layers) and Gemma 3 (q/k norms, local RoPE base, linear scaling on
 	// the global layer).
 	{"gemma-bf16", BF16}, {"gemma2-bf16", BF16}, {"gemma3-f32", F32},
+	// OLMo 2 (post-norms only, q/k norms over the whole projection) and
+	// SmolLM3 (a NoPE layer, which slides).
+	{"olmo2-f32", F32}, {"smollm3-bf16", BF16},
 }
 
 type golden struct {

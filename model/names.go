@@ -20,7 +20,7 @@ const (
 	RoleKBias         Role = "k_bias"
 	RoleVBias         Role = "v_bias"
 	RoleQKVBias       Role = "qkv_bias"
-	RoleQNorm         Role = "q_norm" // Qwen3: per-head RMSNorm weight [head_dim], shared by the heads
+	RoleQNorm         Role = "q_norm" // Qwen3, Gemma 3: per-head RMSNorm weight [head_dim], shared by the heads; OLMo 2: [heads·head_dim]
 	RoleKNorm         Role = "k_norm"
 	RoleO             Role = "o"
 	RoleOBias         Role = "o_bias"
@@ -85,6 +85,28 @@ func qkNorm(c *Config) bool  { return c.QKNorm }
 
 func postNorms(c *Config) bool { return c.PostNorms }
 
+func noPreNorms(c *Config) bool { return c.NoPreNorms }
+
+func both(f, g func(*Config) bool) func(*Config) bool {
+	return func(c *Config) bool { return f(c) && g(c) }
+}
+
+// qNormDim and kNormDim are the sizes of the q and k norm weights: one
+// head (shared by the heads), or the whole projection (OLMo 2).
+func qNormDim(c *Config, d LayerDims) int {
+	if c.QKNormWide {
+		return qDim(c, d)
+	}
+	return headDim(c, d)
+}
+
+func kNormDim(c *Config, d LayerDims) int {
+	if c.QKNormWide {
+		return kvDim(c, d)
+	}
+	return headDim(c, d)
+}
+
 func not(f func(*Config) bool) func(*Config) bool { return func(c *Config) bool { return !f(c) } }
 
 // The naming tables. Rows are in layout order: q, k and v weights (and gate
@@ -93,20 +115,20 @@ func not(f func(*Config) bool) func(*Config) bool { return func(c *Config) bool 
 var (
 	llamaPre   = []tensorSpec{{RoleEmbed, "model.embed_tokens.weight", mat(vocab, hidden), nil, false}}
 	llamaBlock = []tensorSpec{
-		{RoleAttnNorm, "model.layers.{L}.input_layernorm.weight", vec(hidden), nil, false},
+		{RoleAttnNorm, "model.layers.{L}.input_layernorm.weight", vec(hidden), not(noPreNorms), false},
 		{RoleQ, "model.layers.{L}.self_attn.q_proj.weight", mat(qDim, hidden), nil, false},
 		{RoleK, "model.layers.{L}.self_attn.k_proj.weight", mat(kvDim, hidden), nil, false},
 		{RoleV, "model.layers.{L}.self_attn.v_proj.weight", mat(kvDim, hidden), nil, false},
 		{RoleQBias, "model.layers.{L}.self_attn.q_proj.bias", vec(qDim), qkvBias, false},
 		{RoleKBias, "model.layers.{L}.self_attn.k_proj.bias", vec(kvDim), qkvBias, false},
 		{RoleVBias, "model.layers.{L}.self_attn.v_proj.bias", vec(kvDim), qkvBias, false},
-		{RoleQNorm, "model.layers.{L}.self_attn.q_norm.weight", vec(headDim), qkNorm, false},
-		{RoleKNorm, "model.layers.{L}.self_attn.k_norm.weight", vec(headDim), qkNorm, false},
+		{RoleQNorm, "model.layers.{L}.self_attn.q_norm.weight", vec(qNormDim), qkNorm, false},
+		{RoleKNorm, "model.layers.{L}.self_attn.k_norm.weight", vec(kNormDim), qkNorm, false},
 		{RoleO, "model.layers.{L}.self_attn.o_proj.weight", mat(hidden, qDim), nil, false},
 		{RoleOBias, "model.layers.{L}.self_attn.o_proj.bias", vec(hidden), oBias, false},
 		{RolePostAttnNorm, "model.layers.{L}.post_attention_layernorm.weight", vec(hidden), postNorms, false},
 		{RoleMLPNorm, "model.layers.{L}.post_attention_layernorm.weight", vec(hidden), not(postNorms), false},
-		{RoleMLPNorm, "model.layers.{L}.pre_feedforward_layernorm.weight", vec(hidden), postNorms, false},
+		{RoleMLPNorm, "model.layers.{L}.pre_feedforward_layernorm.weight", vec(hidden), both(postNorms, not(noPreNorms)), false},
 		{RoleGate, "model.layers.{L}.mlp.gate_proj.weight", mat(inter, hidden), nil, false},
 		{RoleUp, "model.layers.{L}.mlp.up_proj.weight", mat(inter, hidden), nil, false},
 		{RoleGateBias, "model.layers.{L}.mlp.gate_proj.bias", vec(inter), mlpBias, false},

@@ -154,6 +154,9 @@ func (s *State) activateBackwardRows(dfc, dact, fc []float32, inter, r0, r1 int)
 // saves in a.
 func (s *State) ropeForward(a *blockActs, r *blockRefs, l, n, T int) {
 	rt := s.ropeTablesFor(l, T)
+	if rt == nil && !s.m.Config.QKNorm {
+		return // a NoPE layer without q/k norms: nothing to do
+	}
 	wq, wk := s.offsetWeight(r.qn.of(s.m.W), s.nq), s.offsetWeight(r.kn.of(s.m.W), s.nk)
 	if serialRows(n, (r.d.Heads+r.d.KVHeads)*s.m.Config.HeadDim) {
 		s.ropeForwardRows(a, r, rt, wq, wk, T, 0, n)
@@ -162,9 +165,22 @@ func (s *State) ropeForward(a *blockActs, r *blockRefs, l, n, T int) {
 	par.Chunks(n, rowChunk, func(r0, r1 int) { s.ropeForwardRows(a, r, rt, wq, wk, T, r0, r1) })
 }
 
+// qkNormGroups is how many rows the q and k norms of a row of a block with
+// dims d normalize: one per head, or one each (OLMo 2).
+func qkNormGroups(c *Config, d LayerDims) (q, k int) {
+	if c.QKNormWide {
+		return 1, 1
+	}
+	return d.Heads, d.KVHeads
+}
+
 // ropeTablesFor returns block l's cos and sin tables, filled for a pass
-// over T positions: Gemma 3's sliding layers have their own.
+// over T positions: Gemma 3's sliding layers have their own, and a NoPE
+// layer (SmolLM3) has none (nil).
 func (s *State) ropeTablesFor(l, T int) *ropeTables {
+	if s.m.Config.noRoPE(l) {
+		return nil
+	}
 	if s.m.Config.RopeLocalTheta > 0 && s.m.Config.Sliding(l) {
 		s.rotLocal.use(&s.local, T)
 		return &s.rotLocal
@@ -185,8 +201,12 @@ func (s *State) ropeForwardRows(a *blockActs, r *blockRefs, rt *ropeTables, wq, 
 			raw, rstd := a.qkRaw[i*(qd+kd):(i+1)*(qd+kd)], a.qkRstd[i*nh:(i+1)*nh]
 			copy(raw, row[:qd+kd])
 			eps := float32(c.NormEps)
-			tensor.RMSNorm(row[:qd], rstd[:d.Heads], raw[:qd], wq, d.Heads, hd, eps)
-			tensor.RMSNorm(row[qd:qd+kd], rstd[d.Heads:], raw[qd:], wk, d.KVHeads, hd, eps)
+			qg, kg := qkNormGroups(c, d)
+			tensor.RMSNorm(row[:qd], rstd[:qg], raw[:qd], wq, qg, qd/qg, eps)
+			tensor.RMSNorm(row[qd:qd+kd], rstd[qg:qg+kg], raw[qd:], wk, kg, kd/kg, eps)
+		}
+		if rt == nil {
+			continue // a NoPE layer
 		}
 		pos := i % T
 		tensor.RoPE(row[:qd], 1, d.Heads, hd, rot, pos, rt.cos, rt.sin, false)
@@ -200,10 +220,11 @@ func (s *State) ropeForwardRows(a *blockActs, r *blockRefs, rt *ropeTables, wq, 
 func (s *State) ropeBackward(dqkv []float32, a *blockActs, r *blockRefs, grads []float32, l, n, T int) {
 	c, d := &s.m.Config, r.d
 	hd := c.HeadDim
-	rt := s.ropeTablesFor(l, T)
-	if serialRows(n, (d.Heads+d.KVHeads)*hd) {
+	switch rt := s.ropeTablesFor(l, T); {
+	case rt == nil: // a NoPE layer
+	case serialRows(n, (d.Heads+d.KVHeads)*hd):
 		s.ropeInverseRows(dqkv, d, rt, T, 0, n)
-	} else {
+	default:
 		par.Chunks(n, rowChunk, func(r0, r1 int) { s.ropeInverseRows(dqkv, d, rt, T, r0, r1) })
 	}
 	if !c.QKNorm {
@@ -219,8 +240,9 @@ func (s *State) ropeBackward(dqkv []float32, a *blockActs, r *blockRefs, grads [
 		raw, rstd := a.qkRaw[i*(qd+kd):(i+1)*(qd+kd)], a.qkRstd[i*nh:(i+1)*nh]
 		copy(dout, row)
 		clear(row)
-		tensor.RMSNormBackward(row[:qd], gq, dout[:qd], raw[:qd], wq, rstd[:d.Heads], d.Heads, hd)
-		tensor.RMSNormBackward(row[qd:], gk, dout[qd:], raw[qd:], wk, rstd[d.Heads:], d.KVHeads, hd)
+		qg, kg := qkNormGroups(c, d)
+		tensor.RMSNormBackward(row[:qd], gq, dout[:qd], raw[:qd], wq, rstd[:qg], qg, qd/qg)
+		tensor.RMSNormBackward(row[qd:], gk, dout[qd:], raw[qd:], wk, rstd[qg:qg+kg], kg, kd/kg)
 	}
 }
 

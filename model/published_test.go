@@ -24,6 +24,8 @@ func TestPublishedConfigs(t *testing.T) {
 		{dir: "Phi-3-mini-4k-instruct", params: 3_821_079_552, modelType: "phi3", rope: "default", untied: true},
 		{dir: "gemma-2-2b", params: 2_614_341_888, modelType: "gemma2", rope: "default", dtype: F32},
 		{dir: "gemma-3-1b-pt", params: 999_885_952, modelType: "gemma3_text", rope: "default"},
+		{dir: "SmolLM3-3B", params: 3_075_098_624, modelType: "smollm3", rope: "default"},
+		{dir: "OLMo-2-0425-1B", params: 1_484_916_736, modelType: "olmo2", rope: "default", untied: true, dtype: F32},
 	}
 	for _, tc := range cases {
 		if tc.dtype == "" {

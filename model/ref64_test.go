@@ -212,6 +212,9 @@ func refRoPEFrequencies(c *Config, L int) ([]float64, float64) {
 // [T][heads·hd].
 func (r ref64) qkNorm(x [][]float64, heads int, w []float64) {
 	hd := r.m.Config.HeadDim
+	if r.m.Config.QKNormWide { // OLMo 2: one norm over the whole projection
+		hd, heads = heads*hd, 1
+	}
 	for _, row := range x {
 		for h := 0; h < heads; h++ {
 			v := row[h*hd : (h+1)*hd]
@@ -351,7 +354,10 @@ func (r ref64) logits(tokens []int32, B, T int) [][]float64 {
 func (r ref64) llamaBlock(x [][]float64, l int, d LayerDims) {
 	hd := r.m.Config.HeadDim
 	pre := fmt.Sprintf("model.layers.%d.", l)
-	xn := r.norm(x, r.p(pre+"input_layernorm.weight"), nil)
+	xn := x // OLMo 2: no input norms
+	if !r.m.Config.NoPreNorms {
+		xn = r.norm(x, r.p(pre+"input_layernorm.weight"), nil)
+	}
 	q := lin(xn, r.p(pre+"self_attn.q_proj.weight"), r.p(pre+"self_attn.q_proj.bias"), d.Heads*hd)
 	k := lin(xn, r.p(pre+"self_attn.k_proj.weight"), r.p(pre+"self_attn.k_proj.bias"), d.KVHeads*hd)
 	v := lin(xn, r.p(pre+"self_attn.v_proj.weight"), r.p(pre+"self_attn.v_proj.bias"), d.KVHeads*hd)
@@ -359,8 +365,10 @@ func (r ref64) llamaBlock(x [][]float64, l int, d LayerDims) {
 		r.qkNorm(q, d.Heads, r.p(pre+"self_attn.q_norm.weight"))
 		r.qkNorm(k, d.KVHeads, r.p(pre+"self_attn.k_norm.weight"))
 	}
-	r.rope(q, d.Heads, l)
-	r.rope(k, d.KVHeads, l)
+	if !r.m.Config.noRoPE(l) { // SmolLM3's NoPE layers
+		r.rope(q, d.Heads, l)
+		r.rope(k, d.KVHeads, l)
+	}
 	y := r.attend(q, k, v, d.Heads, d.KVHeads, l)
 	// Gemma 2/3 normalize each branch's output (post_attention_layernorm,
 	// post_feedforward_layernorm) and the MLP's input with
@@ -377,7 +385,10 @@ func (r ref64) llamaBlock(x [][]float64, l int, d LayerDims) {
 	if r.m.Config.PostNorms {
 		mlpNorm = "pre_feedforward_layernorm.weight"
 	}
-	xn = r.norm(x, r.p(pre+mlpNorm), nil)
+	xn = x
+	if !r.m.Config.NoPreNorms {
+		xn = r.norm(x, r.p(pre+mlpNorm), nil)
+	}
 	gate := lin(xn, r.p(pre+"mlp.gate_proj.weight"), r.p(pre+"mlp.gate_proj.bias"), d.Intermediate)
 	up := lin(xn, r.p(pre+"mlp.up_proj.weight"), r.p(pre+"mlp.up_proj.bias"), d.Intermediate)
 	for t := range gate {

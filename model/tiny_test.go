@@ -108,6 +108,19 @@ func tinyConfigs() map[string]Config {
 			TiedEmbeddings: true, NormOffset: true, EmbedScale: true, PostNorms: true, QKNorm: true,
 			QueryScale: 12, RopeLocalTheta: 50, SlidingWindow: 2, Kinds: []LayerKind{{Sliding: true}, {Sliding: true}, {}},
 		},
+		// OLMo 2: no input norms, post-norms, q/k norms over the whole
+		// projection, GQA.
+		"olmo2": {
+			Arch: Llama, ModelType: "olmo2", Hidden: 24, Vocab: 29, MaxPos: 16, HeadDim: 8,
+			Layers: []LayerDims{{4, 2, 40}, {4, 2, 40}}, NormEps: 1e-6, RopeTheta: 500000, Act: SiLU,
+			PostNorms: true, NoPreNorms: true, QKNorm: true, QKNormWide: true,
+		},
+		// SmolLM3: layer 1 of 3 applies no RoPE and slides (window 2).
+		"smollm3": {
+			Arch: Llama, ModelType: "smollm3", Hidden: 24, Vocab: 29, MaxPos: 16, HeadDim: 8,
+			Layers: []LayerDims{{3, 1, 40}, {3, 1, 40}, {3, 1, 40}}, NormEps: 1e-6, RopeTheta: 100, Act: SiLU, TiedEmbeddings: true,
+			SlidingWindow: 2, Kinds: []LayerKind{{}, {Sliding: true, NoRoPE: true}, {}},
+		},
 		"gpt2": {
 			Arch: GPT2, ModelType: "gpt2", Hidden: 24, Vocab: 29, MaxPos: 16, HeadDim: 8,
 			Layers:  []LayerDims{{3, 3, 40}, {3, 3, 40}},

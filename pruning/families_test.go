@@ -33,8 +33,15 @@ func TestEveryMethodOnNewFamilies(t *testing.T) {
 	gemma3 := gemma2
 	gemma3.ModelType, gemma3.QKNorm, gemma3.RopeLocalTheta, gemma3.AttnSoftcap, gemma3.FinalSoftcap = "gemma3_text", true, 100, 0, 0
 	gemma3.Rope = model.RoPEScaling{Type: model.RoPELinear, Factor: 8}
+	olmo2 := stLlamaConfig(2, 4, 2, 24, false)
+	olmo2.ModelType, olmo2.PostNorms, olmo2.NoPreNorms, olmo2.QKNorm, olmo2.QKNormWide = "olmo2", true, true, true, true
+	smollm3 := stLlamaConfig(3, 4, 2, 24, false)
+	smollm3.ModelType, smollm3.TiedEmbeddings, smollm3.SlidingWindow = "smollm3", true, 4
+	smollm3.Kinds = []model.LayerKind{{}, {NoRoPE: true, Sliding: true}, {}}
 	families := map[string]model.Config{
-		"phi3":                 phi3, // fused qkv_proj and gate_up_proj, partial rotary, window 5
+		"olmo2":                olmo2,   // no input norms, q/k norms over the whole projection
+		"smollm3":              smollm3, // a NoPE layer that slides
+		"phi3":                 phi3,    // fused qkv_proj and gate_up_proj, partial rotary, window 5
 		"gemma2":               gemma2,
 		"gemma3":               gemma3,
 		"qwen3":                stQwen3Config(2, 4, 2, 24),
@@ -80,9 +87,19 @@ func TestEveryMethodOnNewFamilies(t *testing.T) {
 					if out.NumParams() >= m.NumParams() {
 						t.Errorf("%d parameters, source %d", out.NumParams(), m.NumParams())
 					}
-					for l := range out.Config.Layers {
+					for l, d := range out.Config.Layers {
 						for _, role := range []model.Role{model.RoleQNorm, model.RoleKNorm} {
 							ti, ok := out.Layout.Find(l, role)
+							if cfg.QKNormWide { // sliced with the heads
+								want := d.Heads * cfg.HeadDim
+								if role == model.RoleKNorm {
+									want = d.KVHeads * cfg.HeadDim
+								}
+								if !ok || ti.Size != want {
+									t.Errorf("layer %d %s: %+v, want %d entries", l, role, ti, want)
+								}
+								continue
+							}
 							if ok != cfg.QKNorm || (ok && (ti.Size != cfg.HeadDim || !slices.Equal(ti.Of(out.W), srcNorm(t, m, out, l, role)))) {
 								t.Errorf("layer %d %s: present %v, want %v and the source block's weights", l, role, ok, cfg.QKNorm)
 							}
@@ -196,6 +213,29 @@ func TestPhi3SurgeryRefuses(t *testing.T) {
 		}
 		if !slices.Equal(rows(back, c.role, c.dst, c.n), rows(m, c.role, c.src, c.n)) {
 			t.Errorf("%s: reloaded rows %d… differ from source rows %d…", c.role, c.dst, c.src)
+		}
+	}
+}
+
+// OLMo 2's q/k norms span the whole projection: head surgery keeps the
+// kept heads' entries of their weights (query heads 2 and 3, kv head 1).
+func TestOLMo2SurgerySlicesQKNorms(t *testing.T) {
+	cfg := stLlamaConfig(1, 4, 2, 24, false)
+	cfg.ModelType, cfg.PostNorms, cfg.NoPreNorms, cfg.QKNorm, cfg.QKNormWide = "olmo2", true, true, true, true
+	m := stRandomModel(t, cfg, 11)
+	out, err := Slice(m, Plan{Layers: []LayerPlan{{Heads: []int{2, 3}, KVHeads: []int{1}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hd := cfg.HeadDim
+	for _, c := range []struct {
+		role    model.Role
+		from, n int
+	}{{model.RoleQNorm, 2 * hd, 2 * hd}, {model.RoleKNorm, hd, hd}} {
+		src, _ := m.Layout.Find(0, c.role)
+		got, _ := out.Layout.Find(0, c.role)
+		if !slices.Equal(got.Of(out.W), src.Of(m.W)[c.from:c.from+c.n]) {
+			t.Errorf("%s: %v, want source entries %d…%d", c.role, got.Of(out.W), c.from, c.from+c.n-1)
 		}
 	}
 }

@@ -36,6 +36,14 @@ transformers source it names (huggingface/transformers, main as of 2025):
       Gemma3TextModel (rotary_emb_local: rope_local_base_freq, default RoPE, for sliding
       layers; rotary_emb: rope_theta and rope_scaling for full layers);
       configuration_gemma3.py layer_types ((i+1) % sliding_window_pattern != 0 slides)
+  src/transformers/models/olmo2/modular_olmo2.py
+      Olmo2Attention.forward (q_norm(q_proj(x)), k_norm(k_proj(x)): RMSNorm over the whole
+      projection, before .view and RoPE), Olmo2DecoderLayer.forward (no input norm:
+      h = x + post_attention_layernorm(attn(x)); y = h + post_feedforward_layernorm(mlp(h))),
+      Olmo2RMSNorm (w · x·rsqrt(mean(x²)+eps))
+  src/transformers/models/smollm3/modular_smollm3.py
+      SmolLM3Config (no_rope_layers: 1 = RoPE; layer_types: sliding on NoPE layers when
+      use_sliding_window), SmolLM3Attention.forward (RoPE only when use_rope)
 
 Models (tiny, random, exact Hugging Face layout and config.json; batch 2 × 7):
 
@@ -58,6 +66,10 @@ Models (tiny, random, exact Hugging Face layout and config.json; batch 2 × 7):
                        sliding_window_pattern 2 (layers 0 and 2 slide, window 3, base
                        rope_local_base_freq 20), layer 1 global with rope_theta 1000 and
                        linear scaling × 4, F32
+  olmo2-f32            model_type olmo2: no input norms, post-norms, q/k norms over the
+                       whole projection, GQA, untied, F32
+  smollm3-bf16         model_type smollm3: no_rope_layers [1, 0, 1] (layer 1 NoPE),
+                       use_sliding_window with window 3 on the NoPE layer, GQA, tied, BF16
 
 golden.json holds tokens, targets, logits and loss; golden_grads.safetensors
 the F32 gradients of the mean cross-entropy.
@@ -91,6 +103,11 @@ def layer_window(cfg, l):
     w = cfg.get("sliding_window")
     if cfg["model_type"] in ("mistral", "phi3"):  # every layer
         return w
+    if cfg["model_type"] == "olmo2":
+        return None
+    if cfg["model_type"] == "smollm3":  # SmolLM3Config: sliding on NoPE layers
+        slides = cfg.get("use_sliding_window") and w is not None and not cfg["no_rope_layers"][l]
+        return w if slides else None
     if cfg["model_type"] == "gemma":
         return None
     if cfg["model_type"] in ("gemma2", "gemma3_text"):
@@ -262,17 +279,27 @@ def forward(cfg, p, tokens):
     Bn, Tn = tokens.shape
     x = p["model.embed_tokens.weight"][tokens]
     cos, sin = cos_sin(cfg, Bn, Tn)
+    olmo2 = cfg["model_type"] == "olmo2"
     for l in range(cfg["num_hidden_layers"]):
         pre = f"model.layers.{l}."
-        h = fam.rms_norm(x, p[pre + "input_layernorm.weight"], eps)
+        norm = lambda name, y: fam.rms_norm(y, p[pre + name + ".weight"], eps)
+        h = x if olmo2 else norm("input_layernorm", x)
         q, k, v = qkv(cfg, p, pre, h)
+        if olmo2:  # over the whole projection, before .view
+            q, k = norm("self_attn.q_norm", q), norm("self_attn.k_norm", k)
         q = q.view(Bn, Tn, nh, hd).transpose(1, 2)
         k = k.view(Bn, Tn, nkv, hd).transpose(1, 2)
         v = v.view(Bn, Tn, nkv, hd).transpose(1, 2)
-        q, k = fam.apply_rope(q, cos, sin), fam.apply_rope(k, cos, sin)
+        if cfg.get("no_rope_layers", [1] * (l + 1))[l]:  # SmolLM3Attention.use_rope
+            q, k = fam.apply_rope(q, cos, sin), fam.apply_rope(k, cos, sin)
         y = attend(q, k, v, hd ** -0.5, layer_window(cfg, l)).transpose(1, 2).reshape(Bn, Tn, nh * hd)
-        x = x + F.linear(y, p[pre + "self_attn.o_proj.weight"], p.get(pre + "self_attn.o_proj.bias"))
-        h = fam.rms_norm(x, p[pre + "post_attention_layernorm.weight"], eps)
+        y = F.linear(y, p[pre + "self_attn.o_proj.weight"], p.get(pre + "self_attn.o_proj.bias"))
+        if olmo2:
+            x = x + norm("post_attention_layernorm", y)
+            x = x + norm("post_feedforward_layernorm", mlp(cfg, p, pre, x))
+            continue
+        x = x + y
+        h = norm("post_attention_layernorm", x)
         x = x + mlp(cfg, p, pre, h)
     x = fam.rms_norm(x, p["model.norm.weight"], eps)
     return F.linear(x, p.get("lm_head.weight", p["model.embed_tokens.weight"]))
@@ -283,6 +310,13 @@ def llama_params(cfg, g, dtype):
         return gemma_params(cfg, g, dtype)
     hd, _ = head_dims(cfg)
     p = base.llama_params(dict(cfg, head_dim=hd), g, dtype, cfg["model_type"] == "qwen2", False, False)
+    if cfg["model_type"] == "olmo2":
+        for l in range(cfg["num_hidden_layers"]):
+            pre = f"model.layers.{l}."
+            del p[pre + "input_layernorm.weight"]
+            p[pre + "post_feedforward_layernorm.weight"] = (1 + torch.randn(cfg["hidden_size"], generator=g) * 0.1).to(dtype)
+            p[pre + "self_attn.q_norm.weight"] = (1 + torch.randn(cfg["num_attention_heads"] * hd, generator=g) * 0.1).to(dtype)
+            p[pre + "self_attn.k_norm.weight"] = (1 + torch.randn(cfg["num_key_value_heads"] * hd, generator=g) * 0.1).to(dtype)
     if cfg["model_type"] == "phi3":
         for l in range(cfg["num_hidden_layers"]):
             pre = f"model.layers.{l}."
@@ -361,6 +395,15 @@ def main():
         sliding_window_pattern=2, rope_theta=1000.0, rope_local_base_freq=20.0,
         rope_scaling={"rope_type": "linear", "factor": 4.0}, attn_logit_softcapping=None, final_logit_softcapping=None,
         torch_dtype="float32", transformers_version="4.50.0"), torch.float32, g)
+    golden("olmo2-f32", fam.llama_cfg(
+        drop=("head_dim", "mlp_bias", "pretraining_tp"), architectures=["Olmo2ForCausalLM"], model_type="olmo2",
+        num_hidden_layers=2, rope_theta=500000.0, rms_norm_eps=1e-6, pad_token_id=1, eos_token_id=30,
+        rope_scaling=None, transformers_version="4.48.0"), torch.float32, g)
+    golden("smollm3-bf16", fam.llama_cfg(
+        drop=("head_dim", "pretraining_tp"), architectures=["SmolLM3ForCausalLM"], model_type="smollm3",
+        num_hidden_layers=3, rope_theta=100.0, rms_norm_eps=1e-6, tie_word_embeddings=True, no_rope_layers=[1, 0, 1],
+        no_rope_layer_interval=4, use_sliding_window=True, sliding_window=3, rope_scaling=None,
+        torch_dtype="bfloat16", transformers_version="4.53.0"), torch.bfloat16, g)
 
 
 if __name__ == "__main__":

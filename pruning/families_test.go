@@ -12,9 +12,10 @@ import (
 // Every pruning method and pattern runs on each family beyond Llama and
 // GPT-2: Qwen3 (per-head q/k norms, head_dim 12 ≠ hidden/heads, YaRN RoPE),
 // a Llama with llama3 RoPE and partial rotary, a Qwen3 with a sliding
-// layer, Phi-3 (fused projections), Gemma 2 and Gemma 3: masks hold, and
-// structured results keep the q/k norms whole, save, reload to the same
-// config and logits, and stay finite.
+// layer, Phi-3 (fused projections), Gemma, Gemma 2, Gemma 3, OLMo 2 and
+// SmolLM3: masks hold, and structured results keep the q/k norms whole
+// (OLMo 2's: the kept heads' entries), save, reload to the same config and
+// logits, and stay finite.
 func TestEveryMethodOnNewFamilies(t *testing.T) {
 	window := stQwen3Config(3, 4, 2, 24)
 	window.SlidingWindow, window.Kinds = 3, []model.LayerKind{{}, {Sliding: true}, {}}
@@ -30,6 +31,9 @@ func TestEveryMethodOnNewFamilies(t *testing.T) {
 		NormOffset: true, EmbedScale: true, PostNorms: true, QueryScale: 16, AttnSoftcap: 5, FinalSoftcap: 10,
 		SlidingWindow: 4, Kinds: []model.LayerKind{{Sliding: true}, {}},
 	}
+	gemma := gemma2
+	gemma.ModelType, gemma.PostNorms, gemma.QueryScale, gemma.AttnSoftcap, gemma.FinalSoftcap = "gemma", false, 0, 0, 0
+	gemma.SlidingWindow, gemma.Kinds, gemma.Act = 0, nil, model.GELU
 	gemma3 := gemma2
 	gemma3.ModelType, gemma3.QKNorm, gemma3.RopeLocalTheta, gemma3.AttnSoftcap, gemma3.FinalSoftcap = "gemma3_text", true, 100, 0, 0
 	gemma3.Rope = model.RoPEScaling{Type: model.RoPELinear, Factor: 8}
@@ -42,6 +46,7 @@ func TestEveryMethodOnNewFamilies(t *testing.T) {
 		"olmo2":                olmo2,   // no input norms, q/k norms over the whole projection
 		"smollm3":              smollm3, // a NoPE layer that slides
 		"phi3":                 phi3,    // fused qkv_proj and gate_up_proj, partial rotary, window 5
+		"gemma":                gemma,   // (1 + w) norms, embedding scale, GeGLU (erf)
 		"gemma2":               gemma2,
 		"gemma3":               gemma3,
 		"qwen3":                stQwen3Config(2, 4, 2, 24),

@@ -125,14 +125,7 @@ func TestMarshalHFKeepsFieldsAndUpdatesDims(t *testing.T) {
 	src := `{"model_type":"llama","architectures":["LlamaForCausalLM"],"hidden_size":24,"intermediate_size":40,
 	  "num_hidden_layers":2,"num_attention_heads":3,"num_key_value_heads":1,"vocab_size":29,"rope_theta":10000.0,
 	  "rms_norm_eps":1e-05,"custom":{"z":1.50,"a":[1,2]},"bos_token_id":1,"transformers_version":"4.44.0"}`
-	c, err := ParseConfig([]byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := c.MarshalHF("")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, out := parseMarshal(t, src)
 	s := string(out)
 	for _, want := range []string{`"custom": {` + "\n" + `    "z": 1.50,`, `"rope_theta": 10000.0`, `"rms_norm_eps": 1e-05`, `"transformers_version": "4.44.0"`} {
 		if !strings.Contains(s, want) {
@@ -150,7 +143,7 @@ func TestMarshalHFKeepsFieldsAndUpdatesDims(t *testing.T) {
 	for i := range c.Layers {
 		c.Layers[i] = LayerDims{Heads: 2, KVHeads: 1, Intermediate: 33}
 	}
-	out, err = c.MarshalHF("bfloat16")
+	out, err := c.MarshalHF("bfloat16")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,16 +255,9 @@ func TestSlidingWindowLongerSequences(t *testing.T) {
 func TestMarshalHFQwenWindow(t *testing.T) {
 	src := `{"model_type":"qwen3","architectures":["Qwen3ForCausalLM"],"hidden_size":32,"intermediate_size":64,"num_hidden_layers":4,"num_attention_heads":4,"num_key_value_heads":4,"head_dim":8,"vocab_size":50,
 	  "use_sliding_window":true,"sliding_window":64,"max_window_layers":2}`
-	c, err := ParseConfig([]byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, out := parseMarshal(t, src)
 	if c.SlidingWindow != 64 || !slices.Equal(c.Kinds, []LayerKind{{}, {}, {Sliding: true}, {Sliding: true}}) {
 		t.Fatalf("window %d kinds %v", c.SlidingWindow, c.Kinds)
-	}
-	out, err := c.MarshalHF("")
-	if err != nil {
-		t.Fatal(err)
 	}
 	if !strings.Contains(string(out), `"max_window_layers": 2`) || strings.Contains(string(out), `layer_types`) {
 		t.Errorf("window fields rewritten although they fit:\n%s", out)
@@ -288,14 +274,7 @@ func TestMarshalHFQwenWindow(t *testing.T) {
 	} {
 		c2 := c.Clone()
 		c2.SetLayers(tc.keep, uniformLayers(len(tc.keep), c.Layers[0]))
-		out, err := c2.MarshalHF("")
-		if err != nil {
-			t.Fatal(err)
-		}
-		back, err := ParseConfig(out)
-		if err != nil {
-			t.Fatalf("%v\n%s", err, out)
-		}
+		back, out := reparse(t, &c2)
 		want := 64
 		if tc.kinds == nil && tc.keep[0] == 0 {
 			want = 0

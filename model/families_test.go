@@ -34,3 +34,31 @@ func runtimeFields(c Config) string {
 	}
 	return fmt.Sprintf("%+v", c)
 }
+
+// parseMarshal parses the config.json src and renders it again.
+func parseMarshal(t *testing.T, src string) (Config, []byte) {
+	t.Helper()
+	c, err := ParseConfig([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.MarshalHF("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, out
+}
+
+// reparse renders c and parses the result back.
+func reparse(t *testing.T, c *Config) (Config, []byte) {
+	t.Helper()
+	out, err := c.MarshalHF("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := ParseConfig(out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	return back, out
+}

@@ -78,26 +78,12 @@ func TestParseGemmaConfigs(t *testing.T) {
 func TestMarshalHFGemmaLayerTypes(t *testing.T) {
 	for _, mt := range []string{"gemma2", "gemma3_text"} {
 		src := `{"model_type":"` + mt + `","hidden_size":32,"intermediate_size":64,"num_hidden_layers":4,"num_attention_heads":4,"num_key_value_heads":2,"vocab_size":50,"sliding_window":8,"sliding_window_pattern":2}`
-		c, err := ParseConfig([]byte(src))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := c.MarshalHF("")
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, out := parseMarshal(t, src)
 		if strings.Contains(string(out), "layer_types") || strings.Contains(string(out), "hidden_act") {
 			t.Errorf("%s: fields written although they fit:\n%s", mt, out)
 		}
 		c.SetLayers([]int{1, 2, 3}, c.Layers[:3])
-		out, err = c.MarshalHF("")
-		if err != nil {
-			t.Fatal(err)
-		}
-		back, err := ParseConfig(out)
-		if err != nil {
-			t.Fatal(err)
-		}
+		back, out := reparse(t, &c)
 		want := []LayerKind{{}, {Sliding: true}, {}}
 		if back.SlidingWindow != 8 || !slices.Equal(back.Kinds, want) || !strings.Contains(string(out), `"full_attention",`) {
 			t.Errorf("%s: reloaded window %d kinds %v, want 8 %v:\n%s", mt, back.SlidingWindow, back.Kinds, want, out)

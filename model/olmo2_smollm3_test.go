@@ -80,26 +80,12 @@ func TestParseOLMo2AndSmolLM3(t *testing.T) {
 // same layers; a config whose fields fit is left alone.
 func TestMarshalHFSmolLM3Layers(t *testing.T) {
 	src := `{"model_type":"smollm3","hidden_size":32,"intermediate_size":64,"num_hidden_layers":4,"num_attention_heads":4,"num_key_value_heads":2,"vocab_size":50,"use_sliding_window":true,"sliding_window":8}`
-	c, err := ParseConfig([]byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := c.MarshalHF("")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, out := parseMarshal(t, src)
 	if strings.Contains(string(out), "no_rope_layers") || strings.Contains(string(out), "layer_types") {
 		t.Errorf("fields written although they fit:\n%s", out)
 	}
 	c.SetLayers([]int{0, 3, 2}, c.Layers[:3])
-	out, err = c.MarshalHF("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	back, err := ParseConfig(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	back, out := reparse(t, &c)
 	want := []LayerKind{{}, {Sliding: true, NoRoPE: true}, {}}
 	if back.SlidingWindow != 8 || !slices.Equal(back.Kinds, want) {
 		t.Errorf("reloaded window %d kinds %v, want 8 %v:\n%s", back.SlidingWindow, back.Kinds, want, out)

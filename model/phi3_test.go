@@ -1,7 +1,6 @@
 package model
 
 import (
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -36,15 +35,7 @@ func TestPhi3FusedTensorsSplitAndFuse(t *testing.T) {
 		}
 	}
 	// The split rows are the checkpoint's rows.
-	src, err := openSafetensors(filepath.Join(dir, weightsFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := src.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
+	src := openST(t, filepath.Join(dir, weightsFile))
 	e, _ := src.hdr.lookup("model.layers.1.self_attn.qkv_proj.weight")
 	fused := make([]float32, 40*24)
 	if err := (located{src, e, 0}).decode(t.Context(), fused, false, 40, 24); err != nil {
@@ -59,15 +50,7 @@ func TestPhi3FusedTensorsSplitAndFuse(t *testing.T) {
 	if err := m.Save(out, SaveOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	f, err := openSafetensors(filepath.Join(out, weightsFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := f.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
+	f := openST(t, filepath.Join(out, weightsFile))
 	var names []string
 	for _, e := range f.hdr.Entries {
 		names = append(names, e.Name)
@@ -155,33 +138,29 @@ func TestPhi3RejectsBadFusedTensors(t *testing.T) {
 	}
 }
 
+// openST opens a safetensors file for the test, closed when it ends.
+func openST(t *testing.T, path string) *stFile {
+	t.Helper()
+	f, err := openSafetensors(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := f.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return f
+}
+
 // fusedOuts returns m's tensors as Save writes them (fused).
 func fusedOuts(t *testing.T, m *Model) []stOut {
 	t.Helper()
-	files, err := m.render(SaveOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := filepath.Join(t.TempDir(), "w")
-	if err := os.Mkdir(dir, 0o755); err != nil {
+	if err := m.Save(dir, SaveOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range files {
-		if f.name == weightsFile {
-			if err := writeFileSync(filepath.Join(dir, f.name), f.write); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	src, err := openSafetensors(filepath.Join(dir, weightsFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := src.Close(); err != nil {
-			t.Error(err)
-		}
-	}()
+	src := openST(t, filepath.Join(dir, weightsFile))
 	var ts []stOut
 	for _, e := range src.hdr.Entries {
 		rows, cols := e.Shape[0], 1

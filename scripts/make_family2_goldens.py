@@ -76,7 +76,6 @@ the F32 gradients of the mean cross-entropy.
 
 Run with PyTorch 1.13: /usr/bin/python3 scripts/make_family2_goldens.py
 """
-import json
 import os
 import sys
 
@@ -85,7 +84,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_model_goldens as base  # noqa: E402  (golden, llama_params)
-import make_family_goldens as fam  # noqa: E402  (cos_sin, apply_rope, rms_norm, llama_cfg, read_st)
+import make_family_goldens as fam  # noqa: E402  (cos_sin, apply_rope, rms_norm, llama_cfg, add_prefix)
 
 
 # ---- masks and attention (masking_utils.py, eager_attention_forward) ----
@@ -329,23 +328,7 @@ def golden(name, cfg, dtype, g, prefix=None):
     """make_model_goldens' golden(), plus the logits of a prefix pass as make_family_goldens' golden()."""
     base.golden(name, cfg, llama_params(cfg, g, dtype), forward, g)
     if prefix:
-        add_prefix(name, cfg, prefix)
-
-
-def add_prefix(name, cfg, prefix):
-    """Adds prefix_seq and prefix_logits (a pass over the first prefix tokens) to golden.json."""
-    path = os.path.join(base.OUT, name, "golden.json")
-    with open(path) as f:
-        out = json.load(f)
-    with open(os.path.join(base.OUT, name, "model.safetensors"), "rb") as f:
-        model = fam.read_st(f.read())
-    tokens = torch.tensor(out["tokens"]).view(out["batch"], out["seq"])
-    with torch.no_grad():
-        short = forward(cfg, model, tokens[:, :prefix])
-    out["prefix_seq"] = prefix
-    out["prefix_logits"] = [float(v) for v in short.reshape(-1)]
-    with open(path, "w") as f:
-        json.dump(out, f)
+        fam.add_prefix(name, cfg, prefix, forward)
 
 
 def phi3_cfg(**kw):

@@ -12,15 +12,9 @@ type modelLM struct{ m *model.Model }
 
 func (a modelLM) vocab() int { return a.m.Config.Vocab }
 
-// maxPositions is the model's position limit, or its sliding attention
-// window when that is shorter (the runtime refuses longer sequences).
-func (a modelLM) maxPositions() int {
-	c := &a.m.Config
-	if c.SlidingWindow > 0 && c.SlidingWindow < c.MaxPos {
-		return c.SlidingWindow
-	}
-	return c.MaxPos
-}
+// maxPositions is the model's position limit (max_position_embeddings;
+// sliding attention windows are computed, so they do not limit it).
+func (a modelLM) maxPositions() int { return a.m.Config.MaxPos }
 
 func (a modelLM) newRunner(b, t int) (runner, error) {
 	if b <= 0 || t <= 0 || t > a.maxPositions() {

@@ -4,8 +4,11 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"lopper/model"
 )
 
 func randomTokens(n, vocab int, seed uint64) []int32 {
@@ -188,5 +191,31 @@ func TestLogProb(t *testing.T) {
 	lp, _ := logProb([]float32{1000, 1000}, 0)
 	if math.Abs(lp+math.Ln2) > 1e-12 {
 		t.Errorf("logProb of two equal large logits = %v, want -ln 2", lp)
+	}
+}
+
+// A model whose sliding window (3) is shorter than the evaluation windows
+// (16) is evaluated, not refused: the runtime computes the window, and the
+// protocol matches a forward pass per scored token.
+func TestTextBeyondSlidingWindow(t *testing.T) {
+	m, err := model.Load(filepath.Join("..", "model", "testdata", "goldens", "mistral-window-f32"), model.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Config.SlidingWindow != 3 {
+		t.Fatalf("window %d", m.Config.SlidingWindow)
+	}
+	tokens := make([]int32, 60)
+	for i := range tokens {
+		tokens[i] = int32(i * 7 % m.Config.Vocab)
+	}
+	const seqLen, stride = 16, 10
+	res, err := Text(context.Background(), m, tokens, TextOptions{SeqLen: seqLen, Stride: stride, Batch: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nll, _, scored := bruteForceText(t, modelLM{m}, tokens, seqLen, stride, 0)
+	if got := res.NLL * float64(res.Tokens); res.Tokens != scored || math.Abs(got-nll) > 1e-5*nll {
+		t.Errorf("%d tokens, total NLL %.9g; brute force %d, %.9g", res.Tokens, got, scored, nll)
 	}
 }

@@ -28,6 +28,7 @@ const attnBlock = tensor.AttentionBlock
 type qkvGeom struct {
 	heads, kvHeads, hd, stride, kOff, vOff int
 	scale                                  float32
+	opts                                   tensor.AttnOptions // window, softcap
 }
 
 func geomOf(d LayerDims, hd int) qkvGeom {
@@ -37,6 +38,20 @@ func geomOf(d LayerDims, hd int) qkvGeom {
 		stride: q + 2*kv, kOff: q, vOff: q + kv,
 		scale: float32(1 / math.Sqrt(float64(hd))),
 	}
+}
+
+// layerGeom is the geometry of block l, whose dims are d: geomOf, the
+// layer's sliding window, and Gemma's score scale and softcap.
+func (c *Config) layerGeom(l int, d LayerDims) qkvGeom {
+	g := geomOf(d, c.HeadDim)
+	if c.Sliding(l) {
+		g.opts.Window = c.SlidingWindow
+	}
+	if c.QueryScale > 0 {
+		g.scale = float32(1 / math.Sqrt(c.QueryScale))
+	}
+	g.opts.Softcap = float32(c.AttnSoftcap)
+	return g
 }
 
 // views returns the strided views of query head h and its kv head in
@@ -55,18 +70,30 @@ func (g qkvGeom) headOut(y []float32, bi, T, h int) tensor.Mat {
 	return tensor.Mat{Data: y[bi*T*w+h*g.hd:], Stride: w}
 }
 
-// attnWork holds one T×T scratch matrix per worker: the probabilities of
-// an inference pass, or dS in the backward pass. It grows on demand.
+// attnWork holds one scratch buffer per worker: T×T for the
+// probabilities of an inference pass, or dS in the backward pass, plus
+// the recomputed scores of a block of queries when the scores are capped.
+// It grows on demand.
 type attnWork struct{ ws [][]float32 }
 
-func (a *attnWork) get(w, T int) [][]float32 {
-	if len(a.ws) < w || len(a.ws[0]) < T*T {
+// get returns w buffers of T·T + extra values each.
+func (a *attnWork) get(w, T, extra int) [][]float32 {
+	if len(a.ws) < w || len(a.ws[0]) < T*T+extra {
 		a.ws = make([][]float32, w)
 		for i := range a.ws {
-			a.ws[i] = make([]float32, T*T)
+			a.ws[i] = make([]float32, T*T+extra)
 		}
 	}
 	return a.ws[:w]
+}
+
+// capScratch is the extra scratch a backward task needs: the scores of a
+// block of queries when they are capped.
+func (g qkvGeom) capScratch(T int) int {
+	if g.opts.Softcap > 0 {
+		return min(T, attnBlock) * T
+	}
+	return 0
 }
 
 // attnSerialFlops is the work (multiply-adds of one pass) below which the
@@ -91,7 +118,7 @@ func attention(y, att, qkv []float32, g qkvGeom, b, T int, work *attnWork) {
 	w := attnWorkers(n, n, T, g.hd)
 	var ws [][]float32
 	if att == nil {
-		ws = work.get(w, T)
+		ws = work.get(w, T, 0)
 	}
 	if w == 1 {
 		for task := range n {
@@ -112,7 +139,7 @@ func attentionTask(y, att, qkv []float32, g qkvGeom, T, task int, ws [][]float32
 	} else {
 		p = ws[wk]
 	}
-	tensor.CausalAttention(g.headOut(y, bi, T, h), q, k, v, p, T, g.hd, g.scale)
+	tensor.MaskedAttention(g.headOut(y, bi, T, h), q, k, v, p, T, g.hd, g.scale, g.opts)
 }
 
 // attentionBackward overwrites dqkv (for b·T rows) with the gradient of
@@ -120,7 +147,7 @@ func attentionTask(y, att, qkv []float32, g qkvGeom, T, task int, ws [][]float32
 func attentionBackward(dqkv, dy, att, qkv []float32, g qkvGeom, b, T int, work *attnWork) {
 	n := b * g.kvHeads
 	w := attnWorkers(n, b*g.heads, T, g.hd)
-	ws := work.get(w, T)
+	ws := work.get(w, T, g.capScratch(T))
 	if w == 1 {
 		for task := range n {
 			attentionBackwardTask(dqkv, dy, att, qkv, g, T, task, ws[0])
@@ -131,7 +158,8 @@ func attentionBackward(dqkv, dy, att, qkv []float32, g qkvGeom, b, T int, work *
 }
 
 // attentionBackwardTask is kv head task%kvHeads of sequence task/kvHeads
-// and the query heads that read it, in order; ds is T×T scratch.
+// and the query heads that read it, in order; ds is T×T scratch (plus
+// capScratch).
 func attentionBackwardTask(dqkv, dy, att, qkv []float32, g qkvGeom, T, task int, ds []float32) {
 	bi, kvh := task/g.kvHeads, task%g.kvHeads
 	rep := g.heads / g.kvHeads
@@ -144,7 +172,7 @@ func attentionBackwardTask(dqkv, dy, att, qkv []float32, g qkvGeom, T, task int,
 		dq, _, _ := g.views(dqkv, bi, T, h)
 		clearCols(dq, T, g.hd)
 		p := att[(bi*g.heads+h)*T*T:][:T*T]
-		tensor.CausalAttentionBackward(dq, dk, dv, g.headOut(dy, bi, T, h), q, k, v, p, ds, T, g.hd, g.scale)
+		tensor.MaskedAttentionBackward(dq, dk, dv, g.headOut(dy, bi, T, h), q, k, v, p, ds[:T*T], ds[T*T:], T, g.hd, g.scale, g.opts)
 	}
 }
 

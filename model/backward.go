@@ -31,8 +31,12 @@ func (s *State) Backward(dlogits, grads []float32) error {
 	W, H := s.m.W, c.Hidden
 	L := len(s.refs)
 
-	// Head: logits = norm(h)·Wᵀ.
+	// Head: logits = norm(h)·Wᵀ, capped (Gemma 2).
 	gl := &s.globals
+	if c.FinalSoftcap > 0 {
+		softcapBackward(g.dlog[:n*c.Vocab], dlogits, s.logits[:n*c.Vocab], c.FinalSoftcap)
+		dlogits = g.dlog[:n*c.Vocab]
+	}
 	linearBackward(g.dxn, gl.head.of(grads), nil, dlogits, s.fin.out, gl.head.of(W), n, c.Vocab, H)
 	clear(g.dres[:n*H])
 	s.normBackward(g.dres, gl.norm.of(grads), gl.normb.of(grads), g.dxn, s.res[L], gl.norm.of(W), &s.fin, n)
@@ -44,7 +48,11 @@ func (s *State) Backward(dlogits, grads []float32) error {
 	// Embeddings, in row order.
 	emb, pos := gl.embed.of(grads), gl.pos.of(grads)
 	for r, t := range s.tokens[:n] {
-		tensor.AddInPlace(emb[int(t)*H:(int(t)+1)*H], g.dres[r*H:(r+1)*H])
+		if s.embScale != 1 {
+			tensor.Axpy(emb[int(t)*H:(int(t)+1)*H], s.embScale, g.dres[r*H:(r+1)*H])
+		} else {
+			tensor.AddInPlace(emb[int(t)*H:(int(t)+1)*H], g.dres[r*H:(r+1)*H])
+		}
 		if pos != nil {
 			p := r % s.t
 			tensor.AddInPlace(pos[p*H:(p+1)*H], g.dres[r*H:(r+1)*H])
@@ -60,21 +68,43 @@ func (s *State) blockBackward(l int, grads []float32) {
 	c, W, r, a, g := &s.m.Config, s.m.W, &s.refs[l], &s.acts[l], &s.grad
 	b, T := s.b, s.t
 	n, H, I := b*T, c.Hidden, r.d.Intermediate
-	geo := geomOf(r.d, c.HeadDim)
+	geo := c.layerGeom(l, r.d)
 	qd, fw := r.d.Heads*c.HeadDim, fcWidth(c, r.d)
 
-	// MLP: out = mid + down(act(fc(norm2(mid)))).
-	linearBackward(g.dact, r.down.of(grads), r.dn.of(grads), g.dres, a.act, r.down.of(W), n, H, I)
+	// MLP: out = mid + [post-norm](down(act(fc(norm2(mid))))).
+	dd := s.residualBackward(g.dres, g.dpost, r.postMLP.of(grads), r.postMLP.of(W), &a.pn2, a.do, n, H)
+	linearBackward(g.dact, r.down.of(grads), r.dn.of(grads), dd, a.act, r.down.of(W), n, H, I)
 	s.activateBackward(g.dfc, g.dact, a.fc, n, I)
-	linearBackward(g.dxn, r.fc.of(grads), r.fcb.of(grads), g.dfc, a.n2.out, r.fc.of(W), n, fw, H)
-	s.normBackward(g.dres, r.norm2.of(grads), r.norm2b.of(grads), g.dxn, a.mid, r.norm2.of(W), &a.n2, n)
+	linearBackward(g.dxn, r.fc.of(grads), r.fcb.of(grads), g.dfc, s.branchInput(&a.n2, a.mid, r.norm2), r.fc.of(W), n, fw, H)
+	s.preNormBackward(grads, &a.n2, a.mid, r.norm2, r.norm2b, n)
 
-	// Attention: mid = in + o(attn(qkv(norm1(in)))).
-	linearBackward(g.dy, r.o.of(grads), r.ob.of(grads), g.dres, a.y, r.o.of(W), n, H, qd)
+	// Attention: mid = in + [post-norm](o(attn(qkv(norm1(in))))).
+	do := s.residualBackward(g.dres, g.dpost, r.postAttn.of(grads), r.postAttn.of(W), &a.pn1, a.ao, n, H)
+	linearBackward(g.dy, r.o.of(grads), r.ob.of(grads), do, a.y, r.o.of(W), n, H, qd)
 	attentionBackward(g.dqkv, g.dy, a.att, a.qkv, geo, b, T, &s.work)
 	if c.Arch == Llama {
-		s.ropeBackward(g.dqkv, a, r, grads, n, T)
+		s.ropeBackward(g.dqkv, a, r, grads, l, n, T)
 	}
-	linearBackward(g.dxn, r.qkv.of(grads), r.qkvb.of(grads), g.dqkv, a.n1.out, r.qkv.of(W), n, geo.stride, H)
-	s.normBackward(g.dres, r.norm1.of(grads), r.norm1b.of(grads), g.dxn, s.res[l], r.norm1.of(W), &a.n1, n)
+	linearBackward(g.dxn, r.qkv.of(grads), r.qkvb.of(grads), g.dqkv, s.branchInput(&a.n1, s.res[l], r.norm1), r.qkv.of(W), n, geo.stride, H)
+	s.preNormBackward(grads, &a.n1, s.res[l], r.norm1, r.norm1b, n)
+}
+
+// branchInput is what preNorm returned in the forward pass.
+func (s *State) branchInput(a *normActs, x []float32, w span) []float32 {
+	if w.n == 0 {
+		return x
+	}
+	return a.out
+}
+
+// preNormBackward adds to g.dres the gradient of a branch's input x given
+// g.dxn, the gradient of what preNorm returned, and accumulates the norm's
+// weight gradients.
+func (s *State) preNormBackward(grads []float32, a *normActs, x []float32, w, b span, n int) {
+	g, H := &s.grad, s.m.Config.Hidden
+	if w.n == 0 {
+		tensor.AddInPlace(g.dres[:n*H], g.dxn[:n*H])
+		return
+	}
+	s.normBackward(g.dres, w.of(grads), b.of(grads), g.dxn, x, w.of(s.m.W), a, n)
 }

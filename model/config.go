@@ -43,6 +43,16 @@ type LayerDims struct {
 	Intermediate int `json:"intermediate"`
 }
 
+// LayerKind is what sets one block's attention apart beyond its dims.
+type LayerKind struct {
+	// Sliding: the layer attends within Config.SlidingWindow positions
+	// (config.json's layer_types "sliding_attention").
+	Sliding bool `json:"sliding,omitempty"`
+	// NoRoPE: the layer's attention applies no rotary embedding (SmolLM3's
+	// no_rope_layers entry 0).
+	NoRoPE bool `json:"no_rope,omitempty"`
+}
+
 // Config describes a model: architecture, dimensions (per layer), and the
 // numerical settings the forward pass needs. Build one with ParseConfig or
 // as a literal (for New); Validate checks it.
@@ -73,11 +83,41 @@ type Config struct {
 	// QKNorm (Qwen3): q and k are RMS-normalized per head over HeadDim,
 	// with one [HeadDim] weight each shared by all heads, before RoPE.
 	QKNorm bool
-	// SlidingWindow (Mistral; Qwen2/Qwen3 use_sliding_window when some
-	// layer slides) limits attention to that many positions; 0 means none.
-	// lopper rejects sequences longer than the window rather than computing
-	// a different function.
+	// SlidingWindow (Mistral, Phi-3, Qwen2/Qwen3 window layers, Gemma 2/3
+	// local layers) limits a sliding layer's attention to the query and the
+	// SlidingWindow−1 positions before it, exactly as Hugging Face's
+	// sliding-window mask does; 0 means no layer slides.
 	SlidingWindow int
+	// Kinds says how each layer's attention differs from the others' (one
+	// entry per layer): which layers slide, which skip RoPE. Nil means
+	// every layer alike: all slide when SlidingWindow > 0.
+	Kinds []LayerKind
+
+	// The Gemma families (see config_gemma.go). NormOffset: every RMSNorm
+	// multiplies by (1 + w), in float32 (the weights are stored
+	// zero-centred). EmbedScale: the token embeddings are multiplied by
+	// √Hidden rounded to the embedding's dtype (a tied head reads them
+	// unscaled). PostNorms (Gemma 2/3): the attention and MLP outputs are
+	// normalized (post_attention_layernorm, post_feedforward_layernorm)
+	// before the residual adds, and the MLP's input norm is
+	// pre_feedforward_layernorm.
+	NormOffset, EmbedScale, PostNorms bool
+	// QueryScale is query_pre_attn_scalar: attention scores are scaled by
+	// QueryScale^-½ instead of HeadDim^-½ (0: HeadDim).
+	QueryScale float64
+	// AttnSoftcap and FinalSoftcap (Gemma 2's attn_logit_softcapping and
+	// final_logit_softcapping) cap attention scores and logits to
+	// c·tanh(x/c); 0 means none.
+	AttnSoftcap, FinalSoftcap float64
+	// RopeLocalTheta (Gemma 3's rope_local_base_freq) is the RoPE base of
+	// the sliding layers, which use no scaling; 0: every layer uses
+	// RopeTheta and Rope.
+	RopeLocalTheta float64
+	// OLMo 2: NoPreNorms, the blocks normalize only the outputs of
+	// attention and MLP (PostNorms), not their inputs; QKNormWide, the q
+	// and k norms span the whole projection (weights [heads·head_dim] and
+	// [kv heads·head_dim]) rather than one head.
+	NoPreNorms, QKNormWide bool
 
 	// Encoder classifiers (BERT). TypeVocab is type_vocab_size (0 for
 	// DistilBERT, which has no token types); PadID is pad_token_id (its
@@ -103,6 +143,7 @@ func (c *Config) NumLayers() int { return len(c.Layers) }
 // Clone returns a deep copy.
 func (c Config) Clone() Config {
 	c.Layers = slices.Clone(c.Layers)
+	c.Kinds = slices.Clone(c.Kinds)
 	c.Rope = c.Rope.clone()
 	c.Labels = slices.Clone(c.Labels)
 	c.Label2ID = maps.Clone(c.Label2ID)
@@ -114,6 +155,54 @@ func (c Config) Clone() Config {
 		c.raw = raw
 	}
 	return c
+}
+
+// noRoPE reports whether layer l skips the rotary embedding.
+func (c *Config) noRoPE(l int) bool { return c.Kinds != nil && c.Kinds[l].NoRoPE }
+
+// Sliding reports whether layer l attends within SlidingWindow positions.
+func (c *Config) Sliding(l int) bool {
+	return c.SlidingWindow > 0 && (c.Kinds == nil || c.Kinds[l].Sliding)
+}
+
+// SetLayers makes c's blocks dims, block i being source block src[i] of
+// c: the per-layer attention kinds follow their blocks (structured
+// pruning that drops layers).
+func (c *Config) SetLayers(src []int, dims []LayerDims) {
+	if c.Kinds != nil {
+		kinds := make([]LayerKind, len(src))
+		for i, l := range src {
+			kinds[i] = c.Kinds[l]
+		}
+		c.Kinds = kinds
+	}
+	c.Layers = dims
+	c.normalizeKinds()
+}
+
+// normalizeKinds drops the window when no layer slides, the sliding flags
+// when there is no window, and Kinds when every layer is alike.
+func (c *Config) normalizeKinds() {
+	if c.Kinds == nil {
+		return
+	}
+	if !slices.ContainsFunc(c.Kinds, func(k LayerKind) bool { return k.Sliding }) {
+		c.SlidingWindow = 0
+	}
+	if c.SlidingWindow <= 0 { // without a window no layer slides
+		kinds := slices.Clone(c.Kinds)
+		for i := range kinds {
+			kinds[i].Sliding = false
+		}
+		c.Kinds = kinds
+	}
+	all := LayerKind{Sliding: c.SlidingWindow > 0}
+	for _, k := range c.Kinds {
+		if k != all {
+			return
+		}
+	}
+	c.Kinds = nil
 }
 
 // Uniform reports whether every layer has the same dimensions.
@@ -178,8 +267,8 @@ func (c *Config) Validate() error {
 	}
 	switch c.Arch {
 	case Llama:
-		if c.Act != SiLU {
-			return fmt.Errorf("llama-family models use the silu activation, got %q", c.Act)
+		if c.Act != SiLU && c.Act != GELU && c.Act != GELUTanh {
+			return fmt.Errorf("llama-family models gate their MLP with silu, gelu or gelu_tanh, got %q", c.Act)
 		}
 		if c.HeadDim%2 != 0 {
 			return fmt.Errorf("rotary embeddings need an even head dim, got %d", c.HeadDim)
@@ -191,8 +280,10 @@ func (c *Config) Validate() error {
 		if c.Act != GELU && c.Act != GELUTanh {
 			return fmt.Errorf("GPT-2 models use gelu or gelu_tanh, got %q", c.Act)
 		}
-		if c.QKVBias || c.OBias || c.MLPBias || c.SlidingWindow != 0 || c.QKNorm || c.RotaryDim != 0 || c.Rope.typ() != RoPEDefault {
-			return fmt.Errorf("GPT-2 has fixed biases, learned positions and no sliding window; QKVBias, OBias, MLPBias, QKNorm, SlidingWindow, RotaryDim and Rope must be unset")
+		if c.QKVBias || c.OBias || c.MLPBias || c.SlidingWindow != 0 || c.Kinds != nil || c.QKNorm || c.RotaryDim != 0 || c.Rope.typ() != RoPEDefault ||
+			c.NormOffset || c.EmbedScale || c.PostNorms || c.QueryScale != 0 || c.AttnSoftcap != 0 || c.FinalSoftcap != 0 || c.RopeLocalTheta != 0 ||
+			c.NoPreNorms || c.QKNormWide {
+			return fmt.Errorf("GPT-2 has fixed biases, learned positions and no sliding window; QKVBias, OBias, MLPBias, QKNorm, SlidingWindow, RotaryDim, Rope and the Gemma fields must be unset")
 		}
 	case BERT:
 		if err := c.validateEncoder(); err != nil {
@@ -204,6 +295,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SlidingWindow < 0 {
 		return fmt.Errorf("sliding window must not be negative, got %d", c.SlidingWindow)
+	}
+	if c.Kinds != nil && len(c.Kinds) != len(c.Layers) {
+		return fmt.Errorf("%d layer kinds for %d layers", len(c.Kinds), len(c.Layers))
 	}
 	for i, d := range c.Layers {
 		if d.Heads <= 0 || d.KVHeads <= 0 || d.Intermediate <= 0 {
@@ -234,7 +328,14 @@ func (c *Config) checkModelType() error {
 	if !ok || fam.arch != c.Arch {
 		return fmt.Errorf("model type %q is not a %s model type", mt, c.Arch)
 	}
-	bad := c.QKNorm != (mt == "qwen3")
+	if c.Arch == Llama {
+		if err := c.checkGemma(mt); err != nil {
+			return err
+		}
+	}
+	bad := c.QKNorm != (mt == "qwen3" || mt == "gemma3_text" || mt == "olmo2") ||
+		c.NoPreNorms != (mt == "olmo2") || c.QKNormWide != (mt == "olmo2") ||
+		(mt != "smollm3" && slices.ContainsFunc(c.Kinds, func(k LayerKind) bool { return k.NoRoPE }))
 	switch mt {
 	case "llama":
 		bad = bad || c.QKVBias != c.OBias || c.SlidingWindow != 0
@@ -242,11 +343,16 @@ func (c *Config) checkModelType() error {
 		bad = bad || !c.QKVBias || c.OBias || c.MLPBias
 	case "qwen3":
 		bad = bad || c.QKVBias != c.OBias || c.MLPBias
-	case "mistral":
-		bad = bad || c.QKVBias || c.OBias || c.MLPBias
+	case "mistral", "phi3":
+		bad = bad || c.QKVBias || c.OBias || c.MLPBias || c.Kinds != nil
+	case "gemma", "gemma2", "gemma3_text", "olmo2":
+		bad = bad || c.QKVBias != c.OBias || (mt == "olmo2" && (c.MLPBias || !c.PostNorms || c.SlidingWindow != 0))
+	case "smollm3":
+		bad = bad || c.QKVBias != c.OBias
 	}
 	if bad {
-		return fmt.Errorf("model type %q cannot express QKVBias=%v OBias=%v MLPBias=%v QKNorm=%v SlidingWindow=%d", mt, c.QKVBias, c.OBias, c.MLPBias, c.QKNorm, c.SlidingWindow)
+		return fmt.Errorf("model type %q cannot express QKVBias=%v OBias=%v MLPBias=%v QKNorm=%v (wide %v) NoPreNorms=%v SlidingWindow=%d Kinds=%v",
+			mt, c.QKVBias, c.OBias, c.MLPBias, c.QKNorm, c.QKNormWide, c.NoPreNorms, c.SlidingWindow, c.Kinds)
 	}
 	return nil
 }

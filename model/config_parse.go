@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // family is what a model_type maps to: the runtime arch, the accepted
@@ -20,6 +21,13 @@ type family struct {
 	headDim, kvHeads int
 	// partialRotary: the family's attention honours partial_rotary_factor.
 	partialRotary bool
+	// fused: checkpoints fuse q, k, v into qkv_proj and gate, up into
+	// gate_up_proj (Phi-3).
+	fused bool
+	// gemma is the Gemma generation (1, 2, 3; 0: not a Gemma), ropeTheta
+	// the default of an absent rope_theta (0: 10000).
+	gemma     int
+	ropeTheta float64
 }
 
 var families = map[string]family{
@@ -29,6 +37,17 @@ var families = map[string]family{
 	// Qwen3Config: head_dim 128 and num_key_value_heads 32 when absent.
 	"qwen3": {arch: Llama, architectures: "Qwen3ForCausalLM", maxPos: 32768, normEps: 1e-6, headDim: 128, kvHeads: 32},
 	"gpt2":  {arch: GPT2, architectures: "GPT2LMHeadModel", maxPos: 1024, normEps: 1e-5, tied: true},
+	// Phi-3, Phi-3.5, Phi-4, Phi-4-mini (Phi3Config defaults).
+	"phi3": {arch: Llama, architectures: "Phi3ForCausalLM", maxPos: 4096, normEps: 1e-5, partialRotary: true, fused: true},
+	// Gemma, Gemma 2, Gemma 3 text (GemmaConfig, Gemma2Config,
+	// Gemma3TextConfig defaults; see config_gemma.go).
+	"gemma":       {arch: Llama, architectures: "GemmaForCausalLM", maxPos: 8192, normEps: 1e-6, tied: true, headDim: 256, kvHeads: 16, gemma: 1},
+	"gemma2":      {arch: Llama, architectures: "Gemma2ForCausalLM", maxPos: 8192, normEps: 1e-6, tied: true, headDim: 256, kvHeads: 4, gemma: 2},
+	"gemma3_text": {arch: Llama, architectures: "Gemma3ForCausalLM", maxPos: 131072, normEps: 1e-6, tied: true, headDim: 256, kvHeads: 4, gemma: 3, ropeTheta: 1e6},
+	// OLMo 2 and SmolLM3 (Olmo2Config, SmolLM3Config defaults; see
+	// config_olmo2_smollm3.go).
+	"olmo2":   {arch: Llama, architectures: "Olmo2ForCausalLM", maxPos: 2048, normEps: 1e-5},
+	"smollm3": {arch: Llama, architectures: "SmolLM3ForCausalLM", maxPos: 32768, normEps: 1e-6, tied: true, kvHeads: 4, ropeTheta: 2e6},
 	// Encoder classifiers (config_encoder.go): BertConfig and RobertaConfig
 	// defaults; DistilBERT's LayerNorm eps is not a config field.
 	"bert":       {arch: BERT, architectures: "BertForSequenceClassification", maxPos: 512, normEps: 1e-12},
@@ -66,7 +85,7 @@ func ParseConfig(data []byte) (Config, error) {
 	}
 	fam, ok := families[mt]
 	if !ok {
-		return Config{}, fmt.Errorf("field \"model_type\" = %q: unsupported (want llama, mistral, qwen2, qwen3, gpt2, bert, roberta or distilbert)", mt)
+		return Config{}, fmt.Errorf("field \"model_type\" = %q: unsupported (want llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gemma3_text, olmo2, smollm3, gpt2, bert, roberta or distilbert)", mt)
 	}
 	p.checkArchitectures(fam.architectures)
 	c := Config{Arch: fam.arch, ModelType: mt, raw: raw}
@@ -122,10 +141,12 @@ func parseLlama(p *fieldParser, c *Config, fam family) {
 		}
 		c.HeadDim = p.integer("head_dim", hd, false)
 	}
-	if act := p.str("hidden_act", "silu", false); act != "silu" && act != "swish" && p.err == nil {
-		p.fail("hidden_act", act, "unsupported activation (want silu)")
-	}
 	c.Act = SiLU
+	if fam.gemma == 0 {
+		if act := p.str("hidden_act", "silu", false); act != "silu" && act != "swish" && p.err == nil {
+			p.fail("hidden_act", act, "unsupported activation (want silu)")
+		}
+	}
 	parseRoPE(p, c)
 	if c.RotaryDim != 0 && !fam.partialRotary && p.err == nil {
 		p.fail("partial_rotary_factor", float64(c.RotaryDim)/float64(c.HeadDim),
@@ -138,12 +159,12 @@ func parseLlama(p *fieldParser, c *Config, fam family) {
 		c.MLPBias = p.boolean("mlp_bias", false)
 	case "qwen2":
 		c.QKVBias = true
-		c.SlidingWindow = qwenSlidingWindow(p, n)
+		c.SlidingWindow, c.Kinds = qwenSlidingWindow(p, n)
 	case "qwen3":
 		c.QKVBias = p.boolean("attention_bias", false)
 		c.OBias = c.QKVBias
 		c.QKNorm = true
-		c.SlidingWindow = qwenSlidingWindow(p, n)
+		c.SlidingWindow, c.Kinds = qwenSlidingWindow(p, n)
 	case "mistral":
 		// Absent means Hugging Face's default window of 4096; null means
 		// none. MistralAttention slides on every layer: layer_types that
@@ -152,40 +173,58 @@ func parseLlama(p *fieldParser, c *Config, fam family) {
 		if _, ok := p.raw["sliding_window"]; ok {
 			c.SlidingWindow = p.integer("sliding_window", 0, false)
 		}
-		if kinds := layerTypes(p, n); len(kinds) > 1 {
+		if kinds := layerTypes(p, n); slices.ContainsFunc(kinds, func(k LayerKind) bool { return k != kinds[0] }) {
 			p.fail("layer_types", p.raw["layer_types"], "mixes attention kinds, which MistralForCausalLM ignores (every layer uses sliding_window)")
 		}
+	case "gemma", "gemma2", "gemma3_text":
+		parseGemma(p, c, fam, n)
+	case "olmo2":
+		parseOLMo2(p, c)
+	case "smollm3":
+		parseSmolLM3(p, c, n)
+	case "phi3":
+		// Phi3Attention: sliding_window on every layer; null or absent:
+		// none. No biases (attention_bias is ignored, as transformers
+		// ignores it).
+		c.SlidingWindow = p.integer("sliding_window", 0, false)
 	}
 	c.Layers = uniformLayers(n, LayerDims{heads, kv, inter})
 }
 
-// qwenSlidingWindow is the window of a Qwen2/Qwen3 config (Qwen2Config
-// __post_init__): sliding_window when use_sliding_window is set and some
-// layer slides (layer_types when given, else layers from
-// max_window_layers on); 0 when no layer does.
-func qwenSlidingWindow(p *fieldParser, n int) int {
+// qwenSlidingWindow is the window of a Qwen2/Qwen3 config and the layers
+// that slide (Qwen2Config __post_init__): with use_sliding_window set,
+// layer_types when given, else the layers from max_window_layers on. The
+// window is 0 when no layer slides.
+func qwenSlidingWindow(p *fieldParser, n int) (int, []LayerKind) {
 	if !p.boolean("use_sliding_window", false) {
-		return 0
+		return 0, nil
 	}
 	w := p.integer("sliding_window", 0, false)
 	if w <= 0 {
-		return 0
+		return 0, nil
 	}
-	if _, ok := p.raw["layer_types"]; ok && p.present("layer_types") {
-		if layerTypes(p, n)["sliding_attention"] {
-			return w
+	kinds := layerTypes(p, n)
+	if kinds == nil {
+		m := p.integer("max_window_layers", 28, false)
+		kinds = make([]LayerKind, n)
+		for i := range kinds {
+			kinds[i].Sliding = i >= m
 		}
-		return 0
 	}
-	if p.integer("max_window_layers", 28, false) >= n {
-		return 0
-	}
-	return w
+	return slidingKinds(w, kinds)
+}
+
+// slidingKinds returns the window and kinds of a model whose layers slide
+// as kinds says: no window when none slides, nil kinds when all do.
+func slidingKinds(w int, kinds []LayerKind) (int, []LayerKind) {
+	c := Config{SlidingWindow: w, Kinds: kinds}
+	c.normalizeKinds()
+	return c.SlidingWindow, c.Kinds
 }
 
 // layerTypes reads config.json's layer_types (one per layer, each
-// full_attention or sliding_attention) and returns the kinds it uses.
-func layerTypes(p *fieldParser, n int) map[string]bool {
+// full_attention or sliding_attention) into kinds; nil when absent.
+func layerTypes(p *fieldParser, n int) []LayerKind {
 	var lt []string
 	if !p.get("layer_types", &lt, "a list of strings", false) {
 		return nil
@@ -194,13 +233,13 @@ func layerTypes(p *fieldParser, n int) map[string]bool {
 		p.fail("layer_types", p.raw["layer_types"], fmt.Sprintf("has %d entries for %d layers", len(lt), n))
 		return nil
 	}
-	kinds := map[string]bool{}
-	for _, k := range lt {
+	kinds := make([]LayerKind, len(lt))
+	for i, k := range lt {
 		if k != "full_attention" && k != "sliding_attention" {
 			p.fail("layer_types", p.raw["layer_types"], fmt.Sprintf("unsupported entry %q (want full_attention or sliding_attention)", k))
 			return nil
 		}
-		kinds[k] = true
+		kinds[i].Sliding = k == "sliding_attention"
 	}
 	return kinds
 }

@@ -2,6 +2,7 @@ package model
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -99,7 +100,7 @@ func parseRoPE(p *fieldParser, c *Config) {
 		return
 	}
 	d := &fieldParser{raw: dict}
-	c.RopeTheta = p.number("rope_theta", 10000)
+	c.RopeTheta = p.number("rope_theta", cmp.Or(families[c.ModelType].ropeTheta, 10000))
 	if d.present("rope_theta") {
 		c.RopeTheta = d.number("rope_theta", c.RopeTheta)
 	}
@@ -122,6 +123,9 @@ func parseRoPE(p *fieldParser, c *Config) {
 	}
 	r := &c.Rope
 	typ := d.str("type", "default", false)
+	if (typ == "su" || typ == "yarn") && c.ModelType == "phi3" {
+		typ = string(RoPELongRoPE) // Phi3Config._rope_scaling_adjustment
+	}
 	r.Type = RoPEType(d.str("rope_type", typ, false))
 	keys, ok := ropeKeys[r.Type]
 	if tkey := "rope_type"; !ok && d.err == nil {
@@ -347,11 +351,28 @@ func (c *Config) ropeScalingJSON() map[string]any {
 func (c *Config) ropeFieldsOwned(f map[string]any) {
 	p := &fieldParser{raw: c.raw}
 	var was Config
-	was.HeadDim = c.HeadDim
+	was.HeadDim, was.ModelType = c.HeadDim, c.ModelType
 	parseRoPE(p, &was)
-	_, dict := ropeDict(&fieldParser{raw: c.raw})
+	key, dict := ropeDict(&fieldParser{raw: c.raw})
 	if _, inDict := dict["rope_theta"]; !inDict || was.RopeTheta != c.RopeTheta {
 		f["rope_theta"] = c.RopeTheta
+	}
+	if was.RotaryDim != c.RotaryDim && families[c.modelType()].partialRotary && c.HFCompatible() == nil {
+		// The family's attention reads partial_rotary_factor: write one
+		// that gives c's rotary dim (transformers: int(head_dim · factor)).
+		factor := float64(c.rotaryDim()) / float64(c.HeadDim)
+		for int(float64(c.HeadDim)*factor) < c.rotaryDim() {
+			factor = math.Nextafter(factor, 2)
+		}
+		f["partial_rotary_factor"] = factor
+		if _, ok := dict["partial_rotary_factor"]; ok {
+			d := make(map[string]any, len(dict))
+			for k, v := range dict {
+				d[k] = v
+			}
+			d["partial_rotary_factor"] = factor
+			f[key] = d
+		}
 	}
 	if p.err != nil || !was.Rope.equal(c.Rope) {
 		f["rope_scaling"] = c.ropeScalingJSON()

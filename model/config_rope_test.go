@@ -208,14 +208,7 @@ func TestMarshalHFKeepsRoPE(t *testing.T) {
 		`{"architectures":["LlamaForCausalLM"],"model_type":"llama",` + ropeBase + `,"rope_theta":500000.0,"rope_scaling":{"factor":32.0,"high_freq_factor":4.0,"low_freq_factor":1.0,"original_max_position_embeddings":8192,"rope_type":"llama3"}}`,
 		`{"architectures":["Qwen3ForCausalLM"],"model_type":"qwen3",` + ropeBase + `,"head_dim":16,"rope_parameters":{"rope_type":"yarn","rope_theta":1000000.0,"factor":4.0,"original_max_position_embeddings":32768}}`,
 	} {
-		c, err := ParseConfig([]byte(src))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := c.MarshalHF("")
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, out := parseMarshal(t, src)
 		if strings.Contains(src, "rope_parameters") != strings.Contains(string(out), "rope_parameters") ||
 			strings.Contains(src, "rope_scaling") != strings.Contains(string(out), "rope_scaling") ||
 			strings.Contains(src, `"rope_theta":500000.0`) != strings.Contains(string(out), `"rope_theta": 500000.0`) {

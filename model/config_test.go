@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -124,14 +125,7 @@ func TestMarshalHFKeepsFieldsAndUpdatesDims(t *testing.T) {
 	src := `{"model_type":"llama","architectures":["LlamaForCausalLM"],"hidden_size":24,"intermediate_size":40,
 	  "num_hidden_layers":2,"num_attention_heads":3,"num_key_value_heads":1,"vocab_size":29,"rope_theta":10000.0,
 	  "rms_norm_eps":1e-05,"custom":{"z":1.50,"a":[1,2]},"bos_token_id":1,"transformers_version":"4.44.0"}`
-	c, err := ParseConfig([]byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := c.MarshalHF("")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, out := parseMarshal(t, src)
 	s := string(out)
 	for _, want := range []string{`"custom": {` + "\n" + `    "z": 1.50,`, `"rope_theta": 10000.0`, `"rms_norm_eps": 1e-05`, `"transformers_version": "4.44.0"`} {
 		if !strings.Contains(s, want) {
@@ -149,7 +143,7 @@ func TestMarshalHFKeepsFieldsAndUpdatesDims(t *testing.T) {
 	for i := range c.Layers {
 		c.Layers[i] = LayerDims{Heads: 2, KVHeads: 1, Intermediate: 33}
 	}
-	out, err = c.MarshalHF("bfloat16")
+	out, err := c.MarshalHF("bfloat16")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,54 +230,57 @@ func TestPyFloat(t *testing.T) {
 	}
 }
 
-func TestSlidingWindowLimitsSequence(t *testing.T) {
+// A window shorter than the sequence is computed, not refused.
+func TestSlidingWindowLongerSequences(t *testing.T) {
 	cfg := tinyConfigs()["llama"]
 	cfg.ModelType, cfg.TiedEmbeddings, cfg.SlidingWindow = "mistral", false, 4
 	m, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewState(m, 1, 4); err != nil {
-		t.Errorf("T within the window: %v", err)
-	}
-	if _, err := NewState(m, 1, 5); err == nil || !strings.Contains(err.Error(), "sliding window of 4") {
-		t.Errorf("T beyond the window: %v", err)
+	for _, T := range []int{4, 5, 16} {
+		if _, err := NewState(m, 1, T); err != nil {
+			t.Errorf("T %d: %v", T, err)
+		}
 	}
 	if _, err := NewState(m, 1, 17); err == nil || !strings.Contains(err.Error(), "exceeds the model's 16 positions") {
 		t.Errorf("T beyond max positions: %v", err)
 	}
 }
 
-// A Qwen config whose window fields no longer fit its layers (after layer
-// removal) is written with every layer sliding, which loads back to the
-// same window; fields that still fit are left as they are.
+// A Qwen config keeps window fields that still fit its layers; after layer
+// removal it says which of the remaining layers slide (max_window_layers
+// when the sliding layers come last, else layer_types), and loads back to
+// the same layers.
 func TestMarshalHFQwenWindow(t *testing.T) {
 	src := `{"model_type":"qwen3","architectures":["Qwen3ForCausalLM"],"hidden_size":32,"intermediate_size":64,"num_hidden_layers":4,"num_attention_heads":4,"num_key_value_heads":4,"head_dim":8,"vocab_size":50,
-	  "use_sliding_window":true,"sliding_window":64,"max_window_layers":2,"layer_types":["full_attention","full_attention","sliding_attention","sliding_attention"]}`
-	c, err := ParseConfig([]byte(src))
-	if err != nil {
-		t.Fatal(err)
+	  "use_sliding_window":true,"sliding_window":64,"max_window_layers":2}`
+	c, out := parseMarshal(t, src)
+	if c.SlidingWindow != 64 || !slices.Equal(c.Kinds, []LayerKind{{}, {}, {Sliding: true}, {Sliding: true}}) {
+		t.Fatalf("window %d kinds %v", c.SlidingWindow, c.Kinds)
 	}
-	if c.SlidingWindow != 64 {
-		t.Fatalf("window %d", c.SlidingWindow)
-	}
-	out, err := c.MarshalHF("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(out), `"max_window_layers": 2`) || !strings.Contains(string(out), `"full_attention",`) {
+	if !strings.Contains(string(out), `"max_window_layers": 2`) || strings.Contains(string(out), `layer_types`) {
 		t.Errorf("window fields rewritten although they fit:\n%s", out)
 	}
-	c.Layers = c.Layers[:2] // the two full-attention layers remain
-	out, err = c.MarshalHF("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c2, err := ParseConfig(out)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
-	if c2.SlidingWindow != 64 || strings.Contains(string(out), `"full_attention"`) {
-		t.Errorf("reloaded window %d:\n%s", c2.SlidingWindow, out)
+	for _, tc := range []struct {
+		keep  []int
+		kinds []LayerKind
+		field string
+	}{
+		{[]int{0, 1}, nil, `"max_window_layers": 2`}, // still true: no layer slides
+		{[]int{0, 3}, []LayerKind{{}, {Sliding: true}}, `"max_window_layers": 1`},
+		{[]int{2, 3}, nil, `"max_window_layers": 0`},
+		{[]int{0, 2, 1}, []LayerKind{{}, {Sliding: true}, {}}, `"sliding_attention",`},
+	} {
+		c2 := c.Clone()
+		c2.SetLayers(tc.keep, uniformLayers(len(tc.keep), c.Layers[0]))
+		back, out := reparse(t, &c2)
+		want := 64
+		if tc.kinds == nil && tc.keep[0] == 0 {
+			want = 0
+		}
+		if back.SlidingWindow != want || !slices.Equal(back.Kinds, tc.kinds) || !strings.Contains(string(out), tc.field) {
+			t.Errorf("layers %v: reloaded window %d kinds %v, want %d %v and %s:\n%s", tc.keep, back.SlidingWindow, back.Kinds, want, tc.kinds, tc.field, out)
+		}
 	}
 }

@@ -30,14 +30,7 @@ func TestConfigSpecialTokens(t *testing.T) {
 		if bos != tc.bos || hasBOS != tc.hasBOS || eos != tc.eos || hasEOS != tc.hasEOS {
 			t.Errorf("%s: BOS %d %v, EOS %d %v", tc.fields, bos, hasBOS, eos, hasEOS)
 		}
-		out, err := c.MarshalHF("")
-		if err != nil {
-			t.Fatal(err)
-		}
-		back, err := ParseConfig(out)
-		if err != nil {
-			t.Fatal(err)
-		}
+		back, _ := reparse(t, &c)
 		if b2, ok := back.BOSToken(); b2 != bos || ok != hasBOS {
 			t.Errorf("%s: BOS after MarshalHF %d %v", tc.fields, b2, ok)
 		}

@@ -109,10 +109,18 @@ func (c *Config) ownedFields() map[string]any {
 	f["max_position_embeddings"] = c.MaxPos
 	f["rms_norm_eps"] = c.NormEps
 	c.ropeFieldsOwned(f)
-	if s, ok := c.rawString("hidden_act"); !ok || (s != "silu" && s != "swish") {
+	switch {
+	case mt == "olmo2":
+		f["attention_bias"] = c.QKVBias
+	case mt == "smollm3":
+		c.smolLM3Owned(f)
+	}
+	if families[mt].gemma > 0 {
+		c.gemmaOwned(f)
+	} else if s, ok := c.rawString("hidden_act"); !ok || (s != "silu" && s != "swish") {
 		f["hidden_act"] = "silu"
 	}
-	if _, ok := c.raw["head_dim"]; ok || d.Heads*c.HeadDim != c.Hidden || mt == "qwen3" {
+	if _, ok := c.raw["head_dim"]; ok || d.Heads*c.HeadDim != c.Hidden || families[mt].headDim > 0 {
 		f["head_dim"] = c.HeadDim
 	}
 	switch mt {
@@ -127,6 +135,19 @@ func (c *Config) ownedFields() map[string]any {
 			w = c.SlidingWindow
 		}
 		f["sliding_window"] = w
+		// MistralAttention ignores layer_types; keep its one kind, for
+		// the remaining layers.
+		var lt []string
+		if err := json.Unmarshal(c.raw["layer_types"], &lt); err == nil && len(lt) > 0 && len(lt) != len(c.Layers) {
+			f["layer_types"] = slices.Repeat(lt[:1], len(c.Layers))
+		}
+	}
+	if _, ok := c.raw["sliding_window"]; mt == "phi3" && (ok || c.SlidingWindow > 0) {
+		var w any
+		if c.SlidingWindow > 0 {
+			w = c.SlidingWindow
+		}
+		f["sliding_window"] = w
 	}
 	if mt == "qwen2" || mt == "qwen3" {
 		c.qwenWindowOwned(f)
@@ -136,29 +157,47 @@ func (c *Config) ownedFields() map[string]any {
 
 // qwenWindowOwned sets the sliding-window fields of a Qwen2/Qwen3 config
 // when config.json's own (use_sliding_window, sliding_window,
-// max_window_layers, layer_types) do not give c's window for c's layers:
-// then every layer slides, which lopper computes exactly (it refuses
-// sequences longer than the window).
+// max_window_layers, layer_types) do not give c's window and sliding
+// layers: max_window_layers when the sliding layers are the last ones,
+// else layer_types.
 func (c *Config) qwenWindowOwned(f map[string]any) {
 	n := len(c.Layers)
 	p := &fieldParser{raw: c.raw}
-	if w := qwenSlidingWindow(p, n); p.err == nil && w == c.SlidingWindow {
+	if w, kinds := qwenSlidingWindow(p, n); p.err == nil && w == c.SlidingWindow && slices.Equal(kinds, c.Kinds) {
+		if _, ok := c.raw["layer_types"]; ok {
+			f["layer_types"] = c.layerTypes()
+		}
 		return
 	}
 	f["use_sliding_window"] = c.SlidingWindow > 0
-	kind := "full_attention"
 	if c.SlidingWindow > 0 {
 		f["sliding_window"] = c.SlidingWindow
-		f["max_window_layers"] = 0
-		kind = "sliding_attention"
+		m := 0
+		for m < n && !c.Sliding(m) {
+			m++
+		}
+		f["max_window_layers"] = m
+		for l := m; l < n; l++ {
+			if !c.Sliding(l) {
+				f["layer_types"] = c.layerTypes()
+			}
+		}
 	}
 	if _, ok := c.raw["layer_types"]; ok {
-		lt := make([]string, n)
-		for i := range lt {
-			lt[i] = kind
-		}
-		f["layer_types"] = lt
+		f["layer_types"] = c.layerTypes()
 	}
+}
+
+// layerTypes renders which layers slide as config.json's layer_types.
+func (c *Config) layerTypes() []string {
+	lt := make([]string, len(c.Layers))
+	for l := range lt {
+		lt[l] = "full_attention"
+		if c.Sliding(l) {
+			lt[l] = "sliding_attention"
+		}
+	}
+	return lt
 }
 
 func (c *Config) rawString(key string) (string, bool) {

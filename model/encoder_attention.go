@@ -7,7 +7,7 @@ import (
 
 // Bidirectional attention of the encoders over fused qkv rows [B·T,
 // 3·heads·hd] (q heads, then k heads, then v heads), with the padded keys
-// of each sequence masked (tensor.MaskedAttention). One task per
+// of each sequence masked (tensor.PaddedAttention). One task per
 // (sequence, head), forward and backward: each writes only its head's
 // columns, so results are the same for any number of goroutines.
 
@@ -19,7 +19,7 @@ func maskedAttention(y, att, qkv []float32, mask []int32, g qkvGeom, b, T int, w
 	w := attnWorkers(n, n, T, g.hd)
 	var ws [][]float32
 	if att == nil {
-		ws = work.get(w, T)
+		ws = work.get(w, T, 0)
 	}
 	if w == 1 {
 		for t := range n {
@@ -40,7 +40,7 @@ func maskedAttentionTask(y, att, qkv []float32, mask []int32, g qkvGeom, T, t in
 	} else {
 		p = ws[wk]
 	}
-	tensor.MaskedAttention(g.headOut(y, bi, T, h), q, k, v, p, mask[bi*T:], T, g.hd, g.scale)
+	tensor.PaddedAttention(g.headOut(y, bi, T, h), q, k, v, p, mask[bi*T:], T, g.hd, g.scale)
 }
 
 // maskedAttentionBackward overwrites dqkv (for b·T rows) with the gradient
@@ -49,7 +49,7 @@ func maskedAttentionTask(y, att, qkv []float32, mask []int32, g qkvGeom, T, t in
 func maskedAttentionBackward(dqkv, dy, att, qkv []float32, g qkvGeom, b, T int, work *attnWork) {
 	n := b * g.heads
 	w := attnWorkers(n, n, T, g.hd)
-	ws := work.get(w, T)
+	ws := work.get(w, T, 0)
 	if w == 1 {
 		for t := range n {
 			maskedAttentionBackwardTask(dqkv, dy, att, qkv, g, T, t, ws[0])
@@ -68,5 +68,5 @@ func maskedAttentionBackwardTask(dqkv, dy, att, qkv []float32, g qkvGeom, T, t i
 	clearCols(dq, T, g.hd)
 	clearCols(dk, T, g.hd)
 	clearCols(dv, T, g.hd)
-	tensor.MaskedAttentionBackward(dq, dk, dv, g.headOut(dy, bi, T, h), q, k, v, att[t*T*T:(t+1)*T*T], ds, T, g.hd, g.scale)
+	tensor.PaddedAttentionBackward(dq, dk, dv, g.headOut(dy, bi, T, h), q, k, v, att[t*T*T:(t+1)*T*T], ds, T, g.hd, g.scale)
 }

@@ -117,6 +117,9 @@ func (s *State) embedRows(h []float32, tokens []int32, T, r0, r1 int) {
 	for r := r0; r < r1; r++ {
 		row := h[r*H : (r+1)*H]
 		copy(row, emb[int(tokens[r])*H:])
+		if s.embScale != 1 {
+			tensor.Scale(row, s.embScale)
+		}
 		if pos != nil {
 			tensor.AddInPlace(row, pos[(r%T)*H:])
 		}
@@ -128,35 +131,43 @@ func (s *State) embedRows(h []float32, tokens []int32, T, r0, r1 int) {
 func (s *State) block(l int, in, out []float32, b, T int, hook LinearHook) {
 	c, W, r, a := &s.m.Config, s.m.W, &s.refs[l], s.actsFor(l)
 	n, H, I := b*T, c.Hidden, r.d.Intermediate
-	g := geomOf(r.d, c.HeadDim)
+	g := c.layerGeom(l, r.d)
 	qd, fw := r.d.Heads*c.HeadDim, fcWidth(c, r.d)
 
-	s.norm(&a.n1, in, r.norm1.of(W), r.norm1b.of(W), n)
+	x1 := s.preNorm(&a.n1, in, r.norm1, r.norm1b, n)
 	if hook != nil {
-		hook(r.attnIn, a.n1.out[:n*H], n, H)
+		hook(r.attnIn, x1[:n*H], n, H)
 	}
-	linear(a.qkv, a.n1.out, r.qkv.of(W), r.qkvb.of(W), n, g.stride, H, false)
+	linear(a.qkv, x1, r.qkv.of(W), r.qkvb.of(W), n, g.stride, H, false)
 	if c.Arch == Llama {
-		s.ropeForward(a, r, n, T)
+		s.ropeForward(a, r, l, n, T)
 	}
 	attention(a.y, a.att, a.qkv, g, b, T, &s.work)
 	if hook != nil {
 		hook(r.oIn, a.y[:n*qd], n, qd)
 	}
-	copy(a.mid[:n*H], in[:n*H])
-	linear(a.mid, a.y, r.o.of(W), r.ob.of(W), n, H, qd, true)
+	s.residual(a.mid, in, a.y, r.o.of(W), r.ob.of(W), r.postAttn.of(W), &a.pn1, a.ao, n, H, qd)
 
-	s.norm(&a.n2, a.mid, r.norm2.of(W), r.norm2b.of(W), n)
+	x2 := s.preNorm(&a.n2, a.mid, r.norm2, r.norm2b, n)
 	if hook != nil {
-		hook(r.mlpIn, a.n2.out[:n*H], n, H)
+		hook(r.mlpIn, x2[:n*H], n, H)
 	}
-	linear(a.fc, a.n2.out, r.fc.of(W), r.fcb.of(W), n, fw, H, false)
+	linear(a.fc, x2, r.fc.of(W), r.fcb.of(W), n, fw, H, false)
 	s.activate(a.act, a.fc, n, I)
 	if hook != nil {
 		hook(r.downIn, a.act[:n*I], n, I)
 	}
-	copy(out[:n*H], a.mid[:n*H])
-	linear(out, a.act, r.down.of(W), r.dn.of(W), n, H, I, true)
+	s.residual(out, a.mid, a.act, r.down.of(W), r.dn.of(W), r.postMLP.of(W), &a.pn2, a.do, n, H, I)
+}
+
+// preNorm returns a branch's input for n rows of x: its norm (weights w,
+// b), or x itself when the block has none (OLMo 2).
+func (s *State) preNorm(a *normActs, x []float32, w, b span, n int) []float32 {
+	if w.n == 0 {
+		return x
+	}
+	s.norm(a, x, w.of(s.m.W), b.of(s.m.W), n)
+	return a.out
 }
 
 // head computes the final norm and the logits for n rows of h.
@@ -164,4 +175,7 @@ func (s *State) head(h []float32, n int) {
 	c, W := &s.m.Config, s.m.W
 	s.norm(&s.fin, h, s.globals.norm.of(W), s.globals.normb.of(W), n)
 	linear(s.logits, s.fin.out, s.globals.head.of(W), nil, n, c.Vocab, c.Hidden, false)
+	if c.FinalSoftcap > 0 {
+		softcapRows(s.logits, c.FinalSoftcap, n, c.Vocab)
+	}
 }

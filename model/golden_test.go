@@ -22,6 +22,20 @@ var goldenModels = []struct {
 	{"llama-bf16", BF16}, {"qwen2-f16", F16}, {"gpt2-gelu-new", F32},
 	{"llama3-rope-bf16", BF16}, {"yarn-f32", F32}, {"longrope-f32", F32}, {"linear-f32", F32},
 	{"dynamic-f32", F32}, {"partial-rotary-f32", F32}, {"qwen3-bf16", BF16},
+	// scripts/make_family2_goldens.py: sliding windows shorter than the
+	// sequence (Mistral on every layer, Qwen2 on the last layer).
+	{"mistral-window-f32", F32}, {"qwen2-window-bf16", BF16},
+	// Phi-3 (fused qkv_proj and gate_up_proj, window 3) and Phi-4-mini
+	// (partial rotary 0.75, GQA, longrope, tied).
+	{"phi3-f32", F32}, {"phi4-mini-bf16", BF16},
+	// Gemma ((1 + w) norms, √hidden embedding scale in BF16, GeGLU), Gemma 2
+	// (four norms, query_pre_attn_scalar, both softcaps, window on even
+	// layers) and Gemma 3 (q/k norms, local RoPE base, linear scaling on
+	// the global layer).
+	{"gemma-bf16", BF16}, {"gemma2-bf16", BF16}, {"gemma3-f32", F32},
+	// OLMo 2 (post-norms only, q/k norms over the whole projection) and
+	// SmolLM3 (a NoPE layer, which slides).
+	{"olmo2-f32", F32}, {"smollm3-bf16", BF16},
 }
 
 type golden struct {

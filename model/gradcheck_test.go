@@ -70,9 +70,17 @@ func TestBackwardMatchesFiniteDifferences(t *testing.T) {
 // Sequences longer than one attention block (attnBlock query rows) take
 // the blocked paths of the attention products and their gradients.
 func TestBackwardAcrossAttentionBlocks(t *testing.T) {
-	for _, name := range []string{"llama", "gpt2-tanh-nonuniform"} {
+	for _, name := range []string{"llama", "gpt2-tanh-nonuniform", "mistral-window/5", "mistral-window/70"} {
 		t.Run(name, func(t *testing.T) {
 			cfg := tinyConfigs()[name]
+			switch name {
+			case "mistral-window/5": // windows within one block of queries
+				cfg = tinyConfigs()["mistral-window"]
+				cfg.SlidingWindow = 5
+			case "mistral-window/70": // windows across blocks
+				cfg = tinyConfigs()["mistral-window"]
+				cfg.SlidingWindow = attnBlock + 6
+			}
 			cfg.MaxPos = 2*attnBlock + 8
 			checkGradients(t, cfg, false, 1, attnBlock+9, 2)
 		})

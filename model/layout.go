@@ -21,6 +21,20 @@ type TensorInfo struct {
 	// Transposed: stored [in, out] on disk (GPT-2 Conv1D); Shape is still
 	// [out, in].
 	Transposed bool
+	// Stored names the checkpoint tensor that holds this one when the
+	// checkpoint fuses several (Phi-3: qkv_proj holds q, k and v,
+	// gate_up_proj gate and up): this tensor is its rows StoredRow …
+	// StoredRow+Rows()−1. Empty when the tensor is stored under Name.
+	Stored    string
+	StoredRow int
+}
+
+// StoredName is the name of the checkpoint tensor that holds t.
+func (t TensorInfo) StoredName() string {
+	if t.Stored != "" {
+		return t.Stored
+	}
+	return t.Name
 }
 
 // Of returns the tensor's slice of a flat buffer over its layout.
@@ -64,12 +78,10 @@ func NewLayout(c *Config) (*Layout, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	pre, block, post := namingTables(c.Arch)
-	if c.Arch == BERT {
-		pre, block, post = encoderTables(c.modelType())
-	}
+	pre, block, post := namingTables(c)
 	l := &Layout{index: map[string]int{}}
 	var tooBig error
+	fused, storedRows := fusedNames(c), map[string]int{} // rows of each fused tensor so far
 	add := func(specs []tensorSpec, layer int, d LayerDims) {
 		for _, s := range specs {
 			if s.when != nil && !s.when(c) {
@@ -90,10 +102,16 @@ func NewLayout(c *Config) (*Layout, error) {
 				return
 			}
 			l.index[name] = len(l.Tensors)
-			l.Tensors = append(l.Tensors, TensorInfo{
+			t := TensorInfo{
 				Name: name, Role: s.role, Layer: layer, Shape: shape,
 				Offset: l.Total, Size: size, DType: F32, Transposed: s.transposed,
-			})
+			}
+			if f := fused[s.role]; f != "" && layer >= 0 {
+				t.Stored = strings.ReplaceAll(f, "{L}", strconv.Itoa(layer))
+				t.StoredRow = storedRows[t.Stored]
+				storedRows[t.Stored] += shape[0]
+			}
+			l.Tensors = append(l.Tensors, t)
 			l.Total += size
 		}
 	}

@@ -100,10 +100,13 @@ func LoadContext(ctx context.Context, dir string, opts LoadOptions) (_ *Model, e
 	return m, nil
 }
 
-// located is a tensor found in one of the weight files.
+// located is a tensor found in one of the weight files: the entry's rows
+// from row on (row 0 and all of them unless the entry fuses several
+// tensors).
 type located struct {
 	file  *stFile
 	entry stEntry
+	row   int
 }
 
 // tensorSource maps every layout tensor to where it is stored.
@@ -125,41 +128,88 @@ func (s *tensorSource) dtypes() map[string]DType {
 // unexpected ones. It runs before any weight buffer is allocated.
 func matchTensors(c *Config, l *Layout, files []*stFile, desc string) (*tensorSource, error) {
 	s := &tensorSource{at: map[string]located{}}
+	parts := map[string][]TensorInfo{} // fused checkpoint tensors
+	for _, t := range l.Tensors {
+		if t.Stored != "" {
+			parts[t.Stored] = append(parts[t.Stored], t)
+		}
+	}
 	for _, f := range files {
 		for _, e := range f.hdr.Entries {
+			if ps := parts[e.Name]; ps != nil {
+				if err := s.addFused(f, e, ps); err != nil {
+					return nil, err
+				}
+				continue
+			}
 			name := e.Name
 			if _, ok := l.Lookup(name); !ok {
 				name = checkpointAlias(c.Arch, name)
 			}
 			t, ok := l.Lookup(name)
 			switch {
-			case ok:
+			case ok && t.Stored == "":
 			case e.Name == "lm_head.weight" && c.TiedEmbeddings:
-				s.head = &located{f, e}
+				s.head = &located{f, e, 0}
 				continue
 			case ignoredBuffer(e.Name):
 				continue
 			default:
 				return nil, fmt.Errorf("%s: tensor %q: unexpected for this %s config (%d layers)", f.path, e.Name, c.modelType(), len(c.Layers))
 			}
-			if prev, dup := s.at[name]; dup {
-				return nil, fmt.Errorf("%s: tensor %q: also stored in %s", f.path, e.Name, prev.file.path)
+			if err := s.add(f, e, t.Name, t.DiskShape(), 0); err != nil {
+				return nil, err
 			}
-			if !slices.Equal(e.Shape, t.DiskShape()) {
-				return nil, fmt.Errorf("%s: tensor %q: shape %v, but the config implies %v", f.path, e.Name, e.Shape, t.DiskShape())
-			}
-			if !e.DType.Supported() {
-				return nil, fmt.Errorf("%s: tensor %q: dtype %s is not supported (want F32, F16 or BF16)", f.path, e.Name, e.DType)
-			}
-			s.at[name] = located{f, e}
 		}
 	}
 	for _, t := range l.Tensors {
 		if _, ok := s.at[t.Name]; !ok {
-			return nil, fmt.Errorf("%s: tensor %q (shape %v) is missing", desc, t.Name, t.DiskShape())
+			shape := t.DiskShape()
+			if t.Stored != "" {
+				shape = fusedShape(parts[t.Stored])
+			}
+			return nil, fmt.Errorf("%s: tensor %q (shape %v) is missing", desc, t.StoredName(), shape)
 		}
 	}
 	return s, nil
+}
+
+// add records entry e of f as layout tensor name (rows from row on),
+// checking it is not stored twice and has the expected shape and a
+// supported dtype.
+func (s *tensorSource) add(f *stFile, e stEntry, name string, shape []int, row int) error {
+	if prev, dup := s.at[name]; dup {
+		return fmt.Errorf("%s: tensor %q: also stored in %s", f.path, e.Name, prev.file.path)
+	}
+	if !slices.Equal(e.Shape, shape) {
+		return fmt.Errorf("%s: tensor %q: shape %v, but the config implies %v", f.path, e.Name, e.Shape, shape)
+	}
+	if !e.DType.Supported() {
+		return fmt.Errorf("%s: tensor %q: dtype %s is not supported (want F32, F16 or BF16)", f.path, e.Name, e.DType)
+	}
+	s.at[name] = located{f, e, row}
+	return nil
+}
+
+// addFused records a fused checkpoint tensor as its layout parts.
+func (s *tensorSource) addFused(f *stFile, e stEntry, parts []TensorInfo) error {
+	shape := fusedShape(parts)
+	for _, t := range parts {
+		if err := s.add(f, e, t.Name, shape, t.StoredRow); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fusedShape is the stored shape of the tensor that fuses parts: their
+// rows stacked.
+func fusedShape(parts []TensorInfo) []int {
+	rows := 0
+	for _, t := range parts {
+		rows += t.Rows()
+	}
+	return []int{rows, parts[0].Cols()}
 }
 
 // read converts tensor t into dst, optionally rejecting NaN and Inf.
@@ -191,7 +241,7 @@ func (l located) decode(ctx context.Context, dst []float32, transposed bool, row
 			return err
 		}
 		n := min(step, stored-r)
-		b, err := l.file.tensorBytes(l.entry, int64(r*rowBytes), int64(n*rowBytes))
+		b, err := l.file.tensorBytes(l.entry, int64((l.row+r)*rowBytes), int64(n*rowBytes))
 		if err != nil {
 			return err
 		}

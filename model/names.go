@@ -20,11 +20,13 @@ const (
 	RoleKBias         Role = "k_bias"
 	RoleVBias         Role = "v_bias"
 	RoleQKVBias       Role = "qkv_bias"
-	RoleQNorm         Role = "q_norm" // Qwen3: per-head RMSNorm weight [head_dim], shared by the heads
+	RoleQNorm         Role = "q_norm" // Qwen3, Gemma 3: per-head RMSNorm weight [head_dim], shared by the heads; OLMo 2: [heads·head_dim]
 	RoleKNorm         Role = "k_norm"
 	RoleO             Role = "o"
 	RoleOBias         Role = "o_bias"
+	RolePostAttnNorm  Role = "post_attn_norm" // Gemma 2/3: norm of the attention output before the residual add
 	RoleMLPNorm       Role = "mlp_norm"
+	RolePostMLPNorm   Role = "post_mlp_norm" // Gemma 2/3: norm of the MLP output before the residual add
 	RoleMLPNormBias   Role = "mlp_norm_bias"
 	RoleGate          Role = "gate"
 	RoleUp            Role = "up"
@@ -81,30 +83,59 @@ func oBias(c *Config) bool   { return c.OBias }
 func mlpBias(c *Config) bool { return c.MLPBias }
 func qkNorm(c *Config) bool  { return c.QKNorm }
 
+func postNorms(c *Config) bool { return c.PostNorms }
+
+func noPreNorms(c *Config) bool { return c.NoPreNorms }
+
+func both(f, g func(*Config) bool) func(*Config) bool {
+	return func(c *Config) bool { return f(c) && g(c) }
+}
+
+// qNormDim and kNormDim are the sizes of the q and k norm weights: one
+// head (shared by the heads), or the whole projection (OLMo 2).
+func qNormDim(c *Config, d LayerDims) int {
+	if c.QKNormWide {
+		return qDim(c, d)
+	}
+	return headDim(c, d)
+}
+
+func kNormDim(c *Config, d LayerDims) int {
+	if c.QKNormWide {
+		return kvDim(c, d)
+	}
+	return headDim(c, d)
+}
+
+func not(f func(*Config) bool) func(*Config) bool { return func(c *Config) bool { return !f(c) } }
+
 // The naming tables. Rows are in layout order: q, k and v weights (and gate
 // and up) are adjacent so the forward pass can run them as one matrix
 // product over the contiguous rows.
 var (
 	llamaPre   = []tensorSpec{{RoleEmbed, "model.embed_tokens.weight", mat(vocab, hidden), nil, false}}
 	llamaBlock = []tensorSpec{
-		{RoleAttnNorm, "model.layers.{L}.input_layernorm.weight", vec(hidden), nil, false},
+		{RoleAttnNorm, "model.layers.{L}.input_layernorm.weight", vec(hidden), not(noPreNorms), false},
 		{RoleQ, "model.layers.{L}.self_attn.q_proj.weight", mat(qDim, hidden), nil, false},
 		{RoleK, "model.layers.{L}.self_attn.k_proj.weight", mat(kvDim, hidden), nil, false},
 		{RoleV, "model.layers.{L}.self_attn.v_proj.weight", mat(kvDim, hidden), nil, false},
 		{RoleQBias, "model.layers.{L}.self_attn.q_proj.bias", vec(qDim), qkvBias, false},
 		{RoleKBias, "model.layers.{L}.self_attn.k_proj.bias", vec(kvDim), qkvBias, false},
 		{RoleVBias, "model.layers.{L}.self_attn.v_proj.bias", vec(kvDim), qkvBias, false},
-		{RoleQNorm, "model.layers.{L}.self_attn.q_norm.weight", vec(headDim), qkNorm, false},
-		{RoleKNorm, "model.layers.{L}.self_attn.k_norm.weight", vec(headDim), qkNorm, false},
+		{RoleQNorm, "model.layers.{L}.self_attn.q_norm.weight", vec(qNormDim), qkNorm, false},
+		{RoleKNorm, "model.layers.{L}.self_attn.k_norm.weight", vec(kNormDim), qkNorm, false},
 		{RoleO, "model.layers.{L}.self_attn.o_proj.weight", mat(hidden, qDim), nil, false},
 		{RoleOBias, "model.layers.{L}.self_attn.o_proj.bias", vec(hidden), oBias, false},
-		{RoleMLPNorm, "model.layers.{L}.post_attention_layernorm.weight", vec(hidden), nil, false},
+		{RolePostAttnNorm, "model.layers.{L}.post_attention_layernorm.weight", vec(hidden), postNorms, false},
+		{RoleMLPNorm, "model.layers.{L}.post_attention_layernorm.weight", vec(hidden), not(postNorms), false},
+		{RoleMLPNorm, "model.layers.{L}.pre_feedforward_layernorm.weight", vec(hidden), both(postNorms, not(noPreNorms)), false},
 		{RoleGate, "model.layers.{L}.mlp.gate_proj.weight", mat(inter, hidden), nil, false},
 		{RoleUp, "model.layers.{L}.mlp.up_proj.weight", mat(inter, hidden), nil, false},
 		{RoleGateBias, "model.layers.{L}.mlp.gate_proj.bias", vec(inter), mlpBias, false},
 		{RoleUpBias, "model.layers.{L}.mlp.up_proj.bias", vec(inter), mlpBias, false},
 		{RoleDown, "model.layers.{L}.mlp.down_proj.weight", mat(hidden, inter), nil, false},
 		{RoleDownBias, "model.layers.{L}.mlp.down_proj.bias", vec(hidden), mlpBias, false},
+		{RolePostMLPNorm, "model.layers.{L}.post_feedforward_layernorm.weight", vec(hidden), postNorms, false},
 	}
 	llamaPost = []tensorSpec{
 		{RoleFinalNorm, "model.norm.weight", vec(hidden), nil, false},
@@ -136,12 +167,34 @@ var (
 	}
 )
 
-// namingTables returns the tables for arch.
-func namingTables(a Arch) (pre, block, post []tensorSpec) {
-	if a == GPT2 {
+// namingTables returns the tables for c's family.
+func namingTables(c *Config) (pre, block, post []tensorSpec) {
+	switch c.Arch {
+	case GPT2:
 		return gpt2Pre, gpt2Block, gpt2Post
+	case BERT:
+		return encoderTables(c.modelType())
 	}
 	return llamaPre, llamaBlock, llamaPost
+}
+
+// fusedNames maps the roles that c's checkpoints fuse to the fused
+// tensor's name template: Phi-3's q, k and v are rows of qkv_proj, its
+// gate and up rows of gate_up_proj, in that order. The layout keeps them
+// apart under the names an unfused checkpoint gives them, so pruning sees
+// each role; load splits and save fuses them again. Nil when nothing is
+// fused.
+func fusedNames(c *Config) map[Role]string {
+	if c.Arch != Llama || !families[c.modelType()].fused {
+		return nil
+	}
+	return phi3Fused
+}
+
+var phi3Fused = map[Role]string{
+	RoleQ: "model.layers.{L}.self_attn.qkv_proj.weight", RoleK: "model.layers.{L}.self_attn.qkv_proj.weight",
+	RoleV: "model.layers.{L}.self_attn.qkv_proj.weight", RoleGate: "model.layers.{L}.mlp.gate_up_proj.weight",
+	RoleUp: "model.layers.{L}.mlp.gate_up_proj.weight",
 }
 
 // ignoredBuffer reports whether a tensor in a checkpoint is a known

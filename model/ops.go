@@ -61,6 +61,7 @@ func linearBackward(dx, dw, db, dy, x, w []float32, n, out, in int) {
 // norm applies the block norm (RMSNorm for Llama, LayerNorm for GPT-2) to
 // n rows of x.
 func (s *State) norm(a *normActs, x, w, b []float32, n int) {
+	w = s.offsetWeight(w, s.nw)
 	if serialRows(n, s.m.Config.Hidden) {
 		s.normRows(a, x, w, b, 0, n)
 		return
@@ -84,6 +85,7 @@ func (s *State) normRows(a *normActs, x, w, b []float32, r0, r1 int) {
 func (s *State) normBackward(dx, dw, db, dout, x, w []float32, a *normActs, n int) {
 	c := &s.m.Config
 	H := c.Hidden
+	w = s.offsetWeight(w, s.nw)
 	if c.Arch == GPT2 {
 		tensor.LayerNormBackward(dx[:n*H], dw, db, dout[:n*H], x[:n*H], w, a.mean[:n], a.rstd[:n], n, H)
 	} else {
@@ -102,6 +104,10 @@ func (s *State) activate(act, fc []float32, n, inter int) {
 }
 
 func (s *State) activateRows(act, fc []float32, inter, r0, r1 int) {
+	if s.m.Config.Arch == Llama && s.m.Config.Act != SiLU {
+		s.gegluRows(act, fc, inter, r0, r1)
+		return
+	}
 	switch s.m.Config.Act {
 	case SiLU:
 		for r := r0; r < r1; r++ {
@@ -125,6 +131,10 @@ func (s *State) activateBackward(dfc, dact, fc []float32, n, inter int) {
 }
 
 func (s *State) activateBackwardRows(dfc, dact, fc []float32, inter, r0, r1 int) {
+	if s.m.Config.Arch == Llama && s.m.Config.Act != SiLU {
+		s.gegluBackwardRows(dfc, dact, fc, inter, r0, r1)
+		return
+	}
 	switch s.m.Config.Act {
 	case SiLU:
 		for r := r0; r < r1; r++ {
@@ -142,16 +152,45 @@ func (s *State) activateBackwardRows(dfc, dact, fc []float32, inter, r0, r1 int)
 // (Llama) for sequences of T positions, after normalizing them per head
 // when the model has q/k norms (Qwen3), whose inputs and statistics it
 // saves in a.
-func (s *State) ropeForward(a *blockActs, r *blockRefs, n, T int) {
-	s.rot.use(&s.m.Config, T)
+func (s *State) ropeForward(a *blockActs, r *blockRefs, l, n, T int) {
+	rt := s.ropeTablesFor(l, T)
+	if rt == nil && !s.m.Config.QKNorm {
+		return // a NoPE layer without q/k norms: nothing to do
+	}
+	wq, wk := s.offsetWeight(r.qn.of(s.m.W), s.nq), s.offsetWeight(r.kn.of(s.m.W), s.nk)
 	if serialRows(n, (r.d.Heads+r.d.KVHeads)*s.m.Config.HeadDim) {
-		s.ropeForwardRows(a, r, T, 0, n)
+		s.ropeForwardRows(a, r, rt, wq, wk, T, 0, n)
 		return
 	}
-	par.Chunks(n, rowChunk, func(r0, r1 int) { s.ropeForwardRows(a, r, T, r0, r1) })
+	par.Chunks(n, rowChunk, func(r0, r1 int) { s.ropeForwardRows(a, r, rt, wq, wk, T, r0, r1) })
 }
 
-func (s *State) ropeForwardRows(a *blockActs, r *blockRefs, T, r0, r1 int) {
+// qkNormGroups is how many rows the q and k norms of a row of a block with
+// dims d normalize: one per head, or one each (OLMo 2).
+func qkNormGroups(c *Config, d LayerDims) (q, k int) {
+	if c.QKNormWide {
+		return 1, 1
+	}
+	return d.Heads, d.KVHeads
+}
+
+// ropeTablesFor returns block l's cos and sin tables, filled for a pass
+// over T positions: Gemma 3's sliding layers have their own, and a NoPE
+// layer (SmolLM3) has none (nil).
+func (s *State) ropeTablesFor(l, T int) *ropeTables {
+	if s.m.Config.noRoPE(l) {
+		return nil
+	}
+	if s.m.Config.RopeLocalTheta > 0 && s.m.Config.Sliding(l) {
+		s.rotLocal.use(&s.local, T)
+		return &s.rotLocal
+	}
+	s.rot.use(&s.m.Config, T)
+	return &s.rot
+}
+
+// ropeForwardRows normalizes (weights wq, wk) and rotates rows [r0, r1).
+func (s *State) ropeForwardRows(a *blockActs, r *blockRefs, rt *ropeTables, wq, wk []float32, T, r0, r1 int) {
 	c, d := &s.m.Config, r.d
 	hd, rot := c.HeadDim, c.rotaryDim()
 	qd, kd, nh := d.Heads*hd, d.KVHeads*hd, d.Heads+d.KVHeads
@@ -162,25 +201,31 @@ func (s *State) ropeForwardRows(a *blockActs, r *blockRefs, T, r0, r1 int) {
 			raw, rstd := a.qkRaw[i*(qd+kd):(i+1)*(qd+kd)], a.qkRstd[i*nh:(i+1)*nh]
 			copy(raw, row[:qd+kd])
 			eps := float32(c.NormEps)
-			tensor.RMSNorm(row[:qd], rstd[:d.Heads], raw[:qd], r.qn.of(s.m.W), d.Heads, hd, eps)
-			tensor.RMSNorm(row[qd:qd+kd], rstd[d.Heads:], raw[qd:], r.kn.of(s.m.W), d.KVHeads, hd, eps)
+			qg, kg := qkNormGroups(c, d)
+			tensor.RMSNorm(row[:qd], rstd[:qg], raw[:qd], wq, qg, qd/qg, eps)
+			tensor.RMSNorm(row[qd:qd+kd], rstd[qg:qg+kg], raw[qd:], wk, kg, kd/kg, eps)
+		}
+		if rt == nil {
+			continue // a NoPE layer
 		}
 		pos := i % T
-		tensor.RoPE(row[:qd], 1, d.Heads, hd, rot, pos, s.rot.cos, s.rot.sin, false)
-		tensor.RoPE(row[qd:qd+kd], 1, d.KVHeads, hd, rot, pos, s.rot.cos, s.rot.sin, false)
+		tensor.RoPE(row[:qd], 1, d.Heads, hd, rot, pos, rt.cos, rt.sin, false)
+		tensor.RoPE(row[qd:qd+kd], 1, d.KVHeads, hd, rot, pos, rt.cos, rt.sin, false)
 	}
 }
 
 // ropeBackward takes the gradient of n fused qkv rows of block r from
 // after RoPE (and the q/k norms) to before, accumulating the norms' weight
 // gradients into grads in row order. It uses the tables of the forward pass.
-func (s *State) ropeBackward(dqkv []float32, a *blockActs, r *blockRefs, grads []float32, n, T int) {
+func (s *State) ropeBackward(dqkv []float32, a *blockActs, r *blockRefs, grads []float32, l, n, T int) {
 	c, d := &s.m.Config, r.d
 	hd := c.HeadDim
-	if serialRows(n, (d.Heads+d.KVHeads)*hd) {
-		s.ropeInverseRows(dqkv, d, T, 0, n)
-	} else {
-		par.Chunks(n, rowChunk, func(r0, r1 int) { s.ropeInverseRows(dqkv, d, T, r0, r1) })
+	switch rt := s.ropeTablesFor(l, T); {
+	case rt == nil: // a NoPE layer
+	case serialRows(n, (d.Heads+d.KVHeads)*hd):
+		s.ropeInverseRows(dqkv, d, rt, T, 0, n)
+	default:
+		par.Chunks(n, rowChunk, func(r0, r1 int) { s.ropeInverseRows(dqkv, d, rt, T, r0, r1) })
 	}
 	if !c.QKNorm {
 		return
@@ -188,25 +233,27 @@ func (s *State) ropeBackward(dqkv []float32, a *blockActs, r *blockRefs, grads [
 	qd, kd, nh := d.Heads*hd, d.KVHeads*hd, d.Heads+d.KVHeads
 	stride := qd + 2*kd
 	dout := s.grad.dqk[:qd+kd]
-	wq, wk, gq, gk := r.qn.of(s.m.W), r.kn.of(s.m.W), r.qn.of(grads), r.kn.of(grads)
+	wq, wk := s.offsetWeight(r.qn.of(s.m.W), s.nq), s.offsetWeight(r.kn.of(s.m.W), s.nk)
+	gq, gk := r.qn.of(grads), r.kn.of(grads)
 	for i := 0; i < n; i++ {
 		row := dqkv[i*stride : i*stride+qd+kd]
 		raw, rstd := a.qkRaw[i*(qd+kd):(i+1)*(qd+kd)], a.qkRstd[i*nh:(i+1)*nh]
 		copy(dout, row)
 		clear(row)
-		tensor.RMSNormBackward(row[:qd], gq, dout[:qd], raw[:qd], wq, rstd[:d.Heads], d.Heads, hd)
-		tensor.RMSNormBackward(row[qd:], gk, dout[qd:], raw[qd:], wk, rstd[d.Heads:], d.KVHeads, hd)
+		qg, kg := qkNormGroups(c, d)
+		tensor.RMSNormBackward(row[:qd], gq, dout[:qd], raw[:qd], wq, rstd[:qg], qg, qd/qg)
+		tensor.RMSNormBackward(row[qd:], gk, dout[qd:], raw[qd:], wk, rstd[qg:qg+kg], kg, kd/kg)
 	}
 }
 
-func (s *State) ropeInverseRows(dqkv []float32, d LayerDims, T, r0, r1 int) {
+func (s *State) ropeInverseRows(dqkv []float32, d LayerDims, rt *ropeTables, T, r0, r1 int) {
 	hd, rot := s.m.Config.HeadDim, s.m.Config.rotaryDim()
 	qd, kd := d.Heads*hd, d.KVHeads*hd
 	stride := qd + 2*kd
 	for i := r0; i < r1; i++ {
 		row := dqkv[i*stride : (i+1)*stride]
 		pos := i % T
-		tensor.RoPE(row[:qd], 1, d.Heads, hd, rot, pos, s.rot.cos, s.rot.sin, true)
-		tensor.RoPE(row[qd:qd+kd], 1, d.KVHeads, hd, rot, pos, s.rot.cos, s.rot.sin, true)
+		tensor.RoPE(row[:qd], 1, d.Heads, hd, rot, pos, rt.cos, rt.sin, true)
+		tensor.RoPE(row[qd:qd+kd], 1, d.KVHeads, hd, rot, pos, rt.cos, rt.sin, true)
 	}
 }

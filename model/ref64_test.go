@@ -62,7 +62,7 @@ func (r ref64) norm(x [][]float64, w, b []float64) [][]float64 {
 		inv := 1 / math.Sqrt(ss/n+eps)
 		y[t] = make([]float64, len(xr))
 		for i, v := range xr {
-			y[t][i] = (v - mean) * inv * w[i]
+			y[t][i] = (v - mean) * inv * r.normWeight(w[i])
 			if b != nil {
 				y[t][i] += b[i]
 			}
@@ -71,15 +71,28 @@ func (r ref64) norm(x [][]float64, w, b []float64) [][]float64 {
 	return y
 }
 
+// normWeight is what a norm multiplies by: w, or 1 + w (Gemma).
+func (r ref64) normWeight(w float64) float64 {
+	if r.m.Config.NormOffset {
+		return 1 + w
+	}
+	return w
+}
+
 // rope rotates the first rotary dims of each head of rows [T][heads·hd]
 // as complex numbers: dims i and i+rot/2 form z = x_i + i·x_{i+rot/2}, and
 // position p multiplies z by A·e^{i·p·ω_i}, with ω and A from
 // refRoPEFrequencies (an independent float64 formulation of the scalings;
 // equivalent to HF's rotate_half form). T is the pass's length (dynamic
 // and longrope depend on it).
-func (r ref64) rope(x [][]float64, heads int) {
+func (r ref64) rope(x [][]float64, heads, l int) {
 	c := &r.m.Config
 	hd, rot := c.HeadDim, c.rotaryDim()
+	if c.RopeLocalTheta > 0 && c.Sliding(l) { // Gemma 3's local layers
+		local := c.Clone()
+		local.RopeTheta, local.Rope = c.RopeLocalTheta, RoPEScaling{}
+		c = &local
+	}
 	omega, A := refRoPEFrequencies(c, len(x))
 	for pos, row := range x {
 		for h := 0; h < heads; h++ {
@@ -199,6 +212,9 @@ func refRoPEFrequencies(c *Config, L int) ([]float64, float64) {
 // [T][heads·hd].
 func (r ref64) qkNorm(x [][]float64, heads int, w []float64) {
 	hd := r.m.Config.HeadDim
+	if r.m.Config.QKNormWide { // OLMo 2: one norm over the whole projection
+		hd, heads = heads*hd, 1
+	}
 	for _, row := range x {
 		for h := 0; h < heads; h++ {
 			v := row[h*hd : (h+1)*hd]
@@ -208,14 +224,26 @@ func (r ref64) qkNorm(x [][]float64, heads int, w []float64) {
 			}
 			inv := 1 / math.Sqrt(ss/float64(hd)+r.m.Config.NormEps)
 			for i := range v {
-				v[i] *= inv * w[i]
+				v[i] *= inv * r.normWeight(w[i])
 			}
 		}
 	}
 }
 
-func (r ref64) attend(q, k, v [][]float64, heads, kvHeads int) [][]float64 {
+// attend is block l's attention: causal, and within the last
+// SlidingWindow keys on a sliding layer.
+func (r ref64) attend(q, k, v [][]float64, heads, kvHeads, l int) [][]float64 {
 	hd, T := r.m.Config.HeadDim, len(q)
+	qs := float64(hd) // scores are divided by √qs
+	if r.m.Config.QueryScale > 0 {
+		qs = r.m.Config.QueryScale
+	}
+	first := func(i int) int {
+		if r.m.Config.Sliding(l) {
+			return max(0, i-r.m.Config.SlidingWindow+1)
+		}
+		return 0
+	}
 	y := make([][]float64, T)
 	for t := range y {
 		y[t] = make([]float64, heads*hd)
@@ -223,13 +251,17 @@ func (r ref64) attend(q, k, v [][]float64, heads, kvHeads int) [][]float64 {
 	for h := 0; h < heads; h++ {
 		g := h / (heads / kvHeads)
 		for i := 0; i < T; i++ {
-			sc := make([]float64, i+1)
+			j0 := first(i)
+			sc := make([]float64, i+1-j0)
 			mx := math.Inf(-1)
-			for j := 0; j <= i; j++ {
+			for j := range sc {
 				for e := 0; e < hd; e++ {
-					sc[j] += q[i][h*hd+e] * k[j][g*hd+e]
+					sc[j] += q[i][h*hd+e] * k[j0+j][g*hd+e]
 				}
-				sc[j] /= math.Sqrt(float64(hd))
+				sc[j] /= math.Sqrt(qs)
+				if c := r.m.Config.AttnSoftcap; c > 0 {
+					sc[j] = c * math.Tanh(sc[j]/c)
+				}
 				mx = math.Max(mx, sc[j])
 			}
 			sum := 0.0
@@ -239,7 +271,7 @@ func (r ref64) attend(q, k, v [][]float64, heads, kvHeads int) [][]float64 {
 			}
 			for j := range sc {
 				for e := 0; e < hd; e++ {
-					y[i][h*hd+e] += sc[j] / sum * v[j][g*hd+e]
+					y[i][h*hd+e] += sc[j] / sum * v[j0+j][g*hd+e]
 				}
 			}
 		}
@@ -281,6 +313,9 @@ func (r ref64) logits(tokens []int32, B, T int) [][]float64 {
 				}
 			} else {
 				x[t] = append([]float64(nil), r.p("model.embed_tokens.weight")[tok*c.Hidden:(tok+1)*c.Hidden]...)
+				for i := range x[t] {
+					x[t][i] *= float64(embedScale(r.m)) // √hidden in the embedding's dtype (Gemma), else 1
+				}
 			}
 		}
 		for l, d := range c.Layers {
@@ -303,7 +338,15 @@ func (r ref64) logits(tokens []int32, B, T int) [][]float64 {
 				head = r.p("model.embed_tokens.weight")
 			}
 		}
-		out = append(out, lin(xn, head, nil, c.Vocab)...)
+		lg := lin(xn, head, nil, c.Vocab)
+		if cp := c.FinalSoftcap; cp > 0 {
+			for _, row := range lg {
+				for i, v := range row {
+					row[i] = cp * math.Tanh(v/cp)
+				}
+			}
+		}
+		out = append(out, lg...)
 	}
 	return out
 }
@@ -311,7 +354,10 @@ func (r ref64) logits(tokens []int32, B, T int) [][]float64 {
 func (r ref64) llamaBlock(x [][]float64, l int, d LayerDims) {
 	hd := r.m.Config.HeadDim
 	pre := fmt.Sprintf("model.layers.%d.", l)
-	xn := r.norm(x, r.p(pre+"input_layernorm.weight"), nil)
+	xn := x // OLMo 2: no input norms
+	if !r.m.Config.NoPreNorms {
+		xn = r.norm(x, r.p(pre+"input_layernorm.weight"), nil)
+	}
 	q := lin(xn, r.p(pre+"self_attn.q_proj.weight"), r.p(pre+"self_attn.q_proj.bias"), d.Heads*hd)
 	k := lin(xn, r.p(pre+"self_attn.k_proj.weight"), r.p(pre+"self_attn.k_proj.bias"), d.KVHeads*hd)
 	v := lin(xn, r.p(pre+"self_attn.v_proj.weight"), r.p(pre+"self_attn.v_proj.bias"), d.KVHeads*hd)
@@ -319,11 +365,30 @@ func (r ref64) llamaBlock(x [][]float64, l int, d LayerDims) {
 		r.qkNorm(q, d.Heads, r.p(pre+"self_attn.q_norm.weight"))
 		r.qkNorm(k, d.KVHeads, r.p(pre+"self_attn.k_norm.weight"))
 	}
-	r.rope(q, d.Heads)
-	r.rope(k, d.KVHeads)
-	y := r.attend(q, k, v, d.Heads, d.KVHeads)
-	addRows(x, lin(y, r.p(pre+"self_attn.o_proj.weight"), r.p(pre+"self_attn.o_proj.bias"), r.m.Config.Hidden))
-	xn = r.norm(x, r.p(pre+"post_attention_layernorm.weight"), nil)
+	if !r.m.Config.noRoPE(l) { // SmolLM3's NoPE layers
+		r.rope(q, d.Heads, l)
+		r.rope(k, d.KVHeads, l)
+	}
+	y := r.attend(q, k, v, d.Heads, d.KVHeads, l)
+	// Gemma 2/3 normalize each branch's output (post_attention_layernorm,
+	// post_feedforward_layernorm) and the MLP's input with
+	// pre_feedforward_layernorm; the others the MLP input with
+	// post_attention_layernorm.
+	post := func(y [][]float64, name string) [][]float64 {
+		if !r.m.Config.PostNorms {
+			return y
+		}
+		return r.norm(y, r.p(pre+name), nil)
+	}
+	addRows(x, post(lin(y, r.p(pre+"self_attn.o_proj.weight"), r.p(pre+"self_attn.o_proj.bias"), r.m.Config.Hidden), "post_attention_layernorm.weight"))
+	mlpNorm := "post_attention_layernorm.weight"
+	if r.m.Config.PostNorms {
+		mlpNorm = "pre_feedforward_layernorm.weight"
+	}
+	xn = x
+	if !r.m.Config.NoPreNorms {
+		xn = r.norm(x, r.p(pre+mlpNorm), nil)
+	}
 	gate := lin(xn, r.p(pre+"mlp.gate_proj.weight"), r.p(pre+"mlp.gate_proj.bias"), d.Intermediate)
 	up := lin(xn, r.p(pre+"mlp.up_proj.weight"), r.p(pre+"mlp.up_proj.bias"), d.Intermediate)
 	for t := range gate {
@@ -331,7 +396,7 @@ func (r ref64) llamaBlock(x [][]float64, l int, d LayerDims) {
 			gate[t][i] = r.act(gate[t][i]) * up[t][i]
 		}
 	}
-	addRows(x, lin(gate, r.p(pre+"mlp.down_proj.weight"), r.p(pre+"mlp.down_proj.bias"), r.m.Config.Hidden))
+	addRows(x, post(lin(gate, r.p(pre+"mlp.down_proj.weight"), r.p(pre+"mlp.down_proj.bias"), r.m.Config.Hidden), "post_feedforward_layernorm.weight"))
 }
 
 func (r ref64) gpt2Block(x [][]float64, l int, d LayerDims) {
@@ -344,7 +409,7 @@ func (r ref64) gpt2Block(x [][]float64, l int, d LayerDims) {
 		a := d.Heads * hd
 		q[t], k[t], v[t] = row[:a], row[a:2*a], row[2*a:]
 	}
-	y := r.attend(q, k, v, d.Heads, d.Heads)
+	y := r.attend(q, k, v, d.Heads, d.Heads, l)
 	addRows(x, lin(y, r.p(pre+"attn.c_proj.weight"), r.p(pre+"attn.c_proj.bias"), H))
 	xn = r.norm(x, r.p(pre+"ln_2.weight"), r.p(pre+"ln_2.bias"))
 	h := lin(xn, r.p(pre+"mlp.c_fc.weight"), r.p(pre+"mlp.c_fc.bias"), d.Intermediate)

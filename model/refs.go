@@ -19,6 +19,7 @@ type blockRefs struct {
 	d                                LayerDims
 	norm1, norm1b, qkv, qkvb, o, ob  span
 	qn, kn                           span // Qwen3 per-head q/k norms
+	postAttn, postMLP                span // Gemma 2/3 post-norms
 	norm2, norm2b, fc, fcb, down, dn span
 	// Names of the weights reading each linear input, for LinearHook.
 	attnIn, oIn, mlpIn, downIn []string
@@ -47,6 +48,7 @@ func buildRefs(l *Layout, c *Config) ([]blockRefs, globalRefs, error) {
 		r.d = d
 		r.norm1, r.norm1b = b.span(i, RoleAttnNorm), b.span(i, RoleAttnNormBias)
 		r.norm2, r.norm2b = b.span(i, RoleMLPNorm), b.span(i, RoleMLPNormBias)
+		r.postAttn, r.postMLP = b.span(i, RolePostAttnNorm), b.span(i, RolePostMLPNorm)
 		r.o, r.oIn = b.named(i, RoleO)
 		r.ob = b.span(i, RoleOBias)
 		r.down, r.downIn = b.named(i, RoleDown)

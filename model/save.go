@@ -157,20 +157,36 @@ func (m *Model) render(opts SaveOptions) ([]outFile, error) {
 	if opts.DType != "" && !opts.DType.Supported() {
 		return nil, fmt.Errorf("cannot write dtype %q (want F32, F16 or BF16)", opts.DType)
 	}
-	ts := make([]stOut, len(m.Layout.Tensors))
-	torch := ""
+	ts := make([]stOut, 0, len(m.Layout.Tensors))
+	torch, end := "", 0 // end: where the last tensor of ts ends in W
 	for i, t := range m.Layout.Tensors {
 		dt := t.DType
 		if opts.DType != "" {
 			dt = opts.DType
 		}
-		ts[i] = stOut{Name: t.Name, DType: dt, Shape: t.Shape, Transposed: t.Transposed, Data: t.Of(m.W)}
 		switch {
 		case i == 0:
 			torch = dt.TorchName()
 		case torch != dt.TorchName():
 			torch = "" // mixed dtypes: leave torch_dtype as it was
 		}
+		if t.Stored != "" && t.StoredRow > 0 {
+			// The next rows of the fused tensor before it (adjacent in the
+			// layout, in stored order).
+			prev := &ts[len(ts)-1]
+			if prev.Name != t.Stored || prev.Shape[0] != t.StoredRow || end != t.Offset {
+				return nil, fmt.Errorf("tensor %q: rows %d… of %q do not follow its rows before in the layout", t.Name, t.StoredRow, t.Stored)
+			}
+			if prev.DType != dt {
+				return nil, fmt.Errorf("tensor %q: dtype %s, but the rows of %q before it are %s; a fused tensor has one dtype", t.Name, dt, t.Stored, prev.DType)
+			}
+			prev.Shape = []int{prev.Shape[0] + t.Rows(), prev.Shape[1]}
+			prev.Data = prev.Data[:len(prev.Data)+t.Size]
+			end += t.Size
+			continue
+		}
+		ts = append(ts, stOut{Name: t.StoredName(), DType: dt, Shape: t.Shape, Transposed: t.Transposed, Data: t.Of(m.W)})
+		end = t.Offset + t.Size
 	}
 	cfg, err := m.Config.MarshalHF(torch)
 	if err != nil {

@@ -22,11 +22,19 @@ type State struct {
 	refs    []blockRefs
 	globals globalRefs
 	rot     ropeTables // RoPE cos and sin tables (Llama)
-	res     [][]float32
-	acts    []blockActs
-	fin     normActs
-	logits  []float32
-	work    attnWork
+	// Gemma 3's sliding layers: their own tables, for local, the config
+	// with their base and no scaling.
+	rotLocal ropeTables
+	local    Config
+	// Gemma: (1 + w) norm weights of the norm being run (nw) and of the
+	// q and k norms (nq, nk); embScale multiplies the token embeddings.
+	nw, nq, nk []float32
+	embScale   float32
+	res        [][]float32
+	acts       []blockActs
+	fin        normActs
+	logits     []float32
+	work       attnWork
 	// Set by Forward for Backward.
 	tokens   []int32
 	b, t     int
@@ -51,12 +59,18 @@ type blockActs struct {
 	mid           []float32 // [rows, hidden] residual after attention
 	fc            []float32 // Llama [rows, 2·inter] gate|up; GPT-2 [rows, inter] pre-activation
 	act           []float32 // [rows, inter] input of down
+	// Gemma 2/3 post-norms: the o and down outputs [rows, hidden] and
+	// their norms.
+	ao, do   []float32
+	pn1, pn2 normActs
 }
 
 // gradBufs are backward scratch buffers sized for the widest layer.
 type gradBufs struct {
 	dres, dxn, dqkv, dy, dfc, dact []float32
 	dqk                            []float32 // one row of q and k gradients (Qwen3 norms)
+	dpost                          []float32 // gradient of a post-normed output (Gemma 2/3)
+	dlog                           []float32 // gradient of the logits before the final softcap (Gemma 2)
 }
 
 // NewState returns a State for forward and backward passes over batches of
@@ -84,21 +98,27 @@ func newState(m *Model, B, T int, train bool) (*State, error) {
 		// Dynamic NTK RoPE exists to run beyond max_position_embeddings.
 		return nil, fmt.Errorf("sequence length %d exceeds the model's %d positions", T, c.MaxPos)
 	}
-	if c.SlidingWindow > 0 && T > c.SlidingWindow {
-		return nil, fmt.Errorf("sequence length %d exceeds the sliding window of %d; sliding-window attention is not supported", T, c.SlidingWindow)
-	}
 	if err := CheckStateSize(c, B, T, train); err != nil {
 		return nil, err
 	}
 	s := &State{m: m, B: B, T: T, train: train}
+	n, H := B*T, c.Hidden
 	var err error
 	if s.refs, s.globals, err = buildRefs(m.Layout, c); err != nil {
 		return nil, err
 	}
 	if c.Arch == Llama {
 		s.rot = newRoPETables(c, T)
+		if c.RopeLocalTheta > 0 {
+			s.local = c.Clone()
+			s.local.RopeTheta, s.local.Rope = c.RopeLocalTheta, RoPEScaling{}
+			s.rotLocal = newRoPETables(&s.local, T)
+		}
 	}
-	n, H := B*T, c.Hidden
+	if c.NormOffset {
+		s.nw, s.nq, s.nk = make([]float32, H), make([]float32, c.HeadDim), make([]float32, c.HeadDim)
+	}
+	s.embScale = embedScale(m)
 	nres, nacts := 2, 1
 	if train {
 		nres, nacts = len(c.Layers)+1, len(c.Layers)
@@ -146,6 +166,10 @@ func newBlockActs(c *Config, d LayerDims, B, T int, train bool) blockActs {
 	if c.QKNorm {
 		a.qkRaw = make([]float32, n*(d.Heads+d.KVHeads)*hd)
 		a.qkRstd = make([]float32, n*(d.Heads+d.KVHeads))
+	}
+	if c.PostNorms {
+		a.ao, a.do = make([]float32, n*c.Hidden), make([]float32, n*c.Hidden)
+		a.pn1, a.pn2 = newNormActs(c, n), newNormActs(c, n)
 	}
 	return a
 }
@@ -205,5 +229,11 @@ func (s *State) allocGrad() {
 	}
 	if c.QKNorm {
 		s.grad.dqk = make([]float32, (w.Heads+w.KVHeads)*hd)
+	}
+	if c.PostNorms {
+		s.grad.dpost = make([]float32, n*c.Hidden)
+	}
+	if c.FinalSoftcap > 0 {
+		s.grad.dlog = make([]float32, n*c.Vocab)
 	}
 }

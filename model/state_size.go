@@ -33,6 +33,9 @@ func StateBytes(c *Config, B, T int, train bool) int64 {
 		if c.QKNorm { // q and k before their norms, and the norms' rstd
 			f += n * float64(d.Heads+d.KVHeads) * (hd + 1)
 		}
+		if c.PostNorms { // the o and down outputs and their norms
+			f += 2*n*H + 2*(n*H+n)
+		}
 		return f
 	}
 	floats := 2 * n * H // residual streams
@@ -45,6 +48,12 @@ func StateBytes(c *Config, B, T int, train bool) int64 {
 		floats += block(c.maxDims())
 	}
 	floats += norm + n*float64(c.Vocab) + 2*float64(T)*float64(c.HeadDim)
+	if c.RopeLocalTheta > 0 { // the sliding layers' RoPE tables: cos and sin [T, head dim / 2]
+		floats += float64(T) * float64(c.HeadDim)
+	}
+	if c.NormOffset { // (1 + w) norm weights
+		floats += H + 2*float64(c.HeadDim)
+	}
 	if b := 4 * floats; b < math.MaxInt64 {
 		return int64(b)
 	}

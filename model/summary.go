@@ -80,6 +80,10 @@ type TensorSummary struct {
 	Sparsity   float64 `json:"sparsity"`
 	Prunable   bool    `json:"prunable"`
 	NonFinite  int     `json:"nonfinite"` // NaN or ±Inf weights
+	// Stored and StoredRow: the checkpoint tensor holding this one and its
+	// first row there, when the checkpoint fuses several (Phi-3).
+	Stored    string `json:"stored,omitempty"`
+	StoredRow int    `json:"stored_row,omitempty"`
 }
 
 // Summarize describes m.
@@ -111,7 +115,7 @@ func (m *Model) summarize(nonZero func(TensorInfo) int) Summary {
 		ts := TensorSummary{
 			Name: t.Name, Role: t.Role, Layer: t.Layer, Shape: t.Shape, DType: t.DType,
 			Parameters: t.Size, NonZero: nz, Sparsity: fraction(t.Size-nz, t.Size), Prunable: Prunable(t),
-			NonFinite: m.NonFinite(t),
+			NonFinite: m.NonFinite(t), Stored: t.Stored, StoredRow: t.StoredRow,
 		}
 		s.NonFinite += ts.NonFinite
 		s.Tensors = append(s.Tensors, ts)

@@ -62,6 +62,65 @@ func tinyConfigs() map[string]Config {
 			Layers: []LayerDims{{2, 1, 40}}, NormEps: 1e-5, RopeTheta: 100, Act: SiLU,
 			Rope: RoPEScaling{Type: RoPELongRoPE, OriginalMaxPos: 3, ShortFactor: []float64{1, 1.5, 2}, LongFactor: []float64{1.2, 3, 7}},
 		},
+		// Sliding windows shorter than the 5-token test sequences: every
+		// layer (Mistral), and the last layer only (Qwen2's
+		// max_window_layers).
+		"mistral-window": {
+			Arch: Llama, ModelType: "mistral", Hidden: 24, Vocab: 29, MaxPos: 16, HeadDim: 8,
+			Layers: []LayerDims{{3, 1, 40}, {3, 1, 40}}, NormEps: 1e-5, RopeTheta: 100, Act: SiLU,
+			SlidingWindow: 3,
+		},
+		"qwen2-window-layers": {
+			Arch: Llama, ModelType: "qwen2", Hidden: 24, Vocab: 29, MaxPos: 16, HeadDim: 8,
+			Layers: []LayerDims{{2, 2, 40}, {2, 2, 40}}, NormEps: 1e-6, RopeTheta: 100, Act: SiLU, QKVBias: true,
+			SlidingWindow: 2, Kinds: []LayerKind{{}, {Sliding: true}},
+		},
+		// Phi-3: fused projections (split in the layout), Phi-4-mini's
+		// partial rotary (6 of 8) with longrope, GQA, a window of 4.
+		"phi3": {
+			Arch: Llama, ModelType: "phi3", Hidden: 24, Vocab: 29, MaxPos: 16, HeadDim: 8, RotaryDim: 6,
+			Layers: []LayerDims{{4, 2, 40}, {4, 2, 40}}, NormEps: 1e-5, RopeTheta: 100, Act: SiLU,
+			Rope:          RoPEScaling{Type: RoPELongRoPE, OriginalMaxPos: 3, ShortFactor: []float64{1, 1.5, 2}, LongFactor: []float64{1.2, 3, 7}},
+			SlidingWindow: 4,
+		},
+		// Gemma: (1 + w) norms, √hidden embedding scale, GeGLU (tanh),
+		// head_dim 10 ≠ hidden/heads, MQA, tied.
+		"gemma": {
+			Arch: Llama, ModelType: "gemma", Hidden: 24, Vocab: 29, MaxPos: 16, HeadDim: 10,
+			Layers: []LayerDims{{3, 1, 40}, {3, 1, 40}}, NormEps: 1e-6, RopeTheta: 10000, Act: GELUTanh,
+			TiedEmbeddings: true, NormOffset: true, EmbedScale: true,
+		},
+		// Gemma 2: four norms per layer, query_pre_attn_scalar, both
+		// softcaps (small, so that they bend), window 3 on even layers,
+		// exact GELU.
+		"gemma2": {
+			Arch: Llama, ModelType: "gemma2", Hidden: 24, Vocab: 29, MaxPos: 16, HeadDim: 8,
+			Layers: []LayerDims{{4, 2, 40}, {4, 2, 40}}, NormEps: 1e-6, RopeTheta: 100, Act: GELU,
+			TiedEmbeddings: true, NormOffset: true, EmbedScale: true, PostNorms: true,
+			QueryScale: 20, AttnSoftcap: 1.5, FinalSoftcap: 2, SlidingWindow: 3, Kinds: []LayerKind{{Sliding: true}, {}},
+		},
+		// Gemma 3: Gemma 2's block with (1 + w) q/k norms, local layers
+		// (window 2, base 50) and a global one with linear RoPE scaling.
+		"gemma3": {
+			Arch: Llama, ModelType: "gemma3_text", Hidden: 24, Vocab: 29, MaxPos: 16, HeadDim: 12,
+			Layers: []LayerDims{{2, 1, 40}, {2, 1, 40}, {2, 1, 40}}, NormEps: 1e-6, RopeTheta: 10000, Act: GELUTanh,
+			Rope:           RoPEScaling{Type: RoPELinear, Factor: 4},
+			TiedEmbeddings: true, NormOffset: true, EmbedScale: true, PostNorms: true, QKNorm: true,
+			QueryScale: 12, RopeLocalTheta: 50, SlidingWindow: 2, Kinds: []LayerKind{{Sliding: true}, {Sliding: true}, {}},
+		},
+		// OLMo 2: no input norms, post-norms, q/k norms over the whole
+		// projection, GQA.
+		"olmo2": {
+			Arch: Llama, ModelType: "olmo2", Hidden: 24, Vocab: 29, MaxPos: 16, HeadDim: 8,
+			Layers: []LayerDims{{4, 2, 40}, {4, 2, 40}}, NormEps: 1e-6, RopeTheta: 500000, Act: SiLU,
+			PostNorms: true, NoPreNorms: true, QKNorm: true, QKNormWide: true,
+		},
+		// SmolLM3: layer 1 of 3 applies no RoPE and slides (window 2).
+		"smollm3": {
+			Arch: Llama, ModelType: "smollm3", Hidden: 24, Vocab: 29, MaxPos: 16, HeadDim: 8,
+			Layers: []LayerDims{{3, 1, 40}, {3, 1, 40}, {3, 1, 40}}, NormEps: 1e-6, RopeTheta: 100, Act: SiLU, TiedEmbeddings: true,
+			SlidingWindow: 2, Kinds: []LayerKind{{}, {Sliding: true, NoRoPE: true}, {}},
+		},
 		"gpt2": {
 			Arch: GPT2, ModelType: "gpt2", Hidden: 24, Vocab: 29, MaxPos: 16, HeadDim: 8,
 			Layers:  []LayerDims{{3, 3, 40}, {3, 3, 40}},
@@ -101,7 +160,8 @@ func randomModel(t testing.TB, cfg Config, seed uint64) *Model {
 }
 
 func isNormWeight(r Role) bool {
-	return r == RoleAttnNorm || r == RoleMLPNorm || r == RoleFinalNorm || r == RoleQNorm || r == RoleKNorm || r == RoleEmbedNorm
+	return r == RoleAttnNorm || r == RoleMLPNorm || r == RoleFinalNorm || r == RoleQNorm || r == RoleKNorm ||
+		r == RolePostAttnNorm || r == RolePostMLPNorm || r == RoleEmbedNorm
 }
 
 // randomTokens returns n tokens below v.

@@ -151,7 +151,11 @@ func Slice(m *model.Model, p Plan) (*model.Model, error) {
 		return nil, err
 	}
 	cfg := m.Config.Clone()
-	cfg.Layers = dims
+	src := make([]int, len(keep))
+	for i, r := range keep {
+		src[i] = r.src
+	}
+	cfg.SetLayers(src, dims) // per-layer kinds (sliding windows) follow their blocks
 	out, err := model.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("structured model: %w", err)
@@ -209,6 +213,16 @@ func sourceOf(m *model.Model, t model.TensorInfo, keep []resolved) (model.Tensor
 		rows = append(rows, headRows(r.kvHeads, hd, d.Heads*hd)...)
 		rows = append(rows, headRows(r.kvHeads, hd, (d.Heads+d.KVHeads)*hd)...)
 		return src, rows, nil, nil
+	case model.RoleQNorm, model.RoleKNorm:
+		if !m.Config.QKNormWide { // one head's weights, shared by the heads
+			return src, nil, nil, nil
+		}
+		// OLMo 2: the norm spans the projection; keep the kept heads'
+		// entries (the remaining heads' RMS then changes, as it must).
+		if t.Role == model.RoleQNorm {
+			return src, headRows(r.heads, hd, 0), nil, nil
+		}
+		return src, headRows(r.kvHeads, hd, 0), nil, nil
 	case model.RoleO:
 		return src, nil, headRows(r.heads, hd, 0), nil
 	case model.RoleGate, model.RoleUp, model.RoleGateBias, model.RoleUpBias:

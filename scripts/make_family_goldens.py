@@ -208,8 +208,12 @@ def params(cfg, g, dtype):
 def golden(name, cfg, dtype, g, prefix=None):
     """make_model_goldens' golden(), plus the logits of a prefix pass."""
     base.golden(name, cfg, params(cfg, g, dtype), forward, g)
-    if not prefix:
-        return
+    if prefix:
+        add_prefix(name, cfg, prefix, forward)
+
+
+def add_prefix(name, cfg, prefix, forward):
+    """Adds prefix_seq and prefix_logits (forward over the first prefix tokens) to golden.json."""
     path = os.path.join(OUT, name, "golden.json")
     with open(path) as f:
         out = json.load(f)

@@ -104,7 +104,11 @@ func writeInspectText(w io.Writer, dir string, s *model.Summary) error {
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "tensor\tshape\tdtype\tparameters\tnonzero\tsparsity")
 	for _, t := range s.Tensors {
-		fmt.Fprintf(tw, "%s\t%v\t%s\t%d\t%d\t%.2f%%\n", t.Name, t.Shape, t.DType, t.Parameters, t.NonZero, 100*t.Sparsity)
+		name := t.Name
+		if t.Stored != "" { // a part of a fused checkpoint tensor (Phi-3)
+			name = fmt.Sprintf("%s (%s from row %d)", t.Name, t.Stored, t.StoredRow)
+		}
+		fmt.Fprintf(tw, "%s\t%v\t%s\t%d\t%d\t%.2f%%\n", name, t.Shape, t.DType, t.Parameters, t.NonZero, 100*t.Sparsity)
 	}
 	return tw.Flush()
 }

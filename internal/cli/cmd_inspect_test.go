@@ -122,3 +122,20 @@ func TestInspectEncoder(t *testing.T) {
 		t.Errorf("summary %+v", s)
 	}
 }
+
+// The tensors of a checkpoint that fuses them (Phi-3) are listed split,
+// each saying which stored tensor holds it from which row.
+func TestInspectFusedTensors(t *testing.T) {
+	var out, errOut bytes.Buffer
+	dir := repoPath("model", "testdata", "goldens", "phi4-mini-bf16")
+	if code := runMain(context.Background(), []string{"inspect", dir}, &out, &errOut); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	for _, want := range []string{"llama (model_type phi3)", "RoPE longrope, rotary dim 6",
+		"model.layers.1.self_attn.k_proj.weight (model.layers.1.self_attn.qkv_proj.weight from row 24)",
+		"model.layers.0.mlp.up_proj.weight (model.layers.0.mlp.gate_up_proj.weight from row 24)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("text output lacks %q:\n%s", want, out.String())
+		}
+	}
+}

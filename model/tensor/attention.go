@@ -24,19 +24,7 @@ const AttentionBlock = 64
 // receives P for the backward pass. The scores and outputs are matrix
 // products, so this is many times faster than per-row dot products.
 func CausalAttention(y, q, k, v Mat, p []float32, T, hd int, scale float32) {
-	p = p[:T*T]
-	for i0 := 0; i0 < T; i0 += AttentionBlock {
-		i1 := min(T, i0+AttentionBlock)
-		// Scores of queries [i0, i1) against keys [0, i1).
-		MatMulNTStrided(p[i0*T:], T, q.off(i0), q.Stride, k.Data, k.Stride, i1-i0, i1, hd, false)
-		for i := i0; i < i1; i++ {
-			row := p[i*T : i*T+T]
-			Scale(row[:i+1], scale)
-			SoftmaxInPlace(row[:i+1])
-			clear(row[i+1:])
-		}
-		MatMulNNStrided(y.off(i0), y.Stride, p[i0*T:], T, v.Data, v.Stride, i1-i0, hd, i1, false)
-	}
+	MaskedAttention(y, q, k, v, p, T, hd, scale, AttnOptions{})
 }
 
 // CausalAttentionBackward adds (+=) to dq, dk and dv the gradients of
@@ -44,35 +32,5 @@ func CausalAttention(y, q, k, v Mat, p []float32, T, hd int, scale float32) {
 // Heads that share K and V (grouped-query attention) accumulate into the
 // same dk, dv in the order the caller runs them.
 func CausalAttentionBackward(dq, dk, dv, dy, q, k, v Mat, p, ds []float32, T, hd int, scale float32) {
-	p, ds = p[:T*T], ds[:T*T]
-	// dV += Pᵀ·dY and dP = dY·Vᵀ, both over the causal part only: row i
-	// of P and dP is zero past column i. Blocks of queries (dP, dQ) stop at
-	// their last key; blocks of keys (dV, dK) start at their first query.
-	for i0 := 0; i0 < T; i0 += AttentionBlock {
-		i1 := min(T, i0+AttentionBlock)
-		MatMulNTStrided(ds[i0*T:], T, dy.off(i0), dy.Stride, v.Data, v.Stride, i1-i0, i1, hd, false)
-	}
-	for j0 := 0; j0 < T; j0 += AttentionBlock {
-		// Keys [j0, j1) are attended by queries [j0, T) only.
-		j1 := min(T, j0+AttentionBlock)
-		MatMulTNStrided(dv.off(j0), dv.Stride, p[j0*T+j0:], T, dy.off(j0), dy.Stride, j1-j0, hd, T-j0, true)
-	}
-	// dS = P ⊙ (dP - rowsum(P ⊙ dP)) · scale.
-	for i := 0; i < T; i++ {
-		pr, dr := p[i*T:i*T+i+1], ds[i*T:i*T+T]
-		dot := Dot(pr, dr[:i+1])
-		for j, pj := range pr {
-			dr[j] = pj * (dr[j] - dot) * scale
-		}
-		clear(dr[i+1:])
-	}
-	// dQ += dS·K over each block's keys; dK += dSᵀ·Q.
-	for i0 := 0; i0 < T; i0 += AttentionBlock {
-		i1 := min(T, i0+AttentionBlock)
-		MatMulNNStrided(dq.off(i0), dq.Stride, ds[i0*T:], T, k.Data, k.Stride, i1-i0, hd, i1, true)
-	}
-	for j0 := 0; j0 < T; j0 += AttentionBlock {
-		j1 := min(T, j0+AttentionBlock)
-		MatMulTNStrided(dk.off(j0), dk.Stride, ds[j0*T+j0:], T, q.off(j0), q.Stride, j1-j0, hd, T-j0, true)
-	}
+	MaskedAttentionBackward(dq, dk, dv, dy, q, k, v, p, ds, nil, T, hd, scale, AttnOptions{})
 }

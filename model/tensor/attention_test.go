@@ -6,64 +6,15 @@ import (
 	"testing"
 )
 
-// attention64 is causal attention in float64, written from the definition
-// with explicit loops: it returns Y and P.
+// attention64 is causal attention in float64 (attentionMasked64 without
+// a window or a softcap): it returns Y and P.
 func attention64(q, k, v []float64, T, hd int, scale float64) (y, p []float64) {
-	y, p = make([]float64, T*hd), make([]float64, T*T)
-	for i := 0; i < T; i++ {
-		mx := math.Inf(-1)
-		for j := 0; j <= i; j++ {
-			var s float64
-			for d := 0; d < hd; d++ {
-				s += q[i*hd+d] * k[j*hd+d]
-			}
-			p[i*T+j] = s * scale
-			mx = math.Max(mx, p[i*T+j])
-		}
-		var sum float64
-		for j := 0; j <= i; j++ {
-			p[i*T+j] = math.Exp(p[i*T+j] - mx)
-			sum += p[i*T+j]
-		}
-		for j := 0; j <= i; j++ {
-			p[i*T+j] /= sum
-			for d := 0; d < hd; d++ {
-				y[i*hd+d] += p[i*T+j] * v[j*hd+d]
-			}
-		}
-	}
-	return y, p
+	return attentionMasked64(q, k, v, T, hd, scale, 0, 0)
 }
 
-// attentionGrad64 returns dQ, dK, dV of Σ dy·Y by the chain rule through
-// the softmax Jacobian ∂p_j/∂s_l = p_j(δ_jl - p_l), in float64.
+// attentionGrad64 is attentionMaskedGrad64 without a window or a softcap.
 func attentionGrad64(q, k, v, dy []float64, T, hd int, scale float64) (dq, dk, dv []float64) {
-	_, p := attention64(q, k, v, T, hd, scale)
-	dq, dk, dv = make([]float64, T*hd), make([]float64, T*hd), make([]float64, T*hd)
-	for i := 0; i < T; i++ {
-		dp := make([]float64, i+1)
-		for j := 0; j <= i; j++ {
-			for d := 0; d < hd; d++ {
-				dp[j] += dy[i*hd+d] * v[j*hd+d]
-				dv[j*hd+d] += p[i*T+j] * dy[i*hd+d]
-			}
-		}
-		for l := 0; l <= i; l++ {
-			var ds float64 // ∂L/∂s_l
-			for j := 0; j <= i; j++ {
-				jac := -p[i*T+j] * p[i*T+l]
-				if j == l {
-					jac += p[i*T+j]
-				}
-				ds += dp[j] * jac
-			}
-			for d := 0; d < hd; d++ {
-				dq[i*hd+d] += ds * scale * k[l*hd+d]
-				dk[l*hd+d] += ds * scale * q[i*hd+d]
-			}
-		}
-	}
-	return dq, dk, dv
+	return attentionMaskedGrad64(q, k, v, dy, T, hd, scale, 0, 0)
 }
 
 // headViews lays q, k, v (T×hd each) out as one head's columns of a fused

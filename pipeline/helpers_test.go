@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"lopper/pipeline"
 	"lopper/pipeline/pipelinetest"
+	"lopper/pipeline/runner"
 )
 
 // registry returns a registry with the test kinds of kit.
@@ -65,7 +66,7 @@ func (w tWriter) Write(p []byte) (int, error) {
 }
 
 // runRecipe loads and runs src with the given options.
-func runRecipe(t *testing.T, ctx context.Context, kit *pipelinetest.Kit, src string, opts pipeline.RunOptions) *pipeline.RunRecord {
+func runRecipe(t *testing.T, ctx context.Context, kit *pipelinetest.Kit, src string, opts runner.Options) *pipeline.RunRecord {
 	t.Helper()
 	r := mustLoad(t, kit, src)
 	if opts.OutDir == "" && opts.RunDir == "" {
@@ -74,7 +75,7 @@ func runRecipe(t *testing.T, ctx context.Context, kit *pipelinetest.Kit, src str
 	if opts.Logger == nil {
 		opts.Logger = testLogger(t)
 	}
-	rec, err := pipeline.Run(ctx, r, opts)
+	rec, err := runner.Run(ctx, r, opts)
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}

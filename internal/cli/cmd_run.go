@@ -12,6 +12,7 @@ import (
 	"lopper/internal/fsx"
 	"lopper/model/tensor"
 	"lopper/pipeline"
+	"lopper/pipeline/runner"
 	"lopper/stages"
 )
 
@@ -59,7 +60,7 @@ func runRun(ctx context.Context, a *app, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
-	opts := pipeline.RunOptions{Jobs: *jobs, FailFast: *failFast, OutDir: *out, Logger: a.log, Version: version,
+	opts := runner.Options{Jobs: *jobs, FailFast: *failFast, OutDir: *out, Logger: a.log, Version: version,
 		Build: buildID(), Numerics: tensor.Fingerprint()}
 	var r *pipeline.Recipe
 	cache := "" // the stage cache's directory, "" for none
@@ -75,7 +76,7 @@ func runRun(ctx context.Context, a *app, args []string) int {
 		return code
 	}
 	if *summaryJSON != "" { // before anything is created
-		if err := r.CheckOutputFile(*summaryJSON, cache); err != nil {
+		if err := runner.CheckOutputFile(r, *summaryJSON, cache); err != nil {
 			fmt.Fprintf(a.stderr, "lopper run: --summary-json: %v\n", err)
 			return exitUsage
 		}
@@ -88,13 +89,13 @@ func runRun(ctx context.Context, a *app, args []string) int {
 		}
 		opts.Cache = c
 	}
-	opts.LockFile = pipeline.LockPath(r.Path) // written before the final record: see RunOptions
-	release, ok := a.guard.hold()             // an interrupt lets the run record itself
+	opts.LockFile = runner.LockPath(r.Path) // written before the final record: see RunOptions
+	release, ok := a.guard.hold()           // an interrupt lets the run record itself
 	if !ok {
 		return exitInterrupted
 	}
 	defer release()
-	rec, err := pipeline.Run(ctx, r, opts)
+	rec, err := runner.Run(ctx, r, opts)
 	if rec == nil {
 		fmt.Fprintf(a.stderr, "lopper run: %v\n", err)
 		return exitFailed
@@ -132,8 +133,8 @@ func runRun(ctx context.Context, a *app, args []string) int {
 // continue it, and the directory of its cache: --cache-dir, else the run's
 // own as its record says (none when the run had none, "" also for
 // --no-cache, which runs every stage again).
-func (a *app) resumeRun(dir string, opts pipeline.RunOptions, cacheDir string, noCache bool) (*pipeline.Recipe, pipeline.RunOptions, string, int) {
-	res, err := pipeline.LoadResumable(dir, newRegistry())
+func (a *app) resumeRun(dir string, opts runner.Options, cacheDir string, noCache bool) (*pipeline.Recipe, runner.Options, string, int) {
+	res, err := runner.LoadResumable(dir, newRegistry())
 	if err != nil {
 		fmt.Fprintf(a.stderr, "lopper run --resume: %v\n", err)
 		return nil, opts, "", exitUsage

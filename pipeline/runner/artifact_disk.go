@@ -1,17 +1,18 @@
-package pipeline
+package runner
 
 import (
 	"context"
-	"fmt"
-	"os"
+	"errors"
 	"path/filepath"
 	"strings"
 	"sync"
+
+	"lopper/pipeline"
 )
 
 // diskArtifacts are the artifacts of one run that stages asked to have on
-// disk: each is encoded once, by its kind's codec, into
-// RUN_DIR/artifacts/KIND-DIGEST12, however many stages ask.
+// disk (StageContext.ArtifactDir): each is encoded once, by its kind's
+// codec, into RUN_DIR/artifacts/KIND-DIGEST12, however many stages ask.
 type diskArtifacts struct {
 	mu      sync.Mutex
 	entries map[string]*diskEntry // by digest
@@ -23,21 +24,12 @@ type diskEntry struct {
 	err  error
 }
 
-// ArtifactDir returns a directory holding the artifact called name of the
-// stage r names, encoded by its kind's codec (for a model: a Hugging Face
-// directory). Artifacts pass between stages in memory; a stage that needs
-// one as files (an external tool, a format check) asks for it here. The
-// directory is written atomically the first time any stage of the run asks,
-// is shared by later askers, and must not be modified.
-func (sc *StageContext) ArtifactDir(ctx context.Context, r Ref, name string) (string, error) {
-	a, err := sc.Artifact(r, name)
-	if err != nil {
-		return "", err
+// dir returns the directory holding a in the run directory runDir, writing
+// it atomically the first time any stage of the run asks.
+func (d *diskArtifacts) dir(ctx context.Context, reg *pipeline.Registry, runDir string, a pipeline.Artifact) (string, error) {
+	if runDir == "" {
+		return "", errors.New("no run directory to write artifacts into")
 	}
-	if sc.disk == nil || sc.RunDir == "" {
-		return "", fmt.Errorf("stage %s: no run directory to write artifacts into", sc.ID)
-	}
-	d := sc.disk
 	d.mu.Lock()
 	if d.entries == nil {
 		d.entries = map[string]*diskEntry{}
@@ -53,17 +45,14 @@ func (sc *StageContext) ArtifactDir(ctx context.Context, r Ref, name string) (st
 		if len(hex) > 12 {
 			hex = hex[:12]
 		}
-		dir := filepath.Join(sc.RunDir, "artifacts", a.Kind()+"-"+hex)
-		if _, err := os.Stat(filepath.Join(dir, artifactMetaFile)); err == nil {
+		dir := filepath.Join(runDir, "artifacts", a.Kind()+"-"+hex)
+		if pipeline.ArtifactWritten(dir) {
 			e.dir = dir // written by an earlier attempt of this run (--resume)
 			return
 		}
-		if e.err = WriteArtifact(ctx, sc.Registry, dir, a); e.err == nil {
+		if e.err = pipeline.WriteArtifact(ctx, reg, dir, a); e.err == nil {
 			e.dir = dir
 		}
 	})
-	if e.err != nil {
-		return "", fmt.Errorf("stage %s: %s's %q artifact on disk: %w", sc.ID, r.ID, name, e.err)
-	}
-	return e.dir, nil
+	return e.dir, e.err
 }

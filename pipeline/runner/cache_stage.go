@@ -1,30 +1,33 @@
-package pipeline
+package runner
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"lopper/pipeline"
+	"lopper/pipeline/sched"
 )
 
 // stageKey is everything a stage instance's result may depend on (see
 // Decl); its digest is the instance's cache key.
 type stageKey struct {
-	Schema    int            `json:"schema"`
-	Build     string         `json:"build"`
-	Numerics  string         `json:"numerics"`
-	Uses      string         `json:"uses"`
-	Path      string         `json:"path"`
-	Iteration int            `json:"iteration"`
-	Matrix    map[string]any `json:"matrix,omitempty"`
-	Config    string         `json:"config"` // the config digest (ConfigJSON)
-	Inputs    []keyInput     `json:"inputs"`
-	Files     []FileRecord   `json:"files"`
+	Schema    int                   `json:"schema"`
+	Build     string                `json:"build"`
+	Numerics  string                `json:"numerics"`
+	Uses      string                `json:"uses"`
+	Path      string                `json:"path"`
+	Iteration int                   `json:"iteration"`
+	Matrix    map[string]any        `json:"matrix,omitempty"`
+	Config    string                `json:"config"` // the config digest (ConfigJSON)
+	Inputs    []keyInput            `json:"inputs"`
+	Files     []pipeline.FileRecord `json:"files"`
 }
 
 // keyInput is one input of a stage: an artifact by its digest, or (no
@@ -39,13 +42,14 @@ type keyInput struct {
 // cacheKey computes the stage's cache key (also for volatile stages and
 // runs without a cache: the lockfile lists them) and records it on the
 // stage with the digests of the files it reads.
-func (x *scopeRun) cacheKey(s *Stage, rec *StageRecord, decl Decl, cfgDigest string, inputs []InputRecord) (string, error) {
-	files, err := x.fileRecords(decl.Files)
+func (rs *runState) cacheKey(t *sched.Task, inst *pipeline.Instance, inputs []pipeline.InputRecord) (string, error) {
+	s, rec, decl := t.Stage, t.Record, inst.Decl
+	files, err := rs.fileRecords(decl.Files)
 	if err != nil {
 		return "", err
 	}
-	k := stageKey{Schema: cacheSchema, Build: x.rs.opts.Build, Numerics: x.rs.opts.Numerics, Uses: s.Uses,
-		Path: rec.Path, Iteration: x.iteration, Matrix: x.matrix, Config: cfgDigest, Inputs: []keyInput{}, Files: files}
+	k := stageKey{Schema: pipeline.CacheKeySchema, Build: rs.opts.Build, Numerics: rs.opts.Numerics, Uses: s.Uses,
+		Path: rec.Path, Iteration: t.Iteration, Matrix: t.Matrix, Config: inst.Digest, Inputs: []keyInput{}, Files: files}
 	for _, in := range inputs {
 		k.Inputs = append(k.Inputs, keyInput(in))
 	}
@@ -53,7 +57,7 @@ func (x *scopeRun) cacheKey(s *Stage, rec *StageRecord, decl Decl, cfgDigest str
 		if in.Artifact != "" || in.Ref.ID == "" {
 			continue
 		}
-		res, ok := x.lookup(in.Ref.ID)
+		res, ok := t.Inputs[in.Ref.ID]
 		if !ok {
 			return "", fmt.Errorf("input %s has no result", in.Ref.ID)
 		}
@@ -67,8 +71,8 @@ func (x *scopeRun) cacheKey(s *Stage, rec *StageRecord, decl Decl, cfgDigest str
 	if err != nil {
 		return "", fmt.Errorf("cache key: %w", err)
 	}
-	key := fmt.Sprintf("%s%x", cacheKeyPrefix, sha256.Sum256(b))
-	x.rs.rec.update(func() {
+	key := fmt.Sprintf("%s%x", pipeline.CacheKeyPrefix, sha256.Sum256(b))
+	rs.rec.update(func() {
 		rec.Files, rec.Volatile = files, decl.Volatile
 		if !decl.Volatile {
 			rec.CacheKey = key
@@ -79,22 +83,26 @@ func (x *scopeRun) cacheKey(s *Stage, rec *StageRecord, decl Decl, cfgDigest str
 
 // fileRecords digests the files a stage declared, resolved against the
 // recipe's directory, sorted and without duplicates.
-func (x *scopeRun) fileRecords(paths []string) ([]FileRecord, error) {
+func (rs *runState) fileRecords(paths []string) ([]pipeline.FileRecord, error) {
 	var abs []string
 	for _, p := range paths {
-		if p != "" {
-			abs = append(abs, resolvePath(x.rs.recipe.Dir, p))
+		switch {
+		case p == "":
+		case filepath.IsAbs(p):
+			abs = append(abs, p)
+		default:
+			abs = append(abs, filepath.Join(rs.recipe.Dir, p))
 		}
 	}
 	slices.Sort(abs)
 	abs = slices.Compact(abs)
-	out := make([]FileRecord, 0, len(abs))
+	out := make([]pipeline.FileRecord, 0, len(abs))
 	for _, p := range abs {
-		d, err := FileDigest(p)
+		d, err := pipeline.FileDigest(p)
 		if err != nil {
 			return nil, fmt.Errorf("input file: %w", err)
 		}
-		out = append(out, FileRecord{Path: p, Digest: d})
+		out = append(out, pipeline.FileRecord{Path: p, Digest: d})
 	}
 	return out, nil
 }
@@ -102,56 +110,34 @@ func (x *scopeRun) fileRecords(paths []string) ([]FileRecord, error) {
 // fromCache returns the stage's result from the cache (or, for `lopper
 // status`, from the lockfile) when there is one. A damaged entry is logged,
 // removed and recomputed.
-func (x *scopeRun) fromCache(ctx context.Context, s *Stage, rec *StageRecord, decl Decl, key string, log hclog.Logger) (*Result, bool, error) {
-	if o := x.rs.oracle; o != nil {
-		return o.stage(rec, decl, key)
+func (rs *runState) fromCache(ctx context.Context, t *sched.Task, decl pipeline.Decl, key string, log hclog.Logger) (*pipeline.Result, bool, error) {
+	if o := rs.oracle; o != nil {
+		return o.stage(t.Record, decl, key)
 	}
-	cr := x.rs.cache
-	if cr == nil || decl.Volatile {
+	if rs.cache == nil || decl.Volatile {
 		return nil, false, nil
 	}
-	res, e, ok, err := cr.c.get(ctx, x.rs.recipe.registry, key)
-	if ctx.Err() != nil {
-		return nil, false, ctx.Err()
+	check := func(res *pipeline.Result) (*pipeline.Result, error) { return checkResult(t.Stage, decl, res) }
+	hit, ok, err := rs.opts.Cache.Lookup(ctx, rs.recipe.Registry(), key, check, log)
+	if err != nil || !ok {
+		return nil, false, err
 	}
-	if err == nil && ok {
-		if res, err = checkResult(s, decl, res); err != nil {
-			if p, perr := cr.c.entryPath(key); perr == nil {
-				err = &corruptError{path: p, err: err}
-			}
-		}
-	}
-	var bad *corruptError
-	switch {
-	case errors.As(err, &bad):
-		log.Warn("cache entry is damaged; recomputing", "key", key, "error", err)
-		if rerr := cr.c.remove(bad.path); rerr != nil {
-			log.Warn("cannot remove the damaged cache entry", "path", bad.path, "error", rerr)
-		}
-		return nil, false, nil
-	case err != nil:
-		log.Warn("cannot read the stage cache; recomputing", "key", key, "error", err)
-		return nil, false, nil
-	case !ok:
-		return nil, false, nil
-	}
-	cr.use(key)
-	x.rs.rec.update(func() { rec.SavedSeconds, rec.Ended = e.Seconds, time.Now().UTC() })
-	log.Info("cached", "computed_by", e.Path, "saved_seconds", fmt.Sprintf("%.2f", e.Seconds))
-	return res, true, nil
+	rs.cache.Use(key)
+	rs.rec.update(func() { t.Record.SavedSeconds, t.Record.Ended = hit.Seconds, time.Now().UTC() })
+	log.Info("cached", "computed_by", hit.Path, "saved_seconds", fmt.Sprintf("%.2f", hit.Seconds))
+	return hit.Result, true, nil
 }
 
 // toCache stores a computed result. A failure to store is logged, not a
 // stage failure: the result itself is fine. Storing outlives an interrupt
 // that arrives meanwhile, so that finished work is kept for --resume.
-func (x *scopeRun) toCache(ctx context.Context, s *Stage, rec *StageRecord, decl Decl, key string, res *Result, seconds float64, log hclog.Logger) {
-	cr := x.rs.cache
-	if cr == nil || decl.Volatile {
+func (rs *runState) toCache(ctx context.Context, t *sched.Task, decl pipeline.Decl, key string, res *pipeline.Result, seconds float64, log hclog.Logger) {
+	if rs.cache == nil || decl.Volatile {
 		return
 	}
-	if err := cr.c.put(context.WithoutCancel(ctx), x.rs.recipe.registry, key, s.Uses, rec.Path, res, seconds); err != nil {
+	if err := rs.opts.Cache.Store(context.WithoutCancel(ctx), rs.recipe.Registry(), key, t.Stage.Uses, t.Record.Path, res, seconds); err != nil {
 		log.Warn("cannot store the result in the stage cache", "key", key, "error", err)
 		return
 	}
-	cr.use(key)
+	rs.cache.Use(key)
 }

@@ -1,4 +1,4 @@
-package pipeline_test
+package runner_test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"lopper/internal/fsx"
 	"lopper/pipeline"
 	"lopper/pipeline/pipelinetest"
+	"lopper/pipeline/runner"
 )
 
 // cacheRecipe exercises every way a stage can depend on something: a
@@ -79,7 +80,7 @@ func (cf *cacheFixture) run(set ...string) (*pipeline.RunRecord, map[string]int)
 	if err != nil {
 		cf.t.Fatal(err)
 	}
-	rec, err := pipeline.Run(context.Background(), r, pipeline.RunOptions{OutDir: cf.t.TempDir(), Cache: cf.cache,
+	rec, err := runner.Run(context.Background(), r, runner.Options{OutDir: cf.t.TempDir(), Cache: cf.cache,
 		Build: "test-build", Numerics: "test-numerics", Logger: testLogger(cf.t)})
 	if err != nil || rec.Status != pipeline.RunSucceeded {
 		cf.t.Fatalf("run: %v %s %s", err, rec.Status, rec.Error)

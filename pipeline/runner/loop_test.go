@@ -1,4 +1,4 @@
-package pipeline_test
+package runner_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"lopper/pipeline"
 	"lopper/pipeline/pipelinetest"
+	"lopper/pipeline/runner"
 )
 
 // gradualRecipe: the loop adds 1 to a number each iteration (starting from
@@ -43,7 +44,7 @@ stages:
 
 func TestLoopUntilStopsAndKeepsLastPassing(t *testing.T) {
 	kit := pipelinetest.New()
-	rec := runRecipe(t, context.Background(), kit, gradualRecipe(10, 0.05, "last_passing"), pipeline.RunOptions{})
+	rec := runRecipe(t, context.Background(), kit, gradualRecipe(10, 0.05, "last_passing"), runner.Options{})
 	if rec.Status != pipeline.RunSucceeded {
 		t.Fatalf("status %s: %s", rec.Status, rec.Error)
 	}
@@ -86,7 +87,7 @@ func TestLoopUntilStopsAndKeepsLastPassing(t *testing.T) {
 }
 
 func TestLoopKeepLast(t *testing.T) {
-	rec := runRecipe(t, context.Background(), pipelinetest.New(), gradualRecipe(10, 0.05, "last"), pipeline.RunOptions{})
+	rec := runRecipe(t, context.Background(), pipelinetest.New(), gradualRecipe(10, 0.05, "last"), runner.Options{})
 	g := stage(t, rec, "gradual")
 	if g.Loop.Kept == nil || *g.Loop.Kept != 3 || g.Metrics["value"] != 5 {
 		t.Errorf("keep last: kept %v value %v, want 3 and 5", g.Loop.Kept, g.Metrics["value"])
@@ -95,7 +96,7 @@ func TestLoopKeepLast(t *testing.T) {
 
 func TestLoopMaxIterationsBounds(t *testing.T) {
 	kit := pipelinetest.New()
-	rec := runRecipe(t, context.Background(), kit, gradualRecipe(3, 1, "last_passing"), pipeline.RunOptions{})
+	rec := runRecipe(t, context.Background(), kit, gradualRecipe(3, 1, "last_passing"), runner.Options{})
 	if rec.Status != pipeline.RunSucceeded {
 		t.Fatalf("status %s: %s", rec.Status, rec.Error)
 	}
@@ -113,7 +114,7 @@ func TestLoopMaxIterationsBounds(t *testing.T) {
 
 func TestLoopNoPassingIterationFails(t *testing.T) {
 	// max_drop -1: acc_drop (0) > -1 already after iteration 0.
-	rec := runRecipe(t, context.Background(), pipelinetest.New(), gradualRecipe(5, -1, "last_passing"), pipeline.RunOptions{})
+	rec := runRecipe(t, context.Background(), pipelinetest.New(), gradualRecipe(5, -1, "last_passing"), runner.Options{})
 	if rec.Status != pipeline.RunFailed {
 		t.Fatalf("status %s", rec.Status)
 	}
@@ -139,7 +140,7 @@ stages:
   after: {uses: emit, with: {input: loop}}
 `
 	kit := pipelinetest.New()
-	rec := runRecipe(t, context.Background(), kit, src, pipeline.RunOptions{})
+	rec := runRecipe(t, context.Background(), kit, src, runner.Options{})
 	if rec.Status != pipeline.RunFailed {
 		t.Fatalf("status %s", rec.Status)
 	}
@@ -168,7 +169,7 @@ stages:
     stages:
       step: {uses: emit, with: {value: "${{ iteration * 10 }}"}}
 `
-	rec := runRecipe(t, context.Background(), pipelinetest.New(), src, pipeline.RunOptions{})
+	rec := runRecipe(t, context.Background(), pipelinetest.New(), src, runner.Options{})
 	l := stage(t, rec, "loop")
 	if rec.Status != pipeline.RunSucceeded || *l.Loop.Kept != 2 || l.Metrics["value"] != 20 {
 		t.Errorf("status %s kept %v value %v", rec.Status, l.Loop.Kept, l.Metrics["value"])

@@ -1,4 +1,4 @@
-package pipeline_test
+package runner_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"lopper/pipeline"
 	"lopper/pipeline/pipelinetest"
+	"lopper/pipeline/runner"
 )
 
 func TestMatrixCartesianProduct(t *testing.T) {
@@ -33,7 +34,7 @@ stages:
 `
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	rec := runRecipe(t, ctx, kit, src, pipeline.RunOptions{Jobs: 4})
+	rec := runRecipe(t, ctx, kit, src, runner.Options{Jobs: 4})
 	if rec.Status != pipeline.RunSucceeded {
 		t.Fatalf("status %s: %s", rec.Status, rec.Error)
 	}
@@ -82,7 +83,7 @@ stages:
   report: {uses: emit, with: {reads: [sweep], metrics: {x: 1}}}
   independent: {uses: emit, with: {metrics: {x: 1}}}
 `
-	rec := runRecipe(t, context.Background(), kit, src, pipeline.RunOptions{})
+	rec := runRecipe(t, context.Background(), kit, src, runner.Options{})
 	if rec.Status != pipeline.RunFailed {
 		t.Fatalf("status %s", rec.Status)
 	}
@@ -117,7 +118,7 @@ stages:
     with: {that: "final.perplexity < baseline.perplexity * params.limit", message: perplexity regressed}
   save: {uses: emit, with: {reads: [gate], metrics: {x: 1}}}
 `
-	rec := runRecipe(t, context.Background(), pipelinetest.New(), src, pipeline.RunOptions{})
+	rec := runRecipe(t, context.Background(), pipelinetest.New(), src, runner.Options{})
 	if rec.Status != pipeline.RunGateFailed {
 		t.Fatalf("status %s, want gate_failed", rec.Status)
 	}
@@ -130,7 +131,7 @@ stages:
 		t.Errorf("a stage behind a failed gate ran")
 	}
 	// The same gate passes with a looser limit.
-	rec = runRecipe(t, context.Background(), pipelinetest.New(), strings.Replace(src, "limit: 1.1", "limit: 1.3", 1), pipeline.RunOptions{})
+	rec = runRecipe(t, context.Background(), pipelinetest.New(), strings.Replace(src, "limit: 1.1", "limit: 1.3", 1), runner.Options{})
 	if rec.Status != pipeline.RunSucceeded {
 		t.Errorf("status %s with limit 1.3", rec.Status)
 	}
@@ -144,7 +145,7 @@ stages:
   gate: {uses: assert, with: {that: "a.x > 1"}}
   bad: {uses: emit, with: {fail: broken}}
 `
-	rec := runRecipe(t, context.Background(), pipelinetest.New(), src, pipeline.RunOptions{})
+	rec := runRecipe(t, context.Background(), pipelinetest.New(), src, runner.Options{})
 	if rec.Status != pipeline.RunFailed {
 		t.Errorf("status %s, want failed", rec.Status)
 	}
@@ -176,7 +177,7 @@ stages:
           leaf: {uses: emit, with: {input: prev, add: "${{ matrix.k * 100 + iteration }}"}}
       pick: {uses: emit, needs: [fan], with: {input: prev, add: 1}}
 `
-	rec := runRecipe(t, context.Background(), pipelinetest.New(), src, pipeline.RunOptions{})
+	rec := runRecipe(t, context.Background(), pipelinetest.New(), src, runner.Options{})
 	if rec.Status != pipeline.RunSucceeded {
 		t.Fatalf("status %s: %s", rec.Status, rec.Error)
 	}

@@ -1,4 +1,4 @@
-package pipeline_test
+package runner_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"lopper/pipeline"
 	"lopper/pipeline/pipelinetest"
+	"lopper/pipeline/runner"
 )
 
 // Two independent stages meet at a rendezvous that only opens when both are
@@ -22,7 +23,7 @@ stages:
 `
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	rec := runRecipe(t, ctx, kit, src, pipeline.RunOptions{Jobs: 2})
+	rec := runRecipe(t, ctx, kit, src, runner.Options{Jobs: 2})
 	if rec.Status != pipeline.RunSucceeded {
 		t.Fatalf("status %s (%s): a and b did not run at the same time", rec.Status, rec.Error)
 	}
@@ -52,7 +53,7 @@ stages:
     stages:
       e: {uses: emit, with: {sleep: 5ms, metrics: {x: 1}}}
 `
-	rec := runRecipe(t, context.Background(), kit, src, pipeline.RunOptions{Jobs: 1})
+	rec := runRecipe(t, context.Background(), kit, src, runner.Options{Jobs: 1})
 	if rec.Status != pipeline.RunSucceeded {
 		t.Fatalf("status %s: %s", rec.Status, rec.Error)
 	}
@@ -88,7 +89,7 @@ stages:
   other: {uses: emit, with: {sleep: 30ms, metrics: {x: 1}}}
   after_other: {uses: emit, with: {reads: [other], metrics: {x: 1}}}
 `
-	rec := runRecipe(t, context.Background(), kit, src, pipeline.RunOptions{Jobs: 4})
+	rec := runRecipe(t, context.Background(), kit, src, runner.Options{Jobs: 4})
 	if rec.Status != pipeline.RunFailed {
 		t.Fatalf("status %s, want failed", rec.Status)
 	}
@@ -125,7 +126,7 @@ stages:
   later: {uses: emit, with: {reads: [slow], metrics: {x: 1}}}
 `
 	start := time.Now()
-	rec := runRecipe(t, context.Background(), kit, src, pipeline.RunOptions{Jobs: 4, FailFast: true})
+	rec := runRecipe(t, context.Background(), kit, src, runner.Options{Jobs: 4, FailFast: true})
 	if time.Since(start) > 5*time.Second {
 		t.Errorf("fail-fast took %v", time.Since(start))
 	}
@@ -160,7 +161,7 @@ stages:
 		cancel()
 	}()
 	start := time.Now()
-	rec := runRecipe(t, ctx, kit, src, pipeline.RunOptions{Jobs: 4, Grace: 5 * time.Second})
+	rec := runRecipe(t, ctx, kit, src, runner.Options{Jobs: 4, Grace: 5 * time.Second})
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("interrupted run took %v to stop", d)
 	}
@@ -196,7 +197,7 @@ stages:
 		cancel()
 	}()
 	start := time.Now()
-	rec := runRecipe(t, ctx, kit, src, pipeline.RunOptions{Grace: 50 * time.Millisecond})
+	rec := runRecipe(t, ctx, kit, src, runner.Options{Grace: 50 * time.Millisecond})
 	if d := time.Since(start); d > 500*time.Millisecond {
 		t.Errorf("run took %v; the grace period is 50ms", d)
 	}
@@ -220,7 +221,7 @@ stages:
   crash: {uses: emit, with: {panic: "index out of range"}}
   fine: {uses: emit, with: {metrics: {x: 1}}}
 `
-	rec := runRecipe(t, context.Background(), kit, src, pipeline.RunOptions{})
+	rec := runRecipe(t, context.Background(), kit, src, runner.Options{})
 	s := stage(t, rec, "crash")
 	if s.Status != pipeline.StageFailed || s.Error != "panic: index out of range" {
 		t.Errorf("crash: status %s error %q", s.Status, s.Error)
@@ -244,7 +245,7 @@ stages:
   c: {uses: emit, with: {reads: [b], metrics: {x: 1}}}
   d: {uses: emit, when: "a.x == 2", with: {metrics: {x: 1}}}
 `
-	rec := runRecipe(t, context.Background(), kit, src, pipeline.RunOptions{})
+	rec := runRecipe(t, context.Background(), kit, src, runner.Options{})
 	if rec.Status != pipeline.RunSucceeded {
 		t.Fatalf("status %s: %s", rec.Status, rec.Error)
 	}
@@ -271,7 +272,7 @@ stages:
   sum: {uses: emit, when: "first.n + count.value == 6", with: {metrics: {n: 1}}}
   gate: {uses: assert, with: {that: "sum.n == 1"}}
 `
-	rec := runRecipe(t, context.Background(), kit, src, pipeline.RunOptions{})
+	rec := runRecipe(t, context.Background(), kit, src, runner.Options{})
 	if rec.Status != pipeline.RunSucceeded {
 		t.Fatalf("status %s: %s", rec.Status, rec.Error)
 	}

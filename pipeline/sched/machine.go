@@ -176,6 +176,11 @@ func (m *Machine) step() Actions {
 		m.running[t.ID] = t
 		m.out.Start = append(m.out.Start, &t.Task)
 	}
+	if len(m.running) == 0 && m.top.open > 0 {
+		// Nothing runs and nothing can start: a stage waits for something
+		// that will never come. A bug of the machine, never of a recipe.
+		panic("sched: the run is stalled with stages not final")
+	}
 	out := m.out
 	m.out = Actions{}
 	return out

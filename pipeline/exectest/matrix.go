@@ -1,4 +1,4 @@
-package runner_test
+package exectest
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 	"lopper/pipeline/runner"
 )
 
-func TestMatrixCartesianProduct(t *testing.T) {
+func testMatrixCartesianProduct(t *testing.T, ex Executor) {
 	kit := pipelinetest.New()
 	// Every branch waits at one rendezvous for all four: the run succeeds
 	// only if the branches run concurrently.
@@ -34,7 +34,7 @@ stages:
 `
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	rec := runRecipe(t, ctx, kit, src, runner.Options{Jobs: 4})
+	rec := runRecipe(t, ex, ctx, kit, src, runner.Options{Jobs: 4})
 	if rec.Status != pipeline.RunSucceeded {
 		t.Fatalf("status %s: %s", rec.Status, rec.Error)
 	}
@@ -70,7 +70,7 @@ stages:
 	}
 }
 
-func TestMatrixBranchFailure(t *testing.T) {
+func testMatrixBranchFailure(t *testing.T, ex Executor) {
 	kit := pipelinetest.New()
 	src := `version: 1
 stages:
@@ -83,7 +83,7 @@ stages:
   report: {uses: emit, with: {reads: [sweep], metrics: {x: 1}}}
   independent: {uses: emit, with: {metrics: {x: 1}}}
 `
-	rec := runRecipe(t, context.Background(), kit, src, runner.Options{})
+	rec := runRecipe(t, ex, context.Background(), kit, src, runner.Options{})
 	if rec.Status != pipeline.RunFailed {
 		t.Fatalf("status %s", rec.Status)
 	}
@@ -107,7 +107,7 @@ stages:
 	}
 }
 
-func TestAssertGate(t *testing.T) {
+func testAssertGate(t *testing.T, ex Executor) {
 	src := `version: 1
 params: {limit: 1.1}
 stages:
@@ -118,7 +118,7 @@ stages:
     with: {that: "final.perplexity < baseline.perplexity * params.limit", message: perplexity regressed}
   save: {uses: emit, with: {reads: [gate], metrics: {x: 1}}}
 `
-	rec := runRecipe(t, context.Background(), pipelinetest.New(), src, runner.Options{})
+	rec := runRecipe(t, ex, context.Background(), pipelinetest.New(), src, runner.Options{})
 	if rec.Status != pipeline.RunGateFailed {
 		t.Fatalf("status %s, want gate_failed", rec.Status)
 	}
@@ -131,21 +131,21 @@ stages:
 		t.Errorf("a stage behind a failed gate ran")
 	}
 	// The same gate passes with a looser limit.
-	rec = runRecipe(t, context.Background(), pipelinetest.New(), strings.Replace(src, "limit: 1.1", "limit: 1.3", 1), runner.Options{})
+	rec = runRecipe(t, ex, context.Background(), pipelinetest.New(), strings.Replace(src, "limit: 1.1", "limit: 1.3", 1), runner.Options{})
 	if rec.Status != pipeline.RunSucceeded {
 		t.Errorf("status %s with limit 1.3", rec.Status)
 	}
 }
 
 // A gate failure and a stage failure in one run: the run failed (exit 1).
-func TestStageFailureOutranksGate(t *testing.T) {
+func testStageFailureOutranksGate(t *testing.T, ex Executor) {
 	src := `version: 1
 stages:
   a: {uses: emit, with: {metrics: {x: 1}}}
   gate: {uses: assert, with: {that: "a.x > 1"}}
   bad: {uses: emit, with: {fail: broken}}
 `
-	rec := runRecipe(t, context.Background(), pipelinetest.New(), src, runner.Options{})
+	rec := runRecipe(t, ex, context.Background(), pipelinetest.New(), src, runner.Options{})
 	if rec.Status != pipeline.RunFailed {
 		t.Errorf("status %s, want failed", rec.Status)
 	}
@@ -153,7 +153,7 @@ stages:
 
 // Loops and matrices nest: a loop per matrix branch, and a matrix per loop
 // iteration reading iteration and prev.
-func TestNesting(t *testing.T) {
+func testNesting(t *testing.T, ex Executor) {
 	src := `version: 1
 stages:
   base: {uses: emit, with: {value: 0}}
@@ -177,7 +177,7 @@ stages:
           leaf: {uses: emit, with: {input: prev, add: "${{ matrix.k * 100 + iteration }}"}}
       pick: {uses: emit, needs: [fan], with: {input: prev, add: 1}}
 `
-	rec := runRecipe(t, context.Background(), pipelinetest.New(), src, runner.Options{})
+	rec := runRecipe(t, ex, context.Background(), pipelinetest.New(), src, runner.Options{})
 	if rec.Status != pipeline.RunSucceeded {
 		t.Fatalf("status %s: %s", rec.Status, rec.Error)
 	}

@@ -10,10 +10,11 @@ import (
 	"testing"
 
 	"lopper/pipeline"
+	"lopper/pipeline/exectest"
 	"lopper/pipeline/runner"
 )
 
-// lockRun runs cacheRecipe and writes its lockfile, returning the path.
+// lockRun runs exectest.CacheRecipe and writes its lockfile, returning the path.
 func (cf *cacheFixture) lockRun(set ...string) (*pipeline.RunRecord, string) {
 	cf.t.Helper()
 	rec, _ := cf.run(set...)
@@ -61,7 +62,7 @@ func states(rep *runner.StatusReport) map[string]string {
 }
 
 func TestStatusUpToDateAfterRun(t *testing.T) {
-	cf := newCacheFixture(t, cacheRecipe)
+	cf := newCacheFixture(t, exectest.CacheRecipe)
 	cf.lockRun()
 	rep := cf.status("test-build")
 	if !rep.UpToDate || len(rep.Changes) != 0 {
@@ -79,7 +80,7 @@ func TestStatusUpToDateAfterRun(t *testing.T) {
 }
 
 func TestStatusSaysWhatChanged(t *testing.T) {
-	cf := newCacheFixture(t, cacheRecipe)
+	cf := newCacheFixture(t, exectest.CacheRecipe)
 	cf.lockRun()
 	// A param: c is stale for its config, d because it reads c.
 	rep := cf.status("test-build", "w=20")
@@ -128,7 +129,7 @@ func TestStatusSaysWhatChanged(t *testing.T) {
 // stops it earlier, so fewer iterations are needed and all are up to date;
 // a new iteration beyond the locked ones is stale.
 func TestStatusReplaysLoops(t *testing.T) {
-	src := strings.Replace(cacheRecipe, `until: "step.value > 100"`, `until: "step.value > params.stop"`, 1)
+	src := strings.Replace(exectest.CacheRecipe, `until: "step.value > 100"`, `until: "step.value > params.stop"`, 1)
 	src = strings.Replace(src, "params: {v: 1.0,", "params: {stop: 100.0, v: 1.0,", 1)
 	cf := newCacheFixture(t, src)
 	cf.lockRun("stop=15") // values 12, 23: stops after iteration 1
@@ -148,7 +149,7 @@ func TestStatusReplaysLoops(t *testing.T) {
 }
 
 func TestLockIsDeterministic(t *testing.T) {
-	cf := newCacheFixture(t, cacheRecipe)
+	cf := newCacheFixture(t, exectest.CacheRecipe)
 	_, path := cf.lockRun()
 	first, err := os.ReadFile(path)
 	if err != nil {
@@ -188,7 +189,7 @@ func TestLockIsDeterministic(t *testing.T) {
 // it: a truncation at a line between two params or stages still parses,
 // and would otherwise read as params and stages that vanished.
 func TestReadLockRefusesTruncated(t *testing.T) {
-	cf := newCacheFixture(t, cacheRecipe)
+	cf := newCacheFixture(t, exectest.CacheRecipe)
 	_, path := cf.lockRun()
 	full, err := os.ReadFile(path)
 	if err != nil {

@@ -15,15 +15,17 @@ import (
 	"lopper/pipeline/runner"
 )
 
-// registry returns a registry with the test kinds of kit.
-func registry(kit *pipelinetest.Kit) *pipeline.Registry {
+// Helpers for tests that run recipes, here and in the executors' own tests.
+
+// Registry returns a registry with the test kinds of kit.
+func Registry(kit *pipelinetest.Kit) *pipeline.Registry {
 	reg := pipeline.NewRegistry()
 	kit.Register(reg)
 	return reg
 }
 
-// writeRecipe writes src as recipe.yaml in a fresh directory.
-func writeRecipe(t *testing.T, src string) string {
+// WriteRecipe writes src as recipe.yaml in a fresh directory.
+func WriteRecipe(t *testing.T, src string) string {
 	t.Helper()
 	f := filepath.Join(t.TempDir(), "recipe.yaml")
 	if err := os.WriteFile(f, []byte(src), 0o644); err != nil {
@@ -32,8 +34,18 @@ func writeRecipe(t *testing.T, src string) string {
 	return f
 }
 
-// testLogger logs to the test's output.
-func testLogger(t *testing.T) hclog.Logger {
+// Load loads a recipe that must be valid, with kit's kinds.
+func Load(t *testing.T, kit *pipelinetest.Kit, src string, set ...string) *pipeline.Recipe {
+	t.Helper()
+	r, err := pipeline.Load(WriteRecipe(t, src), pipeline.LoadOptions{Registry: Registry(kit), Set: set})
+	if err != nil {
+		t.Fatalf("recipe does not load:\n%v", err)
+	}
+	return r
+}
+
+// Logger logs to the test's output.
+func Logger(t *testing.T) hclog.Logger {
 	return hclog.New(&hclog.LoggerOptions{Output: tWriter{t}, Level: hclog.Debug})
 }
 
@@ -44,18 +56,17 @@ func (w tWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// runRecipe loads src with kit's kinds and runs it with ex.
-func runRecipe(t *testing.T, ex Executor, ctx context.Context, kit *pipelinetest.Kit, src string, opts runner.Options) *pipeline.RunRecord {
+// RunRecipe loads src with kit's kinds and runs it with ex; without a run
+// or out directory in opts it runs in a temporary one, without a logger it
+// logs to the test.
+func RunRecipe(t *testing.T, ex Executor, ctx context.Context, kit *pipelinetest.Kit, src string, opts runner.Options) *pipeline.RunRecord {
 	t.Helper()
-	r, err := pipeline.Load(writeRecipe(t, src), pipeline.LoadOptions{Registry: registry(kit)})
-	if err != nil {
-		t.Fatalf("recipe does not load:\n%v", err)
-	}
+	r := Load(t, kit, src)
 	if opts.OutDir == "" && opts.RunDir == "" {
 		opts.OutDir = t.TempDir()
 	}
 	if opts.Logger == nil {
-		opts.Logger = testLogger(t)
+		opts.Logger = Logger(t)
 	}
 	rec, err := ex.Run(ctx, r, opts)
 	if err != nil {
@@ -64,8 +75,8 @@ func runRecipe(t *testing.T, ex Executor, ctx context.Context, kit *pipelinetest
 	return rec
 }
 
-// stage finds a stage record by instance path ("gradual[1]/step").
-func stage(t *testing.T, rec *pipeline.RunRecord, path string) *pipeline.StageRecord {
+// Stage finds a stage record by instance path ("gradual[1]/step").
+func Stage(t *testing.T, rec *pipeline.RunRecord, path string) *pipeline.StageRecord {
 	t.Helper()
 	var found *pipeline.StageRecord
 	rec.Walk(func(s *pipeline.StageRecord) {
@@ -81,8 +92,8 @@ func stage(t *testing.T, rec *pipeline.RunRecord, path string) *pipeline.StageRe
 	return found
 }
 
-// readRecord reads run.json of a finished run from disk.
-func readRecord(t *testing.T, rec *pipeline.RunRecord) map[string]any {
+// ReadRecord reads run.json of a finished run from disk.
+func ReadRecord(t *testing.T, rec *pipeline.RunRecord) map[string]any {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(rec.RunDir, pipeline.RecordFile))
 	if err != nil {
@@ -94,3 +105,13 @@ func readRecord(t *testing.T, rec *pipeline.RunRecord) map[string]any {
 	}
 	return m
 }
+
+// Aliases inside the suite.
+var (
+	registry    = Registry
+	writeRecipe = WriteRecipe
+	testLogger  = Logger
+	runRecipe   = RunRecipe
+	stage       = Stage
+	readRecord  = ReadRecord
+)

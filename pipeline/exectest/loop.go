@@ -12,10 +12,10 @@ import (
 	"lopper/pipeline/runner"
 )
 
-// gradualRecipe: the loop adds 1 to a number each iteration (starting from
+// GradualRecipe: the loop adds 1 to a number each iteration (starting from
 // base's 1), and the measured accuracy falls by 0.02 per iteration from the
 // baseline's 0.9, so acc_drop after iteration i is 0.02·i.
-func gradualRecipe(maxIter int, maxDrop float64, keep string) string {
+func GradualRecipe(maxIter int, maxDrop float64, keep string) string {
 	return fmt.Sprintf(`version: 1
 params: {max_drop: %g}
 baseline: baseline
@@ -44,7 +44,7 @@ stages:
 
 func testLoopUntilStopsAndKeepsLastPassing(t *testing.T, ex Executor) {
 	kit := pipelinetest.New()
-	rec := runRecipe(t, ex, context.Background(), kit, gradualRecipe(10, 0.05, "last_passing"), runner.Options{})
+	rec := runRecipe(t, ex, context.Background(), kit, GradualRecipe(10, 0.05, "last_passing"), runner.Options{})
 	if rec.Status != pipeline.RunSucceeded {
 		t.Fatalf("status %s: %s", rec.Status, rec.Error)
 	}
@@ -87,7 +87,7 @@ func testLoopUntilStopsAndKeepsLastPassing(t *testing.T, ex Executor) {
 }
 
 func testLoopKeepLast(t *testing.T, ex Executor) {
-	rec := runRecipe(t, ex, context.Background(), pipelinetest.New(), gradualRecipe(10, 0.05, "last"), runner.Options{})
+	rec := runRecipe(t, ex, context.Background(), pipelinetest.New(), GradualRecipe(10, 0.05, "last"), runner.Options{})
 	g := stage(t, rec, "gradual")
 	if g.Loop.Kept == nil || *g.Loop.Kept != 3 || g.Metrics["value"] != 5 {
 		t.Errorf("keep last: kept %v value %v, want 3 and 5", g.Loop.Kept, g.Metrics["value"])
@@ -96,7 +96,7 @@ func testLoopKeepLast(t *testing.T, ex Executor) {
 
 func testLoopMaxIterationsBounds(t *testing.T, ex Executor) {
 	kit := pipelinetest.New()
-	rec := runRecipe(t, ex, context.Background(), kit, gradualRecipe(3, 1, "last_passing"), runner.Options{})
+	rec := runRecipe(t, ex, context.Background(), kit, GradualRecipe(3, 1, "last_passing"), runner.Options{})
 	if rec.Status != pipeline.RunSucceeded {
 		t.Fatalf("status %s: %s", rec.Status, rec.Error)
 	}
@@ -114,7 +114,7 @@ func testLoopMaxIterationsBounds(t *testing.T, ex Executor) {
 
 func testLoopNoPassingIterationFails(t *testing.T, ex Executor) {
 	// max_drop -1: acc_drop (0) > -1 already after iteration 0.
-	rec := runRecipe(t, ex, context.Background(), pipelinetest.New(), gradualRecipe(5, -1, "last_passing"), runner.Options{})
+	rec := runRecipe(t, ex, context.Background(), pipelinetest.New(), GradualRecipe(5, -1, "last_passing"), runner.Options{})
 	if rec.Status != pipeline.RunFailed {
 		t.Fatalf("status %s", rec.Status)
 	}

@@ -70,9 +70,8 @@ stages:
 	}
 }
 
-func testMatrixBranchFailure(t *testing.T, ex Executor) {
-	kit := pipelinetest.New()
-	src := `version: 1
+// BranchFailureRecipe is a matrix whose second branch fails.
+const BranchFailureRecipe = `version: 1
 stages:
   sweep:
     uses: matrix
@@ -83,6 +82,10 @@ stages:
   report: {uses: emit, with: {reads: [sweep], metrics: {x: 1}}}
   independent: {uses: emit, with: {metrics: {x: 1}}}
 `
+
+func testMatrixBranchFailure(t *testing.T, ex Executor) {
+	kit := pipelinetest.New()
+	src := BranchFailureRecipe
 	rec := runRecipe(t, ex, context.Background(), kit, src, runner.Options{})
 	if rec.Status != pipeline.RunFailed {
 		t.Fatalf("status %s", rec.Status)
@@ -107,8 +110,8 @@ stages:
 	}
 }
 
-func testAssertGate(t *testing.T, ex Executor) {
-	src := `version: 1
+// GateRecipe has a gate that fails (limit 1.1) and a stage behind it.
+const GateRecipe = `version: 1
 params: {limit: 1.1}
 stages:
   baseline: {uses: emit, with: {metrics: {perplexity: 10}}}
@@ -118,6 +121,9 @@ stages:
     with: {that: "final.perplexity < baseline.perplexity * params.limit", message: perplexity regressed}
   save: {uses: emit, with: {reads: [gate], metrics: {x: 1}}}
 `
+
+func testAssertGate(t *testing.T, ex Executor) {
+	src := GateRecipe
 	rec := runRecipe(t, ex, context.Background(), pipelinetest.New(), src, runner.Options{})
 	if rec.Status != pipeline.RunGateFailed {
 		t.Fatalf("status %s, want gate_failed", rec.Status)
@@ -151,10 +157,8 @@ stages:
 	}
 }
 
-// Loops and matrices nest: a loop per matrix branch, and a matrix per loop
-// iteration reading iteration and prev.
-func testNesting(t *testing.T, ex Executor) {
-	src := `version: 1
+// NestingRecipe nests a loop in a matrix and a matrix in a loop.
+const NestingRecipe = `version: 1
 stages:
   base: {uses: emit, with: {value: 0}}
   outer:
@@ -177,6 +181,11 @@ stages:
           leaf: {uses: emit, with: {input: prev, add: "${{ matrix.k * 100 + iteration }}"}}
       pick: {uses: emit, needs: [fan], with: {input: prev, add: 1}}
 `
+
+// Loops and matrices nest: a loop per matrix branch, and a matrix per loop
+// iteration reading iteration and prev.
+func testNesting(t *testing.T, ex Executor) {
+	src := NestingRecipe
 	rec := runRecipe(t, ex, context.Background(), pipelinetest.New(), src, runner.Options{})
 	if rec.Status != pipeline.RunSucceeded {
 		t.Fatalf("status %s: %s", rec.Status, rec.Error)

@@ -80,12 +80,6 @@ func ranExactly(t *testing.T, ran map[string]int, want ...string) {
 	}
 }
 
-func metricsByPath(rec *pipeline.RunRecord) map[string]pipeline.Metrics {
-	out := map[string]pipeline.Metrics{}
-	rec.Walk(func(s *pipeline.StageRecord) { out[s.Path] = s.Metrics })
-	return out
-}
-
 func TestCacheFileChangeInvalidates(t *testing.T) {
 	cf := newCacheFixture(t, exectest.CacheRecipe)
 	first, _ := cf.run()

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -18,9 +17,6 @@ import (
 	"lopper/pipeline/runner"
 	"lopper/pipeline/sched"
 )
-
-func itoa(i int) string     { return strconv.Itoa(i) }
-func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 
 // load compiles src with the test kinds of a fresh kit.
 func load(t *testing.T, src string) *pipeline.Recipe {

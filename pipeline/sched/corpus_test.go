@@ -1,5 +1,7 @@
 package sched_test
 
+import "lopper/pipeline/exectest"
+
 // corpus are recipes of the test kind emit that exercise every scheduling
 // rule without timing: what they record does not depend on the order in
 // which stages finish (no --fail-fast, no interrupts).
@@ -24,10 +26,10 @@ stages:
   after_other: {uses: emit, with: {reads: [other], metrics: {x: 1}}}
   crash: {uses: emit, with: {panic: "index out of range"}}
 `},
-	{"loop last_passing", gradual(10, 0.05, "last_passing")},
-	{"loop last", gradual(10, 0.05, "last")},
-	{"loop max_iterations", gradual(3, 0.5, "last_passing")},
-	{"loop none passing", gradual(5, -1, "last_passing")},
+	{"loop last_passing", exectest.GradualRecipe(10, 0.05, "last_passing")},
+	{"loop last", exectest.GradualRecipe(10, 0.05, "last")},
+	{"loop max_iterations", exectest.GradualRecipe(3, 0.5, "last_passing")},
+	{"loop none passing", exectest.GradualRecipe(5, -1, "last_passing")},
 	{"loop body failure", `version: 1
 stages:
   base: {uses: emit, with: {value: 1}}
@@ -65,58 +67,15 @@ stages:
       score: {uses: emit, with: {reads: [prune, base], metrics: {s: "${{ matrix.sparsity * base.z }}"}}}
   after: {uses: emit, with: {reads: [sweep], metrics: {n: "${{ sweep.branches }}"}}}
 `},
-	{"matrix branch failure", `version: 1
-stages:
-  sweep:
-    uses: matrix
-    with: {n: [1, 2, 3]}
-    stages:
-      work: {uses: emit, with: {metrics: {n: "${{ matrix.n }}"}, fail: "${{ matrix.n == 2 ? 'nan loss' : '' }}"}}
-      after: {uses: emit, with: {reads: [work], metrics: {x: 1}}}
-  report: {uses: emit, with: {reads: [sweep], metrics: {x: 1}}}
-  independent: {uses: emit, with: {metrics: {x: 1}}}
-`},
-	{"gates", `version: 1
-params: {limit: 1.1}
-stages:
-  baseline: {uses: emit, with: {metrics: {perplexity: 10}}}
-  final: {uses: emit, with: {metrics: {perplexity: 12}}}
-  gate:
-    uses: assert
-    with: {that: "final.perplexity < baseline.perplexity * params.limit", message: perplexity regressed}
-  save: {uses: emit, with: {reads: [gate], metrics: {x: 1}}}
-  ok: {uses: assert, with: {that: "final.perplexity > 1"}}
-  after_ok: {uses: emit, with: {reads: [ok], metrics: {x: 1}}}
-`},
+	{"matrix branch failure", exectest.BranchFailureRecipe},
+	{"gates", exectest.GateRecipe},
 	{"gate and failure", `version: 1
 stages:
   a: {uses: emit, with: {metrics: {x: 1}}}
   gate: {uses: assert, with: {that: "a.x > 1"}}
   bad: {uses: emit, with: {fail: broken}}
 `},
-	{"nesting", `version: 1
-stages:
-  base: {uses: emit, with: {value: 0}}
-  outer:
-    uses: matrix
-    with: {n: [1, 10]}
-    stages:
-      grow:
-        uses: loop
-        with: {max_iterations: 3, from: base, carry: step}
-        stages:
-          step: {uses: emit, with: {input: prev, add: "${{ matrix.n }}"}}
-  around:
-    uses: loop
-    with: {max_iterations: 2, from: base, carry: pick}
-    stages:
-      fan:
-        uses: matrix
-        with: {k: [1, 2]}
-        stages:
-          leaf: {uses: emit, with: {input: prev, add: "${{ matrix.k * 100 + iteration }}"}}
-      pick: {uses: emit, needs: [fan], with: {input: prev, add: 1}}
-`},
+	{"nesting", exectest.NestingRecipe},
 	{"derived metrics", `version: 1
 baseline: base
 stages:
@@ -124,34 +83,4 @@ stages:
   pruned: {uses: emit, with: {input: base, add: 1, metrics: {accuracy: 0.75, perplexity: 10}}}
   gate: {uses: assert, with: {that: "pruned.acc_drop < 0.1 && pruned.ppl_ratio < 1.5"}}
 `},
-}
-
-// gradual: a loop adds 1 to a number each iteration (from base's 1), and the
-// measured accuracy falls by 0.02 per iteration from the baseline's 0.9, so
-// acc_drop after iteration i is 0.02·i.
-func gradual(maxIter int, maxDrop float64, keep string) string {
-	return `version: 1
-params: {max_drop: ` + ftoa(maxDrop) + `}
-baseline: baseline
-stages:
-  base: {uses: emit, with: {value: 1}}
-  baseline: {uses: emit, with: {reads: [base], metrics: {accuracy: 0.9, perplexity: 10}}}
-  gradual:
-    uses: loop
-    with:
-      max_iterations: ` + itoa(maxIter) + `
-      until: acc_drop > params.max_drop
-      keep: ` + keep + `
-      from: base
-      carry: step
-      measure: check
-    stages:
-      step: {uses: emit, with: {input: prev, add: 1}}
-      check:
-        uses: emit
-        with:
-          input: step
-          metrics: {accuracy: "${{ 0.9 - 0.02 * iteration }}", perplexity: "${{ 10 + iteration }}"}
-  final: {uses: emit, with: {input: gradual}}
-`
 }

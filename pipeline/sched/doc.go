@@ -11,8 +11,8 @@
 // registered stage kind to run, with the values and inputs in scope) and
 // learns their outcomes from Completed events. What a task does (the
 // config's interpolation and checks, the cache lookup, Run, the cache
-// store) is the executor's stage activity, one function for every
-// executor (pipeline/runner.RunTask).
+// store) is the stage activity, the same steps in every executor
+// (pipeline/runner's runStage).
 //
 // The machine is single-threaded and replayable: no goroutines, channels,
 // clocks (record times come from Options.Clock), randomness or I/O, and no

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"lopper/pipeline"
+	"lopper/pipeline/exectest"
 	"lopper/pipeline/sched"
 )
 
@@ -120,7 +121,7 @@ func TestJobsServeInOrder(t *testing.T) {
 // cancelled, a running task that stops is cancelled, and the loop with it;
 // no new task starts.
 func TestInterruptInLoop(t *testing.T) {
-	r := load(t, gradual(10, 0.05, "last_passing"))
+	r := load(t, exectest.GradualRecipe(10, 0.05, "last_passing"))
 	m := sched.New(r, r.ParamValues(), sched.Options{Jobs: 2})
 	acts := m.Start()
 	var running []*sched.Task
@@ -162,7 +163,7 @@ func TestInterruptInLoop(t *testing.T) {
 
 // A task's inputs are the finished stages it can see, and prev in a loop.
 func TestTaskInputs(t *testing.T) {
-	r := load(t, gradual(2, 0.5, "last"))
+	r := load(t, exectest.GradualRecipe(2, 0.5, "last"))
 	m := sched.New(r, r.ParamValues(), sched.Options{Jobs: 1})
 	acts := m.Start()
 	for !m.Done() {

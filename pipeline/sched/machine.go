@@ -104,7 +104,8 @@ type Machine struct {
 	top      *scopeRun
 	baseline *pipeline.Stage
 	plans    map[*pipeline.Stage]*scopePlan // by the owner of the scope (nil: the top level)
-	scopes   []*scopeRun                    // scope runs with stages not yet final, in creation order
+	scopes   []*scopeRun                    // every scope run, in creation order
+	dirty    []*scopeRun                    // scope runs with pending stages that may be resolvable, in order
 	ready    []*task                        // tasks waiting for a slot, in order
 	running  map[int]*task                  // started tasks by ID
 	nextID   int
@@ -168,8 +169,7 @@ func (m *Machine) Cancelled() string { return m.cancel }
 // step resolves every stage that can be, starts ready tasks while slots
 // are free, and returns the actions gathered since the last step.
 func (m *Machine) step() Actions {
-	for m.advance() {
-	}
+	m.advance()
 	for len(m.ready) > 0 && len(m.running) < m.opts.Jobs && m.cancel == "" {
 		t := m.ready[0]
 		m.ready = m.ready[1:]
@@ -186,25 +186,27 @@ func (m *Machine) step() Actions {
 	return out
 }
 
-// advance resolves the pending stages whose dependencies are final, in
-// scope creation order and each scope's file order; it reports whether
-// anything changed.
-func (m *Machine) advance() bool {
-	changed := false
-	for i := 0; i < len(m.scopes); i++ {
-		if m.scopes[i].advance() {
-			changed = true
-		}
+// advance resolves the pending stages whose dependencies are final: it
+// looks at the scope runs where something changed since (a stage became
+// final, or the scope run is new), first changed first, each in file order,
+// until none is left. A run with thousands of matrix branches costs a
+// branch's scope per event, not the whole run's.
+func (m *Machine) advance() {
+	for len(m.dirty) > 0 {
+		sr := m.dirty[0]
+		m.dirty[0] = nil
+		m.dirty = m.dirty[1:]
+		sr.dirty = false
+		sr.advance()
 	}
-	live := m.scopes[:0]
-	for _, sr := range m.scopes {
-		if sr.open > 0 {
-			live = append(live, sr)
-		}
+}
+
+// touch marks a scope run for advance.
+func (m *Machine) touch(sr *scopeRun) {
+	if !sr.dirty && sr.open > 0 {
+		sr.dirty = true
+		m.dirty = append(m.dirty, sr)
 	}
-	clear(m.scopes[len(live):])
-	m.scopes = live
-	return changed
 }
 
 // cancelAll cancels the run: stages not started become cancelled as they
@@ -214,6 +216,9 @@ func (m *Machine) cancelAll(reason string) {
 		return
 	}
 	m.cancel = reason
+	for _, sr := range m.scopes {
+		m.touch(sr)
+	}
 	ready := m.ready
 	m.ready = nil
 	for _, t := range ready {

@@ -26,6 +26,7 @@ type scopeRun struct {
 	states    []stageState
 	open      int    // stages not yet final
 	onFinal   func() // called once every stage is final
+	dirty     bool   // queued for advance
 }
 
 // scopePlan is a scope's stages with their dependencies as indexes.
@@ -75,6 +76,7 @@ func (m *Machine) newScopeRun(stages []*pipeline.Stage, parent *scopeRun, owner 
 		sr.records = append(sr.records, &pipeline.StageRecord{ID: s.ID, Path: prefix + s.ID, Uses: s.Uses, Status: pipeline.StagePending})
 	}
 	m.scopes = append(m.scopes, sr)
+	m.touch(sr)
 	return sr
 }
 
@@ -86,25 +88,21 @@ func (sr *scopeRun) start(onFinal func()) {
 	}
 }
 
-// advance resolves every pending stage that can be; it reports whether
-// anything changed.
-func (sr *scopeRun) advance() bool {
-	changed := false
+// advance resolves every pending stage that can be. A stage that becomes
+// final meanwhile queues the scope run again, for the stages after it.
+func (sr *scopeRun) advance() {
 	for i := range sr.states {
 		if sr.states[i].phase != pending {
 			continue
 		}
 		if sr.m.cancel != "" {
 			sr.finish(i, pipeline.StageCancelled, nil, sr.m.cancel, nil)
-			changed = true
 			continue
 		}
 		if sr.depsFinal(i) {
 			sr.resolve(i)
-			changed = true
 		}
 	}
-	return changed
 }
 
 func (sr *scopeRun) depsFinal(i int) bool {
@@ -249,6 +247,7 @@ func (sr *scopeRun) finish(i int, status pipeline.StageStatus, res *pipeline.Res
 		rec.SetResult(res)
 	}
 	sr.open--
+	sr.m.touch(sr)
 	if sr.open == 0 && sr.onFinal != nil {
 		sr.onFinal()
 	}

@@ -280,3 +280,26 @@ stages:
 		t.Errorf("sum: %s, want it run (first.n + count.value = 3 + 3)", s.Status)
 	}
 }
+
+// A run whose context is already cancelled starts no stage: every one is
+// cancelled as interrupted, none failed.
+func testCancelledBeforeStart(t *testing.T, ex Executor) {
+	kit := pipelinetest.New()
+	src := `version: 1
+stages:
+  a: {uses: emit, with: {metrics: {x: 1}}}
+  b: {uses: emit, with: {sleep: 10ms, metrics: {x: 1}}}
+  c: {uses: emit, with: {reads: [a], metrics: {x: 1}}}
+`
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rec := runRecipe(t, ex, ctx, kit, src, runner.Options{Jobs: 4})
+	if rec.Status != pipeline.RunInterrupted {
+		t.Fatalf("status %s, want interrupted", rec.Status)
+	}
+	for _, p := range []string{"a", "b", "c"} {
+		if s := stage(t, rec, p); s.Status != pipeline.StageCancelled || s.Reason != "interrupted" || kit.Runs(p) != 0 {
+			t.Errorf("%s: status %s reason %q, ran %d times; want cancelled/interrupted, never run", p, s.Status, s.Reason, kit.Runs(p))
+		}
+	}
+}

@@ -49,6 +49,7 @@ var behaviours = []struct {
 	{"FailFastCancelsEverything", testFailFastCancelsEverything},
 	{"CancellationInterruptsRun", testCancellationInterruptsRun},
 	{"CancellationGracePeriod", testCancellationGracePeriod},
+	{"CancelledBeforeStart", testCancelledBeforeStart},
 	{"PanicBecomesStageError", testPanicBecomesStageError},
 	{"WhenSkips", testWhenSkips},
 	{"StagesNamedLikeFunctionsRun", testStagesNamedLikeFunctionsRun},

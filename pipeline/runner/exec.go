@@ -30,9 +30,10 @@ type runState struct {
 
 // drive runs the scheduling machine to its end: it starts the tasks the
 // machine asks for, each on a goroutine of its own, and feeds their
-// completions back, one at a time. An interrupt (ctx) is fed in once;
-// running tasks then have opts.Grace to stop. drive reports whether it
-// stopped waiting for them.
+// completions back, one at a time. An interrupt (ctx) is fed in once,
+// before any completion that follows it (a stage stopped by the interrupt
+// is cancelled, not failed); running tasks then have opts.Grace to stop.
+// drive reports whether it stopped waiting for them.
 func (rs *runState) drive(ctx context.Context, m *sched.Machine) (abandoned bool) {
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -40,9 +41,23 @@ func (rs *runState) drive(ctx context.Context, m *sched.Machine) (abandoned bool
 	// not even after drive stopped waiting for them.
 	done := make(chan sched.Completed, rs.opts.Jobs)
 	var acts sched.Actions
-	rs.rec.update(func() { acts = m.Start() })
 	interrupt := ctx.Done()
 	var grace <-chan time.Time
+	apply := func(ev sched.Event) {
+		rs.rec.update(func() {
+			next := m.Apply(ev)
+			acts.Start = append(acts.Start, next.Start...)
+			acts.CancelRunning = acts.CancelRunning || next.CancelRunning
+		})
+	}
+	interrupted := func() {
+		interrupt, grace = nil, time.After(rs.opts.Grace)
+		apply(sched.Interrupted{})
+	}
+	if ctx.Err() != nil {
+		interrupted()
+	}
+	rs.rec.update(func() { acts = m.Start() })
 	for {
 		for _, t := range acts.Start {
 			go func() { done <- rs.runTask(runCtx, t) }()
@@ -50,21 +65,22 @@ func (rs *runState) drive(ctx context.Context, m *sched.Machine) (abandoned bool
 		if acts.CancelRunning {
 			cancel(sched.ErrFailFast)
 		}
+		acts = sched.Actions{}
 		if m.Done() {
 			return false
 		}
-		var ev sched.Event
 		select {
 		case c := <-done:
-			ev = c
+			if interrupt != nil && ctx.Err() != nil {
+				interrupted()
+			}
+			apply(c)
 		case <-interrupt:
-			interrupt, grace = nil, time.After(rs.opts.Grace)
-			ev = sched.Interrupted{}
+			interrupted()
 		case <-grace:
 			rs.log.Warn("stages did not stop after cancellation; recording the run without them", "grace", rs.opts.Grace)
 			return true
 		}
-		rs.rec.update(func() { acts = m.Apply(ev) })
 	}
 }
 

@@ -98,7 +98,6 @@ var ErrFailFast = errors.New(ReasonFailFast)
 // Machine is one run's scheduling state. It is not safe for concurrent
 // use: one goroutine (or one workflow) drives it.
 type Machine struct {
-	recipe   *pipeline.Recipe
 	params   map[string]any
 	opts     Options
 	top      *scopeRun
@@ -126,7 +125,7 @@ func New(r *pipeline.Recipe, params map[string]any, opts Options) *Machine {
 	if opts.Jobs <= 0 {
 		opts.Jobs = 1
 	}
-	m := &Machine{recipe: r, params: params, opts: opts, running: map[int]*task{}, plans: map[*pipeline.Stage]*scopePlan{}}
+	m := &Machine{params: params, opts: opts, running: map[int]*task{}, plans: map[*pipeline.Stage]*scopePlan{}}
 	if r.Baseline != "" {
 		m.baseline, _ = r.Stage(r.Baseline)
 	}

@@ -253,7 +253,7 @@ func (sr *scopeRun) finish(i int, status pipeline.StageStatus, res *pipeline.Res
 	}
 }
 
-// result returns a stage's result if it succeeded (or was cached).
+// final returns a stage's result if it succeeded (or was cached).
 func (st *stageState) final() (*pipeline.Result, bool) {
 	ok := st.phase == final && st.result != nil && (st.status == pipeline.StageSucceeded || st.status == pipeline.StageCached)
 	if !ok {

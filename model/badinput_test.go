@@ -172,8 +172,8 @@ func TestLoadRejectsBadModels(t *testing.T) {
 			rewriteWeights(t, dir, append(outs(m), stOut{Name: "lm_head.weight", DType: F32, Shape: emb.Shape, Data: head}))
 		}, []string{weightsFile, "lm_head.weight", "differs"}, LoadOptions{}},
 		{"unsupported model_type", "llama", func(t *testing.T, dir string, m *Model) {
-			editConfig(t, dir, `"model_type": "llama"`, `"model_type": "bert"`)
-		}, []string{configFile, `"model_type" = "bert"`}, LoadOptions{}},
+			editConfig(t, dir, `"model_type": "llama"`, `"model_type": "t5"`)
+		}, []string{configFile, `"model_type" = "t5"`}, LoadOptions{}},
 		{"unsupported architectures", "llama", func(t *testing.T, dir string, m *Model) {
 			editConfig(t, dir, `"LlamaForCausalLM"`, `"LlamaForSequenceClassification"`)
 		}, []string{configFile, `"architectures"`, "LlamaForSequenceClassification"}, LoadOptions{}},

@@ -3,6 +3,7 @@ package model
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 )
 
@@ -16,6 +17,13 @@ const (
 	// GPT2 is GPT-2: learned positions, LayerNorm, fused Conv1D attention
 	// projection, GELU MLP, biases everywhere.
 	GPT2 Arch = "gpt2"
+	// BERT covers the encoder classifiers BertForSequenceClassification,
+	// RobertaForSequenceClassification and DistilBertForSequenceClassification:
+	// learned (and token type) embeddings, post-LN blocks with biases,
+	// bidirectional attention under a padding mask, erf GELU, a tanh pooler
+	// (ReLU pre_classifier for DistilBERT) and a classifier head. They are
+	// not causal language models (see ErrNotCausalLM).
+	BERT Arch = "bert"
 )
 
 // Activation is the MLP nonlinearity.
@@ -40,7 +48,7 @@ type LayerDims struct {
 // as a literal (for New); Validate checks it.
 type Config struct {
 	Arch      Arch
-	ModelType string // config.json model_type: llama, mistral, qwen2, qwen3 or gpt2
+	ModelType string // config.json model_type: llama, mistral, qwen2, qwen3, gpt2, bert, roberta or distilbert
 	Hidden    int
 	Vocab     int
 	MaxPos    int // max_position_embeddings / n_positions
@@ -71,6 +79,17 @@ type Config struct {
 	// a different function.
 	SlidingWindow int
 
+	// Encoder classifiers (BERT). TypeVocab is type_vocab_size (0 for
+	// DistilBERT, which has no token types); PadID is pad_token_id (its
+	// word embedding row, and RoBERTa's position row, get no gradient;
+	// RoBERTa's positions count from it). Labels are id2label in id order
+	// (num_labels of them), Label2ID is label2id, Problem the task's loss.
+	TypeVocab int
+	PadID     int
+	Labels    []string
+	Label2ID  map[string]int
+	Problem   ProblemType
+
 	// tokens are bos_token_id and eos_token_id (BOSToken, EOSToken).
 	tokens specialTokens
 	// raw holds config.json's fields as read, so that fields lopper does not
@@ -85,6 +104,8 @@ func (c *Config) NumLayers() int { return len(c.Layers) }
 func (c Config) Clone() Config {
 	c.Layers = slices.Clone(c.Layers)
 	c.Rope = c.Rope.clone()
+	c.Labels = slices.Clone(c.Labels)
+	c.Label2ID = maps.Clone(c.Label2ID)
 	if c.raw != nil {
 		raw := make(map[string]json.RawMessage, len(c.raw))
 		for k, v := range c.raw {
@@ -112,6 +133,9 @@ func (c *Config) Uniform() bool {
 // writes such models, recording the dims in config.json's "lopper_dims"
 // field.
 func (c *Config) HFCompatible() error {
+	if c.Arch == BERT {
+		return c.encoderHFCompatible()
+	}
 	if !c.Uniform() {
 		return fmt.Errorf("layers have different dimensions (%s); Hugging Face configs have one set of dims for all layers", c.dimsSummary())
 	}
@@ -137,8 +161,8 @@ func (c *Config) dimsSummary() string {
 
 // Validate checks that c describes a model lopper can run.
 func (c *Config) Validate() error {
-	if c.Arch != Llama && c.Arch != GPT2 {
-		return fmt.Errorf("unsupported architecture %q (want %q or %q)", c.Arch, Llama, GPT2)
+	if c.Arch != Llama && c.Arch != GPT2 && c.Arch != BERT {
+		return fmt.Errorf("unsupported architecture %q (want %q, %q or %q)", c.Arch, Llama, GPT2, BERT)
 	}
 	pos := []struct {
 		name string
@@ -169,6 +193,10 @@ func (c *Config) Validate() error {
 		}
 		if c.QKVBias || c.OBias || c.MLPBias || c.SlidingWindow != 0 || c.QKNorm || c.RotaryDim != 0 || c.Rope.typ() != RoPEDefault {
 			return fmt.Errorf("GPT-2 has fixed biases, learned positions and no sliding window; QKVBias, OBias, MLPBias, QKNorm, SlidingWindow, RotaryDim and Rope must be unset")
+		}
+	case BERT:
+		if err := c.validateEncoder(); err != nil {
+			return err
 		}
 	}
 	if err := c.checkModelType(); err != nil {

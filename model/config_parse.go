@@ -29,6 +29,11 @@ var families = map[string]family{
 	// Qwen3Config: head_dim 128 and num_key_value_heads 32 when absent.
 	"qwen3": {arch: Llama, architectures: "Qwen3ForCausalLM", maxPos: 32768, normEps: 1e-6, headDim: 128, kvHeads: 32},
 	"gpt2":  {arch: GPT2, architectures: "GPT2LMHeadModel", maxPos: 1024, normEps: 1e-5, tied: true},
+	// Encoder classifiers (config_encoder.go): BertConfig and RobertaConfig
+	// defaults; DistilBERT's LayerNorm eps is not a config field.
+	"bert":       {arch: BERT, architectures: "BertForSequenceClassification", maxPos: 512, normEps: 1e-12},
+	"roberta":    {arch: BERT, architectures: "RobertaForSequenceClassification", maxPos: 512, normEps: 1e-12},
+	"distilbert": {arch: BERT, architectures: "DistilBertForSequenceClassification", maxPos: 512, normEps: 1e-12},
 }
 
 // lopperDimsKey is lopper's own config.json field for dimensions Hugging
@@ -61,13 +66,16 @@ func ParseConfig(data []byte) (Config, error) {
 	}
 	fam, ok := families[mt]
 	if !ok {
-		return Config{}, fmt.Errorf("field \"model_type\" = %q: unsupported (want llama, mistral, qwen2, qwen3 or gpt2)", mt)
+		return Config{}, fmt.Errorf("field \"model_type\" = %q: unsupported (want llama, mistral, qwen2, qwen3, gpt2, bert, roberta or distilbert)", mt)
 	}
 	p.checkArchitectures(fam.architectures)
 	c := Config{Arch: fam.arch, ModelType: mt, raw: raw}
-	if fam.arch == GPT2 {
+	switch fam.arch {
+	case GPT2:
 		parseGPT2(p, &c, fam)
-	} else {
+	case BERT:
+		parseEncoder(p, &c, fam)
+	default:
 		parseLlama(p, &c, fam)
 	}
 	if p.err == nil && p.present(lopperDimsKey) {

@@ -69,6 +69,9 @@ func (c *Config) maxDims() LayerDims {
 
 // ownedFields returns the config.json fields that c determines.
 func (c *Config) ownedFields() map[string]any {
+	if c.Arch == BERT {
+		return c.encoderOwnedFields()
+	}
 	mt := c.modelType()
 	d := c.maxDims()
 	f := map[string]any{

@@ -91,24 +91,34 @@ func checkGradients(t *testing.T, cfg Config, masked bool, B, T, perTensor int) 
 
 	grads := computeGrads(t, m, tokens, targets, B, T)
 	ref := ref64{m, toF64(m.W)}
+	checkFiniteDifferences(t, m, grads, ref.w, func() float64 { return ref.loss(tokens, targets, B, T) },
+		func(ti TensorInfo) []int { return sampleIndices(rng, m, ti, perTensor) })
+}
+
+// checkFiniteDifferences compares grads (over m's layout) with float64
+// central differences of loss, a function of the parameters w (over the
+// same layout), at the entries sample picks in each tensor; pruned entries
+// must have exactly zero gradient.
+func checkFiniteDifferences(t *testing.T, m *Model, grads []float32, w []float64, loss func() float64, sample func(TensorInfo) []int) {
+	t.Helper()
 	const h = 1e-5
 	for _, ti := range m.Layout.Tensors {
 		g := ti.Of(grads)
 		scale := 0.0
 		for i, v := range g {
 			scale = math.Max(scale, math.Abs(float64(v)))
-			if masked && m.Mask[ti.Offset+i] == 0 && v != 0 {
+			if m.Mask != nil && m.Mask[ti.Offset+i] == 0 && v != 0 {
 				t.Fatalf("%s[%d]: pruned entry has gradient %g, want exactly 0", ti.Name, i, v)
 			}
 		}
-		for _, i := range sampleIndices(rng, m, ti, perTensor) {
+		for _, i := range sample(ti) {
 			k := ti.Offset + i
-			w0 := ref.w[k]
-			ref.w[k] = w0 + h
-			lp := ref.loss(tokens, targets, B, T)
-			ref.w[k] = w0 - h
-			lm := ref.loss(tokens, targets, B, T)
-			ref.w[k] = w0
+			w0 := w[k]
+			w[k] = w0 + h
+			lp := loss()
+			w[k] = w0 - h
+			lm := loss()
+			w[k] = w0
 			fd := (lp - lm) / (2 * h)
 			if diff := math.Abs(float64(g[i]) - fd); diff > 1e-4*scale+1e-6 {
 				t.Errorf("%s[%d]: backward %.7g, finite difference %.7g (tensor gradient scale %.3g)", ti.Name, i, g[i], fd, scale)

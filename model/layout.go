@@ -65,6 +65,9 @@ func NewLayout(c *Config) (*Layout, error) {
 		return nil, err
 	}
 	pre, block, post := namingTables(c.Arch)
+	if c.Arch == BERT {
+		pre, block, post = encoderTables(c.modelType())
+	}
 	l := &Layout{index: map[string]int{}}
 	var tooBig error
 	add := func(specs []tensorSpec, layer int, d LayerDims) {

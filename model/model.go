@@ -2,7 +2,8 @@
 // directories in and out (config.json, safetensors, tokenizer.json), a flat
 // parameter layout shared by weights, gradients, masks and optimizer state,
 // and exact float32 forward and backward passes for Llama-family and GPT-2
-// models. See docs/DESIGN.md for the contract.
+// decoders and for BERT-family encoder classifiers. See docs/DESIGN.md for
+// the contract.
 package model
 
 import (

@@ -146,16 +146,19 @@ func namingTables(a Arch) (pre, block, post []tensorSpec) {
 
 // ignoredBuffer reports whether a tensor in a checkpoint is a known
 // non-parameter buffer that loading skips: GPT-2's causal-mask buffers and
-// rotary inverse frequencies.
+// rotary inverse frequencies; the encoders' (encoderIgnored).
 func ignoredBuffer(name string) bool {
 	return strings.HasSuffix(name, ".attn.bias") || strings.HasSuffix(name, ".attn.masked_bias") ||
-		strings.HasSuffix(name, ".rotary_emb.inv_freq")
+		strings.HasSuffix(name, ".rotary_emb.inv_freq") || encoderIgnored(name)
 }
 
 // checkpointAlias maps a name as some checkpoints spell it to the canonical
 // name: GPT-2 checkpoints saved from the bare GPT2Model lack the
-// "transformer." prefix.
+// "transformer." prefix; encoders' TF-era LayerNorm.gamma/beta (encoderAlias).
 func checkpointAlias(a Arch, name string) string {
+	if a == BERT {
+		return encoderAlias(name)
+	}
 	if a == GPT2 && !strings.HasPrefix(name, "transformer.") && name != "lm_head.weight" {
 		return "transformer." + name
 	}

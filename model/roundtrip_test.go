@@ -47,6 +47,32 @@ func assertSameDirs(t *testing.T, a, b string) {
 	}
 }
 
+// saveLoadSave saves m, loads it back, checks that the weights are the
+// same, saves that again and checks that both directories hold the same
+// bytes; it returns the first directory and the reloaded model.
+func saveLoadSave(t *testing.T, m *Model) (string, *Model) {
+	t.Helper()
+	tmp := t.TempDir()
+	a, b := filepath.Join(tmp, "a"), filepath.Join(tmp, "b")
+	if err := m.Save(a, SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	m2, err := Load(a, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range m.W {
+		if m.W[i] != m2.W[i] {
+			t.Fatalf("weight %d changed: %g → %g", i, m.W[i], m2.W[i])
+		}
+	}
+	if err := m2.Save(b, SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	assertSameDirs(t, a, b)
+	return a, m2
+}
+
 // Save → Load → Save is byte-identical for the shared models, and the
 // reloaded weights equal the source.
 func TestSaveLoadSaveShared(t *testing.T) {
@@ -56,24 +82,7 @@ func TestSaveLoadSaveShared(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tmp := t.TempDir()
-			a, b := filepath.Join(tmp, "a"), filepath.Join(tmp, "b")
-			if err := m.Save(a, SaveOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			m2, err := Load(a, LoadOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := range m.W {
-				if m.W[i] != m2.W[i] {
-					t.Fatalf("weight %d changed: %g → %g", i, m.W[i], m2.W[i])
-				}
-			}
-			if err := m2.Save(b, SaveOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			assertSameDirs(t, a, b)
+			_, m2 := saveLoadSave(t, m)
 			if !bytes.Equal(m2.TokenizerJSON, m.TokenizerJSON) {
 				t.Error("tokenizer.json not carried over")
 			}

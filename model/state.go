@@ -71,6 +71,9 @@ func NewInferenceState(m *Model, B, T int) (*State, error) { return newState(m, 
 
 func newState(m *Model, B, T int, train bool) (*State, error) {
 	c := &m.Config
+	if c.Arch == BERT {
+		return nil, notCausal(c)
+	}
 	if err := m.checkShapes(); err != nil {
 		return nil, err
 	}

@@ -7,12 +7,16 @@ import (
 )
 
 // StateBytes is the memory NewState (train) or NewInferenceState
+// (NewClassifierState or NewClassifierInferenceState for an encoder)
 // allocates for B sequences of T tokens of a model with config c: the
 // residual streams, one layer's activations (every layer's, and the
 // attention probabilities, for training) and the logits. It is computed
 // without allocating anything, in float64, so absurd sizes give a large
 // number rather than an overflow; it is at most math.MaxInt64.
 func StateBytes(c *Config, B, T int, train bool) int64 {
+	if c.Arch == BERT {
+		return encoderStateBytes(c, B, T, train)
+	}
 	n, H := float64(B)*float64(T), float64(c.Hidden)
 	norm := 2 * n // rstd, and mean for GPT-2
 	if c.Arch == GPT2 {

@@ -6,12 +6,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // Summary describes a model for people and tools (lopper inspect --json).
 // The JSON field names are a stable interface, documented in the README.
 type Summary struct {
-	Architecture Arch   `json:"architecture"` // runtime family: llama or gpt2
+	Architecture Arch   `json:"architecture"` // runtime family: llama, gpt2 or bert
 	ModelType    string `json:"model_type"`   // config.json model_type
 	Hidden       int    `json:"hidden_size"`
 	Vocab        int    `json:"vocab_size"`
@@ -44,6 +45,10 @@ type Summary struct {
 	// acts on).
 	PrunableParameters int     `json:"prunable_parameters"`
 	PrunableSparsity   float64 `json:"prunable_sparsity"`
+	// Labels (id2label in id order) and ProblemType are an encoder
+	// classifier's (empty for decoders).
+	Labels      []string `json:"labels,omitempty"`
+	ProblemType string   `json:"problem_type,omitempty"`
 	// HFCompatible is false when Hugging Face cannot load the model from
 	// config.json's standard fields (see Config.HFCompatible).
 	HFCompatible bool            `json:"hf_compatible"`
@@ -91,6 +96,9 @@ func (m *Model) summarize(nonZero func(TensorInfo) int) Summary {
 	}
 	if c.Arch == Llama {
 		s.RoPE, s.RotaryDim = c.Rope.String(), c.rotaryDim()
+	}
+	if c.Arch == BERT {
+		s.Labels, s.ProblemType = slices.Clone(c.Labels), string(c.Problem)
 	}
 	if err := c.HFCompatible(); err != nil {
 		s.HFCompatible, s.HFReason = false, err.Error()

@@ -101,7 +101,7 @@ func randomModel(t testing.TB, cfg Config, seed uint64) *Model {
 }
 
 func isNormWeight(r Role) bool {
-	return r == RoleAttnNorm || r == RoleMLPNorm || r == RoleFinalNorm || r == RoleQNorm || r == RoleKNorm
+	return r == RoleAttnNorm || r == RoleMLPNorm || r == RoleFinalNorm || r == RoleQNorm || r == RoleKNorm || r == RoleEmbedNorm
 }
 
 // randomTokens returns n tokens below v.

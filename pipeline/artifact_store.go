@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,10 +22,10 @@ const artifactMetaFile = "artifact.json"
 // files are written into a temporary sibling directory (locked while it is
 // filled, see fsx), which is renamed to dir when complete. dir must not
 // exist; when another writer creates it first the error is os.ErrExist.
-func WriteArtifact(ctx context.Context, reg *Registry, dir string, a Artifact) (err error) {
-	codec, ok := reg.Codec(a.Kind())
-	if !ok {
-		return fmt.Errorf("no codec registered for artifact kind %q", a.Kind())
+func WriteArtifact(ctx context.Context, reg *Registry, dir string, a Artifact) error {
+	fill, err := encoder(ctx, reg, a)
+	if err != nil {
+		return err
 	}
 	if _, err := os.Stat(dir); err == nil {
 		return fmt.Errorf("write artifact: %s already exists", dir)
@@ -34,25 +33,26 @@ func WriteArtifact(ctx context.Context, reg *Registry, dir string, a Artifact) (
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return err
 	}
-	tmp, err := fsx.NewTempDir(dir)
-	if err != nil {
-		return err
+	return fsx.WriteDirNew(dir, fill)
+}
+
+// encoder returns what writes a into an empty directory: its kind's
+// codec's files and artifact.json.
+func encoder(ctx context.Context, reg *Registry, a Artifact) (func(dir string) error, error) {
+	codec, ok := reg.Codec(a.Kind())
+	if !ok {
+		return nil, fmt.Errorf("no codec registered for artifact kind %q", a.Kind())
 	}
-	fail := func(err error) error { return errors.Join(err, tmp.Discard()) }
-	if err := codec.Encode(ctx, a, tmp.Path); err != nil {
-		return fail(fmt.Errorf("encode %s artifact: %w", a.Kind(), err))
-	}
-	meta, err := json.MarshalIndent(artifactMeta{Kind: a.Kind(), Digest: a.Digest()}, "", "  ")
-	if err != nil {
-		return fail(err)
-	}
-	if err := fsx.WriteFileAtomic(filepath.Join(tmp.Path, artifactMetaFile), meta, 0o644); err != nil {
-		return fail(err)
-	}
-	if err := fsx.SyncTree(tmp.Path); err != nil { // whatever the codec did, it is on disk before the rename
-		return fail(err)
-	}
-	return tmp.CommitNew(dir)
+	return func(dir string) error {
+		if err := codec.Encode(ctx, a, dir); err != nil {
+			return fmt.Errorf("encode %s artifact: %w", a.Kind(), err)
+		}
+		meta, err := json.MarshalIndent(artifactMeta{Kind: a.Kind(), Digest: a.Digest()}, "", "  ")
+		if err != nil {
+			return err
+		}
+		return fsx.WriteFileAtomic(filepath.Join(dir, artifactMetaFile), meta, 0o644)
+	}, nil
 }
 
 // ReadArtifact decodes the artifact in dir and checks that its digest is the

@@ -9,15 +9,16 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"lopper/internal/fsx"
+	"lopper/pipeline/store"
 )
 
-// Cache is the content-addressed stage cache. Its directory holds:
+// Cache is the content-addressed stage cache, kept in a store.Store: a
+// local directory (OpenCache; by default .lopper/cache next to the recipe)
+// or a bucket (OpenCacheURL: file://, s3://, mem://). It holds:
 //
 //	entries/ab/<key>.json   one finished stage instance: metrics, details and
 //	                        the digests of its artifacts, keyed by its cache
@@ -26,21 +27,25 @@ import (
 //	                        artifact.json (kind and digest); <id> hashes the
 //	                        kind and digest, so equal artifacts are stored once
 //	runs/<id>.json          the entries each run used, for `lopper cache gc`
-//	.lock                   runs hold it shared, gc exclusively
+//	.lock                   (a local directory's) runs hold it shared, gc
+//	                        exclusively
 //
-// Everything is written under a temporary name and renamed into place, and
-// read back verified: an entry whose digest does not match, or whose
-// artifact decodes to another digest, is reported, removed and recomputed,
-// never used. Several processes may share a cache.
+// In a bucket an object's files lie below its writer's name, next to the
+// seal that makes it visible (see store.Bucket).
+//
+// An artifact is stored before the entry that refers to it, and nothing is
+// visible before it is complete (see store.Store). Everything is read back
+// verified: an entry whose digest does not match, or whose artifact
+// decodes to another digest, is reported, removed and recomputed, never
+// used. Several processes (with a bucket: machines) may share a cache.
 type Cache struct {
-	dir string
+	s store.Store
 }
 
 const (
 	cacheEntries   = "entries"
 	cacheObjects   = "objects"
 	cacheRuns      = "runs"
-	cacheLock      = ".lock"
 	cacheSchema    = 1
 	cacheEntryExt  = ".json"
 	cacheKeyPrefix = "sha256:"
@@ -52,22 +57,42 @@ func DefaultCacheDir(recipePath string) string {
 	return filepath.Join(filepath.Dir(recipePath), ".lopper", "cache")
 }
 
-// OpenCache opens (creating it if needed) the cache in dir.
+// OpenCache opens (creating it if needed) the cache in the local
+// directory dir.
 func OpenCache(dir string) (*Cache, error) {
-	abs, err := filepath.Abs(dir)
+	s, err := store.OpenDir(dir, cacheEntries, cacheObjects, cacheRuns)
 	if err != nil {
 		return nil, err
 	}
-	for _, sub := range []string{cacheEntries, cacheObjects, cacheRuns} {
-		if err := os.MkdirAll(filepath.Join(abs, sub), 0o755); err != nil {
-			return nil, fmt.Errorf("cache: %w", err)
-		}
-	}
-	return &Cache{dir: abs}, nil
+	return &Cache{s: s}, nil
 }
 
-// Dir returns the cache's absolute directory.
-func (c *Cache) Dir() string { return c.dir }
+// OpenCacheURL opens the cache in the store at rawURL (see store.Open:
+// file:///DIR, s3://BUCKET?…, mem://). Close it when done.
+func OpenCacheURL(ctx context.Context, rawURL string) (*Cache, error) {
+	s, err := store.Open(ctx, rawURL)
+	if err != nil {
+		return nil, err
+	}
+	return &Cache{s: s}, nil
+}
+
+// NewCache returns the cache kept in s (e.g. a store.NewBucket).
+func NewCache(s store.Store) *Cache { return &Cache{s: s} }
+
+// Dir returns the cache's absolute local directory: a local cache's, or a
+// file:// store's; "" for a cache that is not on this machine's disk.
+func (c *Cache) Dir() string { return c.s.Dir() }
+
+// URL returns the URL of the cache's store, "" for a local directory
+// (OpenCache).
+func (c *Cache) URL() string { return c.s.URL() }
+
+// Location names the cache in messages: its directory or its store's URL.
+func (c *Cache) Location() string { return c.s.Location("") }
+
+// Close releases the cache's store.
+func (c *Cache) Close() error { return c.s.Close() }
 
 // cacheEntry is what an entry file holds about a stage instance.
 type cacheEntry struct {
@@ -102,39 +127,45 @@ func keyHex(key string) (string, error) {
 	return h, nil
 }
 
-func (c *Cache) entryPath(key string) (string, error) {
+// entryName is the name of the entry of key.
+func entryName(key string) (string, error) {
 	h, err := keyHex(key)
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(c.dir, cacheEntries, h[:2], h+cacheEntryExt), nil
+	return cacheEntries + "/" + h[:2] + "/" + h + cacheEntryExt, nil
 }
 
-// objectDir is where the artifact of kind with digest is stored.
-func (c *Cache) objectDir(kind, digest string) string {
+// objectName is the name of the artifact of kind with digest.
+func objectName(kind, digest string) string {
 	sum := sha256.Sum256([]byte(kind + "\n" + digest))
 	h := hex.EncodeToString(sum[:])
-	return filepath.Join(c.dir, cacheObjects, h[:2], h)
+	return cacheObjects + "/" + h[:2] + "/" + h
 }
 
-// corruptError is a cache entry or object that failed verification; path
-// is what to remove.
+// corruptError is a cache entry or object that failed verification: name
+// is what to remove, where names it in messages.
 type corruptError struct {
-	path string
-	err  error
+	name, where string
+	err         error
 }
 
-func (e *corruptError) Error() string { return fmt.Sprintf("%s: %v", e.path, e.err) }
+func (e *corruptError) Error() string { return fmt.Sprintf("%s: %v", e.where, e.err) }
 func (e *corruptError) Unwrap() error { return e.err }
+
+// corrupt makes a *corruptError of the entry or object name.
+func (c *Cache) corrupt(name string, err error) *corruptError {
+	return &corruptError{name: name, where: c.s.Location(name), err: err}
+}
 
 // get returns the result stored under key, the entry, and ok=false when
 // there is none. A damaged entry or artifact is a *corruptError.
 func (c *Cache) get(ctx context.Context, reg *Registry, key string) (*Result, *cacheEntry, bool, error) {
-	path, err := c.entryPath(key)
+	name, err := entryName(key)
 	if err != nil {
 		return nil, nil, false, err
 	}
-	raw, err := os.ReadFile(path)
+	raw, err := c.s.Get(ctx, name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, false, nil
 	}
@@ -143,10 +174,10 @@ func (c *Cache) get(ctx context.Context, reg *Registry, key string) (*Result, *c
 	}
 	e, err := decodeEntry(raw)
 	if err != nil {
-		return nil, nil, false, &corruptError{path: path, err: err}
+		return nil, nil, false, c.corrupt(name, err)
 	}
 	if e.Key != key {
-		return nil, nil, false, &corruptError{path: path, err: fmt.Errorf("holds key %s", e.Key)}
+		return nil, nil, false, c.corrupt(name, fmt.Errorf("holds key %s", e.Key))
 	}
 	res := &Result{Metrics: e.Metrics, Artifacts: map[string]Artifact{}}
 	if res.Metrics == nil {
@@ -155,21 +186,46 @@ func (c *Cache) get(ctx context.Context, reg *Registry, key string) (*Result, *c
 	if len(e.Details) > 0 && !bytes.Equal(e.Details, []byte("null")) {
 		res.Details = e.Details
 	}
-	for name, ar := range e.Artifacts {
-		dir := c.objectDir(ar.Kind, ar.Digest)
-		a, err := ReadArtifact(ctx, reg, dir)
+	for an, ar := range e.Artifacts {
+		a, err := c.readObject(ctx, reg, ar)
+		if ctx.Err() != nil {
+			return nil, nil, false, ctx.Err()
+		}
+		var bad *corruptError
+		if errors.As(err, &bad) {
+			bad.err = fmt.Errorf("artifact %s of entry %s: %w", an, c.s.Location(name), bad.err)
+		}
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil, nil, false, ctx.Err()
-			}
-			return nil, nil, false, &corruptError{path: dir, err: fmt.Errorf("artifact %s of entry %s: %w", name, path, err)}
+			return nil, nil, false, err
 		}
-		if a.Kind() != ar.Kind || a.Digest() != ar.Digest {
-			return nil, nil, false, &corruptError{path: dir, err: fmt.Errorf("artifact %s: entry %s wants %s %s, stored %s %s", name, path, ar.Kind, ar.Digest, a.Kind(), a.Digest())}
-		}
-		res.Artifacts[name] = a
+		res.Artifacts[an] = a
 	}
 	return res, e, true, nil
+}
+
+// readObject reads the stored artifact ar, checking that it decodes to
+// its kind and digest. A missing or damaged object is a *corruptError;
+// other errors (the store could not be read) are not.
+func (c *Cache) readObject(ctx context.Context, reg *Registry, ar ArtifactRecord) (Artifact, error) {
+	name := objectName(ar.Kind, ar.Digest)
+	o, err := c.s.OpenObject(ctx, name)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, store.ErrCorrupt) {
+		return nil, c.corrupt(name, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	a, err := ReadArtifact(ctx, reg, o.Dir)
+	if cerr := o.Close(); err == nil && cerr != nil {
+		return nil, cerr
+	}
+	if err != nil {
+		return nil, c.corrupt(name, err)
+	}
+	if a.Kind() != ar.Kind || a.Digest() != ar.Digest {
+		return nil, c.corrupt(name, fmt.Errorf("wants %s %s, stored %s %s", ar.Kind, ar.Digest, a.Kind(), a.Digest()))
+	}
+	return a, nil
 }
 
 // decodeEntry parses and verifies an entry file.
@@ -221,75 +277,23 @@ func (c *Cache) put(ctx context.Context, reg *Registry, key, uses, path string, 
 	if err != nil {
 		return err
 	}
-	p, err := c.entryPath(key)
+	name, err := entryName(key)
 	if err != nil {
 		return err
 	}
-	if err := ensureDir(filepath.Dir(p)); err != nil {
-		return err
-	}
-	return fsx.WriteFileAtomic(p, append(file, '\n'), 0o644)
+	return c.s.Put(ctx, name, append(file, '\n'))
 }
 
 // putObject stores an artifact unless it is there already (written by an
 // earlier stage, or concurrently by another process).
 func (c *Cache) putObject(ctx context.Context, reg *Registry, a Artifact) error {
-	dir := c.objectDir(a.Kind(), a.Digest())
-	if _, err := os.Stat(dir); err == nil {
-		return nil
-	}
-	if err := ensureDir(filepath.Dir(dir)); err != nil {
-		return err
-	}
-	err := WriteArtifact(ctx, reg, dir, a)
+	fill, err := encoder(ctx, reg, a)
 	if err != nil {
-		if _, serr := os.Stat(filepath.Join(dir, artifactMetaFile)); serr == nil {
-			return nil // another writer won the rename
-		}
-	}
-	return err
-}
-
-// remove deletes a damaged entry file or object directory: it is renamed
-// to a temporary name first, so no reader ever sees it half deleted.
-func (c *Cache) remove(path string) error {
-	if !strings.HasPrefix(path, c.dir+string(filepath.Separator)) {
-		return fmt.Errorf("refusing to remove %s: not inside the cache %s", path, c.dir)
-	}
-	tmp := filepath.Join(filepath.Dir(path), fsx.TempPrefix(filepath.Base(path))+"removed-"+fmt.Sprint(time.Now().UnixNano()))
-	if err := os.Rename(path, tmp); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil
-		}
 		return err
 	}
-	return os.RemoveAll(tmp)
+	return c.s.PutObject(ctx, objectName(a.Kind(), a.Digest()), fill)
 }
 
-// removeStale removes the temporary entries that killed processes left in
-// the cache (see fsx.RemoveStale: a live writer's are locked and kept) and
-// returns their paths. Entries and objects are written one level below
-// their shard directories, so that is as deep as it looks.
-func (c *Cache) removeStale() ([]string, error) {
-	dirs := []string{c.dir, filepath.Join(c.dir, cacheRuns)}
-	for _, sub := range []string{cacheEntries, cacheObjects} {
-		shards, err := filepath.Glob(filepath.Join(c.dir, sub, "*"))
-		if err != nil {
-			return nil, err
-		}
-		dirs = append(dirs, filepath.Join(c.dir, sub))
-		for _, s := range shards {
-			if fi, err := os.Lstat(s); err == nil && fi.IsDir() && !fsx.IsTemp(fi.Name()) {
-				dirs = append(dirs, s)
-			}
-		}
-	}
-	var removed []string
-	var errs []error
-	for _, d := range dirs {
-		r, err := fsx.RemoveStale(d, "")
-		removed = append(removed, r...)
-		errs = append(errs, err)
-	}
-	return removed, errors.Join(errs...)
-}
+// remove deletes a damaged entry or object (see store.Store.Delete: no
+// reader sees it half deleted).
+func (c *Cache) remove(ctx context.Context, name string) error { return c.s.Delete(ctx, name) }

@@ -38,8 +38,8 @@ func (c *Cache) Lookup(ctx context.Context, reg *Registry, key string, check fun
 	}
 	if err == nil && ok {
 		if res, err = check(res); err != nil {
-			if p, perr := c.entryPath(key); perr == nil {
-				err = &corruptError{path: p, err: err}
+			if name, nerr := entryName(key); nerr == nil {
+				err = c.corrupt(name, err)
 			}
 		}
 	}
@@ -47,8 +47,8 @@ func (c *Cache) Lookup(ctx context.Context, reg *Registry, key string, check fun
 	switch {
 	case errors.As(err, &bad):
 		log.Warn("cache entry is damaged; recomputing", "key", key, "error", err)
-		if rerr := c.remove(bad.path); rerr != nil {
-			log.Warn("cannot remove the damaged cache entry", "path", bad.path, "error", rerr)
+		if rerr := c.remove(ctx, bad.name); rerr != nil {
+			log.Warn("cannot remove the damaged cache entry", "path", bad.where, "error", rerr)
 		}
 		return nil, false, nil
 	case err != nil:

@@ -1,15 +1,15 @@
 package pipeline
 
 import (
+	"context"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"lopper/internal/fsx"
+	"lopper/pipeline/store"
 )
 
 // GCOptions configure Cache.GC.
@@ -20,6 +20,12 @@ type GCOptions struct {
 	KeepLast int
 	// DryRun reports what would be removed without removing it.
 	DryRun bool
+	// Grace keeps, besides, every run log, entry, artifact and temporary
+	// leftover written less than Grace ago, and what such a run log or
+	// entry refers to: a cache in a bucket has no lock, so gc cannot tell
+	// what a run on another machine is using or writing right now but by
+	// its age. 0 keeps nothing for its age (a local cache is locked).
+	Grace time.Duration
 }
 
 // GCReport says what GC removed (or, in a dry run, would remove).
@@ -29,6 +35,8 @@ type GCReport struct {
 	Objects, ObjectsRemoved int
 	TempRemoved             int // leftovers of interrupted writes
 	BytesRemoved            int64
+	// Young counts what Grace kept.
+	Young int
 	// Unknown lists what is in the cache's directories but not named as
 	// the cache names its files (a file someone put there): gc leaves it
 	// alone.
@@ -38,20 +46,24 @@ type GCReport struct {
 // GC removes the entries that none of the last opts.KeepLast runs used,
 // the artifacts no remaining entry refers to, damaged entries, and the
 // temporary files of interrupted writes. It needs the cache to itself: it
-// fails rather than wait while a run is using the cache.
+// fails rather than wait while a run is using the cache (a local one: a
+// bucket cannot be locked, see GCOptions.Grace).
 func (c *Cache) GC(opts GCOptions) (*GCReport, error) {
 	if opts.KeepLast < 0 {
 		return nil, fmt.Errorf("keep-last must not be negative, got %d", opts.KeepLast)
 	}
-	unlock, err := lockFile(filepath.Join(c.dir, cacheLock), true, false)
-	if errors.Is(err, errLocked) {
-		return nil, fmt.Errorf("the cache %s is in use by a running lopper; try again when it has finished", c.dir)
+	if opts.Grace < 0 {
+		return nil, fmt.Errorf("grace must not be negative, got %v", opts.Grace)
+	}
+	unlock, err := c.s.Lock(true, false)
+	if errors.Is(err, fsx.ErrLocked) {
+		return nil, fmt.Errorf("the cache %s is in use by a running lopper; try again when it has finished", c.Location())
 	}
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	g := &gc{c: c, opts: opts, rep: &GCReport{}}
+	g := &gc{ctx: context.Background(), c: c, opts: opts, rep: &GCReport{}, now: time.Now()}
 	live, err := g.runs()
 	if err != nil {
 		return nil, err
@@ -67,32 +79,33 @@ func (c *Cache) GC(opts GCOptions) (*GCReport, error) {
 }
 
 type gc struct {
+	ctx  context.Context
 	c    *Cache
 	opts GCOptions
 	rep  *GCReport
+	now  time.Time
 }
 
-// runs keeps the last KeepLast run logs, removes the others and returns
-// the entries the kept ones used.
+// runs keeps the last KeepLast run logs (and young ones), removes the
+// others and returns the entries the kept ones used.
 func (g *gc) runs() (map[string]bool, error) {
-	dir := filepath.Join(g.c.dir, cacheRuns)
-	names, err := g.list(dir, isRunLogName)
+	names, err := g.list(cacheRuns, isRunLogName)
 	if err != nil {
 		return nil, err
 	}
 	type run struct {
-		path string
+		name string
 		log  *runLog
 	}
 	var runs []run
 	for _, n := range names {
-		p := filepath.Join(dir, n)
-		l, err := readRunLog(p)
+		p := cacheRuns + "/" + n
+		l, err := g.c.readRunLog(g.ctx, p)
 		if err != nil { // unreadable: it cannot keep anything
-			if err := g.drop(p, &g.rep.RunsRemoved); err != nil {
+			g.rep.Runs++
+			if _, err := g.drop(p, &g.rep.RunsRemoved); err != nil {
 				return nil, err
 			}
-			g.rep.Runs++
 			continue
 		}
 		runs = append(runs, run{p, l})
@@ -101,84 +114,89 @@ func (g *gc) runs() (map[string]bool, error) {
 		if c := b.log.Updated.Compare(a.log.Updated); c != 0 {
 			return c
 		}
-		return strings.Compare(a.path, b.path)
+		return strings.Compare(a.name, b.name)
 	})
 	g.rep.Runs += len(runs)
 	live := map[string]bool{}
 	for i, r := range runs {
-		if i < g.opts.KeepLast {
+		kept := i < g.opts.KeepLast
+		if !kept {
+			dropped, err := g.drop(r.name, &g.rep.RunsRemoved)
+			if err != nil {
+				return nil, err
+			}
+			kept = !dropped
+		}
+		if kept {
 			for _, k := range r.log.Entries {
 				live[k] = true
 			}
-			continue
-		}
-		if err := g.drop(r.path, &g.rep.RunsRemoved); err != nil {
-			return nil, err
 		}
 	}
 	return live, nil
 }
 
 // entries removes the entries not in live (and damaged ones) and returns
-// the object directories the others refer to.
+// the objects the others refer to.
 func (g *gc) entries(live map[string]bool) (map[string]bool, error) {
 	objects := map[string]bool{}
-	root := filepath.Join(g.c.dir, cacheEntries)
-	shards, err := g.list(root, isShardName)
+	shards, err := g.list(cacheEntries, isShardName)
 	if err != nil {
 		return nil, err
 	}
 	for _, s := range shards {
-		names, err := g.list(filepath.Join(root, s), isEntryName)
+		names, err := g.list(cacheEntries+"/"+s, isEntryName)
 		if err != nil {
 			return nil, err
 		}
 		for _, n := range names {
-			p := filepath.Join(root, s, n)
+			p := cacheEntries + "/" + s + "/" + n
 			g.rep.Entries++
 			key := cacheKeyPrefix + strings.TrimSuffix(n, cacheEntryExt)
 			if !live[key] {
-				if err := g.drop(p, &g.rep.EntriesRemoved); err != nil {
+				dropped, err := g.drop(p, &g.rep.EntriesRemoved)
+				if err != nil {
 					return nil, err
 				}
-				continue
+				if dropped {
+					continue
+				}
 			}
-			raw, err := os.ReadFile(p)
+			raw, err := g.c.s.Get(g.ctx, p)
 			if err != nil {
 				return nil, err
 			}
 			e, err := decodeEntry(raw)
 			if err != nil || e.Key != key {
-				if err := g.drop(p, &g.rep.EntriesRemoved); err != nil {
+				if _, err := g.drop(p, &g.rep.EntriesRemoved); err != nil {
 					return nil, err
 				}
 				continue
 			}
 			for _, a := range e.Artifacts {
-				objects[g.c.objectDir(a.Kind, a.Digest)] = true
+				objects[objectName(a.Kind, a.Digest)] = true
 			}
 		}
 	}
 	return objects, nil
 }
 
-// objects removes the object directories not in live.
+// objects removes the objects not in live.
 func (g *gc) objects(live map[string]bool) error {
-	root := filepath.Join(g.c.dir, cacheObjects)
-	shards, err := g.list(root, isShardName)
+	shards, err := g.list(cacheObjects, isShardName)
 	if err != nil {
 		return err
 	}
 	for _, s := range shards {
-		names, err := g.list(filepath.Join(root, s), isObjectName)
+		names, err := g.list(cacheObjects+"/"+s, isObjectName)
 		if err != nil {
 			return err
 		}
 		for _, n := range names {
-			p := filepath.Join(root, s, n)
+			p := cacheObjects + "/" + s + "/" + n
 			g.rep.Objects++
 			if !live[p] {
-				if err := g.drop(p, &g.rep.ObjectsRemoved); err != nil {
+				if _, err := g.drop(p, &g.rep.ObjectsRemoved); err != nil {
 					return err
 				}
 			}
@@ -190,30 +208,24 @@ func (g *gc) objects(live map[string]bool) error {
 // list returns the names in dir that are the cache's (valid says which),
 // removing the temporary leftovers of interrupted writes as it goes and
 // noting the rest as unknown.
-func (g *gc) list(dir string, valid func(fs.DirEntry) bool) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
+func (g *gc) list(dir string, valid func(store.Item) bool) ([]string, error) {
+	items, err := g.c.s.List(g.ctx, dir)
 	if err != nil {
 		return nil, err
 	}
 	var out []string
-	for _, e := range entries {
-		n := e.Name()
-		if strings.HasPrefix(n, ".") {
-			if fsx.IsTemp(n) || strings.Contains(n, ".tmp-") { // and the names of lopper before fsx
-				if err := g.drop(filepath.Join(dir, n), &g.rep.TempRemoved); err != nil {
-					return nil, err
-				}
+	for _, it := range items {
+		switch {
+		case it.Temp:
+			if _, err := g.drop(dir+"/"+it.Name, &g.rep.TempRemoved); err != nil {
+				return nil, err
 			}
-			continue
+		case strings.HasPrefix(it.Name, "."):
+		case !valid(it):
+			g.rep.Unknown = append(g.rep.Unknown, g.c.s.Location(dir+"/"+it.Name))
+		default:
+			out = append(out, it.Name)
 		}
-		if !valid(e) {
-			g.rep.Unknown = append(g.rep.Unknown, filepath.Join(dir, n))
-			continue
-		}
-		out = append(out, n)
 	}
 	return out, nil
 }
@@ -221,18 +233,18 @@ func (g *gc) list(dir string, valid func(fs.DirEntry) bool) ([]string, error) {
 // The names the cache gives its files: shard directories (two hex
 // digits), entries (<key hex>.json), objects (a directory named by a
 // SHA-256) and run logs (16 hex digits .json).
-func isShardName(e fs.DirEntry) bool { return e.IsDir() && isHex(e.Name(), 2) }
+func isShardName(it store.Item) bool { return it.Dir && isHex(it.Name, 2) }
 
-func isEntryName(e fs.DirEntry) bool {
-	h, ok := strings.CutSuffix(e.Name(), cacheEntryExt)
-	return ok && e.Type().IsRegular() && isHex(h, 64)
+func isEntryName(it store.Item) bool {
+	h, ok := strings.CutSuffix(it.Name, cacheEntryExt)
+	return ok && !it.Dir && isHex(h, 64)
 }
 
-func isObjectName(e fs.DirEntry) bool { return e.IsDir() && isHex(e.Name(), 64) }
+func isObjectName(it store.Item) bool { return it.Dir && isHex(it.Name, 64) }
 
-func isRunLogName(e fs.DirEntry) bool {
-	h, ok := strings.CutSuffix(e.Name(), ".json")
-	return ok && e.Type().IsRegular() && isHex(h, 16)
+func isRunLogName(it store.Item) bool {
+	h, ok := strings.CutSuffix(it.Name, ".json")
+	return ok && !it.Dir && isHex(h, 16)
 }
 
 // isHex reports whether s is n lower-case hex digits.
@@ -248,27 +260,21 @@ func isHex(s string, n int) bool {
 	return true
 }
 
-// drop removes path (unless dry-running), counting it and its bytes.
-func (g *gc) drop(path string, count *int) error {
-	*count++
-	g.rep.BytesRemoved += treeSize(path)
-	if g.opts.DryRun {
-		return nil
+// drop removes name (unless dry-running), counting it and its bytes, and
+// reports whether it did: what is younger than the grace period stays.
+func (g *gc) drop(name string, count *int) (bool, error) {
+	size, mod, err := g.c.s.Stat(g.ctx, name)
+	if err != nil {
+		size = 0 // a size is a report, not a reason to stop
 	}
-	return g.c.remove(path)
-}
-
-// treeSize is the total size of the regular files at or below path.
-func treeSize(path string) int64 {
-	var n int64
-	_ = filepath.WalkDir(path, func(_ string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil // a size is a report, not a reason to stop
-		}
-		if fi, ierr := d.Info(); ierr == nil && fi.Mode().IsRegular() {
-			n += fi.Size()
-		}
-		return nil
-	})
-	return n
+	if g.opts.Grace > 0 && err == nil && g.now.Sub(mod) < g.opts.Grace {
+		g.rep.Young++
+		return false, nil
+	}
+	*count++
+	g.rep.BytesRemoved += size
+	if g.opts.DryRun {
+		return true, nil
+	}
+	return true, g.c.remove(g.ctx, name)
 }

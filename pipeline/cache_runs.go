@@ -1,14 +1,12 @@
 package pipeline
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -33,7 +31,8 @@ type runLog struct {
 // (so gc cannot delete what the run is using) and keeps the run's log.
 type cacheRun struct {
 	c      *Cache
-	path   string
+	ctx    context.Context // for the store: never cancelled
+	name   string
 	log    hclog.Logger
 	unlock func()
 
@@ -42,30 +41,31 @@ type cacheRun struct {
 	seen map[string]bool
 }
 
-// beginRun starts a run's use of the cache.
+// beginRun starts a run's use of the cache. What it writes is not
+// cancelled with the run: a run's log outlives an interrupt.
 func (c *Cache) beginRun(runDir, recipe string, log hclog.Logger) (*cacheRun, error) {
-	lock := filepath.Join(c.dir, cacheLock)
-	unlock, err := lockFile(lock, false, false)
-	if errors.Is(err, errLocked) {
-		log.Info("waiting for the stage cache: `lopper cache gc` is running", "cache", c.dir)
-		unlock, err = lockFile(lock, false, true)
+	ctx := context.Background()
+	unlock, err := c.s.Lock(false, false)
+	if errors.Is(err, fsx.ErrLocked) {
+		log.Info("waiting for the stage cache: `lopper cache gc` is running", "cache", c.Location())
+		unlock, err = c.s.Lock(false, true)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("cache lock %s: %w", lock, err)
+		return nil, fmt.Errorf("cache lock %s: %w", c.Location(), err)
 	}
-	removed, err := c.removeStale()
+	removed, err := c.s.Clean(ctx)
 	if len(removed) > 0 {
-		log.Info("removed the temporary files of killed runs from the cache", "cache", c.dir, "paths", removed)
+		log.Info("removed the temporary files of killed runs from the cache", "cache", c.Location(), "paths", removed)
 	}
 	if err != nil {
-		log.Warn("cannot remove the temporary files of killed runs from the cache", "cache", c.dir, "error", err)
+		log.Warn("cannot remove the temporary files of killed runs from the cache", "cache", c.Location(), "error", err)
 	}
 	sum := sha256.Sum256([]byte(runDir))
-	cr := &cacheRun{c: c, log: log, unlock: unlock, seen: map[string]bool{},
-		path: filepath.Join(c.dir, cacheRuns, hex.EncodeToString(sum[:8])+".json")}
+	cr := &cacheRun{c: c, ctx: ctx, log: log, unlock: unlock, seen: map[string]bool{},
+		name: cacheRuns + "/" + hex.EncodeToString(sum[:8]) + ".json"}
 	now := time.Now().UTC()
 	cr.data = runLog{RunDir: runDir, Recipe: recipe, Started: now}
-	if old, err := readRunLog(cr.path); err == nil && old.RunDir == runDir {
+	if old, err := c.readRunLog(ctx, cr.name); err == nil && old.RunDir == runDir {
 		cr.data.Started, cr.data.Entries = old.Started, old.Entries // a resumed run
 		for _, k := range old.Entries {
 			cr.seen[k] = true
@@ -93,7 +93,7 @@ func (cr *cacheRun) use(key string) {
 	if err := cr.writeLocked(); err != nil {
 		// The entry is stored; only gc's bookkeeping lags (gc keeps entries
 		// it cannot attribute until they age out with their runs).
-		cr.log.Warn("cannot update the cache's run log", "path", cr.path, "error", err)
+		cr.log.Warn("cannot update the cache's run log", "path", cr.c.s.Location(cr.name), "error", err)
 	}
 }
 
@@ -102,34 +102,21 @@ func (cr *cacheRun) writeLocked() error {
 	if err != nil {
 		return err
 	}
-	return fsx.WriteFileAtomic(cr.path, append(b, '\n'), 0o644)
+	return cr.c.s.Put(cr.ctx, cr.name, append(b, '\n'))
 }
 
 // end releases the cache's lock.
 func (cr *cacheRun) end() { cr.unlock() }
 
-func readRunLog(path string) (*runLog, error) {
-	b, err := os.ReadFile(path)
+// readRunLog reads the run log called name.
+func (c *Cache) readRunLog(ctx context.Context, name string) (*runLog, error) {
+	b, err := c.s.Get(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	var l runLog
 	if err := json.Unmarshal(b, &l); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", c.s.Location(name), err)
 	}
 	return &l, nil
-}
-
-// ensureDir creates dir when missing and makes its entry in the parent
-// durable.
-func ensureDir(dir string) error {
-	if _, err := os.Stat(dir); err == nil {
-		return nil
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	return fsx.SyncDir(filepath.Dir(dir))
 }

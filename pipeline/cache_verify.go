@@ -3,8 +3,6 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -18,18 +16,22 @@ type VerifyReport struct {
 // Verify reads back everything visible in the cache: every entry (its
 // seal, its key, the artifacts it refers to), every artifact (decoded and
 // checked against its digest) and every run log. Temporary files of
-// writes in progress or interrupted (dot names) are not looked at. A run
+// writes in progress or interrupted (dot names, a bucket's objects without
+// a seal) are not looked at. A run
 // never uses a damaged entry whatever Verify says; this is for checking a
 // cache (and for the crash test).
 func (c *Cache) Verify(ctx context.Context, reg *Registry) (*VerifyReport, error) {
 	rep := &VerifyReport{}
-	bad := func(path, format string, args ...any) {
-		rep.Problems = append(rep.Problems, path+": "+fmt.Sprintf(format, args...))
+	bad := func(name, format string, args ...any) {
+		rep.Problems = append(rep.Problems, c.s.Location(name)+": "+fmt.Sprintf(format, args...))
 	}
-	objects := map[string]bool{}
-	for _, p := range visible(filepath.Join(c.dir, cacheEntries, "*", "*")) {
+	entries, err := c.visible(ctx, cacheEntries)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range entries {
 		rep.Entries++
-		raw, err := os.ReadFile(p)
+		raw, err := c.s.Get(ctx, p)
 		if err != nil {
 			return nil, err
 		}
@@ -38,44 +40,93 @@ func (c *Cache) Verify(ctx context.Context, reg *Registry) (*VerifyReport, error
 			bad(p, "%v", err)
 			continue
 		}
-		if want, err := c.entryPath(e.Key); err != nil || want != p {
+		if want, err := entryName(e.Key); err != nil || want != p {
 			bad(p, "holds the entry of key %s", e.Key)
 		}
 		for name, a := range e.Artifacts {
-			dir := c.objectDir(a.Kind, a.Digest)
-			objects[dir] = true
-			if _, err := os.Stat(dir); err != nil {
-				bad(p, "artifact %s: %v", name, err)
+			ok, err := c.s.HasObject(ctx, objectName(a.Kind, a.Digest))
+			switch {
+			case err != nil:
+				return nil, err
+			case !ok:
+				bad(p, "artifact %s: %s is missing", name, c.s.Location(objectName(a.Kind, a.Digest)))
 			}
 		}
 	}
-	for _, dir := range visible(filepath.Join(c.dir, cacheObjects, "*", "*")) {
-		rep.Objects++
+	objects, err := c.visible(ctx, cacheObjects)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range objects {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if _, err := ReadArtifact(ctx, reg, dir); err != nil {
-			bad(dir, "%v", err)
+		ok, err := c.s.HasObject(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		if !ok { // a bucket's object being written (or a killed writer's): not there yet
+			continue
+		}
+		rep.Objects++
+		if err := c.verifyObject(ctx, reg, name); err != nil {
+			bad(name, "%v", err)
 		}
 	}
-	for _, p := range visible(filepath.Join(c.dir, cacheRuns, "*")) {
+	runs, err := c.s.List(ctx, cacheRuns)
+	if err != nil {
+		return nil, err
+	}
+	for _, it := range runs {
+		if strings.HasPrefix(it.Name, ".") || it.Temp {
+			continue
+		}
 		rep.Runs++
-		if _, err := readRunLog(p); err != nil {
-			bad(p, "%v", err)
+		if _, err := c.readRunLog(ctx, cacheRuns+"/"+it.Name); err != nil {
+			bad(cacheRuns+"/"+it.Name, "%v", err)
 		}
 	}
 	return rep, nil
 }
 
-// visible returns the paths matching pattern whose names are not dot
-// names (temporary files).
-func visible(pattern string) []string {
-	all, _ := filepath.Glob(pattern) // the patterns are fixed and well-formed
+// verifyObject reads the object name back and checks that it decodes to
+// the digest it was stored with.
+func (c *Cache) verifyObject(ctx context.Context, reg *Registry, name string) error {
+	o, err := c.s.OpenObject(ctx, name)
+	if err != nil {
+		return err
+	}
+	a, err := ReadArtifact(ctx, reg, o.Dir)
+	if cerr := o.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && objectName(a.Kind(), a.Digest()) != name {
+		err = fmt.Errorf("holds the %s artifact %s, which belongs elsewhere", a.Kind(), a.Digest())
+	}
+	return err
+}
+
+// visible returns the names two levels below dir (dir/shard/name) whose
+// shard and name are not dot names (temporary files) nor leftovers.
+func (c *Cache) visible(ctx context.Context, dir string) ([]string, error) {
+	shards, err := c.s.List(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
 	var out []string
-	for _, p := range all {
-		if !strings.HasPrefix(filepath.Base(p), ".") {
-			out = append(out, p)
+	for _, s := range shards {
+		if !s.Dir || s.Temp || strings.HasPrefix(s.Name, ".") {
+			continue
+		}
+		items, err := c.s.List(ctx, dir+"/"+s.Name)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			if !it.Temp && !strings.HasPrefix(it.Name, ".") {
+				out = append(out, dir+"/"+s.Name+"/"+it.Name)
+			}
 		}
 	}
-	return out
+	return out, nil
 }

@@ -33,8 +33,9 @@
 //
 // Shared by every executor: the run record's types (record.go) and its
 // summary (summary.go); the stage cache (cache.go stores finished stage
-// instances content-addressed, cache_files.go digests the files they read,
-// cache_runs.go logs each run's entries for cache_gc.go; cache_api.go is
-// what executors call) and artifact files (artifact_store.go); the lock a
+// instances content-addressed in a store, package pipeline/store: a local
+// directory or a bucket; cache_files.go digests the files they read,
+// cache_runs.go logs each run's entries for cache_gc.go, cache_verify.go
+// reads everything back; cache_api.go is what executors call) and artifact files (artifact_store.go); the lock a
 // running lopper holds on its run directory (runlock.go, sys_unix.go).
 package pipeline

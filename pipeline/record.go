@@ -62,8 +62,12 @@ type RunRecord struct {
 	// computes floats; both are part of every cache key (see RunOptions).
 	Build    string `json:"build,omitempty"`
 	Numerics string `json:"numerics,omitempty"`
-	// CacheDir is the stage cache used, "" when the run had none.
+	// CacheDir is the stage cache's directory, "" when the run had none or
+	// kept its cache in a store (Store).
 	CacheDir string `json:"cache_dir,omitempty"`
+	// Store is the URL of the store the stage cache was in (see
+	// OpenCacheURL), "" for a local directory or none.
+	Store string `json:"store,omitempty"`
 	// Resumed lists the earlier attempts of this run that --resume
 	// continued, oldest first.
 	Resumed []AttemptRecord `json:"resumed,omitempty"`

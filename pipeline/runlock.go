@@ -4,7 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"lopper/internal/fsx"
 )
+
+// errLocked is returned by lockFile when another process holds the lock.
+var errLocked = fsx.ErrLocked
+
+// lockFile takes an advisory lock on path (see fsx.Lock).
+func lockFile(path string, exclusive, wait bool) (unlock func(), err error) {
+	return fsx.Lock(path, exclusive, wait)
+}
 
 // runLockPatience is how long lockRunDir waits for a run directory that is
 // locked: long enough for another process's RunInProgress probe, which

@@ -64,6 +64,14 @@ func writeInspectText(w io.Writer, dir string, s *model.Summary) error {
 	if s.RoPE != "" {
 		fmt.Fprintf(w, "RoPE %s, rotary dim %d\n", s.RoPE, s.RotaryDim)
 	}
+	if len(s.Labels) > 0 {
+		labels := s.Labels
+		more := ""
+		if len(labels) > 10 {
+			labels, more = labels[:10], fmt.Sprintf(", … %d more", len(s.Labels)-10)
+		}
+		fmt.Fprintf(w, "sequence classifier: %d labels (%s%s), %s\n", len(s.Labels), strings.Join(labels, ", "), more, s.ProblemType)
+	}
 	if s.ConfigOnly {
 		fmt.Fprintf(w, "config.json only (no weights): dtype %s, %d parameters (block linear weights: %d)\n",
 			s.DType, s.Parameters, s.PrunableParameters)

@@ -96,3 +96,29 @@ func TestInspectConfigOnly(t *testing.T) {
 		}
 	}
 }
+
+// An encoder classifier is described with its labels and problem type.
+func TestInspectEncoder(t *testing.T) {
+	var out, errOut bytes.Buffer
+	dir := repoPath("model", "testdata", "goldens", "roberta-f32")
+	if code := runMain(context.Background(), []string{"inspect", dir}, &out, &errOut); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	for _, want := range []string{"bert (model_type roberta), 2 layers, hidden 16, head dim 4",
+		"sequence classifier: 3 labels (negative, neutral, positive), single_label_classification", "roberta.encoder.layer.1.attention.self.query.weight"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("text output lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if code := runMain(context.Background(), []string{"inspect", dir, "--json"}, &out, &errOut); code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	var s model.Summary
+	if err := json.Unmarshal(out.Bytes(), &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Architecture != model.BERT || len(s.Labels) != 3 || s.ProblemType != "single_label_classification" {
+		t.Errorf("summary %+v", s)
+	}
+}

@@ -81,6 +81,26 @@ func (t *TempDir) CommitNew(target string) error {
 	return SyncDir(filepath.Dir(filepath.Clean(target)))
 }
 
+// WriteDirNew makes the directory dir, whose parent must exist, from what
+// fill writes into a temporary directory next to it: when fill succeeds
+// everything in it is synced (whatever fill did, it is on disk before the
+// rename) and it is renamed to dir, never replacing it (see CommitNew:
+// os.ErrExist when another writer got there first). On any error the
+// temporary directory is removed and dir is untouched.
+func WriteDirNew(dir string, fill func(tmp string) error) error {
+	tmp, err := NewTempDir(dir)
+	if err != nil {
+		return err
+	}
+	if err := fill(tmp.Path); err != nil {
+		return errors.Join(err, tmp.Discard())
+	}
+	if err := SyncTree(tmp.Path); err != nil {
+		return errors.Join(err, tmp.Discard())
+	}
+	return tmp.CommitNew(dir)
+}
+
 // Discard removes the temporary directory and releases its lock.
 func (t *TempDir) Discard() error {
 	err := removeQuiet(t.Path)

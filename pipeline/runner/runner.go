@@ -193,7 +193,11 @@ func newRecord(r *pipeline.Recipe, opts Options, runDir string) *pipeline.RunRec
 		Jobs:     opts.Jobs, FailFast: opts.FailFast,
 		Build: opts.Build, Numerics: opts.Numerics, Resumed: opts.Resumed,
 	}
-	if opts.Cache != nil {
+	switch {
+	case opts.Cache == nil:
+	case opts.Cache.URL() != "":
+		rec.Store = opts.Cache.URL()
+	default:
 		rec.CacheDir = opts.Cache.Dir()
 	}
 	for _, p := range r.Params {

@@ -10,6 +10,7 @@ import (
 
 	"lopper/pipeline"
 	"lopper/pipeline/pipelinetest"
+	"lopper/pipeline/runner"
 )
 
 // gradual is a recipe run by the real runner with the engine's test kinds:
@@ -62,7 +63,7 @@ func runRecipe(t *testing.T, outDir, src string, set ...string) *pipeline.RunRec
 	if err != nil {
 		t.Fatalf("recipe does not load:\n%v", err)
 	}
-	rec, err := pipeline.Run(context.Background(), r, pipeline.RunOptions{OutDir: outDir, Version: "test"})
+	rec, err := runner.Run(context.Background(), r, runner.Options{OutDir: outDir, Version: "test"})
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}

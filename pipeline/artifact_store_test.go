@@ -9,6 +9,7 @@ import (
 
 	"lopper/pipeline"
 	"lopper/pipeline/pipelinetest"
+	"lopper/pipeline/runner"
 )
 
 func TestArtifactStore(t *testing.T) {
@@ -58,7 +59,7 @@ stages:
   src: {uses: emit, with: {value: 0.25}}
   a: {uses: emit, with: {input: src, on_disk: true}}
   b: {uses: emit, with: {input: src, on_disk: true, add: 1}}
-`, pipeline.RunOptions{})
+`, runner.Options{})
 	if rec.Status != pipeline.RunSucceeded {
 		t.Fatalf("run %s: %s", rec.Status, rec.Error)
 	}

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"context"
 	"fmt"
 	"strings"
 )
@@ -34,21 +33,27 @@ func (l *loader) configureAssert(s *Stage) {
 	s.assert.that = l.controlExpr(s, inst, "that", cfg.That)
 }
 
-// errGate marks a failed gate.
-type gateError struct {
+// GateError is the error of an assert stage whose condition is false: a
+// failed gate, not a failed stage (the run's exit code is 3 unless a stage
+// failed too).
+type GateError struct {
 	msg string
 }
 
-func (e *gateError) Error() string { return e.msg }
+// Error implements error.
+func (e *GateError) Error() string { return e.msg }
 
-// runAssert evaluates the gate on the values in scope.
-func runAssert(_ context.Context, s *Stage, values map[string]any) (*Result, error) {
+// Gate evaluates an assert stage's condition on the values in scope (see
+// Values): nil when it holds, a *GateError naming the condition, its
+// message and the values it read when it does not, or the evaluation's
+// error.
+func (s *Stage) Gate(values map[string]any) error {
 	ok, err := s.assert.that.evalBool(values)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if ok {
-		return &Result{Metrics: Metrics{}}, nil
+		return nil
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "gate failed: %s", s.assert.that.Source)
@@ -66,5 +71,5 @@ func runAssert(_ context.Context, s *Stage, values map[string]any) (*Result, err
 	if len(vals) > 0 {
 		fmt.Fprintf(&b, " (%s)", strings.Join(vals, ", "))
 	}
-	return nil, &gateError{msg: b.String()}
+	return &GateError{msg: b.String()}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"lopper/pipeline"
 	"lopper/pipeline/pipelinetest"
+	"lopper/pipeline/runner"
 )
 
 // BenchmarkLoadRecipe measures validating a gradual-loop recipe: parsing,
@@ -45,7 +46,7 @@ func BenchmarkRunOverhead(b *testing.B) {
 			out := b.TempDir()
 			b.ResetTimer()
 			for b.Loop() {
-				rec, err := pipeline.Run(context.Background(), r, pipeline.RunOptions{OutDir: out, Logger: hclog.NewNullLogger()})
+				rec, err := runner.Run(context.Background(), r, runner.Options{OutDir: out, Logger: hclog.NewNullLogger()})
 				if err != nil || rec.Status != pipeline.RunSucceeded {
 					b.Fatalf("%v %v", err, rec.Status)
 				}

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,7 +12,8 @@ import (
 )
 
 // StageContext is what a running stage gets from the engine besides its
-// config.
+// config. An executor makes one with NewStageContext and fills in the
+// fields.
 type StageContext struct {
 	ID        string         // the stage's id in the recipe
 	Path      string         // its instance in this run: "base", "gradual[2]/prune", "sweep[1]/prune"
@@ -24,17 +26,33 @@ type StageContext struct {
 	Matrix    map[string]any // the enclosing matrix branches' values, nil outside matrices
 	Registry  *Registry      // kinds and artifact codecs
 
-	lookup   func(id string) (*Result, bool)
-	disk     *diskArtifacts
-	rec      *recorder
-	workDir  string
+	host     StageHost
 	progress progressState
 }
+
+// StageHost is the executor's side of a StageContext: what only the engine
+// running the stage knows. The local executor (pipeline/runner) implements
+// it; a distributed one implements it on its workers.
+type StageHost interface {
+	// Input returns the result of a finished stage visible to the running
+	// one, by id ("prev" inside a loop is the previous iteration's carry).
+	Input(id string) (*Result, bool)
+	// ArtifactDir returns a directory holding a, encoded by its kind's
+	// codec, written once per run however many stages ask (see
+	// StageContext.ArtifactDir).
+	ArtifactDir(ctx context.Context, a Artifact) (string, error)
+	// Record returns a snapshot of the run record so far.
+	Record() *RunRecord
+}
+
+// NewStageContext returns a StageContext whose inputs, artifact
+// directories and run record come from host.
+func NewStageContext(host StageHost) *StageContext { return &StageContext{host: host} }
 
 // Input returns the result of the stage r names: a dependency (inputs
 // finish before their readers start), or `prev` inside a loop.
 func (sc *StageContext) Input(r Ref) (*Result, error) {
-	res, ok := sc.lookup(r.ID)
+	res, ok := sc.host.Input(r.ID)
 	if !ok {
 		return nil, fmt.Errorf("stage %s: no result for input %q (not a finished dependency)", sc.ID, r.ID)
 	}
@@ -77,15 +95,34 @@ func (sc *StageContext) Resolve(p string) string { return resolvePath(sc.RecipeD
 // WorkDir returns (creating it) a directory for files this stage instance
 // writes: RUN_DIR/stages/PATH.
 func (sc *StageContext) WorkDir() (string, error) {
-	if err := os.MkdirAll(sc.workDir, 0o755); err != nil {
+	dir := WorkDirOf(sc.RunDir, sc.Path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("stage %s: work dir: %w", sc.ID, err)
 	}
-	return sc.workDir, nil
+	return dir, nil
+}
+
+// ArtifactDir returns a directory holding the artifact called name of the
+// stage r names, encoded by its kind's codec (for a model: a Hugging Face
+// directory). Artifacts pass between stages in memory; a stage that needs
+// one as files (an external tool, a format check) asks for it here. The
+// directory is written atomically the first time any stage of the run asks,
+// is shared by later askers, and must not be modified.
+func (sc *StageContext) ArtifactDir(ctx context.Context, r Ref, name string) (string, error) {
+	a, err := sc.Artifact(r, name)
+	if err != nil {
+		return "", err
+	}
+	dir, err := sc.host.ArtifactDir(ctx, a)
+	if err != nil {
+		return "", fmt.Errorf("stage %s: %s's %q artifact on disk: %w", sc.ID, r.ID, name, err)
+	}
+	return dir, nil
 }
 
 // Record returns a snapshot of the run record so far: every stage that has
 // started, with results, including each loop iteration and matrix branch.
-func (sc *StageContext) Record() *RunRecord { return sc.rec.snapshot() }
+func (sc *StageContext) Record() *RunRecord { return sc.host.Record() }
 
 // Progress reports progress: done of total units (e.g. 40 of 200 "steps").
 // It is logged at debug level, and at info level at most every 10 seconds
@@ -119,7 +156,8 @@ func (p *progressState) due(final bool) bool {
 	return false
 }
 
-// workDirFor maps an instance path to its directory under the run.
-func workDirFor(runDir, path string) string {
+// WorkDirOf is the work directory of the stage instance at path in the run
+// directory runDir: RUN_DIR/stages/PATH.
+func WorkDirOf(runDir, path string) string {
 	return filepath.Join(runDir, "stages", filepath.FromSlash(path))
 }

@@ -2,43 +2,22 @@ package pipeline_test
 
 import (
 	"context"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/go-hclog"
 	"lopper/pipeline"
+	"lopper/pipeline/exectest"
 	"lopper/pipeline/pipelinetest"
+	"lopper/pipeline/runner"
 )
 
-// registry returns a registry with the test kinds of kit.
-func registry(kit *pipelinetest.Kit) *pipeline.Registry {
-	reg := pipeline.NewRegistry()
-	kit.Register(reg)
-	return reg
-}
-
-// writeRecipe writes src as recipe.yaml in a fresh directory.
-func writeRecipe(t *testing.T, src string) string {
-	t.Helper()
-	f := filepath.Join(t.TempDir(), "recipe.yaml")
-	if err := os.WriteFile(f, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return f
-}
-
-// mustLoad loads a recipe that must be valid.
-func mustLoad(t *testing.T, kit *pipelinetest.Kit, src string, set ...string) *pipeline.Recipe {
-	t.Helper()
-	r, err := pipeline.Load(writeRecipe(t, src), pipeline.LoadOptions{Registry: registry(kit), Set: set})
-	if err != nil {
-		t.Fatalf("recipe does not load:\n%v", err)
-	}
-	return r
-}
+var (
+	registry    = exectest.Registry
+	writeRecipe = exectest.WriteRecipe
+	mustLoad    = exectest.Load
+	testLogger  = exectest.Logger
+	stage       = exectest.Stage
+)
 
 // loadErr loads a recipe that must be invalid and returns the error text
 // with the temporary directory replaced by "recipe.yaml".
@@ -52,62 +31,8 @@ func loadErr(t *testing.T, src string, set ...string) string {
 	return strings.ReplaceAll(err.Error(), f, "recipe.yaml")
 }
 
-// testLogger logs to the test's output.
-func testLogger(t *testing.T) hclog.Logger {
-	return hclog.New(&hclog.LoggerOptions{Output: tWriter{t}, Level: hclog.Debug})
-}
-
-type tWriter struct{ t *testing.T }
-
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-// runRecipe loads and runs src with the given options.
-func runRecipe(t *testing.T, ctx context.Context, kit *pipelinetest.Kit, src string, opts pipeline.RunOptions) *pipeline.RunRecord {
+// runRecipe loads and runs src with the local executor.
+func runRecipe(t *testing.T, ctx context.Context, kit *pipelinetest.Kit, src string, opts runner.Options) *pipeline.RunRecord {
 	t.Helper()
-	r := mustLoad(t, kit, src)
-	if opts.OutDir == "" && opts.RunDir == "" {
-		opts.OutDir = t.TempDir()
-	}
-	if opts.Logger == nil {
-		opts.Logger = testLogger(t)
-	}
-	rec, err := pipeline.Run(ctx, r, opts)
-	if err != nil {
-		t.Fatalf("run: %v", err)
-	}
-	return rec
-}
-
-// stage finds a stage record by instance path ("gradual[1]/step").
-func stage(t *testing.T, rec *pipeline.RunRecord, path string) *pipeline.StageRecord {
-	t.Helper()
-	var found *pipeline.StageRecord
-	rec.Walk(func(s *pipeline.StageRecord) {
-		if s.Path == path {
-			found = s
-		}
-	})
-	if found == nil {
-		var paths []string
-		rec.Walk(func(s *pipeline.StageRecord) { paths = append(paths, s.Path) })
-		t.Fatalf("no stage %s in the record; have %v", path, paths)
-	}
-	return found
-}
-
-// readRecord reads run.json of a finished run from disk.
-func readRecord(t *testing.T, rec *pipeline.RunRecord) map[string]any {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(rec.RunDir, pipeline.RecordFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("run.json is not JSON: %v", err)
-	}
-	return m
+	return exectest.RunRecipe(t, exectest.Local{}, ctx, kit, src, opts)
 }

@@ -8,6 +8,7 @@ import (
 
 	"lopper/pipeline"
 	"lopper/pipeline/pipelinetest"
+	"lopper/pipeline/runner"
 )
 
 // A value interpolated from another stage's metrics is only known at run
@@ -26,7 +27,7 @@ stages:
 	if err != nil {
 		t.Fatalf("a run-time value was checked at load time: %v", err)
 	}
-	rec, err := pipeline.Run(context.Background(), r, pipeline.RunOptions{OutDir: t.TempDir(), Logger: testLogger(t)})
+	rec, err := runner.Run(context.Background(), r, runner.Options{OutDir: t.TempDir(), Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

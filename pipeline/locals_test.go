@@ -10,6 +10,7 @@ import (
 
 	"lopper/pipeline"
 	"lopper/pipeline/pipelinetest"
+	"lopper/pipeline/runner"
 )
 
 // echoConfig is a test kind whose interpolations read locals: `inputs`
@@ -76,7 +77,7 @@ stages:
 	if deps := es.Deps(); !slices.Equal(deps, []string{"a"}) {
 		t.Errorf("deps of e = %v, want [a]", deps)
 	}
-	rec, err := pipeline.Run(context.Background(), r, pipeline.RunOptions{OutDir: t.TempDir(), Logger: testLogger(t)})
+	rec, err := runner.Run(context.Background(), r, runner.Options{OutDir: t.TempDir(), Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

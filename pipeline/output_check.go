@@ -202,11 +202,18 @@ func (r *Recipe) paramSource(name string) string {
 	return "param " + name
 }
 
-// checkRunOutputs checks the recipe's load-time outputs against the
-// directories a run uses, before anything of the run is created: where run
-// directories go (or the run directory itself) and the cache.
-func (r *Recipe) checkRunOutputs(opts RunOptions) error {
-	g := r.runGuard(opts, "")
+// RunPaths are the directories a run uses, which no stage output may be,
+// hold or lie in.
+type RunPaths struct {
+	OutDir   string // where run directories are created; "" when the run directory was given
+	RunDir   string // the run directory, once given or created
+	CacheDir string // the stage cache, "" without one
+}
+
+// CheckRunOutputs checks the recipe's load-time outputs against the
+// directories a run uses, before anything of the run is created.
+func (r *Recipe) CheckRunOutputs(p RunPaths) error {
+	g := r.runGuard(p)
 	ps := newProblems(r.File, r.Source)
 	for _, o := range r.outputs {
 		if msg := g.check(o.out); msg != "" {
@@ -219,34 +226,26 @@ func (r *Recipe) checkRunOutputs(opts RunOptions) error {
 // runGuard returns the output rules of a run: the load-time ones, the
 // working directory as it is now, the run's cache, the directory run
 // directories are created in and, once known, the run directory.
-func (r *Recipe) runGuard(opts RunOptions, runDir string) *outputGuard {
+func (r *Recipe) runGuard(p RunPaths) *outputGuard {
 	wd, err := os.Getwd()
 	if err != nil {
 		wd = ""
 	}
 	g := r.guard(wd)
-	g.runDir = runDir
-	if opts.RunDir != "" {
-		g.runDir = opts.RunDir
-	} else {
-		g.outDir = opts.OutDir
-		if g.outDir == "" {
-			g.outDir = "runs"
-		}
-	}
-	if opts.Cache != nil && opts.Cache.Dir() != "" {
-		g.cacheDirs = append(g.cacheDirs, opts.Cache.Dir())
+	g.runDir, g.outDir = p.RunDir, p.OutDir
+	if p.CacheDir != "" {
+		g.cacheDirs = append(g.cacheDirs, p.CacheDir)
 	}
 	return g.realPaths()
 }
 
 // checkStageOutputs checks a stage's outputs as its run-time config gives
 // them, just before it runs.
-func (r *Recipe) checkStageOutputs(s *Stage, d Decl, opts RunOptions, runDir string) error {
+func (r *Recipe) checkStageOutputs(s *Stage, d Decl, p RunPaths) error {
 	if len(d.Outputs) == 0 {
 		return nil
 	}
-	g := r.runGuard(opts, runDir)
+	g := r.runGuard(p)
 	ps := newProblems(r.File, r.Source)
 	for _, o := range d.Outputs {
 		if msg := g.check(o); msg != "" {

@@ -10,6 +10,7 @@ import (
 
 	"lopper/pipeline"
 	"lopper/pipeline/pipelinetest"
+	"lopper/pipeline/runner"
 )
 
 // project makes DIR/proj/recipe.yaml from src, with DIR/proj/models/tiny
@@ -124,7 +125,7 @@ stages:
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := pipeline.Run(context.Background(), r, pipeline.RunOptions{OutDir: filepath.Join(root, "runs"), Logger: testLogger(t)})
+	rec, err := runner.Run(context.Background(), r, runner.Options{OutDir: filepath.Join(root, "runs"), Logger: testLogger(t)})
 	if err != nil || rec.Status != pipeline.RunSucceeded {
 		t.Fatalf("run: %v %v", err, rec)
 	}
@@ -147,7 +148,7 @@ stages:
 		t.Fatal(err)
 	}
 	runs := filepath.Join(root, "proj", "runs", "nightly")
-	_, err = pipeline.Run(context.Background(), r, pipeline.RunOptions{OutDir: runs, Logger: testLogger(t)})
+	_, err = runner.Run(context.Background(), r, runner.Options{OutDir: runs, Logger: testLogger(t)})
 	if err == nil || !strings.Contains(err.Error(), "contains the directory run directories are created in") {
 		t.Errorf("run into an export that holds the runs: %v", err)
 	}
@@ -155,7 +156,7 @@ stages:
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = pipeline.Run(context.Background(), r, pipeline.RunOptions{OutDir: filepath.Join(root, "elsewhere"), Cache: cache, Logger: testLogger(t)})
+	_, err = runner.Run(context.Background(), r, runner.Options{OutDir: filepath.Join(root, "elsewhere"), Cache: cache, Logger: testLogger(t)})
 	if err == nil || !strings.Contains(err.Error(), "is or holds lopper's cache") {
 		t.Errorf("run into an export that holds the cache: %v", err)
 	}
@@ -172,7 +173,7 @@ func TestRunTimeOutputChecked(t *testing.T) {
 stages:
   a: {uses: emit, with: {metrics: {up: 1}}}
   b: {uses: emit, with: {value: 1, out: "${{ a.up > 0 ? '../escaped' : 'model' }}"}}
-`, pipeline.RunOptions{})
+`, runner.Options{})
 	b := stage(t, rec, "b")
 	if b.Status != pipeline.StageFailed || !strings.Contains(b.Error, `"../escaped" leaves the run directory`) {
 		t.Errorf("b: %s %q, want it failed for leaving the run directory", b.Status, b.Error)

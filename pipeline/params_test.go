@@ -8,6 +8,7 @@ import (
 
 	"lopper/pipeline"
 	"lopper/pipeline/pipelinetest"
+	"lopper/pipeline/runner"
 )
 
 const paramsRecipe = `version: 1
@@ -48,7 +49,7 @@ func TestParamsDefaultsAndSet(t *testing.T) {
 			t.Errorf("param %s: source %q", p.Name, p.Source)
 		}
 	}
-	rec, err := pipeline.Run(context.Background(), r, pipeline.RunOptions{OutDir: t.TempDir(), Logger: testLogger(t)})
+	rec, err := runner.Run(context.Background(), r, runner.Options{OutDir: t.TempDir(), Logger: testLogger(t)})
 	if err != nil || rec.Status != pipeline.RunSucceeded {
 		t.Fatalf("run: %v %v", err, rec.Status)
 	}

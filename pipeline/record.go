@@ -5,6 +5,9 @@ import (
 	"time"
 )
 
+// RecordFile is the run record's file name inside a run directory.
+const RecordFile = "run.json"
+
 // RecordSchema is the version of run.json's layout.
 const RecordSchema = 1
 
@@ -128,6 +131,16 @@ type StageRecord struct {
 // Report stages read artifacts and typed details through it.
 func (s *StageRecord) Result() *Result { return s.result }
 
+// SetResult records a finished stage's result: its metrics, details and
+// artifact digests, and the result itself (see Result).
+func (s *StageRecord) SetResult(res *Result) {
+	s.Metrics, s.Details, s.result = res.Metrics, res.Details, res
+	s.Artifacts = map[string]ArtifactRecord{}
+	for name, a := range res.Artifacts {
+		s.Artifacts[name] = ArtifactRecord{Kind: a.Kind(), Digest: a.Digest()}
+	}
+}
+
 // InputRecord is an artifact a stage read.
 type InputRecord struct {
 	Stage    string `json:"stage"`
@@ -182,9 +195,9 @@ type BranchRecord struct {
 	Stages []*StageRecord `json:"stages"`
 }
 
-// clone deep-copies the record tree (results are shared: they are
+// Clone deep-copies the record tree (results are shared: they are
 // immutable).
-func (r *RunRecord) clone() *RunRecord {
+func (r *RunRecord) Clone() *RunRecord {
 	c := *r
 	c.Params = append([]ParamValue(nil), r.Params...)
 	c.Resumed = append([]AttemptRecord(nil), r.Resumed...)
@@ -240,9 +253,9 @@ func (r *RunRecord) Find(id string) (*StageRecord, bool) {
 	return nil, false
 }
 
-// children returns the stages of a loop's iterations or a matrix's
+// Children returns the stages of a loop's iterations or a matrix's
 // branches, in order (not their nested stages).
-func (s *StageRecord) children() []*StageRecord {
+func (s *StageRecord) Children() []*StageRecord {
 	var out []*StageRecord
 	if s.Loop != nil {
 		for _, it := range s.Loop.Iterations {
@@ -256,6 +269,10 @@ func (s *StageRecord) children() []*StageRecord {
 	}
 	return out
 }
+
+// WalkNested calls fn for every stage nested in s (in its loop's
+// iterations or its matrix's branches, at any depth), in order.
+func (s *StageRecord) WalkNested(fn func(*StageRecord)) { walkStages(s.Children(), fn) }
 
 // Walk calls fn for every stage record, nested ones included, in order.
 func (r *RunRecord) Walk(fn func(*StageRecord)) { walkStages(r.Stages, fn) }

@@ -6,6 +6,7 @@ import (
 
 	"lopper/internal/sharedtest"
 	"lopper/pipeline"
+	"lopper/pipeline/runner"
 )
 
 // Without samples, consecutive calibration windows are at most the default
@@ -30,7 +31,7 @@ stages:
 		t.Errorf("calib_samples %g, want the 16 windows calib.txt holds", n)
 	}
 	r := parseRecipe(t, t.TempDir(), src(", samples: 32"), set...)
-	failed, err := pipeline.Run(t.Context(), r, pipeline.RunOptions{Jobs: 1, RunDir: t.TempDir()})
+	failed, err := runner.Run(t.Context(), r, runner.Options{Jobs: 1, RunDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"lopper/pipeline"
+	"lopper/pipeline/runner"
 )
 
 // A prune + retrain + evaluate recipe gives bit-identical artifacts and
@@ -21,7 +22,7 @@ func TestRunDeterministic(t *testing.T) {
 	file := filepath.Join(repoRoot(t), "recipes", "gradual-magnitude.yaml")
 	runWith := func(jobs, procs int) map[string]*pipeline.StageRecord {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-		rec, err := pipeline.Run(context.Background(), loadRecipe(t, file, set...), pipeline.RunOptions{Jobs: jobs, RunDir: t.TempDir()})
+		rec, err := runner.Run(context.Background(), loadRecipe(t, file, set...), runner.Options{Jobs: jobs, RunDir: t.TempDir()})
 		if err != nil || rec.Status != pipeline.RunSucceeded {
 			t.Fatalf("run: %v %s %s", err, rec.Status, rec.Error)
 		}

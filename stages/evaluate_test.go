@@ -8,6 +8,7 @@ import (
 	"lopper/eval"
 	"lopper/internal/sharedtest"
 	"lopper/pipeline"
+	"lopper/pipeline/runner"
 )
 
 // evaluate on tiny-llama with text, HellaSwag, size and speed, against a
@@ -65,7 +66,7 @@ stages:
 
 	bad := strings.Replace(src, "size: true, speed: {batch: 1, seq_len: 32, warmup: 1, repeats: 3}}\n  pruned", "speed: {batch: 1, seq_len: 32, warmup: 1, repeats: 3}}\n  pruned", 1)
 	r := parseRecipe(t, t.TempDir(), bad, set...)
-	failed, err := pipeline.Run(t.Context(), r, pipeline.RunOptions{Jobs: 2, RunDir: t.TempDir()})
+	failed, err := runner.Run(t.Context(), r, runner.Options{Jobs: 2, RunDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

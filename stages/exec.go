@@ -278,7 +278,7 @@ func runExec(ctx context.Context, sc *pipeline.StageContext, cfg *ExecConfig) (*
 
 // execGrace is how long a cancelled program's process group has between
 // SIGTERM and SIGKILL: less than the run's own grace for stopping stages
-// (pipeline.RunOptions.Grace, 10s by default), so that the stage is
+// (runner.Options.Grace, 10s by default), so that the stage is
 // recorded as stopped.
 var execGrace = 5 * time.Second
 

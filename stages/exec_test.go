@@ -13,16 +13,17 @@ import (
 	"time"
 
 	"lopper/pipeline"
+	"lopper/pipeline/runner"
 )
 
 // runAny runs a recipe and returns its record, whatever its status.
-func runAny(t *testing.T, ctx context.Context, r *pipeline.Recipe, opts pipeline.RunOptions) *pipeline.RunRecord {
+func runAny(t *testing.T, ctx context.Context, r *pipeline.Recipe, opts runner.Options) *pipeline.RunRecord {
 	t.Helper()
 	if opts.RunDir == "" {
 		opts.RunDir = t.TempDir()
 	}
 	opts.Jobs, opts.Version = 2, "test"
-	rec, err := pipeline.Run(ctx, r, opts)
+	rec, err := runner.Run(ctx, r, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +138,7 @@ stages:
     uses: exec
     with: {run: [sh, -c, 'echo "{\"a\": \"x\"}" > "$1"', sh, "${{ outputs.metrics }}"], metrics: m.json}
 `
-	rec := runAny(t, context.Background(), parseRecipe(t, t.TempDir(), src), pipeline.RunOptions{})
+	rec := runAny(t, context.Background(), parseRecipe(t, t.TempDir(), src), runner.Options{})
 	failedWith(t, rec, "nomodel", "outputs.model: the program exited 0 but wrote nothing into")
 	failedWith(t, rec, "nofile", "metrics: the program exited 0 but did not write", "m.json")
 	failedWith(t, rec, "noname", "lacks b, which metric_names declares (it has a)")
@@ -152,7 +153,7 @@ stages:
     uses: exec
     with: {run: [sh, -c, 'i=1; while [ $i -le 30 ]; do echo line$i >&2; i=$((i+1)); done; exit 3']}
 `
-	rec := runAny(t, context.Background(), parseRecipe(t, t.TempDir(), src), pipeline.RunOptions{})
+	rec := runAny(t, context.Background(), parseRecipe(t, t.TempDir(), src), runner.Options{})
 	msg := failedWith(t, rec, "bad", "sh exited with status 3", "the last 20 lines of its stderr", "line11\n", "line30")
 	if strings.Contains(msg, "line10\n") {
 		t.Errorf("the error quotes more than 20 lines:\n%s", msg)
@@ -220,7 +221,7 @@ stages:
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan *pipeline.RunRecord, 1)
-	go func() { done <- runAny(t, ctx, r, pipeline.RunOptions{}) }()
+	go func() { done <- runAny(t, ctx, r, runner.Options{}) }()
 	child := waitPID(t, pidFile)
 	start := time.Now()
 	cancel()
@@ -253,7 +254,7 @@ stages:
       timeout: 300ms
 `
 	start := time.Now()
-	rec := runAny(t, context.Background(), parseRecipe(t, dir, src), pipeline.RunOptions{})
+	rec := runAny(t, context.Background(), parseRecipe(t, dir, src), runner.Options{})
 	failedWith(t, rec, "stubborn", "sh timed out after 300ms and was stopped", "waiting")
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("the run took %s", took)
@@ -287,7 +288,7 @@ stages:
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := pipeline.RunOptions{Cache: cache, Build: "b", Numerics: "n"}
+	opts := runner.Options{Cache: cache, Build: "b", Numerics: "n"}
 	status := func(r *pipeline.Recipe) (pipeline.StageStatus, float64) {
 		s := stage(t, runAny(t, context.Background(), r, opts), "count")
 		return s.Status, s.Metrics["n"]

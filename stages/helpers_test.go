@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"lopper/pipeline"
+	"lopper/pipeline/runner"
 )
 
 // repoRoot is the directory holding go.mod, found upwards from the test's
@@ -59,7 +60,7 @@ func parseRecipe(t testing.TB, dir, src string, set ...string) *pipeline.Recipe 
 // it succeeded.
 func run(t testing.TB, r *pipeline.Recipe) *pipeline.RunRecord {
 	t.Helper()
-	rec, err := pipeline.Run(context.Background(), r, pipeline.RunOptions{Jobs: 2, RunDir: t.TempDir(), Version: "test"})
+	rec, err := runner.Run(context.Background(), r, runner.Options{Jobs: 2, RunDir: t.TempDir(), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"lopper/internal/sharedtest"
 	"lopper/model"
 	"lopper/pipeline"
+	"lopper/pipeline/runner"
 )
 
 // stageErrors runs src (written into dir) and returns each failed stage's
@@ -17,7 +18,7 @@ import (
 func stageErrors(t *testing.T, dir, src string) map[string]string {
 	t.Helper()
 	r := parseRecipe(t, dir, src)
-	rec, err := pipeline.Run(context.Background(), r, pipeline.RunOptions{Jobs: 2, RunDir: t.TempDir(), Version: "test"})
+	rec, err := runner.Run(context.Background(), r, runner.Options{Jobs: 2, RunDir: t.TempDir(), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"lopper/pipeline"
+	"lopper/pipeline/runner"
 )
 
 // lockedBuffer is an io.Writer safe for the run's concurrent loggers.
@@ -46,7 +47,7 @@ stages:
 `, filepath.Join(root, "quickstart", "train.txt"), filepath.Join(root, "quickstart", "model")))
 	var logs lockedBuffer
 	log := hclog.New(&hclog.LoggerOptions{Level: hclog.Debug, JSONFormat: true, Output: &logs})
-	rec, err := pipeline.Run(context.Background(), r, pipeline.RunOptions{Jobs: 2, RunDir: filepath.Join(dir, "run"), Version: "test", Logger: log})
+	rec, err := runner.Run(context.Background(), r, runner.Options{Jobs: 2, RunDir: filepath.Join(dir, "run"), Version: "test", Logger: log})
 	if err != nil || rec.Status != pipeline.RunSucceeded {
 		t.Fatalf("run: %v %s %s", err, rec.Status, rec.Error)
 	}

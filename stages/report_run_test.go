@@ -13,6 +13,7 @@ import (
 
 	"lopper/pipeline"
 	"lopper/pipeline/pipelinetest"
+	"lopper/pipeline/runner"
 )
 
 // reportRegistry has the engine's test kinds and the report kind only, so
@@ -34,7 +35,7 @@ func runReportRecipe(t *testing.T, src string) *pipeline.RunRecord {
 	if err != nil {
 		t.Fatalf("recipe does not load:\n%v", err)
 	}
-	rec, err := pipeline.Run(context.Background(), r, pipeline.RunOptions{Jobs: 2, RunDir: t.TempDir(), Version: "test"})
+	rec, err := runner.Run(context.Background(), r, runner.Options{Jobs: 2, RunDir: t.TempDir(), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"lopper/pipeline"
+	"lopper/pipeline/runner"
 )
 
 // An exported save never replaces a directory that lopper did not save:
@@ -29,7 +30,7 @@ stages:
   save: {uses: save, with: {model: base, export: true, path: out}}
 `
 	r := parseRecipe(t, dir, src)
-	rec, err := pipeline.Run(context.Background(), r, pipeline.RunOptions{Jobs: 1, RunDir: filepath.Join(dir, "run1"), Version: "test"})
+	rec, err := runner.Run(context.Background(), r, runner.Options{Jobs: 1, RunDir: filepath.Join(dir, "run1"), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

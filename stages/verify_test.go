@@ -10,6 +10,7 @@ import (
 
 	"lopper/model"
 	"lopper/pipeline"
+	"lopper/pipeline/runner"
 	"lopper/pruning"
 )
 
@@ -65,7 +66,7 @@ func runVerifyRecipe(t *testing.T, src string) *pipeline.RunRecord {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := pipeline.Run(context.Background(), r, pipeline.RunOptions{Jobs: 2, RunDir: filepath.Join(dir, "run"), Version: "test"})
+	rec, err := runner.Run(context.Background(), r, runner.Options{Jobs: 2, RunDir: filepath.Join(dir, "run"), Version: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

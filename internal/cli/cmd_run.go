@@ -12,6 +12,7 @@ import (
 	"lopper/internal/fsx"
 	"lopper/model/tensor"
 	"lopper/pipeline"
+	"lopper/pipeline/runner"
 	"lopper/pipeline/store"
 	"lopper/stages"
 )
@@ -62,7 +63,7 @@ func runRun(ctx context.Context, a *app, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
-	opts := pipeline.RunOptions{Jobs: *jobs, FailFast: *failFast, OutDir: *out, Logger: a.log, Version: version,
+	opts := runner.Options{Jobs: *jobs, FailFast: *failFast, OutDir: *out, Logger: a.log, Version: version,
 		Build: buildID(), Numerics: tensor.Fingerprint()}
 	var r *pipeline.Recipe
 	var cache cacheSpec
@@ -85,7 +86,7 @@ func runRun(ctx context.Context, a *app, args []string) int {
 		return exitUsage
 	}
 	if *summaryJSON != "" { // before anything is created
-		if err := r.CheckOutputFile(*summaryJSON, cache.localDir()); err != nil {
+		if err := runner.CheckOutputFile(r, *summaryJSON, cache.localDir()); err != nil {
 			fmt.Fprintf(a.stderr, "lopper run: --summary-json: %v\n", err)
 			return exitUsage
 		}
@@ -99,13 +100,13 @@ func runRun(ctx context.Context, a *app, args []string) int {
 		defer a.closeCache(c)
 		opts.Cache = c
 	}
-	opts.LockFile = pipeline.LockPath(r.Path) // written before the final record: see RunOptions
-	release, ok := a.guard.hold()             // an interrupt lets the run record itself
+	opts.LockFile = runner.LockPath(r.Path) // written before the final record: see RunOptions
+	release, ok := a.guard.hold()           // an interrupt lets the run record itself
 	if !ok {
 		return exitInterrupted
 	}
 	defer release()
-	rec, err := pipeline.Run(ctx, r, opts)
+	rec, err := runner.Run(ctx, r, opts)
 	if rec == nil {
 		fmt.Fprintf(a.stderr, "lopper run: %v\n", err)
 		return exitFailed
@@ -143,8 +144,8 @@ func runRun(ctx context.Context, a *app, args []string) int {
 // continue it, and its cache: --cache-dir or --store, else the run's own
 // as its record says (none when the run had none, none also for
 // --no-cache, which runs every stage again).
-func (a *app) resumeRun(dir string, opts pipeline.RunOptions, given cacheSpec, noCache bool) (*pipeline.Recipe, pipeline.RunOptions, cacheSpec, int) {
-	res, err := pipeline.LoadResumable(dir, newRegistry())
+func (a *app) resumeRun(dir string, opts runner.Options, given cacheSpec, noCache bool) (*pipeline.Recipe, runner.Options, cacheSpec, int) {
+	res, err := runner.LoadResumable(dir, newRegistry())
 	if err != nil {
 		fmt.Fprintf(a.stderr, "lopper run --resume: %v\n", err)
 		return nil, opts, cacheSpec{}, exitUsage

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 
 	"lopper/model/tensor"
-	"lopper/pipeline"
+	"lopper/pipeline/runner"
 )
 
 // statusCommand is `lopper status`.
@@ -37,20 +37,20 @@ func runStatus(ctx context.Context, a *app, args []string) int {
 	if code != exitOK {
 		return code
 	}
-	lockPath := pipeline.LockPath(r.Path)
-	lock, err := pipeline.ReadLock(lockPath)
+	lockPath := runner.LockPath(r.Path)
+	lock, err := runner.ReadLock(lockPath)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		fmt.Fprintf(a.stdout, "%s: stale: no lockfile %s (the recipe has not run to success yet)\n", file, lockPath)
 		return exitFailed
-	case errors.Is(err, pipeline.ErrBadLock):
+	case errors.Is(err, runner.ErrBadLock):
 		fmt.Fprintf(a.stdout, "%s: stale: %v\n", file, err)
 		return exitFailed
 	case err != nil:
 		fmt.Fprintf(a.stderr, "lopper status: %v\n", err)
 		return exitUsage
 	}
-	rep, err := pipeline.Status(ctx, r, lock, filepath.Dir(lockPath), pipeline.StatusOptions{Build: buildID(), Numerics: tensor.Fingerprint()})
+	rep, err := runner.Status(ctx, r, lock, filepath.Dir(lockPath), runner.StatusOptions{Build: buildID(), Numerics: tensor.Fingerprint()})
 	if err != nil {
 		fmt.Fprintf(a.stderr, "lopper status: %v\n", err)
 		return exitFailed

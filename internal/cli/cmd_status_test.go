@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"lopper/pipeline"
+	"lopper/pipeline/runner"
 )
 
 // statusRecipe reads a file in stage b, so a run fails until it exists.
@@ -51,11 +52,11 @@ func TestStatusCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, _ = lopper(ctx, "status", f, "--json")
-	var rep pipeline.StatusReport
+	var rep runner.StatusReport
 	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != exitFailed || rep.UpToDate {
 		t.Fatalf("--json: code %d %v %s", code, err, out)
 	}
-	if s := rep.Stages[1]; s.Path != "b" || s.State != pipeline.StateStale || s.Reasons[0] != "file gate.txt changed" {
+	if s := rep.Stages[1]; s.Path != "b" || s.State != runner.StateStale || s.Reasons[0] != "file gate.txt changed" {
 		t.Errorf("--json stage b: %+v", s)
 	}
 	if code, _, _ := lopper(ctx, "status", recipeFile(t, "bad.yaml", invalidRecipe)); code != exitUsage {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"lopper/pipeline"
+	"lopper/pipeline/runner"
 )
 
 // The same recipe, params, files and seed give bit-identical model files,
@@ -15,7 +16,7 @@ import (
 // again when every stage comes from the cache.
 func TestRunIsDeterministic(t *testing.T) {
 	recipe, set := reproFixture(t)
-	lock := pipeline.LockPath(recipe)
+	lock := runner.LockPath(recipe)
 	cache := filepath.Join(t.TempDir(), "cache")
 	var outcomes []map[string]string
 	var locks []string

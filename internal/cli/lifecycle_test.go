@@ -14,6 +14,7 @@ import (
 	"lopper/internal/fsx"
 	"lopper/pipeline"
 	"lopper/pipeline/pipelinetest"
+	"lopper/pipeline/runner"
 )
 
 // killRecipe stores a's number in the cache and writes it into the run
@@ -242,7 +243,7 @@ func TestStatusReportsDamagedLockfile(t *testing.T) {
 	if code, _, stderr := lopper(ctx, "run", f, "--out", t.TempDir()); code != exitOK {
 		t.Fatalf("run: exit %d\n%s", code, stderr)
 	}
-	lock := pipeline.LockPath(f)
+	lock := runner.LockPath(f)
 	full, err := os.ReadFile(lock)
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package pipeline_test
+package exectest
 
 import (
 	"context"
@@ -9,9 +9,10 @@ import (
 
 	"lopper/pipeline"
 	"lopper/pipeline/pipelinetest"
+	"lopper/pipeline/runner"
 )
 
-func TestMatrixCartesianProduct(t *testing.T) {
+func testMatrixCartesianProduct(t *testing.T, ex Executor) {
 	kit := pipelinetest.New()
 	// Every branch waits at one rendezvous for all four: the run succeeds
 	// only if the branches run concurrently.
@@ -33,7 +34,7 @@ stages:
 `
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	rec := runRecipe(t, ctx, kit, src, pipeline.RunOptions{Jobs: 4})
+	rec := runRecipe(t, ex, ctx, kit, src, runner.Options{Jobs: 4})
 	if rec.Status != pipeline.RunSucceeded {
 		t.Fatalf("status %s: %s", rec.Status, rec.Error)
 	}
@@ -69,9 +70,8 @@ stages:
 	}
 }
 
-func TestMatrixBranchFailure(t *testing.T) {
-	kit := pipelinetest.New()
-	src := `version: 1
+// BranchFailureRecipe is a matrix whose second branch fails.
+const BranchFailureRecipe = `version: 1
 stages:
   sweep:
     uses: matrix
@@ -82,7 +82,11 @@ stages:
   report: {uses: emit, with: {reads: [sweep], metrics: {x: 1}}}
   independent: {uses: emit, with: {metrics: {x: 1}}}
 `
-	rec := runRecipe(t, context.Background(), kit, src, pipeline.RunOptions{})
+
+func testMatrixBranchFailure(t *testing.T, ex Executor) {
+	kit := pipelinetest.New()
+	src := BranchFailureRecipe
+	rec := runRecipe(t, ex, context.Background(), kit, src, runner.Options{})
 	if rec.Status != pipeline.RunFailed {
 		t.Fatalf("status %s", rec.Status)
 	}
@@ -106,8 +110,8 @@ stages:
 	}
 }
 
-func TestAssertGate(t *testing.T) {
-	src := `version: 1
+// GateRecipe has a gate that fails (limit 1.1) and a stage behind it.
+const GateRecipe = `version: 1
 params: {limit: 1.1}
 stages:
   baseline: {uses: emit, with: {metrics: {perplexity: 10}}}
@@ -117,7 +121,10 @@ stages:
     with: {that: "final.perplexity < baseline.perplexity * params.limit", message: perplexity regressed}
   save: {uses: emit, with: {reads: [gate], metrics: {x: 1}}}
 `
-	rec := runRecipe(t, context.Background(), pipelinetest.New(), src, pipeline.RunOptions{})
+
+func testAssertGate(t *testing.T, ex Executor) {
+	src := GateRecipe
+	rec := runRecipe(t, ex, context.Background(), pipelinetest.New(), src, runner.Options{})
 	if rec.Status != pipeline.RunGateFailed {
 		t.Fatalf("status %s, want gate_failed", rec.Status)
 	}
@@ -130,30 +137,28 @@ stages:
 		t.Errorf("a stage behind a failed gate ran")
 	}
 	// The same gate passes with a looser limit.
-	rec = runRecipe(t, context.Background(), pipelinetest.New(), strings.Replace(src, "limit: 1.1", "limit: 1.3", 1), pipeline.RunOptions{})
+	rec = runRecipe(t, ex, context.Background(), pipelinetest.New(), strings.Replace(src, "limit: 1.1", "limit: 1.3", 1), runner.Options{})
 	if rec.Status != pipeline.RunSucceeded {
 		t.Errorf("status %s with limit 1.3", rec.Status)
 	}
 }
 
 // A gate failure and a stage failure in one run: the run failed (exit 1).
-func TestStageFailureOutranksGate(t *testing.T) {
+func testStageFailureOutranksGate(t *testing.T, ex Executor) {
 	src := `version: 1
 stages:
   a: {uses: emit, with: {metrics: {x: 1}}}
   gate: {uses: assert, with: {that: "a.x > 1"}}
   bad: {uses: emit, with: {fail: broken}}
 `
-	rec := runRecipe(t, context.Background(), pipelinetest.New(), src, pipeline.RunOptions{})
+	rec := runRecipe(t, ex, context.Background(), pipelinetest.New(), src, runner.Options{})
 	if rec.Status != pipeline.RunFailed {
 		t.Errorf("status %s, want failed", rec.Status)
 	}
 }
 
-// Loops and matrices nest: a loop per matrix branch, and a matrix per loop
-// iteration reading iteration and prev.
-func TestNesting(t *testing.T) {
-	src := `version: 1
+// NestingRecipe nests a loop in a matrix and a matrix in a loop.
+const NestingRecipe = `version: 1
 stages:
   base: {uses: emit, with: {value: 0}}
   outer:
@@ -176,7 +181,12 @@ stages:
           leaf: {uses: emit, with: {input: prev, add: "${{ matrix.k * 100 + iteration }}"}}
       pick: {uses: emit, needs: [fan], with: {input: prev, add: 1}}
 `
-	rec := runRecipe(t, context.Background(), pipelinetest.New(), src, pipeline.RunOptions{})
+
+// Loops and matrices nest: a loop per matrix branch, and a matrix per loop
+// iteration reading iteration and prev.
+func testNesting(t *testing.T, ex Executor) {
+	src := NestingRecipe
+	rec := runRecipe(t, ex, context.Background(), pipelinetest.New(), src, runner.Options{})
 	if rec.Status != pipeline.RunSucceeded {
 		t.Fatalf("status %s: %s", rec.Status, rec.Error)
 	}

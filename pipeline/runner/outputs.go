@@ -1,4 +1,4 @@
-package pipeline
+package runner
 
 import (
 	"errors"
@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"lopper/internal/fsx"
+	"lopper/pipeline"
 )
 
 // CheckOutputFile says whether a run of r may write the file path (such as
@@ -16,7 +17,7 @@ import (
 // the cache directory (cacheDir, "" for none); and its directory must
 // exist. Paths are compared canonically (fsx.Canonical), so another
 // spelling or a symbolic link of a protected path is that path.
-func (r *Recipe) CheckOutputFile(path, cacheDir string) error {
+func CheckOutputFile(r *pipeline.Recipe, path, cacheDir string) error {
 	target, err := fsx.Canonical(path)
 	if err != nil {
 		return err
@@ -32,7 +33,7 @@ func (r *Recipe) CheckOutputFile(path, cacheDir string) error {
 		keep = append(keep, protected{cacheDir, "the stage cache"})
 	}
 	for _, p := range r.Params {
-		if s, ok := p.Value.(string); ok && p.Type == ParamPath && s != "" {
+		if s, ok := p.Value.(string); ok && p.Type == pipeline.ParamPath && s != "" {
 			keep = append(keep, protected{s, fmt.Sprintf("param %s (%s)", p.Name, s)})
 		}
 	}

@@ -1,4 +1,4 @@
-package pipeline_test
+package runner_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"lopper/pipeline"
 	"lopper/pipeline/pipelinetest"
+	"lopper/pipeline/runner"
 )
 
 func TestRunRecord(t *testing.T) {
@@ -32,7 +33,7 @@ stages:
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	rec, err := pipeline.Run(context.Background(), r, pipeline.RunOptions{OutDir: out, Version: "9.9.9-test", Jobs: 3, Logger: testLogger(t)})
+	rec, err := runner.Run(context.Background(), r, runner.Options{OutDir: out, Version: "9.9.9-test", Jobs: 3, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +91,7 @@ stages:
 		t.Errorf("details via Result(): %v", got)
 	}
 	// A second run of the same recipe in the same second gets its own dir.
-	rec2, err := pipeline.Run(context.Background(), r, pipeline.RunOptions{OutDir: out, Logger: testLogger(t)})
+	rec2, err := runner.Run(context.Background(), r, runner.Options{OutDir: out, Logger: testLogger(t)})
 	if err != nil || rec2.RunDir == rec.RunDir {
 		t.Errorf("second run dir %s (err %v)", rec2.RunDir, err)
 	}
@@ -104,7 +105,7 @@ stages:
   bad: {uses: emit, with: {fail: "out of memory"}}
   after: {uses: emit, with: {reads: [bad], metrics: {x: 1}}}
 `
-	rec := runRecipe(t, context.Background(), pipelinetest.New(), src, pipeline.RunOptions{})
+	rec := runRecipe(t, context.Background(), pipelinetest.New(), src, runner.Options{})
 	s := pipeline.Summarize(rec)
 	if s.Counts[pipeline.StageSucceeded] != 1 || s.Counts[pipeline.StageFailed] != 1 || s.Counts[pipeline.StageCancelled] != 1 || len(s.Stages) != 3 {
 		t.Errorf("summary %+v", s)
@@ -146,7 +147,7 @@ func TestNaNMetricRecorded(t *testing.T) {
 stages:
   a: {uses: emit, with: {metrics: {loss: .nan}}}
 `
-	rec := runRecipe(t, context.Background(), pipelinetest.New(), src, pipeline.RunOptions{})
+	rec := runRecipe(t, context.Background(), pipelinetest.New(), src, runner.Options{})
 	if rec.Status != pipeline.RunSucceeded {
 		t.Fatalf("status %s: %s", rec.Status, rec.Error)
 	}
@@ -170,7 +171,7 @@ stages:
 	done := make(chan *pipeline.RunRecord)
 	r := mustLoad(t, kit, src)
 	go func() {
-		rec, err := pipeline.Run(ctx, r, pipeline.RunOptions{OutDir: out})
+		rec, err := runner.Run(ctx, r, runner.Options{OutDir: out})
 		if err != nil {
 			t.Error(err)
 		}

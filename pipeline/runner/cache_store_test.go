@@ -1,4 +1,4 @@
-package pipeline_test
+package runner_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"lopper/pipeline"
+	"lopper/pipeline/exectest"
 	"lopper/pipeline/pipelinetest"
 	"lopper/pipeline/store/storetest"
 )
@@ -19,7 +20,7 @@ import (
 // The cache behaves the same in every kind of store: a local directory, a
 // file:// bucket, a mem:// bucket and S3 (gofakes3 on 127.0.0.1).
 
-// storeFixture is cacheRecipe with its cache in one backend; each run
+// storeFixture is exectest.CacheRecipe with its cache in one backend; each run
 // opens the store anew, as another lopper process (or machine) would.
 type storeFixture struct {
 	*cacheFixture
@@ -28,7 +29,7 @@ type storeFixture struct {
 
 func newStoreFixture(t *testing.T, b *storetest.Backend) *storeFixture {
 	t.Helper()
-	f := writeRecipe(t, cacheRecipe)
+	f := writeRecipe(t, exectest.CacheRecipe)
 	if err := os.WriteFile(filepath.Join(filepath.Dir(f), "data.txt"), []byte("one"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -104,10 +105,10 @@ func (sf *storeFixture) objectFile(a pipeline.ArtifactRecord, file string) strin
 func TestCacheInEveryStore(t *testing.T) {
 	eachStore(t, func(t *testing.T, sf *storeFixture) {
 		first, ran := sf.run()
-		ranExactly(t, ran, emitPaths...)
+		ranExactly(t, ran, exectest.CachePaths...)
 		second, ran := sf.run()
 		ranExactly(t, ran, "vol")
-		for _, p := range emitPaths {
+		for _, p := range exectest.CachePaths {
 			if p == "vol" {
 				continue
 			}

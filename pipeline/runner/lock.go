@@ -1,4 +1,4 @@
-package pipeline
+package runner
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"lopper/internal/fsx"
+	"lopper/pipeline"
 )
 
 // LockSchema is the version of the lockfile's layout. 2 added the last
@@ -44,9 +45,9 @@ type Lock struct {
 
 // LockParam is a resolved param.
 type LockParam struct {
-	Name  string    `yaml:"name"`
-	Type  ParamType `yaml:"type"`
-	Value any       `yaml:"value"`
+	Name  string             `yaml:"name"`
+	Type  pipeline.ParamType `yaml:"type"`
+	Value any                `yaml:"value"`
 }
 
 // LockFile is a file or directory with the digest of its contents.
@@ -59,16 +60,16 @@ type LockFile struct {
 // Volatile stages have no cache key and no metrics (they differ from run
 // to run).
 type LockStage struct {
-	Path     string                    `yaml:"path"`
-	Uses     string                    `yaml:"uses"`
-	Skipped  string                    `yaml:"skipped,omitempty"` // why, when skipped
-	Volatile bool                      `yaml:"volatile,omitempty"`
-	CacheKey string                    `yaml:"cache_key,omitempty"`
-	Config   any                       `yaml:"config,omitempty"`
-	Inputs   []LockInput               `yaml:"inputs,omitempty"`
-	Files    []LockFile                `yaml:"files,omitempty"`
-	Outputs  map[string]ArtifactRecord `yaml:"outputs,omitempty"`
-	Metrics  map[string]float64        `yaml:"metrics,omitempty"`
+	Path     string                             `yaml:"path"`
+	Uses     string                             `yaml:"uses"`
+	Skipped  string                             `yaml:"skipped,omitempty"` // why, when skipped
+	Volatile bool                               `yaml:"volatile,omitempty"`
+	CacheKey string                             `yaml:"cache_key,omitempty"`
+	Config   any                                `yaml:"config,omitempty"`
+	Inputs   []LockInput                        `yaml:"inputs,omitempty"`
+	Files    []LockFile                         `yaml:"files,omitempty"`
+	Outputs  map[string]pipeline.ArtifactRecord `yaml:"outputs,omitempty"`
+	Metrics  map[string]float64                 `yaml:"metrics,omitempty"`
 }
 
 // LockInput is an artifact a stage read.
@@ -86,27 +87,27 @@ func LockPath(recipePath string) string {
 
 // NewLock builds the lockfile of a succeeded run whose lockfile lives in
 // lockDir.
-func NewLock(rec *RunRecord, lockDir string) (*Lock, error) {
-	if rec.Status != RunSucceeded {
+func NewLock(rec *pipeline.RunRecord, lockDir string) (*Lock, error) {
+	if rec.Status != pipeline.RunSucceeded {
 		return nil, fmt.Errorf("run %s %s: only a succeeded run is locked", rec.Name, rec.Status)
 	}
 	l := &Lock{Schema: LockSchema, Recipe: relTo(lockDir, rec.Recipe.File), RecipeDigest: rec.Recipe.Digest,
 		Lopper: rec.Lopper, Build: rec.Build, Numerics: rec.Numerics, Params: []LockParam{}, Files: []LockFile{}, Stages: []LockStage{}}
 	for _, p := range rec.Params {
 		v := p.Value
-		if s, ok := v.(string); ok && p.Type == ParamPath {
+		if s, ok := v.(string); ok && p.Type == pipeline.ParamPath {
 			v = relTo(lockDir, s)
 		}
 		l.Params = append(l.Params, LockParam{Name: p.Name, Type: p.Type, Value: v})
 	}
 	files := map[string]string{}
 	var err error
-	rec.Walk(func(s *StageRecord) {
+	rec.Walk(func(s *pipeline.StageRecord) {
 		if err != nil {
 			return
 		}
 		ls := LockStage{Path: s.Path, Uses: s.Uses, Volatile: s.Volatile, CacheKey: s.CacheKey}
-		if s.Status == StageSkipped {
+		if s.Status == pipeline.StageSkipped {
 			ls.Skipped = s.Reason
 		}
 		if len(s.Config) > 0 {
@@ -177,7 +178,7 @@ func WriteLock(path string, l *Lock) error {
 }
 
 // writeLockOf writes the lockfile of the succeeded run rec to path.
-func writeLockOf(rec *RunRecord, path string) error {
+func writeLockOf(rec *pipeline.RunRecord, path string) error {
 	if fi, err := os.Lstat(path); err == nil && fi.IsDir() {
 		return errors.New("a directory is in the way")
 	}

@@ -1,4 +1,4 @@
-package pipeline
+package runner
 
 import (
 	"encoding/json"
@@ -6,38 +6,40 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+
+	"lopper/pipeline"
 )
 
 // Resumable is a run that --resume can continue: its record, and its
 // recipe reloaded as it was run.
 type Resumable struct {
-	Record *RunRecord
-	Recipe *Recipe
+	Record *pipeline.RunRecord
+	Recipe *pipeline.Recipe
 }
 
 // LoadResumable reads the run in runDir and reloads its recipe from the
 // text recorded in run.json (not from the file, which may have changed
 // since) with the params the run was given with --set. The caller runs it
 // with ResumeOptions.
-func LoadResumable(runDir string, reg *Registry) (*Resumable, error) {
-	path := filepath.Join(runDir, RecordFile)
+func LoadResumable(runDir string, reg *pipeline.Registry) (*Resumable, error) {
+	path := filepath.Join(runDir, pipeline.RecordFile)
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("not a run directory: %w", err)
 	}
-	var rec RunRecord
+	var rec pipeline.RunRecord
 	if err := json.Unmarshal(raw, &rec); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if rec.Schema != RecordSchema {
-		return nil, fmt.Errorf("%s: record schema %d, this lopper reads %d", path, rec.Schema, RecordSchema)
+	if rec.Schema != pipeline.RecordSchema {
+		return nil, fmt.Errorf("%s: record schema %d, this lopper reads %d", path, rec.Schema, pipeline.RecordSchema)
 	}
-	SettleDead(&rec, runDir) // lockRunDir then says whether it is still going
+	pipeline.SettleDead(&rec, runDir) // lockRunDir then says whether it is still going
 	set, err := setFlags(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	r, err := Parse(rec.Recipe.File, []byte(rec.Recipe.Text), LoadOptions{Registry: reg, Set: set})
+	r, err := pipeline.Parse(rec.Recipe.File, []byte(rec.Recipe.Text), pipeline.LoadOptions{Registry: reg, Set: set})
 	if err != nil {
 		return nil, fmt.Errorf("the recipe recorded in %s: %w", path, err)
 	}
@@ -82,11 +84,11 @@ func setFlags(raw []byte) ([]string, error) {
 // directory and --fail-fast, with the earlier attempt appended to the
 // record's list. The rest (jobs, which do not change results, the cache,
 // the logger, build and numerics) comes from opts.
-func (rs *Resumable) ResumeOptions(opts RunOptions) RunOptions {
+func (rs *Resumable) ResumeOptions(opts Options) Options {
 	prev := rs.Record
 	opts.RunDir, opts.OutDir = prev.RunDir, ""
 	opts.FailFast = prev.FailFast
-	opts.Resumed = append(append([]AttemptRecord(nil), prev.Resumed...),
-		AttemptRecord{Started: prev.Started, Ended: prev.Ended, Status: prev.Status, Error: prev.Error})
+	opts.Resumed = append(append([]pipeline.AttemptRecord(nil), prev.Resumed...),
+		pipeline.AttemptRecord{Started: prev.Started, Ended: prev.Ended, Status: prev.Status, Error: prev.Error})
 	return opts
 }

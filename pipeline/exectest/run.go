@@ -1,4 +1,4 @@
-package pipeline_test
+package exectest
 
 import (
 	"context"
@@ -8,11 +8,12 @@ import (
 
 	"lopper/pipeline"
 	"lopper/pipeline/pipelinetest"
+	"lopper/pipeline/runner"
 )
 
 // Two independent stages meet at a rendezvous that only opens when both are
 // running: the run can only succeed if they overlap in time.
-func TestIndependentStagesOverlap(t *testing.T) {
+func testIndependentStagesOverlap(t *testing.T, ex Executor) {
 	kit := pipelinetest.New()
 	src := `version: 1
 stages:
@@ -22,7 +23,7 @@ stages:
 `
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	rec := runRecipe(t, ctx, kit, src, pipeline.RunOptions{Jobs: 2})
+	rec := runRecipe(t, ex, ctx, kit, src, runner.Options{Jobs: 2})
 	if rec.Status != pipeline.RunSucceeded {
 		t.Fatalf("status %s (%s): a and b did not run at the same time", rec.Status, rec.Error)
 	}
@@ -39,7 +40,7 @@ stages:
 }
 
 // With --jobs 1, independent stages run one at a time.
-func TestJobsOneSerialises(t *testing.T) {
+func testJobsOneSerialises(t *testing.T, ex Executor) {
 	kit := pipelinetest.New()
 	src := `version: 1
 stages:
@@ -52,7 +53,7 @@ stages:
     stages:
       e: {uses: emit, with: {sleep: 5ms, metrics: {x: 1}}}
 `
-	rec := runRecipe(t, context.Background(), kit, src, pipeline.RunOptions{Jobs: 1})
+	rec := runRecipe(t, ex, context.Background(), kit, src, runner.Options{Jobs: 1})
 	if rec.Status != pipeline.RunSucceeded {
 		t.Fatalf("status %s: %s", rec.Status, rec.Error)
 	}
@@ -78,7 +79,7 @@ stages:
 }
 
 // A failed stage cancels its dependents only; independent stages finish.
-func TestFailureCancelsOnlyDependents(t *testing.T) {
+func testFailureCancelsOnlyDependents(t *testing.T, ex Executor) {
 	kit := pipelinetest.New()
 	src := `version: 1
 stages:
@@ -88,7 +89,7 @@ stages:
   other: {uses: emit, with: {sleep: 30ms, metrics: {x: 1}}}
   after_other: {uses: emit, with: {reads: [other], metrics: {x: 1}}}
 `
-	rec := runRecipe(t, context.Background(), kit, src, pipeline.RunOptions{Jobs: 4})
+	rec := runRecipe(t, ex, context.Background(), kit, src, runner.Options{Jobs: 4})
 	if rec.Status != pipeline.RunFailed {
 		t.Fatalf("status %s, want failed", rec.Status)
 	}
@@ -116,7 +117,7 @@ stages:
 }
 
 // --fail-fast cancels everything, including independent running stages.
-func TestFailFastCancelsEverything(t *testing.T) {
+func testFailFastCancelsEverything(t *testing.T, ex Executor) {
 	kit := pipelinetest.New()
 	src := `version: 1
 stages:
@@ -125,7 +126,7 @@ stages:
   later: {uses: emit, with: {reads: [slow], metrics: {x: 1}}}
 `
 	start := time.Now()
-	rec := runRecipe(t, context.Background(), kit, src, pipeline.RunOptions{Jobs: 4, FailFast: true})
+	rec := runRecipe(t, ex, context.Background(), kit, src, runner.Options{Jobs: 4, FailFast: true})
 	if time.Since(start) > 5*time.Second {
 		t.Errorf("fail-fast took %v", time.Since(start))
 	}
@@ -144,7 +145,7 @@ stages:
 
 // Cancelling the context (what SIGINT does) stops running stages promptly
 // and records the run as interrupted.
-func TestCancellationInterruptsRun(t *testing.T) {
+func testCancellationInterruptsRun(t *testing.T, ex Executor) {
 	kit := pipelinetest.New()
 	src := `version: 1
 stages:
@@ -160,7 +161,7 @@ stages:
 		cancel()
 	}()
 	start := time.Now()
-	rec := runRecipe(t, ctx, kit, src, pipeline.RunOptions{Jobs: 4, Grace: 5 * time.Second})
+	rec := runRecipe(t, ex, ctx, kit, src, runner.Options{Jobs: 4, Grace: 5 * time.Second})
 	if d := time.Since(start); d > 3*time.Second {
 		t.Errorf("interrupted run took %v to stop", d)
 	}
@@ -182,7 +183,7 @@ stages:
 
 // A stage that ignores cancellation does not hold the run hostage: after the
 // grace period the run is recorded without it.
-func TestCancellationGracePeriod(t *testing.T) {
+func testCancellationGracePeriod(t *testing.T, ex Executor) {
 	kit := pipelinetest.New()
 	src := `version: 1
 stages:
@@ -196,7 +197,7 @@ stages:
 		cancel()
 	}()
 	start := time.Now()
-	rec := runRecipe(t, ctx, kit, src, pipeline.RunOptions{Grace: 50 * time.Millisecond})
+	rec := runRecipe(t, ex, ctx, kit, src, runner.Options{Grace: 50 * time.Millisecond})
 	if d := time.Since(start); d > 500*time.Millisecond {
 		t.Errorf("run took %v; the grace period is 50ms", d)
 	}
@@ -213,14 +214,14 @@ stages:
 }
 
 // A panic in a stage becomes that stage's error; the process survives.
-func TestPanicBecomesStageError(t *testing.T) {
+func testPanicBecomesStageError(t *testing.T, ex Executor) {
 	kit := pipelinetest.New()
 	src := `version: 1
 stages:
   crash: {uses: emit, with: {panic: "index out of range"}}
   fine: {uses: emit, with: {metrics: {x: 1}}}
 `
-	rec := runRecipe(t, context.Background(), kit, src, pipeline.RunOptions{})
+	rec := runRecipe(t, ex, context.Background(), kit, src, runner.Options{})
 	s := stage(t, rec, "crash")
 	if s.Status != pipeline.StageFailed || s.Error != "panic: index out of range" {
 		t.Errorf("crash: status %s error %q", s.Status, s.Error)
@@ -234,7 +235,7 @@ stages:
 }
 
 // when: false skips a stage and its dependents, and the run succeeds.
-func TestWhenSkips(t *testing.T) {
+func testWhenSkips(t *testing.T, ex Executor) {
 	kit := pipelinetest.New()
 	src := `version: 1
 params: {strict: false}
@@ -244,7 +245,7 @@ stages:
   c: {uses: emit, with: {reads: [b], metrics: {x: 1}}}
   d: {uses: emit, when: "a.x == 2", with: {metrics: {x: 1}}}
 `
-	rec := runRecipe(t, context.Background(), kit, src, pipeline.RunOptions{})
+	rec := runRecipe(t, ex, context.Background(), kit, src, runner.Options{})
 	if rec.Status != pipeline.RunSucceeded {
 		t.Fatalf("status %s: %s", rec.Status, rec.Error)
 	}
@@ -262,7 +263,7 @@ stages:
 
 // Stages named like expression functions run, and expressions read them as
 // stages (the function of that name is hidden where they are visible).
-func TestStagesNamedLikeFunctionsRun(t *testing.T) {
+func testStagesNamedLikeFunctionsRun(t *testing.T, ex Executor) {
 	kit := pipelinetest.New()
 	src := `version: 1
 stages:
@@ -271,11 +272,34 @@ stages:
   sum: {uses: emit, when: "first.n + count.value == 6", with: {metrics: {n: 1}}}
   gate: {uses: assert, with: {that: "sum.n == 1"}}
 `
-	rec := runRecipe(t, context.Background(), kit, src, pipeline.RunOptions{})
+	rec := runRecipe(t, ex, context.Background(), kit, src, runner.Options{})
 	if rec.Status != pipeline.RunSucceeded {
 		t.Fatalf("status %s: %s", rec.Status, rec.Error)
 	}
 	if s := stage(t, rec, "sum"); s.Status != pipeline.StageSucceeded {
 		t.Errorf("sum: %s, want it run (first.n + count.value = 3 + 3)", s.Status)
+	}
+}
+
+// A run whose context is already cancelled starts no stage: every one is
+// cancelled as interrupted, none failed.
+func testCancelledBeforeStart(t *testing.T, ex Executor) {
+	kit := pipelinetest.New()
+	src := `version: 1
+stages:
+  a: {uses: emit, with: {metrics: {x: 1}}}
+  b: {uses: emit, with: {sleep: 10ms, metrics: {x: 1}}}
+  c: {uses: emit, with: {reads: [a], metrics: {x: 1}}}
+`
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	rec := runRecipe(t, ex, ctx, kit, src, runner.Options{Jobs: 4})
+	if rec.Status != pipeline.RunInterrupted {
+		t.Fatalf("status %s, want interrupted", rec.Status)
+	}
+	for _, p := range []string{"a", "b", "c"} {
+		if s := stage(t, rec, p); s.Status != pipeline.StageCancelled || s.Reason != "interrupted" || kit.Runs(p) != 0 {
+			t.Errorf("%s: status %s reason %q, ran %d times; want cancelled/interrupted, never run", p, s.Status, s.Reason, kit.Runs(p))
+		}
 	}
 }

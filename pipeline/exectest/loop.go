@@ -1,4 +1,4 @@
-package pipeline_test
+package exectest
 
 import (
 	"context"
@@ -9,12 +9,13 @@ import (
 
 	"lopper/pipeline"
 	"lopper/pipeline/pipelinetest"
+	"lopper/pipeline/runner"
 )
 
-// gradualRecipe: the loop adds 1 to a number each iteration (starting from
+// GradualRecipe: the loop adds 1 to a number each iteration (starting from
 // base's 1), and the measured accuracy falls by 0.02 per iteration from the
 // baseline's 0.9, so acc_drop after iteration i is 0.02·i.
-func gradualRecipe(maxIter int, maxDrop float64, keep string) string {
+func GradualRecipe(maxIter int, maxDrop float64, keep string) string {
 	return fmt.Sprintf(`version: 1
 params: {max_drop: %g}
 baseline: baseline
@@ -41,9 +42,9 @@ stages:
 `, maxDrop, maxIter, keep)
 }
 
-func TestLoopUntilStopsAndKeepsLastPassing(t *testing.T) {
+func testLoopUntilStopsAndKeepsLastPassing(t *testing.T, ex Executor) {
 	kit := pipelinetest.New()
-	rec := runRecipe(t, context.Background(), kit, gradualRecipe(10, 0.05, "last_passing"), pipeline.RunOptions{})
+	rec := runRecipe(t, ex, context.Background(), kit, GradualRecipe(10, 0.05, "last_passing"), runner.Options{})
 	if rec.Status != pipeline.RunSucceeded {
 		t.Fatalf("status %s: %s", rec.Status, rec.Error)
 	}
@@ -85,17 +86,17 @@ func TestLoopUntilStopsAndKeepsLastPassing(t *testing.T) {
 	}
 }
 
-func TestLoopKeepLast(t *testing.T) {
-	rec := runRecipe(t, context.Background(), pipelinetest.New(), gradualRecipe(10, 0.05, "last"), pipeline.RunOptions{})
+func testLoopKeepLast(t *testing.T, ex Executor) {
+	rec := runRecipe(t, ex, context.Background(), pipelinetest.New(), GradualRecipe(10, 0.05, "last"), runner.Options{})
 	g := stage(t, rec, "gradual")
 	if g.Loop.Kept == nil || *g.Loop.Kept != 3 || g.Metrics["value"] != 5 {
 		t.Errorf("keep last: kept %v value %v, want 3 and 5", g.Loop.Kept, g.Metrics["value"])
 	}
 }
 
-func TestLoopMaxIterationsBounds(t *testing.T) {
+func testLoopMaxIterationsBounds(t *testing.T, ex Executor) {
 	kit := pipelinetest.New()
-	rec := runRecipe(t, context.Background(), kit, gradualRecipe(3, 1, "last_passing"), pipeline.RunOptions{})
+	rec := runRecipe(t, ex, context.Background(), kit, GradualRecipe(3, 1, "last_passing"), runner.Options{})
 	if rec.Status != pipeline.RunSucceeded {
 		t.Fatalf("status %s: %s", rec.Status, rec.Error)
 	}
@@ -111,9 +112,9 @@ func TestLoopMaxIterationsBounds(t *testing.T) {
 	}
 }
 
-func TestLoopNoPassingIterationFails(t *testing.T) {
+func testLoopNoPassingIterationFails(t *testing.T, ex Executor) {
 	// max_drop -1: acc_drop (0) > -1 already after iteration 0.
-	rec := runRecipe(t, context.Background(), pipelinetest.New(), gradualRecipe(5, -1, "last_passing"), pipeline.RunOptions{})
+	rec := runRecipe(t, ex, context.Background(), pipelinetest.New(), GradualRecipe(5, -1, "last_passing"), runner.Options{})
 	if rec.Status != pipeline.RunFailed {
 		t.Fatalf("status %s", rec.Status)
 	}
@@ -126,7 +127,7 @@ func TestLoopNoPassingIterationFails(t *testing.T) {
 	}
 }
 
-func TestLoopBodyFailure(t *testing.T) {
+func testLoopBodyFailure(t *testing.T, ex Executor) {
 	src := `version: 1
 stages:
   base: {uses: emit, with: {value: 0}}
@@ -139,7 +140,7 @@ stages:
   after: {uses: emit, with: {input: loop}}
 `
 	kit := pipelinetest.New()
-	rec := runRecipe(t, context.Background(), kit, src, pipeline.RunOptions{})
+	rec := runRecipe(t, ex, context.Background(), kit, src, runner.Options{})
 	if rec.Status != pipeline.RunFailed {
 		t.Fatalf("status %s", rec.Status)
 	}
@@ -159,7 +160,7 @@ stages:
 }
 
 // Without until the loop runs max_iterations times; iteration is in scope.
-func TestLoopWithoutUntil(t *testing.T) {
+func testLoopWithoutUntil(t *testing.T, ex Executor) {
 	src := `version: 1
 stages:
   loop:
@@ -168,7 +169,7 @@ stages:
     stages:
       step: {uses: emit, with: {value: "${{ iteration * 10 }}"}}
 `
-	rec := runRecipe(t, context.Background(), pipelinetest.New(), src, pipeline.RunOptions{})
+	rec := runRecipe(t, ex, context.Background(), pipelinetest.New(), src, runner.Options{})
 	l := stage(t, rec, "loop")
 	if rec.Status != pipeline.RunSucceeded || *l.Loop.Kept != 2 || l.Metrics["value"] != 20 {
 		t.Errorf("status %s kept %v value %v", rec.Status, l.Loop.Kept, l.Metrics["value"])

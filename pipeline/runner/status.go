@@ -1,4 +1,4 @@
-package pipeline
+package runner
 
 import (
 	"context"
@@ -9,10 +9,12 @@ import (
 	"sync"
 
 	"github.com/hashicorp/go-hclog"
+
+	"lopper/pipeline"
 )
 
 // StatusOptions configure Status: the build and numerics `lopper run`
-// would use now (see RunOptions).
+// would use now (see Options).
 type StatusOptions struct {
 	Build    string
 	Numerics string
@@ -27,13 +29,13 @@ type StatusOptions struct {
 // whose key differs from the lock's is stale, with the reasons (param,
 // config, input file, build) found by comparing the two; stages after it
 // are stale because of it. lockDir is the lockfile's directory.
-func Status(ctx context.Context, r *Recipe, lock *Lock, lockDir string, opts StatusOptions) (*StatusReport, error) {
+func Status(ctx context.Context, r *pipeline.Recipe, lock *Lock, lockDir string, opts StatusOptions) (*StatusReport, error) {
 	o := &lockOracle{lock: lock, lockDir: lockDir, now: opts, byPath: map[string]*LockStage{}, verdicts: map[string]verdict{}}
 	for i := range lock.Stages {
 		o.byPath[lock.Stages[i].Path] = &lock.Stages[i]
 	}
 	rs := &runState{recipe: r, oracle: o, log: hclog.NewNullLogger(),
-		opts: RunOptions{Build: opts.Build, Numerics: opts.Numerics}.withDefaults()}
+		opts: Options{Build: opts.Build, Numerics: opts.Numerics}.withDefaults()}
 	rec, err := execute(ctx, rs)
 	if err != nil {
 		return nil, err
@@ -75,7 +77,7 @@ type staleError struct{ reasons []string }
 func (e *staleError) Error() string { return fmt.Sprintf("stale: %v", e.reasons) }
 
 // stage answers for one stage instance whose cache key is key.
-func (o *lockOracle) stage(rec *StageRecord, decl Decl, key string) (*Result, bool, error) {
+func (o *lockOracle) stage(rec *pipeline.StageRecord, decl pipeline.Decl, key string) (*pipeline.Result, bool, error) {
 	ls, ok := o.byPath[rec.Path]
 	var v verdict
 	switch {
@@ -105,10 +107,10 @@ func (o *lockOracle) stage(rec *StageRecord, decl Decl, key string) (*Result, bo
 }
 
 // lockResult is an up-to-date stage's result as the lockfile has it.
-func lockResult(ls *LockStage) *Result {
-	res := &Result{Metrics: Metrics(maps.Clone(ls.Metrics)), Artifacts: map[string]Artifact{}}
+func lockResult(ls *LockStage) *pipeline.Result {
+	res := &pipeline.Result{Metrics: pipeline.Metrics(maps.Clone(ls.Metrics)), Artifacts: map[string]pipeline.Artifact{}}
 	if res.Metrics == nil {
-		res.Metrics = Metrics{}
+		res.Metrics = pipeline.Metrics{}
 	}
 	for name, a := range ls.Outputs {
 		res.Artifacts[name] = lockedArtifact{kind: a.Kind, digest: a.Digest}
@@ -123,7 +125,7 @@ func (a lockedArtifact) Kind() string   { return a.kind }
 func (a lockedArtifact) Digest() string { return a.digest }
 
 // reasons says why a stage's key differs from the lock's.
-func (o *lockOracle) reasons(rec *StageRecord, ls *LockStage) []string {
+func (o *lockOracle) reasons(rec *pipeline.StageRecord, ls *LockStage) []string {
 	var out []string
 	if o.lock.Build != o.now.Build {
 		out = append(out, fmt.Sprintf("lopper build changed (%s → %s)", o.lock.Build, o.now.Build))
@@ -149,7 +151,7 @@ func (o *lockOracle) reasons(rec *StageRecord, ls *LockStage) []string {
 }
 
 // fileChanges compares the files a stage reads now with the locked ones.
-func (o *lockOracle) fileChanges(now []FileRecord, locked []LockFile) []string {
+func (o *lockOracle) fileChanges(now []pipeline.FileRecord, locked []LockFile) []string {
 	was := map[string]string{}
 	for _, f := range locked {
 		was[f.Path] = f.Digest

@@ -1,4 +1,4 @@
-package pipeline
+package runner
 
 import (
 	"context"
@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"golang.org/x/sync/semaphore"
 
 	"lopper/internal/fsx"
+	"lopper/pipeline"
+	"lopper/pipeline/sched"
 )
 
-// RunOptions configure Run.
-type RunOptions struct {
+// Options configure Run.
+type Options struct {
 	// Jobs bounds how many stages run at once; ≤ 0 means runtime.NumCPU().
 	// Loops and matrices do not take a slot themselves, their stages do.
 	Jobs int
@@ -38,7 +39,7 @@ type RunOptions struct {
 	Grace time.Duration
 	// Cache, when set, is the stage cache: finished stages are stored in it
 	// and taken from it instead of running again (see Decl).
-	Cache *Cache
+	Cache *pipeline.Cache
 	// Build identifies the program (its version and, for development
 	// builds, its executable) and Numerics how this machine computes
 	// floats (see the README): both go into every cache key, so results
@@ -47,29 +48,26 @@ type RunOptions struct {
 	Numerics string
 	// Resumed lists the earlier attempts of the run in RunDir that this
 	// run continues (see Resume).
-	Resumed []AttemptRecord
+	Resumed []pipeline.AttemptRecord
 	// LockFile, when set, is where a succeeded run writes the recipe's
 	// lockfile (see LockPath), before its final record: a run whose
 	// lockfile cannot be written is failed, with the reason in its record.
 	LockFile string
 }
 
-// errFailFast is the cancellation cause of --fail-fast.
-var errFailFast = errors.New("cancelled by --fail-fast after a stage failed")
-
 // Run runs a loaded recipe and returns its final record. Stage failures,
 // failed gates and interruption (ctx cancelled) are reported in the record's
 // Status; the error is for runs that could not be set up or recorded.
-func Run(ctx context.Context, r *Recipe, opts RunOptions) (*RunRecord, error) {
+func Run(ctx context.Context, r *pipeline.Recipe, opts Options) (*pipeline.RunRecord, error) {
 	opts = opts.withDefaults()
-	if err := r.checkRunOutputs(opts); err != nil {
+	if err := r.CheckRunOutputs(runPaths(opts, "")); err != nil {
 		return nil, err
 	}
 	runDir, err := makeRunDir(r, opts)
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := lockRunDir(runDir)
+	unlock, err := pipeline.LockRunDir(runDir)
 	if err != nil {
 		return nil, err
 	}
@@ -85,15 +83,15 @@ func Run(ctx context.Context, r *Recipe, opts RunOptions) (*RunRecord, error) {
 	}
 	rs := &runState{recipe: r, opts: opts, log: opts.Logger, runDir: runDir}
 	if opts.Cache != nil {
-		if rs.cache, err = opts.Cache.beginRun(runDir, r.Path, opts.Logger); err != nil {
+		if rs.cache, err = opts.Cache.BeginRun(runDir, r.Path, opts.Logger); err != nil {
 			return nil, err
 		}
-		defer rs.cache.end()
+		defer rs.cache.End()
 	}
 	return execute(ctx, rs)
 }
 
-func (opts RunOptions) withDefaults() RunOptions {
+func (opts Options) withDefaults() Options {
 	if opts.Jobs <= 0 {
 		opts.Jobs = runtime.NumCPU()
 	}
@@ -108,53 +106,33 @@ func (opts RunOptions) withDefaults() RunOptions {
 
 // execute runs the recipe of rs; rs.runDir "" records nothing on disk
 // (Status).
-func execute(ctx context.Context, rs *runState) (*RunRecord, error) {
+func execute(ctx context.Context, rs *runState) (*pipeline.RunRecord, error) {
 	r, opts, runDir := rs.recipe, rs.opts, rs.runDir
 	rec := newRecord(r, opts, runDir)
-	rs.sem = semaphore.NewWeighted(int64(opts.Jobs))
-	rs.params = r.paramValues()
+	rs.params = r.ParamValues()
 	rs.rec = newRecorder(rec, opts.Logger)
-	top := rs.newScopeRun(r.top, nil, "", -1, nil, nil)
-	rs.rec.update(func() { rec.Stages = top.records })
+	m := sched.New(r, rs.params, sched.Options{Jobs: opts.Jobs, FailFast: opts.FailFast, Clock: now, Log: rs.note})
+	rs.rec.update(func() { rec.Stages = m.Records() })
 	if rs.rec.err != nil {
 		return nil, fmt.Errorf("run record: %w", rs.rec.err)
 	}
 	opts.Logger.Info("run started", "recipe", r.File, "run_dir", runDir, "jobs", opts.Jobs)
-
-	runCtx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	rs.cancelAll = cancel
-	done := make(chan struct{})
-	go func() {
-		top.exec(runCtx)
-		close(done)
-	}()
-	abandoned := false
-	select {
-	case <-done:
-	case <-ctx.Done():
-		select {
-		case <-done:
-		case <-time.After(opts.Grace):
-			abandoned = true
-			opts.Logger.Warn("stages did not stop after cancellation; recording the run without them", "grace", opts.Grace)
-		}
-	}
+	abandoned := rs.drive(ctx, m)
 	final, err := rs.rec.finish(func() {
 		if abandoned {
-			rec.Walk(func(s *StageRecord) {
-				if s.Status == StageRunning || s.Status == StagePending {
-					s.Status, s.Reason = StageCancelled, fmt.Sprintf("interrupted; did not stop within %s", opts.Grace)
+			rec.Walk(func(s *pipeline.StageRecord) {
+				if s.Status == pipeline.StageRunning || s.Status == pipeline.StagePending {
+					s.Status, s.Reason = pipeline.StageCancelled, fmt.Sprintf("interrupted; did not stop within %s", opts.Grace)
 				}
 			})
 		}
 		rec.Ended = time.Now().UTC()
 		rec.Seconds = rec.Ended.Sub(rec.Started).Seconds()
-		rec.Status, rec.Error = runOutcome(rec, ctx.Err() != nil)
-		if rec.Status == RunSucceeded && opts.LockFile != "" {
+		rec.Status, rec.Error = sched.RunOutcome(rec, ctx.Err() != nil)
+		if rec.Status == pipeline.RunSucceeded && opts.LockFile != "" {
 			if err := writeLockOf(rec, opts.LockFile); err != nil {
 				opts.Logger.Error("cannot write the lockfile", "path", opts.LockFile, "error", err)
-				rec.Status, rec.Error = RunFailed, fmt.Sprintf("cannot write the lockfile %s: %v", opts.LockFile, err)
+				rec.Status, rec.Error = pipeline.RunFailed, fmt.Sprintf("cannot write the lockfile %s: %v", opts.LockFile, err)
 			}
 		}
 	})
@@ -165,53 +143,9 @@ func execute(ctx context.Context, rs *runState) (*RunRecord, error) {
 	return final, nil
 }
 
-// runOutcome derives the run's status from its stages. Only root causes
-// count: a loop or matrix that failed because a stage inside it failed is
-// not counted again.
-func runOutcome(rec *RunRecord, interrupted bool) (RunStatus, string) {
-	var failed, gates []string
-	rec.Walk(func(s *StageRecord) {
-		if s.Status != StageFailed || failedInside(s) {
-			return
-		}
-		if s.Gate {
-			gates = append(gates, fmt.Sprintf("%s: %s", s.Path, s.Error))
-		} else {
-			failed = append(failed, fmt.Sprintf("%s: %s", s.Path, s.Error))
-		}
-	})
-	switch {
-	case interrupted:
-		return RunInterrupted, "interrupted"
-	case len(failed) > 0:
-		return RunFailed, summarize("stage", failed)
-	case len(gates) > 0:
-		return RunGateFailed, summarize("gate", gates)
-	}
-	return RunSucceeded, ""
-}
-
-// failedInside reports whether a stage nested in s failed.
-func failedInside(s *StageRecord) bool {
-	found := false
-	walkStages(s.children(), func(n *StageRecord) {
-		if n.Status == StageFailed {
-			found = true
-		}
-	})
-	return found
-}
-
-func summarize(what string, list []string) string {
-	if len(list) == 1 {
-		return fmt.Sprintf("%s %s", what, list[0])
-	}
-	return fmt.Sprintf("%d %ss failed; first: %s", len(list), what, list[0])
-}
-
-func logOutcome(log hclog.Logger, rec *RunRecord) {
-	args := []any{"status", rec.Status, "seconds", fmt.Sprintf("%.2f", rec.Seconds), "record", filepath.Join(rec.RunDir, RecordFile)}
-	if rec.Status == RunSucceeded {
+func logOutcome(log hclog.Logger, rec *pipeline.RunRecord) {
+	args := []any{"status", rec.Status, "seconds", fmt.Sprintf("%.2f", rec.Seconds), "record", filepath.Join(rec.RunDir, pipeline.RecordFile)}
+	if rec.Status == pipeline.RunSucceeded {
 		log.Info("run finished", args...)
 	} else {
 		log.Warn("run finished", args...)
@@ -220,7 +154,7 @@ func logOutcome(log hclog.Logger, rec *RunRecord) {
 
 // makeRunDir creates the run directory: opts.RunDir, or a fresh
 // OUT_DIR/<timestamp>-<name> (suffixed -2, -3, … when taken).
-func makeRunDir(r *Recipe, opts RunOptions) (string, error) {
+func makeRunDir(r *pipeline.Recipe, opts Options) (string, error) {
 	if opts.RunDir != "" {
 		if err := os.MkdirAll(opts.RunDir, 0o755); err != nil {
 			return "", err
@@ -248,11 +182,11 @@ func makeRunDir(r *Recipe, opts RunOptions) (string, error) {
 	}
 }
 
-func newRecord(r *Recipe, opts RunOptions, runDir string) *RunRecord {
-	rec := &RunRecord{
-		Schema: RecordSchema, Name: r.Name, Description: r.Description,
-		Status: RunRunning, Started: time.Now().UTC(), RunDir: runDir,
-		Recipe:   RecipeRecord{File: r.Path, Digest: r.Digest, Baseline: r.Baseline, Text: string(r.Source)},
+func newRecord(r *pipeline.Recipe, opts Options, runDir string) *pipeline.RunRecord {
+	rec := &pipeline.RunRecord{
+		Schema: pipeline.RecordSchema, Name: r.Name, Description: r.Description,
+		Status: pipeline.RunRunning, Started: time.Now().UTC(), RunDir: runDir,
+		Recipe:   pipeline.RecipeRecord{File: r.Path, Digest: r.Digest, Baseline: r.Baseline, Text: string(r.Source)},
 		Lopper:   opts.Version,
 		Go:       runtime.Version(),
 		Platform: runtime.GOOS + "/" + runtime.GOARCH,
@@ -267,7 +201,10 @@ func newRecord(r *Recipe, opts RunOptions, runDir string) *RunRecord {
 		rec.CacheDir = opts.Cache.Dir()
 	}
 	for _, p := range r.Params {
-		rec.Params = append(rec.Params, ParamValue{Name: p.Name, Type: p.Type, Value: p.Value, Source: p.Source})
+		rec.Params = append(rec.Params, pipeline.ParamValue{Name: p.Name, Type: p.Type, Value: p.Value, Source: p.Source})
 	}
 	return rec
 }
+
+// now is the clock of records: UTC.
+func now() time.Time { return time.Now().UTC() }

@@ -1,4 +1,4 @@
-package pipeline_test
+package runner_test
 
 import (
 	"context"
@@ -10,37 +10,39 @@ import (
 	"testing"
 
 	"lopper/pipeline"
+	"lopper/pipeline/exectest"
+	"lopper/pipeline/runner"
 )
 
-// lockRun runs cacheRecipe and writes its lockfile, returning the path.
+// lockRun runs exectest.CacheRecipe and writes its lockfile, returning the path.
 func (cf *cacheFixture) lockRun(set ...string) (*pipeline.RunRecord, string) {
 	cf.t.Helper()
 	rec, _ := cf.run(set...)
-	path := pipeline.LockPath(cf.file)
-	l, err := pipeline.NewLock(rec, filepath.Dir(path))
+	path := runner.LockPath(cf.file)
+	l, err := runner.NewLock(rec, filepath.Dir(path))
 	if err != nil {
 		cf.t.Fatal(err)
 	}
-	if err := pipeline.WriteLock(path, l); err != nil {
+	if err := runner.WriteLock(path, l); err != nil {
 		cf.t.Fatal(err)
 	}
 	return rec, path
 }
 
 // status compares the recipe with its lockfile.
-func (cf *cacheFixture) status(build string, set ...string) *pipeline.StatusReport {
+func (cf *cacheFixture) status(build string, set ...string) *runner.StatusReport {
 	cf.t.Helper()
 	r, err := pipeline.Load(cf.file, pipeline.LoadOptions{Registry: registry(cf.kit), Set: set})
 	if err != nil {
 		cf.t.Fatal(err)
 	}
-	path := pipeline.LockPath(cf.file)
-	l, err := pipeline.ReadLock(path)
+	path := runner.LockPath(cf.file)
+	l, err := runner.ReadLock(path)
 	if err != nil {
 		cf.t.Fatal(err)
 	}
 	runs := cf.kit.Order()
-	rep, err := pipeline.Status(context.Background(), r, l, filepath.Dir(path), pipeline.StatusOptions{Build: build, Numerics: "test-numerics"})
+	rep, err := runner.Status(context.Background(), r, l, filepath.Dir(path), runner.StatusOptions{Build: build, Numerics: "test-numerics"})
 	if err != nil {
 		cf.t.Fatal(err)
 	}
@@ -51,7 +53,7 @@ func (cf *cacheFixture) status(build string, set ...string) *pipeline.StatusRepo
 }
 
 // states maps stage paths to "state: reasons".
-func states(rep *pipeline.StatusReport) map[string]string {
+func states(rep *runner.StatusReport) map[string]string {
 	out := map[string]string{}
 	for _, s := range rep.Stages {
 		out[s.Path] = s.State + ": " + strings.Join(s.Reasons, "; ")
@@ -60,16 +62,16 @@ func states(rep *pipeline.StatusReport) map[string]string {
 }
 
 func TestStatusUpToDateAfterRun(t *testing.T) {
-	cf := newCacheFixture(t, cacheRecipe)
+	cf := newCacheFixture(t, exectest.CacheRecipe)
 	cf.lockRun()
 	rep := cf.status("test-build")
 	if !rep.UpToDate || len(rep.Changes) != 0 {
 		t.Errorf("status after a run: %+v", rep)
 	}
 	for path, st := range states(rep) {
-		want := pipeline.StateUpToDate
+		want := runner.StateUpToDate
 		if path == "vol" {
-			want = pipeline.StateVolatile
+			want = runner.StateVolatile
 		}
 		if !strings.HasPrefix(st, want+":") {
 			t.Errorf("%s: %s, want %s", path, st, want)
@@ -78,7 +80,7 @@ func TestStatusUpToDateAfterRun(t *testing.T) {
 }
 
 func TestStatusSaysWhatChanged(t *testing.T) {
-	cf := newCacheFixture(t, cacheRecipe)
+	cf := newCacheFixture(t, exectest.CacheRecipe)
 	cf.lockRun()
 	// A param: c is stale for its config, d because it reads c.
 	rep := cf.status("test-build", "w=20")
@@ -127,7 +129,7 @@ func TestStatusSaysWhatChanged(t *testing.T) {
 // stops it earlier, so fewer iterations are needed and all are up to date;
 // a new iteration beyond the locked ones is stale.
 func TestStatusReplaysLoops(t *testing.T) {
-	src := strings.Replace(cacheRecipe, `until: "step.value > 100"`, `until: "step.value > params.stop"`, 1)
+	src := strings.Replace(exectest.CacheRecipe, `until: "step.value > 100"`, `until: "step.value > params.stop"`, 1)
 	src = strings.Replace(src, "params: {v: 1.0,", "params: {stop: 100.0, v: 1.0,", 1)
 	cf := newCacheFixture(t, src)
 	cf.lockRun("stop=15") // values 12, 23: stops after iteration 1
@@ -147,7 +149,7 @@ func TestStatusReplaysLoops(t *testing.T) {
 }
 
 func TestLockIsDeterministic(t *testing.T) {
-	cf := newCacheFixture(t, cacheRecipe)
+	cf := newCacheFixture(t, exectest.CacheRecipe)
 	_, path := cf.lockRun()
 	first, err := os.ReadFile(path)
 	if err != nil {
@@ -161,14 +163,14 @@ func TestLockIsDeterministic(t *testing.T) {
 	if string(first) != string(second) {
 		t.Errorf("lockfiles differ:\n%s\n---\n%s", first, second)
 	}
-	l, err := pipeline.ReadLock(path)
+	l, err := runner.ReadLock(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if l.Recipe != "recipe.yaml" || len(l.Files) != 1 || l.Files[0].Path != "data.txt" {
 		t.Errorf("lock recipe %q files %v", l.Recipe, l.Files)
 	}
-	byPath := map[string]pipeline.LockStage{}
+	byPath := map[string]runner.LockStage{}
 	for _, s := range l.Stages {
 		byPath[s.Path] = s
 	}
@@ -187,7 +189,7 @@ func TestLockIsDeterministic(t *testing.T) {
 // it: a truncation at a line between two params or stages still parses,
 // and would otherwise read as params and stages that vanished.
 func TestReadLockRefusesTruncated(t *testing.T) {
-	cf := newCacheFixture(t, cacheRecipe)
+	cf := newCacheFixture(t, exectest.CacheRecipe)
 	_, path := cf.lockRun()
 	full, err := os.ReadFile(path)
 	if err != nil {
@@ -200,14 +202,14 @@ func TestReadLockRefusesTruncated(t *testing.T) {
 		if err := os.WriteFile(path, full[:i+1], 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := pipeline.ReadLock(path); !errors.Is(err, pipeline.ErrBadLock) || !strings.Contains(err.Error(), path) {
+		if _, err := runner.ReadLock(path); !errors.Is(err, runner.ErrBadLock) || !strings.Contains(err.Error(), path) {
 			t.Fatalf("cut after %d bytes: %v", i+1, err)
 		}
 	}
 	if err := os.WriteFile(path, full, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pipeline.ReadLock(path); err != nil {
+	if _, err := runner.ReadLock(path); err != nil {
 		t.Fatal(err)
 	}
 }

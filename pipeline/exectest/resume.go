@@ -1,4 +1,4 @@
-package pipeline_test
+package exectest
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"lopper/pipeline"
 	"lopper/pipeline/pipelinetest"
+	"lopper/pipeline/runner"
 )
 
 // The loop's third iteration reads a file that is missing in the first
@@ -25,7 +26,7 @@ stages:
   z: {uses: emit, with: {input: l, add: 100}}
 `
 
-func TestResumeContinuesAFailedRunInItsLoop(t *testing.T) {
+func testResumeContinuesAFailedRunInItsLoop(t *testing.T, ex Executor) {
 	kit := pipelinetest.New()
 	reg := registry(kit)
 	data := t.TempDir()
@@ -44,22 +45,22 @@ func TestResumeContinuesAFailedRunInItsLoop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := pipeline.RunOptions{OutDir: t.TempDir(), Cache: cache, Build: "b", Numerics: "n", Logger: testLogger(t)}
-	first, err := pipeline.Run(context.Background(), r, opts)
+	opts := runner.Options{OutDir: t.TempDir(), Cache: cache, Build: "b", Numerics: "n", Logger: testLogger(t)}
+	first, err := ex.Run(context.Background(), r, opts)
 	if err != nil || first.Status != pipeline.RunFailed {
 		t.Fatalf("first attempt: %v %s", err, first.Status)
 	}
 	if err := os.WriteFile(filepath.Join(data, "ok2.txt"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res, err := pipeline.LoadResumable(first.RunDir, reg)
+	res, err := runner.LoadResumable(first.RunDir, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := res.Recipe.ParamValues()["k"]; got != 0.30000000000000004 {
 		t.Errorf("resumed param k = %v", got)
 	}
-	rec, err := pipeline.Run(context.Background(), res.Recipe, res.ResumeOptions(pipeline.RunOptions{Cache: cache, Build: "b", Numerics: "n", Logger: testLogger(t)}))
+	rec, err := ex.Run(context.Background(), res.Recipe, res.ResumeOptions(runner.Options{Cache: cache, Build: "b", Numerics: "n", Logger: testLogger(t)}))
 	if err != nil || rec.Status != pipeline.RunSucceeded {
 		t.Fatalf("resumed: %v %s %s", err, rec.Status, rec.Error)
 	}
@@ -85,11 +86,5 @@ func TestResumeContinuesAFailedRunInItsLoop(t *testing.T) {
 	// The run's record on disk is the resumed one.
 	if m := readRecord(t, rec); m["status"] != "succeeded" || len(m["resumed"].([]any)) != 1 {
 		t.Errorf("run.json: status %v resumed %v", m["status"], m["resumed"])
-	}
-}
-
-func TestResumeRefusesWhatIsNotARun(t *testing.T) {
-	if _, err := pipeline.LoadResumable(t.TempDir(), registry(pipelinetest.New())); err == nil {
-		t.Errorf("resumed an empty directory")
 	}
 }

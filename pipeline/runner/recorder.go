@@ -1,4 +1,4 @@
-package pipeline
+package runner
 
 import (
 	"encoding/json"
@@ -9,10 +9,8 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"lopper/internal/fsx"
+	"lopper/pipeline"
 )
-
-// RecordFile is the run record's file name inside a run directory.
-const RecordFile = "run.json"
 
 // recordInterval bounds how often run.json is rewritten during a run: a
 // sweep of thousands of tiny stages must not spend its time rewriting a
@@ -24,7 +22,7 @@ const recordInterval = 500 * time.Millisecond
 // one lock, and is written to run.json atomically.
 type recorder struct {
 	mu        sync.Mutex
-	rec       *RunRecord
+	rec       *pipeline.RunRecord
 	path      string
 	closed    bool  // after the run is final, late updates are dropped
 	err       error // first write error
@@ -35,10 +33,10 @@ type recorder struct {
 
 // newRecorder returns the recorder of rec; a record without a run
 // directory (Status) is kept in memory only.
-func newRecorder(rec *RunRecord, log hclog.Logger) *recorder {
+func newRecorder(rec *pipeline.RunRecord, log hclog.Logger) *recorder {
 	r := &recorder{rec: rec, log: log}
 	if rec.RunDir != "" {
-		r.path = filepath.Join(rec.RunDir, RecordFile)
+		r.path = filepath.Join(rec.RunDir, pipeline.RecordFile)
 	}
 	return r
 }
@@ -84,7 +82,7 @@ func (r *recorder) writeLocked() {
 }
 
 // finish applies fn, writes the record a last time and stops updates.
-func (r *recorder) finish(fn func()) (*RunRecord, error) {
+func (r *recorder) finish(fn func()) (*pipeline.RunRecord, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	fn()
@@ -94,11 +92,11 @@ func (r *recorder) finish(fn func()) (*RunRecord, error) {
 	}
 	r.writeLocked()
 	r.closed = true
-	return r.rec.clone(), r.err
+	return r.rec.Clone(), r.err
 }
 
-func (r *recorder) snapshot() *RunRecord {
+func (r *recorder) snapshot() *pipeline.RunRecord {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.rec.clone()
+	return r.rec.Clone()
 }

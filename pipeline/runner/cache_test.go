@@ -1,4 +1,4 @@
-package pipeline_test
+package runner_test
 
 import (
 	"context"
@@ -14,37 +14,10 @@ import (
 
 	"lopper/internal/fsx"
 	"lopper/pipeline"
+	"lopper/pipeline/exectest"
 	"lopper/pipeline/pipelinetest"
+	"lopper/pipeline/runner"
 )
-
-// cacheRecipe exercises every way a stage can depend on something: a
-// param (a, c), an artifact (b, the loop, the matrix), another stage's
-// metrics (d reads c), the loop's prev and iteration, matrix values and a
-// file (f). vol is volatile.
-const cacheRecipe = `version: 1
-name: cache
-params: {v: 1.0, w: 10.0, data: {type: path, default: data.txt}}
-stages:
-  a: {uses: emit, with: {value: "${{ params.v }}", sleep: 30ms}}
-  b: {uses: emit, with: {input: a, add: 1}}
-  c: {uses: emit, with: {metrics: {w: "${{ params.w }}"}}}
-  d: {uses: emit, with: {input: b, add: 1, reads: [c]}}
-  f: {uses: emit, with: {file: "${{ params.data }}", metrics: {x: 1}}}
-  l:
-    uses: loop
-    with: {max_iterations: 3, from: b, carry: step, until: "step.value > 100"}
-    stages:
-      step: {uses: emit, with: {input: prev, add: "${{ iteration + 10 }}"}}
-  m:
-    uses: matrix
-    with: {x: [1, 2]}
-    stages:
-      s: {uses: emit, with: {input: a, add: "${{ matrix.x }}"}}
-  vol: {uses: emit, with: {volatile: true, metrics: {t: 1}}}
-`
-
-// emitPaths are the kind stage instances of cacheRecipe.
-var emitPaths = []string{"a", "b", "c", "d", "f", "l[0]/step", "l[1]/step", "l[2]/step", "m[0]/s", "m[1]/s", "vol"}
 
 // cacheFixture is a recipe directory with its data file and a cache.
 type cacheFixture struct {
@@ -72,20 +45,20 @@ func newCacheFixture(t *testing.T, src string) *cacheFixture {
 func (cf *cacheFixture) run(set ...string) (*pipeline.RunRecord, map[string]int) {
 	cf.t.Helper()
 	before := map[string]int{}
-	for _, p := range emitPaths {
+	for _, p := range exectest.CachePaths {
 		before[p] = cf.kit.Runs(p)
 	}
 	r, err := pipeline.Load(cf.file, pipeline.LoadOptions{Registry: registry(cf.kit), Set: set})
 	if err != nil {
 		cf.t.Fatal(err)
 	}
-	rec, err := pipeline.Run(context.Background(), r, pipeline.RunOptions{OutDir: cf.t.TempDir(), Cache: cf.cache,
+	rec, err := runner.Run(context.Background(), r, runner.Options{OutDir: cf.t.TempDir(), Cache: cf.cache,
 		Build: "test-build", Numerics: "test-numerics", Logger: testLogger(cf.t)})
 	if err != nil || rec.Status != pipeline.RunSucceeded {
 		cf.t.Fatalf("run: %v %s %s", err, rec.Status, rec.Error)
 	}
 	ran := map[string]int{}
-	for _, p := range emitPaths {
+	for _, p := range exectest.CachePaths {
 		if n := cf.kit.Runs(p) - before[p]; n > 0 {
 			ran[p] = n
 		}
@@ -96,7 +69,7 @@ func (cf *cacheFixture) run(set ...string) (*pipeline.RunRecord, map[string]int)
 // ranExactly checks which emit stages ran.
 func ranExactly(t *testing.T, ran map[string]int, want ...string) {
 	t.Helper()
-	for _, p := range emitPaths {
+	for _, p := range exectest.CachePaths {
 		should := false
 		for _, w := range want {
 			should = should || w == p
@@ -107,73 +80,8 @@ func ranExactly(t *testing.T, ran map[string]int, want ...string) {
 	}
 }
 
-func metricsByPath(rec *pipeline.RunRecord) map[string]pipeline.Metrics {
-	out := map[string]pipeline.Metrics{}
-	rec.Walk(func(s *pipeline.StageRecord) { out[s.Path] = s.Metrics })
-	return out
-}
-
-func TestCacheRerunReusesEveryStage(t *testing.T) {
-	cf := newCacheFixture(t, cacheRecipe)
-	first, ran := cf.run()
-	ranExactly(t, ran, emitPaths...)
-	second, ran := cf.run()
-	ranExactly(t, ran, "vol")
-	got, want := metricsByPath(second), metricsByPath(first)
-	for path, m := range want {
-		if path == "vol" {
-			continue
-		}
-		b1, _ := json.Marshal(m)
-		b2, _ := json.Marshal(got[path])
-		if string(b1) != string(b2) {
-			t.Errorf("%s: metrics %s, first run %s", path, b2, b1)
-		}
-	}
-	for _, p := range emitPaths {
-		s := stage(t, second, p)
-		switch {
-		case p == "vol":
-			if s.Status != pipeline.StageSucceeded || !s.Volatile || s.CacheKey != "" {
-				t.Errorf("vol: status %s volatile %v key %q", s.Status, s.Volatile, s.CacheKey)
-			}
-		case s.Status != pipeline.StageCached:
-			t.Errorf("%s: status %s, want cached", p, s.Status)
-		case s.CacheKey != stage(t, first, p).CacheKey:
-			t.Errorf("%s: cache key %s, first run %s", p, s.CacheKey, stage(t, first, p).CacheKey)
-		}
-	}
-	if s := stage(t, second, "a"); s.SavedSeconds < 0.03 {
-		t.Errorf("a slept 30ms when computed; saved_seconds %v", s.SavedSeconds)
-	}
-	// The artifacts are the same.
-	if d1, d2 := stage(t, first, "l").Artifacts["number"], stage(t, second, "l").Artifacts["number"]; d1 != d2 {
-		t.Errorf("loop artifact %v, first run %v", d2, d1)
-	}
-	if cached := stage(t, second, "l").Metrics["value"]; cached != 2+10+11+12 {
-		t.Errorf("loop value %v, want 35", cached)
-	}
-}
-
-func TestCacheParamChangeRerunsOnlyDownstream(t *testing.T) {
-	cf := newCacheFixture(t, cacheRecipe)
-	cf.run()
-	// w feeds c; d reads c's metrics.
-	_, ran := cf.run("w=20")
-	ranExactly(t, ran, "c", "d", "vol")
-	// v feeds a; everything that reads a's artifact, directly or not, reruns.
-	rec, ran := cf.run("w=20", "v=5")
-	ranExactly(t, ran, "a", "b", "d", "l[0]/step", "l[1]/step", "l[2]/step", "m[0]/s", "m[1]/s", "vol")
-	if got := stage(t, rec, "m[1]/s").Metrics["value"]; got != 7 {
-		t.Errorf("m[1]/s value %v, want 5+2", got)
-	}
-	// Back to the first params: all cached again.
-	_, ran = cf.run()
-	ranExactly(t, ran, "vol")
-}
-
 func TestCacheFileChangeInvalidates(t *testing.T) {
-	cf := newCacheFixture(t, cacheRecipe)
+	cf := newCacheFixture(t, exectest.CacheRecipe)
 	first, _ := cf.run()
 	data := filepath.Join(filepath.Dir(cf.file), "data.txt")
 	if err := os.WriteFile(data, []byte("two"), 0o644); err != nil {
@@ -227,7 +135,7 @@ func objectOf(t *testing.T, c *pipeline.Cache, digest string) string {
 }
 
 func TestCacheDamagedEntriesAreRecomputed(t *testing.T) {
-	cf := newCacheFixture(t, cacheRecipe)
+	cf := newCacheFixture(t, exectest.CacheRecipe)
 	first, _ := cf.run()
 	// c's entry: a metric changed in place (still valid JSON).
 	ce := entryOf(t, cf.cache, "c")
@@ -265,7 +173,7 @@ func TestCacheDamagedEntriesAreRecomputed(t *testing.T) {
 }
 
 func TestCacheGC(t *testing.T) {
-	cf := newCacheFixture(t, cacheRecipe)
+	cf := newCacheFixture(t, exectest.CacheRecipe)
 	cf.run("v=2")
 	cf.run("v=3")
 	cf.run("v=3", "w=4") // the last run: entries of v=3 and w=4
@@ -298,7 +206,7 @@ func TestCacheGC(t *testing.T) {
 // shard directory belongs) are reported and left alone: gc neither fails
 // on them nor removes them. Temporaries of killed writers are removed.
 func TestCacheGCLeavesUnknownFiles(t *testing.T) {
-	cf := newCacheFixture(t, cacheRecipe)
+	cf := newCacheFixture(t, exectest.CacheRecipe)
 	cf.run()
 	dir := cf.cache.Dir()
 	shard, _ := filepath.Glob(filepath.Join(dir, "objects", "*"))

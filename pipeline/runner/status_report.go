@@ -1,4 +1,4 @@
-package pipeline
+package runner
 
 import (
 	"encoding/json"
@@ -7,6 +7,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"lopper/pipeline"
 )
 
 // StatusReport is what `lopper status` says about a recipe.
@@ -29,13 +31,13 @@ type StageState struct {
 }
 
 // report turns the replayed record into a StatusReport.
-func (o *lockOracle) report(r *Recipe, rec *RunRecord) *StatusReport {
+func (o *lockOracle) report(r *pipeline.Recipe, rec *pipeline.RunRecord) *StatusReport {
 	rep := &StatusReport{Recipe: r.File, UpToDate: true, Changes: o.changes(r, rec)}
-	byPath := map[string]*StageRecord{}
-	rec.Walk(func(s *StageRecord) { byPath[s.Path] = s })
+	byPath := map[string]*pipeline.StageRecord{}
+	rec.Walk(func(s *pipeline.StageRecord) { byPath[s.Path] = s })
 	memo := map[string]verdict{}
-	var judge func(s *StageRecord, depth int) verdict
-	judge = func(s *StageRecord, depth int) verdict {
+	var judge func(s *pipeline.StageRecord, depth int) verdict
+	judge = func(s *pipeline.StageRecord, depth int) verdict {
 		if v, ok := memo[s.Path]; ok {
 			return v
 		}
@@ -49,7 +51,7 @@ func (o *lockOracle) report(r *Recipe, rec *RunRecord) *StatusReport {
 		memo[s.Path] = v
 		return v
 	}
-	rec.Walk(func(s *StageRecord) {
+	rec.Walk(func(s *pipeline.StageRecord) {
 		v := judge(s, 0)
 		rep.Stages = append(rep.Stages, StageState{Path: s.Path, Uses: s.Uses, State: v.state, Reasons: v.reasons})
 		if v.state == StateStale {
@@ -61,7 +63,7 @@ func (o *lockOracle) report(r *Recipe, rec *RunRecord) *StatusReport {
 
 // judge gives a replayed stage's state: the oracle's verdict for kinds, or
 // one derived from what the replay recorded for the others.
-func (o *lockOracle) judge(s *StageRecord, byPath map[string]*StageRecord, dep func(path string) (verdict, bool)) verdict {
+func (o *lockOracle) judge(s *pipeline.StageRecord, byPath map[string]*pipeline.StageRecord, dep func(path string) (verdict, bool)) verdict {
 	o.mu.Lock()
 	v, ok := o.verdicts[s.Path]
 	o.mu.Unlock()
@@ -69,11 +71,11 @@ func (o *lockOracle) judge(s *StageRecord, byPath map[string]*StageRecord, dep f
 		return v
 	}
 	switch s.Status {
-	case StageSucceeded, StageCached:
+	case pipeline.StageSucceeded, pipeline.StageCached:
 		return verdict{state: StateUpToDate}
-	case StageSkipped:
+	case pipeline.StageSkipped:
 		return verdict{state: StateSkipped, reasons: []string{s.Reason}}
-	case StageCancelled:
+	case pipeline.StageCancelled:
 		var id string
 		if _, err := fmt.Sscanf(s.Reason, "dependency %s", &id); err == nil {
 			p := strings.TrimSuffix(s.Path, s.ID) + id
@@ -84,7 +86,7 @@ func (o *lockOracle) judge(s *StageRecord, byPath map[string]*StageRecord, dep f
 				return verdict{state: StateStale, reasons: []string{"upstream " + p + " is stale"}}
 			}
 		}
-	case StageFailed:
+	case pipeline.StageFailed:
 		if nested := nestedStates(s, dep); len(nested) > 0 {
 			return summarizeNested(nested)
 		}
@@ -98,9 +100,9 @@ func (o *lockOracle) judge(s *StageRecord, byPath map[string]*StageRecord, dep f
 
 // nestedStates returns the verdicts of a loop's or matrix's stages that
 // are not up to date, by path.
-func nestedStates(s *StageRecord, dep func(string) (verdict, bool)) map[string]verdict {
+func nestedStates(s *pipeline.StageRecord, dep func(string) (verdict, bool)) map[string]verdict {
 	out := map[string]verdict{}
-	for _, n := range s.children() {
+	for _, n := range s.Children() {
 		if v, ok := dep(n.Path); ok && v.state != StateUpToDate && v.state != StateSkipped {
 			out[n.Path] = v
 		}
@@ -119,7 +121,7 @@ func summarizeNested(nested map[string]verdict) verdict {
 }
 
 // changes lists the recipe-wide differences from the lockfile.
-func (o *lockOracle) changes(r *Recipe, rec *RunRecord) []string {
+func (o *lockOracle) changes(r *pipeline.Recipe, rec *pipeline.RunRecord) []string {
 	var out []string
 	if o.lock.RecipeDigest != r.Digest {
 		out = append(out, "the recipe file changed (its stages are compared one by one)")
@@ -130,7 +132,7 @@ func (o *lockOracle) changes(r *Recipe, rec *RunRecord) []string {
 	}
 	for _, p := range rec.Params {
 		v := p.Value
-		if s, ok := v.(string); ok && p.Type == ParamPath {
+		if s, ok := v.(string); ok && p.Type == pipeline.ParamPath {
 			v = relTo(o.lockDir, s)
 		}
 		old, ok := locked[p.Name]
@@ -215,11 +217,11 @@ func flatten(prefix string, v any, out map[string]string) {
 	switch x := v.(type) {
 	case map[string]any:
 		for k, e := range x {
-			flatten(joinPath(prefix, k), e, out)
+			flatten(dotted(prefix, k), e, out)
 		}
 	case []any:
 		for i, e := range x {
-			flatten(joinPath(prefix, fmt.Sprint(i)), e, out)
+			flatten(dotted(prefix, fmt.Sprint(i)), e, out)
 		}
 	default:
 		b, _ := json.Marshal(x) // a JSON-decoded scalar always encodes
@@ -254,4 +256,12 @@ func (rep *StatusReport) WriteText(w io.Writer, all bool) error {
 		counts[StateUpToDate], counts[StateStale], counts[StateVolatile], counts[StateSkipped])
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// dotted joins a dotted path and a key.
+func dotted(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
 }

@@ -172,9 +172,20 @@ func TestCacheInEveryStoreRecomputesDamage(t *testing.T) {
 				t.Errorf("%s: metrics %v, want %v", p, g, w)
 			}
 		}
-		_, ran = sf.run()
+		// When b and m[0]/s both found the damage, one may have removed the
+		// object the other had just stored again: a bucket has no
+		// compare-and-delete. Then the next run recomputes it once more
+		// (a miss, never a wrong result), and the one after reuses it.
+		runs := 3
+		if _, ran = sf.run(); ran["b"]+ran["m[0]/s"] > 0 {
+			delete(ran, "m[0]/s")
+			delete(ran, "b")
+			ranExactly(t, ran, "vol")
+			_, ran = sf.run()
+			runs++
+		}
 		ranExactly(t, ran, "vol")
-		if v, err := sf.cache.Verify(context.Background(), registry(sf.kit)); err != nil || len(v.Problems) != 0 || v.Entries == 0 || v.Objects == 0 || v.Runs != 3 {
+		if v, err := sf.cache.Verify(context.Background(), registry(sf.kit)); err != nil || len(v.Problems) != 0 || v.Entries == 0 || v.Objects == 0 || v.Runs != runs {
 			t.Errorf("verify after the repair: %+v %v", v, err)
 		}
 	})

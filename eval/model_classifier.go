@@ -93,3 +93,47 @@ func ClassifyModel(ctx context.Context, m *model.Model, path string, opts Classi
 	res.Protocol.Tokenizer = describeTokenizer(m.TokenizerJSON)
 	return res, nil
 }
+
+// EncodedExample is a labelled example encoded for a classifier: its
+// label, and its tokens and type ids with the special tokens, truncated to
+// the max length, unpadded.
+type EncodedExample struct {
+	Example
+	IDs, TypeIDs []int32
+}
+
+// EncodeLabelledFile reads the labelled task in path through the encoder
+// classifier m's labels (ReadLabelled; limit > 0 reads only the first
+// examples) and encodes every example with m's tokenizer as Classify does:
+// special tokens, longest_first truncation to maxLength (0 means m's
+// positions, which it may not exceed). Retraining and calibration read
+// their labelled data through it. Errors name the file and line.
+func EncodeLabelledFile(m *model.Model, path string, maxLength, limit int) ([]EncodedExample, error) {
+	clf, err := newModelClassifier(m)
+	if err != nil {
+		return nil, err
+	}
+	info := clf.info
+	if maxLength < 0 || maxLength > info.MaxLength {
+		return nil, fmt.Errorf("max length %d: want 1…%d (the model's positions)", maxLength, info.MaxLength)
+	}
+	if maxLength == 0 {
+		maxLength = info.MaxLength
+	}
+	task, err := ReadLabelled(path, info.labelOptions(limit))
+	if err != nil {
+		return nil, err
+	}
+	if len(task.Examples) == 0 {
+		return nil, fmt.Errorf("%s: no examples", path)
+	}
+	out := make([]EncodedExample, len(task.Examples))
+	for i, ex := range task.Examples {
+		e, _, err := encodeExample(info.Tokenizer, ex, maxLength)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, ex.Line, err)
+		}
+		out[i] = EncodedExample{Example: ex, IDs: e.IDs, TypeIDs: e.TypeIDs}
+	}
+	return out, nil
+}

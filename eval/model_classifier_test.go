@@ -159,3 +159,34 @@ func TestClassifyModelErrors(t *testing.T) {
 		t.Errorf("unknown label: %v", err)
 	}
 }
+
+// EncodeLabelledFile encodes as Classify does: the same tokens in all,
+// truncation to the max length, labels through label2id.
+func TestEncodeLabelledFile(t *testing.T) {
+	m := randomReviewBERT(t, "bert", 4)
+	path := reviewsFile(t, 20)
+	res, err := ClassifyModel(context.Background(), m, path, ClassifyOptions{MaxLength: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exs, err := EncodeLabelledFile(m, path, 9, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens := 0
+	for _, e := range exs {
+		tokens += len(e.IDs)
+		if len(e.IDs) > 9 || len(e.TypeIDs) != len(e.IDs) || e.IDs[0] != 2 || e.IDs[len(e.IDs)-1] != 3 {
+			t.Errorf("line %d: %v %v", e.Line, e.IDs, e.TypeIDs)
+		}
+	}
+	if len(exs) != 20 || tokens != res.Tokens {
+		t.Errorf("%d examples, %d tokens; Classify: %d tokens", len(exs), tokens, res.Tokens)
+	}
+	if _, err := EncodeLabelledFile(m, path, 65, 0); err == nil {
+		t.Error("max length beyond the positions accepted")
+	}
+	if exs, err := EncodeLabelledFile(m, path, 0, 3); err != nil || len(exs) != 3 {
+		t.Errorf("limit 3: %d examples, %v", len(exs), err)
+	}
+}

@@ -20,6 +20,12 @@ type blockStep func(layer int, stats *statSet) error
 // one batch of one block's activations. Progress counts the blocks done,
 // 0..last block with targets.
 func calibrateSequential(ctx context.Context, w *model.Model, cal *Calibration, kinds statKinds, byBlock [][]model.TensorInfo, step blockStep, progress ProgressFunc) error {
+	if enc, err := forEncoder(w, cal); enc || err != nil {
+		if err != nil {
+			return err
+		}
+		return encoderSequential(ctx, w, cal, kinds, byBlock, step, progress)
+	}
 	last := -1
 	for l, ts := range byBlock {
 		if len(ts) > 0 {
@@ -89,6 +95,12 @@ func calibrateSequential(ctx context.Context, w *model.Model, cal *Calibration, 
 // the model as it is (dense), in one pass over the calibration windows,
 // reporting the windows done to progress.
 func calibrateOnePass(ctx context.Context, m *model.Model, cal *Calibration, kinds statKinds, targets []model.TensorInfo, progress ProgressFunc) (*statSet, error) {
+	if enc, err := forEncoder(m, cal); enc || err != nil {
+		if err != nil {
+			return nil, err
+		}
+		return encoderOnePass(ctx, m, cal, kinds, targets, progress)
+	}
 	stats := newStatSet(kinds, targets)
 	last := -1
 	for _, t := range targets {

@@ -350,6 +350,7 @@ func (f *pruneFlags) writeText(w io.Writer, rep *pruning.Report) error {
 		fmt.Fprintf(w, "total: %d weights in %d tensors, sparsity %.2f%% now; what is removed depends on the scores\n",
 			rep.Params, len(rep.Tensors), 100*rep.SparsityBefore())
 	}
+	fmt.Fprintf(w, "embeddings: %d of the model's %d parameters (%.1f%%)\n", rep.EmbeddingParams, rep.ModelParams, 100*rep.EmbeddingShare)
 	if !rep.DryRun {
 		_, err := fmt.Fprintf(w, "saved to %s\n", f.out)
 		return err

@@ -224,12 +224,7 @@ func encoderStats(ctx context.Context, m *model.Model, c *Calibration, stats *st
 // collected; step then prunes block l. The blocks after l run too (the
 // classifier has no partial pass), which costs time, not results.
 func encoderSequential(ctx context.Context, w *model.Model, c *Calibration, kinds statKinds, byBlock [][]model.TensorInfo, step blockStep, progress ProgressFunc) error {
-	last := -1
-	for l, ts := range byBlock {
-		if len(ts) > 0 {
-			last = l
-		}
-	}
+	last := lastTargetBlock(byBlock)
 	if last < 0 {
 		return nil
 	}

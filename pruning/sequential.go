@@ -26,12 +26,7 @@ func calibrateSequential(ctx context.Context, w *model.Model, cal *Calibration, 
 		}
 		return encoderSequential(ctx, w, cal, kinds, byBlock, step, progress)
 	}
-	last := -1
-	for l, ts := range byBlock {
-		if len(ts) > 0 {
-			last = l
-		}
-	}
+	last := lastTargetBlock(byBlock)
 	if last < 0 {
 		return nil
 	}
@@ -89,6 +84,17 @@ func calibrateSequential(ctx context.Context, w *model.Model, cal *Calibration, 
 		p.to(l + 1)
 	}
 	return nil
+}
+
+// lastTargetBlock is the last block with targets, −1 when none has.
+func lastTargetBlock(byBlock [][]model.TensorInfo) int {
+	last := -1
+	for l, ts := range byBlock {
+		if len(ts) > 0 {
+			last = l
+		}
+	}
+	return last
 }
 
 // calibrateOnePass collects the statistics of every target's input from

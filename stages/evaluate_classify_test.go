@@ -78,10 +78,7 @@ stages:
   e2: {uses: evaluate, with: {model: base, text: t.txt, max_length: 8, problem_type: regression}}
   e3: {uses: evaluate, with: {model: base, classify: d.tsv, problem_type: ordinal, max_length: -1, limit: 5, sample: true}}
 `
-	want := []struct {
-		line int
-		msg  string
-	}{
+	want := []wantProblem{
 		{5, "classify: a labelled task evaluates an encoder classifier"},
 		{6, "max_length: applies to classify"},
 		{6, "problem_type: applies to classify"},
@@ -89,23 +86,7 @@ stages:
 		{7, "max_length: must be positive"},
 		{7, "sample: applies to multiple choice"},
 	}
-	ve := loadInvalid(t, filepath.Join(t.TempDir(), "bad.yaml"), src)
-	for _, w := range want {
-		found := false
-		for _, p := range ve.Problems {
-			if p.Pos.Line == w.line && p.Pos.Col > 0 && strings.Contains(p.Msg, w.msg) {
-				found = true
-			}
-		}
-		if !found {
-			t.Errorf("no problem at line %d saying %q", w.line, w.msg)
-		}
-	}
-	if t.Failed() {
-		for _, p := range ve.Problems {
-			t.Log(p.Error())
-		}
-	}
+	checkProblems(t, loadInvalid(t, filepath.Join(t.TempDir(), "bad.yaml"), src), want)
 	if got := classifyMetrics(eval.Regression); len(got) != 2 {
 		t.Errorf("regression declares %v", got)
 	}

@@ -289,15 +289,7 @@ func TestClassifierDistillGradient(t *testing.T) {
 		}
 		// The float32 logits limit the step: differences of z ± h are
 		// taken in float64 only for the KD part; the own loss is float32.
-		const h = 1e-2
-		for i := range z {
-			z0 := z[i]
-			z[i] = z0 + h
-			up := loss(z)
-			z[i] = z0 - h
-			down := loss(z)
-			z[i] = z0
-			fd := (up - down) / (2 * h)
+		for i, fd := range centralDifferences(loss, z, 1e-2) {
 			if math.Abs(float64(dl[i])-fd) > 2e-3+1e-2*math.Abs(fd) {
 				t.Errorf("%s: d loss / d z[%d] = %.6g, finite differences %.6g", p, i, dl[i], fd)
 			}

@@ -207,6 +207,14 @@ func (s *ClassifierState) blockIn(l int) []float32 {
 	return s.actsFor(l - 1).n2.out
 }
 
+// Output returns the last block's output from the last Forward: b·T rows
+// of the hidden size (padding rows included), owned by the State and
+// overwritten by the next pass. Block Influence compares it with the last
+// block's input.
+func (s *ClassifierState) Output() []float32 {
+	return s.actsFor(len(s.refs) - 1).n2.out[:s.b*s.t*s.m.Config.Hidden]
+}
+
 // allocGrad sizes the backward scratch buffers on first use.
 func (s *ClassifierState) allocGrad() {
 	if s.grad.dres != nil {

@@ -386,3 +386,92 @@ func TestClassifierLoss(t *testing.T) {
 		}
 	}
 }
+
+// Output is the last block's output: its first token's row, through the
+// pooler and the classifier, gives Forward's logits.
+func TestClassifierStateOutput(t *testing.T) {
+	for name, cfg := range tinyEncoders() {
+		m, err := New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(3, 4))
+		for i := range m.W {
+			m.W[i] = float32(rng.NormFloat64() * 0.3)
+		}
+		in, _ := encoderBatch(rng, &cfg, 6, []int{6, 3})
+		s, err := NewClassifierInferenceState(m, 2, 6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		logits, err := s.Forward(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, H, L := s.Output(), cfg.Hidden, len(cfg.Labels)
+		if len(out) != 2*6*H {
+			t.Fatalf("%s: output of %d values, want %d", name, len(out), 2*6*H)
+		}
+		pool, poolb := m.Param(findRole(t, m, RolePooler)), m.Param(findRole(t, m, RolePoolerBias))
+		cls, clsb := m.Param(findRole(t, m, RoleClassifier)), m.Param(findRole(t, m, RoleClassifierBias))
+		for b := range 2 {
+			x := out[b*6*H : b*6*H+H]
+			pooled := make([]float64, H)
+			for i := range H {
+				v := float64(poolb[i])
+				for j := range H {
+					v += float64(pool[i*H+j]) * float64(x[j])
+				}
+				if name == "distilbert" {
+					pooled[i] = math.Max(v, 0)
+				} else {
+					pooled[i] = math.Tanh(v)
+				}
+			}
+			for k := range L {
+				v := float64(clsb[k])
+				for j := range H {
+					v += float64(cls[k*H+j]) * pooled[j]
+				}
+				if math.Abs(v-float64(logits[b*L+k])) > 1e-4 {
+					t.Errorf("%s: sequence %d logit %d from Output %g, Forward %g", name, b, k, v, logits[b*L+k])
+				}
+			}
+		}
+	}
+}
+
+func findRole(t *testing.T, m *Model, r Role) string {
+	t.Helper()
+	ti, ok := m.Layout.Find(-1, r)
+	if !ok {
+		t.Fatalf("no %s tensor", r)
+	}
+	return ti.Name
+}
+
+// The summary counts the embedding tables: tokens, positions and token
+// types for BERT, tokens and positions for DistilBERT, and a tied
+// decoder's token table once.
+func TestSummaryEmbeddings(t *testing.T) {
+	enc := tinyEncoders()
+	llama := Config{Arch: Llama, ModelType: "llama", Hidden: 8, Vocab: 10, MaxPos: 16, HeadDim: 4, NormEps: 1e-5,
+		RopeTheta: 10000, Act: SiLU, TiedEmbeddings: true, Layers: []LayerDims{{2, 2, 8}}}
+	for name, c := range map[string]struct {
+		cfg  Config
+		want int
+	}{
+		"bert":       {enc["bert"], (23 + 12 + 2) * 16},
+		"distilbert": {enc["distilbert"], (23 + 12) * 16},
+		"llama":      {llama, 10 * 8},
+	} {
+		m, err := New(c.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := m.Summarize()
+		if s.EmbeddingParameters != c.want || s.EmbeddingShare != float64(c.want)/float64(s.Parameters) {
+			t.Errorf("%s: %d embedding parameters (share %g of %d), want %d", name, s.EmbeddingParameters, s.EmbeddingShare, s.Parameters, c.want)
+		}
+	}
+}

@@ -45,6 +45,11 @@ type Summary struct {
 	// acts on).
 	PrunableParameters int     `json:"prunable_parameters"`
 	PrunableSparsity   float64 `json:"prunable_sparsity"`
+	// EmbeddingParameters counts the embedding tables (tokens, and
+	// positions and token types where the model has them), EmbeddingShare
+	// their fraction of Parameters: most of a small encoder's weights.
+	EmbeddingParameters int     `json:"embedding_parameters"`
+	EmbeddingShare      float64 `json:"embedding_share"`
 	// Labels (id2label in id order) and ProblemType are an encoder
 	// classifier's (empty for decoders).
 	Labels      []string `json:"labels,omitempty"`
@@ -127,6 +132,9 @@ func (m *Model) summarize(nonZero func(TensorInfo) int) Summary {
 		case s.DType != string(t.DType):
 			s.DType = "mixed"
 		}
+		if IsEmbedding(t) {
+			s.EmbeddingParameters += t.Size
+		}
 		if ts.Prunable {
 			s.PrunableParameters += t.Size
 			prunableNZ += nz
@@ -135,6 +143,7 @@ func (m *Model) summarize(nonZero func(TensorInfo) int) Summary {
 		}
 	}
 	s.Sparsity = fraction(s.Parameters-s.NonZero, s.Parameters)
+	s.EmbeddingShare = fraction(s.EmbeddingParameters, s.Parameters)
 	s.PrunableSparsity = fraction(s.PrunableParameters-prunableNZ, s.PrunableParameters)
 	for l, d := range c.Layers {
 		ls := LayerSummary{Layer: l, Heads: d.Heads, KVHeads: d.KVHeads, Intermediate: d.Intermediate,
@@ -238,4 +247,10 @@ func hasWeights(dir string) bool {
 		}
 	}
 	return false
+}
+
+// IsEmbedding reports whether t is an embedding table: the token
+// embeddings (tied to the head or not), learned positions or token types.
+func IsEmbedding(t TensorInfo) bool {
+	return t.Role == RoleEmbed || t.Role == RolePosEmbed || t.Role == RoleTypeEmbed
 }

@@ -23,6 +23,12 @@ func blockInfluence(ctx context.Context, m *model.Model, cal *Calibration, progr
 	if err := cal.validate(m.Config.Vocab, m.Config.MaxPos); err != nil {
 		return nil, err
 	}
+	if enc, err := forEncoder(m, cal); enc || err != nil {
+		if err != nil {
+			return nil, err
+		}
+		return encoderBlockInfluence(ctx, m, cal, progress)
+	}
 	n, T, B, H, L := cal.Samples(), cal.SeqLen, cal.batch(), m.Config.Hidden, m.Config.NumLayers()
 	st, err := model.NewInferenceState(m, B, T)
 	if err != nil {

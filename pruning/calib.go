@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+
+	"lopper/model"
 )
 
 // Calibration is a set of token windows that Wanda, SparseGPT, Taylor and
@@ -15,6 +17,14 @@ type Calibration struct {
 	// Batch is the number of windows per forward pass (memory is one
 	// batch of one block's activations); 0 means 8.
 	Batch int
+	// An encoder classifier's calibration (ExampleCalibration) holds
+	// examples of a labelled task, one a window, right-padded to SeqLen:
+	// Mask is 1 for their tokens and 0 for the padding, which no statistic
+	// counts; TypeIDs are their token types. Nil for a language model.
+	Mask, TypeIDs []int32
+	// Labels are the examples' targets, which Taylor scores of a
+	// classifier differentiate its loss on (see calib_encoder.go).
+	Labels model.ClassifierTargets
 }
 
 // Samples is the number of windows.
@@ -54,6 +64,9 @@ func (c *Calibration) validate(vocab, maxPos int) error {
 		if t < 0 || int(t) >= vocab {
 			return fmt.Errorf("calibration: token %d at position %d is outside the vocabulary of %d", t, i, vocab)
 		}
+	}
+	if c.isExamples() {
+		return c.validateExamples()
 	}
 	return nil
 }

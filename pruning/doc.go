@@ -32,6 +32,11 @@
 // batch of one block's activations (and, for SparseGPT, one block's
 // Hessians).
 //
+// Encoder classifiers (BERT, RoBERTa, DistilBERT) calibrate on the
+// examples of a labelled task (ExampleCalibration: one example a window,
+// right-padded, with a mask whose padding no statistic sees), through
+// model.ClassifierState; see calib_encoder.go.
+//
 // Long calls report progress through Options.Progress (ScoreOptions,
 // StructuredOptions): see ProgressFunc for its phases. CheckMasks checks,
 // after any later change to the weights, that what was pruned is still

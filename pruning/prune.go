@@ -25,7 +25,7 @@ func Prune(ctx context.Context, m *model.Model, o Options) (*model.Model, *Repor
 		if err != nil {
 			return nil, nil, err
 		}
-		return out, structuredReport(o, sr), nil
+		return out, structuredReport(m, o, sr), nil
 	}
 	targets, err := o.targets(m, true)
 	if err != nil {

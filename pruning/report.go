@@ -36,6 +36,14 @@ type Report struct {
 	// model's parameters before and after surgery.
 	Structured *StructuredReport `json:"structured,omitempty"`
 
+	// ModelParams counts every parameter of the model before pruning,
+	// EmbeddingParams its embedding tables (model.IsEmbedding) and
+	// EmbeddingShare their fraction: what pruning the blocks leaves alone,
+	// most of a small encoder's parameters (targets may name them).
+	ModelParams     int     `json:"model_params"`
+	EmbeddingParams int     `json:"embedding_params"`
+	EmbeddingShare  float64 `json:"embedding_share"`
+
 	Tensors       []TensorReport `json:"tensors"`
 	Params        int            `json:"params"`
 	NonZeroBefore int            `json:"nonzero_before"`
@@ -75,6 +83,7 @@ func zeroFrac(nonzero, n int) float64 {
 // non-zero before pruning.
 func newReport(m *model.Model, o Options, targets []model.TensorInfo) *Report {
 	r := &Report{Method: o.Method, Pattern: o.Pattern.String(), Scope: o.Scope, Sparsity: o.Sparsity}
+	r.countEmbeddings(m)
 	if o.needsCalib() {
 		if o.Method != Taylor { // Taylor's gradient is one pass by nature
 			r.CalibMode = o.CalibMode
@@ -106,10 +115,26 @@ func (r *Report) finish(out *model.Model, targets []model.TensorInfo) {
 	}
 }
 
-// structuredReport wraps the structured half's report.
-func structuredReport(o Options, sr *StructuredReport) *Report {
-	return &Report{
+// structuredReport wraps the structured half's report on m.
+func structuredReport(m *model.Model, o Options, sr *StructuredReport) *Report {
+	r := &Report{
 		Method: o.Method, Pattern: o.Pattern.String(), Scope: o.Scope, Sparsity: o.Sparsity,
 		Structured: sr, Params: sr.ParamsBefore, NonZeroBefore: sr.ParamsBefore, NonZeroAfter: sr.ParamsAfter,
+	}
+	r.countEmbeddings(m)
+	return r
+}
+
+// countEmbeddings fills in the model and embedding parameter counts of m.
+func (r *Report) countEmbeddings(m *model.Model) {
+	r.ModelParams, r.EmbeddingParams = m.NumParams(), 0
+	for _, t := range m.Layout.Tensors {
+		if model.IsEmbedding(t) {
+			r.EmbeddingParams += t.Size
+		}
+	}
+	r.EmbeddingShare = 0
+	if r.ModelParams > 0 {
+		r.EmbeddingShare = float64(r.EmbeddingParams) / float64(r.ModelParams)
 	}
 }

@@ -39,6 +39,12 @@ func taylorScores(ctx context.Context, m *model.Model, targets []model.TensorInf
 // windows (the last position of each window has no target), reporting the
 // windows done to progress.
 func calibrationGradient(ctx context.Context, m *model.Model, cal *Calibration, progress ProgressFunc) ([]float32, error) {
+	if enc, err := forEncoder(m, cal); enc || err != nil {
+		if err != nil {
+			return nil, err
+		}
+		return encoderGradient(ctx, m, cal, progress)
+	}
 	n, T, B, V := cal.Samples(), cal.SeqLen, cal.batch(), m.Config.Vocab
 	if T < 2 {
 		return nil, fmt.Errorf("taylor: calibration windows of %d token cannot predict a next token", T)

@@ -20,12 +20,13 @@ type blockStep func(layer int, stats *statSet) error
 // one batch of one block's activations. Progress counts the blocks done,
 // 0..last block with targets.
 func calibrateSequential(ctx context.Context, w *model.Model, cal *Calibration, kinds statKinds, byBlock [][]model.TensorInfo, step blockStep, progress ProgressFunc) error {
-	last := -1
-	for l, ts := range byBlock {
-		if len(ts) > 0 {
-			last = l
+	if enc, err := forEncoder(w, cal); enc || err != nil {
+		if err != nil {
+			return err
 		}
+		return encoderSequential(ctx, w, cal, kinds, byBlock, step, progress)
 	}
+	last := lastTargetBlock(byBlock)
 	if last < 0 {
 		return nil
 	}
@@ -85,10 +86,27 @@ func calibrateSequential(ctx context.Context, w *model.Model, cal *Calibration, 
 	return nil
 }
 
+// lastTargetBlock is the last block with targets, −1 when none has.
+func lastTargetBlock(byBlock [][]model.TensorInfo) int {
+	last := -1
+	for l, ts := range byBlock {
+		if len(ts) > 0 {
+			last = l
+		}
+	}
+	return last
+}
+
 // calibrateOnePass collects the statistics of every target's input from
 // the model as it is (dense), in one pass over the calibration windows,
 // reporting the windows done to progress.
 func calibrateOnePass(ctx context.Context, m *model.Model, cal *Calibration, kinds statKinds, targets []model.TensorInfo, progress ProgressFunc) (*statSet, error) {
+	if enc, err := forEncoder(m, cal); enc || err != nil {
+		if err != nil {
+			return nil, err
+		}
+		return encoderOnePass(ctx, m, cal, kinds, targets, progress)
+	}
 	stats := newStatSet(kinds, targets)
 	last := -1
 	for _, t := range targets {

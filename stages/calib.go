@@ -15,7 +15,8 @@ import (
 // structure scores, Block Influence) compute their statistics on.
 //
 //	calib:
-//	  file: calib.txt        # text, tokenized with the model's tokenizer (required)
+//	  file: calib.txt        # text, tokenized with the model's tokenizer (required);
+//	                         # an encoder classifier's: a labelled task, one window per example
 //	  seq_len: 2048          # [the model's positions, at most 2048] tokens per window
 //	  samples: 128           # [128] windows; by default at most 128: a text too short for 128
 //	                         # consecutive windows gives as many as it holds (at least one)
@@ -71,8 +72,13 @@ func (cc *CalibConfig) windows(sc *pipeline.StageContext, m *model.Model) (*prun
 // are read and tokenized, random windows need the whole text. When a
 // default number of windows does not fit, the text's windows are used and
 // log says so. The calib blocks of score and prune and lopper prune's
-// --calib all calibrate through it. Errors name the file.
+// --calib all calibrate through it. An encoder classifier calibrates on
+// the examples of a labelled file instead (classifierCalibration). Errors
+// name the file.
 func CalibrationWindows(m *model.Model, path string, o pruning.WindowOptions, log hclog.Logger) (*pruning.Calibration, error) {
+	if isClassifier(m) {
+		return classifierCalibration(m, path, o, log)
+	}
 	o = o.WithDefaults(m.Config.MaxPos)
 	limit := 0 // random windows start anywhere in the text
 	if !o.Random && o.Samples > 0 && o.SeqLen > 0 {

@@ -33,10 +33,7 @@ stages:
   p6: {uses: prune, with: {model: base, pattern: layers, method: taylor, count: 1}}
   p7: {uses: prune, with: {model: base, pattern: layers, method: l1, count: 1}}
 `
-	want := []struct {
-		line int
-		msg  string
-	}{
+	want := []wantProblem{
 		{4, `dtype: unsupported dtype "fp8"`},
 		{5, "calib: required: method wanda needs calibration data"},
 		{6, "schedule: gradual schedules raise unstructured sparsity; pattern 2:4 does not take one"},
@@ -59,7 +56,19 @@ stages:
 		{17, "calib: required: method taylor needs calibration data"},
 		{18, `method: "l1" does not prune pattern layers; want one of block_influence, taylor, random`},
 	}
-	ve := loadInvalid(t, filepath.Join(t.TempDir(), "bad.yaml"), src)
+	checkProblems(t, loadInvalid(t, filepath.Join(t.TempDir(), "bad.yaml"), src), want)
+}
+
+// wantProblem is a config problem expected at a line of a recipe.
+type wantProblem struct {
+	line int
+	msg  string
+}
+
+// checkProblems fails the test for each wanted problem that ve lacks (at
+// its line, with a column), and then lists ve's problems.
+func checkProblems(t *testing.T, ve *pipeline.ValidationError, want []wantProblem) {
+	t.Helper()
 	for _, w := range want {
 		found := false
 		for _, p := range ve.Problems {

@@ -3,6 +3,7 @@ package stages
 import (
 	"context"
 	"fmt"
+	"maps"
 
 	"lopper/eval"
 	"lopper/model"
@@ -14,21 +15,26 @@ import (
 //	model: base            # the stage whose model to evaluate (required)
 //	text: eval.txt         # perplexity and next-token accuracy on a text file
 //	hellaswag: hs.txt      # or choices: tasks.jsonl — multiple-choice accuracy
+//	classify: dev.tsv      # or a labelled task for an encoder classifier (see evaluate_classify.go)
+//	max_length: 128        # classify: tokens per input; default the model's positions
+//	problem_type: single_label_classification   # classify: what the model is [single_label_classification]
 //	seq_len: 128           # text window length; default the model's positions
 //	stride: 128            # distance between windows; default seq_len
-//	limit: 100             # only the first N text windows and N tasks
+//	limit: 100             # only the first N text windows, N tasks and N labelled examples
 //	sample: true           # with limit: N tasks drawn at random with seed
 //	seed: 0
-//	batch: 4               # text windows per forward pass (default 1)
+//	batch: 4               # text windows (default 1) or labelled examples (default 8) per forward pass
 //	size: true             # params, params_nonzero, sparsity
 //	speed: {batch: 1, seq_len: 128, warmup: 2, repeats: 10}
 //	baseline: baseline     # an evaluate stage to compare with
 //
 // Metrics (see README "Stage kinds"): text gives perplexity,
 // token_accuracy and tokens; a multiple-choice set gives acc, acc_norm and
-// tasks. The headline `accuracy` — what acc_drop reads — is eval's
-// (eval.MetricAccuracy): acc_norm when a multiple-choice set is evaluated,
-// else the text's next-token accuracy. With a baseline, eval.Relative gives
+// tasks; a labelled task gives its problem type's metrics
+// (classifyMetrics). The headline `accuracy` — what acc_drop reads — is
+// eval's (eval.MetricAccuracy): acc_norm when a multiple-choice set is
+// evaluated, task accuracy for a labelled task, else the text's next-token
+// accuracy. With a baseline, eval.Relative gives
 // acc_drop = baseline.accuracy − accuracy, ppl_ratio = perplexity /
 // baseline.perplexity (the engine's definitions too, which it applies
 // itself to stages downstream of the recipe's top-level baseline: name the
@@ -39,6 +45,9 @@ type EvaluateConfig struct {
 	Text      string       `yaml:"text"`
 	HellaSwag string       `yaml:"hellaswag"`
 	Choices   string       `yaml:"choices"`
+	Classify  string       `yaml:"classify"`
+	MaxLength int          `yaml:"max_length"`
+	Problem   string       `yaml:"problem_type"`
 	SeqLen    int          `yaml:"seq_len"`
 	Stride    int          `yaml:"stride"`
 	Limit     int          `yaml:"limit"`
@@ -74,9 +83,10 @@ func (cfg *EvaluateConfig) choiceFile() string {
 
 func checkEvaluate(c *pipeline.Checker, cfg *EvaluateConfig) {
 	checkRef(c, "model", cfg.Model, "model")
-	if cfg.Text == "" && cfg.choiceFile() == "" && !cfg.Size && cfg.Speed == nil {
-		c.Errorf("", "nothing to evaluate: give text, hellaswag or choices, size: true or speed")
+	if cfg.Text == "" && cfg.choiceFile() == "" && cfg.Classify == "" && !cfg.Size && cfg.Speed == nil {
+		c.Errorf("", "nothing to evaluate: give text, hellaswag, choices or classify, size: true or speed")
 	}
+	checkClassify(c, cfg)
 	if cfg.HellaSwag != "" && cfg.Choices != "" {
 		c.Errorf("choices", "give hellaswag or choices, not both (one multiple-choice set per stage)")
 	}
@@ -116,6 +126,10 @@ func evaluateMetrics(cfg *EvaluateConfig) []string {
 	if hasAcc {
 		ms = append(ms, eval.MetricAccuracy)
 	}
+	if cfg.Classify != "" {
+		ms = append(ms, classifyMetrics(cfg.problem())...)
+		hasAcc = cfg.problem() != eval.Regression
+	}
 	if cfg.Size {
 		ms = append(ms, eval.MetricParams, eval.MetricNonZero, eval.MetricSparsity, eval.MetricBytes)
 	}
@@ -141,7 +155,7 @@ func evaluateMetrics(cfg *EvaluateConfig) []string {
 
 func declareEvaluate(cfg *EvaluateConfig) pipeline.Decl {
 	d := pipeline.Decl{Inputs: []pipeline.Input{modelInput(cfg.Model)}, Metrics: evaluateMetrics(cfg),
-		Files:    []string{cfg.Text, cfg.HellaSwag, cfg.Choices},
+		Files:    []string{cfg.Text, cfg.HellaSwag, cfg.Choices, cfg.Classify},
 		Volatile: cfg.Speed != nil} // timings differ from run to run: never reused
 	if !cfg.Baseline.IsZero() {
 		d.Inputs = append(d.Inputs, pipeline.Input{Ref: cfg.Baseline})
@@ -153,8 +167,10 @@ func declareEvaluate(cfg *EvaluateConfig) pipeline.Decl {
 type evaluateDetails struct {
 	Text    *eval.TextResult   `json:"text,omitempty"`
 	Choices *eval.ChoiceResult `json:"choices,omitempty"`
-	Size    *eval.SizeResult   `json:"size,omitempty"` // without the per-tensor list
-	Speed   *eval.SpeedResult  `json:"speed,omitempty"`
+	// Classify is the labelled task's result, without per-example scores.
+	Classify *eval.ClassifyResult `json:"classify,omitempty"`
+	Size     *eval.SizeResult     `json:"size,omitempty"` // without the per-tensor list
+	Speed    *eval.SpeedResult    `json:"speed,omitempty"`
 }
 
 func runEvaluate(ctx context.Context, sc *pipeline.StageContext, cfg *EvaluateConfig) (*pipeline.Result, error) {
@@ -186,6 +202,14 @@ func runEvaluate(ctx context.Context, sc *pipeline.StageContext, cfg *EvaluateCo
 		det.Choices = r
 		out[eval.MetricAcc], out[eval.MetricAccNorm], out["tasks"] = r.Acc, r.AccNorm, float64(r.Tasks)
 		out[eval.MetricAccuracy] = r.Metrics()[eval.MetricAccuracy] // the multiple-choice headline wins over the text's
+	}
+	if cfg.Classify != "" {
+		r, err := evaluateClassify(ctx, sc, cfg, m)
+		if err != nil {
+			return nil, err
+		}
+		det.Classify = r
+		maps.Copy(out, pipeline.Metrics(r.Metrics()))
 	}
 	if cfg.Size {
 		s, err := eval.Size(m, "")

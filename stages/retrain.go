@@ -13,10 +13,11 @@ import (
 // RetrainConfig is the with block of `retrain` (defaults in brackets):
 //
 //	model: prune           # the stage whose model to train (required)
-//	data: train.txt        # training text, tokenized with the model's tokenizer (required)
+//	data: train.txt        # training text, tokenized with the model's tokenizer (required);
+//	                       # a labelled task for an encoder classifier (retrain_classifier.go)
 //	steps: 200             # optimizer steps (required)
 //	batch_size: 8          # [8] sequences per step
-//	seq_len: 128           # [min(128, the model's positions)]
+//	seq_len: 128           # [min(128, the model's positions)]; a classifier's examples are truncated to it
 //	lr: 1e-4               # [1e-4] peak learning rate
 //	warmup_steps: 10       # [0] linear warmup
 //	schedule: cosine       # [cosine] | linear | constant, after warmup
@@ -178,18 +179,20 @@ func runRetrain(ctx context.Context, sc *pipeline.StageContext, cfg *RetrainConf
 	if err != nil {
 		return nil, err
 	}
-	tokens, err := trainingText(in.Model, sc.Resolve(cfg.Data), tcfg.SeqLen)
-	if err != nil {
-		return nil, fmt.Errorf("data: %w", err)
-	}
-	if cfg.EvalEvery > 0 {
-		evalTokens := tokens
-		if cfg.EvalData != "" {
-			if evalTokens, err = trainingText(in.Model, sc.Resolve(cfg.EvalData), tcfg.SeqLen); err != nil {
-				return nil, fmt.Errorf("eval_data: %w", err)
-			}
+	var tokens []int32
+	if !isClassifier(in.Model) {
+		if tokens, err = trainingText(in.Model, sc.Resolve(cfg.Data), tcfg.SeqLen); err != nil {
+			return nil, fmt.Errorf("data: %w", err)
 		}
-		tcfg.Eval = train.Stream{Tokens: evalTokens}
+		if cfg.EvalEvery > 0 {
+			evalTokens := tokens
+			if cfg.EvalData != "" {
+				if evalTokens, err = trainingText(in.Model, sc.Resolve(cfg.EvalData), tcfg.SeqLen); err != nil {
+					return nil, fmt.Errorf("eval_data: %w", err)
+				}
+			}
+			tcfg.Eval = train.Stream{Tokens: evalTokens}
+		}
 	}
 	m := in.Model.Clone()
 	maskFrom := "mask"
@@ -203,7 +206,12 @@ func runRetrain(ctx context.Context, sc *pipeline.StageContext, cfg *RetrainConf
 		sc.Progress(s.Step, tcfg.Steps, "steps")
 		sc.Log.Debug("step", "step", s.Step, "loss", s.Loss, "lr", s.LR, "grad_norm", s.GradNorm)
 	}
-	res, err := train.Train(ctx, m, train.Stream{Tokens: tokens}, tcfg)
+	var res *train.Result
+	if isClassifier(m) {
+		res, err = retrainClassifier(ctx, sc, cfg, m, tcfg)
+	} else {
+		res, err = train.Train(ctx, m, train.Stream{Tokens: tokens}, tcfg)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -268,7 +276,7 @@ func trainConfig(sc *pipeline.StageContext, cfg *RetrainConfig, m *model.Model) 
 		return t, err
 	}
 	if !bytes.Equal(teacher.Model.TokenizerJSON, m.TokenizerJSON) {
-		return t, fmt.Errorf("teacher %s has another tokenizer than the model: distillation compares their next-token distributions token by token", cfg.Teacher.ID)
+		return t, fmt.Errorf("teacher %s has another tokenizer than the model: distillation runs both on the same tokens", cfg.Teacher.ID)
 	}
 	t.Teacher = teacher.Model
 	if cfg.Distill != nil {

@@ -23,4 +23,12 @@
 // distillation weight (Hinton et al. 2015; the T² keeps the soft term's
 // gradient scale independent of T). Without a teacher, loss = CE. The KL
 // term is averaged over the same N positions as CE.
+//
+// Encoder classifiers. TrainClassifier fine-tunes a BERT, RoBERTa or
+// DistilBERT classifier on labelled Examples with the same Config: the
+// model's own loss (cross-entropy, binary cross-entropy or MSE), batches
+// of a shuffled pass over the examples padded to their longest with an
+// attention mask, masks held, and distillation from a teacher classifier's
+// logits (KL with temperature over the labels; per-label Bernoulli KL for
+// multi-label; MSE to the teacher's output for regression).
 package train

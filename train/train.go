@@ -63,11 +63,9 @@ func Train(ctx context.Context, m *model.Model, src Source, cfg Config) (*Result
 			return nil, fmt.Errorf("train: teacher: %w", err)
 		}
 	}
-	opt, err := model.NewAdamW(m.Layout, model.AdamWConfig{
-		LR: cfg.LR, Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: cfg.Eps, WeightDecay: cfg.WeightDecay,
-	})
+	p, err := newStepper(m, &cfg)
 	if err != nil {
-		return nil, fmt.Errorf("train: %w", err)
+		return nil, err
 	}
 	var evalSet *evalBatches
 	if cfg.EvalEvery > 0 {
@@ -75,15 +73,9 @@ func Train(ctx context.Context, m *model.Model, src Source, cfg Config) (*Result
 			return nil, fmt.Errorf("train: eval data: %w", err)
 		}
 	}
-	clip := cfg.GradClip
-	if clip == 0 {
-		clip = math.Inf(1)
-	}
 	rng := newRNG(cfg.Seed)
 	inputs, targets := make([]int32, B*T), make([]int32, B*T)
 	dlogits := make([]float32, B*T*V)
-	grads := make([]float32, m.Layout.Total)
-	res := &Result{Steps: make([]StepStats, 0, cfg.Steps), EvalLoss: math.NaN()}
 	for t := range cfg.Steps {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -109,41 +101,19 @@ func Train(ctx context.Context, m *model.Model, src Source, cfg Config) (*Result
 				return nil, fmt.Errorf("train: step %d: %w", t+1, err)
 			}
 		}
-		if math.IsNaN(s.Loss) || math.IsInf(s.Loss, 0) {
-			return nil, fmt.Errorf("train: step %d: the loss is %g (lr %g): training diverged", t+1, s.Loss, s.LR)
+		if err := p.update(&s, func(g []float32) error { return st.Backward(dlogits, g) }); err != nil {
+			return nil, err
 		}
-		clear(grads)
-		if err := st.Backward(dlogits, grads); err != nil {
-			return nil, fmt.Errorf("train: step %d: %w", t+1, err)
-		}
-		s.GradNorm = model.ClipGradNorm(grads, clip)
-		opt.Config.LR = s.LR
-		if err := opt.Step(m.W, grads, m.Mask); err != nil {
-			return nil, fmt.Errorf("train: step %d: %w", t+1, err)
-		}
-		if cfg.DebugMasks {
-			if err := m.CheckMask(); err != nil {
-				return nil, fmt.Errorf("train: step %d: masks violated: %w", t+1, err)
-			}
-		}
-		if evalSet != nil && ((t+1)%cfg.EvalEvery == 0 || t+1 == cfg.Steps) {
+		if p.evalDue(t + 1) {
 			l, err := evalSet.loss(st)
 			if err != nil {
 				return nil, fmt.Errorf("train: step %d: eval: %w", t+1, err)
 			}
-			s.EvalLoss, res.EvalLoss = &l, l
+			s.EvalLoss = &l
 		}
-		res.Tokens += s.Tokens
-		res.Steps = append(res.Steps, s)
-		if cfg.OnStep != nil {
-			cfg.OnStep(s)
-		}
+		p.record(s)
 	}
-	if err := m.CheckMask(); err != nil {
-		return nil, fmt.Errorf("train: masks violated after %d steps: %w", cfg.Steps, err)
-	}
-	res.InitialLoss, res.FinalLoss = meanLoss(res.Steps, true), meanLoss(res.Steps, false)
-	return res, nil
+	return p.finish()
 }
 
 // scored counts the targets that are scored (≥ 0).

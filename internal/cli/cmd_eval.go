@@ -13,24 +13,25 @@ import (
 func evalCommand() command {
 	return command{
 		name:    "eval",
-		args:    "--model DIR (--text FILE | --hellaswag FILE | --choices FILE) [flags]",
-		summary: "measure perplexity, next-token or multiple-choice accuracy, size and speed of a model",
+		args:    "--model DIR (--text FILE | --hellaswag FILE | --choices FILE | --classify FILE) [flags]",
+		summary: "measure perplexity, next-token, multiple-choice or task accuracy, size and speed of a model",
 		help: "The evaluate stage of a recipe computes the same numbers with the same code.\n" +
 			"On a terminal, progress is shown on stderr.\n" +
 			"Exit codes: 0 measured, 1 failed (unreadable model or data), 2 bad usage, 130 interrupted.",
 		example: "lopper eval --model quickstart/model --text quickstart/eval.txt\n" +
 			"lopper eval --model quickstart/model --choices quickstart/choices.jsonl --size --json\n" +
-			"lopper eval --model path/to/model --hellaswag hellaswag.txt --limit 500 --seed 1 --speed",
+			"lopper eval --model path/to/model --hellaswag hellaswag.txt --limit 500 --seed 1 --speed\n" +
+			"lopper eval --model quickstart/bert/model --classify quickstart/bert/dev.tsv --json",
 		run: runEval,
 	}
 }
 
 // evalFlags are lopper eval's options.
 type evalFlags struct {
-	model, text, hellaswag, choices string
-	seqLen, stride, limit, batch    int
-	seed                            uint64
-	seedSet, size, speed, json      bool
+	model, text, hellaswag, choices, classify string
+	seqLen, stride, limit, batch, maxLength   int
+	seed                                      uint64
+	seedSet, size, speed, json                bool
 }
 
 func runEval(ctx context.Context, a *app, args []string) int {
@@ -40,10 +41,12 @@ func runEval(ctx context.Context, a *app, args []string) int {
 	fs.StringVar(&f.text, "text", "", "perplexity and next-token accuracy on this UTF-8 text `FILE`")
 	fs.StringVar(&f.hellaswag, "hellaswag", "", "multiple-choice accuracy on HellaSwag's 6-line text format `FILE`")
 	fs.StringVar(&f.choices, "choices", "", `multiple-choice accuracy on a JSONL `+"`FILE`"+` of {"context", "choices", "label"}`)
+	fs.StringVar(&f.classify, "classify", "", "task accuracy of an encoder classifier on a labelled `FILE` (.tsv, .csv or .jsonl)")
+	fs.IntVar(&f.maxLength, "max-length", 0, "with --classify: truncate inputs to this many tokens, special tokens included (default: the model's positions)")
 	fs.IntVar(&f.seqLen, "seq-len", 0, "window length in tokens for --text and --speed (default: the model's positions)")
 	fs.IntVar(&f.stride, "stride", 0, "distance between --text windows, 1..seq-len (default: seq-len, no overlap)")
-	fs.IntVar(&f.limit, "limit", 0, "evaluate only this many windows of a text, or tasks of a multiple-choice file")
-	fs.IntVar(&f.batch, "batch", 0, "sequences per forward pass for --text and --speed (default 1)")
+	fs.IntVar(&f.limit, "limit", 0, "evaluate only this many windows of a text, tasks of a multiple-choice file or examples of a labelled file")
+	fs.IntVar(&f.batch, "batch", 0, "sequences per forward pass for --text and --speed (default 1), examples for --classify (default 8)")
 	fs.Uint64Var(&f.seed, "seed", 0, "with --limit: draw the multiple-choice tasks at random with this seed")
 	fs.BoolVar(&f.size, "size", false, "also count parameters, sparsity and bytes on disk")
 	fs.BoolVar(&f.speed, "speed", false, "also time the forward pass (median of 10 after 2 warm-up passes)")
@@ -93,7 +96,7 @@ func runEval(ctx context.Context, a *app, args []string) int {
 // check returns what is wrong with the flags, or "".
 func (f *evalFlags) check(pos []string) string {
 	inputs := 0
-	for _, s := range []string{f.text, f.hellaswag, f.choices} {
+	for _, s := range []string{f.text, f.hellaswag, f.choices, f.classify} {
 		if s != "" {
 			inputs++
 		}
@@ -104,11 +107,15 @@ func (f *evalFlags) check(pos []string) string {
 	case f.model == "":
 		return "--model is required"
 	case inputs > 1:
-		return "give one of --text, --hellaswag and --choices"
+		return "give one of --text, --hellaswag, --choices and --classify"
 	case inputs == 0 && !f.size && !f.speed:
-		return "nothing to measure: give --text, --hellaswag or --choices (or --size, --speed)"
-	case f.seqLen < 0 || f.stride < 0 || f.limit < 0 || f.batch < 0:
-		return "--seq-len, --stride, --limit and --batch must not be negative"
+		return "nothing to measure: give --text, --hellaswag, --choices or --classify (or --size, --speed)"
+	case f.seqLen < 0 || f.stride < 0 || f.limit < 0 || f.batch < 0 || f.maxLength < 0:
+		return "--seq-len, --stride, --limit, --batch and --max-length must not be negative"
+	case f.maxLength > 0 && f.classify == "":
+		return "--max-length applies to --classify"
+	case f.seqLen > 0 && f.classify != "" && !f.speed:
+		return "--seq-len applies to --text and --speed; --classify truncates to --max-length"
 	case f.stride > 0 && f.text == "":
 		return "--stride applies to --text"
 	case f.seedSet && f.hellaswag == "" && f.choices == "":
@@ -125,6 +132,7 @@ type evalOutput struct {
 	Model  string
 	Text   *eval.TextResult
 	Choice *eval.ChoiceResult
+	Class  *eval.ClassifyResult
 	Size   *eval.SizeResult
 	Speed  *eval.SpeedResult
 }
@@ -158,6 +166,14 @@ func (f *evalFlags) evaluate(ctx context.Context, m *model.Model, progress progr
 			return nil, err
 		}
 		out.Choice = &res
+	case f.classify != "":
+		p, done := progress("examples")
+		res, err := eval.ClassifyModel(ctx, m, f.classify, eval.ClassifyOptions{MaxLength: f.maxLength, Limit: f.limit, Batch: f.batch, Progress: p})
+		done()
+		if err != nil {
+			return nil, err
+		}
+		out.Class = &res
 	}
 	if f.size {
 		res, err := eval.Size(m, f.model)

@@ -31,6 +31,11 @@ func writeJSON(w io.Writer, out *evalOutput) error {
 			evalJSON
 			*eval.ChoiceResult
 		}{head, out.Choice}
+	case out.Class != nil:
+		v = struct {
+			evalJSON
+			*eval.ClassifyResult
+		}{head, out.Class}
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -61,6 +66,9 @@ func writeEvalText(w io.Writer, out *evalOutput) error {
 			p.Format, r.Tasks, p.TasksAvailable, sampled, r.Tokens, r.Truncated, r.Split, p.MaxPositions)
 		row("file", "%s  sha256 %.16s…", p.File, p.SHA256)
 	}
+	if r := out.Class; r != nil {
+		writeClassifyText(row, r)
+	}
 	if r := out.Size; r != nil {
 		row("params", "%d  (%d non-zero, %.2f%% zero)", r.Params, r.NonZero, 100*r.SparsityAll)
 		row("sparsity", "%.2f%%  of %d prunable linear weights", 100*r.Sparsity, r.PrunableParams)
@@ -72,4 +80,33 @@ func writeEvalText(w io.Writer, out *evalOutput) error {
 		row("machine", "%s, GOMAXPROCS %d", r.CPU, r.GOMAXPROCS)
 	}
 	return tw.Flush()
+}
+
+// writeClassifyText prints a labelled task's metrics, per-class counts and
+// protocol.
+func writeClassifyText(row func(k, format string, args ...any), r *eval.ClassifyResult) {
+	p := r.Protocol
+	f := func(name string, v *float64, detail string) {
+		if v != nil {
+			row(name, "%.4f%s", *v, detail)
+		}
+	}
+	correct := ""
+	if r.Correct != nil {
+		correct = fmt.Sprintf("  (%d of %d examples)", *r.Correct, r.Examples)
+	}
+	f("accuracy", r.Accuracy, correct)
+	f("macro_f1", r.MacroF1, "")
+	f("micro_f1", r.MicroF1, "")
+	f("mcc", r.MCC, "")
+	f("mse", r.MSE, fmt.Sprintf("  (%d examples)", r.Examples))
+	f("pearson", r.Pearson, "")
+	f("spearman", r.Spearman, "")
+	for _, c := range r.PerClass {
+		row("class "+c.Label, "support %d, predicted %d, correct %d; precision %.4f, recall %.4f, f1 %.4f",
+			c.Support, c.Predicted, c.Correct, c.Precision, c.Recall, c.F1)
+	}
+	row("protocol", "%s, %s, %d examples; max length %d (%d truncated), batch %d, pad id %d; %d tokens",
+		p.Format, p.ProblemType, r.Examples, p.MaxLength, r.Truncated, p.Batch, p.PadID, r.Tokens)
+	row("file", "%s  sha256 %.16s…", p.File, p.SHA256)
 }

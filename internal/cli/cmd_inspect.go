@@ -79,6 +79,7 @@ func writeInspectText(w io.Writer, dir string, s *model.Summary) error {
 		fmt.Fprintf(w, "dtype %s, %d parameters, sparsity %.2f%% (block linear weights: %d, sparsity %.2f%%)\n",
 			s.DType, s.Parameters, 100*s.Sparsity, s.PrunableParameters, 100*s.PrunableSparsity)
 	}
+	fmt.Fprintf(w, "embeddings: %d parameters, %.1f%% of the model\n", s.EmbeddingParameters, 100*s.EmbeddingShare)
 	if !s.HFCompatible {
 		fmt.Fprintf(w, "not loadable by Hugging Face: %s\n", s.HFReason)
 	}

@@ -67,7 +67,7 @@ func runPrune(ctx context.Context, a *app, args []string) int {
 	fs.StringVar(&f.headMode, "head-mode", "", "`MODE` of pattern heads under grouped-query attention: kv_groups (a kv head with its query group) or query_heads (query heads evenly from every group) (default kv_groups)")
 	fs.StringVar(&f.nonUniform, "nonuniform", "", "`POLICY` for neurons and heads with --scope global, when layers would end with different sizes: round (to a uniform size), keep (per-layer sizes; not loadable by Hugging Face) or refuse (default round)")
 	fs.StringVar(&f.uniform, "uniform", "refuse", "`POLICY` for a result Hugging Face cannot load (layers of different sizes, or a GPT-2 with heads removed): refuse, or keep (write it with its dims in config.json's lopper_dims; lopper loads it, Hugging Face does not); the save stage's uniform")
-	fs.StringVar(&f.calib, "calib", "", "calibration text `FILE` (wanda, sparsegpt, taylor, activation, block_influence), tokenized with the model's tokenizer")
+	fs.StringVar(&f.calib, "calib", "", "calibration text `FILE` (wanda, sparsegpt, taylor, activation, block_influence), tokenized with the model's tokenizer; an encoder classifier's is a labelled task (.tsv, .csv, .jsonl), one window per example")
 	fs.IntVar(&f.calibSeqLen, "calib-seq-len", 0, "calibration window length in tokens (default: the model's positions, at most 2048)")
 	fs.IntVar(&f.calibSamples, "calib-samples", pruning.DefaultCalibSamples, fmt.Sprintf("number of calibration windows (default %d; when not given and the text holds fewer, all it holds)", pruning.DefaultCalibSamples))
 	fs.BoolVar(&f.calibRandom, "calib-random", false, "take the windows at random starts (seeded by --seed) instead of consecutively from the start of the file")
@@ -350,6 +350,7 @@ func (f *pruneFlags) writeText(w io.Writer, rep *pruning.Report) error {
 		fmt.Fprintf(w, "total: %d weights in %d tensors, sparsity %.2f%% now; what is removed depends on the scores\n",
 			rep.Params, len(rep.Tensors), 100*rep.SparsityBefore())
 	}
+	fmt.Fprintf(w, "embeddings: %d of the model's %d parameters (%.1f%%)\n", rep.EmbeddingParams, rep.ModelParams, 100*rep.EmbeddingShare)
 	if !rep.DryRun {
 		_, err := fmt.Fprintf(w, "saved to %s\n", f.out)
 		return err

@@ -218,3 +218,34 @@ func TestPruneCLIStructuredFlags(t *testing.T) {
 		})
 	}
 }
+
+// lopper prune on the encoder quickstart: Wanda calibrates on the examples
+// of a labelled file (16 of them, padded to the longest, 21 of at most 24
+// tokens), the output names the embeddings' share, heads are
+// saved as transformers' pruned_heads, and both results evaluate.
+func TestPruneCLIClassifier(t *testing.T) {
+	dir, train, dev := repoPath("quickstart", "bert", "model"), repoPath("quickstart", "bert", "train.tsv"), repoPath("quickstart", "bert", "dev.tsv")
+	out := filepath.Join(t.TempDir(), "wanda")
+	code, stdout, stderr := runPruneCLI("--model", dir, "--out", out, "--method", "wanda", "--calib", train, "--calib-samples", "16", "--calib-seq-len", "24")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"calibration on 16 × 21 tokens", "embeddings: 5728 of the model's 24002 parameters (23.9%)", "sparsity 0.00% → 50.00%"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	heads := filepath.Join(t.TempDir(), "heads")
+	if code, stdout, stderr = runPruneCLI("--model", dir, "--out", heads, "--pattern", "heads", "--method", "l1", "--sparsity", "0.5"); code != exitOK {
+		t.Fatalf("heads: exit %d: %s", code, stderr)
+	}
+	cfg, err := os.ReadFile(filepath.Join(heads, "config.json"))
+	if err != nil || !strings.Contains(string(cfg), `"pruned_heads"`) {
+		t.Errorf("heads: config.json %s (%v); output %s", cfg, err, stdout)
+	}
+	for _, d := range []string{out, heads} {
+		if code, stdout, stderr := runEvalCLI("--model", d, "--classify", dev); code != exitOK || !strings.Contains(stdout, "accuracy") {
+			t.Errorf("eval %s: exit %d, %s%s", d, code, stdout, stderr)
+		}
+	}
+}

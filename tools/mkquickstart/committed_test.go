@@ -45,7 +45,7 @@ func TestCommittedModelProvenance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var meta metadata
+	var meta metadata[settings, result]
 	if err := json.Unmarshal(m.Meta, &meta); err != nil {
 		t.Fatalf("lopper.json metadata: %v", err)
 	}
@@ -86,7 +86,7 @@ func TestCommittedModelScores(t *testing.T) {
 		c.MaxPos != a.Positions || !c.Uniform() || c.NumLayers() != a.Layers || c.Layers[0] != (model.LayerDims{Heads: a.Heads, KVHeads: a.KVHeads, Intermediate: a.Intermediate}) {
 		t.Errorf("config %+v is not the generator's %+v", c, a)
 	}
-	var meta metadata
+	var meta metadata[settings, result]
 	if err := json.Unmarshal(m.Meta, &meta); err != nil {
 		t.Fatal(err)
 	}

@@ -44,10 +44,8 @@ type hfConfig struct {
 // Face's initializer_range for Llama).
 const initStd = 0.02
 
-// newModel builds the untrained model: every matrix drawn uniformly with
-// standard deviation initStd from a PCG generator seeded by seed (uniform,
-// not normal, so that the draws depend on PCG's specified output and
-// integer arithmetic only), every RMSNorm weight 1.
+// newModel builds the untrained model (initWeights: every RMSNorm weight
+// 1).
 func newModel(a arch, seed uint64, tokenizerJSON []byte) (*model.Model, error) {
 	raw, err := json.Marshal(hfConfig{
 		arch: a, Architectures: []string{"LlamaForCausalLM"}, ModelType: "llama", Vocab: 256,
@@ -66,20 +64,41 @@ func newModel(a arch, seed uint64, tokenizerJSON []byte) (*model.Model, error) {
 		return nil, err
 	}
 	m.TokenizerJSON = tokenizerJSON
+	initWeights(m, seed)
+	return m, nil
+}
+
+// initWeights sets m's initial weights: every matrix drawn uniformly with
+// standard deviation initStd from a PCG generator seeded by seed, in
+// layout order (uniform, not normal, so that the draws depend on PCG's
+// specified output and integer arithmetic only), every norm weight 1 and
+// every bias 0.
+func initWeights(m *model.Model, seed uint64) {
 	rng := rand.NewPCG(seed, 0x696e6974) // "init"
 	half := initStd * math.Sqrt(3)       // uniform on [-h, h] has sd h/√3
 	for _, t := range m.Layout.Tensors {
 		w := t.Of(m.W)
-		if len(t.Shape) == 1 {
+		switch {
+		case isNorm(t.Role):
 			for i := range w {
 				w[i] = 1
 			}
-			continue
-		}
-		for i := range w {
-			u := float64(rng.Uint64()>>11) / (1 << 53) // [0, 1)
-			w[i] = float32((2*u - 1) * half)
+		case len(t.Shape) == 2:
+			for i := range w {
+				u := float64(rng.Uint64()>>11) / (1 << 53) // [0, 1)
+				w[i] = float32((2*u - 1) * half)
+			}
+		default:
+			clear(w)
 		}
 	}
-	return m, nil
+}
+
+// isNorm reports whether r is a norm's weight (RMSNorm or LayerNorm).
+func isNorm(r model.Role) bool {
+	switch r {
+	case model.RoleAttnNorm, model.RoleMLPNorm, model.RoleFinalNorm, model.RoleEmbedNorm:
+		return true
+	}
+	return false
 }

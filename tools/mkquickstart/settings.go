@@ -22,12 +22,12 @@ type dataSpec struct {
 	Choices     int `json:"choices"`
 }
 
-// trainSpec configures the training run (see train.Config; the decay is
-// cosine).
+// trainSpec configures the training run (see train.Config and
+// train.TrainClassifier; the decay is cosine).
 type trainSpec struct {
 	Steps       int     `json:"steps"`
 	BatchSize   int     `json:"batch_size"`
-	SeqLen      int     `json:"seq_len"`
+	SeqLen      int     `json:"seq_len,omitempty"` // the encoder's examples set their own length
 	LR          float64 `json:"lr"`
 	MinLR       float64 `json:"min_lr"`
 	WarmupSteps int     `json:"warmup_steps"`

@@ -10,6 +10,7 @@ import (
 
 	"lopper/eval"
 	"lopper/pipeline"
+	"lopper/pipeline/runner"
 )
 
 // bertQuickstart is the encoder quickstart's model and dev set.
@@ -59,7 +60,7 @@ stages:
 	}
 
 	bad := strings.Replace(src, "classify: "+fmt.Sprintf("%q", dev)+", size: true}", "classify: "+fmt.Sprintf("%q", dev)+", problem_type: regression}", 1)
-	failed, err := pipeline.Run(t.Context(), parseRecipe(t, t.TempDir(), bad), pipeline.RunOptions{Jobs: 2, RunDir: t.TempDir()})
+	failed, err := runner.Run(t.Context(), parseRecipe(t, t.TempDir(), bad), runner.Options{Jobs: 2, RunDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -109,10 +109,12 @@ type Config struct {
 	// final_logit_softcapping) cap attention scores and logits to
 	// c·tanh(x/c); 0 means none.
 	AttnSoftcap, FinalSoftcap float64
-	// RopeLocalTheta (Gemma 3's rope_local_base_freq) is the RoPE base of
-	// the sliding layers, which use no scaling; 0: every layer uses
-	// RopeTheta and Rope.
+	// RopeLocalTheta and RopeLocal are Gemma 3's sliding layers' RoPE base
+	// and scaling (4.x: rope_local_base_freq and none; 5.x:
+	// rope_parameters["sliding_attention"]); RopeLocalTheta 0: every layer
+	// uses RopeTheta and Rope.
 	RopeLocalTheta float64
+	RopeLocal      RoPEScaling
 	// OLMo 2: NoPreNorms, the blocks normalize only the outputs of
 	// attention and MLP (PostNorms), not their inputs; QKNormWide, the q
 	// and k norms span the whole projection (weights [heads·head_dim] and
@@ -144,7 +146,7 @@ func (c *Config) NumLayers() int { return len(c.Layers) }
 func (c Config) Clone() Config {
 	c.Layers = slices.Clone(c.Layers)
 	c.Kinds = slices.Clone(c.Kinds)
-	c.Rope = c.Rope.clone()
+	c.Rope, c.RopeLocal = c.Rope.clone(), c.RopeLocal.clone()
 	c.Labels = slices.Clone(c.Labels)
 	c.Label2ID = maps.Clone(c.Label2ID)
 	if c.raw != nil {
@@ -282,7 +284,7 @@ func (c *Config) Validate() error {
 		}
 		if c.QKVBias || c.OBias || c.MLPBias || c.SlidingWindow != 0 || c.Kinds != nil || c.QKNorm || c.RotaryDim != 0 || c.Rope.typ() != RoPEDefault ||
 			c.NormOffset || c.EmbedScale || c.PostNorms || c.QueryScale != 0 || c.AttnSoftcap != 0 || c.FinalSoftcap != 0 || c.RopeLocalTheta != 0 ||
-			c.NoPreNorms || c.QKNormWide {
+			c.RopeLocal.typ() != RoPEDefault || c.NoPreNorms || c.QKNormWide {
 			return fmt.Errorf("GPT-2 has fixed biases, learned positions and no sliding window; QKVBias, OBias, MLPBias, QKNorm, SlidingWindow, RotaryDim, Rope and the Gemma fields must be unset")
 		}
 	case BERT:

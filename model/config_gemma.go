@@ -19,7 +19,8 @@ import (
 //     layers but every sliding_window_pattern-th (layer_types, else
 //     layers i with (i+1) % pattern ≠ 0) using RoPE base
 //     rope_local_base_freq without scaling, the others rope_theta with
-//     rope_scaling.
+//     rope_scaling; or, in transformers 5.x's form, each layer type's own
+//     RoPE from rope_parameters keyed by layer type (config_rope_parse.go).
 //
 // Gemma 3's multimodal checkpoints (model_type gemma3,
 // Gemma3ForConditionalGeneration) are not read.
@@ -81,13 +82,7 @@ func parseGemma(p *fieldParser, c *Config, fam family, n int) {
 	}
 	w := int(nullable(p, "sliding_window", 4096))
 	c.SlidingWindow, c.Kinds = slidingKinds(w, gemmaLayerTypes(p, fam, n))
-	if fam.gemma == 3 {
-		c.QKNorm = true
-		c.RopeLocalTheta = p.number("rope_local_base_freq", 10000)
-		if !(c.RopeLocalTheta > 0) && p.err == nil {
-			p.fail("rope_local_base_freq", c.RopeLocalTheta, "want a positive number")
-		}
-	}
+	c.QKNorm = fam.gemma == 3 // the local RoPE: parseRoPE
 }
 
 // nullable reads a number that defaults to def when absent and means 0
@@ -130,7 +125,7 @@ func (c *Config) checkGemma(mt string) error {
 	gelu := c.Act == GELU || c.Act == GELUTanh
 	bad := gelu != (gen > 0) || c.NormOffset != (gen > 0) || c.EmbedScale != (gen > 0) || c.PostNorms != (gen >= 2 || mt == "olmo2") ||
 		(gen < 2 && (c.QueryScale != 0 || c.AttnSoftcap != 0 || c.FinalSoftcap != 0)) ||
-		(gen != 3 && c.RopeLocalTheta != 0) || (gen == 1 && c.SlidingWindow != 0) || (gen > 0 && c.MLPBias)
+		(gen != 3 && (c.RopeLocalTheta != 0 || c.RopeLocal.typ() != RoPEDefault)) || (gen == 1 && c.SlidingWindow != 0) || (gen > 0 && c.MLPBias)
 	if bad {
 		return fmt.Errorf("model type %q cannot express Act=%s NormOffset=%v EmbedScale=%v PostNorms=%v QueryScale=%g softcaps %g/%g RopeLocalTheta=%g SlidingWindow=%d MLPBias=%v",
 			mt, c.Act, c.NormOffset, c.EmbedScale, c.PostNorms, c.QueryScale, c.AttnSoftcap, c.FinalSoftcap, c.RopeLocalTheta, c.SlidingWindow, c.MLPBias)
@@ -143,9 +138,9 @@ func (c *Config) checkGemma(mt string) error {
 
 // gemmaOwned sets the Gemma fields config.json must change to express c
 // (those config.json's own, or the family's defaults, do not give):
-// attention_bias always; the activation, query_pre_attn_scalar, the
-// softcaps and rope_local_base_freq when they differ; the window and, after
-// layer removal, layer_types.
+// attention_bias always; the activation, query_pre_attn_scalar and the
+// softcaps when they differ; the window and, after layer removal,
+// layer_types. The local RoPE is ropeFieldsOwned's.
 func (c *Config) gemmaOwned(f map[string]any) {
 	fam := families[c.modelType()]
 	f["attention_bias"] = c.QKVBias
@@ -173,9 +168,6 @@ func (c *Config) gemmaOwned(f map[string]any) {
 	set("query_pre_attn_scalar", was.QueryScale, c.QueryScale)
 	set("attn_logit_softcapping", was.AttnSoftcap, c.AttnSoftcap)
 	set("final_logit_softcapping", was.FinalSoftcap, c.FinalSoftcap)
-	if fam.gemma == 3 {
-		set("rope_local_base_freq", was.RopeLocalTheta, c.RopeLocalTheta)
-	}
 	if p.err != nil || was.SlidingWindow != c.SlidingWindow || !slices.Equal(was.Kinds, c.Kinds) {
 		if c.SlidingWindow > 0 {
 			f["sliding_window"] = c.SlidingWindow

@@ -11,12 +11,13 @@ import (
 
 // MarshalHF renders c as a Hugging Face config.json: every field read from
 // disk is kept, the fields lopper owns (dims, eps, biases, activation,
-// tying, torch_dtype) are set from c, and the output is deterministic:
-// sorted keys, two-space indent, Python-style floats, a final newline (the
-// way Hugging Face writes it). A field whose stored value already equals
-// c's keeps its original spelling. torchDType may be empty to leave
-// torch_dtype alone. Models that are not HFCompatible also get the
-// "lopper_dims" field.
+// tying, RoPE, torch_dtype or transformers 5.x's dtype) are set from c, in
+// the form config.json has them, and the output is deterministic: sorted
+// keys, two-space indent, Python-style floats, a final newline (the way
+// Hugging Face writes it). A field whose stored value already equals c's
+// keeps its original spelling. torchDType may be empty to leave the dtype
+// alone. Models that are not HFCompatible also get the "lopper_dims"
+// field.
 func (c *Config) MarshalHF(torchDType string) ([]byte, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -27,7 +28,15 @@ func (c *Config) MarshalHF(torchDType string) ([]byte, error) {
 	}
 	want := c.ownedFields()
 	if torchDType != "" {
-		want["torch_dtype"] = torchDType
+		// transformers 5.x writes dtype, 4.x torch_dtype: set the ones
+		// config.json has (torch_dtype when neither).
+		_, v5 := c.raw["dtype"]
+		if _, v4 := c.raw["torch_dtype"]; v4 || !v5 {
+			want["torch_dtype"] = torchDType
+		}
+		if v5 {
+			want["dtype"] = torchDType
+		}
 	}
 	if c.HFCompatible() != nil {
 		want[lopperDimsKey] = lopperDims{HeadDim: c.HeadDim, RotaryDim: c.RotaryDim, Layers: c.Layers}

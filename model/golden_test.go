@@ -31,8 +31,9 @@ var goldenModels = []struct {
 	// Gemma ((1 + w) norms, √hidden embedding scale in BF16, GeGLU), Gemma 2
 	// (four norms, query_pre_attn_scalar, both softcaps, window on even
 	// layers) and Gemma 3 (q/k norms, local RoPE base, linear scaling on
-	// the global layer).
-	{"gemma-bf16", BF16}, {"gemma2-bf16", BF16}, {"gemma3-f32", F32},
+	// the global layer); Gemma 3 again in transformers 5.x's config form
+	// (rope_parameters keyed by layer type).
+	{"gemma-bf16", BF16}, {"gemma2-bf16", BF16}, {"gemma3-f32", F32}, {"gemma3-v5-f32", F32},
 	// OLMo 2 (post-norms only, q/k norms over the whole projection) and
 	// SmolLM3 (a NoPE layer, which slides).
 	{"olmo2-f32", F32}, {"smollm3-bf16", BF16},

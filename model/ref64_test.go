@@ -90,7 +90,7 @@ func (r ref64) rope(x [][]float64, heads, l int) {
 	hd, rot := c.HeadDim, c.rotaryDim()
 	if c.RopeLocalTheta > 0 && c.Sliding(l) { // Gemma 3's local layers
 		local := c.Clone()
-		local.RopeTheta, local.Rope = c.RopeLocalTheta, RoPEScaling{}
+		local.RopeTheta, local.Rope = c.RopeLocalTheta, c.RopeLocal
 		c = &local
 	}
 	omega, A := refRoPEFrequencies(c, len(x))

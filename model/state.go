@@ -111,7 +111,7 @@ func newState(m *Model, B, T int, train bool) (*State, error) {
 		s.rot = newRoPETables(c, T)
 		if c.RopeLocalTheta > 0 {
 			s.local = c.Clone()
-			s.local.RopeTheta, s.local.Rope = c.RopeLocalTheta, RoPEScaling{}
+			s.local.RopeTheta, s.local.Rope = c.RopeLocalTheta, c.RopeLocal
 			s.rotLocal = newRoPETables(&s.local, T)
 		}
 	}

@@ -108,6 +108,17 @@ func tinyConfigs() map[string]Config {
 			TiedEmbeddings: true, NormOffset: true, EmbedScale: true, PostNorms: true, QKNorm: true,
 			QueryScale: 12, RopeLocalTheta: 50, SlidingWindow: 2, Kinds: []LayerKind{{Sliding: true}, {Sliding: true}, {}},
 		},
+		// Gemma 3 with a scaling on the sliding layers too (transformers
+		// 5.x's per-layer-type rope_parameters): YaRN, whose attention
+		// factor scales their cos and sin; linear ×4 on the global one.
+		"gemma3-local-rope": {
+			Arch: Llama, ModelType: "gemma3_text", Hidden: 24, Vocab: 29, MaxPos: 16, HeadDim: 12,
+			Layers: []LayerDims{{2, 1, 40}, {2, 1, 40}, {2, 1, 40}}, NormEps: 1e-6, RopeTheta: 10000, Act: GELUTanh,
+			Rope:           RoPEScaling{Type: RoPELinear, Factor: 4},
+			TiedEmbeddings: true, NormOffset: true, EmbedScale: true, PostNorms: true, QKNorm: true,
+			QueryScale: 12, RopeLocalTheta: 1000, RopeLocal: RoPEScaling{Type: RoPEYaRN, Factor: 4},
+			SlidingWindow: 2, Kinds: []LayerKind{{Sliding: true}, {}, {Sliding: true}},
+		},
 		// OLMo 2: no input norms, post-norms, q/k norms over the whole
 		// projection, GQA.
 		"olmo2": {

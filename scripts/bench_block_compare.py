@@ -16,8 +16,15 @@ two-thread runs go once with OMP_WAIT_POLICY=PASSIVE and once ACTIVE. The
 table keeps each case's best GFLOP/s over the rounds (and policies), the
 statistic BENCHMARKS.md uses.
 
+With --baseline REV the same Go benchmarks of an earlier revision (its tree
+exported with `git archive`, nothing checked out) run in every round too,
+alternately before and after the current tree's, and the tables get a
+column for it and the ratio current/REV: a regression check in one sitting.
+--no-torch leaves PyTorch out (the regression check alone).
+
 Usage, from the repository root:
     /usr/bin/python3 scripts/bench_block_compare.py [--rounds 3] [--go-iters 5] [--torch-iters 8]
+        [--baseline REV] [--no-torch]
 """
 
 import argparse
@@ -72,16 +79,40 @@ def keep_best(best, res):
         best[k] = max(best.get(k, 0.0), v)
 
 
-def table(title, lop, avx512, dflt):
+def table(title, lop, avx512, dflt, base=None, rev=""):
     print(f"\n{title}\n")
-    print("| block | pass | B×T | lopper | PyTorch OpenBLAS AVX-512 | ratio | PyTorch default | ratio |")
-    print("|---|---|---|---:|---:|---:|---:|---:|")
+    torch = bool(avx512 or dflt)
+    head, rule = "| block | pass | B×T | lopper |", "|---|---|---|---:|"
+    if torch:
+        head += " PyTorch OpenBLAS AVX-512 | ratio | PyTorch default | ratio |"
+        rule += "---:|---:|---:|---:|"
+    if base is not None:
+        head += f" lopper {rev} | ratio |"
+        rule += "---:|---:|"
+    print(head)
+    print(rule)
+    ratio = lambda a, b: f"{a / b:.2f}" if b else "–"
     for case in sorted(lop, key=lambda c: (c.split("/")[0], c.split("/")[2], c.split("/")[1])):
         blk, pas, shape = case.split("/")
         a, d = avx512.get(case, 0), dflt.get(case, 0)
-        ra = f"{lop[case] / a:.2f}" if a else "–"
-        rd = f"{lop[case] / d:.2f}" if d else "–"
-        print(f"| {blk} | {pas} | {shape[1:].replace('xT', '×')} | {lop[case]:.0f} | {a:.0f} | {ra} | {d:.0f} | {rd} |")
+        line = f"| {blk} | {pas} | {shape[1:].replace('xT', '×')} | {lop[case]:.0f} |"
+        if torch:
+            line += f" {a:.0f} | {ratio(lop[case], a)} | {d:.0f} | {ratio(lop[case], d)} |"
+        if base is not None:
+            b = base.get(case, 0)
+            line += f" {b:.0f} | {ratio(lop[case], b)} |"
+        print(line)
+
+
+def build_baseline(rev, tmp):
+    """Builds the model test binary of revision rev from `git archive` into tmp."""
+    src = os.path.join(tmp, "baseline")
+    os.makedirs(src)
+    archive = subprocess.run(["git", "archive", "--format=tar", rev], cwd=ROOT, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", src], input=archive, check=True)
+    binary = os.path.join(tmp, "baseline.test")
+    subprocess.run(["go", "test", "-c", "-o", binary, "./model"], cwd=src, check=True, capture_output=True, text=True)
+    return binary
 
 
 def main():
@@ -89,30 +120,44 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--go-iters", type=int, default=5)
     ap.add_argument("--torch-iters", type=int, default=8)
+    ap.add_argument("--baseline", metavar="REV", help="also run this git revision's Go benchmarks, interleaved")
+    ap.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
     args = ap.parse_args()
     avx512_env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
     with tempfile.TemporaryDirectory() as tmp:
         binary = os.path.join(tmp, "model.test")
         run(["go", "test", "-c", "-o", binary, "./model"])
-        names = ("lopper", "avx512", "default")
+        binaries = {"lopper": binary}
+        if args.baseline:
+            binaries["baseline"] = build_baseline(args.baseline, tmp)
+        names = ("lopper", "baseline", "avx512", "default")
         one = {n: {} for n in names}
         two = {n: {} for n in names}
-        print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {args.rounds} rounds")
+        print(f"# {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {args.rounds} rounds"
+              + (f", baseline {args.baseline}" if args.baseline else ""))
         for r in range(args.rounds):
+            order = list(binaries) if r % 2 == 0 else list(reversed(binaries))  # alternate which runs first
             load = [os.getloadavg()[0]]
-            keep_best(one["lopper"], go_bench(binary, "^BenchmarkBlockOneCore$", args.go_iters))
-            keep_best(one["avx512"], torch_bench(avx512_env, True, args.torch_iters))
-            keep_best(one["default"], torch_bench(None, True, args.torch_iters))
+            for name in order:
+                keep_best(one[name], go_bench(binaries[name], "^BenchmarkBlockOneCore$", args.go_iters))
+            if not args.no_torch:
+                keep_best(one["avx512"], torch_bench(avx512_env, True, args.torch_iters))
+                keep_best(one["default"], torch_bench(None, True, args.torch_iters))
             load.append(os.getloadavg()[0])
-            keep_best(two["lopper"], go_bench(binary, "^Benchmark(GPT2|Llama)Block$", args.go_iters))
-            for wait in ("PASSIVE", "ACTIVE"):
-                keep_best(two["avx512"], torch_bench(avx512_env, False, args.torch_iters, wait))
-                keep_best(two["default"], torch_bench(None, False, args.torch_iters, wait))
+            for name in order:
+                keep_best(two[name], go_bench(binaries[name], "^Benchmark(GPT2|Llama)Block$", args.go_iters))
+            if not args.no_torch:
+                for wait in ("PASSIVE", "ACTIVE"):
+                    keep_best(two["avx512"], torch_bench(avx512_env, False, args.torch_iters, wait))
+                    keep_best(two["default"], torch_bench(None, False, args.torch_iters, wait))
             load.append(os.getloadavg()[0])
             print(f"# round {r + 1} done {time.strftime('%H:%M:%S', time.gmtime())}, "
                   f"load average {' '.join(f'{x:.1f}' for x in load)}", flush=True)
-    table("One core, thread CPU time, GFLOP/s (best of the rounds)", one["lopper"], one["avx512"], one["default"])
-    table("Two threads, wall clock, GFLOP/s (best of the rounds)", two["lopper"], two["avx512"], two["default"])
+    base = lambda d: d["baseline"] if args.baseline else None
+    table("One core, thread CPU time, GFLOP/s (best of the rounds)", one["lopper"], one["avx512"], one["default"],
+          base(one), args.baseline)
+    table("Two threads, wall clock, GFLOP/s (best of the rounds)", two["lopper"], two["avx512"], two["default"],
+          base(two), args.baseline)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,11 @@ transformers source it names (huggingface/transformers, main as of 2025):
       Gemma3TextModel (rotary_emb_local: rope_local_base_freq, default RoPE, for sliding
       layers; rotary_emb: rope_theta and rope_scaling for full layers);
       configuration_gemma3.py layer_types ((i+1) % sliding_window_pattern != 0 slides)
+  src/transformers/models/gemma3/modular_gemma3.py (5.x)
+      Gemma3TextConfig.convert_rope_params_to_dict (rope_parameters keyed by layer type,
+      missing entries {"rope_type": "default"}, rope_scaling updates full_attention,
+      rope_theta defaults to rope_theta / rope_local_base_freq), Gemma3RotaryEmbedding
+      (one inv_freq per layer type, from ROPE_INIT_FUNCTIONS[that type's rope_type])
   src/transformers/models/olmo2/modular_olmo2.py
       Olmo2Attention.forward (q_norm(q_proj(x)), k_norm(k_proj(x)): RMSNorm over the whole
       projection, before .view and RoPE), Olmo2DecoderLayer.forward (no input norm:
@@ -66,6 +71,10 @@ Models (tiny, random, exact Hugging Face layout and config.json; batch 2 × 7):
                        sliding_window_pattern 2 (layers 0 and 2 slide, window 3, base
                        rope_local_base_freq 20), layer 1 global with rope_theta 1000 and
                        linear scaling × 4, F32
+  gemma3-v5-f32        gemma3-f32's weights and batch under the transformers 5.x config form:
+                       rope_parameters keyed by layer type, explicit layer_types, no
+                       rope_theta, rope_scaling, rope_local_base_freq or
+                       sliding_window_pattern; the same logits as gemma3-f32 (asserted)
   olmo2-f32            model_type olmo2: no input norms, post-norms, q/k norms over the
                        whole projection, GQA, untied, F32
   smollm3-bf16         model_type smollm3: no_rope_layers [1, 0, 1] (layer 1 NoPE),
@@ -76,6 +85,7 @@ the F32 gradients of the mean cross-entropy.
 
 Run with PyTorch 1.13: /usr/bin/python3 scripts/make_family2_goldens.py
 """
+import json
 import os
 import sys
 
@@ -197,15 +207,16 @@ def gemma_forward(cfg, p, tokens):
     H, nh, nkv, hd = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
     eps, mt = cfg["rms_norm_eps"], cfg["model_type"]
     Bn, Tn = tokens.shape
-    dtype = DT[cfg["torch_dtype"]]
+    dtype = DT[cfg.get("torch_dtype") or cfg["dtype"]]  # 5.x writes dtype
     if mt == "gemma3_text":  # embed_scale = torch.tensor(H**0.5) (float32), .to(weight dtype)
         scale = torch.tensor(H ** 0.5).to(dtype).float()
     else:  # normalizer = torch.tensor(H**0.5, dtype=hidden_states.dtype)
         scale = torch.tensor(H ** 0.5, dtype=dtype).float()
     x = p["model.embed_tokens.weight"][tokens] * scale
     cos, sin = cos_sin(cfg, Bn, Tn)
-    if mt == "gemma3_text":  # rotary_emb_local: rope_local_base_freq, default RoPE
-        local = dict(cfg, rope_theta=cfg["rope_local_base_freq"], rope_scaling=None)
+    if mt == "gemma3_text":  # one table per layer type
+        full, local = gemma3_rope(cfg)
+        cos, sin = cos_sin(full, Bn, Tn)
         cos_l, sin_l = cos_sin(local, Bn, Tn)
     qpas = cfg.get("query_pre_attn_scalar", hd) if mt != "gemma" else hd
     softcap = cfg.get("attn_logit_softcapping") if mt != "gemma" else None
@@ -234,6 +245,27 @@ def gemma_forward(cfg, p, tokens):
     if cap is not None:
         logits = torch.tanh(logits / cap) * cap
     return logits
+
+
+def gemma3_rope(cfg):
+    """The full and the sliding layers' RoPE, each as a config with rope_scaling (its dict).
+
+    4.x (Gemma3TextModel.__init__): full layers rope_theta and rope_scaling; sliding layers
+    rotary_emb_local, a config copy with rope_theta = rope_local_base_freq and default RoPE.
+    5.x (Gemma3TextConfig.convert_rope_params_to_dict): rope_parameters[layer type], a missing
+    one {"rope_type": "default"}, rope_scaling updating full_attention, rope_theta defaulting to
+    the top-level rope_theta (full) and rope_local_base_freq (sliding).
+    """
+    rp = cfg.get("rope_parameters")
+    if rp is None:
+        return cfg, dict(cfg, rope_theta=cfg.get("rope_local_base_freq", 10000.0), rope_scaling=None)
+    full = dict(rp.get("full_attention") or {"rope_type": "default"})
+    full.update(cfg.get("rope_scaling") or {})
+    full.setdefault("rope_theta", cfg.get("rope_theta", 1000000.0))
+    local = dict(rp.get("sliding_attention") or {"rope_type": "default"})
+    local.setdefault("rope_theta", cfg.get("rope_local_base_freq", 10000.0))
+    rest = {k: v for k, v in cfg.items() if k not in ("rope_parameters", "rope_scaling")}
+    return dict(rest, rope_scaling=full), dict(rest, rope_scaling=local)
 
 
 def gemma_params(cfg, g, dtype):
@@ -373,11 +405,13 @@ def main():
         "gemma2", query_pre_attn_scalar=10, attn_logit_softcapping=2.0, final_logit_softcapping=5.0,
         sliding_window=3, hidden_act="gelu_pytorch_tanh", cache_implementation="hybrid",
         transformers_version="4.42.4"), torch.bfloat16, g)
-    golden("gemma3-f32", gemma_cfg(
+    gemma3 = gemma_cfg(
         "gemma3_text", num_hidden_layers=3, head_dim=12, query_pre_attn_scalar=12, sliding_window=3,
         sliding_window_pattern=2, rope_theta=1000.0, rope_local_base_freq=20.0,
         rope_scaling={"rope_type": "linear", "factor": 4.0}, attn_logit_softcapping=None, final_logit_softcapping=None,
-        torch_dtype="float32", transformers_version="4.50.0"), torch.float32, g)
+        torch_dtype="float32", transformers_version="4.50.0")
+    gemma3_state = g.get_state()  # gemma3-v5-f32 draws the same weights and batch
+    golden("gemma3-f32", gemma3, torch.float32, g)
     golden("olmo2-f32", fam.llama_cfg(
         drop=("head_dim", "mlp_bias", "pretraining_tp"), architectures=["Olmo2ForCausalLM"], model_type="olmo2",
         num_hidden_layers=2, rope_theta=500000.0, rms_norm_eps=1e-6, pad_token_id=1, eos_token_id=30,
@@ -387,6 +421,22 @@ def main():
         num_hidden_layers=3, rope_theta=100.0, rms_norm_eps=1e-6, tie_word_embeddings=True, no_rope_layers=[1, 0, 1],
         no_rope_layer_interval=4, use_sliding_window=True, sliding_window=3, rope_scaling=None,
         torch_dtype="bfloat16", transformers_version="4.53.0"), torch.bfloat16, g)
+    v5 = {k: v for k, v in gemma3.items()
+          if k not in ("rope_theta", "rope_scaling", "rope_local_base_freq", "sliding_window_pattern", "torch_dtype")}
+    v5.update(dtype="float32", transformers_version="5.0.0", layer_types=layer_types(gemma3), rope_parameters={
+        "full_attention": {"rope_type": "linear", "factor": 4.0, "rope_theta": 1000.0},
+        "sliding_attention": {"rope_type": "default", "rope_theta": 20.0}})
+    golden("gemma3-v5-f32", v5, torch.float32, torch.Generator().set_state(gemma3_state))
+    same_logits("gemma3-f32", "gemma3-v5-f32")
+
+
+def same_logits(a, b):
+    """Asserts that two goldens have the same weights, batch and logits."""
+    read = lambda name, f: open(os.path.join(base.OUT, name, f), "rb").read()
+    ga, gb = (json.loads(read(n, "golden.json")) for n in (a, b))
+    assert read(a, "model.safetensors") == read(b, "model.safetensors"), (a, b)
+    assert ga["tokens"] == gb["tokens"] and ga["targets"] == gb["targets"], (a, b)
+    assert ga["logits"] == gb["logits"], (a, b, max(abs(x - y) for x, y in zip(ga["logits"], gb["logits"])))
 
 
 if __name__ == "__main__":

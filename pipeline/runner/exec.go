@@ -24,7 +24,7 @@ type runState struct {
 	params map[string]any
 	cache  *pipeline.CacheRun // nil without a cache
 	oracle *lockOracle        // set by Status: results come from the lockfile
-	disk   diskArtifacts
+	disk   DiskArtifacts
 }
 
 // drive runs the scheduling machine to its end: it starts the tasks the
@@ -146,7 +146,7 @@ func (e *localEnv) Artifact(_ context.Context, ref pipeline.ArtifactRecord) (pip
 }
 
 func (e *localEnv) ArtifactDir(ctx context.Context, a pipeline.Artifact) (string, error) {
-	return e.rs.disk.dir(ctx, e.rs.recipe.Registry(), e.rs.runDir, a)
+	return e.rs.disk.Dir(ctx, e.rs.recipe.Registry(), e.rs.runDir, a)
 }
 
 func (e *localEnv) Record() *pipeline.RunRecord { return e.rs.rec.snapshot() }

@@ -125,10 +125,13 @@ func (o *StageOutcome) Err() error {
 // Result returns the stage's result by reference (artifacts that are
 // only their kind and digest, see RefArtifact); nil when it failed.
 func (o *StageOutcome) Result() *pipeline.Result {
-	if o.Err() != nil || o.Metrics == nil {
+	if o.Err() != nil {
 		return nil
 	}
 	res := &pipeline.Result{Metrics: o.Metrics, Artifacts: map[string]pipeline.Artifact{}}
+	if res.Metrics == nil {
+		res.Metrics = pipeline.Metrics{} // no metrics travel as none
+	}
 	for _, name := range slices.Sorted(maps.Keys(o.Artifacts)) {
 		a := o.Artifacts[name]
 		res.Artifacts[name] = RefArtifact(a.Kind, a.Digest)

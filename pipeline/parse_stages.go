@@ -104,11 +104,20 @@ func (l *loader) runsOn(s *Stage, q pair) {
 	case !ok:
 	case s.Uses == KindLoop || s.Uses == KindMatrix || s.Uses == KindAssert:
 		l.errorf(q.key, "stage %s: runs_on is for stages that run a kind; a %s is decided by the scheduler (put runs_on on the stages inside it)", s.ID, s.Uses)
-	case !queueRE.MatchString(name):
-		l.errorf(q.value, "stage %s: runs_on %q: a task queue's name is letters, digits, '.', '_' and '-' (at most 100), e.g. gpu", s.ID, name)
+	case CheckQueue(name) != nil:
+		l.errorf(q.value, "stage %s: runs_on %v", s.ID, CheckQueue(name))
 	default:
 		s.RunsOn = name
 	}
+}
+
+// CheckQueue checks the name of a task queue (runs_on, lopper worker
+// --queue).
+func CheckQueue(name string) error {
+	if !queueRE.MatchString(name) {
+		return fmt.Errorf("%q: a task queue's name is letters, digits, '.', '_' and '-' (at most 100), e.g. gpu", name)
+	}
+	return nil
 }
 
 // refs parses `needs`: a stage id or a list of them.

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
 	"lopper/pipeline"
@@ -252,16 +253,9 @@ func (s *serverEngine) terminate(ctx context.Context, reason string) error {
 type hclogAdapter struct{ l hclog.Logger }
 
 // NewLogger returns a Temporal SDK logger (client.Options.Logger) writing
-// to l; the SDK's own messages go at debug level, its warnings and errors
-// as such.
-func NewLogger(l hclog.Logger) interface {
-	Debug(string, ...any)
-	Info(string, ...any)
-	Warn(string, ...any)
-	Error(string, ...any)
-} {
-	return hclogAdapter{l.Named("temporal")}
-}
+// to l: the SDK's debug and info messages at trace and debug level (they
+// are about its own machinery), its warnings and errors as such.
+func NewLogger(l hclog.Logger) log.Logger { return hclogAdapter{l.Named("temporal")} }
 
 func (a hclogAdapter) Debug(msg string, kv ...any) { a.l.Trace(msg, kv...) }
 func (a hclogAdapter) Info(msg string, kv ...any)  { a.l.Debug(msg, kv...) }

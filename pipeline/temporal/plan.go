@@ -227,5 +227,29 @@ type Result struct {
 	Abandoned bool `json:"abandoned,omitempty"`
 }
 
+// StageWarning is how many stage instances a run may schedule before
+// `lopper run --temporal` warns: a stage costs about six events of the
+// workflow's history, which Temporal caps at 51,200.
+const StageWarning = 8000
+
+// MaxStages returns how many stage instances a run of r schedules at
+// most: every loop running all its iterations, every matrix branch.
+func MaxStages(r *pipeline.Recipe) int { return maxStages(r.Stages) }
+
+func maxStages(list []*pipeline.Stage) int {
+	n := 0
+	for _, s := range list {
+		switch {
+		case s.Loop() != nil:
+			n += s.Loop().MaxIterations * maxStages(s.Body)
+		case s.MatrixAxes() != nil:
+			n += len(s.MatrixBranches()) * maxStages(s.Body)
+		case s.Kind() != nil:
+			n++
+		}
+	}
+	return n
+}
+
 // errNoRecipe wraps a recipe that does not compile on the worker.
 var errNoRecipe = errors.New("the run's recipe does not compile on this worker")

@@ -270,7 +270,8 @@ func (e *workerEnv) Lookup(ctx context.Context, _ *runner.StageOutcome, decl pip
 
 // Keep stores the result in the stage cache (a failure is only logged, as
 // locally) and its artifacts in the store, where the stages that read
-// them find them (a failure fails the stage, to be retried).
+// them find them (a failure fails the stage, to be retried); an artifact
+// whose kind has no codec cannot travel and is left out.
 func (e *workerEnv) Keep(ctx context.Context, out *runner.StageOutcome, decl pipeline.Decl, res *pipeline.Result, seconds float64, log hclog.Logger) error {
 	ctx = context.WithoutCancel(ctx)
 	if e.entries && !decl.Volatile {
@@ -279,6 +280,12 @@ func (e *workerEnv) Keep(ctx context.Context, out *runner.StageOutcome, decl pip
 		}
 	}
 	for name, a := range res.Artifacts {
+		if _, ok := e.reg.Codec(a.Kind()); !ok {
+			// Without a codec it cannot be written anywhere (a report's
+			// pages): only this stage's record knows it.
+			log.Debug("artifact kind has no codec; it stays on this worker", "artifact", name, "kind", a.Kind())
+			continue
+		}
 		if err := e.cache.PutArtifact(ctx, e.reg, a); err != nil {
 			return fmt.Errorf("cannot store artifact %s in %s: %w", name, e.cache.Location(), err)
 		}

@@ -25,63 +25,50 @@ type Values map[string]any
 type List []any
 
 // MarshalJSON implements json.Marshaler.
-func (v Values) MarshalJSON() ([]byte, error) {
-	if v == nil {
-		return []byte("null"), nil
-	}
-	enc, err := encodeValue(map[string]any(v))
-	if err != nil {
-		return nil, err
-	}
-	return json.Marshal(enc)
-}
+func (v Values) MarshalJSON() ([]byte, error) { return marshalTagged(map[string]any(v), v == nil) }
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (v *Values) UnmarshalJSON(b []byte) error {
-	x, err := decodeValue(b)
-	if err != nil {
-		return err
-	}
-	if x == nil {
-		*v = nil
-		return nil
-	}
-	m, ok := x.(map[string]any)
-	if !ok {
-		return fmt.Errorf("values: want a map, got %T", x)
-	}
+	m, err := unmarshalTagged[map[string]any](b, "map")
 	*v = m
-	return nil
+	return err
 }
 
 // MarshalJSON implements json.Marshaler.
-func (l List) MarshalJSON() ([]byte, error) {
-	if l == nil {
+func (l List) MarshalJSON() ([]byte, error) { return marshalTagged([]any(l), l == nil) }
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (l *List) UnmarshalJSON(b []byte) error {
+	list, err := unmarshalTagged[[]any](b, "list")
+	*l = list
+	return err
+}
+
+// marshalTagged encodes a map or list of values; a nil one is null.
+func marshalTagged(v any, isNil bool) ([]byte, error) {
+	if isNil {
 		return []byte("null"), nil
 	}
-	enc, err := encodeValue([]any(l))
+	enc, err := encodeValue(v)
 	if err != nil {
 		return nil, err
 	}
 	return json.Marshal(enc)
 }
 
-// UnmarshalJSON implements json.Unmarshaler.
-func (l *List) UnmarshalJSON(b []byte) error {
+// unmarshalTagged decodes a map or list of values (what names it in
+// messages); null is nil.
+func unmarshalTagged[T map[string]any | []any](b []byte, what string) (T, error) {
+	var zero T
 	x, err := decodeValue(b)
-	if err != nil {
-		return err
+	if err != nil || x == nil {
+		return zero, err
 	}
-	if x == nil {
-		*l = nil
-		return nil
-	}
-	list, ok := x.([]any)
+	t, ok := x.(T)
 	if !ok {
-		return fmt.Errorf("values: want a list, got %T", x)
+		return zero, fmt.Errorf("values: want a %s, got %T", what, x)
 	}
-	*l = list
-	return nil
+	return t, nil
 }
 
 // encodeValue returns v in its tagged form, ready for json.Marshal (whose

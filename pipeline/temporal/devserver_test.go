@@ -197,3 +197,59 @@ func TestReplayRecordedHistory(t *testing.T) {
 		t.Errorf("a workflow that starts with a timer replayed the recorded history")
 	}
 }
+
+// Cancelling a run on a real server (Ctrl-C) cancels its workflow: the
+// running stage learns it through its heartbeat and stops, the server
+// waits for that (WaitForCancellation), and the run is recorded as
+// interrupted within the grace period.
+func TestCancelOnDevServer(t *testing.T) {
+	srv := temporaltest.DevServer(t)
+	c := srv.Client()
+	kit := pipelinetest.New()
+	r := exectest.Load(t, kit, `version: 1
+stages:
+  quick: {uses: emit, with: {value: 1}}
+  stuck: {uses: emit, with: {input: quick, block: true}}
+  later: {uses: emit, with: {input: stuck, add: 1}}
+`)
+	cache, err := pipeline.OpenCacheURL(context.Background(), "file://"+t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cache.Close()
+	wctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Serve(wctx, c, WorkerOptions{Jobs: 2, Activities: &Activities{Registry: r.Registry(), Build: "e2e-cancel", Numerics: "n", Identity: "w"}})
+	}()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("worker: %v", err)
+		}
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for kit.Runs("stuck") == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	start := time.Now()
+	rec, err := Run(ctx, c, r, runner.Options{OutDir: t.TempDir(), Cache: cache, Build: "e2e-cancel", Numerics: "n", Logger: exectest.Logger(t), Grace: 10 * time.Second},
+		Options{Heartbeat: time.Second, Poll: 50 * time.Millisecond})
+	if err != nil || rec.Status != pipeline.RunInterrupted {
+		t.Fatalf("run: %v %v %s", err, rec.Status, rec.Error)
+	}
+	if d := time.Since(start); d > 8*time.Second {
+		t.Errorf("the cancelled run took %v", d)
+	}
+	for p, want := range map[string]pipeline.StageStatus{"quick": pipeline.StageSucceeded, "stuck": pipeline.StageCancelled, "later": pipeline.StageCancelled} {
+		if s := exectest.Stage(t, rec, p); s.Status != want || (want == pipeline.StageCancelled && s.Reason != "interrupted") {
+			t.Errorf("%s: %s (%s), want %s", p, s.Status, s.Reason, want)
+		}
+	}
+	if kit.Runs("later") != 0 {
+		t.Errorf("later ran")
+	}
+}

@@ -43,6 +43,10 @@ type GateError struct {
 // Error implements error.
 func (e *GateError) Error() string { return e.msg }
 
+// NewGateError returns a failed gate with the message msg: what a gate's
+// error becomes again after travelling as text (a distributed executor).
+func NewGateError(msg string) *GateError { return &GateError{msg: msg} }
+
 // Gate evaluates an assert stage's condition on the values in scope (see
 // Values): nil when it holds, a *GateError naming the condition, its
 // message and the values it read when it does not, or the evaluation's

@@ -66,6 +66,20 @@ func (c *Cache) Store(ctx context.Context, reg *Registry, key, uses, path string
 	return c.put(ctx, reg, key, uses, path, res, seconds)
 }
 
+// PutArtifact stores an artifact as an object of the cache, unless it is
+// there already: how a distributed executor's stages hand artifacts to
+// stages on other machines (by kind and digest, see GetArtifact).
+func (c *Cache) PutArtifact(ctx context.Context, reg *Registry, a Artifact) error {
+	return c.putObject(ctx, reg, a)
+}
+
+// GetArtifact reads the stored artifact of ref's kind and digest, checking
+// that it decodes to them; a missing or damaged object is an error naming
+// it.
+func (c *Cache) GetArtifact(ctx context.Context, reg *Registry, ref ArtifactRecord) (Artifact, error) {
+	return c.readObject(ctx, reg, ref)
+}
+
 // CacheRun is one run's use of the cache: it holds the cache's lock shared,
 // so that `lopper cache gc` cannot remove what the run uses, and logs the
 // entries the run used.

@@ -33,6 +33,11 @@ func (s *Stage) DependsOn() []*Stage { return slices.Clone(s.deps) }
 // loop, matrix and assert.
 func (s *Stage) Kind() Kind { return s.kind }
 
+// Volatile reports whether the stage's kind declared it volatile when the
+// recipe was loaded (see Decl): it writes files, reads the run record or
+// the clock, and is never cached.
+func (s *Stage) Volatile() bool { return s.decl.Volatile }
+
 // LoopPlan is a loop stage's compiled `with` block.
 type LoopPlan struct {
 	MaxIterations int

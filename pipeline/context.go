@@ -25,6 +25,9 @@ type StageContext struct {
 	Iteration int            // the innermost enclosing loop's iteration (0-based), -1 outside loops
 	Matrix    map[string]any // the enclosing matrix branches' values, nil outside matrices
 	Registry  *Registry      // kinds and artifact codecs
+	// OnProgress, when set, also receives every Progress report (a
+	// distributed executor heartbeats it).
+	OnProgress func(done, total int, unit string)
 
 	host     StageHost
 	progress progressState
@@ -128,6 +131,9 @@ func (sc *StageContext) Record() *RunRecord { return sc.host.Record() }
 // It is logged at debug level, and at info level at most every 10 seconds
 // and on completion.
 func (sc *StageContext) Progress(done, total int, unit string) {
+	if sc.OnProgress != nil {
+		sc.OnProgress(done, total, unit)
+	}
 	args := []any{"done", done, "total", total, "unit", unit}
 	if total > 0 {
 		args = append(args, "percent", fmt.Sprintf("%.0f", 100*float64(done)/float64(total)))

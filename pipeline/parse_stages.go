@@ -2,11 +2,15 @@ package pipeline
 
 import (
 	"fmt"
+	"regexp"
 
 	"gopkg.in/yaml.v3"
 )
 
-var stageKeys = []string{"uses", "needs", "when", "with", "stages", "description"}
+var stageKeys = []string{"uses", "needs", "when", "with", "stages", "description", "runs_on"}
+
+// queueRE is what a task queue's name (runs_on) may be.
+var queueRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
 
 // stages parses a `stages` mapping into scope sc.
 func (l *loader) stages(n *yaml.Node, parent *Stage, sc *scope) []*Stage {
@@ -55,6 +59,9 @@ func (l *loader) stage(p pair, parent *Stage, sc *scope) {
 	if d, ok := fields["description"]; ok {
 		s.Description, _ = l.str(d.value, what+": description")
 	}
+	if q, ok := fields["runs_on"]; ok {
+		l.runsOn(s, q)
+	}
 	if n, ok := fields["needs"]; ok {
 		s.Needs = l.refs(n.value, what+": needs")
 	}
@@ -87,6 +94,30 @@ func (l *loader) stage(p pair, parent *Stage, sc *scope) {
 	l.r.byID[id] = s
 	sc.byID[id] = s
 	sc.stages = append(sc.stages, s)
+}
+
+// runsOn parses `runs_on`: the task queue of a distributed run's workers
+// that runs the stage.
+func (l *loader) runsOn(s *Stage, q pair) {
+	name, ok := l.str(q.value, "stage "+s.ID+": runs_on")
+	switch {
+	case !ok:
+	case s.Uses == KindLoop || s.Uses == KindMatrix || s.Uses == KindAssert:
+		l.errorf(q.key, "stage %s: runs_on is for stages that run a kind; a %s is decided by the scheduler (put runs_on on the stages inside it)", s.ID, s.Uses)
+	case CheckQueue(name) != nil:
+		l.errorf(q.value, "stage %s: runs_on %v", s.ID, CheckQueue(name))
+	default:
+		s.RunsOn = name
+	}
+}
+
+// CheckQueue checks the name of a task queue (runs_on, lopper worker
+// --queue).
+func CheckQueue(name string) error {
+	if !queueRE.MatchString(name) {
+		return fmt.Errorf("%q: a task queue's name is letters, digits, '.', '_' and '-' (at most 100), e.g. gpu", name)
+	}
+	return nil
 }
 
 // refs parses `needs`: a stage id or a list of them.

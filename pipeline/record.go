@@ -121,6 +121,8 @@ type StageRecord struct {
 	Metrics      Metrics                   `json:"metrics,omitempty"`
 	Artifacts    map[string]ArtifactRecord `json:"artifacts,omitempty"`
 	Details      any                       `json:"details,omitempty"`
+	Worker       string                    `json:"worker,omitempty"`   // who ran it (a distributed executor's worker identity)
+	Attempts     int                       `json:"attempts,omitempty"` // how many times it was tried (a distributed executor retries)
 	Loop         *LoopRecord               `json:"loop,omitempty"`
 	Matrix       *MatrixRecord             `json:"matrix,omitempty"`
 

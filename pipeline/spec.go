@@ -72,6 +72,7 @@ type Stage struct {
 	With        *yaml.Node
 	Body        []*Stage // loop and matrix sub-stages, in file order
 	Parent      *Stage   // the enclosing loop or matrix, nil at top level
+	RunsOn      string   // the task queue of a distributed run that runs it ("" the default)
 
 	kind    Kind
 	scope   *scope // the scope the stage belongs to

@@ -2,6 +2,7 @@ package stages
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -175,12 +176,15 @@ func (a *reportArtifact) Digest() string { return a.digest }
 func ReportPages(rec *pipeline.RunRecord) []string {
 	var pages []string
 	rec.Walk(func(st *pipeline.StageRecord) {
-		if st.Uses != "report" || st.Result() == nil {
+		if st.Uses != "report" || (st.Status != pipeline.StageSucceeded && st.Status != pipeline.StageCached) {
 			return
 		}
-		det, ok := st.Result().Details.(ReportDetails)
-		if !ok {
-			return
+		det, ok := st.Details.(ReportDetails)
+		if !ok { // a record that travelled as JSON (a distributed run)
+			raw, err := json.Marshal(st.Details)
+			if err != nil || json.Unmarshal(raw, &det) != nil {
+				return
+			}
 		}
 		for _, f := range det.Files {
 			if strings.HasSuffix(f.Path, ".html") {

@@ -21,14 +21,15 @@ import (
 func runCommand() command {
 	return command{
 		name:    "run",
-		args:    "(RECIPE [--set NAME=VALUE] [--out DIR] | --resume RUN_DIR) [--jobs N] [--cache-dir DIR | --store URL | --no-cache] [--fail-fast] [--summary-json FILE]",
+		args:    "(RECIPE [--set NAME=VALUE] [--out DIR] | --resume RUN_DIR) [--jobs N] [--cache-dir DIR | --store URL | --no-cache] [--fail-fast] [--summary-json FILE] [--temporal HOST:PORT [--namespace NS]]",
 		summary: "run a recipe: its stages concurrently, cached, recorded in a run directory",
 		help: "Exit codes: 0 succeeded, 1 a stage failed, 2 invalid recipe or usage, 3 an assert gate failed,\n" +
 			"130 interrupted (resume with --resume RUN_DIR).",
 		example: "lopper run recipes/quickstart.yaml\nlopper run recipes/quickstart.yaml --set sparsity=0.9 --out runs\n" +
 			"lopper run recipes/wanda-oneshot.yaml --set model=path/to/hf-model --set eval=path/to/eval.txt\n" +
 			"lopper run recipes/quickstart.yaml --store 's3://my-bucket?region=eu-west-1&prefix=lopper/'\n" +
-			"lopper run --resume runs/20260101T120000Z-quickstart",
+			"lopper run --resume runs/20260101T120000Z-quickstart\n" +
+			"lopper run recipes/quickstart.yaml --temporal 127.0.0.1:7233 --store file:///shared/lopper-store",
 		run: runRun,
 	}
 }
@@ -43,6 +44,8 @@ func runRun(ctx context.Context, a *app, args []string) int {
 	cacheDir := fs.String("cache-dir", "", "the stage cache `DIR` (default: .lopper/cache next to the recipe; a resumed run: the run's own, none if it had none)")
 	storeURL := fs.String("store", "", "keep the stage cache in the store at `URL` instead of a directory: file:///DIR (a shared file system), s3://BUCKET?… (S3-compatible), mem:// (tests)")
 	noCache := fs.Bool("no-cache", false, "neither reuse nor store stage results")
+	temporalAt := fs.String("temporal", "", "run the stages on the Temporal cluster at `HOST:PORT` (its lopper workers), with --store as the cache they share")
+	namespace := fs.String("namespace", "default", "with --temporal: the Temporal `NS` (namespace)")
 	resume := fs.String("resume", "", "continue the interrupted or failed run in `RUN_DIR`: finished stages come from the cache, the run's recipe and params from its run.json")
 	pos, code, ok := a.parse(fs, args)
 	if !ok {
@@ -57,6 +60,12 @@ func runRun(ctx context.Context, a *app, args []string) int {
 		return exitUsage
 	case *resume != "" && (len(pos) > 0 || len(*set) > 0 || flagSet(fs, "out") || flagSet(fs, "fail-fast")):
 		fmt.Fprintln(a.stderr, "lopper run: --resume continues a run as it was started: no RECIPE, --set, --out or --fail-fast")
+		return exitUsage
+	case *temporalAt == "" && flagSet(fs, "namespace"):
+		fmt.Fprintln(a.stderr, "lopper run: --namespace is for --temporal")
+		return exitUsage
+	case *temporalAt != "" && (*noCache || *cacheDir != ""):
+		fmt.Fprintln(a.stderr, "lopper run: --temporal needs --store (the store its workers share), not --cache-dir or --no-cache")
 		return exitUsage
 	case *resume == "" && len(pos) != 1:
 		fmt.Fprintf(a.stderr, "lopper run: want one RECIPE (or --resume RUN_DIR), got %d arguments\n", len(pos))
@@ -85,6 +94,10 @@ func runRun(ctx context.Context, a *app, args []string) int {
 		fmt.Fprintf(a.stderr, "lopper run: --store: %v\n", err)
 		return exitUsage
 	}
+	if *temporalAt != "" && cache.url == "" {
+		fmt.Fprintln(a.stderr, "lopper run: --temporal needs --store URL, a store every worker reaches (a resumed run: the run's own)")
+		return exitUsage
+	}
 	if *summaryJSON != "" { // before anything is created
 		if err := runner.CheckOutputFile(r, *summaryJSON, cache.localDir()); err != nil {
 			fmt.Fprintf(a.stderr, "lopper run: --summary-json: %v\n", err)
@@ -106,7 +119,12 @@ func runRun(ctx context.Context, a *app, args []string) int {
 		return exitInterrupted
 	}
 	defer release()
-	rec, err := runner.Run(ctx, r, opts)
+	var rec *pipeline.RunRecord
+	if *temporalAt != "" {
+		rec, err = a.runOnTemporal(ctx, r, opts, *temporalAt, *namespace)
+	} else {
+		rec, err = runner.Run(ctx, r, opts)
+	}
 	if rec == nil {
 		fmt.Fprintf(a.stderr, "lopper run: %v\n", err)
 		return exitFailed

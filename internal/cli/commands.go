@@ -30,6 +30,7 @@ func commands() []command {
 		statusCommand(),
 		validateCommand(),
 		verifyCommand(),
+		workerCommand(),
 	}
 }
 

@@ -10,10 +10,11 @@ import (
 	"lopper/pipeline"
 )
 
-// diskArtifacts are the artifacts of one run that stages asked to have on
+// DiskArtifacts are the artifacts of one run that stages asked to have on
 // disk (StageContext.ArtifactDir): each is encoded once, by its kind's
 // codec, into RUN_DIR/artifacts/KIND-DIGEST12, however many stages ask.
-type diskArtifacts struct {
+// The zero value is ready to use.
+type DiskArtifacts struct {
 	mu      sync.Mutex
 	entries map[string]*diskEntry // by digest
 }
@@ -24,9 +25,10 @@ type diskEntry struct {
 	err  error
 }
 
-// dir returns the directory holding a in the run directory runDir, writing
-// it atomically the first time any stage of the run asks.
-func (d *diskArtifacts) dir(ctx context.Context, reg *pipeline.Registry, runDir string, a pipeline.Artifact) (string, error) {
+// Dir returns the directory holding a in the run directory runDir, writing
+// it atomically the first time any stage of the run asks (or taking the
+// one an earlier attempt, or another process, wrote).
+func (d *DiskArtifacts) Dir(ctx context.Context, reg *pipeline.Registry, runDir string, a pipeline.Artifact) (string, error) {
 	if runDir == "" {
 		return "", errors.New("no run directory to write artifacts into")
 	}
@@ -50,7 +52,11 @@ func (d *diskArtifacts) dir(ctx context.Context, reg *pipeline.Registry, runDir 
 			e.dir = dir // written by an earlier attempt of this run (--resume)
 			return
 		}
-		if e.err = pipeline.WriteArtifact(ctx, reg, dir, a); e.err == nil {
+		e.err = pipeline.WriteArtifact(ctx, reg, dir, a)
+		if e.err != nil && pipeline.ArtifactWritten(dir) {
+			e.err = nil // another process (a worker sharing the run directory) wrote it
+		}
+		if e.err == nil {
 			e.dir = dir
 		}
 	})

@@ -7,12 +7,10 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
-	"time"
 
 	"github.com/hashicorp/go-hclog"
 
 	"lopper/pipeline"
-	"lopper/pipeline/sched"
 )
 
 // stageKey is everything a stage instance's result may depend on (see
@@ -40,50 +38,46 @@ type keyInput struct {
 }
 
 // cacheKey computes the stage's cache key (also for volatile stages and
-// runs without a cache: the lockfile lists them) and records it on the
-// stage with the digests of the files it reads.
-func (rs *runState) cacheKey(t *sched.Task, inst *pipeline.Instance, inputs []pipeline.InputRecord) (string, error) {
-	s, rec, decl := t.Stage, t.Record, inst.Decl
-	files, err := rs.fileRecords(decl.Files)
+// runs without a cache: the lockfile lists them) and sets it on the
+// outcome with the digests of the files the stage reads.
+func cacheKey(r *pipeline.Recipe, task *StageTask, inst *pipeline.Instance, opts TaskOptions, out *StageOutcome) error {
+	decl := inst.Decl
+	files, err := fileRecords(r.Dir, decl.Files)
 	if err != nil {
-		return "", err
+		return err
 	}
-	k := stageKey{Schema: pipeline.CacheKeySchema, Build: rs.opts.Build, Numerics: rs.opts.Numerics, Uses: s.Uses,
-		Path: rec.Path, Iteration: t.Iteration, Matrix: t.Matrix, Config: inst.Digest, Inputs: []keyInput{}, Files: files}
-	for _, in := range inputs {
+	s, _ := r.Stage(task.Stage)
+	k := stageKey{Schema: pipeline.CacheKeySchema, Build: opts.Build, Numerics: opts.Numerics, Uses: s.Uses,
+		Path: task.Path, Iteration: task.Iteration, Matrix: task.Matrix, Config: inst.Digest, Inputs: []keyInput{}, Files: files}
+	for _, in := range out.Inputs {
 		k.Inputs = append(k.Inputs, keyInput(in))
 	}
 	for _, in := range decl.Inputs {
 		if in.Artifact != "" || in.Ref.ID == "" {
 			continue
 		}
-		res, ok := t.Inputs[in.Ref.ID]
+		ref, ok := task.Inputs[in.Ref.ID]
 		if !ok {
-			return "", fmt.Errorf("input %s has no result", in.Ref.ID)
+			return fmt.Errorf("input %s has no result", in.Ref.ID)
 		}
-		m, err := json.Marshal(res.Metrics)
+		m, err := json.Marshal(ref.Metrics)
 		if err != nil {
-			return "", fmt.Errorf("input %s: %w", in.Ref.ID, err)
+			return fmt.Errorf("input %s: %w", in.Ref.ID, err)
 		}
 		k.Inputs = append(k.Inputs, keyInput{Stage: in.Ref.ID, Digest: fmt.Sprintf("sha256:%x", sha256.Sum256(m))})
 	}
 	b, err := json.Marshal(k)
 	if err != nil {
-		return "", fmt.Errorf("cache key: %w", err)
+		return fmt.Errorf("cache key: %w", err)
 	}
-	key := fmt.Sprintf("%s%x", pipeline.CacheKeyPrefix, sha256.Sum256(b))
-	rs.rec.update(func() {
-		rec.Files, rec.Volatile = files, decl.Volatile
-		if !decl.Volatile {
-			rec.CacheKey = key
-		}
-	})
-	return key, nil
+	out.KeyKnown, out.Key = true, fmt.Sprintf("%s%x", pipeline.CacheKeyPrefix, sha256.Sum256(b))
+	out.Files, out.Volatile = files, decl.Volatile
+	return nil
 }
 
 // fileRecords digests the files a stage declared, resolved against the
-// recipe's directory, sorted and without duplicates.
-func (rs *runState) fileRecords(paths []string) ([]pipeline.FileRecord, error) {
+// recipe's directory dir, sorted and without duplicates.
+func fileRecords(dir string, paths []string) ([]pipeline.FileRecord, error) {
 	var abs []string
 	for _, p := range paths {
 		switch {
@@ -91,7 +85,7 @@ func (rs *runState) fileRecords(paths []string) ([]pipeline.FileRecord, error) {
 		case filepath.IsAbs(p):
 			abs = append(abs, p)
 		default:
-			abs = append(abs, filepath.Join(rs.recipe.Dir, p))
+			abs = append(abs, filepath.Join(dir, p))
 		}
 	}
 	slices.Sort(abs)
@@ -107,37 +101,41 @@ func (rs *runState) fileRecords(paths []string) ([]pipeline.FileRecord, error) {
 	return out, nil
 }
 
-// fromCache returns the stage's result from the cache (or, for `lopper
+// Lookup returns the stage's result from the cache (or, for `lopper
 // status`, from the lockfile) when there is one. A damaged entry is logged,
 // removed and recomputed.
-func (rs *runState) fromCache(ctx context.Context, t *sched.Task, decl pipeline.Decl, key string, log hclog.Logger) (*pipeline.Result, bool, error) {
+func (e *localEnv) Lookup(ctx context.Context, out *StageOutcome, decl pipeline.Decl, key string, check func(*pipeline.Result) (*pipeline.Result, error), log hclog.Logger) (*pipeline.CachedResult, bool, error) {
+	rs := e.rs
 	if o := rs.oracle; o != nil {
-		return o.stage(t.Record, decl, key)
+		res, hit, err := o.stage(e.t.Record, decl, key)
+		if !hit || err != nil {
+			return nil, false, err
+		}
+		return &pipeline.CachedResult{Result: res}, true, nil
 	}
 	if rs.cache == nil || decl.Volatile {
 		return nil, false, nil
 	}
-	check := func(res *pipeline.Result) (*pipeline.Result, error) { return checkResult(t.Stage, decl, res) }
 	hit, ok, err := rs.opts.Cache.Lookup(ctx, rs.recipe.Registry(), key, check, log)
 	if err != nil || !ok {
 		return nil, false, err
 	}
 	rs.cache.Use(key)
-	rs.rec.update(func() { t.Record.SavedSeconds, t.Record.Ended = hit.Seconds, time.Now().UTC() })
-	log.Info("cached", "computed_by", hit.Path, "saved_seconds", fmt.Sprintf("%.2f", hit.Seconds))
-	return hit.Result, true, nil
+	return hit, true, nil
 }
 
-// toCache stores a computed result. A failure to store is logged, not a
+// Keep stores a computed result. A failure to store is logged, not a
 // stage failure: the result itself is fine. Storing outlives an interrupt
 // that arrives meanwhile, so that finished work is kept for --resume.
-func (rs *runState) toCache(ctx context.Context, t *sched.Task, decl pipeline.Decl, key string, res *pipeline.Result, seconds float64, log hclog.Logger) {
+func (e *localEnv) Keep(ctx context.Context, out *StageOutcome, decl pipeline.Decl, res *pipeline.Result, seconds float64, log hclog.Logger) error {
+	rs := e.rs
 	if rs.cache == nil || decl.Volatile {
-		return
+		return nil
 	}
-	if err := rs.opts.Cache.Store(context.WithoutCancel(ctx), rs.recipe.Registry(), key, t.Stage.Uses, t.Record.Path, res, seconds); err != nil {
-		log.Warn("cannot store the result in the stage cache", "key", key, "error", err)
-		return
+	if err := rs.opts.Cache.Store(context.WithoutCancel(ctx), rs.recipe.Registry(), out.Key, e.t.Stage.Uses, e.t.Record.Path, res, seconds); err != nil {
+		log.Warn("cannot store the result in the stage cache", "key", out.Key, "error", err)
+		return nil
 	}
-	rs.cache.Use(key)
+	rs.cache.Use(out.Key)
+	return nil
 }

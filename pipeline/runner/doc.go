@@ -5,11 +5,13 @@
 // after an interrupt and the run record written as the run goes
 // (run.json, atomically).
 //
-// A task is run by the stage activity (runStage): the config interpolated
+// A task is run by the stage activity (RunTask): the config interpolated
 // and checked (pipeline.Recipe.Instantiate), its cache key (cache_stage.go)
 // and cache lookup, Kind.Run with a panic turned into the stage's error, the
-// result held to its declaration, and the cache store. A distributed
-// executor runs the same steps on its workers.
+// result held to its declaration, and the cache store. Its input and output
+// are data (StageTask, StageOutcome: artifacts by kind and digest), so a
+// distributed executor runs the same function on its workers, with a
+// TaskEnv that reads and writes artifacts in the shared store.
 //
 // It also keeps what a run leaves behind and reads back: the recipe's
 // lockfile (lock.go), Status (the run replayed through the same machine

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"runtime/debug"
 	"time"
 
@@ -25,7 +24,7 @@ type runState struct {
 	params map[string]any
 	cache  *pipeline.CacheRun // nil without a cache
 	oracle *lockOracle        // set by Status: results come from the lockfile
-	disk   diskArtifacts
+	disk   DiskArtifacts
 }
 
 // drive runs the scheduling machine to its end: it starts the tasks the
@@ -115,74 +114,46 @@ func runPaths(opts Options, runDir string) pipeline.RunPaths {
 	return p
 }
 
-// runTask is the stage activity: it runs one task and says how it went.
+// runTask runs one task of the machine with the stage activity (RunTask)
+// and says how it went.
 func (rs *runState) runTask(ctx context.Context, t *sched.Task) sched.Completed {
-	res, hit, err := rs.runStage(ctx, t)
-	return sched.Completed{Task: t.ID, Result: res, Cached: hit, Err: err}
+	env := &localEnv{rs: rs, t: t, live: map[pipeline.ArtifactRecord]pipeline.Artifact{}}
+	for _, res := range t.Inputs {
+		for _, a := range res.Artifacts {
+			env.live[pipeline.ArtifactRecord{Kind: a.Kind(), Digest: a.Digest()}] = a
+		}
+	}
+	opts := TaskOptions{Build: rs.opts.Build, Numerics: rs.opts.Numerics, Log: rs.log, Params: rs.params}
+	out, res := RunTask(ctx, rs.recipe, NewStageTask(t, rs.runDir, rs.paths()), env, opts)
+	return sched.Completed{Task: t.ID, Result: res, Cached: out.Cached, Err: out.Err()}
 }
 
-// runStage runs one instance of a registered kind: interpolate, decode and
-// check its config, record it, take the result from the cache (hit) or
-// call Run (a panic becomes the stage's error), check the result against
-// the declaration, and store it in the cache.
-func (rs *runState) runStage(ctx context.Context, t *sched.Task) (res *pipeline.Result, hit bool, err error) {
-	s, rec := t.Stage, t.Record
-	log := rs.log.With(t.Scope...).Named(s.ID)
-	inst, err := rs.recipe.Instantiate(s, t.Values, rs.paths())
-	if err != nil {
-		return nil, false, err
-	}
-	inputs, err := inputRecords(inst.Decl, t.Inputs)
-	if err != nil {
-		return nil, false, err
-	}
-	rs.rec.update(func() {
-		rec.Config, rec.ConfigDigest, rec.Inputs = inst.JSON, inst.Digest, inputs
-		rec.Started = time.Now().UTC() // the time spent waiting for a slot is not the stage's
-	})
-	key, err := rs.cacheKey(t, inst, inputs)
-	if err != nil {
-		return nil, false, err
-	}
-	if res, hit, err := rs.fromCache(ctx, t, inst.Decl, key, log); hit || err != nil {
-		return res, hit, err
-	}
-	log.Info("running")
-	sc := pipeline.NewStageContext(&stageHost{rs: rs, t: t})
-	sc.ID, sc.Path, sc.Uses, sc.Log, sc.Params = s.ID, rec.Path, s.Uses, log, maps.Clone(rs.params)
-	sc.RecipeDir, sc.RunDir, sc.Iteration, sc.Matrix = rs.recipe.Dir, rs.runDir, t.Iteration, maps.Clone(t.Matrix)
-	sc.Registry = rs.recipe.Registry()
-	start := time.Now()
-	res, err = callRun(ctx, s.Kind(), sc, inst.Config, log)
-	seconds := time.Since(start).Seconds()
-	// The stage's time ends when Run returns.
-	rs.rec.update(func() { rec.Ended = time.Now().UTC() })
-	if err != nil {
-		return nil, false, err
-	}
-	if res, err = checkResult(s, inst.Decl, res); err != nil {
-		return nil, false, err
-	}
-	rs.toCache(ctx, t, inst.Decl, key, res, seconds, log)
-	return res, false, nil
+// localEnv is the TaskEnv of a local task: its inputs' artifacts are in
+// memory, the stage cache (or Status's lockfile) is the run's, and the
+// stage's record is updated as the outcome shows more.
+type localEnv struct {
+	rs   *runState
+	t    *sched.Task
+	live map[pipeline.ArtifactRecord]pipeline.Artifact
 }
 
-// stageHost is a running stage's view of the run.
-type stageHost struct {
-	rs *runState
-	t  *sched.Task
+func (e *localEnv) Artifact(_ context.Context, ref pipeline.ArtifactRecord) (pipeline.Artifact, error) {
+	a, ok := e.live[ref]
+	if !ok {
+		return nil, fmt.Errorf("no %s artifact %s in this run", ref.Kind, ref.Digest)
+	}
+	return a, nil
 }
 
-func (h *stageHost) Input(id string) (*pipeline.Result, bool) {
-	res, ok := h.t.Inputs[id]
-	return res, ok
+func (e *localEnv) ArtifactDir(ctx context.Context, a pipeline.Artifact) (string, error) {
+	return e.rs.disk.Dir(ctx, e.rs.recipe.Registry(), e.rs.runDir, a)
 }
 
-func (h *stageHost) ArtifactDir(ctx context.Context, a pipeline.Artifact) (string, error) {
-	return h.rs.disk.dir(ctx, h.rs.recipe.Registry(), h.rs.runDir, a)
-}
+func (e *localEnv) Record() *pipeline.RunRecord { return e.rs.rec.snapshot() }
 
-func (h *stageHost) Record() *pipeline.RunRecord { return h.rs.rec.snapshot() }
+func (e *localEnv) Changed(out *StageOutcome) {
+	e.rs.rec.update(func() { out.ApplyTo(e.t.Record) })
+}
 
 // callRun calls a kind's Run, turning a panic into an error, and logs the
 // stack of a panic: the stage's own, or a worker's that a pool of the
@@ -244,21 +215,21 @@ func checkResult(s *pipeline.Stage, decl pipeline.Decl, res *pipeline.Result) (*
 }
 
 // inputRecords lists the artifacts a stage reads, with their digests.
-func inputRecords(decl pipeline.Decl, inputs map[string]*pipeline.Result) ([]pipeline.InputRecord, error) {
+func inputRecords(decl pipeline.Decl, inputs map[string]InputRef) ([]pipeline.InputRecord, error) {
 	var out []pipeline.InputRecord
 	for _, in := range decl.Inputs {
 		if in.Artifact == "" || in.Ref.ID == "" {
 			continue
 		}
-		res, ok := inputs[in.Ref.ID]
+		ref, ok := inputs[in.Ref.ID]
 		if !ok {
 			return nil, fmt.Errorf("input %s has no result", in.Ref.ID)
 		}
-		a, ok := res.Artifacts[in.Artifact]
+		a, ok := ref.Artifacts[in.Artifact]
 		if !ok {
 			return nil, fmt.Errorf("input %s has no %q artifact", in.Ref.ID, in.Artifact)
 		}
-		out = append(out, pipeline.InputRecord{Stage: in.Ref.ID, Artifact: in.Artifact, Kind: a.Kind(), Digest: a.Digest()})
+		out = append(out, pipeline.InputRecord{Stage: in.Ref.ID, Artifact: in.Artifact, Kind: a.Kind, Digest: a.Digest})
 	}
 	return out, nil
 }

@@ -35,18 +35,36 @@ func LoadResumable(runDir string, reg *pipeline.Registry) (*Resumable, error) {
 		return nil, fmt.Errorf("%s: record schema %d, this lopper reads %d", path, rec.Schema, pipeline.RecordSchema)
 	}
 	pipeline.SettleDead(&rec, runDir) // lockRunDir then says whether it is still going
-	set, err := setFlags(raw)
+	r, err := Recompile(raw, rec.Recipe.File, "", reg)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	r, err := pipeline.Parse(rec.Recipe.File, []byte(rec.Recipe.Text), pipeline.LoadOptions{Registry: reg, Set: set})
+	return &Resumable{Record: &rec, Recipe: r}, nil
+}
+
+// Recompile compiles the recipe that a run record (run.json's bytes, raw)
+// was run with, from the text it holds, with the params it was given with
+// --set; file is the recipe's path (relative paths in it resolve against
+// its directory), workDir what relative --set paths resolved against
+// ("" the working directory). A worker of a distributed executor compiles
+// the recipe of the run it serves this way.
+func Recompile(raw []byte, file, workDir string, reg *pipeline.Registry) (*pipeline.Recipe, error) {
+	var rec pipeline.RunRecord
+	if err := json.Unmarshal(raw, &rec); err != nil {
+		return nil, err
+	}
+	set, err := setFlags(raw)
 	if err != nil {
-		return nil, fmt.Errorf("the recipe recorded in %s: %w", path, err)
+		return nil, err
+	}
+	r, err := pipeline.Parse(file, []byte(rec.Recipe.Text), pipeline.LoadOptions{Registry: reg, Set: set, WorkDir: workDir})
+	if err != nil {
+		return nil, fmt.Errorf("the recorded recipe: %w", err)
 	}
 	if r.Digest != rec.Recipe.Digest {
-		return nil, fmt.Errorf("%s: the recorded recipe text does not match its digest %s", path, rec.Recipe.Digest)
+		return nil, fmt.Errorf("the recorded recipe text does not match its digest %s", rec.Recipe.Digest)
 	}
-	return &Resumable{Record: &rec, Recipe: r}, nil
+	return r, nil
 }
 
 // setFlags returns the --set overrides a record's params came from, with

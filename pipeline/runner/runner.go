@@ -59,6 +59,56 @@ type Options struct {
 // failed gates and interruption (ctx cancelled) are reported in the record's
 // Status; the error is for runs that could not be set up or recorded.
 func Run(ctx context.Context, r *pipeline.Recipe, opts Options) (*pipeline.RunRecord, error) {
+	return RunWith(ctx, r, opts, nil)
+}
+
+// Driver runs the stages of a run that RunWith has set up (its run
+// directory, record and cache) somewhere else than here: it keeps the
+// record's stages current through the Execution and returns once every
+// stage is final. abandoned says that stages were still running when it
+// gave up waiting for them after an interrupt (they are then recorded as
+// cancelled). A distributed executor is a Driver.
+type Driver func(ctx context.Context, e *Execution) (abandoned bool, err error)
+
+// Execution is a run as its Driver sees it.
+type Execution struct{ rs *runState }
+
+// Recipe returns the run's recipe.
+func (e *Execution) Recipe() *pipeline.Recipe { return e.rs.recipe }
+
+// Options returns the run's options, defaults applied.
+func (e *Execution) Options() Options { return e.rs.opts }
+
+// RunDir returns the run directory.
+func (e *Execution) RunDir() string { return e.rs.runDir }
+
+// Paths returns the directories the stages' outputs must avoid.
+func (e *Execution) Paths() pipeline.RunPaths { return e.rs.paths() }
+
+// Logger returns the run's logger.
+func (e *Execution) Logger() hclog.Logger { return e.rs.log }
+
+// Record returns a snapshot of the run record.
+func (e *Execution) Record() *pipeline.RunRecord { return e.rs.rec.snapshot() }
+
+// Update changes the run record (run.json is rewritten soon after).
+func (e *Execution) Update(fn func(rec *pipeline.RunRecord)) {
+	e.rs.rec.update(func() { fn(e.rs.rec.rec) })
+}
+
+// UseCache logs that the run used the cache entry key (computed or
+// reused), for `lopper cache gc`.
+func (e *Execution) UseCache(key string) {
+	if e.rs.cache != nil {
+		e.rs.cache.Use(key)
+	}
+}
+
+// RunWith runs a loaded recipe as Run does, with its stages run by drive
+// (nil: here, by the local executor): the run directory, run.json, the
+// cache's run log, the lockfile and the run's outcome are the same for
+// every executor.
+func RunWith(ctx context.Context, r *pipeline.Recipe, opts Options, drive Driver) (*pipeline.RunRecord, error) {
 	opts = opts.withDefaults()
 	if err := r.CheckRunOutputs(runPaths(opts, "")); err != nil {
 		return nil, err
@@ -88,7 +138,7 @@ func Run(ctx context.Context, r *pipeline.Recipe, opts Options) (*pipeline.RunRe
 		}
 		defer rs.cache.End()
 	}
-	return execute(ctx, rs)
+	return execute(ctx, rs, drive)
 }
 
 func (opts Options) withDefaults() Options {
@@ -104,9 +154,9 @@ func (opts Options) withDefaults() Options {
 	return opts
 }
 
-// execute runs the recipe of rs; rs.runDir "" records nothing on disk
-// (Status).
-func execute(ctx context.Context, rs *runState) (*pipeline.RunRecord, error) {
+// execute runs the recipe of rs with drive (nil: locally); rs.runDir ""
+// records nothing on disk (Status).
+func execute(ctx context.Context, rs *runState, drive Driver) (*pipeline.RunRecord, error) {
 	r, opts, runDir := rs.recipe, rs.opts, rs.runDir
 	rec := newRecord(r, opts, runDir)
 	rs.params = r.ParamValues()
@@ -117,18 +167,32 @@ func execute(ctx context.Context, rs *runState) (*pipeline.RunRecord, error) {
 		return nil, fmt.Errorf("run record: %w", rs.rec.err)
 	}
 	opts.Logger.Info("run started", "recipe", r.File, "run_dir", runDir, "jobs", opts.Jobs)
-	abandoned := rs.drive(ctx, m)
+	var abandoned bool
+	var driveErr error
+	if drive == nil {
+		abandoned = rs.drive(ctx, m)
+	} else {
+		abandoned, driveErr = drive(ctx, &Execution{rs: rs})
+	}
+	reason := fmt.Sprintf("interrupted; did not stop within %s", opts.Grace)
+	if driveErr != nil {
+		opts.Logger.Error("the executor failed", "error", driveErr)
+		abandoned, reason = true, "the executor failed: "+driveErr.Error()
+	}
 	final, err := rs.rec.finish(func() {
 		if abandoned {
 			rec.Walk(func(s *pipeline.StageRecord) {
 				if s.Status == pipeline.StageRunning || s.Status == pipeline.StagePending {
-					s.Status, s.Reason = pipeline.StageCancelled, fmt.Sprintf("interrupted; did not stop within %s", opts.Grace)
+					s.Status, s.Reason = pipeline.StageCancelled, reason
 				}
 			})
 		}
 		rec.Ended = time.Now().UTC()
 		rec.Seconds = rec.Ended.Sub(rec.Started).Seconds()
 		rec.Status, rec.Error = sched.RunOutcome(rec, ctx.Err() != nil)
+		if driveErr != nil && ctx.Err() == nil {
+			rec.Status, rec.Error = pipeline.RunFailed, driveErr.Error()
+		}
 		if rec.Status == pipeline.RunSucceeded && opts.LockFile != "" {
 			if err := writeLockOf(rec, opts.LockFile); err != nil {
 				opts.Logger.Error("cannot write the lockfile", "path", opts.LockFile, "error", err)

@@ -36,7 +36,7 @@ func Status(ctx context.Context, r *pipeline.Recipe, lock *Lock, lockDir string,
 	}
 	rs := &runState{recipe: r, oracle: o, log: hclog.NewNullLogger(),
 		opts: Options{Build: opts.Build, Numerics: opts.Numerics}.withDefaults()}
-	rec, err := execute(ctx, rs)
+	rec, err := execute(ctx, rs, nil)
 	if err != nil {
 		return nil, err
 	}

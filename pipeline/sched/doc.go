@@ -12,7 +12,7 @@
 // learns their outcomes from Completed events. What a task does (the
 // config's interpolation and checks, the cache lookup, Run, the cache
 // store) is the stage activity, the same steps in every executor
-// (pipeline/runner's runStage).
+// (pipeline/runner's RunTask).
 //
 // The machine is single-threaded and replayable: no goroutines, channels,
 // clocks (record times come from Options.Clock), randomness or I/O, and no

@@ -1,0 +1,296 @@
+package temporal
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"go.temporal.io/sdk/activity"
+	sdktemporal "go.temporal.io/sdk/temporal"
+
+	"lopper/pipeline"
+	"lopper/pipeline/runner"
+)
+
+// Activities serves the stage activity on a worker: runner.RunTask with
+// the worker's build and numerics (part of every cache key), its input
+// artifacts read from the run's store and its output artifacts written
+// there.
+type Activities struct {
+	Registry *pipeline.Registry
+	Build    string
+	Numerics string
+	// Identity names the worker in run records (Worker of a stage).
+	Identity string
+	// Log is where the stages log; nil discards.
+	Log hclog.Logger
+	// Store, when set, is how this worker reaches the runs' store (lopper
+	// worker --store); otherwise each run's store is opened from the URL
+	// the run gives, once.
+	Store *pipeline.Cache
+
+	mu      sync.Mutex
+	recipes map[[32]byte]*pipeline.Recipe
+	stores  map[string]*pipeline.Cache
+	disks   map[string]*runner.DiskArtifacts // by run directory
+}
+
+// memoLimit bounds the compiled recipes and run directories a worker
+// remembers.
+const memoLimit = 64
+
+// Stage is the stage activity. A stage that failed returns an
+// ApplicationError of type ErrInvalidConfig or ErrGate (not retried) or
+// ErrTransient (retried), with the outcome as its details; a cancelled one
+// a CanceledError with the outcome.
+func (a *Activities) Stage(ctx context.Context, at *ActivityTask) (*runner.StageOutcome, error) {
+	info := activity.GetInfo(ctx)
+	hb := &beat{hb: Heartbeat{Worker: a.Identity, Attempt: int(info.Attempt)}}
+	fail := func(class string, err error) (*runner.StageOutcome, error) {
+		out := &runner.StageOutcome{Error: err.Error(), Class: class, Worker: a.Identity, Attempt: int(info.Attempt)}
+		return nil, sdktemporal.NewApplicationErrorWithOptions(out.Error, "lopper."+class,
+			sdktemporal.ApplicationErrorOptions{NonRetryable: class != runner.ClassTransient, Details: []any{out}})
+	}
+	r, err := a.recipe(at.Recipe)
+	if err != nil {
+		return fail(runner.ClassInvalidConfig, fmt.Errorf("%w: %v", errNoRecipe, err))
+	}
+	cache, err := a.store(ctx, at.Store)
+	if err != nil {
+		return fail(runner.ClassTransient, fmt.Errorf("the run's store: %w", err))
+	}
+	s, _ := r.Stage(at.Task.Stage)
+	env := &workerEnv{reg: r.Registry(), cache: cache, entries: at.Cache, task: &at.Task, disk: a.disk(at.Task.RunDir)}
+	if s != nil {
+		env.uses = s.Uses
+	}
+	stop := hb.run(ctx, info.HeartbeatTimeout)
+	defer stop()
+	log := a.Log
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	out, _ := runner.RunTask(ctx, r, &at.Task, env, runner.TaskOptions{Build: a.Build, Numerics: a.Numerics,
+		Log: log.With("run", info.WorkflowExecution.ID), Params: r.ParamValues(), OnProgress: hb.progress})
+	out.Worker, out.Attempt = a.Identity, int(info.Attempt)
+	switch {
+	case out.Class == "":
+		return out, nil
+	case out.Class == runner.ClassCancelled && ctx.Err() != nil && stopping(ctx):
+		// The worker is going away: another one retries the stage.
+		out.Class, out.Error = runner.ClassTransient, fmt.Sprintf("worker %s stopped while the stage ran", a.Identity)
+	case out.Class == runner.ClassCancelled && ctx.Err() != nil:
+		return nil, sdktemporal.NewCanceledError(out)
+	}
+	return nil, sdktemporal.NewApplicationErrorWithOptions(out.Error, "lopper."+out.Class,
+		sdktemporal.ApplicationErrorOptions{NonRetryable: out.Class == runner.ClassInvalidConfig || out.Class == runner.ClassGate, Details: []any{out}})
+}
+
+// stopping reports whether the activity's worker is stopping.
+func stopping(ctx context.Context) bool {
+	select {
+	case <-activity.GetWorkerStopChannel(ctx):
+		return true
+	default:
+		return false
+	}
+}
+
+// recipe compiles the run's recipe, once per worker.
+func (a *Activities) recipe(src RecipeSource) (*pipeline.Recipe, error) {
+	h := sha256.New()
+	for _, part := range [][]byte{src.Header, []byte(src.File), []byte(src.WorkDir)} {
+		fmt.Fprintf(h, "%d:%s", len(part), part)
+	}
+	var key [32]byte
+	copy(key[:], h.Sum(nil))
+	a.mu.Lock()
+	r, ok := a.recipes[key]
+	a.mu.Unlock()
+	if ok {
+		return r, nil
+	}
+	r, err := src.compile(a.Registry)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.recipes == nil || len(a.recipes) >= memoLimit {
+		a.recipes = map[[32]byte]*pipeline.Recipe{}
+	}
+	a.recipes[key] = r
+	return r, nil
+}
+
+// store returns the run's store: the worker's own, or the one at url,
+// opened once.
+func (a *Activities) store(ctx context.Context, url string) (*pipeline.Cache, error) {
+	if a.Store != nil {
+		return a.Store, nil
+	}
+	if url == "" {
+		return nil, fmt.Errorf("the run names no store, and the worker was given none (--store)")
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if c, ok := a.stores[url]; ok {
+		return c, nil
+	}
+	c, err := pipeline.OpenCacheURL(context.WithoutCancel(ctx), url)
+	if err != nil {
+		return nil, err
+	}
+	if a.stores == nil {
+		a.stores = map[string]*pipeline.Cache{}
+	}
+	a.stores[url] = c
+	return c, nil
+}
+
+// disk returns the artifacts written into a run directory on this worker.
+func (a *Activities) disk(runDir string) *runner.DiskArtifacts {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if d, ok := a.disks[runDir]; ok {
+		return d
+	}
+	if a.disks == nil || len(a.disks) >= memoLimit {
+		a.disks = map[string]*runner.DiskArtifacts{}
+	}
+	d := &runner.DiskArtifacts{}
+	a.disks[runDir] = d
+	return d
+}
+
+// Close closes the stores the worker opened.
+func (a *Activities) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var first error
+	for _, c := range a.stores {
+		if err := c.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	a.stores = nil
+	return first
+}
+
+// beat heartbeats a running stage: who runs it, its last progress.
+type beat struct {
+	mu sync.Mutex
+	hb Heartbeat
+}
+
+func (b *beat) progress(done, total int, unit string) {
+	b.mu.Lock()
+	b.hb.Done, b.hb.Total, b.hb.Unit = done, total, unit
+	b.mu.Unlock()
+}
+
+func (b *beat) snapshot() Heartbeat {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.hb
+}
+
+// run heartbeats every quarter of timeout (the SDK sends at most one
+// heartbeat per 0.8 timeout, and delivers a cancellation with the answer)
+// until stop is called.
+func (b *beat) run(ctx context.Context, timeout time.Duration) (stop func()) {
+	if timeout <= 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(max(timeout/4, time.Millisecond))
+		defer t.Stop()
+		activity.RecordHeartbeat(ctx, b.snapshot())
+		for {
+			select {
+			case <-t.C:
+				activity.RecordHeartbeat(ctx, b.snapshot())
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+// workerEnv is the TaskEnv of a stage on a worker: artifacts by reference
+// in the run's store.
+type workerEnv struct {
+	reg     *pipeline.Registry
+	cache   *pipeline.Cache
+	entries bool // the store is the stage cache too
+	task    *runner.StageTask
+	uses    string
+	disk    *runner.DiskArtifacts
+
+	once   sync.Once
+	record *pipeline.RunRecord
+}
+
+func (e *workerEnv) Artifact(ctx context.Context, ref pipeline.ArtifactRecord) (pipeline.Artifact, error) {
+	return e.cache.GetArtifact(ctx, e.reg, ref)
+}
+
+func (e *workerEnv) ArtifactDir(ctx context.Context, a pipeline.Artifact) (string, error) {
+	return e.disk.Dir(ctx, e.reg, e.task.RunDir, a)
+}
+
+func (e *workerEnv) Record() *pipeline.RunRecord {
+	e.once.Do(func() {
+		e.record = &pipeline.RunRecord{RunDir: e.task.RunDir}
+		if len(e.task.Record) > 0 {
+			var rec pipeline.RunRecord
+			if json.Unmarshal(e.task.Record, &rec) == nil {
+				e.record = &rec
+			}
+		}
+	})
+	return e.record.Clone()
+}
+
+func (e *workerEnv) Lookup(ctx context.Context, _ *runner.StageOutcome, decl pipeline.Decl, key string, check func(*pipeline.Result) (*pipeline.Result, error), log hclog.Logger) (*pipeline.CachedResult, bool, error) {
+	if !e.entries || decl.Volatile {
+		return nil, false, nil
+	}
+	return e.cache.Lookup(ctx, e.reg, key, check, log)
+}
+
+// Keep stores the result in the stage cache (a failure is only logged, as
+// locally) and its artifacts in the store, where the stages that read
+// them find them (a failure fails the stage, to be retried); an artifact
+// whose kind has no codec cannot travel and is left out.
+func (e *workerEnv) Keep(ctx context.Context, out *runner.StageOutcome, decl pipeline.Decl, res *pipeline.Result, seconds float64, log hclog.Logger) error {
+	ctx = context.WithoutCancel(ctx)
+	if e.entries && !decl.Volatile {
+		if err := e.cache.Store(ctx, e.reg, out.Key, e.uses, e.task.Path, res, seconds); err != nil {
+			log.Warn("cannot store the result in the stage cache", "key", out.Key, "error", err)
+		}
+	}
+	for name, a := range res.Artifacts {
+		if _, ok := e.reg.Codec(a.Kind()); !ok {
+			// Without a codec it cannot be written anywhere (a report's
+			// pages): only this stage's record knows it.
+			log.Debug("artifact kind has no codec; it stays on this worker", "artifact", name, "kind", a.Kind())
+			continue
+		}
+		if err := e.cache.PutArtifact(ctx, e.reg, a); err != nil {
+			return fmt.Errorf("cannot store artifact %s in %s: %w", name, e.cache.Location(), err)
+		}
+	}
+	return nil
+}
+
+func (e *workerEnv) Changed(*runner.StageOutcome) {}

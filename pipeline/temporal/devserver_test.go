@@ -1,0 +1,255 @@
+package temporal
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"lopper/pipeline"
+	"lopper/pipeline/exectest"
+	"lopper/pipeline/pipelinetest"
+	"lopper/pipeline/runner"
+	"lopper/pipeline/temporal/temporaltest"
+)
+
+// e2eRecipe has a matrix of loops, a stage on the gpu queue, a gate and a
+// volatile stage (which runs in the client's process).
+const e2eRecipe = `version: 1
+name: e2e
+params: {k: 0.25}
+stages:
+  a: {uses: emit, with: {value: "${{ params.k }}", metrics: {n: 3}}}
+  sweep:
+    uses: matrix
+    with: {step: [1, 2]}
+    stages:
+      l:
+        uses: loop
+        with: {max_iterations: 4, from: a, carry: s, until: "s.value > 3", keep: last}
+        stages:
+          s: {uses: emit, with: {input: prev, add: "${{ matrix.step }}", sleep: 20ms}}
+      g: {uses: emit, runs_on: gpu, with: {input: l, add: 0.5}}
+  gate: {uses: assert, with: {that: "a.n == 3"}}
+  vol: {uses: emit, needs: [sweep], with: {volatile: true, metrics: {t: 1}}}
+`
+
+// historyFile is a run workflow's history recorded on a dev server (set
+// LOPPER_RECORD_HISTORY=1 when running TestRunOnDevServer to rewrite it),
+// replayed by TestReplayRecordedHistory.
+const historyFile = "testdata/run_history.json"
+
+// A run on a real Temporal server (the dev server, 127.0.0.1), with two
+// workers in this process (w2 also serving the gpu queue) and the
+// client's own queue for the volatile stage, gives the record a local run
+// gives: every stage's status, metrics and artifact digests.
+func TestRunOnDevServer(t *testing.T) {
+	srv := temporaltest.DevServer(t)
+	c := srv.Client()
+	kit := pipelinetest.New()
+	r := exectest.Load(t, kit, e2eRecipe)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	store := "file://" + t.TempDir()
+	cache, err := pipeline.OpenCacheURL(ctx, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cache.Close()
+	wctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, w := range []struct {
+		id     string
+		queues []string
+	}{{"w1", nil}, {"w2", []string{"cpu", "gpu"}}} {
+		acts := &Activities{Registry: r.Registry(), Build: "e2e", Numerics: "n", Identity: w.id, Log: exectest.Logger(t)}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := Serve(wctx, c, WorkerOptions{Queues: w.queues, Jobs: 2, Activities: acts}); err != nil {
+				t.Errorf("worker %s: %v", w.id, err)
+			}
+		}()
+	}
+	defer func() { stop(); wg.Wait() }()
+
+	opts := runner.Options{OutDir: t.TempDir(), Cache: cache, Build: "e2e", Numerics: "n", Logger: exectest.Logger(t), Jobs: 4}
+	own := &Activities{Registry: r.Registry(), Build: "e2e", Numerics: "n", Identity: "client", Store: cache}
+	rec, err := Run(ctx, c, r, opts, Options{ClientWorker: own, Heartbeat: 2 * time.Second, RetryInterval: 100 * time.Millisecond, Poll: 50 * time.Millisecond})
+	if err != nil || rec.Status != pipeline.RunSucceeded {
+		t.Fatalf("run on Temporal: %v %v %s", err, rec.Status, rec.Error)
+	}
+	local, err := runner.Run(ctx, r, runner.Options{OutDir: t.TempDir(), Build: "e2e", Numerics: "n", Logger: exectest.Logger(t)})
+	if err != nil || local.Status != pipeline.RunSucceeded {
+		t.Fatalf("local run: %v %v", err, local.Status)
+	}
+	n := 0
+	local.Walk(func(want *pipeline.StageRecord) {
+		n++
+		got := exectest.Stage(t, rec, want.Path)
+		if got.Status != want.Status || got.CacheKey != want.CacheKey || !sameJSON(got.Metrics, want.Metrics) || !sameJSON(got.Artifacts, want.Artifacts) {
+			t.Errorf("%s: on Temporal %s %v %v key %s; locally %s %v %v key %s", want.Path, got.Status, got.Metrics, got.Artifacts, got.CacheKey,
+				want.Status, want.Metrics, want.Artifacts, want.CacheKey)
+		}
+		switch {
+		case want.Uses != "emit":
+		case want.ID == "vol" && got.Worker != "client":
+			t.Errorf("vol ran on %q, not in the client's process", got.Worker)
+		case want.ID == "g" && got.Worker != "w2":
+			t.Errorf("%s ran on %q, not on the gpu worker w2", want.Path, got.Worker)
+		case got.Worker != "w1" && got.Worker != "w2" && want.ID != "vol":
+			t.Errorf("%s ran on %q", want.Path, got.Worker)
+		case got.Attempts != 1:
+			t.Errorf("%s took %d attempts", want.Path, got.Attempts)
+		}
+	})
+	if n < 10 {
+		t.Errorf("only %d stages", n)
+	}
+	onDisk := exectest.ReadRecord(t, rec)
+	if onDisk["status"] != "succeeded" || onDisk["store"] != store {
+		t.Errorf("run.json: status %v store %v", onDisk["status"], onDisk["store"])
+	}
+	if os.Getenv("LOPPER_RECORD_HISTORY") != "" {
+		recordHistory(t, ctx, srv.Client())
+	}
+}
+
+// sameJSON reports whether a and b encode alike (an empty map and none
+// are both absent in run.json).
+func sameJSON(a, b any) bool {
+	ja, erra := json.Marshal(a)
+	jb, errb := json.Marshal(b)
+	norm := func(j []byte) string {
+		if s := string(j); s != "{}" {
+			return s
+		}
+		return "null"
+	}
+	return erra == nil && errb == nil && norm(ja) == norm(jb)
+}
+
+// recordHistory writes the history of the run workflow on the server to
+// historyFile.
+func recordHistory(t *testing.T, ctx context.Context, c client.Client) {
+	list, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: "WorkflowType = '" + WorkflowRun + "'"})
+	if err != nil || len(list.Executions) != 1 {
+		t.Fatalf("list the run workflows: %v (%d)", err, len(list.GetExecutions()))
+	}
+	ex := list.Executions[0].Execution
+	it := c.GetWorkflowHistory(ctx, ex.WorkflowId, ex.RunId, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	h := &historypb.History{}
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Events = append(h.Events, e)
+	}
+	b, err := protojson.MarshalOptions{Multiline: true}.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(historyFile), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(historyFile, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("wrote %s: %d events", historyFile, len(h.Events))
+}
+
+// The recorded history of a run workflow replays on today's workflow code:
+// a change that makes the workflow schedule differently (and so would
+// break every run in flight) fails here. A workflow that does one thing
+// differently fails to replay: the check can fail.
+func TestReplayRecordedHistory(t *testing.T) {
+	wf := &Workflows{Registry: exectest.Registry(pipelinetest.New())}
+	replayer := worker.NewWorkflowReplayer()
+	replayer.RegisterWorkflowWithOptions(wf.Run, workflow.RegisterOptions{Name: WorkflowRun})
+	if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, historyFile); err != nil {
+		t.Fatalf("the recorded run does not replay: %v", err)
+	}
+	changed := worker.NewWorkflowReplayer()
+	changed.RegisterWorkflowWithOptions(func(ctx workflow.Context, plan Plan) (*Result, error) {
+		if err := workflow.Sleep(ctx, time.Millisecond); err != nil {
+			return nil, err
+		}
+		return wf.Run(ctx, plan)
+	}, workflow.RegisterOptions{Name: WorkflowRun})
+	quiet := log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))) // the failure is expected
+	if err := changed.ReplayWorkflowHistoryFromJSONFile(quiet, historyFile); err == nil {
+		t.Errorf("a workflow that starts with a timer replayed the recorded history")
+	}
+}
+
+// Cancelling a run on a real server (Ctrl-C) cancels its workflow: the
+// running stage learns it through its heartbeat and stops, the server
+// waits for that (WaitForCancellation), and the run is recorded as
+// interrupted within the grace period.
+func TestCancelOnDevServer(t *testing.T) {
+	srv := temporaltest.DevServer(t)
+	c := srv.Client()
+	kit := pipelinetest.New()
+	r := exectest.Load(t, kit, `version: 1
+stages:
+  quick: {uses: emit, with: {value: 1}}
+  stuck: {uses: emit, with: {input: quick, block: true}}
+  later: {uses: emit, with: {input: stuck, add: 1}}
+`)
+	cache, err := pipeline.OpenCacheURL(context.Background(), "file://"+t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cache.Close()
+	wctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Serve(wctx, c, WorkerOptions{Jobs: 2, Activities: &Activities{Registry: r.Registry(), Build: "e2e-cancel", Numerics: "n", Identity: "w"}})
+	}()
+	defer func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("worker: %v", err)
+		}
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for kit.Runs("stuck") == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	start := time.Now()
+	rec, err := Run(ctx, c, r, runner.Options{OutDir: t.TempDir(), Cache: cache, Build: "e2e-cancel", Numerics: "n", Logger: exectest.Logger(t), Grace: 10 * time.Second},
+		Options{Heartbeat: time.Second, Poll: 50 * time.Millisecond})
+	if err != nil || rec.Status != pipeline.RunInterrupted {
+		t.Fatalf("run: %v %v %s", err, rec.Status, rec.Error)
+	}
+	if d := time.Since(start); d > 8*time.Second {
+		t.Errorf("the cancelled run took %v", d)
+	}
+	for p, want := range map[string]pipeline.StageStatus{"quick": pipeline.StageSucceeded, "stuck": pipeline.StageCancelled, "later": pipeline.StageCancelled} {
+		if s := exectest.Stage(t, rec, p); s.Status != want || (want == pipeline.StageCancelled && s.Reason != "interrupted") {
+			t.Errorf("%s: %s (%s), want %s", p, s.Status, s.Reason, want)
+		}
+	}
+	if kit.Runs("later") != 0 {
+		t.Errorf("later ran")
+	}
+}

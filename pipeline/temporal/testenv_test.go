@@ -1,0 +1,133 @@
+package temporal
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"lopper/pipeline"
+	"lopper/pipeline/runner"
+)
+
+// testEngine runs a run's workflow in the SDK's test environment: the
+// workflow and its activities in this process, no server. It cannot be
+// queried while the workflow runs (the environment is not safe for that),
+// so the record follows only the final result.
+type testEngine struct {
+	env     *testsuite.TestWorkflowEnvironment
+	done    chan struct{}
+	started chan struct{} // closed once the workflow function runs
+	plan    *Plan
+}
+
+func (e *testEngine) start(_ context.Context, _ string, plan *Plan) error {
+	e.done, e.plan = make(chan struct{}), plan
+	go func() {
+		defer close(e.done)
+		e.env.ExecuteWorkflow(WorkflowRun, *plan)
+	}()
+	return nil
+}
+
+func (e *testEngine) progress(context.Context, int, int) (*Progress, error) { return nil, nil }
+
+// cancel cancels the workflow once it runs: the environment cannot
+// cancel a workflow that has not registered its cancellation handler.
+func (e *testEngine) cancel(context.Context) error {
+	select {
+	case <-e.started:
+	case <-e.done:
+		return nil
+	}
+	e.env.CancelWorkflow()
+	return nil
+}
+
+func (e *testEngine) result(ctx context.Context) (*Result, error) {
+	select {
+	case <-e.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if err := e.env.GetWorkflowError(); err != nil {
+		return nil, err
+	}
+	var res Result
+	if err := e.env.GetWorkflowResult(&res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}
+
+func (e *testEngine) terminate(context.Context, string) error { return nil }
+
+// testExecutor is the Temporal executor over the SDK's test environment:
+// an exectest.Executor. Each run gets a fresh environment whose workers
+// share the run's cache (or, without one, a store of their own for the
+// artifacts to travel through).
+type testExecutor struct {
+	t *testing.T
+	// setup, when set, adjusts the environment and the activities before
+	// the run (mocks, listeners).
+	setup func(env *testsuite.TestWorkflowEnvironment, acts *Activities)
+	// plan, when set, adjusts the plan.
+	plan func(*Plan)
+	// wrap, when set, wraps the stage activity (to lose a worker).
+	wrap func(next stageActivity) stageActivity
+	// last is the last run's environment, for assertions on it.
+	mu   sync.Mutex
+	last *testsuite.TestWorkflowEnvironment
+}
+
+// stageActivity is the stage activity's signature.
+type stageActivity func(ctx context.Context, at *ActivityTask) (*runner.StageOutcome, error)
+
+func (x *testExecutor) Run(ctx context.Context, r *pipeline.Recipe, opts runner.Options) (*pipeline.RunRecord, error) {
+	store := opts.Cache
+	if store == nil {
+		var err error
+		if store, err = pipeline.OpenCache(filepath.Join(x.t.TempDir(), "store")); err != nil {
+			return nil, err
+		}
+	}
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetTestTimeout(2 * time.Minute)
+	acts := &Activities{Registry: r.Registry(), Build: opts.Build, Numerics: opts.Numerics, Identity: "test-worker", Log: opts.Logger, Store: store}
+	eng := &testEngine{env: env, started: make(chan struct{})}
+	var once sync.Once
+	wf := &Workflows{Registry: r.Registry()}
+	env.RegisterWorkflowWithOptions(func(ctx workflow.Context, plan Plan) (*Result, error) {
+		once.Do(func() { close(eng.started) })
+		return wf.Run(ctx, plan)
+	}, workflow.RegisterOptions{Name: WorkflowRun})
+	var stage stageActivity = acts.Stage
+	if x.wrap != nil {
+		stage = x.wrap(stage)
+	}
+	env.RegisterActivityWithOptions(func(ctx context.Context, at *ActivityTask) (*runner.StageOutcome, error) {
+		defer env.SignalWorkflow(SignalStopped, at.ID)
+		return stage(ctx, at)
+	}, activity.RegisterOptions{Name: ActivityStage})
+	if x.setup != nil {
+		x.setup(env, acts)
+	}
+	x.mu.Lock()
+	x.last = env
+	x.mu.Unlock()
+	drive := func(ctx context.Context, e *runner.Execution) (bool, error) {
+		plan := planOf(e, Options{Store: store, Heartbeat: 200 * time.Millisecond, RetryInterval: 10 * time.Millisecond}, QueuesOf(opts.Build))
+		plan.StopSignals = true
+		if x.plan != nil {
+			x.plan(plan)
+		}
+		return drive(ctx, e, eng, "lopper/test", plan, 0)
+	}
+	return runner.RunWith(ctx, r, opts, drive)
+}

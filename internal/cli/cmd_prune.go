@@ -136,7 +136,8 @@ func runPrune(ctx context.Context, a *app, args []string) int {
 	if isTerminal(a.stderr) {
 		o.Progress, finish = pruneProgress(progressOn(a.stderr, "prune"))
 	}
-	out, rep, err := pruning.Prune(ctx, m, o)
+	// m is not needed after pruning: prune it in place (no copy of its weights).
+	out, rep, err := pruning.PruneInPlace(ctx, m, o)
 	finish()
 	if err == nil {
 		err = ctx.Err() // interrupted: nothing is saved

@@ -163,5 +163,8 @@ func (s *State) block(l int, in, out []float32, b, T int, hook LinearHook) {
 func (s *State) head(h []float32, n int) {
 	c, W := &s.m.Config, s.m.W
 	s.norm(&s.fin, h, s.globals.norm.of(W), s.globals.normb.of(W), n)
+	if s.logits == nil {
+		s.logits = make([]float32, s.B*s.T*c.Vocab)
+	}
 	linear(s.logits, s.fin.out, s.globals.head.of(W), nil, n, c.Vocab, c.Hidden, false)
 }

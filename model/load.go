@@ -178,7 +178,8 @@ func (s *tensorSource) read(ctx context.Context, t TensorInfo, dst []float32, ch
 
 // decode converts the tensor at l into dst ([rows, cols]; stored
 // [cols, rows] when transposed), loadChunk bytes of whole stored rows at a
-// time, and stops with ctx's error when ctx is done.
+// time, and stops with ctx's error when ctx is done. The pages of a mapped
+// piece leave the process's resident set once it is converted.
 func (l located) decode(ctx context.Context, dst []float32, transposed bool, rows, cols int) error {
 	stored, width := rows, cols
 	if transposed {
@@ -196,6 +197,9 @@ func (l located) decode(ctx context.Context, dst []float32, transposed bool, row
 			return err
 		}
 		decodeRows(dst, b, l.entry.DType, transposed, rows, cols, r)
+		if err := l.file.release(l.entry, int64(r*rowBytes), int64(n*rowBytes)); err != nil {
+			return err
+		}
 	}
 	return nil
 }

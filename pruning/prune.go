@@ -57,6 +57,8 @@ func pruneModel(ctx context.Context, m *model.Model, o Options, inPlace bool) (*
 		rep.LayerSparsity, err = pruneSparseGPT(ctx, out, mask, targets, o)
 	case o.Method == Wanda && o.CalibMode == Sequential:
 		rep.LayerSparsity, err = pruneWandaSequential(ctx, out, mask, targets, o)
+	case byTensor(o):
+		err = pruneByTensor(ctx, out, mask, targets, o)
 	default:
 		scores := make([]float32, out.Layout.Total)
 		if err = scoreTargets(ctx, out, o.Method, targets, o.Calib, o.Seed, scores, o.Progress); err == nil {

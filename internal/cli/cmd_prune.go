@@ -102,6 +102,7 @@ func runPrune(ctx context.Context, a *app, args []string) int {
 			return exitUsage
 		}
 	}
+	a.logMemory(f.model, f.pruneMemory(o))
 	m, err := model.LoadContext(ctx, f.model, model.LoadOptions{CheckFinite: true})
 	if err != nil {
 		fmt.Fprintf(a.stderr, "lopper prune: %v\n", err)

@@ -30,6 +30,8 @@ type PlanStage struct {
 	Loop   *PlanLoop      `json:"loop,omitempty"`
 	Matrix *PlanMatrix    `json:"matrix,omitempty"`
 	Levels [][]*PlanStage `json:"levels,omitempty"` // a loop's or matrix's body
+	// Memory is the stage's memory estimate (Recipe.EstimateMemory).
+	Memory *PlanMemory `json:"memory,omitempty"`
 }
 
 // PlanLoop describes a loop.
@@ -147,6 +149,13 @@ func writeLevels(w io.Writer, lvls [][]*PlanStage, indent string) {
 			}
 			if l := s.Loop; l != nil {
 				notes = append(notes, loopNote(l))
+			}
+			if me := s.Memory; me != nil {
+				if me.Unknown != "" {
+					notes = append(notes, "memory unknown: "+me.Unknown)
+				} else {
+					notes = append(notes, "memory ≈ "+me.Text)
+				}
 			}
 			if m := s.Matrix; m != nil {
 				var axes []string

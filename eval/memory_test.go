@@ -1,36 +1,28 @@
 package eval
 
 import (
+	"context"
+	"runtime/debug"
+	"strings"
 	"testing"
 
 	"lopper/model"
 )
 
-// The text estimate: the weights, one forward pass per concurrent runner
-// (no more runners than the limited windows need, or workers asked for)
-// and 4 bytes per byte of text.
-func TestEstimateTextMemory(t *testing.T) {
-	c := model.Config{Arch: model.Llama, ModelType: "llama", Hidden: 16, Vocab: 50, MaxPos: 32, HeadDim: 4,
-		Layers: []model.LayerDims{{Heads: 4, KVHeads: 2, Intermediate: 24}}, NormEps: 1e-5, RopeTheta: 1e4, Act: model.SiLU}
-	w, err := model.WeightBytes(&c)
-	if err != nil {
-		t.Fatal(err)
+// A batch whose activations cannot fit in memory is an error that says so,
+// not a crash of the process; concurrent runners are limited to what fits.
+func TestBatchMemoryBound(t *testing.T) {
+	m, _ := loadShared(t, "tiny-llama")
+	_, err := Speed(context.Background(), m, SpeedOptions{Batch: 100_000_000, Repeats: 1, Warmup: 1})
+	if err == nil || !strings.Contains(err.Error(), "batch 100000000 × sequence 128 needs") || !strings.Contains(err.Error(), "of memory") {
+		t.Fatalf("error %v", err)
 	}
-	for _, k := range []struct {
-		o       TextOptions
-		runners int64
-	}{
-		{TextOptions{SeqLen: 8, Limit: 1, Workers: 4}, 1},
-		{TextOptions{SeqLen: 8, Limit: 6, Batch: 2, Workers: 4}, 3},
-		{TextOptions{SeqLen: 8, Workers: 2}, 2},
-	} {
-		e, err := EstimateTextMemory(&c, k.o, 1000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		pass := model.ForwardBytes(&c, max(k.o.Batch, 1), 8, true)
-		if want := w + k.runners*pass + 4000; e.Total() != want {
-			t.Errorf("%+v: %v, want %d (%d runners)", k.o, e, want, k.runners)
-		}
+	one := model.StateBytes(&m.Config, 64, 128, false)
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(3*one - 1)) // room for two runners
+	if n := runnerCount(modelLM{m}, 16, 100, 64, 128); n != 2 {
+		t.Errorf("%d runners of %d bytes under a limit of %d", n, one, 3*one-1)
+	}
+	if n := runnerCount(prefixLM{v: 4, maxPos: 8}, 16, 100, 64, 128); n != 16 {
+		t.Errorf("a model without a memory bound got %d runners, want 16", n)
 	}
 }

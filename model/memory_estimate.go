@@ -41,11 +41,16 @@ func (e MemoryEstimate) Total() int64 {
 // String writes the total and its parts for people: "2.1 GiB (weights
 // 1.6 GiB, mask 410.2 MiB, …)".
 func (e MemoryEstimate) String() string {
+	return fmt.Sprintf("%s (%s)", FormatBytes(e.Total()), e.PartsString())
+}
+
+// PartsString lists the parts: "weights 1.6 GiB, mask 410.2 MiB".
+func (e MemoryEstimate) PartsString() string {
 	parts := make([]string, len(e.Parts))
 	for i, p := range e.Parts {
 		parts[i] = p.What + " " + FormatBytes(p.Bytes)
 	}
-	return fmt.Sprintf("%s (%s)", FormatBytes(e.Total()), strings.Join(parts, ", "))
+	return strings.Join(parts, ", ")
 }
 
 // RuntimeBytes is what the lopper program itself takes: code, runtime,

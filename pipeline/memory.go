@@ -16,19 +16,21 @@ type MemoryQuery struct {
 // StageMemory is a stage's memory estimate.
 type StageMemory struct {
 	// Bytes is the estimated peak while the stage runs, its inputs
-	// included; Text says it for people (the total and its parts).
-	Bytes int64
-	Text  string
+	// included; Total says it for people ("1.3 GiB") and Detail lists its
+	// parts ("weights 417.8 MiB, mask 104.5 MiB, …").
+	Bytes         int64
+	Total, Detail string
 	// Shape describes what the stage produces (a model's config, say), for
 	// the estimates of the stages that read it. The engine only hands it on.
 	Shape any
 }
 
-// PlanMemory is a stage's memory estimate in a plan: Bytes and Text as the
-// kind estimated them, or Unknown saying why there is none.
+// PlanMemory is a stage's memory estimate in a plan: Bytes, Total and
+// Detail as the kind estimated them, or Unknown saying why there is none.
 type PlanMemory struct {
 	Bytes   int64  `json:"bytes,omitempty"`
-	Text    string `json:"text,omitempty"`
+	Total   string `json:"total,omitempty"`
+	Detail  string `json:"detail,omitempty"`
 	Unknown string `json:"unknown,omitempty"`
 }
 
@@ -74,7 +76,7 @@ func (r *Recipe) estimateLevels(lvls [][]*PlanStage, loop *loopSpec, shapes map[
 			case err != nil:
 				ps.Memory = &PlanMemory{Unknown: err.Error()}
 			case est != nil:
-				ps.Memory = &PlanMemory{Bytes: est.Bytes, Text: est.Text}
+				ps.Memory = &PlanMemory{Bytes: est.Bytes, Total: est.Total, Detail: est.Detail}
 				shapes[s.ID] = est.Shape
 			}
 		}

@@ -190,13 +190,13 @@ stages:
 	if err := p.WriteText(&buf); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"memory ≈ 111 B", "memory unknown: no config.json"} {
+	for _, want := range []string{"needs loop; memory ≈ 111 B\n", "\nmemory estimates", "\n  after  111 B    input 110 B, own 1 B\n", "\n  odd    unknown  no config.json\n"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("text lacks %q:\n%s", want, buf.String())
 		}
 	}
 	js, err := json.Marshal(p)
-	if err != nil || !strings.Contains(string(js), `"memory":{"bytes":111,"text":"111 B"}`) {
+	if err != nil || !strings.Contains(string(js), `"memory":{"bytes":111,"total":"111 B","detail":"input 110 B, own 1 B"}`) {
 		t.Errorf("json: %v %s", err, js)
 	}
 }

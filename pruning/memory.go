@@ -1,6 +1,8 @@
 package pruning
 
 import (
+	"fmt"
+
 	"lopper/model"
 )
 
@@ -14,6 +16,9 @@ type MemoryOptions struct {
 	CalibSamples, CalibSeqLen, CalibBatch int
 	// InPlace: PruneInPlace, which holds no copy of the weights.
 	InPlace bool
+	// ScoreOnly estimates Score (Method, Targets, calibration) instead:
+	// the weights, a score per parameter and the calibration.
+	ScoreOnly bool
 }
 
 // EstimateMemory estimates the peak memory of pruning a model of config c
@@ -37,11 +42,14 @@ func EstimateMemory(c *model.Config, o MemoryOptions) (model.MemoryEstimate, err
 	if err != nil {
 		return e, err
 	}
+	e.Add("weights", weights)
+	if o.ScoreOnly {
+		return e, estimateScore(&e, c, layout, o)
+	}
 	n, err := o.Options.normalize()
 	if err != nil {
 		return e, err
 	}
-	e.Add("weights", weights)
 	if n.Pattern.structured() {
 		e.Add("pruned model (at most the input's size)", weights)
 		if n.needsCalib() || n.Method == MethodActivation || n.Method == MethodBlockInfluence || n.Method == Taylor {
@@ -81,18 +89,36 @@ func EstimateMemory(c *model.Config, o MemoryOptions) (model.MemoryEstimate, err
 			addCalibration(&e, c, o, false)
 		}
 		e.Add("scores of one tensor", 4*largest)
-	case n.Method == Taylor:
-		e.Add("scores", 4*int64(layout.Total))
-		e.Add("gradients", weights)
-		T, B := o.CalibSeqLen, calibBatch(o)
-		e.Add("training pass", model.StateBytes(c, B, T, true)+model.LogitsBytes(c, B, T))
 	default:
-		if n.needsCalib() {
-			addCalibration(&e, c, o, false)
-		}
-		e.Add("scores", 4*int64(layout.Total))
+		addScoring(&e, c, layout, o, n.Method)
 	}
 	return e, nil
+}
+
+// estimateScore adds what Score holds besides the weights.
+func estimateScore(e *model.MemoryEstimate, c *model.Config, layout *model.Layout, o MemoryOptions) error {
+	switch o.Method {
+	case Magnitude, Random, Wanda, Taylor:
+	default:
+		return fmt.Errorf("%q is not a score criterion (want magnitude, random, wanda or taylor)", o.Method)
+	}
+	addScoring(e, c, layout, o, o.Method)
+	return nil
+}
+
+// addScoring adds a score per parameter and what the method computes them
+// from: one-pass calibration (Wanda) or the gradient of a training pass
+// over the calibration windows (Taylor).
+func addScoring(e *model.MemoryEstimate, c *model.Config, layout *model.Layout, o MemoryOptions, m Method) {
+	switch m {
+	case Wanda:
+		addCalibration(e, c, o, false)
+	case Taylor:
+		T, B := o.CalibSeqLen, calibBatch(o)
+		e.Add("gradients", 4*int64(layout.Total))
+		e.Add("calibration training pass", model.StateBytes(c, B, T, true)+model.LogitsBytes(c, B, T))
+	}
+	e.Add("scores", 4*int64(layout.Total))
 }
 
 func calibBatch(o MemoryOptions) int {

@@ -128,7 +128,7 @@ func declareEmit(cfg *EmitConfig) pipeline.Decl {
 			}
 			in, _ := q.Input(cfg.Input).(int64)
 			n := in + cfg.Memory
-			return &pipeline.StageMemory{Bytes: n, Text: fmt.Sprintf("%d B", n), Shape: n}, nil
+			return &pipeline.StageMemory{Bytes: n, Total: fmt.Sprintf("%d B", n), Detail: fmt.Sprintf("input %d B, own %d B", in, cfg.Memory), Shape: n}, nil
 		}
 	}
 	return d

@@ -67,3 +67,25 @@ func TestPruneInPlaceMatchesPrune(t *testing.T) {
 		}
 	}
 }
+
+// CheckOptions accepts what DryRun accepts and refuses what it refuses,
+// with the same error.
+func TestCheckOptionsAgreesWithDryRun(t *testing.T) {
+	m := tinyModel(t, model.Llama, 2)
+	for _, o := range []Options{
+		{Method: Magnitude, Sparsity: 0.5},
+		{Method: Wanda, Pattern: Pattern{Kind: NM, N: 2, M: 4}},
+		{Method: Magnitude, Sparsity: 1.5},
+		{Method: "nope", Sparsity: 0.5},
+		{Method: Magnitude, Pattern: Pattern{Kind: NM, N: 2, M: 5}},
+		{Method: Magnitude, Sparsity: 0.5, Targets: TargetSpec{Include: []string{`(`}}},
+		{Method: Magnitude, Sparsity: 0.5, Targets: TargetSpec{Include: []string{`nothing matches`}}},
+		{Method: Method(ByL2), Pattern: Pattern{Kind: Neurons}, Sparsity: 0.5},
+	} {
+		_, want := DryRun(m, o)
+		got := CheckOptions(m, o)
+		if (got == nil) != (want == nil) || (got != nil && got.Error() != want.Error()) {
+			t.Errorf("%+v: CheckOptions %v, DryRun %v", o, got, want)
+		}
+	}
+}

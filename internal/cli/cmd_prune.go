@@ -252,8 +252,7 @@ func checkPruneOptions(m *model.Model, o pruning.Options) error {
 		_, err := pruning.StructuredOptionsFrom(o)
 		return err
 	}
-	_, err := pruning.DryRun(m, o)
-	return err
+	return pruning.CheckOptions(m, o)
 }
 
 // calibration cuts the windows of the calibration file, as a recipe's

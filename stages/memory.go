@@ -68,7 +68,7 @@ func loadMemory(cfg *LoadConfig) func(pipeline.MemoryQuery) (*pipeline.StageMemo
 	}
 }
 
-// calibShape is the calibration set a calib block asks for, its defaults
+// shape is the calibration set a calib block asks for, its defaults
 // as maxima.
 func (cc *CalibConfig) shape(c *model.Config) (samples, seqLen, batch int) {
 	if cc == nil {
@@ -78,71 +78,66 @@ func (cc *CalibConfig) shape(c *model.Config) (samples, seqLen, batch int) {
 	return w.Samples, w.SeqLen, cc.Batch
 }
 
-func pruneMemory(cfg *PruneConfig) func(pipeline.MemoryQuery) (*pipeline.StageMemory, error) {
+// fromInput makes the estimate of a stage that reads the model of ref:
+// estimate gives its live parts and the model it produces (nil: none).
+func fromInput(ref pipeline.Ref, estimate func(q pipeline.MemoryQuery, c *model.Config) (model.MemoryEstimate, *model.Config, error)) func(pipeline.MemoryQuery) (*pipeline.StageMemory, error) {
 	return func(q pipeline.MemoryQuery) (*pipeline.StageMemory, error) {
-		c, err := inputConfig(q, cfg.Model)
+		c, err := inputConfig(q, ref)
 		if err != nil {
 			return nil, err
 		}
-		pat, err := pruning.ParsePattern(cfg.Pattern)
+		e, out, err := estimate(q, c)
 		if err != nil {
 			return nil, err
+		}
+		return stageMemory(c, e, out)
+	}
+}
+
+func pruneMemory(cfg *PruneConfig) func(pipeline.MemoryQuery) (*pipeline.StageMemory, error) {
+	return fromInput(cfg.Model, func(_ pipeline.MemoryQuery, c *model.Config) (model.MemoryEstimate, *model.Config, error) {
+		pat, err := pruning.ParsePattern(cfg.Pattern)
+		if err != nil {
+			return model.MemoryEstimate{}, nil, err
 		}
 		target, err := cfg.targetSparsity(0)
 		if err != nil {
-			return nil, err
+			return model.MemoryEstimate{}, nil, err
 		}
 		mo := pruning.MemoryOptions{Options: cfg.options(pat, target, nil)}
-		if isStructured(pat) {
-			mo.Method = pruning.Method(cfg.Method)
-		}
 		if !cfg.Scores.IsZero() { // the score stage's scores replace the scoring
 			mo.Method, mo.Scope, mo.Targets = pruning.Magnitude, pruning.ScopeGlobal, pruning.TargetSpec{}
 		}
 		mo.CalibSamples, mo.CalibSeqLen, mo.CalibBatch = cfg.Calib.shape(c)
 		e, err := pruning.EstimateMemory(c, mo)
-		if err != nil {
-			return nil, err
-		}
-		return stageMemory(c, e, c)
-	}
+		return e, c, err
+	})
 }
 
 func scoreMemory(cfg *ScoreConfig) func(pipeline.MemoryQuery) (*pipeline.StageMemory, error) {
-	return func(q pipeline.MemoryQuery) (*pipeline.StageMemory, error) {
-		c, err := inputConfig(q, cfg.Model)
-		if err != nil {
-			return nil, err
-		}
+	return fromInput(cfg.Model, func(_ pipeline.MemoryQuery, c *model.Config) (model.MemoryEstimate, *model.Config, error) {
 		mo := pruning.MemoryOptions{Options: pruning.Options{Method: pruning.Method(cfg.Criterion), Targets: cfg.spec()}, ScoreOnly: true}
 		mo.CalibSamples, mo.CalibSeqLen, mo.CalibBatch = cfg.Calib.shape(c)
 		e, err := pruning.EstimateMemory(c, mo)
-		if err != nil {
-			return nil, err
-		}
-		return stageMemory(c, e, nil)
-	}
+		return e, nil, err
+	})
 }
 
 func evaluateMemory(cfg *EvaluateConfig) func(pipeline.MemoryQuery) (*pipeline.StageMemory, error) {
-	return func(q pipeline.MemoryQuery) (*pipeline.StageMemory, error) {
-		c, err := inputConfig(q, cfg.Model)
-		if err != nil {
-			return nil, err
-		}
+	return fromInput(cfg.Model, func(q pipeline.MemoryQuery, c *model.Config) (model.MemoryEstimate, *model.Config, error) {
 		var e model.MemoryEstimate
 		if cfg.Text != "" {
 			fi, err := os.Stat(resolve(q, cfg.Text))
 			if err != nil {
-				return nil, err
+				return e, nil, err
 			}
 			if e, err = eval.EstimateTextMemory(c, eval.TextOptions{SeqLen: cfg.SeqLen, Stride: cfg.Stride, Limit: cfg.Limit, Batch: cfg.Batch}, fi.Size()); err != nil {
-				return nil, err
+				return e, nil, err
 			}
 		} else {
 			w, err := model.WeightBytes(c)
 			if err != nil {
-				return nil, err
+				return e, nil, err
 			}
 			e.Add("weights", w)
 		}
@@ -153,20 +148,17 @@ func evaluateMemory(cfg *EvaluateConfig) func(pipeline.MemoryQuery) (*pipeline.S
 			}
 			e.Add("timed forward pass", model.ForwardBytes(c, max(s.Batch, 1), T, true))
 		}
-		return stageMemory(c, e, nil)
-	}
+		return e, nil, nil
+	})
 }
 
 func retrainMemory(cfg *RetrainConfig) func(pipeline.MemoryQuery) (*pipeline.StageMemory, error) {
-	return func(q pipeline.MemoryQuery) (*pipeline.StageMemory, error) {
-		c, err := inputConfig(q, cfg.Model)
-		if err != nil {
-			return nil, err
-		}
+	return fromInput(cfg.Model, func(q pipeline.MemoryQuery, c *model.Config) (model.MemoryEstimate, *model.Config, error) {
 		var teacher *model.Config
 		if !cfg.Teacher.IsZero() {
+			var err error
 			if teacher, err = inputConfig(q, cfg.Teacher); err != nil {
-				return nil, err
+				return model.MemoryEstimate{}, nil, err
 			}
 		}
 		B, T := cfg.BatchSize, cfg.SeqLen
@@ -178,29 +170,19 @@ func retrainMemory(cfg *RetrainConfig) func(pipeline.MemoryQuery) (*pipeline.Sta
 		}
 		e, err := train.EstimateMemory(c, B, T, teacher)
 		if err != nil {
-			return nil, err
+			return e, nil, err
 		}
 		w, err := model.WeightBytes(c)
-		if err != nil {
-			return nil, err
-		}
 		e.Add("input model (trained as a copy)", w)
-		return stageMemory(c, e, c)
-	}
+		return e, c, err
+	})
 }
 
 func saveMemory(cfg *SaveConfig) func(pipeline.MemoryQuery) (*pipeline.StageMemory, error) {
-	return func(q pipeline.MemoryQuery) (*pipeline.StageMemory, error) {
-		c, err := inputConfig(q, cfg.Model)
-		if err != nil {
-			return nil, err
-		}
-		w, err := model.WeightBytes(c)
-		if err != nil {
-			return nil, err
-		}
+	return fromInput(cfg.Model, func(_ pipeline.MemoryQuery, c *model.Config) (model.MemoryEstimate, *model.Config, error) {
 		var e model.MemoryEstimate
+		w, err := model.WeightBytes(c)
 		e.Add("weights (written tensor by tensor)", w)
-		return stageMemory(c, e, c)
-	}
+		return e, c, err
+	})
 }

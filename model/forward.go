@@ -174,6 +174,9 @@ func (s *State) preNorm(a *normActs, x []float32, w, b span, n int) []float32 {
 func (s *State) head(h []float32, n int) {
 	c, W := &s.m.Config, s.m.W
 	s.norm(&s.fin, h, s.globals.norm.of(W), s.globals.normb.of(W), n)
+	if s.logits == nil {
+		s.logits = make([]float32, s.B*s.T*c.Vocab)
+	}
 	linear(s.logits, s.fin.out, s.globals.head.of(W), nil, n, c.Vocab, c.Hidden, false)
 	if c.FinalSoftcap > 0 {
 		softcapRows(s.logits, c.FinalSoftcap, n, c.Vocab)

@@ -53,18 +53,13 @@ func LoadContext(ctx context.Context, dir string, opts LoadOptions) (_ *Model, e
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	cfgPath := filepath.Join(dir, configFile)
-	data, err := readRegular(cfgPath)
+	cfg, err := LoadConfig(dir)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := ParseConfig(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", cfgPath, err)
-	}
 	layout, err := NewLayout(&cfg)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", cfgPath, err)
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, configFile), err)
 	}
 	files, desc, err := openWeights(ctx, dir)
 	defer func() {
@@ -98,6 +93,21 @@ func LoadContext(ctx context.Context, dir string, opts LoadOptions) (_ *Model, e
 		return nil, err
 	}
 	return m, nil
+}
+
+// LoadConfig reads and parses the config.json of the model directory dir,
+// without its weights (memory estimates, plans). Errors name the file.
+func LoadConfig(dir string) (Config, error) {
+	path := filepath.Join(dir, configFile)
+	data, err := readRegular(path)
+	if err != nil {
+		return Config{}, err
+	}
+	cfg, err := ParseConfig(data)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
 }
 
 // located is a tensor found in one of the weight files: the entry's rows
@@ -228,7 +238,8 @@ func (s *tensorSource) read(ctx context.Context, t TensorInfo, dst []float32, ch
 
 // decode converts the tensor at l into dst ([rows, cols]; stored
 // [cols, rows] when transposed), loadChunk bytes of whole stored rows at a
-// time, and stops with ctx's error when ctx is done.
+// time, and stops with ctx's error when ctx is done. The pages of a mapped
+// piece leave the process's resident set once it is converted.
 func (l located) decode(ctx context.Context, dst []float32, transposed bool, rows, cols int) error {
 	stored, width := rows, cols
 	if transposed {
@@ -246,6 +257,9 @@ func (l located) decode(ctx context.Context, dst []float32, transposed bool, row
 			return err
 		}
 		decodeRows(dst, b, l.entry.DType, transposed, rows, cols, r)
+		if err := l.file.release(l.entry, int64(r*rowBytes), int64(n*rowBytes)); err != nil {
+			return err
+		}
 	}
 	return nil
 }

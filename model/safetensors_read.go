@@ -104,6 +104,20 @@ func (s *stFile) tensorBytes(e stEntry, off, n int64) ([]byte, error) {
 	return b, nil
 }
 
+// release gives back the resident pages of bytes [off, off+n) of e's data
+// once they are converted (see releaseMapped); without a mapping there is
+// nothing to give back.
+func (s *stFile) release(e stEntry, off, n int64) error {
+	if s.mapped == nil {
+		return nil
+	}
+	at := s.hdr.DataStart + e.Begin + off
+	if err := releaseMapped(s.mapped, int(at), int(at+n)); err != nil {
+		return fmt.Errorf("%s: tensor %q: %w", s.path, e.Name, err)
+	}
+	return nil
+}
+
 // Close unmaps and closes the file.
 func (s *stFile) Close() error {
 	err := unmapFile(s.mapped)

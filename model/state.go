@@ -137,7 +137,8 @@ func newState(m *Model, B, T int, train bool) (*State, error) {
 		s.acts[l] = newBlockActs(c, d, B, T, train)
 	}
 	s.fin = newNormActs(c, n)
-	s.logits = make([]float32, n*c.Vocab)
+	// The logits ([B·T, vocab], often the largest buffer) are allocated
+	// by the first pass that computes them: calibration runs blocks only.
 	return s, nil
 }
 

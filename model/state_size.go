@@ -10,7 +10,8 @@ import (
 // (NewClassifierState or NewClassifierInferenceState for an encoder)
 // allocates for B sequences of T tokens of a model with config c: the
 // residual streams, one layer's activations (every layer's, and the
-// attention probabilities, for training) and the logits. It is computed
+// attention probabilities, for training) and the logits (LogitsBytes),
+// which come with the state's first pass that computes them. It is computed
 // without allocating anything, in float64, so absurd sizes give a large
 // number rather than an overflow; it is at most math.MaxInt64.
 func StateBytes(c *Config, B, T int, train bool) int64 {

@@ -66,6 +66,12 @@ type Decl struct {
 	// engine checks `${{ NAME.KEY }}` at load time like any expression and
 	// hands it to Run as that text, which Run replaces (SubstituteLocals).
 	Locals map[string][]string
+	// Memory, when set, estimates the memory Run will need, from the
+	// config as known at load time and the shapes of the inputs; `lopper
+	// plan` shows it (Recipe.EstimateMemory). It returns nil when it has
+	// nothing to say, an error when it cannot tell (the model directory is
+	// missing, say).
+	Memory func(MemoryQuery) (*StageMemory, error)
 }
 
 // Input is one stage reference of a config: the referenced stage becomes a

@@ -30,6 +30,8 @@ type PlanStage struct {
 	Loop   *PlanLoop      `json:"loop,omitempty"`
 	Matrix *PlanMatrix    `json:"matrix,omitempty"`
 	Levels [][]*PlanStage `json:"levels,omitempty"` // a loop's or matrix's body
+	// Memory is the stage's memory estimate (Recipe.EstimateMemory).
+	Memory *PlanMemory `json:"memory,omitempty"`
 }
 
 // PlanLoop describes a loop.
@@ -131,6 +133,40 @@ func (p *Plan) writeText(w io.Writer) error {
 	fmt.Fprintf(w, "\n%d stages in %d levels\n", p.Stages, len(p.Levels))
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	writeLevels(tw, p.Levels, "")
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return writeMemory(w, p.Levels)
+}
+
+// writeMemory lists the stages' memory estimates with their parts, when
+// there are any.
+func writeMemory(w io.Writer, lvls [][]*PlanStage) error {
+	var rows []string
+	var walk func(lvls [][]*PlanStage)
+	walk = func(lvls [][]*PlanStage) {
+		for _, lvl := range lvls {
+			for _, s := range lvl {
+				switch me := s.Memory; {
+				case me == nil:
+				case me.Unknown != "":
+					rows = append(rows, fmt.Sprintf("  %s\tunknown\t%s\n", s.ID, me.Unknown))
+				default:
+					rows = append(rows, fmt.Sprintf("  %s\t%s\t%s\n", s.ID, me.Total, me.Detail))
+				}
+				walk(s.Levels)
+			}
+		}
+	}
+	walk(lvls)
+	if len(rows) == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "\nmemory estimates (each stage's peak, its inputs included; stages of one level may run at once)\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, r := range rows {
+		fmt.Fprint(tw, r)
+	}
 	return tw.Flush()
 }
 
@@ -147,6 +183,9 @@ func writeLevels(w io.Writer, lvls [][]*PlanStage, indent string) {
 			}
 			if l := s.Loop; l != nil {
 				notes = append(notes, loopNote(l))
+			}
+			if me := s.Memory; me != nil && me.Unknown == "" {
+				notes = append(notes, "memory ≈ "+me.Total)
 			}
 			if m := s.Matrix; m != nil {
 				var axes []string

@@ -142,3 +142,61 @@ stages:
 		t.Errorf("unknown format accepted")
 	}
 }
+
+// A plan's memory estimates come from the kinds, in plan order, each
+// stage seeing what its inputs produce: through a loop (prev is `from` in
+// the estimate, the loop produces what its carry does) and into the JSON
+// and the text; a kind that cannot tell says why.
+func TestPlanMemory(t *testing.T) {
+	src := `version: 1
+name: mem
+stages:
+  base: {uses: emit, with: {value: 1, memory: 100}}
+  loop:
+    uses: loop
+    with: {max_iterations: 2, from: base, carry: step}
+    stages:
+      step: {uses: emit, with: {input: prev, add: 1, memory: 10}}
+  after: {uses: emit, with: {input: loop, memory: 1}}
+  plain: {uses: emit, with: {value: 2}}
+  odd: {uses: emit, with: {value: 3, unsure: "no config.json"}}
+`
+	r := mustLoad(t, pipelinetest.New(), src)
+	p := r.Plan()
+	r.EstimateMemory(p)
+	got := map[string]*pipeline.PlanMemory{}
+	var walk func(lvls [][]*pipeline.PlanStage)
+	walk = func(lvls [][]*pipeline.PlanStage) {
+		for _, l := range lvls {
+			for _, s := range l {
+				got[s.ID] = s.Memory
+				walk(s.Levels)
+			}
+		}
+	}
+	walk(p.Levels)
+	for id, want := range map[string]int64{"base": 100, "step": 110, "after": 111} {
+		if got[id] == nil || got[id].Bytes != want {
+			t.Errorf("%s: %+v, want %d bytes", id, got[id], want)
+		}
+	}
+	if got["plain"] != nil || got["loop"] != nil {
+		t.Errorf("estimates for stages without one: %+v %+v", got["plain"], got["loop"])
+	}
+	if got["odd"] == nil || got["odd"].Unknown != "no config.json" {
+		t.Errorf("odd: %+v", got["odd"])
+	}
+	var buf bytes.Buffer
+	if err := p.WriteText(&buf); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"needs loop; memory ≈ 111 B\n", "\nmemory estimates", "\n  after  111 B    input 110 B, own 1 B\n", "\n  odd    unknown  no config.json\n"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, buf.String())
+		}
+	}
+	js, err := json.Marshal(p)
+	if err != nil || !strings.Contains(string(js), `"memory":{"bytes":111,"total":"111 B","detail":"input 110 B, own 1 B"}`) {
+		t.Errorf("json: %v %s", err, js)
+	}
+}

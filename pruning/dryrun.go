@@ -12,14 +12,7 @@ import (
 // selection across tensors, OWL's per-layer ratios) are −1. It needs no
 // calibration data, though it checks any that is given.
 func DryRun(m *model.Model, o Options) (*Report, error) {
-	o, err := o.normalize()
-	if err != nil {
-		return nil, err
-	}
-	if o.Pattern.structured() {
-		return nil, fmt.Errorf("a dry run lists weight targets; pattern %s removes whole structures (use Prune)", o.Pattern)
-	}
-	targets, err := o.targets(m, false)
+	o, targets, err := checkWeightOptions(m, o)
 	if err != nil {
 		return nil, err
 	}
@@ -51,6 +44,27 @@ func DryRun(m *model.Model, o Options) (*Report, error) {
 		rep.NonZeroAfter = -1
 	}
 	return rep, nil
+}
+
+// CheckOptions checks unstructured or N:M options against m as DryRun and
+// Prune do (method, scope, pattern, targets, and calibration data when
+// given), without counting, scoring or allocating anything per parameter.
+func CheckOptions(m *model.Model, o Options) error {
+	_, _, err := checkWeightOptions(m, o)
+	return err
+}
+
+// checkWeightOptions normalizes o and selects its targets in m.
+func checkWeightOptions(m *model.Model, o Options) (Options, []model.TensorInfo, error) {
+	o, err := o.normalize()
+	if err != nil {
+		return o, nil, err
+	}
+	if o.Pattern.structured() {
+		return o, nil, fmt.Errorf("a dry run lists weight targets; pattern %s removes whole structures (use Prune)", o.Pattern)
+	}
+	targets, err := o.targets(m, false)
+	return o, targets, err
 }
 
 // plannedZeros is how many zeros tensor t (its mask k) ends with, or −1

@@ -15,7 +15,10 @@ import "sync"
 //     once it is calibrated and pruned;
 //   - "tensors scored": scores computed from weights (and statistics);
 //   - "tensors pruned": masks chosen, and for SparseGPT each linear layer
-//     pruned and its weights reconstructed;
+//     pruned and its weights reconstructed; where every comparison group
+//     lies in one tensor (scope row or layer, N:M) magnitude, random and
+//     one-pass Wanda score and prune each tensor in turn, in this phase
+//     alone;
 //   - "layers scored": structured scores per transformer block.
 //
 // Each phase starts with done = 0 and ends, when the call succeeds, with

@@ -91,13 +91,14 @@ func TestPruneProgress(t *testing.T) {
 		o    Options
 		want []ph
 	}{
-		{"magnitude layer", Options{Method: Magnitude, Sparsity: 0.5}, []ph{scored, pruned}},
+		{"magnitude layer", Options{Method: Magnitude, Sparsity: 0.5}, []ph{pruned}}, // tensor by tensor
 		{"magnitude global", Options{Method: Magnitude, Sparsity: 0.5, Scope: ScopeGlobal}, []ph{scored, pruned}},
-		{"random row", Options{Method: Random, Sparsity: 0.3, Scope: ScopeRow, Seed: 2}, []ph{scored, pruned}},
-		{"magnitude 2:4", Options{Method: Magnitude, Pattern: Pattern{Kind: NM, N: 2, M: 4}}, []ph{scored, pruned}},
+		{"random row", Options{Method: Random, Sparsity: 0.3, Scope: ScopeRow, Seed: 2}, []ph{pruned}},
+		{"magnitude 2:4", Options{Method: Magnitude, Pattern: Pattern{Kind: NM, N: 2, M: 4}}, []ph{pruned}},
 		{"magnitude owl", Options{Method: Magnitude, Sparsity: 0.5, Scope: ScopeOWL}, []ph{scored, pruned}},
 		{"wanda sequential", Options{Method: Wanda, Sparsity: 0.5, Calib: cal}, []ph{blk}},
-		{"wanda one-pass", Options{Method: Wanda, Sparsity: 0.5, Calib: cal, CalibMode: OnePass}, []ph{win, scored, pruned}},
+		{"wanda one-pass", Options{Method: Wanda, Sparsity: 0.5, Calib: cal, CalibMode: OnePass}, []ph{win, pruned}},
+		{"wanda one-pass global", Options{Method: Wanda, Sparsity: 0.5, Calib: cal, CalibMode: OnePass, Scope: ScopeGlobal}, []ph{win, scored, pruned}},
 		{"wanda owl", Options{Method: Wanda, Sparsity: 0.5, Calib: cal, Scope: ScopeOWL}, []ph{win, blk}},
 		{"sparsegpt sequential", Options{Method: SparseGPT, Sparsity: 0.5, Calib: cal}, []ph{pruned}},
 		{"sparsegpt one-pass 2:4", Options{Method: SparseGPT, Pattern: Pattern{Kind: NM, N: 2, M: 4}, Calib: cal, CalibMode: OnePass}, []ph{win, pruned}},

@@ -16,6 +16,20 @@ import (
 // (structured_dispatch.go), which validates their methods and scopes and
 // returns a physically smaller model.
 func Prune(ctx context.Context, m *model.Model, o Options) (*model.Model, *Report, error) {
+	return pruneModel(ctx, m, o, false)
+}
+
+// PruneInPlace is Prune for a caller that no longer needs m: unstructured
+// and N:M pruning work on m itself instead of a copy of its weights (one
+// float32 per parameter less at the peak) and return m, pruned, with the
+// same weights, mask and report that Prune returns. Structured patterns
+// build a smaller model as Prune does and leave m unchanged. On an error
+// m's weights and mask may be partly pruned: discard it.
+func PruneInPlace(ctx context.Context, m *model.Model, o Options) (*model.Model, *Report, error) {
+	return pruneModel(ctx, m, o, true)
+}
+
+func pruneModel(ctx context.Context, m *model.Model, o Options, inPlace bool) (*model.Model, *Report, error) {
 	o, err := o.normalize()
 	if err != nil {
 		return nil, nil, err
@@ -32,7 +46,10 @@ func Prune(ctx context.Context, m *model.Model, o Options) (*model.Model, *Repor
 		return nil, nil, err
 	}
 	rep := newReport(m, o, targets)
-	out := m.Clone()
+	out := m
+	if !inPlace {
+		out = m.Clone()
+	}
 	mask := workingMask(out, targets)
 	zeroPruned(out.W, mask, targets)
 	switch {
@@ -40,6 +57,8 @@ func Prune(ctx context.Context, m *model.Model, o Options) (*model.Model, *Repor
 		rep.LayerSparsity, err = pruneSparseGPT(ctx, out, mask, targets, o)
 	case o.Method == Wanda && o.CalibMode == Sequential:
 		rep.LayerSparsity, err = pruneWandaSequential(ctx, out, mask, targets, o)
+	case byTensor(o):
+		err = pruneByTensor(ctx, out, mask, targets, o)
 	default:
 		scores := make([]float32, out.Layout.Total)
 		if err = scoreTargets(ctx, out, o.Method, targets, o.Calib, o.Seed, scores, o.Progress); err == nil {

@@ -35,10 +35,15 @@ func pruneWandaSequential(ctx context.Context, w *model.Model, mask []byte, targ
 	if err != nil {
 		return nil, err
 	}
+	var buf []float32 // one block's scores, reused block after block
 	step := func(l int, stats *statSet) error {
 		// Scores for this block only, over the span of its targets.
 		ts, lo, hi := rebase(byBlock[l])
-		scores := make([]float32, hi-lo)
+		if cap(buf) < hi-lo {
+			buf = make([]float32, hi-lo)
+		}
+		scores := buf[:hi-lo]
+		clear(scores)
 		if err := wandaScores(w.W[lo:hi], ts, stats, scores, nil); err != nil {
 			return err
 		}

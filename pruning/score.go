@@ -104,7 +104,7 @@ func layoutTotal(l *model.Layout) int {
 func scoreTargets(ctx context.Context, m *model.Model, method Method, targets []model.TensorInfo, cal *Calibration, seed uint64, dst []float32, progress ProgressFunc) error {
 	switch method {
 	case Magnitude:
-		magnitudeScores(m, targets, dst, progress.start(len(targets), UnitTensorsScored))
+		magnitudeScores(m.W, targets, dst, progress.start(len(targets), UnitTensorsScored))
 	case Random:
 		randomScores(targets, dst, seed, progress.start(len(targets), UnitTensorsScored))
 	case Wanda:

@@ -8,17 +8,21 @@ import (
 	"lopper/model"
 )
 
-// magnitudeScores writes |W| of every target into dst (flat over the
-// layout).
-func magnitudeScores(m *model.Model, targets []model.TensorInfo, dst []float32, p *phase) {
+// magnitudeScores writes |W| of every target into dst (w and dst flat
+// over the layout).
+func magnitudeScores(w []float32, targets []model.TensorInfo, dst []float32, p *phase) {
 	par.For(len(targets), func(i int) {
 		t := targets[i]
-		d := t.Of(dst)
-		for j, v := range t.Of(m.W) {
-			d[j] = float32(math.Abs(float64(v)))
-		}
+		absInto(t.Of(dst), t.Of(w))
 		p.add(1)
 	})
+}
+
+// absInto writes |w| into d.
+func absInto(d, w []float32) {
+	for j, v := range w {
+		d[j] = float32(math.Abs(float64(v)))
+	}
 }
 
 // randomScores writes uniform [0, 1) scores into the targets' entries of
@@ -28,11 +32,15 @@ func magnitudeScores(m *model.Model, targets []model.TensorInfo, dst []float32, 
 func randomScores(targets []model.TensorInfo, dst []float32, seed uint64, p *phase) {
 	par.For(len(targets), func(i int) {
 		t := targets[i]
-		rng := rand.New(rand.NewPCG(seed, uint64(t.Offset)))
-		d := t.Of(dst)
-		for j := range d {
-			d[j] = rng.Float32()
-		}
+		randomInto(t.Of(dst), seed, t.Offset)
 		p.add(1)
 	})
+}
+
+// randomInto fills d with the random scores of the tensor at offset.
+func randomInto(d []float32, seed uint64, offset int) {
+	rng := rand.New(rand.NewPCG(seed, uint64(offset)))
+	for j := range d {
+		d[j] = rng.Float32()
+	}
 }

@@ -2,6 +2,7 @@ package pruning
 
 import (
 	"math"
+	"sync"
 
 	"lopper/internal/par"
 )
@@ -97,13 +98,15 @@ const digitBuckets = 1 << 11
 // survivors below key plus the first ties entries equal to it are the need
 // lowest. It is a three-pass radix select over the keys' bits.
 func findCut(c []span, need int, inParallel bool) (key uint32, ties int) {
+	hp := histPool.Get().(*[]int) // row scope selects per row: no allocation per row
+	defer histPool.Put(hp)
 	var prefix, pmask uint32
 	for _, sh := range digitShift {
 		dmask := uint32(digitBuckets - 1)
 		if sh == 0 {
 			dmask = 1<<10 - 1
 		}
-		hist := histogram(c, prefix, pmask, sh, dmask, inParallel)
+		hist := histogram(*hp, c, prefix, pmask, sh, dmask, inParallel)
 		d := 0
 		for need > hist[d] {
 			need -= hist[d]
@@ -115,10 +118,14 @@ func findCut(c []span, need int, inParallel bool) (key uint32, ties int) {
 	return prefix, need
 }
 
+// histPool holds digitBuckets-long histograms for findCut to reuse.
+var histPool = sync.Pool{New: func() any { h := make([]int, digitBuckets); return &h }}
+
 // histogram counts the survivors whose key matches prefix under pmask by
-// their digit (key>>sh)&dmask. Integer counts make it independent of how
-// the work is split.
-func histogram(c []span, prefix, pmask uint32, sh uint, dmask uint32, inParallel bool) []int {
+// their digit (key>>sh)&dmask, into total (digitBuckets long, cleared
+// first), and returns it. Integer counts make it independent of how the
+// work is split.
+func histogram(total []int, c []span, prefix, pmask uint32, sh uint, dmask uint32, inParallel bool) []int {
 	count := func(h []int, sp span) {
 		sc, mk := sp.s.score, sp.s.mask
 		for i := sp.lo; i < sp.hi; i++ {
@@ -130,7 +137,7 @@ func histogram(c []span, prefix, pmask uint32, sh uint, dmask uint32, inParallel
 			}
 		}
 	}
-	total := make([]int, digitBuckets)
+	clear(total)
 	if !inParallel {
 		for _, sp := range c {
 			count(total, sp)

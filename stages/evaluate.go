@@ -156,7 +156,8 @@ func evaluateMetrics(cfg *EvaluateConfig) []string {
 func declareEvaluate(cfg *EvaluateConfig) pipeline.Decl {
 	d := pipeline.Decl{Inputs: []pipeline.Input{modelInput(cfg.Model)}, Metrics: evaluateMetrics(cfg),
 		Files:    []string{cfg.Text, cfg.HellaSwag, cfg.Choices, cfg.Classify},
-		Volatile: cfg.Speed != nil} // timings differ from run to run: never reused
+		Volatile: cfg.Speed != nil, // timings differ from run to run: never reused
+		Memory:   evaluateMemory(cfg)}
 	if !cfg.Baseline.IsZero() {
 		d.Inputs = append(d.Inputs, pipeline.Input{Ref: cfg.Baseline})
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"lopper/internal/memgc"
 	"lopper/model"
 	"lopper/pipeline"
 )
@@ -29,7 +30,7 @@ func registerLoad(reg *pipeline.Registry) {
 	reg.Register("load", pipeline.Typed(pipeline.KindOf[LoadConfig]{
 		Check: checkLoad,
 		Declare: func(cfg *LoadConfig) pipeline.Decl {
-			return pipeline.Decl{Metrics: loadMetrics, Artifacts: []string{ArtifactModel}, Files: []string{cfg.Path}}
+			return pipeline.Decl{Metrics: loadMetrics, Artifacts: []string{ArtifactModel}, Files: []string{cfg.Path}, Memory: loadMemory(cfg)}
 		},
 		Run: runLoad,
 	}))
@@ -52,6 +53,9 @@ func runLoad(ctx context.Context, sc *pipeline.StageContext, cfg *LoadConfig) (*
 	m, err := model.LoadContext(ctx, dir, model.LoadOptions{CheckFinite: finite})
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", dir, err)
+	}
+	if w, err := model.WeightBytes(&m.Config); err == nil {
+		memgc.Tune(w) // a large model: collect garbage sooner (see memgc)
 	}
 	if cfg.DType != "" {
 		dt, err := model.ParseDType(cfg.DType)

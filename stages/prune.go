@@ -63,7 +63,8 @@ func registerPrune(reg *pipeline.Registry) {
 }
 
 func declarePrune(cfg *PruneConfig) pipeline.Decl {
-	d := pipeline.Decl{Inputs: []pipeline.Input{modelInput(cfg.Model)}, Metrics: pruneMetrics, Artifacts: []string{ArtifactModel}}
+	d := pipeline.Decl{Inputs: []pipeline.Input{modelInput(cfg.Model)}, Metrics: pruneMetrics, Artifacts: []string{ArtifactModel},
+		Memory: pruneMemory(cfg)}
 	if cfg.Calib != nil {
 		d.Files = []string{cfg.Calib.File}
 	}
@@ -139,19 +140,7 @@ func (cfg *PruneConfig) targetSparsity(iteration int) (float64, error) {
 
 // pruneWeights prunes unstructured or N:M.
 func pruneWeights(ctx context.Context, sc *pipeline.StageContext, cfg *PruneConfig, pat pruning.Pattern, m *model.Model, target float64) (*model.Model, *pruning.Report, error) {
-	o := pruning.Options{
-		Method: pruning.Method(cfg.Method), Sparsity: target, Pattern: pat, Scope: pruning.Scope(cfg.Scope),
-		Targets: cfg.spec(), CalibMode: pruning.CalibMode(cfg.CalibMode), Seed: cfg.Seed, Progress: sc.Progress,
-	}
-	if pat.Kind == pruning.NM && cfg.Sparsity == nil && cfg.Schedule == nil {
-		o.Sparsity = 0 // fixed by the pattern
-	}
-	if cfg.OWL != nil {
-		o.OWL = *cfg.OWL
-	}
-	if cfg.SparseGPT != nil {
-		o.SparseGPT = *cfg.SparseGPT
-	}
+	o := cfg.options(pat, target, sc.Progress)
 	if !cfg.Scores.IsZero() {
 		s, err := pipeline.InputArtifact[*ScoresArtifact](sc, cfg.Scores, ArtifactScores)
 		if err != nil {
@@ -168,6 +157,25 @@ func pruneWeights(ctx context.Context, sc *pipeline.StageContext, cfg *PruneConf
 	}
 	o.Calib = cal
 	return pruning.Prune(ctx, m, o)
+}
+
+// options are the unstructured and N:M pruning options of cfg at the
+// target sparsity.
+func (cfg *PruneConfig) options(pat pruning.Pattern, target float64, progress pruning.ProgressFunc) pruning.Options {
+	o := pruning.Options{
+		Method: pruning.Method(cfg.Method), Sparsity: target, Pattern: pat, Scope: pruning.Scope(cfg.Scope),
+		Targets: cfg.spec(), CalibMode: pruning.CalibMode(cfg.CalibMode), Seed: cfg.Seed, Progress: progress,
+	}
+	if pat.Kind == pruning.NM && cfg.Sparsity == nil && cfg.Schedule == nil {
+		o.Sparsity = 0 // fixed by the pattern
+	}
+	if cfg.OWL != nil {
+		o.OWL = *cfg.OWL
+	}
+	if cfg.SparseGPT != nil {
+		o.SparseGPT = *cfg.SparseGPT
+	}
+	return o
 }
 
 // pruneStructured removes neurons, heads or layers.

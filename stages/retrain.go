@@ -153,7 +153,7 @@ var retrainMetrics = []string{"final_loss", "initial_loss", "steps", "tokens", "
 
 func declareRetrain(cfg *RetrainConfig) pipeline.Decl {
 	d := pipeline.Decl{Inputs: []pipeline.Input{modelInput(cfg.Model)}, Metrics: retrainMetrics, Artifacts: []string{ArtifactModel},
-		Files: []string{cfg.Data, cfg.EvalData}}
+		Files: []string{cfg.Data, cfg.EvalData}, Memory: retrainMemory(cfg)}
 	if !cfg.Teacher.IsZero() {
 		d.Inputs = append(d.Inputs, modelInput(cfg.Teacher))
 	}

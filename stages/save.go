@@ -59,7 +59,7 @@ func registerSave(reg *pipeline.Registry) {
 		Declare: func(cfg *SaveConfig) pipeline.Decl {
 			// Volatile: it writes files, and its manifest names the run.
 			return pipeline.Decl{Inputs: []pipeline.Input{modelInput(cfg.Model)}, Metrics: saveMetrics, Volatile: true,
-				Outputs: []pipeline.Output{cfg.output()}}
+				Outputs: []pipeline.Output{cfg.output()}, Memory: saveMemory(cfg)}
 		},
 		Run: runSave,
 	}))

@@ -36,7 +36,8 @@ func registerScore(reg *pipeline.Registry) {
 	reg.Register("score", pipeline.Typed(pipeline.KindOf[ScoreConfig]{
 		Check: checkScore,
 		Declare: func(cfg *ScoreConfig) pipeline.Decl {
-			d := pipeline.Decl{Inputs: []pipeline.Input{modelInput(cfg.Model)}, Metrics: scoreMetrics, Artifacts: []string{ArtifactScores}}
+			d := pipeline.Decl{Inputs: []pipeline.Input{modelInput(cfg.Model)}, Metrics: scoreMetrics, Artifacts: []string{ArtifactScores},
+				Memory: scoreMemory(cfg)}
 			if cfg.Calib != nil {
 				d.Files = []string{cfg.Calib.File}
 			}

@@ -61,6 +61,7 @@ func runEval(ctx context.Context, a *app, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
+	a.logMemory(f.model, f.evalMemory)
 	m, err := model.Load(f.model, model.LoadOptions{CheckFinite: true})
 	if err != nil {
 		fmt.Fprintf(a.stderr, "lopper eval: %v\n", err)

@@ -11,7 +11,7 @@ func planCommand() command {
 	return command{
 		name:    "plan",
 		args:    "RECIPE [--set NAME=VALUE] [--format text|json]",
-		summary: "show the resolved params and the stages' parallel levels, without running",
+		summary: "show the resolved params, the stages' parallel levels and their memory estimates, without running",
 		example: "lopper plan recipes/gradual-magnitude.yaml\nlopper plan recipes/sweep.yaml --set model=path/to/model --format json",
 		run:     runPlan,
 	}
@@ -34,6 +34,7 @@ func runPlan(_ context.Context, a *app, args []string) int {
 		return code
 	}
 	p := r.Plan()
+	r.EstimateMemory(p)
 	var err error
 	if *format == "json" {
 		enc := json.NewEncoder(a.stdout)

@@ -102,6 +102,7 @@ func runPrune(ctx context.Context, a *app, args []string) int {
 			return exitUsage
 		}
 	}
+	a.logMemory(f.model, f.pruneMemory(o))
 	m, err := model.LoadContext(ctx, f.model, model.LoadOptions{CheckFinite: true})
 	if err != nil {
 		fmt.Fprintf(a.stderr, "lopper prune: %v\n", err)
@@ -136,7 +137,8 @@ func runPrune(ctx context.Context, a *app, args []string) int {
 	if isTerminal(a.stderr) {
 		o.Progress, finish = pruneProgress(progressOn(a.stderr, "prune"))
 	}
-	out, rep, err := pruning.Prune(ctx, m, o)
+	// m is not needed after pruning: prune it in place (no copy of its weights).
+	out, rep, err := pruning.PruneInPlace(ctx, m, o)
 	finish()
 	if err == nil {
 		err = ctx.Err() // interrupted: nothing is saved
@@ -250,8 +252,7 @@ func checkPruneOptions(m *model.Model, o pruning.Options) error {
 		_, err := pruning.StructuredOptionsFrom(o)
 		return err
 	}
-	_, err := pruning.DryRun(m, o)
-	return err
+	return pruning.CheckOptions(m, o)
 }
 
 // calibration cuts the windows of the calibration file, as a recipe's

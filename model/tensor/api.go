@@ -27,3 +27,13 @@ func checkMatMul(lc, la, lb, wc, wa, wb int) {
 		panic("tensor: matmul operand shorter than its shape")
 	}
 }
+
+// MatMulScratchBytes bounds the scratch memory one m×n×k product takes
+// from the kernels' buffer pool while it runs: the packed blocks of A and
+// B (one k-block of each, two when the product runs in parallel) and the
+// edge tiles. It is for memory estimates; the buffers are reused from
+// product to product.
+func MatMulScratchBytes(m, n, k int) int64 {
+	kc := int64(min(k, gemmKC))
+	return 4 * (2*(int64(m)+gemmMaxTile)*kc + 2*(int64(n)+gemmMaxTile)*kc + 64*gemmMaxTile)
+}

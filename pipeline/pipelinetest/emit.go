@@ -51,6 +51,11 @@ type EmitConfig struct {
 	// directory); Run creates it with a file out.txt.
 	Out    string `yaml:"out"`
 	Export bool   `yaml:"export"`
+	// Memory declares a memory estimate: the stage holds its input's shape
+	// (a number of bytes, or 0) plus Memory bytes, and produces a shape of
+	// that size. Unsure fails the estimate instead, with its text.
+	Memory int64  `yaml:"memory"`
+	Unsure string `yaml:"unsure"`
 }
 
 // Schedule is a nested test config.
@@ -115,6 +120,16 @@ func declareEmit(cfg *EmitConfig) pipeline.Decl {
 	if cfg.Value != nil || !cfg.Input.IsZero() {
 		d.Metrics = append(d.Metrics, "value")
 		d.Artifacts = []string{"number"}
+	}
+	if cfg.Memory != 0 || cfg.Unsure != "" {
+		d.Memory = func(q pipeline.MemoryQuery) (*pipeline.StageMemory, error) {
+			if cfg.Unsure != "" {
+				return nil, errors.New(cfg.Unsure)
+			}
+			in, _ := q.Input(cfg.Input).(int64)
+			n := in + cfg.Memory
+			return &pipeline.StageMemory{Bytes: n, Total: fmt.Sprintf("%d B", n), Detail: fmt.Sprintf("input %d B, own %d B", in, cfg.Memory), Shape: n}, nil
+		}
 	}
 	return d
 }

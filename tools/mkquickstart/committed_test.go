@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"lopper/eval"
+	"lopper/internal/synth"
 	"lopper/model"
 )
 
@@ -62,7 +63,7 @@ func TestCommittedModelProvenance(t *testing.T) {
 			t.Errorf("the model was trained and measured on another %s", name)
 		}
 	}
-	tok, err := byteLevelTokenizer()
+	tok, err := synth.ByteLevelTokenizer()
 	if err != nil {
 		t.Fatal(err)
 	}

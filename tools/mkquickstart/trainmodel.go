@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"lopper/eval"
+	"lopper/internal/synth"
 	"lopper/model"
 	"lopper/model/tokenizer"
 	"lopper/train"
@@ -26,7 +27,7 @@ type result struct {
 // dir's multiple-choice tasks and evaluation text, and fails when it does
 // not reach s.MinAcc.
 func trainModel(ctx context.Context, s settings, dir string, log io.Writer) (*model.Model, result, error) {
-	tokJSON, err := byteLevelTokenizer()
+	tokJSON, err := synth.ByteLevelTokenizer()
 	if err != nil {
 		return nil, result{}, err
 	}

@@ -1,4 +1,4 @@
-package main
+package synth
 
 import (
 	"encoding/json"
@@ -12,7 +12,7 @@ import (
 // The tokenizer maps a text to its UTF-8 bytes and back, through lopper's
 // tokenizer.json reader.
 func TestByteLevelTokenizer(t *testing.T) {
-	data, err := byteLevelTokenizer()
+	data, err := ByteLevelTokenizer()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestByteRuneIsGPT2Table(t *testing.T) {
 // which Hugging Face's tooling wrote.
 func TestTokenizerMatchesSharedTinyModel(t *testing.T) {
 	ref := sharedtest.Read(t, "models", "tiny-llama", "tokenizer.json")
-	data, err := byteLevelTokenizer()
+	data, err := ByteLevelTokenizer()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package synth
 
 import (
 	"bytes"
@@ -7,14 +7,14 @@ import (
 	"strings"
 )
 
-// byteLevelTokenizer is a Hugging Face tokenizer.json whose token ids are
+// ByteLevelTokenizer returns a Hugging Face tokenizer.json whose token ids are
 // byte values: a ByteLevel BPE with 256 entries and no merges, so a text
 // tokenizes to its UTF-8 bytes. Each byte is written as GPT-2's
 // bytes_to_unicode character (printable bytes stand for themselves, the
 // others for code points from U+0100 up, in byte order), which is what
 // the ByteLevel pre-tokenizer maps bytes to. The vocabulary is written in
 // id order, as Hugging Face writes it.
-func byteLevelTokenizer() ([]byte, error) {
+func ByteLevelTokenizer() ([]byte, error) {
 	var vocab strings.Builder
 	vocab.WriteByte('{')
 	for b := range 256 {

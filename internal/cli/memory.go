@@ -1,0 +1,85 @@
+package cli
+
+import (
+	"os"
+
+	"lopper/eval"
+	"lopper/internal/memgc"
+	"lopper/model"
+	"lopper/pruning"
+)
+
+// logMemory logs (debug) a command's memory estimate before it loads the model
+// in dir (and warns when it exceeds the machine's memory), after setting
+// the garbage collector for the model's size (memgc). estimate gives the
+// live parts from the model's config. Without an estimate (a config.json
+// that cannot be read, which the load then reports) it says why at debug
+// level.
+func (a *app) logMemory(dir string, estimate func(c *model.Config) (model.MemoryEstimate, error)) {
+	c, err := model.LoadConfig(dir)
+	var est model.MemoryEstimate
+	var weights int64
+	if err == nil {
+		est, err = estimate(&c)
+	}
+	if err == nil {
+		weights, err = model.WeightBytes(&c)
+	}
+	if err != nil {
+		a.log.Debug("no memory estimate", "error", err)
+		return
+	}
+	est = est.WithRuntime(memgc.Tune(weights))
+	a.log.Debug("memory estimate", "bytes", est.Total(), "estimate", est.String())
+	if have := model.MemoryBudget(); est.Total() > have {
+		a.log.Warn("the estimate exceeds this machine's memory: the command may fail or be killed",
+			"estimate", model.FormatBytes(est.Total()), "memory", model.FormatBytes(have))
+	}
+}
+
+// pruneMemory estimates lopper prune's memory: the model pruned in place,
+// with the calibration windows the flags ask for (their defaults as
+// maxima).
+func (f *pruneFlags) pruneMemory(o pruning.Options) func(c *model.Config) (model.MemoryEstimate, error) {
+	return func(c *model.Config) (model.MemoryEstimate, error) { return f.estimatePrune(c, o) }
+}
+
+func (f *pruneFlags) estimatePrune(c *model.Config, o pruning.Options) (model.MemoryEstimate, error) {
+	mo := pruning.MemoryOptions{Options: o, InPlace: true}
+	if f.calib != "" {
+		w := pruning.WindowOptions{SeqLen: f.calibSeqLen}
+		if f.samplesSet {
+			w.Samples = f.calibSamples
+		}
+		w = w.WithDefaults(c.MaxPos)
+		mo.CalibSamples, mo.CalibSeqLen = w.Samples, w.SeqLen
+	}
+	return pruning.EstimateMemory(c, mo)
+}
+
+// evalMemory estimates lopper eval's memory: the weights, and the forward
+// passes of --text or --speed (multiple-choice passes depend on the
+// longest task, known once the file is read).
+func (f *evalFlags) evalMemory(c *model.Config) (model.MemoryEstimate, error) {
+	if f.text != "" {
+		var size int64
+		if fi, err := os.Stat(f.text); err == nil {
+			size = fi.Size()
+		}
+		return eval.EstimateTextMemory(c, eval.TextOptions{SeqLen: f.seqLen, Stride: f.stride, Limit: f.limit, Batch: f.batch}, size)
+	}
+	var e model.MemoryEstimate
+	w, err := model.WeightBytes(c)
+	if err != nil {
+		return e, err
+	}
+	e.Add("weights", w)
+	if f.speed {
+		T := f.seqLen
+		if T == 0 {
+			T = c.MaxPos
+		}
+		e.Add("forward pass", model.ForwardBytes(c, max(f.batch, 1), T, true))
+	}
+	return e, nil
+}

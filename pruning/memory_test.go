@@ -1,0 +1,70 @@
+package pruning
+
+import (
+	"testing"
+
+	"lopper/model"
+)
+
+// part returns the bytes of the estimate's part called what (0 if none).
+func part(e model.MemoryEstimate, what string) int64 {
+	for _, p := range e.Parts {
+		if p.What == what {
+			return p.Bytes
+		}
+	}
+	return 0
+}
+
+// The estimate counts what each driver holds: a copy of the weights
+// unless in place, a 1-byte mask, one tensor's scores tensor by tensor
+// and every parameter's for global scopes, the windows' hidden states in
+// sequential calibration, and SparseGPT's float64 Hessians per distinct
+// input of the largest block (of every block in one pass).
+func TestEstimateMemory(t *testing.T) {
+	m := tinyModel(t, model.Llama, 1)
+	c := &m.Config
+	P, H, I := int64(m.Layout.Total), int64(c.Hidden), int64(c.Layers[0].Intermediate)
+	qd := int64(c.Layers[0].Heads * c.HeadDim)
+	est := func(o Options, inPlace bool) model.MemoryEstimate {
+		t.Helper()
+		e, err := EstimateMemory(c, MemoryOptions{Options: o, CalibSamples: 6, CalibSeqLen: 8, CalibBatch: 4, InPlace: inPlace})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	mag := Options{Method: Magnitude, Sparsity: 0.5}
+	a, b := est(mag, false), est(mag, true)
+	if a.Total()-b.Total() != 4*P || part(a, "copy of the weights") != 4*P || part(b, "weights") != 4*P || part(b, "mask") != P {
+		t.Errorf("copy vs in place:\n%v\n%v", a, b)
+	}
+	largest := int64(0)
+	targets, _ := SelectTargets(m.Layout, TargetSpec{})
+	for _, tt := range targets {
+		largest = max(largest, int64(tt.Size))
+	}
+	if got := part(b, "scores of one tensor"); got != 4*largest {
+		t.Errorf("tensor by tensor: scores %d, want %d", got, 4*largest)
+	}
+	if got := part(est(Options{Method: Magnitude, Sparsity: 0.5, Scope: ScopeGlobal}, true), "scores"); got != 4*P {
+		t.Errorf("global: scores %d, want %d", got, 4*P)
+	}
+	w := est(Options{Method: Wanda, Sparsity: 0.5}, true)
+	if got, want := part(w, "calibration hidden states"), 4*(6+4)*8*H; got != want {
+		t.Errorf("wanda: hidden states %d, want %d", got, want)
+	}
+	if part(w, "calibration forward pass") != model.ForwardBytes(c, 4, 8, false) {
+		t.Errorf("wanda: forward pass %v", w)
+	}
+	block := 8 * (H*H + qd*qd + H*H + I*I) // q/k/v, o, gate/up, down inputs
+	if got := part(est(Options{Method: SparseGPT, Sparsity: 0.5}, true), "Hessians (float64)"); got != block {
+		t.Errorf("sparsegpt: Hessians %d, want %d", got, block)
+	}
+	if got := part(est(Options{Method: SparseGPT, Sparsity: 0.5, CalibMode: OnePass}, true), "Hessians (float64)"); got != 2*block {
+		t.Errorf("one-pass sparsegpt: Hessians %d, want %d", got, 2*block)
+	}
+	if _, err := EstimateMemory(c, MemoryOptions{Options: Options{Method: "nope"}}); err == nil {
+		t.Error("an unknown method was estimated")
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"image/color"
 	"io"
 	"math"
 	"os"
@@ -97,11 +98,13 @@ func plotResults(path, label, dir string, w io.Writer) error {
 	for _, p := range []struct {
 		file, title, ylabel string
 		y                   func(Result) float64
+		refs                []reference
 	}{
-		{"rss.svg", "lopper: peak resident memory", "peak RSS (bytes)", rss},
-		{"time.svg", "lopper: wall time (2 shared cores)", "wall time (s)", wall},
+		{"rss.svg", "lopper: peak resident memory", "peak RSS (bytes)", rss,
+			[]reference{{"BF16 checkpoint (2 B/param)", 2}, {"1.5 × checkpoint (issue 13's goal)", 3}}},
+		{"time.svg", "lopper: wall time (2 shared cores)", "wall time (s)", wall, nil},
 	} {
-		svg, err := draw2(ss, p.title, p.ylabel, p.y)
+		svg, err := draw2(ss, p.title, p.ylabel, p.y, p.refs)
 		if err != nil {
 			return err
 		}
@@ -140,12 +143,22 @@ func writeTables(w io.Writer, ss []series) {
 	fmt.Fprintln(w)
 	for _, s := range ss {
 		fr, ft := leastSquares(s.xy(rss)), leastSquares(s.xy(wall))
-		fmt.Fprintf(w, "| %s | %.2f B·P + %s | %.3g s per M params %+.1f s |", s.command, fr.A, model.FormatBytes(int64(fr.B)), ft.A*1e6, ft.B)
+		fmt.Fprintf(w, "| %s | %.2f bytes × P %s | %.3g s per M params %s |", s.command, fr.A,
+			signed(fr.B, func(v float64) string { return model.FormatBytes(int64(v)) }), ft.A*1e6,
+			signed(ft.B, func(v float64) string { return fmt.Sprintf("%.1f s", v) }))
 		for _, e := range extrapolate {
 			fmt.Fprintf(w, " %s | %s |", model.FormatBytes(int64(fr.at(e.params))), duration(ft.at(e.params)))
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// signed writes "+ x" or "− x" for v, x formatted by f.
+func signed(v float64, f func(float64) string) string {
+	if v < 0 {
+		return "− " + f(-v)
+	}
+	return "+ " + f(v)
 }
 
 func millions(p int) string {
@@ -168,7 +181,13 @@ func duration(s float64) string {
 // draw2 plots y against the parameter count on log-log axes: the
 // measurements as points joined by lines, each command's fit extended to
 // 70 B as a dashed line.
-func draw2(ss []series, title, ylabel string, y func(Result) float64) ([]byte, error) {
+// reference is a gray line y = perParam·P.
+type reference struct {
+	label    string
+	perParam float64
+}
+
+func draw2(ss []series, title, ylabel string, y func(Result) float64, refs []reference) ([]byte, error) {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = "parameters"
@@ -206,6 +225,20 @@ func draw2(ss []series, title, ylabel string, y func(Result) float64) ([]byte, e
 			el.Color, el.Dashes = plotutil.Color(i), []vg.Length{vg.Points(4), vg.Points(3)}
 			p.Add(el)
 		}
+	}
+	lo, hi := math.Inf(1), extrapolate[len(extrapolate)-1].params
+	for _, s := range ss {
+		lo = min(lo, float64(s.rs[0].Params))
+	}
+	for i, r := range refs {
+		l, err := plotter.NewLine(plotter.XYs{{X: lo, Y: r.perParam * lo}, {X: hi, Y: r.perParam * hi}})
+		if err != nil {
+			return nil, err
+		}
+		l.Color = color.Gray{Y: uint8(0x60 + 0x40*i)}
+		l.Dashes = []vg.Length{vg.Points(1), vg.Points(3)}
+		p.Add(l)
+		p.Legend.Add(r.label, l)
 	}
 	p.Legend.Top, p.Legend.Left = true, true
 	c := vgsvg.New(7*vg.Inch, 4.5*vg.Inch)

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -65,6 +66,9 @@ func TestQuickstartRuns(t *testing.T) {
 				return v
 			}
 			base, pruned, retrained := acc("baseline"), acc("pruned"), acc("retrained")
+			if c.set == nil {
+				checkREADMEQuickstartTable(t, s.metrics)
+			}
 			t.Logf("accuracy: baseline %.3f, pruned %.3f, retrained %.3f", base, pruned, retrained)
 			if base < 0.95 {
 				t.Errorf("baseline accuracy %.3f, want ≥ 0.95", base)
@@ -152,4 +156,20 @@ func runQuickstart(t *testing.T, set ...string) quickstartRun {
 		run.metrics[st.Path] = st.Metrics
 	}
 	return run
+}
+
+// checkREADMEQuickstartTable holds README's quickstart table to the run:
+// each stage's accuracy and perplexity as printed there (three decimals).
+func checkREADMEQuickstartTable(t *testing.T, metrics map[string]map[string]float64) {
+	t.Helper()
+	readme, err := os.ReadFile(repoPath("README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stage := range []string{"baseline", "pruned", "retrained"} {
+		row := fmt.Sprintf("| `%s` | %.3f | %.3f |", stage, metrics[stage]["accuracy"], metrics[stage]["perplexity"])
+		if !strings.Contains(string(readme), row) {
+			t.Errorf("README's quickstart table has no row starting %q", row)
+		}
+	}
 }

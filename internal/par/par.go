@@ -55,8 +55,10 @@ func ForWorker(n, w int, fn func(worker, i int)) {
 	run := func(worker int) {
 		defer func() {
 			if v := recover(); v != nil {
+				// Stop the other workers claiming tasks first: capturing the
+				// stack takes a while.
+				loop.next.Store(int64(n))
 				loop.first.CompareAndSwap(nil, newPanic(v))
-				loop.next.Store(int64(n)) // the other workers claim nothing more
 			}
 		}()
 		for {

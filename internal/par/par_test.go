@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // Every index runs exactly once, for any GOMAXPROCS, including n = 0 and
@@ -112,9 +113,14 @@ func startTogether(started *atomic.Int32, i, w int) {
 
 // A task that panics on a worker goroutine does not kill the process: the
 // caller gets a *Panic with the value and the panicking goroutine's stack,
-// after every worker has stopped, and no task starts after the panic.
+// after every worker has stopped, and the loop stops handing out tasks.
 // Whether the panic happens on the caller's goroutine (worker 0) or
 // another, the caller sees the same.
+//
+// Tasks that start while the panicking goroutine unwinds cannot be ruled
+// out (the stop is recorded when the panic is recovered), so the tasks take
+// a millisecond each: a loop that stops starts a handful after the panic, one
+// that does not starts nearly all n.
 func TestForWorkerPanicReachesTheCaller(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
 	for _, bad := range []int{0, 2} {
@@ -133,13 +139,16 @@ func TestForWorkerPanicReachesTheCaller(t *testing.T) {
 					panicked.Store(true)
 					panicTask()
 				}
+				if i >= w {
+					time.Sleep(time.Millisecond)
+				}
 			})
 		})
 		if running.Load() != 0 {
 			t.Errorf("worker %d panicked: ForWorker returned with %d tasks running", bad, running.Load())
 		}
-		if a := after.Load(); a > w {
-			t.Errorf("worker %d panicked: %d tasks started after the panic, want at most one per worker", bad, a)
+		if a := after.Load(); a > n/10 {
+			t.Errorf("worker %d panicked: %d of %d tasks started after the panic; the loop did not stop", bad, a, n)
 		}
 		pe, ok := p.(*Panic)
 		if !ok {

@@ -15,6 +15,16 @@ import (
 // without allocating anything, in float64, so absurd sizes give a large
 // number rather than an overflow; it is at most math.MaxInt64.
 func StateBytes(c *Config, B, T int, train bool) int64 {
+	return stateBytes(c, B, T, train, false)
+}
+
+// TrainStateBytes is StateBytes of a training State (NewTrainState): with
+// recompute, every block's input but one block's activations.
+func TrainStateBytes(c *Config, B, T int, recompute bool) int64 {
+	return stateBytes(c, B, T, true, recompute)
+}
+
+func stateBytes(c *Config, B, T int, train, recompute bool) int64 {
 	if c.Arch == BERT {
 		return encoderStateBytes(c, B, T, train)
 	}
@@ -40,12 +50,15 @@ func StateBytes(c *Config, B, T int, train bool) int64 {
 		return f
 	}
 	floats := 2 * n * H // residual streams
-	if train {
+	switch {
+	case train && recompute:
+		floats = float64(len(c.Layers)+1)*n*H + block(c.maxDims())
+	case train:
 		floats = float64(len(c.Layers)+1) * n * H
 		for _, d := range c.Layers {
 			floats += block(d)
 		}
-	} else {
+	default:
 		floats += block(c.maxDims())
 	}
 	floats += norm + n*float64(c.Vocab) + 2*float64(T)*float64(c.HeadDim)
@@ -79,7 +92,11 @@ func StatesThatFit(c *Config, B, T int, train bool) int {
 // allocation crash the process. NewState and NewInferenceState check it;
 // callers may check sizes from their flags before any work.
 func CheckStateSize(c *Config, B, T int, train bool) error {
-	need, have := StateBytes(c, B, T, train), MemoryBudget()
+	return checkStateBytes(c, B, T, train, false)
+}
+
+func checkStateBytes(c *Config, B, T int, train, recompute bool) error {
+	need, have := stateBytes(c, B, T, train, recompute), MemoryBudget()
 	if need <= have {
 		return nil
 	}

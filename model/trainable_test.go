@@ -62,13 +62,7 @@ func TestBackwardTrainableMatchesFull(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			m := randomModel(t, cfg, 3)
 			randomMask(m, rand.New(rand.NewPCG(4, 4)), 0.3)
-			const B, T = 2, 6
-			rng := rand.New(rand.NewPCG(5, 5))
-			tokens := randomTokens(rng, B*T, cfg.Vocab)
-			dlogits := make([]float32, B*T*cfg.Vocab)
-			for i := range dlogits {
-				dlogits[i] = float32(rng.NormFloat64())
-			}
+			tokens, dlogits := randomBatch(2, 6, cfg.Vocab, 5)
 			full := backwardGrads(t, m, TrainOptions{}, tokens, dlogits, m.Layout.Total)
 			for _, p := range trainablePatterns {
 				sel, err := NewTrainable(m.Layout, p)
@@ -101,12 +95,7 @@ func TestRecomputeMatchesStoredActivations(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			m := randomModel(t, cfg, 6)
 			const B, T = 2, 7
-			rng := rand.New(rand.NewPCG(7, 7))
-			tokens := randomTokens(rng, B*T, cfg.Vocab)
-			dlogits := make([]float32, B*T*cfg.Vocab)
-			for i := range dlogits {
-				dlogits[i] = float32(rng.NormFloat64())
-			}
+			tokens, dlogits := randomBatch(B, T, cfg.Vocab, 7)
 			sel, err := NewTrainable(m.Layout, `(layers|h)\.0\.|norm`)
 			if err != nil {
 				t.Fatal(err)
@@ -141,6 +130,18 @@ func TestRecomputeMatchesStoredActivations(t *testing.T) {
 			}
 		})
 	}
+}
+
+// randomBatch returns B·T random tokens and a random gradient of their
+// logits.
+func randomBatch(B, T, vocab int, seed uint64) ([]int32, []float32) {
+	rng := rand.New(rand.NewPCG(seed, seed))
+	tokens := randomTokens(rng, B*T, vocab)
+	dlogits := make([]float32, B*T*vocab)
+	for i := range dlogits {
+		dlogits[i] = float32(rng.NormFloat64())
+	}
+	return tokens, dlogits
 }
 
 // backwardGrads runs Forward and Backward on a fresh State with o.

@@ -18,17 +18,23 @@ type AdamWConfig struct {
 }
 
 // AdamW is the AdamW optimizer over a flat buffer of a Layout. It computes
-// what torch.optim.AdamW computes, with the moments M and V over the same
-// layout as the parameters.
+// what torch.optim.AdamW computes, with the gradients and the moments M and
+// V over the compact layout of the trainable tensors (Trainable; the
+// parameters' layout itself when every tensor is trained).
 type AdamW struct {
 	Config AdamWConfig // LR may be changed between steps (schedules)
 	M, V   []float32
 	Steps  int
 	layout *Layout
+	sel    *Trainable
 }
 
-// NewAdamW returns an optimizer with zero moments over l.
-func NewAdamW(l *Layout, c AdamWConfig) (*AdamW, error) {
+// NewAdamW returns an optimizer with zero moments over every tensor of l.
+func NewAdamW(l *Layout, c AdamWConfig) (*AdamW, error) { return NewAdamWFor(AllTrainable(l), c) }
+
+// NewAdamWFor returns an optimizer with zero moments over the tensors t
+// selects; the others are never changed.
+func NewAdamWFor(t *Trainable, c AdamWConfig) (*AdamW, error) {
 	switch {
 	case !(c.LR >= 0):
 		return nil, fmt.Errorf("adamw: learning rate must be ≥ 0, got %g", c.LR)
@@ -39,18 +45,20 @@ func NewAdamW(l *Layout, c AdamWConfig) (*AdamW, error) {
 	case !(c.WeightDecay >= 0):
 		return nil, fmt.Errorf("adamw: weight decay must be ≥ 0, got %g", c.WeightDecay)
 	}
-	return &AdamW{Config: c, M: make([]float32, l.Total), V: make([]float32, l.Total), layout: l}, nil
+	return &AdamW{Config: c, M: make([]float32, t.Total), V: make([]float32, t.Total), layout: t.layout, sel: t}, nil
 }
 
 // adamChunk is the fixed element count of one parallel task.
 const adamChunk = 1 << 14
 
-// Step applies one update to w given gradients g. Entries that mask (nil
-// for dense) prunes are held at exactly zero, with zero moments.
+// Step applies one update to w (over the layout) given gradients g (over
+// the trainable tensors' compact layout). Entries that mask (nil for
+// dense, over the layout) prunes are held at exactly zero, with zero
+// moments.
 func (o *AdamW) Step(w, g []float32, mask []byte) error {
 	n := o.layout.Total
-	if len(w) != n || len(g) != n || (mask != nil && len(mask) != n) {
-		return fmt.Errorf("adamw: buffers of %d, %d and %d values over a layout of %d", len(w), len(g), len(mask), n)
+	if len(w) != n || len(g) != o.sel.Total || (mask != nil && len(mask) != n) {
+		return fmt.Errorf("adamw: buffers of %d, %d and %d values over a layout of %d (%d trainable)", len(w), len(g), len(mask), n, o.sel.Total)
 	}
 	o.Steps++
 	c := o.Config
@@ -62,7 +70,11 @@ func (o *AdamW) Step(w, g []float32, mask []byte) error {
 	stepSize := float32(c.LR / (1 - math.Pow(c.Beta1, t)))
 	bc2Sqrt := float32(math.Sqrt(1 - math.Pow(c.Beta2, t)))
 	eps := float32(c.Eps)
-	for _, ti := range o.layout.Tensors {
+	for k, ti := range o.layout.Tensors {
+		d := o.sel.Offset[k] - ti.Offset // from w's index to g's and the moments'
+		if o.sel.Offset[k] < 0 {
+			continue
+		}
 		decay := float32(1)
 		if len(ti.Shape) == 2 {
 			decay = float32(1 - c.LR*c.WeightDecay)
@@ -71,16 +83,17 @@ func (o *AdamW) Step(w, g []float32, mask []byte) error {
 			lo := ti.Offset + k*adamChunk
 			hi := min(ti.Offset+ti.Size, lo+adamChunk)
 			for i := lo; i < hi; i++ {
+				j := i + d
 				if mask != nil && mask[i] == 0 {
-					w[i], o.M[i], o.V[i] = 0, 0, 0
+					w[i], o.M[j], o.V[j] = 0, 0, 0
 					continue
 				}
-				gi := g[i]
+				gi := g[j]
 				w[i] *= decay
-				o.M[i] = o.M[i]*b1 + gi*a1
-				o.V[i] = o.V[i]*b2 + a2*gi*gi
-				denom := float32(math.Sqrt(float64(o.V[i])))/bc2Sqrt + eps
-				w[i] -= stepSize * o.M[i] / denom
+				o.M[j] = o.M[j]*b1 + gi*a1
+				o.V[j] = o.V[j]*b2 + a2*gi*gi
+				denom := float32(math.Sqrt(float64(o.V[j])))/bc2Sqrt + eps
+				w[i] -= stepSize * o.M[j] / denom
 			}
 		})
 	}

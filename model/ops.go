@@ -47,9 +47,12 @@ func addBias(y, b []float32, r0, r1 int) {
 }
 
 // linearBackward accumulates dW += dYᵀ·X and db += Σ dY, and overwrites
-// dX = dY·W. db may be nil; it is reduced over rows in row order.
+// dX = dY·W. dw and db may be nil (frozen: not computed); db is reduced
+// over rows in row order.
 func linearBackward(dx, dw, db, dy, x, w []float32, n, out, in int) {
-	tensor.MatMulTN(dw, dy[:n*out], x[:n*in], out, in, n, true)
+	if dw != nil {
+		tensor.MatMulTN(dw, dy[:n*out], x[:n*in], out, in, n, true)
+	}
 	if db != nil {
 		for r := 0; r < n; r++ {
 			tensor.AddInPlace(db, dy[r*out:(r+1)*out])
@@ -216,8 +219,8 @@ func (s *State) ropeForwardRows(a *blockActs, r *blockRefs, rt *ropeTables, wq, 
 
 // ropeBackward takes the gradient of n fused qkv rows of block r from
 // after RoPE (and the q/k norms) to before, accumulating the norms' weight
-// gradients into grads in row order. It uses the tables of the forward pass.
-func (s *State) ropeBackward(dqkv []float32, a *blockActs, r *blockRefs, grads []float32, l, n, T int) {
+// gradients into gq and gk in row order. It uses the tables of the forward pass.
+func (s *State) ropeBackward(dqkv []float32, a *blockActs, r *blockRefs, gq, gk []float32, l, n, T int) {
 	c, d := &s.m.Config, r.d
 	hd := c.HeadDim
 	switch rt := s.ropeTablesFor(l, T); {
@@ -234,7 +237,6 @@ func (s *State) ropeBackward(dqkv []float32, a *blockActs, r *blockRefs, grads [
 	stride := qd + 2*kd
 	dout := s.grad.dqk[:qd+kd]
 	wq, wk := s.offsetWeight(r.qn.of(s.m.W), s.nq), s.offsetWeight(r.kn.of(s.m.W), s.nk)
-	gq, gk := r.qn.of(grads), r.kn.of(grads)
 	for i := 0; i < n; i++ {
 		row := dqkv[i*stride : i*stride+qd+kd]
 		raw, rstd := a.qkRaw[i*(qd+kd):(i+1)*(qd+kd)], a.qkRstd[i*nh:(i+1)*nh]

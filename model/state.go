@@ -40,6 +40,16 @@ type State struct {
 	b, t     int
 	backward bool
 	grad     gradBufs
+	// Training options (TrainOptions): recompute keeps one block's
+	// activations; sel selects the trainable tensors, whose gradients
+	// ggrads and grefs locate; the backward pass stops at block stop;
+	// gscratch holds gradients of partly trainable or frozen spans.
+	recompute bool
+	sel       *Trainable
+	ggrads    globalGrads
+	grefs     []blockGrads
+	stop      int
+	gscratch  [2][]float32
 }
 
 // normActs are a norm's outputs and its saved statistics.
@@ -77,13 +87,15 @@ type gradBufs struct {
 // up to B sequences of up to T tokens. It keeps every layer's activations
 // (memory grows with layers × B × heads × T²); use NewInferenceState when
 // no backward pass is needed.
-func NewState(m *Model, B, T int) (*State, error) { return newState(m, B, T, true) }
+// NewTrainState chooses which tensors get gradients and whether
+// activations are recomputed.
+func NewState(m *Model, B, T int) (*State, error) { return newState(m, B, T, true, false) }
 
 // NewInferenceState returns a State for Forward, Embed, BlockForward and
 // Head only: activations are kept for one layer at a time.
-func NewInferenceState(m *Model, B, T int) (*State, error) { return newState(m, B, T, false) }
+func NewInferenceState(m *Model, B, T int) (*State, error) { return newState(m, B, T, false, false) }
 
-func newState(m *Model, B, T int, train bool) (*State, error) {
+func newState(m *Model, B, T int, train, recompute bool) (*State, error) {
 	c := &m.Config
 	if c.Arch == BERT {
 		return nil, notCausal(c)
@@ -98,10 +110,10 @@ func newState(m *Model, B, T int, train bool) (*State, error) {
 		// Dynamic NTK RoPE exists to run beyond max_position_embeddings.
 		return nil, fmt.Errorf("sequence length %d exceeds the model's %d positions", T, c.MaxPos)
 	}
-	if err := CheckStateSize(c, B, T, train); err != nil {
+	if err := checkStateBytes(c, B, T, train, recompute); err != nil {
 		return nil, err
 	}
-	s := &State{m: m, B: B, T: T, train: train}
+	s := &State{m: m, B: B, T: T, train: train, recompute: train && recompute}
 	n, H := B*T, c.Hidden
 	var err error
 	if s.refs, s.globals, err = buildRefs(m.Layout, c); err != nil {
@@ -123,6 +135,9 @@ func newState(m *Model, B, T int, train bool) (*State, error) {
 	if train {
 		nres, nacts = len(c.Layers)+1, len(c.Layers)
 	}
+	if s.recompute {
+		nacts = 1
+	}
 	s.res = make([][]float32, nres)
 	for i := range s.res {
 		s.res[i] = make([]float32, n*H)
@@ -131,7 +146,7 @@ func newState(m *Model, B, T int, train bool) (*State, error) {
 	s.acts = make([]blockActs, nacts)
 	for l := range s.acts {
 		d := w
-		if train {
+		if train && !s.recompute {
 			d = c.Layers[l]
 		}
 		s.acts[l] = newBlockActs(c, d, B, T, train)
@@ -184,9 +199,10 @@ func fcWidth(c *Config, d LayerDims) int {
 	return d.Intermediate
 }
 
-// actsFor returns the activation buffers of block l.
+// actsFor returns the activation buffers of block l: its own in a
+// training State, the one set otherwise (inference, recompute).
 func (s *State) actsFor(l int) *blockActs {
-	if s.train {
+	if s.train && !s.recompute {
 		return &s.acts[l]
 	}
 	return &s.acts[0]

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"runtime/debug"
+
+	"lopper/model/tensor"
 )
 
 // StateBytes is the memory NewState (train) or NewInferenceState
@@ -15,6 +17,16 @@ import (
 // without allocating anything, in float64, so absurd sizes give a large
 // number rather than an overflow; it is at most math.MaxInt64.
 func StateBytes(c *Config, B, T int, train bool) int64 {
+	return stateBytes(c, B, T, train, false)
+}
+
+// TrainStateBytes is StateBytes of a training State (NewTrainState): with
+// recompute, every block's input but one block's activations.
+func TrainStateBytes(c *Config, B, T int, recompute bool) int64 {
+	return stateBytes(c, B, T, true, recompute)
+}
+
+func stateBytes(c *Config, B, T int, train, recompute bool) int64 {
 	if c.Arch == BERT {
 		return encoderStateBytes(c, B, T, train)
 	}
@@ -40,12 +52,15 @@ func StateBytes(c *Config, B, T int, train bool) int64 {
 		return f
 	}
 	floats := 2 * n * H // residual streams
-	if train {
+	switch {
+	case train && recompute:
+		floats = float64(len(c.Layers)+1)*n*H + block(c.maxDims())
+	case train:
 		floats = float64(len(c.Layers)+1) * n * H
 		for _, d := range c.Layers {
 			floats += block(d)
 		}
-	} else {
+	default:
 		floats += block(c.maxDims())
 	}
 	floats += norm + n*float64(c.Vocab) + 2*float64(T)*float64(c.HeadDim)
@@ -79,7 +94,11 @@ func StatesThatFit(c *Config, B, T int, train bool) int {
 // allocation crash the process. NewState and NewInferenceState check it;
 // callers may check sizes from their flags before any work.
 func CheckStateSize(c *Config, B, T int, train bool) error {
-	need, have := StateBytes(c, B, T, train), MemoryBudget()
+	return checkStateBytes(c, B, T, train, false)
+}
+
+func checkStateBytes(c *Config, B, T int, train, recompute bool) error {
+	need, have := stateBytes(c, B, T, train, recompute), MemoryBudget()
 	if need <= have {
 		return nil
 	}
@@ -102,4 +121,70 @@ func FormatBytes(b int64) string {
 		i++
 	}
 	return fmt.Sprintf("%.1f %ciB", v, "KMGTPE"[i])
+}
+
+// BackwardBytes is the memory a training State's first Backward adds for B
+// sequences of T tokens of a model with config c, training the tensors t
+// selects (nil: all): its scratch gradients of the widest layer, the
+// scratch gradient of the largest partly trainable fused product (q but
+// not k and v, say) or frozen norm, and the matrix products' scratch.
+// The gradients themselves (t.Total values) are the caller's.
+func BackwardBytes(c *Config, B, T int, t *Trainable) int64 {
+	if c.Arch == BERT {
+		return 0
+	}
+	n, H, w, hd := int64(B)*int64(T), int64(c.Hidden), c.maxDims(), int64(c.HeadDim)
+	qkv := int64(w.Heads+2*w.KVHeads) * hd
+	floats := n * (2*H + qkv + int64(w.Heads)*hd + int64(fcWidth(c, w)) + int64(w.Intermediate))
+	if c.QKNorm {
+		floats += int64(w.Heads+w.KVHeads) * hd
+	}
+	if c.PostNorms {
+		floats += n * H
+	}
+	if c.FinalSoftcap > 0 {
+		floats += n * int64(c.Vocab)
+	}
+	if t != nil && !t.All() {
+		floats += t.scratchFloats(c)
+	}
+	widest := max(int(H), int(qkv), fcWidth(c, w), c.Vocab)
+	rows := B * T
+	scratch := max(tensor.MatMulScratchBytes(widest, c.Hidden, rows), tensor.MatMulScratchBytes(rows, widest, c.Hidden),
+		tensor.MatMulScratchBytes(rows, c.Hidden, widest))
+	return 4*floats + scratch
+}
+
+// scratchFloats is the scratch Backward's gradOf takes for a selection:
+// the largest partly trainable or frozen-but-computed span in each slot.
+func (t *Trainable) scratchFloats(c *Config) int64 {
+	refs, gl, err := buildRefs(t.layout, c)
+	if err != nil {
+		return 0
+	}
+	var w, b int
+	need := func(sp span, slot *int, skip bool) {
+		g := t.gradSpanOf(sp)
+		if g.full > 0 && g.n == 0 && (g.parts != nil || !skip) {
+			*slot = max(*slot, g.full)
+		}
+	}
+	need(gl.head, &w, true)
+	need(gl.norm, &w, false)
+	need(gl.normb, &b, true)
+	for i := range refs {
+		r := &refs[i]
+		for _, sp := range []span{r.qkv, r.o, r.fc, r.down} {
+			need(sp, &w, true)
+		}
+		for _, sp := range []span{r.qkvb, r.ob, r.fcb, r.dn, r.norm1b, r.norm2b} {
+			need(sp, &b, true)
+		}
+		for _, sp := range []span{r.norm1, r.norm2, r.postAttn, r.postMLP} {
+			need(sp, &w, false)
+		}
+		need(r.qn, &w, false)
+		need(r.kn, &b, false)
+	}
+	return int64(w + b)
 }

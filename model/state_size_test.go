@@ -9,26 +9,28 @@ import (
 
 // StateBytes predicts what making a state allocates (within 10 %, the
 // rest being per-tensor bookkeeping), for both architectures, uniform or
-// not, for training and inference, plus the logits, which the state's
-// first full pass allocates (TestLogitsAllocatedByTheFirstHead).
+// not, for training (with and without recompute) and inference, plus the
+// logits, which the state's first full pass allocates
+// (TestLogitsAllocatedByTheFirstHead).
 func TestStateBytesMatchesAllocation(t *testing.T) {
 	for name, cfg := range tinyConfigs() {
 		m := randomModel(t, cfg, 1)
-		for _, train := range []bool{false, true} {
+		for _, mode := range []struct{ train, recompute bool }{{false, false}, {true, false}, {true, true}} {
+			train := mode.train
 			const B, T = 8, 16
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
-			st, err := newState(m, B, T, train)
+			st, err := newState(m, B, T, train, mode.recompute)
 			if err != nil {
 				t.Fatal(err)
 			}
 			st.logits = make([]float32, B*T*m.Config.Vocab) // as the first pass does
 			runtime.ReadMemStats(&after)
 			runtime.KeepAlive(st)
-			alloc, want := float64(after.TotalAlloc-before.TotalAlloc), float64(StateBytes(&m.Config, B, T, train))
+			alloc, want := float64(after.TotalAlloc-before.TotalAlloc), float64(stateBytes(&m.Config, B, T, train, mode.recompute))
 			if want > alloc || want < 0.9*alloc {
-				t.Errorf("%s (train %v): StateBytes %g, newState allocated %g", name, train, want, alloc)
+				t.Errorf("%s (%+v): StateBytes %g, newState allocated %g", name, mode, want, alloc)
 			}
 		}
 	}

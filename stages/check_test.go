@@ -24,7 +24,7 @@ stages:
   p4: {uses: prune, with: {model: base, pattern: heads, method: l2}}
   p5: {uses: prune, with: {model: base, sparsity: 1.5, targets: ["(unclosed"]}}
   r1: {uses: retrain, with: {model: base, data: t.txt, steps: 0, schedule: cosin, betas: [0.9]}}
-  r2: {uses: retrain, with: {model: base, data: t.txt, steps: 5, distill: {alpha: 2}}}
+  r2: {uses: retrain, with: {model: base, data: t.txt, steps: 5, distill: {alpha: 2}, trainable: "(1"}}
   e1: {uses: evaluate, with: {model: base}}
   e2: {uses: evaluate, with: {model: base, hellaswag: a.txt, choices: b.jsonl, sample: true}}
   s1: {uses: save, with: {model: base, uniform: round}}
@@ -46,6 +46,7 @@ stages:
 		{10, "betas: want two numbers in [0, 1)"},
 		{11, "distill: distillation needs a teacher"},
 		{11, "distill.alpha: must be in [0, 1], got 2"},
+		{11, "trainable: error parsing regexp"},
 		{12, "nothing to evaluate"},
 		{13, "choices: give hellaswag or choices, not both"},
 		{13, "sample: sampling draws limit tasks: set limit"},

@@ -168,7 +168,7 @@ func retrainMemory(cfg *RetrainConfig) func(pipeline.MemoryQuery) (*pipeline.Sta
 		if T == 0 {
 			T = min(defaultSeqLen, c.MaxPos)
 		}
-		e, err := train.EstimateMemory(c, B, T, teacher)
+		e, err := train.EstimateMemory(c, train.MemoryOptions{B: B, T: T, Teacher: teacher, Trainable: cfg.Trainable, Recompute: cfg.Recompute, Mask: true})
 		if err != nil {
 			return e, nil, err
 		}

@@ -49,7 +49,7 @@ func TestPlanMemoryEstimates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := train.EstimateMemory(&c, 16, 128, nil)
+	tr, err := train.EstimateMemory(&c, train.MemoryOptions{B: 16, T: 128, Mask: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,6 +29,8 @@ import (
 //	seed: 0                # batch sampling
 //	teacher: base          # optional: distil from this stage's model
 //	distill: {temperature: 2, alpha: 0.5}   # [2, 0.5]; see package train for the loss
+//	trainable: 'model\.layers\.(1|2)\.mlp\.'   # [every tensor] RE2 over tensor names: only those are trained
+//	recompute: false       # [false] recompute each block's activations in the backward pass
 //	debug_masks: false     # verify the masks after every step
 //	eval_every: 50         # optional: held-out loss every N steps
 //	eval_data: valid.txt   # [data] text for the held-out loss
@@ -38,7 +40,11 @@ import (
 // zeros, or, for a model without a mask (a pruned model loaded from
 // disk), its exactly-zero prunable weights — stay exactly zero: verified
 // after every step with debug_masks and always at the end, the stage
-// failing with the tensor's name if one moved.
+// failing with the tensor's name if one moved. Tensors that trainable does
+// not match keep their weights bit for bit and cost no gradients or AdamW
+// moments; recompute trades one more forward pass per step for keeping one
+// block's activations instead of every block's (bit-identical results).
+// Both are for language models (see train.Config).
 type RetrainConfig struct {
 	Model       pipeline.Ref   `yaml:"model"`
 	Data        string         `yaml:"data"`
@@ -56,6 +62,8 @@ type RetrainConfig struct {
 	Seed        uint64         `yaml:"seed"`
 	Teacher     pipeline.Ref   `yaml:"teacher"`
 	Distill     *DistillConfig `yaml:"distill"`
+	Trainable   string         `yaml:"trainable,omitempty"`
+	Recompute   bool           `yaml:"recompute,omitempty"`
 	DebugMasks  bool           `yaml:"debug_masks"`
 	EvalEvery   int            `yaml:"eval_every"`
 	EvalData    string         `yaml:"eval_data"`
@@ -137,6 +145,7 @@ func checkRetrain(c *pipeline.Checker, cfg *RetrainConfig) {
 			c.Errorf("distill.alpha", "must be in [0, 1], got %g", d.Alpha)
 		}
 	}
+	checkRegexp(c, "trainable", cfg.Trainable)
 	if cfg.EvalData != "" && cfg.EvalEvery == 0 {
 		c.Errorf("eval_data", "is used every eval_every steps: set eval_every")
 	}
@@ -225,6 +234,9 @@ func runRetrain(ctx context.Context, sc *pipeline.StageContext, cfg *RetrainConf
 	}
 	sc.Log.Info("retrained", "steps", len(res.Steps), "initial_loss", res.InitialLoss, "final_loss", res.FinalLoss, "sparsity", sp)
 	summary := map[string]any{"steps": len(res.Steps), "lr": tcfg.LR, "data": sc.Resolve(cfg.Data), "final_loss": res.FinalLoss}
+	if cfg.Trainable != "" {
+		summary["trainable"] = cfg.Trainable
+	}
 	if !cfg.Teacher.IsZero() {
 		summary["teacher"] = cfg.Teacher.ID
 	}
@@ -257,7 +269,7 @@ func trainConfig(sc *pipeline.StageContext, cfg *RetrainConfig, m *model.Model) 
 		Steps: cfg.Steps, BatchSize: cfg.BatchSize, SeqLen: cfg.SeqLen, LR: cfg.lr(), WarmupSteps: cfg.WarmupSteps,
 		Schedule: train.Schedule(cfg.Schedule), MinLR: cfg.MinLR, Eps: cfg.Eps, WeightDecay: cfg.WeightDecay,
 		GradClip: defaultGradClip, Seed: cfg.Seed, DebugMasks: cfg.DebugMasks, EvalEvery: cfg.EvalEvery,
-		EvalBatches: cfg.EvalBatches,
+		EvalBatches: cfg.EvalBatches, Trainable: cfg.Trainable, Recompute: cfg.Recompute,
 	}
 	if t.SeqLen == 0 {
 		t.SeqLen = min(defaultSeqLen, m.Config.MaxPos)

@@ -2,6 +2,8 @@ package stages
 
 import (
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -70,5 +72,50 @@ name: retrain-loaded
 	}
 	if sp := s.Metrics["sparsity"]; sp < 0.59 {
 		t.Errorf("sparsity %g after retraining a 60 %% sparse model", sp)
+	}
+}
+
+// trainable and recompute reach the trainer: tensors the pattern does not
+// match keep their weights bit for bit, recompute changes nothing, the
+// pattern is in the run record's config and the cache key (a default
+// retrain's key does not mention either), and plan's estimate shrinks.
+func TestRetrainTrainableAndRecompute(t *testing.T) {
+	root := repoRoot(t)
+	src := `version: 1
+stages:
+  base: {uses: load, with: {path: ` + filepath.Join(root, "quickstart", "model") + `}}
+  all: {uses: retrain, with: {model: base, data: ` + filepath.Join(root, "quickstart", "train.txt") + `, steps: 3, batch_size: 2, seq_len: 32}}
+  sel: {uses: retrain, with: {model: base, data: ` + filepath.Join(root, "quickstart", "train.txt") + `, steps: 3, batch_size: 2, seq_len: 32, trainable: 'model\.layers\.1\.mlp\.'}}
+  rec: {uses: retrain, with: {model: base, data: ` + filepath.Join(root, "quickstart", "train.txt") + `, steps: 3, batch_size: 2, seq_len: 32, trainable: 'model\.layers\.1\.mlp\.', recompute: true}}
+`
+	r := parseRecipe(t, t.TempDir(), src)
+	p := r.Plan()
+	r.EstimateMemory(p)
+	mem := map[string]int64{}
+	for _, lvl := range p.Levels {
+		for _, s := range lvl {
+			if s.Memory != nil {
+				mem[s.ID] = s.Memory.Bytes
+			}
+		}
+	}
+	if !(mem["all"] > mem["sel"] && mem["sel"] > mem["rec"] && mem["rec"] > 0) {
+		t.Errorf("plan's estimates: %v; want all > sel > rec", mem)
+	}
+	rec := run(t, r)
+	base, sel, recomputed := modelOf(t, stage(t, rec, "base")).Model, modelOf(t, stage(t, rec, "sel")).Model, modelOf(t, stage(t, rec, "rec")).Model
+	re := regexp.MustCompile(`model\.layers\.1\.mlp\.`)
+	for _, ti := range base.Layout.Tensors {
+		if same := slices.Equal(ti.Of(sel.W), ti.Of(base.W)); same == re.MatchString(ti.Name) {
+			t.Errorf("%s: unchanged %v", ti.Name, same)
+		}
+	}
+	if !slices.Equal(sel.W, recomputed.W) {
+		t.Error("recompute changed the weights")
+	}
+	all, s := stage(t, rec, "all"), stage(t, rec, "sel")
+	if strings.Contains(string(all.Config), "trainable") || strings.Contains(string(all.Config), "recompute") ||
+		!strings.Contains(string(s.Config), `"trainable":"model\\.layers\\.1\\.mlp\\."`) || all.CacheKey == s.CacheKey || s.CacheKey == stage(t, rec, "rec").CacheKey {
+		t.Errorf("configs %s and %s, keys %s %s", all.Config, s.Config, all.CacheKey, s.CacheKey)
 	}
 }

@@ -71,7 +71,7 @@ func TrainClassifier(ctx context.Context, m *model.Model, data, evalData []Examp
 			return nil, fmt.Errorf("train: teacher: %w", err)
 		}
 	}
-	p, err := newStepper(m, &cfg)
+	p, err := newStepper(m, &cfg, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -136,6 +136,9 @@ func (c *Config) validateClassifier(m *model.Model, evalData []Example) error {
 	}
 	if c.EvalEvery < 0 {
 		bad("eval every must not be negative, got %d", c.EvalEvery)
+	}
+	if c.Trainable != "" || c.Recompute {
+		bad("trainable and recompute apply to language models; an encoder classifier trains every tensor with stored activations")
 	}
 	if c.EvalEvery > 0 && (len(evalData) == 0 || c.EvalBatches < 1) {
 		bad("eval every %d needs eval examples and at least one eval batch", c.EvalEvery)

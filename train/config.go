@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 
 	"lopper/model"
 )
@@ -48,6 +49,19 @@ type Config struct {
 	// vocabulary; its sequence length limit must allow SeqLen.
 	Teacher *model.Model
 	Distill Distill
+
+	// Trainable, when set, is an RE2 regular expression over the Hugging
+	// Face tensor names (unanchored): only the tensors it matches are
+	// trained. The others keep their weights bit for bit and get no
+	// gradients (their weight products are skipped) and no AdamW moments.
+	// "" trains every tensor. Language models only.
+	Trainable string
+	// Recompute keeps only each block's input in the forward pass and
+	// recomputes the block's activations just before its backward pass
+	// (model.TrainOptions): one block's activations instead of every
+	// block's, for one more forward pass per step, with bit-identical
+	// results. Language models only.
+	Recompute bool
 
 	// DebugMasks verifies after every step that every pruned weight is
 	// exactly zero; Train always verifies once at the end.
@@ -144,6 +158,11 @@ func (c *Config) Validate(m *model.Model) error {
 		}
 		if !(c.Distill.Alpha >= 0 && c.Distill.Alpha <= 1) {
 			bad("distillation alpha must be in [0, 1], got %g", c.Distill.Alpha)
+		}
+	}
+	if c.Trainable != "" {
+		if _, err := regexp.Compile(c.Trainable); err != nil {
+			bad("trainable %q: %v", c.Trainable, err)
 		}
 	}
 	if c.EvalEvery < 0 {

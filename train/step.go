@@ -9,7 +9,7 @@ import (
 
 // stepper is what every training loop shares once a step's loss and its
 // gradient with respect to the logits are known: the divergence check,
-// the backward pass into fresh gradients, clipping, AdamW at the step's
+// the backward pass into fresh gradients (of the trainable tensors), clipping, AdamW at the step's
 // rate with the masks held, the per-step mask check, and the record.
 type stepper struct {
 	m     *model.Model
@@ -20,8 +20,12 @@ type stepper struct {
 	res   *Result
 }
 
-func newStepper(m *model.Model, cfg *Config) (*stepper, error) {
-	opt, err := model.NewAdamW(m.Layout, model.AdamWConfig{
+// newStepper trains the tensors sel selects (nil: all of them).
+func newStepper(m *model.Model, cfg *Config, sel *model.Trainable) (*stepper, error) {
+	if sel == nil {
+		sel = model.AllTrainable(m.Layout)
+	}
+	opt, err := model.NewAdamWFor(sel, model.AdamWConfig{
 		LR: cfg.LR, Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: cfg.Eps, WeightDecay: cfg.WeightDecay,
 	})
 	if err != nil {
@@ -31,7 +35,7 @@ func newStepper(m *model.Model, cfg *Config) (*stepper, error) {
 	if clip == 0 {
 		clip = math.Inf(1)
 	}
-	return &stepper{m: m, cfg: cfg, opt: opt, grads: make([]float32, m.Layout.Total), clip: clip,
+	return &stepper{m: m, cfg: cfg, opt: opt, grads: make([]float32, sel.Total), clip: clip,
 		res: &Result{Steps: make([]StepStats, 0, cfg.Steps), EvalLoss: math.NaN()}}, nil
 }
 

@@ -35,7 +35,8 @@ type Result struct {
 
 // Train trains m in place for cfg.Steps steps on batches from src and
 // returns the loss curve. Unset optional fields of cfg take their defaults
-// (see Config.WithDefaults). Pruned weights (m.Mask) get zero gradients and
+// (see Config.WithDefaults). Only the tensors cfg.Trainable selects
+// change (every tensor by default). Pruned weights (m.Mask) get zero gradients and
 // stay exactly zero; that is verified after every step with
 // cfg.DebugMasks and always after the last, the error naming the tensor. A
 // non-finite loss stops training with an error naming the step. Train
@@ -53,7 +54,11 @@ func Train(ctx context.Context, m *model.Model, src Source, cfg Config) (*Result
 		return nil, fmt.Errorf("train: the model's masks do not hold before training: %w", err)
 	}
 	B, T, V := cfg.BatchSize, cfg.SeqLen, m.Config.Vocab
-	st, err := model.NewState(m, B, T)
+	sel, err := model.NewTrainable(m.Layout, cfg.Trainable)
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	st, err := model.NewTrainState(m, B, T, model.TrainOptions{Trainable: sel, Recompute: cfg.Recompute})
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
@@ -63,7 +68,7 @@ func Train(ctx context.Context, m *model.Model, src Source, cfg Config) (*Result
 			return nil, fmt.Errorf("train: teacher: %w", err)
 		}
 	}
-	p, err := newStepper(m, &cfg)
+	p, err := newStepper(m, &cfg, sel)
 	if err != nil {
 		return nil, err
 	}

@@ -179,6 +179,19 @@ func (w *Writer) write(ts []TensorInfo) error {
 	return nil
 }
 
+// Pending returns the tensors of the layout not written yet, in layout
+// order: what a caller who wrote some tensors as they were ready still
+// has to write before Commit.
+func (w *Writer) Pending() []TensorInfo {
+	var out []TensorInfo
+	for i, t := range w.m.Layout.Tensors {
+		if !w.given[i] {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // encode writes one planned tensor from m.W at its place in the file.
 func (w *Writer) encode(t plannedTensor) error {
 	out := t.out
@@ -211,10 +224,8 @@ func (w *Writer) Commit() error {
 }
 
 func (w *Writer) commit() error {
-	for i, t := range w.m.Layout.Tensors {
-		if !w.given[i] {
-			return fmt.Errorf("tensor %q was never written", t.Name)
-		}
+	if p := w.Pending(); len(p) > 0 {
+		return fmt.Errorf("tensor %q was never written", p[0].Name)
 	}
 	err := w.f.Sync()
 	if cerr := w.f.Close(); err == nil {

@@ -195,6 +195,8 @@ func (w *Writer) Pending() []TensorInfo {
 // encode writes one planned tensor from m.W at its place in the file.
 func (w *Writer) encode(t plannedTensor) error {
 	out := t.out
+	// lazy: pin/unpin here (W[lo:hi] must hold the tensor's weights: its
+	// callers pin it; or Write pins and unpins what it encodes itself)
 	out.Data = w.m.W[t.lo:t.hi]
 	w.bw.Reset(io.NewOffsetWriter(w.f, w.plan.dataStart+t.at))
 	var err error

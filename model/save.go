@@ -1,13 +1,12 @@
 package model
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
+	"sort"
 
 	"lopper/internal/fsx"
 )
@@ -43,48 +42,27 @@ type lopperDoc struct {
 // refused), clears temporaries that a killed save left next to dir, then
 // writes and fsyncs everything in a locked temporary directory next to dir
 // and swaps it in (fsx.TempDir.Commit), so dir is always complete, old or
-// new. Save, Load, Save gives byte-identical files.
+// new. Save, Load, Save gives byte-identical files. Save is NewWriter,
+// Write of every tensor and Commit.
 func (m *Model) Save(dir string, opts SaveOptions) error {
-	err := m.save(dir, opts)
+	w, err := m.NewWriter(dir, opts)
+	if err != nil {
+		return err
+	}
+	if err := w.Write(m.Layout.Tensors...); err != nil {
+		return errors.Join(err, w.Abort())
+	}
+	return w.Commit()
+}
+
+// saveError names dir in err, unless err is a Guard's refusal (which names
+// it already).
+func saveError(dir string, err error) error {
 	var refused *fsx.RefusedError
-	if err == nil || errors.As(err, &refused) { // a refusal names dir already
+	if err == nil || errors.As(err, &refused) {
 		return err
 	}
 	return fmt.Errorf("save %s: %w", dir, err)
-}
-
-func (m *Model) save(dir string, opts SaveOptions) (err error) {
-	files, err := m.render(opts)
-	if err != nil {
-		return err
-	}
-	parent, base := filepath.Split(filepath.Clean(dir))
-	if parent == "" {
-		parent = "."
-	}
-	if base == "" || base == "." || base == ".." || base == string(filepath.Separator) {
-		return errors.New("need a directory name to create or replace")
-	}
-	g := opts.Guard
-	if g.Owned == nil {
-		g.Owned = CheckSavedDir
-	}
-	if err := g.Check(dir); err != nil {
-		return err
-	}
-	if _, err := fsx.RemoveStale(parent, base); err != nil {
-		return err
-	}
-	tmp, err := fsx.NewTempDir(dir)
-	if err != nil {
-		return err
-	}
-	for _, f := range files {
-		if err := writeFileSync(filepath.Join(tmp.Path, f.name), f.write); err != nil {
-			return errors.Join(fmt.Errorf("%s: %w", f.name, err), tmp.Discard())
-		}
-	}
-	return tmp.Commit(dir)
 }
 
 // savedFiles are the names Save writes.
@@ -119,46 +97,56 @@ func CheckSavedDir(dir string) error {
 }
 
 // SavedSize returns how many bytes Save(dir, opts) writes (every file of
-// the directory), without touching the disk: the files are rendered into a
-// counter. Structured pruning and a smaller dtype shrink it; unstructured
-// sparsity does not (safetensors stores dense tensors).
+// the directory), without touching the disk. Structured pruning and a
+// smaller dtype shrink it; unstructured sparsity does not (safetensors
+// stores dense tensors).
 func (m *Model) SavedSize(opts SaveOptions) (int64, error) {
-	files, err := m.render(opts)
+	p, err := m.planSave(opts)
 	if err != nil {
 		return 0, err
 	}
-	var n byteCounter
-	for _, f := range files {
-		if err := f.write(&n); err != nil {
-			return 0, fmt.Errorf("%s: %w", f.name, err)
-		}
+	n := int64(len(p.config)+len(p.meta)+len(m.TokenizerJSON)) + p.dataStart
+	for _, t := range p.tensors {
+		n += t.bytes()
 	}
-	return int64(n), nil
+	return n, nil
 }
 
-type byteCounter int64
-
-func (c *byteCounter) Write(p []byte) (int, error) {
-	*c += byteCounter(len(p))
-	return len(p), nil
+// savePlan is what a save writes, decided before any weight is encoded:
+// the small files' bytes, and the safetensors header with every tensor's
+// place in the file.
+type savePlan struct {
+	config, meta []byte
+	header       []byte // padded JSON header
+	dataStart    int64  // 8 + len(header): where the data section begins
+	// tensors are the stored tensors, sorted by name (the file's order).
+	tensors []plannedTensor
 }
 
-// outFile is one file of a saved model directory.
-type outFile struct {
-	name  string
-	write func(w io.Writer) error
+// plannedTensor is one tensor of the safetensors file: the span [lo, hi)
+// of W that holds it (a fused tensor's parts are adjacent in the layout),
+// the layout tensors that make it up, and where its bytes begin in the
+// data section.
+type plannedTensor struct {
+	out    stOut // Data is nil: W[lo:hi] when written
+	lo, hi int
+	parts  []int // indices into Layout.Tensors
+	at     int64
 }
 
-// render prepares the files of a save without touching the disk.
-func (m *Model) render(opts SaveOptions) ([]outFile, error) {
+func (t plannedTensor) bytes() int64 { return int64(t.hi-t.lo) * int64(t.out.DType.Size()) }
+
+// planSave decides what Save writes without touching the disk or reading
+// the weights: every check that can fail before writing is made here.
+func (m *Model) planSave(opts SaveOptions) (*savePlan, error) {
 	if err := m.checkShapes(); err != nil {
 		return nil, err
 	}
 	if opts.DType != "" && !opts.DType.Supported() {
 		return nil, fmt.Errorf("cannot write dtype %q (want F32, F16 or BF16)", opts.DType)
 	}
-	ts := make([]stOut, 0, len(m.Layout.Tensors))
-	torch, end := "", 0 // end: where the last tensor of ts ends in W
+	ts := make([]plannedTensor, 0, len(m.Layout.Tensors))
+	torch := ""
 	for i, t := range m.Layout.Tensors {
 		dt := t.DType
 		if opts.DType != "" {
@@ -174,19 +162,34 @@ func (m *Model) render(opts SaveOptions) ([]outFile, error) {
 			// The next rows of the fused tensor before it (adjacent in the
 			// layout, in stored order).
 			prev := &ts[len(ts)-1]
-			if prev.Name != t.Stored || prev.Shape[0] != t.StoredRow || end != t.Offset {
+			if prev.out.Name != t.Stored || prev.out.Shape[0] != t.StoredRow || prev.hi != t.Offset {
 				return nil, fmt.Errorf("tensor %q: rows %d… of %q do not follow its rows before in the layout", t.Name, t.StoredRow, t.Stored)
 			}
-			if prev.DType != dt {
-				return nil, fmt.Errorf("tensor %q: dtype %s, but the rows of %q before it are %s; a fused tensor has one dtype", t.Name, dt, t.Stored, prev.DType)
+			if prev.out.DType != dt {
+				return nil, fmt.Errorf("tensor %q: dtype %s, but the rows of %q before it are %s; a fused tensor has one dtype", t.Name, dt, t.Stored, prev.out.DType)
 			}
-			prev.Shape = []int{prev.Shape[0] + t.Rows(), prev.Shape[1]}
-			prev.Data = prev.Data[:len(prev.Data)+t.Size]
-			end += t.Size
+			prev.out.Shape = []int{prev.out.Shape[0] + t.Rows(), prev.out.Shape[1]}
+			prev.hi += t.Size
+			prev.parts = append(prev.parts, i)
 			continue
 		}
-		ts = append(ts, stOut{Name: t.StoredName(), DType: dt, Shape: t.Shape, Transposed: t.Transposed, Data: t.Of(m.W)})
-		end = t.Offset + t.Size
+		ts = append(ts, plannedTensor{
+			out: stOut{Name: t.StoredName(), DType: dt, Shape: t.Shape, Transposed: t.Transposed},
+			lo:  t.Offset, hi: t.Offset + t.Size, parts: []int{i},
+		})
+	}
+	sort.Slice(ts, func(i, j int) bool { return ts[i].out.Name < ts[j].out.Name })
+	outs := make([]stOut, len(ts))
+	var at int64
+	for i := range ts {
+		ts[i].at = at
+		at += ts[i].bytes()
+		outs[i] = ts[i].out
+		outs[i].Data = m.W[ts[i].lo:ts[i].hi] // only its length is read
+	}
+	hdr, err := stHeaderBytes(outs)
+	if err != nil {
+		return nil, err
 	}
 	cfg, err := m.Config.MarshalHF(torch)
 	if err != nil {
@@ -196,15 +199,7 @@ func (m *Model) render(opts SaveOptions) ([]outFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	files := []outFile{
-		{configFile, writeBytes(cfg)},
-		{weightsFile, func(w io.Writer) error { return writeSafetensors(w, ts) }},
-		{metaFile, writeBytes(meta)},
-	}
-	if m.TokenizerJSON != nil {
-		files = append(files, outFile{tokenizerFile, writeBytes(m.TokenizerJSON)})
-	}
-	return files, nil
+	return &savePlan{config: cfg, meta: meta, header: hdr, dataStart: 8 + int64(len(hdr)), tensors: ts}, nil
 }
 
 func (m *Model) lopperJSON(meta json.RawMessage) ([]byte, error) {
@@ -229,24 +224,13 @@ func (m *Model) lopperJSON(meta json.RawMessage) ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-func writeBytes(b []byte) func(io.Writer) error {
-	return func(w io.Writer) error {
-		_, err := w.Write(b)
-		return err
-	}
-}
-
-// writeFileSync creates path, fills it through a buffer and fsyncs it.
-func writeFileSync(path string, fill func(io.Writer) error) error {
+// writeFileSync creates path with data and fsyncs it.
+func writeFileSync(path string, data []byte) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return err
 	}
-	bw := bufio.NewWriterSize(f, 1<<20)
-	err = fill(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
+	_, err = f.Write(data)
 	if err == nil {
 		err = f.Sync()
 	}

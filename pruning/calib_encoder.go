@@ -222,8 +222,9 @@ func encoderStats(ctx context.Context, m *model.Model, c *Calibration, stats *st
 // with targets in order, every example runs through the model as it now
 // is (the earlier blocks already pruned) while block l's inputs are
 // collected; step then prunes block l. The blocks after l run too (the
-// classifier has no partial pass), which costs time, not results.
-func encoderSequential(ctx context.Context, w *model.Model, c *Calibration, kinds statKinds, byBlock [][]model.TensorInfo, step blockStep, progress ProgressFunc) error {
+// classifier has no partial pass), which costs time, not results; so
+// done is told of every block only at the end.
+func encoderSequential(ctx context.Context, w *model.Model, c *Calibration, kinds statKinds, byBlock [][]model.TensorInfo, step blockStep, done blockDone, progress ProgressFunc) error {
 	last := lastTargetBlock(byBlock)
 	if last < 0 {
 		return nil
@@ -240,6 +241,13 @@ func encoderSequential(ctx context.Context, w *model.Model, c *Calibration, kind
 			}
 		}
 		p.to(l + 1)
+	}
+	for l := 0; l <= last; l++ { // every pass above read every block
+		if len(byBlock[l]) > 0 {
+			if err := done(l); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"lopper/model"
 )
 
 // Method is an importance criterion.
@@ -147,6 +149,16 @@ type Options struct {
 	// Progress, if set, is told how far the work has come (see
 	// ProgressFunc); it does not change the result.
 	Progress ProgressFunc
+	// Done, if set, is told which targets are final, so that a caller can
+	// save them (model.Writer) while the others are pruned: unstructured
+	// and N:M pruning call it with the model being pruned (m itself under
+	// PruneInPlace, the copy Prune returns otherwise) and targets whose
+	// weights are pruned and masked and which pruning will not read again,
+	// every target exactly once, before returning; Streaming says when. An
+	// error from Done stops pruning and is returned. The report's counts of
+	// a target are taken when it is handed over. Structured patterns never
+	// call it (they build a new model: save that).
+	Done func(w *model.Model, ts []model.TensorInfo) error
 }
 
 // CheckSparsity is the one rule for a requested sparsity, shared by

@@ -50,15 +50,18 @@ func pruneModel(ctx context.Context, m *model.Model, o Options, inPlace bool) (*
 	if !inPlace {
 		out = m.Clone()
 	}
+	// lazy: pin/unpin here (newReport above, workingMask and zeroPruned
+	// below read every target once before pruning: pin each in turn)
 	mask := workingMask(out, targets)
 	zeroPruned(out.W, mask, targets)
+	fin := newFinisher(out, mask, rep, targets, o.Done)
 	switch {
 	case o.Method == SparseGPT:
-		rep.LayerSparsity, err = pruneSparseGPT(ctx, out, mask, targets, o)
+		rep.LayerSparsity, err = pruneSparseGPT(ctx, out, mask, targets, o, fin)
 	case o.Method == Wanda && o.CalibMode == Sequential:
-		rep.LayerSparsity, err = pruneWandaSequential(ctx, out, mask, targets, o)
+		rep.LayerSparsity, err = pruneWandaSequential(ctx, out, mask, targets, o, fin)
 	case byTensor(o):
-		err = pruneByTensor(ctx, out, mask, targets, o)
+		err = pruneByTensor(ctx, out, mask, targets, o, fin)
 	default:
 		scores := make([]float32, out.Layout.Total)
 		if err = scoreTargets(ctx, out, o.Method, targets, o.Calib, o.Seed, scores, o.Progress); err == nil {
@@ -70,8 +73,12 @@ func pruneModel(ctx context.Context, m *model.Model, o Options, inPlace bool) (*
 		return nil, nil, err
 	}
 	out.Mask = mask
-	out.ApplyMask()
-	rep.finish(out, targets)
+	if fin == nil {
+		out.ApplyMask()
+		rep.finish(out, targets)
+	} else if err := fin.end(); err != nil {
+		return nil, nil, err
+	}
 	return out, rep, nil
 }
 
@@ -119,6 +126,11 @@ func PruneScored(ctx context.Context, m *model.Model, sc *Scores, o Options) (*m
 	out.Mask = mask
 	out.ApplyMask()
 	rep.finish(out, sc.Targets)
+	if o.Done != nil {
+		if err := o.Done(out, sc.Targets); err != nil {
+			return nil, nil, err
+		}
+	}
 	return out, rep, nil
 }
 

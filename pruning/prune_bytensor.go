@@ -27,10 +27,10 @@ func byTensor(o Options) bool {
 }
 
 // pruneByTensor scores and prunes the targets of w one at a time, into
-// mask. Wanda's statistics come from one pass over the calibration windows
+// mask, handing each to fin when it is pruned. Wanda's statistics come from one pass over the calibration windows
 // first. Progress: the calibration windows (Wanda), then the tensors
 // pruned.
-func pruneByTensor(ctx context.Context, w *model.Model, mask []byte, targets []model.TensorInfo, o Options) error {
+func pruneByTensor(ctx context.Context, w *model.Model, mask []byte, targets []model.TensorInfo, o Options, fin *finisher) error {
 	var stats *statSet
 	if o.Method == Wanda {
 		var err error
@@ -44,6 +44,7 @@ func pruneByTensor(ctx context.Context, w *model.Model, mask []byte, targets []m
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		// lazy: pin/unpin here (pin t; it may go once fin has it)
 		if cap(buf) < t.Size {
 			buf = make([]float32, t.Size)
 		}
@@ -70,6 +71,9 @@ func pruneByTensor(ctx context.Context, w *model.Model, mask []byte, targets []m
 			return err
 		}
 		selectMask(o, w, one, scores, mask[t.Offset:t.Offset+t.Size], nil, nil)
+		if err := fin.finish([]model.TensorInfo{t}); err != nil {
+			return err
+		}
 		p.add(1)
 	}
 	return nil

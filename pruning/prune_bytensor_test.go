@@ -61,7 +61,7 @@ func TestPruneByTensorMatchesScoringAll(t *testing.T) {
 				one := m.Clone()
 				gotMask := workingMask(one, targets)
 				zeroPruned(one.W, gotMask, targets)
-				if err := pruneByTensor(context.Background(), one, gotMask, targets, n); err != nil {
+				if err := pruneByTensor(context.Background(), one, gotMask, targets, n, nil); err != nil {
 					t.Fatal(err)
 				}
 				if !slices.Equal(gotMask, wantMask) {

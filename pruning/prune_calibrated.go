@@ -9,7 +9,8 @@ import (
 
 // The calibrated drivers: Wanda block by block and SparseGPT. Both prune w
 // (a clone that Prune owns) in place, block by block, so that each block's
-// statistics see the earlier blocks pruned.
+// statistics see the earlier blocks pruned, and hand each block's targets
+// to fin once nothing reads them again.
 
 // calibratedBlocks groups targets by block, refusing targets outside the
 // blocks (only the blocks' linear layers have calibration inputs), and
@@ -30,7 +31,7 @@ func calibratedBlocks(ctx context.Context, m *model.Model, targets []model.Tenso
 // pruneWandaSequential prunes with Wanda scores computed block by block
 // (Sun et al.'s prune_wanda). It returns OWL's per-block sparsities when
 // the scope is OWL.
-func pruneWandaSequential(ctx context.Context, w *model.Model, mask []byte, targets []model.TensorInfo, o Options) ([]float64, error) {
+func pruneWandaSequential(ctx context.Context, w *model.Model, mask []byte, targets []model.TensorInfo, o Options, fin *finisher) ([]float64, error) {
 	byBlock, layerS, err := calibratedBlocks(ctx, w, targets, o)
 	if err != nil {
 		return nil, err
@@ -54,7 +55,8 @@ func pruneWandaSequential(ctx context.Context, w *model.Model, mask []byte, targ
 		zeroPruned(w.W[lo:hi], mask[lo:hi], ts)
 		return nil
 	}
-	return layerS, calibrateSequential(ctx, w, o.Calib, statNorms, byBlock, step, o.Progress)
+	done := func(l int) error { return fin.finish(byBlock[l]) }
+	return layerS, calibrateSequential(ctx, w, o.Calib, statNorms, byBlock, step, done, o.Progress)
 }
 
 // owlFromWanda returns OWL's per-block sparsities from Wanda scores of the
@@ -80,7 +82,7 @@ func owlFromWanda(ctx context.Context, m *model.Model, targets []model.TensorInf
 // returns OWL's per-block sparsities when the scope is OWL. Progress
 // counts the tensors pruned (in one-pass mode after the calibration
 // windows).
-func pruneSparseGPT(ctx context.Context, w *model.Model, mask []byte, targets []model.TensorInfo, o Options) ([]float64, error) {
+func pruneSparseGPT(ctx context.Context, w *model.Model, mask []byte, targets []model.TensorInfo, o Options, fin *finisher) ([]float64, error) {
 	byBlock, layerS, err := calibratedBlocks(ctx, w, targets, o)
 	if err != nil {
 		return nil, err
@@ -123,14 +125,19 @@ func pruneSparseGPT(ctx context.Context, w *model.Model, mask []byte, targets []
 		}
 		p = o.Progress.start(len(targets), UnitTensorsPruned)
 		for l := range byBlock {
+			// lazy: pin/unpin here (pin block l; it may go once fin has it)
 			if err := step(l, stats); err != nil {
+				return nil, err
+			}
+			if err := fin.finish(byBlock[l]); err != nil {
 				return nil, err
 			}
 		}
 		return layerS, nil
 	}
 	p = o.Progress.start(len(targets), UnitTensorsPruned)
-	return layerS, calibrateSequential(ctx, w, o.Calib, statHessian, byBlock, step, nil)
+	done := func(l int) error { return fin.finish(byBlock[l]) }
+	return layerS, calibrateSequential(ctx, w, o.Calib, statHessian, byBlock, step, done, nil)
 }
 
 // rebase returns ts with offsets relative to the start of their span in

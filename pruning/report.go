@@ -109,6 +109,11 @@ func (r *Report) finish(out *model.Model, targets []model.TensorInfo) {
 	par.For(len(targets), func(i int) {
 		r.Tensors[i].NonZeroAfter = out.NonZero(targets[i])
 	})
+	r.total()
+}
+
+// total sums the targets' non-zeros after pruning.
+func (r *Report) total() {
 	r.NonZeroAfter = 0
 	for _, t := range r.Tensors {
 		r.NonZeroAfter += t.NonZeroAfter

@@ -10,21 +10,25 @@ import (
 // the statistics of their inputs collected on the dense block.
 type blockStep func(layer int, stats *statSet) error
 
+// blockDone is told that block layer's targets are final and that the
+// calibration will not read the block again.
+type blockDone func(layer int) error
+
 // calibrateSequential runs the calibration windows through w block by
 // block, as the Wanda and SparseGPT reference code does: the windows are
 // embedded once; for each block with targets, the block runs on a copy of
 // its inputs with a hook collecting the statistics of its linear layers'
 // inputs, step prunes the block (mutating w.W), and the block's outputs are
 // then recomputed from the same inputs with the pruned weights, becoming
-// the next block's inputs. Memory: the calibration set's hidden states plus
+// the next block's inputs; done is then told the block is finished. Memory: the calibration set's hidden states plus
 // one batch of one block's activations. Progress counts the blocks done,
 // 0..last block with targets.
-func calibrateSequential(ctx context.Context, w *model.Model, cal *Calibration, kinds statKinds, byBlock [][]model.TensorInfo, step blockStep, progress ProgressFunc) error {
+func calibrateSequential(ctx context.Context, w *model.Model, cal *Calibration, kinds statKinds, byBlock [][]model.TensorInfo, step blockStep, done blockDone, progress ProgressFunc) error {
 	if enc, err := forEncoder(w, cal); enc || err != nil {
 		if err != nil {
 			return err
 		}
-		return encoderSequential(ctx, w, cal, kinds, byBlock, step, progress)
+		return encoderSequential(ctx, w, cal, kinds, byBlock, step, done, progress)
 	}
 	last := lastTargetBlock(byBlock)
 	if last < 0 {
@@ -59,6 +63,8 @@ func calibrateSequential(ctx context.Context, w *model.Model, cal *Calibration, 
 		return nil
 	}
 	for l := 0; l <= last; l++ {
+		// lazy: pin/unpin here (block l is read by the forwards and
+		// written by step; its targets may go once done has them)
 		if len(byBlock[l]) > 0 {
 			stats := newStatSet(kinds, byBlock[l])
 			err := forBatches(func(x []float32, b int) error {
@@ -78,6 +84,12 @@ func calibrateSequential(ctx context.Context, w *model.Model, cal *Calibration, 
 				return st.BlockForward(l, x, b, T, nil)
 			})
 			if err != nil {
+				return err
+			}
+		}
+		if len(byBlock[l]) > 0 {
+			// Its outputs are computed: nothing reads block l again.
+			if err := done(l); err != nil {
 				return err
 			}
 		}

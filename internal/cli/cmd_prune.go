@@ -132,6 +132,12 @@ func runPrune(ctx context.Context, a *app, args []string) int {
 			return exitFailed
 		}
 	}
+	save, err := f.startSave(a, m, &o, guard)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "lopper prune: %s\n", refusalHint(err, "--force"))
+		return exitFailed
+	}
+	defer save.abort(a)
 	a.log.Info("pruning", "model", f.model, "method", o.Method, "pattern", o.Pattern.String(), "sparsity", o.Sparsity)
 	finish := func() {}
 	if isTerminal(a.stderr) {
@@ -151,13 +157,9 @@ func runPrune(ctx context.Context, a *app, args []string) int {
 	if !ok {
 		return exitInterrupted
 	}
-	if err := f.checkUniform(a, out); err != nil {
-		fmt.Fprintf(a.stderr, "lopper prune: %v\n", err)
-		return exitFailed
-	}
 	meta, err := json.Marshal(pruneMetadata{Command: "prune", Source: f.model, Report: rep, Previous: m.Meta})
 	if err == nil {
-		err = out.Save(f.out, model.SaveOptions{Metadata: meta, Guard: guard})
+		err = save.finish(a, out, meta)
 	}
 	release()
 	if err != nil {

@@ -1,0 +1,89 @@
+package cli
+
+import (
+	"encoding/json"
+
+	"lopper/internal/fsx"
+	"lopper/model"
+	"lopper/pruning"
+)
+
+// How lopper prune saves its result. Unstructured and N:M pruning change
+// the weights of the model in place and nothing else, so the output
+// directory is started before pruning (model.Writer: the header, config
+// and tokenizer are known) and each target is written as soon as pruning
+// hands it over (pruning.Options.Done): tensor by tensor, block by block,
+// or all at the end, as pruning.Streaming says; the other tensors follow
+// after pruning, then lopper.json with the report, and the directory is
+// committed. Structured patterns build a new model, saved at the end. The
+// bytes are the same either way.
+
+// pruneSaver writes lopper prune's result.
+type pruneSaver struct {
+	f     *pruneFlags
+	guard fsx.Guard
+	// w streams the result; nil saves it at the end with Model.Save.
+	w *model.Writer
+}
+
+// startSave starts the output directory for pruning m with o, and sets
+// o.Done to write what pruning finishes, when the result can be streamed.
+// It logs (debug) how the result will be saved.
+func (f *pruneFlags) startSave(a *app, m *model.Model, o *pruning.Options, guard fsx.Guard) (*pruneSaver, error) {
+	s := &pruneSaver{f: f, guard: guard}
+	mode := pruning.Streaming(m, *o)
+	if mode == "" {
+		a.log.Debug("saving the pruned model at the end", "out", f.out, "why", "a structured pattern builds a new model")
+		return s, nil
+	}
+	a.log.Debug("saving the pruned model as pruning finishes its tensors", "out", f.out, "streaming", mode)
+	// Pruning in place leaves the config as it is: the save's rule can be
+	// checked now.
+	if err := f.checkUniform(a, m); err != nil {
+		return nil, err
+	}
+	w, err := m.NewWriter(f.out, model.SaveOptions{Guard: guard})
+	if err != nil {
+		return nil, err
+	}
+	s.w = w
+	o.Done = func(_ *model.Model, ts []model.TensorInfo) error {
+		// lazy: pin/unpin here (unpin ts once written: pruning is done with them)
+		return w.Write(ts...)
+	}
+	return s, nil
+}
+
+// finish saves out, the pruned model, with meta as lopper.json's metadata:
+// the tensors pruning did not hand over are written and the directory
+// committed, or out is saved whole.
+func (s *pruneSaver) finish(a *app, out *model.Model, meta json.RawMessage) error {
+	if s.w == nil {
+		if err := s.f.checkUniform(a, out); err != nil {
+			return err
+		}
+		return out.Save(s.f.out, model.SaveOptions{Metadata: meta, Guard: s.guard})
+	}
+	for _, t := range s.w.Pending() {
+		// lazy: pin/unpin here (pin t, write it, unpin it)
+		if err := s.w.Write(t); err != nil {
+			return err
+		}
+	}
+	if err := s.w.SetMetadata(meta); err != nil {
+		return err
+	}
+	return s.w.Commit()
+}
+
+// abort removes a streamed save that was not committed; it does nothing
+// after finish or for a save at the end. A failure to remove is logged:
+// the next save to the same place clears what is left (fsx.RemoveStale).
+func (s *pruneSaver) abort(a *app) {
+	if s == nil || s.w == nil {
+		return
+	}
+	if err := s.w.Abort(); err != nil {
+		a.log.Warn("could not remove the unfinished output", "out", s.f.out, "error", err)
+	}
+}

@@ -12,6 +12,9 @@ import (
 // logits of the last Forward on this training State. Entries the model's
 // Mask prunes are set to exactly zero.
 func (s *State) Backward(dlogits, grads []float32) error {
+	if s.m.Lazy() {
+		return errTrainLazy
+	}
 	if !s.train {
 		return errors.New("backward: an inference State keeps no activations (use NewState)")
 	}

@@ -41,7 +41,13 @@ func (m *Model) NonFinite(t TensorInfo) int {
 // nonFiniteAt describes element i of the tensor called name, of the given
 // shape, whose weights are w.
 func nonFiniteAt(name string, shape []int, w []float32, i int) string {
-	return fmt.Sprintf("tensor %q: element %d (of shape %v, [out, in] order) is %g", name, i, shape, w[i])
+	return nonFiniteValue(name, shape, i, w[i])
+}
+
+// nonFiniteValue describes element i, of value v, of the tensor called
+// name, of the given shape.
+func nonFiniteValue(name string, shape []int, i int, v float32) string {
+	return fmt.Sprintf("tensor %q: element %d (of shape %v, [out, in] order) is %g", name, i, shape, v)
 }
 
 // firstNonFinite is the index of the first NaN or ±Inf in x, or -1.

@@ -97,3 +97,28 @@ func ForwardBytes(c *Config, B, T int, logits bool) int64 {
 	}
 	return n + tensor.MatMulScratchBytes(B*T, widest, c.Hidden)
 }
+
+// StreamedWeightBytes is the float32 memory of the weights that a lazy
+// model (Open) holds while passes forward passes run at once: the tensors
+// outside the blocks (embeddings, final norm, head), pinned by every
+// Forward and shared, and the largest block once per pass.
+func StreamedWeightBytes(c *Config, passes int) (outer, blocks int64, err error) {
+	l, err := NewLayout(c)
+	if err != nil {
+		return 0, 0, err
+	}
+	var largest int64
+	for _, t := range l.Tensors {
+		if t.Layer < 0 {
+			outer += 4 * int64(t.Size)
+		}
+	}
+	for i := range c.Layers {
+		var b int64
+		for _, t := range l.BlockTensors(i) {
+			b += 4 * int64(t.Size)
+		}
+		largest = max(largest, b)
+	}
+	return outer, int64(max(passes, 1)) * largest, nil
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // Open is LoadContext without reading the weights: it makes the same
@@ -50,6 +51,7 @@ func Open(ctx context.Context, dir string, opts LoadOptions) (_ *Model, err erro
 	if err := ck.finish(ctx, m); err != nil {
 		return nil, err
 	}
+	m.lazy.finite.Store(opts.CheckFinite)
 	return m, nil
 }
 
@@ -59,6 +61,8 @@ type residency struct {
 	src   *tensorSource
 	files []*stFile
 	raw   []byte // W's anonymous mapping (nil where W is a plain allocation)
+
+	finite atomic.Bool // every weight was found finite (Open, CheckFinite)
 
 	mu     sync.Mutex // guards state and closed
 	state  []tensorState

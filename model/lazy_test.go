@@ -260,3 +260,30 @@ func TestOpenAcceptsEqualTiedHead(t *testing.T) {
 		t.Errorf("the embedding has %d pins, resident %v after Open", st.pins, st.resident)
 	}
 }
+
+// CheckFinite of a lazy model opened without the check pins and scans
+// each tensor, finding what Load's model holds; it leaves nothing pinned.
+func TestLazyCheckFinite(t *testing.T) {
+	m := randomModel(t, tinyConfigs()["gpt2-tanh-nonuniform"], 4)
+	name := "transformer.h.1.mlp.c_proj.weight"
+	m.Param(name)[7] = float32(math.NaN())
+	dir := t.TempDir()
+	if err := m.Save(dir, SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := Load(dir, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := loaded.CheckFinite()
+	lazy := openLazy(t, dir, LoadOptions{})
+	got := lazy.CheckFinite()
+	if want == nil || got == nil || got.Error() != want.Error() || !strings.Contains(got.Error(), name) {
+		t.Errorf("lazy: %v\nloaded: %v", got, want)
+	}
+	for i, st := range lazy.lazy.state {
+		if st.pins != 0 || st.resident {
+			t.Errorf("%s: %d pins, resident %v after CheckFinite", lazy.Layout.Tensors[i].Name, st.pins, st.resident)
+		}
+	}
+}

@@ -69,6 +69,16 @@ func runEval(ctx context.Context, a *app, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
+	if f.speed {
+		// Checked before any work: --batch and --seq-len must fit (a
+		// config.json that cannot be read is reported by the load).
+		if c, err := model.LoadConfig(f.model); err == nil {
+			if err := eval.CheckSpeed(&model.Model{Config: c}, eval.SpeedOptions{Batch: f.batch, SeqLen: f.seqLen}); err != nil {
+				fmt.Fprintf(a.stderr, "lopper eval: %v (lower --batch or --seq-len)\n", err)
+				return exitUsage
+			}
+		}
+	}
 	plan, err := f.planMemory(a, mm)
 	if err != nil {
 		fmt.Fprintf(a.stderr, "lopper eval: %v\n", err)
@@ -84,13 +94,6 @@ func runEval(ctx context.Context, a *app, args []string) int {
 
 // run evaluates m, loaded as plan says, and prints the result.
 func (f *evalFlags) run(ctx context.Context, a *app, m *model.Model, plan evalMemoryPlan) int {
-	if f.speed {
-		// Checked before any evaluation runs: --batch and --seq-len must fit.
-		if err := eval.CheckSpeed(m, eval.SpeedOptions{Batch: f.batch, SeqLen: f.seqLen}); err != nil {
-			fmt.Fprintf(a.stderr, "lopper eval: %v (lower --batch or --seq-len)\n", err)
-			return exitUsage
-		}
-	}
 	out, err := f.evaluate(ctx, m, progressOn(a.stderr, "eval"))
 	if err == nil {
 		out.Memory = plan

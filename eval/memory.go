@@ -51,11 +51,11 @@ func estimateText(c *model.Config, o TextOptions, textBytes int64, streamed bool
 func AddWeights(e *model.MemoryEstimate, c *model.Config, streamed bool, passes int) error {
 	if !streamed {
 		w, err := model.WeightBytes(c)
-		e.Add("weights", w)
+		e.AddWeights("weights", w)
 		return err
 	}
 	outer, blocks, err := model.StreamedWeightBytes(c, passes)
-	e.Add("weights outside the blocks (embeddings, head)", outer)
-	e.Add(fmt.Sprintf("pinned blocks (%d × the largest)", max(passes, 1)), blocks)
+	e.AddWeights("weights outside the blocks (embeddings, head)", outer)
+	e.AddWeights(fmt.Sprintf("weights of the pinned blocks (%d × the largest)", max(passes, 1)), blocks)
 	return err
 }

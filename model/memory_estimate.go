@@ -11,6 +11,8 @@ import (
 type MemoryPart struct {
 	What  string `json:"what"`
 	Bytes int64  `json:"bytes"`
+	// Weights marks a part that holds model weights (AddWeights).
+	Weights bool `json:"-"`
 }
 
 // MemoryEstimate is what a command or a stage is expected to hold at its
@@ -27,6 +29,25 @@ func (e *MemoryEstimate) Add(what string, bytes int64) {
 	if bytes > 0 {
 		e.Parts = append(e.Parts, MemoryPart{What: what, Bytes: bytes})
 	}
+}
+
+// AddWeights appends a part that holds model weights (see Weights).
+func (e *MemoryEstimate) AddWeights(what string, bytes int64) {
+	if bytes > 0 {
+		e.Parts = append(e.Parts, MemoryPart{What: what, Bytes: bytes, Weights: true})
+	}
+}
+
+// Weights is the sum of the parts added with AddWeights: the weights,
+// without the working set.
+func (e MemoryEstimate) Weights() int64 {
+	var n int64
+	for _, p := range e.Parts {
+		if p.Weights {
+			n += p.Bytes
+		}
+	}
+	return n
 }
 
 // Total is the sum of the parts.

@@ -19,6 +19,10 @@ const (
 
 // maxMemory is --max-memory: a number of bytes, a multiple of the
 // checkpoint's bytes on disk, or (both zero) auto, the memory available.
+// A number of bytes or auto bounds the whole estimate; a multiple bounds
+// the weights an evaluation holds, its working set (forward passes,
+// tokens, the program) coming on top, bounded by --batch and --seq-len,
+// as issue 13 states its goal.
 type maxMemory struct {
 	bytes int64
 	times float64
@@ -86,7 +90,24 @@ type evalMemoryPlan struct {
 	mode      string
 	budget    int64 // 0: none
 	budgetSet string
+	weights   bool // the budget bounds the weights only (a multiple of the size on disk)
 	estimate  model.MemoryEstimate
+}
+
+// bounded is what of e the budget bounds: the weights, or the whole.
+func (p evalMemoryPlan) bounded(e model.MemoryEstimate) int64 {
+	if p.weights {
+		return e.Weights()
+	}
+	return e.Total()
+}
+
+// what names what the budget bounds, for messages.
+func (p evalMemoryPlan) what() string {
+	if p.weights {
+		return "weights"
+	}
+	return "memory"
 }
 
 // String describes the plan for people: "streamed, estimate 1.2 GiB
@@ -96,7 +117,9 @@ func (p evalMemoryPlan) String() string {
 	if p.estimate.Parts != nil {
 		s += ", estimate " + model.FormatBytes(p.estimate.Total())
 	}
-	if p.budget > 0 {
+	if p.budget > 0 && p.weights {
+		s += fmt.Sprintf(", weights %s within %s (%s)", model.FormatBytes(p.estimate.Weights()), model.FormatBytes(p.budget), p.budgetSet)
+	} else if p.budget > 0 {
 		s += fmt.Sprintf(" within %s (%s)", model.FormatBytes(p.budget), p.budgetSet)
 	} else {
 		s += " (no memory budget)"
@@ -129,20 +152,21 @@ func (f *evalFlags) planMemory(a *app, mm maxMemory) (p evalMemoryPlan, err erro
 	if p.budget, p.budgetSet, err = mm.budget(f.model); err != nil {
 		return p, err
 	}
+	p.weights = mm.times > 0
 	resident := p.estimate
-	if p.budget <= 0 || resident.Total() <= p.budget {
+	if p.budget <= 0 || p.bounded(resident) <= p.budget {
 		return p, nil
 	}
 	if c.Arch == model.BERT {
-		return p, fmt.Errorf("the evaluation needs an estimated %s, more than the memory budget of %s (%s); encoder classifiers are evaluated resident only",
-			model.FormatBytes(resident.Total()), model.FormatBytes(p.budget), p.budgetSet)
+		return p, fmt.Errorf("the evaluation needs an estimated %s of %s, more than the budget of %s (%s); encoder classifiers are evaluated resident only",
+			model.FormatBytes(p.bounded(resident)), p.what(), model.FormatBytes(p.budget), p.budgetSet)
 	}
 	if p.estimate, err = withRuntime(&c, f.evalMemory(true)); err != nil {
 		return p, err
 	}
-	if p.estimate.Total() > p.budget {
-		return p, fmt.Errorf("the evaluation needs an estimated %s resident or %s streamed, more than the memory budget of %s (%s)",
-			model.FormatBytes(resident.Total()), model.FormatBytes(p.estimate.Total()), model.FormatBytes(p.budget), p.budgetSet)
+	if p.bounded(p.estimate) > p.budget {
+		return p, fmt.Errorf("the evaluation needs an estimated %s of %s resident or %s streamed, more than the budget of %s (%s)",
+			model.FormatBytes(p.bounded(resident)), p.what(), model.FormatBytes(p.bounded(p.estimate)), model.FormatBytes(p.budget), p.budgetSet)
 	}
 	p.mode = modeStreamed
 	return p, nil

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"lopper/eval"
 	"lopper/internal/sharedtest"
 	"lopper/model"
 )
@@ -98,8 +99,21 @@ func TestEvalCLIStreamed(t *testing.T) {
 		t.Errorf("text output: exit %d, %s%s", code, out, stderr)
 	}
 	code, _, stderr = runEvalCLI("--model", dir, "--text", text, "--seq-len", "64", "--max-memory", "1MiB")
-	if code != exitFailed || !strings.Contains(stderr, "resident or") || !strings.Contains(stderr, "streamed, more than the memory budget of 1.0 MiB") {
+	if code != exitFailed || !strings.Contains(stderr, "of memory resident or") || !strings.Contains(stderr, "streamed, more than the budget of 1.0 MiB") {
 		t.Errorf("a budget too small: exit %d, %s", code, stderr)
+	}
+	// A multiple of the size on disk bounds the weights only.
+	disk, err := eval.DirBytes(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	factor := strconv.FormatFloat(float64(resident.Weights()+streamed.Weights())/2/float64(disk), 'g', -1, 64) + "x"
+	if str := run(factor); str["memory_mode"] != "streamed" {
+		t.Errorf("--max-memory %s: %v", factor, str["memory_mode"])
+	}
+	code, _, stderr = runEvalCLI("--model", dir, "--text", text, "--seq-len", "64", "--max-memory", "0.001x")
+	if code != exitFailed || !strings.Contains(stderr, "of weights resident or") {
+		t.Errorf("a factor too small: exit %d, %s", code, stderr)
 	}
 	code, _, stderr = runEvalCLI("--model", repoPath("quickstart", "bert", "model"), "--classify", repoPath("quickstart", "bert", "dev.tsv"), "--max-memory", "1MiB")
 	if code != exitFailed || !strings.Contains(stderr, "encoder classifiers are evaluated resident only") {

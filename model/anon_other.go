@@ -9,7 +9,4 @@ func allocWeights(n int) (w []float32, raw []byte, err error) {
 	return make([]float32, n), nil, nil
 }
 
-// releaseWeights does nothing without anonymous mappings.
-func releaseWeights(raw []byte, lo, hi int) error { return nil }
-
 func freeWeights(raw []byte) error { return nil }

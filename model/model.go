@@ -13,8 +13,9 @@ import (
 )
 
 // Model is a loaded or constructed model. W holds every parameter over
-// Layout; Mask, when non-nil, holds one byte per parameter (0 pruned,
-// 1 kept). The model package never parses the tokenizer: TokenizerJSON
+// Layout (for a lazy model, Open, only the tensors pinned: see Pin);
+// Mask, when non-nil, holds one byte per parameter (0 pruned, 1 kept).
+// The model package never parses the tokenizer: TokenizerJSON
 // carries the raw tokenizer.json bytes for callers to parse and for Save to
 // copy.
 type Model struct {

@@ -8,7 +8,7 @@ import (
 	"slices"
 )
 
-// LoadOptions tune Load.
+// LoadOptions tune Load, LoadContext and Open.
 type LoadOptions struct {
 	// CheckFinite rejects weights that are NaN or ±Inf, naming the tensor
 	// and the element.

@@ -1,6 +1,7 @@
 package eval
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"path/filepath"
@@ -48,6 +49,16 @@ func (r SizeResult) Metrics() Metrics {
 	return out
 }
 
+// nonZero counts t's non-zero weights, pinned while they are counted (a
+// lazy model holds one tensor at a time).
+func nonZero(m *model.Model, t model.TensorInfo) (int, error) {
+	if err := m.Pin(context.Background(), t); err != nil {
+		return 0, err
+	}
+	defer m.Unpin(t)
+	return m.NonZero(t), nil
+}
+
 // Size counts m's parameters, per tensor and overall. When dir is not
 // empty it is the directory m was saved to (or loaded from), and its bytes
 // on disk are measured too.
@@ -57,7 +68,11 @@ func Size(m *model.Model, dir string) (SizeResult, error) {
 	}
 	var r SizeResult
 	for _, t := range m.Layout.Tensors {
-		ts := TensorSize{Name: t.Name, Shape: t.Shape, Prunable: model.Prunable(t), Params: t.Size, NonZero: m.NonZero(t)}
+		nz, err := nonZero(m, t)
+		if err != nil {
+			return SizeResult{}, err
+		}
+		ts := TensorSize{Name: t.Name, Shape: t.Shape, Prunable: model.Prunable(t), Params: t.Size, NonZero: nz}
 		ts.Sparsity = zeroFraction(ts.NonZero, ts.Params)
 		r.Params += ts.Params
 		r.NonZero += ts.NonZero

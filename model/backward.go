@@ -16,6 +16,9 @@ import (
 // are not visited. Entries the model's Mask prunes are set to exactly
 // zero. With TrainOptions.Recompute each Forward allows one Backward.
 func (s *State) Backward(dlogits, grads []float32) error {
+	if s.m.Lazy() {
+		return errTrainLazy
+	}
 	if !s.train {
 		return errors.New("backward: an inference State keeps no activations (use NewState)")
 	}

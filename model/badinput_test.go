@@ -203,6 +203,9 @@ func TestLoadRejectsBadModels(t *testing.T) {
 			if err == nil {
 				t.Fatal("loaded without error")
 			}
+			if _, oerr := Open(t.Context(), dir, c.opts); oerr == nil || oerr.Error() != err.Error() {
+				t.Errorf("Open: %v\nLoad: %v", oerr, err)
+			}
 			for _, w := range c.want {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not mention %q", err, w)

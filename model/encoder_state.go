@@ -105,6 +105,9 @@ func newClassifierState(m *Model, B, T int, train bool) (*ClassifierState, error
 	if c.Arch != BERT {
 		return nil, fmt.Errorf("model type %q is not an encoder classifier (bert, roberta, distilbert)", c.modelType())
 	}
+	if m.Lazy() {
+		return nil, errors.New("encoder classifiers run on resident weights: this model was opened lazily (model.Open); load it with model.Load")
+	}
 	if err := m.checkShapes(); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"context"
 	"fmt"
 
 	"lopper/internal/par"
@@ -28,11 +29,17 @@ func (s *State) ForwardBatch(tokens []int32, b, T int) ([]float32, error) {
 	if len(tokens) != b*T {
 		return nil, fmt.Errorf("forward: %d tokens for %d × %d", len(tokens), b, T)
 	}
+	if err := s.m.Pin(context.Background(), s.pins.outer...); err != nil {
+		return nil, fmt.Errorf("forward: %w", err)
+	}
+	defer s.m.Unpin(s.pins.outer...)
 	if err := s.embed(s.res[0], tokens, b, T); err != nil {
 		return nil, err
 	}
 	for l := range s.refs {
-		s.block(l, s.resIn(l), s.resOut(l), b, T, s.Hook)
+		if err := s.pinnedBlock(l, s.resIn(l), s.resOut(l), b, T, s.Hook); err != nil {
+			return nil, err
+		}
 	}
 	s.head(s.resIn(len(s.refs)), b*T)
 	s.tokens = append(s.tokens[:0], tokens...)
@@ -52,6 +59,10 @@ func (s *State) Embed(tokens []int32, b, T int) ([]float32, error) {
 	if len(tokens) != b*T {
 		return nil, fmt.Errorf("embed: %d tokens for %d × %d", len(tokens), b, T)
 	}
+	if err := s.m.Pin(context.Background(), s.pins.embed...); err != nil {
+		return nil, fmt.Errorf("embed: %w", err)
+	}
+	defer s.m.Unpin(s.pins.embed...)
 	h := make([]float32, b*T*s.m.Config.Hidden)
 	return h, s.embed(h, tokens, b, T)
 }
@@ -69,7 +80,17 @@ func (s *State) BlockForward(layer int, h []float32, b, T int, hook LinearHook) 
 		return fmt.Errorf("block %d: hidden state has %d values, want %d × %d × %d", layer, len(h), b, T, s.m.Config.Hidden)
 	}
 	s.backward = false
-	s.block(layer, h, h, b, T, hook)
+	return s.pinnedBlock(layer, h, h, b, T, hook)
+}
+
+// pinnedBlock runs block l (see block) with its tensors pinned.
+func (s *State) pinnedBlock(l int, in, out []float32, b, T int, hook LinearHook) error {
+	ts := s.pins.block(l)
+	if err := s.m.Pin(context.Background(), ts...); err != nil {
+		return fmt.Errorf("block %d: %w", l, err)
+	}
+	defer s.m.Unpin(ts...)
+	s.block(l, in, out, b, T, hook)
 	return nil
 }
 
@@ -83,6 +104,10 @@ func (s *State) Head(h []float32, b, T int) ([]float32, error) {
 		return nil, fmt.Errorf("head: hidden state has %d values, want %d × %d × %d", len(h), b, T, s.m.Config.Hidden)
 	}
 	s.backward = false
+	if err := s.m.Pin(context.Background(), s.pins.head...); err != nil {
+		return nil, fmt.Errorf("head: %w", err)
+	}
+	defer s.m.Unpin(s.pins.head...)
 	s.head(h, b*T)
 	return s.logits[:b*T*s.m.Config.Vocab], nil
 }

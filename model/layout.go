@@ -179,3 +179,43 @@ func (l *Layout) WithDTypes(dt map[string]DType) (*Layout, error) {
 func (t TensorInfo) String() string {
 	return fmt.Sprintf("%s %v %s", t.Name, t.Shape, t.DType)
 }
+
+// BlockTensors returns the tensors of block layer (-1: those outside the
+// blocks), in layout order: what a lazy model pins to run the block.
+func (l *Layout) BlockTensors(layer int) []TensorInfo {
+	var ts []TensorInfo
+	for _, t := range l.Tensors {
+		if t.Layer == layer {
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}
+
+// EmbedTensors returns the tensors that embed tokens: the token embedding
+// and GPT-2's position embedding.
+func (l *Layout) EmbedTensors() []TensorInfo {
+	return l.withRoles(RoleEmbed, RolePosEmbed)
+}
+
+// HeadTensors returns the tensors that turn the last block's output into
+// logits: the final norm (and its bias) and the LM head, which is the
+// token embedding when the embeddings are tied.
+func (l *Layout) HeadTensors() []TensorInfo {
+	ts := l.withRoles(RoleFinalNorm, RoleFinalNormBias, RoleHead)
+	if _, ok := l.Find(-1, RoleHead); !ok {
+		ts = append(ts, l.withRoles(RoleEmbed)...)
+	}
+	return ts
+}
+
+// withRoles returns the tensors outside the blocks with one of roles.
+func (l *Layout) withRoles(roles ...Role) []TensorInfo {
+	var ts []TensorInfo
+	for _, t := range l.Tensors {
+		if t.Layer < 0 && slices.Contains(roles, t.Role) {
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}

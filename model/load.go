@@ -2,12 +2,13 @@ package model
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
 )
 
-// LoadOptions tune Load.
+// LoadOptions tune Load, LoadContext and Open.
 type LoadOptions struct {
 	// CheckFinite rejects weights that are NaN or ±Inf, naming the tensor
 	// and the element.
@@ -45,6 +46,41 @@ var loadChunk = 16 << 20 // tests make it small
 // every file and every loadChunk bytes of weights, so that cancelling the
 // load of a multi-gigabyte checkpoint returns promptly, with ctx's error.
 func LoadContext(ctx context.Context, dir string, opts LoadOptions) (_ *Model, err error) {
+	ck, err := openCheckpoint(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if cerr := ck.close(); err == nil {
+			err = cerr
+		}
+	}()
+	m := ck.model(make([]float32, ck.layout.Total))
+	for _, t := range m.Layout.Tensors {
+		if err := ck.src.read(ctx, t, t.Of(m.W), opts.CheckFinite); err != nil {
+			return nil, err
+		}
+	}
+	if err := ck.finish(ctx, m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// checkpoint is a model directory whose config, layout, weight files and
+// tensor shapes and dtypes are checked, before any weight is read: what
+// LoadContext and Open share.
+type checkpoint struct {
+	dir    string
+	cfg    Config
+	layout *Layout // with the files' dtypes
+	files  []*stFile
+	src    *tensorSource
+}
+
+// openCheckpoint opens and checks dir's config and weight files. On error
+// the files are closed.
+func openCheckpoint(ctx context.Context, dir string) (_ *checkpoint, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -58,8 +94,8 @@ func LoadContext(ctx context.Context, dir string, opts LoadOptions) (_ *Model, e
 	}
 	files, desc, err := openWeights(ctx, dir)
 	defer func() {
-		if cerr := closeAll(files); err == nil {
-			err = cerr
+		if err != nil {
+			err = errors.Join(err, closeAll(files))
 		}
 	}()
 	if err != nil {
@@ -72,23 +108,28 @@ func LoadContext(ctx context.Context, dir string, opts LoadOptions) (_ *Model, e
 	if layout, err = layout.WithDTypes(src.dtypes()); err != nil {
 		return nil, err
 	}
-	m := &Model{Config: cfg, Layout: layout, W: make([]float32, layout.Total), Source: dir}
-	for _, t := range m.Layout.Tensors {
-		if err := src.read(ctx, t, t.Of(m.W), opts.CheckFinite); err != nil {
-			return nil, err
-		}
-	}
-	if err := src.checkTiedHead(ctx, m); err != nil {
-		return nil, err
-	}
-	if m.TokenizerJSON, err = readOptional(filepath.Join(dir, tokenizerFile)); err != nil {
-		return nil, err
-	}
-	if m.Meta, err = readMeta(filepath.Join(dir, metaFile)); err != nil {
-		return nil, err
-	}
-	return m, nil
+	return &checkpoint{dir: dir, cfg: cfg, layout: layout, files: files, src: src}, nil
 }
+
+// model returns the checkpoint's model over the weight buffer w.
+func (ck *checkpoint) model(w []float32) *Model {
+	return &Model{Config: ck.cfg, Layout: ck.layout, W: w, Source: ck.dir}
+}
+
+// finish checks a tied head against m's embedding and reads the
+// tokenizer and lopper.json into m.
+func (ck *checkpoint) finish(ctx context.Context, m *Model) (err error) {
+	if err := ck.src.checkTiedHead(ctx, m); err != nil {
+		return err
+	}
+	if m.TokenizerJSON, err = readOptional(filepath.Join(ck.dir, tokenizerFile)); err != nil {
+		return err
+	}
+	m.Meta, err = readMeta(filepath.Join(ck.dir, metaFile))
+	return err
+}
+
+func (ck *checkpoint) close() error { return closeAll(ck.files) }
 
 // LoadConfig reads and parses the config.json of the model directory dir,
 // without its weights (memory estimates, plans). Errors name the file.
@@ -232,13 +273,29 @@ func (s *tensorSource) read(ctx context.Context, t TensorInfo, dst []float32, ch
 }
 
 // decode converts the tensor at l into dst ([rows, cols]; stored
-// [cols, rows] when transposed), loadChunk bytes of whole stored rows at a
-// time, and stops with ctx's error when ctx is done. The pages of a mapped
-// piece leave the process's resident set once it is converted.
+// [cols, rows] when transposed), and stops with ctx's error when ctx is
+// done (see pieces).
 func (l located) decode(ctx context.Context, dst []float32, transposed bool, rows, cols int) error {
+	return l.pieces(ctx, transposed, rows, cols, func(r int, b []byte) error {
+		decodeRows(dst, b, l.entry.DType, transposed, rows, cols, r)
+		return nil
+	})
+}
+
+// pieces calls fn with the raw bytes of the tensor at l ([rows, cols];
+// stored [cols, rows] when transposed), loadChunk bytes of whole stored
+// rows at a time from stored row r on, and stops with ctx's error when ctx
+// is done. The pages of a mapped piece leave the process's resident set
+// once fn returns. Without a mapping the pieces are read into the file's
+// one scratch buffer, so the file is held for the whole tensor.
+func (l located) pieces(ctx context.Context, transposed bool, rows, cols int, fn func(r int, b []byte) error) error {
 	stored, width := rows, cols
 	if transposed {
 		stored, width = cols, rows
+	}
+	if l.file.mapped == nil {
+		l.file.mu.Lock()
+		defer l.file.mu.Unlock()
 	}
 	rowBytes := max(1, width*l.entry.DType.Size())
 	step := max(1, loadChunk/rowBytes)
@@ -251,16 +308,57 @@ func (l located) decode(ctx context.Context, dst []float32, transposed bool, row
 		if err != nil {
 			return err
 		}
-		decodeRows(dst, b, l.entry.DType, transposed, rows, cols, r)
-		if err := l.file.release(l.entry, int64(r*rowBytes), int64(n*rowBytes)); err != nil {
+		if err := fn(r, b); err != nil {
+			return err
+		}
+		if err := l.file.release(l.entry, int64((l.row+r)*rowBytes), int64(n*rowBytes)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// scan calls fn with the tensor at l as float32, piece by piece in stored
+// order (see pieces) through one scratch buffer of at most loadChunk
+// elements: fn gets the first stored row of the piece and its values.
+func (l located) scan(ctx context.Context, transposed bool, rows, cols int, fn func(r int, v []float32) error) error {
+	var buf []float32
+	return l.pieces(ctx, transposed, rows, cols, func(r int, b []byte) error {
+		n := len(b) / l.entry.DType.Size()
+		if cap(buf) < n {
+			buf = make([]float32, n)
+		}
+		decodeRows(buf[:n], b, l.entry.DType, false, n, 1, 0)
+		return fn(r, buf[:n])
+	})
+}
+
+// checkFinite rejects a NaN or ±Inf in tensor t with Load's message
+// (read with checkFinite), reading it in pieces instead of whole.
+func (s *tensorSource) checkFinite(ctx context.Context, t TensorInfo) error {
+	loc := s.at[t.Name]
+	rows, cols := t.Rows(), t.Cols()
+	width := cols
+	if t.Transposed {
+		width = rows
+	}
+	return loc.scan(ctx, t.Transposed, rows, cols, func(r int, v []float32) error {
+		k := firstNonFinite(v)
+		if k < 0 {
+			return nil
+		}
+		sr, sc := r+k/width, k%width // stored row and column
+		i := sr*cols + sc
+		if t.Transposed {
+			i = sc*cols + sr
+		}
+		return fmt.Errorf("%s: %s", loc.file.path, nonFiniteValue(loc.entry.Name, t.Shape, i, v[k]))
+	})
+}
+
 // checkTiedHead accepts an lm_head.weight in a tied checkpoint only when it
-// equals the embedding, which then serves as the head.
+// equals the embedding, which then serves as the head. It reads the head
+// in pieces and pins the embedding while it compares.
 func (s *tensorSource) checkTiedHead(ctx context.Context, m *Model) error {
 	if s.head == nil {
 		return nil
@@ -269,12 +367,16 @@ func (s *tensorSource) checkTiedHead(ctx context.Context, m *Model) error {
 	if !slices.Equal(s.head.entry.Shape, emb.Shape) {
 		return fmt.Errorf("%s: tensor \"lm_head.weight\": shape %v, but the tied embedding is %v", s.head.file.path, s.head.entry.Shape, emb.Shape)
 	}
-	head := make([]float32, emb.Size)
-	if err := s.head.decode(ctx, head, false, emb.Rows(), emb.Cols()); err != nil {
+	if err := m.Pin(ctx, emb); err != nil {
 		return err
 	}
-	if !slices.Equal(head, emb.Of(m.W)) {
-		return fmt.Errorf("%s: tensor \"lm_head.weight\" differs from %q, but config.json ties them (tie_word_embeddings)", s.head.file.path, emb.Name)
-	}
-	return nil
+	defer m.Unpin(emb)
+	w := emb.Of(m.W)
+	cols := emb.Cols()
+	return s.head.scan(ctx, false, emb.Rows(), cols, func(r int, v []float32) error {
+		if !slices.Equal(v, w[r*cols:r*cols+len(v)]) {
+			return fmt.Errorf("%s: tensor \"lm_head.weight\" differs from %q, but config.json ties them (tie_word_embeddings)", s.head.file.path, emb.Name)
+		}
+		return nil
+	})
 }

@@ -11,6 +11,8 @@ import (
 type MemoryPart struct {
 	What  string `json:"what"`
 	Bytes int64  `json:"bytes"`
+	// Weights marks a part that holds model weights (AddWeights).
+	Weights bool `json:"-"`
 }
 
 // MemoryEstimate is what a command or a stage is expected to hold at its
@@ -27,6 +29,25 @@ func (e *MemoryEstimate) Add(what string, bytes int64) {
 	if bytes > 0 {
 		e.Parts = append(e.Parts, MemoryPart{What: what, Bytes: bytes})
 	}
+}
+
+// AddWeights appends a part that holds model weights (see Weights).
+func (e *MemoryEstimate) AddWeights(what string, bytes int64) {
+	if bytes > 0 {
+		e.Parts = append(e.Parts, MemoryPart{What: what, Bytes: bytes, Weights: true})
+	}
+}
+
+// Weights is the sum of the parts added with AddWeights: the weights,
+// without the working set.
+func (e MemoryEstimate) Weights() int64 {
+	var n int64
+	for _, p := range e.Parts {
+		if p.Weights {
+			n += p.Bytes
+		}
+	}
+	return n
 }
 
 // Total is the sum of the parts.
@@ -96,4 +117,29 @@ func ForwardBytes(c *Config, B, T int, logits bool) int64 {
 		n -= LogitsBytes(c, B, T)
 	}
 	return n + tensor.MatMulScratchBytes(B*T, widest, c.Hidden)
+}
+
+// StreamedWeightBytes is the float32 memory of the weights that a lazy
+// model (Open) holds while passes forward passes run at once: the tensors
+// outside the blocks (embeddings, final norm, head), pinned by every
+// Forward and shared, and the largest block once per pass.
+func StreamedWeightBytes(c *Config, passes int) (outer, blocks int64, err error) {
+	l, err := NewLayout(c)
+	if err != nil {
+		return 0, 0, err
+	}
+	var largest int64
+	for _, t := range l.Tensors {
+		if t.Layer < 0 {
+			outer += 4 * int64(t.Size)
+		}
+	}
+	for i := range c.Layers {
+		var b int64
+		for _, t := range l.BlockTensors(i) {
+			b += 4 * int64(t.Size)
+		}
+		largest = max(largest, b)
+	}
+	return outer, int64(max(passes, 1)) * largest, nil
 }

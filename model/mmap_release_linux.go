@@ -18,6 +18,20 @@ var pageSize = os.Getpagesize()
 // process together.
 func releaseMapped(b []byte, lo, hi int) error {
 	lo, hi = pageRange(lo, hi, pageSize)
+	return dontNeed(b, lo, hi)
+}
+
+// releaseWeights gives the pages that lie wholly inside raw[lo:hi] (raw is
+// a lazy model's anonymous mapping, allocWeights) back to the system: they
+// read as zeros afterwards. Unlike releaseMapped it keeps the partial pages
+// at both ends, which hold neighbouring tensors.
+func releaseWeights(raw []byte, lo, hi int) error {
+	lo, hi = interiorPages(lo, hi, pageSize)
+	return dontNeed(raw, lo, hi)
+}
+
+// dontNeed advises MADV_DONTNEED for the page-aligned b[lo:hi], if any.
+func dontNeed(b []byte, lo, hi int) error {
 	if lo >= hi {
 		return nil
 	}
@@ -25,6 +39,11 @@ func releaseMapped(b []byte, lo, hi int) error {
 		return fmt.Errorf("madvise: %w", err)
 	}
 	return nil
+}
+
+// interiorPages is the span of whole pages of size page inside [lo, hi).
+func interiorPages(lo, hi, page int) (int, int) {
+	return (lo + page - 1) / page * page, hi / page * page
 }
 
 // pageRange is the span of pages of size page to release after reading

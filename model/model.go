@@ -13,8 +13,9 @@ import (
 )
 
 // Model is a loaded or constructed model. W holds every parameter over
-// Layout; Mask, when non-nil, holds one byte per parameter (0 pruned,
-// 1 kept). The model package never parses the tokenizer: TokenizerJSON
+// Layout (for a lazy model, Open, only the tensors pinned: see Pin);
+// Mask, when non-nil, holds one byte per parameter (0 pruned, 1 kept).
+// The model package never parses the tokenizer: TokenizerJSON
 // carries the raw tokenizer.json bytes for callers to parse and for Save to
 // copy.
 type Model struct {
@@ -30,6 +31,8 @@ type Model struct {
 	// made in memory); Clone and pruning keep it. It is for messages
 	// only, e.g. to say where a missing tokenizer.json was looked for.
 	Source string
+
+	lazy *residency // a model opened lazily (Open), else nil
 }
 
 // New returns a model for cfg with all parameters zero and dtype F32.
@@ -43,12 +46,24 @@ func New(cfg Config) (*Model, error) {
 	return &Model{Config: cfg, Layout: l, W: make([]float32, l.Total)}, nil
 }
 
-// Clone returns a deep copy (the immutable Layout is shared).
+// Clone returns a deep copy (the immutable Layout is shared). The copy of
+// a lazy model (Open) is resident: its pinned tensors are copied as W
+// holds them, the others decoded from the checkpoint; Clone panics if that
+// read fails (only possible where the files are not memory-mapped).
 func (m *Model) Clone() *Model {
+	w := m.W
+	if m.lazy != nil {
+		var err error
+		if w, err = m.lazy.cloneWeights(m); err != nil {
+			panic(fmt.Errorf("model: Clone of a lazy model: %w", err))
+		}
+	} else {
+		w = slices.Clone(w)
+	}
 	return &Model{
 		Config:        m.Config.Clone(),
 		Layout:        m.Layout,
-		W:             slices.Clone(m.W),
+		W:             w,
 		Mask:          slices.Clone(m.Mask),
 		TokenizerJSON: slices.Clone(m.TokenizerJSON),
 		Meta:          slices.Clone(m.Meta),

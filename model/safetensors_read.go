@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 )
 
 // stFile is an open safetensors file: memory-mapped where the platform
@@ -17,6 +18,7 @@ type stFile struct {
 	mapped  []byte // whole file, or nil when reading
 	hdr     *stHeader
 	scratch []byte
+	mu      sync.Mutex // held while a tensor is read through scratch (no mapping)
 }
 
 // openSafetensors opens path and validates its header. Errors name the file.

@@ -1,6 +1,9 @@
 package model
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // LinearHook sees the input rows x ([rows, cols], row-major) of linear
 // layers during a forward pass. weights lists the Hugging Face names of the
@@ -50,6 +53,35 @@ type State struct {
 	grefs     []blockGrads
 	stop      int
 	gscratch  [2][]float32
+	pins      pinSets
+}
+
+// errTrainLazy refuses a training State or Backward on a lazy model.
+var errTrainLazy = errors.New("training needs resident weights: this model was opened lazily (model.Open); load it with model.Load")
+
+// pinSets are the tensors the passes of a lazy model pin while they run
+// (empty for a resident model): everything outside the blocks for a whole
+// Forward, the embeddings for Embed, the final norm and head for Head,
+// and each block's tensors while the block runs.
+type pinSets struct {
+	outer, embed, head []TensorInfo
+	blocks             [][]TensorInfo
+}
+
+func newPinSets(l *Layout, layers int) pinSets {
+	p := pinSets{outer: l.BlockTensors(-1), embed: l.EmbedTensors(), head: l.HeadTensors(), blocks: make([][]TensorInfo, layers)}
+	for i := range p.blocks {
+		p.blocks[i] = l.BlockTensors(i)
+	}
+	return p
+}
+
+// block is the pin set of block l.
+func (p *pinSets) block(l int) []TensorInfo {
+	if p.blocks == nil {
+		return nil
+	}
+	return p.blocks[l]
 }
 
 // normActs are a norm's outputs and its saved statistics.
@@ -100,6 +132,9 @@ func newState(m *Model, B, T int, train, recompute bool) (*State, error) {
 	if c.Arch == BERT {
 		return nil, notCausal(c)
 	}
+	if train && m.Lazy() {
+		return nil, errTrainLazy
+	}
 	if err := m.checkShapes(); err != nil {
 		return nil, err
 	}
@@ -131,6 +166,9 @@ func newState(m *Model, B, T int, train, recompute bool) (*State, error) {
 		s.nw, s.nq, s.nk = make([]float32, H), make([]float32, c.HeadDim), make([]float32, c.HeadDim)
 	}
 	s.embScale = embedScale(m)
+	if m.Lazy() {
+		s.pins = newPinSets(m.Layout, len(c.Layers))
+	}
 	nres, nacts := 2, 1
 	if train {
 		nres, nacts = len(c.Layers)+1, len(c.Layers)

@@ -29,6 +29,7 @@ func evalCommand() command {
 // evalFlags are lopper eval's options.
 type evalFlags struct {
 	model, text, hellaswag, choices, classify string
+	maxMemory                                 string
 	seqLen, stride, limit, batch, maxLength   int
 	seed                                      uint64
 	seedSet, size, speed, json                bool
@@ -50,6 +51,7 @@ func runEval(ctx context.Context, a *app, args []string) int {
 	fs.Uint64Var(&f.seed, "seed", 0, "with --limit: draw the multiple-choice tasks at random with this seed")
 	fs.BoolVar(&f.size, "size", false, "also count parameters, sparsity and bytes on disk")
 	fs.BoolVar(&f.speed, "speed", false, "also time the forward pass (median of 10 after 2 warm-up passes)")
+	fs.StringVar(&f.maxMemory, "max-memory", "auto", "memory budget: a `SIZE` such as 6GiB, a multiple of the checkpoint's size on disk such as 1.5x, or auto (the available memory); a model whose resident evaluation exceeds it is streamed block by block")
 	fs.BoolVar(&f.json, "json", false, "print one JSON object (its fields: README, 'lopper eval')")
 	pos, code, ok := a.parse(fs, args)
 	if !ok {
@@ -61,20 +63,41 @@ func runEval(ctx context.Context, a *app, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
-	a.logMemory(f.model, f.evalMemory)
-	m, err := model.Load(f.model, model.LoadOptions{CheckFinite: true})
+	mm, err := parseMaxMemory(f.maxMemory)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "lopper eval: %v\n", err)
+		fs.Usage()
+		return exitUsage
+	}
+	if f.speed {
+		// Checked before any work: --batch and --seq-len must fit (a
+		// config.json that cannot be read is reported by the load).
+		if c, err := model.LoadConfig(f.model); err == nil {
+			if err := eval.CheckSpeed(&model.Model{Config: c}, eval.SpeedOptions{Batch: f.batch, SeqLen: f.seqLen}); err != nil {
+				fmt.Fprintf(a.stderr, "lopper eval: %v (lower --batch or --seq-len)\n", err)
+				return exitUsage
+			}
+		}
+	}
+	plan, err := f.planMemory(a, mm)
 	if err != nil {
 		fmt.Fprintf(a.stderr, "lopper eval: %v\n", err)
 		return exitFailed
 	}
-	if f.speed {
-		// Checked before any evaluation runs: --batch and --seq-len must fit.
-		if err := eval.CheckSpeed(m, eval.SpeedOptions{Batch: f.batch, SeqLen: f.seqLen}); err != nil {
-			fmt.Fprintf(a.stderr, "lopper eval: %v (lower --batch or --seq-len)\n", err)
-			return exitUsage
-		}
+	m, err := plan.load(ctx, f.model)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "lopper eval: %v\n", err)
+		return exitFailed
 	}
+	return closeModel(a, m, f.run(ctx, a, m, plan))
+}
+
+// run evaluates m, loaded as plan says, and prints the result.
+func (f *evalFlags) run(ctx context.Context, a *app, m *model.Model, plan evalMemoryPlan) int {
 	out, err := f.evaluate(ctx, m, progressOn(a.stderr, "eval"))
+	if err == nil {
+		out.Memory = plan
+	}
 	if err != nil {
 		fmt.Fprintf(a.stderr, "lopper eval: %v\n", err)
 		if ctx.Err() != nil {
@@ -136,6 +159,7 @@ type evalOutput struct {
 	Class  *eval.ClassifyResult
 	Size   *eval.SizeResult
 	Speed  *eval.SpeedResult
+	Memory evalMemoryPlan
 }
 
 func (f *evalFlags) evaluate(ctx context.Context, m *model.Model, progress progressLines) (*evalOutput, error) {

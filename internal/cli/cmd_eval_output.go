@@ -12,13 +12,15 @@ import (
 // evalJSON is lopper eval's --json object: the text or multiple-choice
 // result's fields at the top level, plus "model", "size" and "speed".
 type evalJSON struct {
-	Model string            `json:"model"`
-	Size  *eval.SizeResult  `json:"size,omitempty"`
-	Speed *eval.SpeedResult `json:"speed,omitempty"`
+	Model string `json:"model"`
+	// MemoryMode is how the weights were held: "resident" or "streamed".
+	MemoryMode string            `json:"memory_mode"`
+	Size       *eval.SizeResult  `json:"size,omitempty"`
+	Speed      *eval.SpeedResult `json:"speed,omitempty"`
 }
 
 func writeJSON(w io.Writer, out *evalOutput) error {
-	head := evalJSON{Model: out.Model, Size: out.Size, Speed: out.Speed}
+	head := evalJSON{Model: out.Model, MemoryMode: out.Memory.mode, Size: out.Size, Speed: out.Speed}
 	var v any = head
 	switch {
 	case out.Text != nil:
@@ -47,6 +49,7 @@ func writeEvalText(w io.Writer, out *evalOutput) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k, format string, args ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, args...)...) }
 	row("model", "%s", out.Model)
+	row("memory", "%s", out.Memory)
 	if r := out.Text; r != nil {
 		p := r.Protocol
 		row("perplexity", "%.4f  (%.4f nats/token)", r.Perplexity, r.NLL)

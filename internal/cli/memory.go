@@ -2,6 +2,7 @@ package cli
 
 import (
 	"os"
+	"runtime"
 
 	"lopper/eval"
 	"lopper/internal/memgc"
@@ -18,23 +19,33 @@ import (
 func (a *app) logMemory(dir string, estimate func(c *model.Config) (model.MemoryEstimate, error)) {
 	c, err := model.LoadConfig(dir)
 	var est model.MemoryEstimate
-	var weights int64
 	if err == nil {
-		est, err = estimate(&c)
-	}
-	if err == nil {
-		weights, err = model.WeightBytes(&c)
+		est, err = withRuntime(&c, estimate)
 	}
 	if err != nil {
 		a.log.Debug("no memory estimate", "error", err)
 		return
 	}
-	est = est.WithRuntime(memgc.Tune(weights))
 	a.log.Debug("memory estimate", "bytes", est.Total(), "estimate", est.String())
 	if have := model.MemoryBudget(); est.Total() > have {
 		a.log.Warn("the estimate exceeds this machine's memory: the command may fail or be killed",
 			"estimate", model.FormatBytes(est.Total()), "memory", model.FormatBytes(have))
 	}
+}
+
+// withRuntime returns estimate(c) with the program's own memory and the
+// garbage collector's headroom, after setting the collector for c's
+// weights (memgc).
+func withRuntime(c *model.Config, estimate func(c *model.Config) (model.MemoryEstimate, error)) (model.MemoryEstimate, error) {
+	est, err := estimate(c)
+	if err != nil {
+		return est, err
+	}
+	weights, err := model.WeightBytes(c)
+	if err != nil {
+		return est, err
+	}
+	return est.WithRuntime(memgc.Tune(weights)), nil
 }
 
 // pruneMemory estimates lopper prune's memory: the model pruned in place,
@@ -57,29 +68,38 @@ func (f *pruneFlags) estimatePrune(c *model.Config, o pruning.Options) (model.Me
 	return pruning.EstimateMemory(c, mo)
 }
 
-// evalMemory estimates lopper eval's memory: the weights, and the forward
-// passes of --text or --speed (multiple-choice passes depend on the
-// longest task, known once the file is read).
-func (f *evalFlags) evalMemory(c *model.Config) (model.MemoryEstimate, error) {
-	if f.text != "" {
-		var size int64
-		if fi, err := os.Stat(f.text); err == nil {
-			size = fi.Size()
+// evalMemory estimates lopper eval's memory with the weights resident
+// (streamed false) or streamed from a lazy model: the weights, and the
+// forward passes of --text or --speed (multiple-choice passes depend on
+// the longest task, known once the file is read).
+func (f *evalFlags) evalMemory(streamed bool) func(c *model.Config) (model.MemoryEstimate, error) {
+	return func(c *model.Config) (model.MemoryEstimate, error) {
+		o := eval.TextOptions{SeqLen: f.seqLen, Stride: f.stride, Limit: f.limit, Batch: f.batch}
+		if f.text != "" {
+			var size int64
+			if fi, err := os.Stat(f.text); err == nil {
+				size = fi.Size()
+			}
+			if streamed {
+				return eval.EstimateStreamedTextMemory(c, o, size)
+			}
+			return eval.EstimateTextMemory(c, o, size)
 		}
-		return eval.EstimateTextMemory(c, eval.TextOptions{SeqLen: f.seqLen, Stride: f.stride, Limit: f.limit, Batch: f.batch}, size)
-	}
-	var e model.MemoryEstimate
-	w, err := model.WeightBytes(c)
-	if err != nil {
-		return e, err
-	}
-	e.Add("weights", w)
-	if f.speed {
-		T := f.seqLen
-		if T == 0 {
-			T = c.MaxPos
+		var e model.MemoryEstimate
+		passes := 1
+		if f.hellaswag != "" || f.choices != "" {
+			passes = runtime.GOMAXPROCS(0)
 		}
-		e.Add("forward pass", model.ForwardBytes(c, max(f.batch, 1), T, true))
+		if err := eval.AddWeights(&e, c, streamed, passes); err != nil {
+			return e, err
+		}
+		if f.speed {
+			T := f.seqLen
+			if T == 0 {
+				T = c.MaxPos
+			}
+			e.Add("forward pass", model.ForwardBytes(c, max(f.batch, 1), T, true))
+		}
+		return e, nil
 	}
-	return e, nil
 }

@@ -68,8 +68,17 @@ var commands = []command{
 		return append([]string{"prune", "--model", m, "--out", out, "--method", "sparsegpt", "--sparsity", "0.5"}, calibArgs(o)...)
 	}},
 	{"eval", func(o runOptions, m, _ string) []string {
-		return []string{"eval", "--model", m, "--text", o.Text, "--seq-len", strconv.Itoa(o.SeqLen), "--limit", strconv.Itoa(o.Samples)}
+		return evalArgs(o, m)
 	}},
+	// Streamed: the weights bounded by 1.5 × the checkpoint's bytes on disk,
+	// which a BF16 checkpoint's float32 weights (2×) exceed.
+	{"eval streamed", func(o runOptions, m, _ string) []string {
+		return append(evalArgs(o, m), "--max-memory", "1.5x")
+	}},
+}
+
+func evalArgs(o runOptions, m string) []string {
+	return []string{"eval", "--model", m, "--text", o.Text, "--seq-len", strconv.Itoa(o.SeqLen), "--limit", strconv.Itoa(o.Samples)}
 }
 
 func commandNames() []string {

@@ -261,11 +261,13 @@ func (e *workerEnv) Record() *pipeline.RunRecord {
 	return e.record.Clone()
 }
 
+// Lookup answers a cache hit with entry lookups only: the result's
+// artifacts stay in the store, by reference, until a stage reads them.
 func (e *workerEnv) Lookup(ctx context.Context, _ *runner.StageOutcome, decl pipeline.Decl, key string, check func(*pipeline.Result) (*pipeline.Result, error), log hclog.Logger) (*pipeline.CachedResult, bool, error) {
 	if !e.entries || decl.Volatile {
 		return nil, false, nil
 	}
-	return e.cache.Lookup(ctx, e.reg, key, check, log)
+	return e.cache.LookupRefs(ctx, e.reg, key, check, log)
 }
 
 // Keep stores the result in the stage cache (a failure is only logged, as

@@ -49,7 +49,7 @@ const memoLimit = 64
 // a CanceledError with the outcome.
 func (a *Activities) Stage(ctx context.Context, at *ActivityTask) (*runner.StageOutcome, error) {
 	info := activity.GetInfo(ctx)
-	hb := &beat{hb: Heartbeat{Worker: a.Identity, Attempt: int(info.Attempt)}}
+	hb := &beat{hb: Heartbeat{Stage: at.Task.Stage, Path: at.Task.Path, Scope: at.Task.Scope, Worker: a.Identity, Attempt: int(info.Attempt)}}
 	fail := func(class string, err error) (*runner.StageOutcome, error) {
 		out := &runner.StageOutcome{Error: err.Error(), Class: class, Worker: a.Identity, Attempt: int(info.Attempt)}
 		return nil, sdktemporal.NewApplicationErrorWithOptions(out.Error, "lopper."+class,

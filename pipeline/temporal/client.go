@@ -30,6 +30,9 @@ type Options struct {
 	WorkDir string
 	// Poll is how often the run's progress is asked for; 0 means 500ms.
 	Poll time.Duration
+	// ProgressPoll is how often the running stages' heartbeats are asked
+	// for, to show their progress; 0 means DefaultProgressPoll.
+	ProgressPoll time.Duration
 	// Heartbeat, StageTimeout, Attempts and RetryInterval set the Plan's
 	// (0: its defaults).
 	Heartbeat     time.Duration
@@ -69,9 +72,25 @@ func Run(ctx context.Context, c client.Client, r *pipeline.Recipe, opts runner.O
 			}
 			defer w.Stop()
 		}
-		return drive(ctx, e, &serverEngine{c: c, queue: queues.Workflow()}, id, planOf(e, o, queues), o.Poll)
+		return drive(ctx, e, &serverEngine{c: c, queue: queues.Workflow()}, id, planOf(e, o, queues), o.polls())
 	}
 	return runner.RunWith(ctx, r, opts, drive)
+}
+
+// polls are how often drive asks for the run's notes and its stages'
+// heartbeats, and the worker whose heartbeats it leaves out (this
+// process's own: its stages log their progress here themselves).
+type polls struct {
+	notes, progress time.Duration
+	own             string
+}
+
+func (o Options) polls() polls {
+	p := polls{notes: o.Poll, progress: o.ProgressPoll}
+	if o.ClientWorker != nil {
+		p.own = o.ClientWorker.Identity
+	}
+	return p
 }
 
 // workflowID names a run's workflow: its run directory and a nonce (a
@@ -104,6 +123,9 @@ type engine interface {
 	// progress returns the notes from index from and the stages unless
 	// still at version; nil when the engine cannot tell.
 	progress(ctx context.Context, from, version int) (*Progress, error)
+	// heartbeats returns the running stages' last heartbeats; nil when
+	// the engine cannot tell.
+	heartbeats(ctx context.Context) ([]Heartbeat, error)
 	cancel(ctx context.Context) error
 	// result waits for the workflow's result.
 	result(ctx context.Context) (*Result, error)
@@ -117,9 +139,10 @@ const graceMargin = 5 * time.Second
 // drive runs the execution's stages through the workflow of eng: it starts
 // it, prints its notes as log lines and copies its stage records into the
 // run record as they change, cancels it when ctx is done, and ends with its
-// result. A workflow still going GraceMargin after the grace period that
+// result. Every poll.progress it logs the running stages' heartbeated
+// progress as a local run logs it. A workflow still going GraceMargin after the grace period that
 // followed a cancellation (graceMargin) is terminated and its stages abandoned.
-func drive(ctx context.Context, e *runner.Execution, eng engine, id string, plan *Plan, poll time.Duration) (abandoned bool, err error) {
+func drive(ctx context.Context, e *runner.Execution, eng engine, id string, plan *Plan, poll polls) (abandoned bool, err error) {
 	header := e.Record()
 	header.Stages = nil
 	if plan.Recipe.Header, err = json.Marshal(header); err != nil {
@@ -141,11 +164,17 @@ func drive(ctx context.Context, e *runner.Execution, eng engine, id string, plan
 		res, err := eng.result(bg)
 		results <- ended{res, err}
 	}()
-	if poll <= 0 {
-		poll = 500 * time.Millisecond
+	if poll.notes <= 0 {
+		poll.notes = 500 * time.Millisecond
 	}
-	ticker := time.NewTicker(poll)
+	if poll.progress <= 0 {
+		poll.progress = DefaultProgressPoll
+	}
+	ticker := time.NewTicker(poll.notes)
 	defer ticker.Stop()
+	beats := time.NewTicker(poll.progress)
+	defer beats.Stop()
+	shown := newProgressLog(log, poll.own)
 	next, version := 0, -1
 	follow := func() {
 		p, err := eng.progress(bg, next, version)
@@ -182,6 +211,12 @@ func drive(ctx context.Context, e *runner.Execution, eng engine, id string, plan
 			return r.res.Abandoned, nil
 		case <-ticker.C:
 			follow()
+		case <-beats.C:
+			hbs, err := eng.heartbeats(bg)
+			if err != nil {
+				log.Debug("cannot read the stages' heartbeats", "error", err)
+			}
+			shown.show(hbs)
 		case <-interrupt:
 			interrupt = nil
 			grace = time.After(plan.Grace + graceMargin)

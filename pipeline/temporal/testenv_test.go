@@ -37,6 +37,8 @@ func (e *testEngine) start(_ context.Context, _ string, plan *Plan) error {
 
 func (e *testEngine) progress(context.Context, int, int) (*Progress, error) { return nil, nil }
 
+func (e *testEngine) heartbeats(context.Context) ([]Heartbeat, error) { return nil, nil }
+
 // cancel cancels the workflow once it runs: the environment cannot
 // cancel a workflow that has not registered its cancellation handler.
 func (e *testEngine) cancel(context.Context) error {
@@ -127,7 +129,7 @@ func (x *testExecutor) Run(ctx context.Context, r *pipeline.Recipe, opts runner.
 		if x.plan != nil {
 			x.plan(plan)
 		}
-		return drive(ctx, e, eng, "lopper/test", plan, 0)
+		return drive(ctx, e, eng, "lopper/test", plan, polls{})
 	}
 	return runner.RunWith(ctx, r, opts, drive)
 }

@@ -29,6 +29,13 @@ type flakyConfig struct {
 	FailFirst int `yaml:"fail_first"`
 }
 
+// stepsConfig is the config of the steps kind: N steps of Every each,
+// reported as progress.
+type stepsConfig struct {
+	N     int    `yaml:"n"`
+	Every string `yaml:"every"`
+}
+
 type recordConfig struct {
 	Volatile bool `yaml:"volatile"`
 }
@@ -45,6 +52,25 @@ func (k *flakyKit) register(reg *pipeline.Registry) {
 				return nil, fmt.Errorf("flaky failure %d", n)
 			}
 			return &pipeline.Result{Metrics: pipeline.Metrics{"runs": float64(n)}}, nil
+		},
+	}))
+	reg.Register("steps", pipeline.Typed(pipeline.KindOf[stepsConfig]{
+		Declare: func(*stepsConfig) pipeline.Decl { return pipeline.Decl{Metrics: []string{"steps"}} },
+		Run: func(ctx context.Context, sc *pipeline.StageContext, cfg *stepsConfig) (*pipeline.Result, error) {
+			every, err := time.ParseDuration(cfg.Every)
+			if err != nil {
+				return nil, err
+			}
+			for i := range cfg.N {
+				sc.Progress(i, cfg.N, "steps")
+				select {
+				case <-time.After(every):
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
+			}
+			sc.Progress(cfg.N, cfg.N, "steps")
+			return &pipeline.Result{Metrics: pipeline.Metrics{"steps": float64(cfg.N)}}, nil
 		},
 	}))
 	// record reads the run record: the stages that finished before it.

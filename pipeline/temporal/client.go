@@ -40,8 +40,8 @@ type Options struct {
 	Attempts      int
 	RetryInterval time.Duration
 	// ClientWorker serves this process's own queue (Queues.Client), where
-	// volatile stages without runs_on run, with these activities; nil
-	// sends them to the default queue.
+	// volatile stages without runs_on run, with these activities (Run
+	// sets their Client); nil sends them to the default queue.
 	ClientWorker *Activities
 }
 
@@ -59,6 +59,9 @@ func Run(ctx context.Context, c client.Client, r *pipeline.Recipe, opts runner.O
 	if o.Store == nil {
 		return nil, errors.New("a run on Temporal needs a store that its workers share (--store URL)")
 	}
+	if o.ClientWorker != nil {
+		o.ClientWorker.Client = true
+	}
 	queues := QueuesOf(opts.Build)
 	drive := func(ctx context.Context, e *runner.Execution) (bool, error) {
 		id := workflowID(e)
@@ -72,25 +75,33 @@ func Run(ctx context.Context, c client.Client, r *pipeline.Recipe, opts runner.O
 			}
 			defer w.Stop()
 		}
-		return drive(ctx, e, &serverEngine{c: c, queue: queues.Workflow()}, id, planOf(e, o, queues), o.polls())
+		plan := planOf(e, o, queues)
+		var err error
+		if plan.Recipe.Inputs, err = UploadInputs(ctx, e.Recipe(), o.Store, e.Logger()); err != nil {
+			return false, err
+		}
+		return drive(ctx, e, &serverEngine{c: c, queue: queues.Workflow()}, id, plan, o.follow(o.Store))
 	}
 	return runner.RunWith(ctx, r, opts, drive)
 }
 
-// polls are how often drive asks for the run's notes and its stages'
-// heartbeats, and the worker whose heartbeats it leaves out (this
-// process's own: its stages log their progress here themselves).
-type polls struct {
+// following says how drive follows a run: how often it asks for the
+// run's notes and its stages' heartbeats, which worker it leaves out (this
+// process's own: its stages log their progress and write the run
+// directory here themselves), and the store where the files that stages
+// wrote on workers are.
+type following struct {
 	notes, progress time.Duration
 	own             string
+	store           *pipeline.Cache
 }
 
-func (o Options) polls() polls {
-	p := polls{notes: o.Poll, progress: o.ProgressPoll}
+func (o Options) follow(store *pipeline.Cache) following {
+	f := following{notes: o.Poll, progress: o.ProgressPoll, store: store}
 	if o.ClientWorker != nil {
-		p.own = o.ClientWorker.Identity
+		f.own = o.ClientWorker.Identity
 	}
-	return p
+	return f
 }
 
 // workflowID names a run's workflow: its run directory and a nonce (a
@@ -139,10 +150,11 @@ const graceMargin = 5 * time.Second
 // drive runs the execution's stages through the workflow of eng: it starts
 // it, prints its notes as log lines and copies its stage records into the
 // run record as they change, cancels it when ctx is done, and ends with its
-// result. Every poll.progress it logs the running stages' heartbeated
+// result. The files that stages wrote on workers it fetches into the run
+// directory as they finish. Every poll.progress it logs the running stages' heartbeated
 // progress as a local run logs it. A workflow still going GraceMargin after the grace period that
 // followed a cancellation (graceMargin) is terminated and its stages abandoned.
-func drive(ctx context.Context, e *runner.Execution, eng engine, id string, plan *Plan, poll polls) (abandoned bool, err error) {
+func drive(ctx context.Context, e *runner.Execution, eng engine, id string, plan *Plan, poll following) (abandoned bool, err error) {
 	header := e.Record()
 	header.Stages = nil
 	if plan.Recipe.Header, err = json.Marshal(header); err != nil {
@@ -175,6 +187,10 @@ func drive(ctx context.Context, e *runner.Execution, eng engine, id string, plan
 	beats := time.NewTicker(poll.progress)
 	defer beats.Stop()
 	shown := newProgressLog(log, poll.own)
+	var files *workFetcher
+	if poll.store != nil {
+		files = &workFetcher{cache: poll.store, run: runKey(plan.Recipe.Header), runDir: e.RunDir(), own: poll.own, done: map[string]bool{}, log: log}
+	}
 	next, version := 0, -1
 	follow := func() {
 		p, err := eng.progress(bg, next, version)
@@ -192,6 +208,7 @@ func drive(ctx context.Context, e *runner.Execution, eng engine, id string, plan
 		if p.Stages != nil {
 			version = p.Version
 			e.Update(func(rec *pipeline.RunRecord) { rec.Stages = p.Stages })
+			files.fetch(bg, p.Stages)
 		}
 	}
 	interrupt := ctx.Done()
@@ -207,6 +224,7 @@ func drive(ctx context.Context, e *runner.Execution, eng engine, id string, plan
 			}
 			follow()
 			e.Update(func(rec *pipeline.RunRecord) { rec.Stages = r.res.Stages })
+			files.fetch(bg, r.res.Stages)
 			useCache(e, r.res.Stages)
 			return r.res.Abandoned, nil
 		case <-ticker.C:

@@ -87,6 +87,9 @@ type RecipeSource struct {
 	Header  json.RawMessage `json:"header"`
 	File    string          `json:"file"`
 	WorkDir string          `json:"work_dir"`
+	// Inputs are the files and directories the recipe reads, uploaded to
+	// the run's store (UploadInputs).
+	Inputs []InputFile `json:"inputs,omitempty"`
 }
 
 // compile compiles the recipe of src with reg's kinds.

@@ -101,7 +101,7 @@ func (x *testExecutor) Run(ctx context.Context, r *pipeline.Recipe, opts runner.
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetTestTimeout(2 * time.Minute)
-	acts := &Activities{Registry: r.Registry(), Build: opts.Build, Numerics: opts.Numerics, Identity: "test-worker", Log: opts.Logger, Store: store}
+	acts := &Activities{Registry: r.Registry(), Build: opts.Build, Numerics: opts.Numerics, Identity: "test-worker", Log: opts.Logger, Store: store, WorkDir: x.t.TempDir()}
 	eng := &testEngine{env: env, started: make(chan struct{})}
 	var once sync.Once
 	wf := &Workflows{Registry: r.Registry()}
@@ -129,7 +129,11 @@ func (x *testExecutor) Run(ctx context.Context, r *pipeline.Recipe, opts runner.
 		if x.plan != nil {
 			x.plan(plan)
 		}
-		return drive(ctx, e, eng, "lopper/test", plan, polls{})
+		var err error
+		if plan.Recipe.Inputs, err = UploadInputs(ctx, e.Recipe(), store, e.Logger()); err != nil {
+			return false, err
+		}
+		return drive(ctx, e, eng, "lopper/test", plan, following{store: store})
 	}
 	return runner.RunWith(ctx, r, opts, drive)
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"lopper/internal/fsx"
+	"lopper/pipeline/store"
 )
 
 // Input files in a store: a distributed executor's client puts the files
@@ -45,9 +46,10 @@ func (c *Cache) HasInput(ctx context.Context, digest string) (bool, error) {
 
 // PutInput stores the file or directory at path, whose FileDigest is
 // digest, as an input object, unless the store has it already. Files are
-// streamed, never read whole into memory; they are copied, not linked, as
-// the user may change them in place later.
-func (c *Cache) PutInput(ctx context.Context, path, digest string) error {
+// streamed, never read whole into memory, and progress (when set) is told
+// the bytes stored as they go. A store in a local directory gets copies,
+// not links: the user may change the files in place later.
+func (c *Cache) PutInput(ctx context.Context, path, digest string, progress func(n int64)) error {
 	name, err := inputName(digest)
 	if err != nil {
 		return err
@@ -56,16 +58,26 @@ func (c *Cache) PutInput(ctx context.Context, path, digest string) error {
 	if err != nil {
 		return err
 	}
+	if progress == nil {
+		progress = func(int64) {}
+	}
+	// A bucket uploads what fill leaves in a scratch directory, which it
+	// then removes: links do there, and the upload reports its progress.
+	put := func(src, dst string) error { return copyFile(ctx, src, dst, progress) }
+	if _, bucket := c.s.(*store.Bucket); bucket {
+		ctx = store.WithProgress(ctx, progress)
+		put = func(src, dst string) error { return linkOrCopy(ctx, src, dst) }
+	}
 	return c.s.PutObject(ctx, name, func(dir string) error {
 		if !fi.IsDir() {
-			return copyFile(ctx, path, filepath.Join(dir, "file"))
+			return put(path, filepath.Join(dir, "file"))
 		}
 		files, err := treeFiles(path)
 		if err != nil {
 			return err
 		}
 		for _, rel := range files {
-			if err := copyFile(ctx, filepath.Join(path, rel), filepath.Join(dir, "tree", rel)); err != nil {
+			if err := put(filepath.Join(path, rel), filepath.Join(dir, "tree", rel)); err != nil {
 				return err
 			}
 		}
@@ -105,7 +117,7 @@ func (c *Cache) FetchInput(ctx context.Context, digest, dst string) (err error) 
 			}
 			defer f.Close()
 			h := sha256.New()
-			if _, err := io.Copy(io.MultiWriter(w, h), ctxReader{ctx, f}); err != nil {
+			if _, err := io.Copy(io.MultiWriter(w, h), ctxReader{ctx, f, nil}); err != nil {
 				return err
 			}
 			return check("sha256:" + hex.EncodeToString(h.Sum(nil)))
@@ -139,11 +151,12 @@ func linkOrCopy(ctx context.Context, src, dst string) error {
 	if os.Link(src, dst) == nil {
 		return nil
 	}
-	return copyFile(ctx, src, dst)
+	return copyFile(ctx, src, dst, nil)
 }
 
-// copyFile streams src to the new file dst, its directory created.
-func copyFile(ctx context.Context, src, dst string) error {
+// copyFile streams src to the new file dst, its directory created,
+// telling progress (when set) the bytes copied as it goes.
+func copyFile(ctx context.Context, src, dst string, progress func(n int64)) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
@@ -156,21 +169,27 @@ func copyFile(ctx context.Context, src, dst string) error {
 	if err != nil {
 		return err
 	}
-	_, err = io.Copy(out, ctxReader{ctx, in})
+	_, err = io.Copy(out, ctxReader{ctx, in, progress})
 	return errors.Join(err, out.Close())
 }
 
-// ctxReader stops reading once ctx is done.
+// ctxReader stops reading once ctx is done, and tells progress (when
+// set) what it read.
 type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
+	ctx      context.Context
+	r        io.Reader
+	progress func(n int64)
 }
 
 func (r ctxReader) Read(p []byte) (int, error) {
 	if err := r.ctx.Err(); err != nil {
 		return 0, err
 	}
-	return r.r.Read(p)
+	n, err := r.r.Read(p)
+	if n > 0 && r.progress != nil {
+		r.progress(int64(n))
+	}
+	return n, err
 }
 
 // cacheWork is the store's directory of what stages wrote on workers: the
@@ -231,7 +250,7 @@ func (c *Cache) FetchWorkDir(ctx context.Context, run, path string, attempt int,
 				return err
 			}
 			defer f.Close()
-			_, err = io.Copy(w, ctxReader{ctx, f})
+			_, err = io.Copy(w, ctxReader{ctx, f, nil})
 			return err
 		})
 		if err != nil {

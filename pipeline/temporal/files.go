@@ -75,17 +75,32 @@ func UploadInputs(ctx context.Context, r *pipeline.Recipe, c *pipeline.Cache, lo
 		return files, nil
 	}
 	log.Info("uploading inputs to the store", "uploads", len(todo), "inputs", len(files), "bytes", total, "store", c.Location())
+	var last time.Time
+	show := func(file string) {
+		log.Info("progress", "done", done, "total", total, "unit", "bytes", "percent", fmt.Sprintf("%.0f", 100*float64(done)/float64(max(total, 1))), "input", file)
+		last = time.Now()
+	}
 	for _, f := range todo {
-		start := time.Now()
-		if err := c.PutInput(ctx, f.Path, f.Digest); err != nil {
+		start, sent := time.Now(), int64(0)
+		err := c.PutInput(ctx, f.Path, f.Digest, func(n int64) {
+			sent += n
+			done += n
+			if time.Since(last) >= uploadProgressEvery {
+				show(f.Path)
+			}
+		})
+		if err != nil {
 			return nil, fmt.Errorf("upload input %s to %s: %w", f.Path, c.Location(), err)
 		}
-		done += f.Size
-		log.Info("progress", "done", done, "total", total, "unit", "bytes", "percent", fmt.Sprintf("%.0f", 100*float64(done)/float64(max(total, 1))),
-			"uploaded", f.Path, "seconds", fmt.Sprintf("%.2f", time.Since(start).Seconds()))
+		done += f.Size - sent // what the store had, or linked
+		show(f.Path)
+		log.Debug("uploaded input", "path", f.Path, "bytes", f.Size, "seconds", fmt.Sprintf("%.2f", time.Since(start).Seconds()))
 	}
 	return files, nil
 }
+
+// uploadProgressEvery is how often an upload's progress is logged.
+const uploadProgressEvery = 5 * time.Second
 
 // workerFiles is how a stage on a worker reaches the run's input files
 // (pipeline.FileSource): as the run's machine saw them (the run's

@@ -21,7 +21,7 @@ const progressInfoEvery = 10 * time.Second
 // pending activities' last heartbeat details, as the server holds them,
 // of the run's workflow and of its child workflows.
 //
-// They are read with DescribeWorkflowExecution rather than a workflow
+// They are read with DescribeWorkflow rather than a workflow
 // query: heartbeats never reach the workflow (they are not events of its
 // history), and a describe is a read of the server's state that runs no
 // workflow code on a worker.
@@ -32,13 +32,14 @@ func (s *serverEngine) heartbeats(ctx context.Context) ([]Heartbeat, error) {
 	for len(todo) > 0 && len(todo) <= 1000 {
 		ex := todo[0]
 		todo = todo[1:]
-		d, err := s.c.DescribeWorkflowExecution(ctx, ex.id, ex.run)
+		desc, err := s.c.DescribeWorkflow(ctx, ex.id, ex.run)
 		if err != nil {
 			if ex.id == s.run.GetID() {
 				return nil, err
 			}
 			continue // a child that ended meanwhile
 		}
+		d := desc.RawResponse
 		for _, a := range d.GetPendingActivities() {
 			if a.GetHeartbeatDetails() == nil {
 				continue

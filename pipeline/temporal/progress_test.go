@@ -73,22 +73,7 @@ func TestProgressOnDevServer(t *testing.T) {
 stages:
   slow: {uses: steps, with: {n: 6, every: 400ms}}
 `)
-	cache, err := pipeline.OpenCacheURL(context.Background(), "file://"+t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cache.Close()
-	wctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Serve(wctx, c, WorkerOptions{Jobs: 1, Activities: &Activities{Registry: r.Registry(), Build: "e2e-progress", Numerics: "n", Identity: "w"}})
-	}()
-	defer func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("worker: %v", err)
-		}
-	}()
+	cache := serveOne(t, c, WorkerOptions{Jobs: 1, Activities: &Activities{Registry: r.Registry(), Build: "e2e-progress", Numerics: "n", Identity: "w"}})
 	var buf syncBuffer
 	log := hclog.New(&hclog.LoggerOptions{Output: &buf, Level: hclog.Debug, DisableTime: true})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -142,13 +142,18 @@ func (c *Cache) FetchInput(ctx context.Context, digest, dst string) (err error) 
 	})
 }
 
-// linkOrCopy makes dst (its directory created) a hard link to src, or
-// where that cannot be (another file system), a copy.
+// linkOrCopy makes dst (its directory created) a hard link to the file
+// src names (symbolic links followed), or where that cannot be (another
+// file system), a copy.
 func linkOrCopy(ctx context.Context, src, dst string) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
-	if os.Link(src, dst) == nil {
+	real, err := filepath.EvalSymlinks(src)
+	if err != nil {
+		return err
+	}
+	if os.Link(real, dst) == nil {
 		return nil
 	}
 	return copyFile(ctx, src, dst, nil)

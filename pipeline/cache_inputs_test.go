@@ -12,7 +12,7 @@ import (
 
 // An input file or directory put into a store comes back, from a
 // directory cache and from a bucket, as a copy with the same digest;
-// progress counts every byte once; a second put stores nothing; a copy
+// progress counts every byte once; a symbolic link stores what it names; a second put stores nothing; a copy
 // whose bytes do not match the digest is refused and not left behind.
 func TestInputsRoundTrip(t *testing.T) {
 	src := t.TempDir()
@@ -24,6 +24,9 @@ func TestInputsRoundTrip(t *testing.T) {
 		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := os.Symlink(filepath.Join(src, "model", "w", "a.bin"), filepath.Join(src, "link.txt")); err != nil {
+		t.Fatal(err)
 	}
 	dirCache, err := pipeline.OpenCache(filepath.Join(t.TempDir(), "cache"))
 	if err != nil {
@@ -39,7 +42,7 @@ func TestInputsRoundTrip(t *testing.T) {
 		for _, in := range []struct {
 			name string
 			size int64
-		}{{"model", 12}, {"data.txt", 4}} {
+		}{{"model", 12}, {"data.txt", 4}, {"link.txt", 10}} {
 			p := filepath.Join(src, in.name)
 			d, err := pipeline.FileDigest(p)
 			if err != nil {

@@ -46,6 +46,8 @@ type Activities struct {
 	// directory itself.
 	Client bool
 
+	fetching sync.Map // see workerFiles.locks
+
 	mu      sync.Mutex
 	recipes map[[32]byte]*pipeline.Recipe
 	stores  map[string]*pipeline.Cache
@@ -96,7 +98,7 @@ func (a *Activities) Stage(ctx context.Context, at *ActivityTask) (*runner.Stage
 		artifacts = filepath.Join(dir, "runs", run)
 		h := sha256.Sum256([]byte(task.Path))
 		task.RunDir = filepath.Join(artifacts, "stages", fmt.Sprintf("%x-%d", h[:8], info.Attempt))
-		opts.Files = newWorkerFiles(cache, dir, at.Recipe.Inputs, log)
+		opts.Files = newWorkerFiles(cache, dir, at.Recipe.Inputs, &a.fetching, log)
 	}
 	s, _ := r.Stage(task.Stage)
 	env := &workerEnv{reg: r.Registry(), cache: cache, entries: at.Cache, task: &task, disk: a.disk(artifacts), artifacts: artifacts}

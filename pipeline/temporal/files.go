@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -114,10 +115,11 @@ type workerFiles struct {
 	dir    string // the worker's directory: inputs/ and views/ below it
 	byPath map[string]InputFile
 	log    hclog.Logger
+	locks  *sync.Map // digest → *sync.Mutex, the worker's: one fetch of an input at a time
 }
 
-func newWorkerFiles(c *pipeline.Cache, dir string, files []InputFile, log hclog.Logger) *workerFiles {
-	w := &workerFiles{cache: c, dir: dir, byPath: map[string]InputFile{}, log: log}
+func newWorkerFiles(c *pipeline.Cache, dir string, files []InputFile, locks *sync.Map, log hclog.Logger) *workerFiles {
+	w := &workerFiles{cache: c, dir: dir, byPath: map[string]InputFile{}, log: log, locks: locks}
 	for _, f := range files {
 		w.byPath[f.Path] = f
 	}
@@ -184,6 +186,9 @@ func (w *workerFiles) fetch(ctx context.Context, f InputFile) (string, error) {
 	name := filepath.Base(f.Path)
 	holder := filepath.Join(w.dir, "inputs", hexd+"-"+safeName(name))
 	copyPath := filepath.Join(holder, name)
+	mu, _ := w.locks.LoadOrStore(f.Digest, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock() // stages that start together fetch it once
+	defer mu.(*sync.Mutex).Unlock()
 	if _, err := os.Stat(copyPath); err == nil {
 		return copyPath, nil
 	}

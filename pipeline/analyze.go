@@ -236,16 +236,16 @@ func (l *loader) decodeAndCheck(s *Stage, inst *yaml.Node, dynamic []string, run
 		}
 		return nil, probs
 	}
-	return cfg, checkConfig(s, l.r.File, l.r.Dir, inst, cfg, dynamic, runtime)
+	return cfg, checkConfig(s, l.r.File, l.r.Dir, inst, cfg, dynamic, runtime, nil)
 }
 
 // checkConfig runs a kind's Check, turning a panic into a problem.
-func checkConfig(s *Stage, file, dir string, inst *yaml.Node, cfg any, dynamic []string, runtime bool) (probs []*Problem) {
+func checkConfig(s *Stage, file, dir string, inst *yaml.Node, cfg any, dynamic []string, runtime bool, files FileSource) (probs []*Problem) {
 	at := s.withPos
 	if inst == nil {
 		at = s.Pos
 	}
-	c := &Checker{stage: s.ID, recipeDir: dir, with: inst, at: at, dynamic: dynamic, runtime: runtime,
+	c := &Checker{stage: s.ID, recipeDir: dir, with: inst, at: at, dynamic: dynamic, runtime: runtime, files: files,
 		report: func(pos Pos, msg string) {
 			probs = append(probs, &Problem{Pos: pos, Msg: fmt.Sprintf("stage %s: %s", s.ID, msg)})
 		}}

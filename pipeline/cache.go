@@ -159,8 +159,10 @@ func (c *Cache) corrupt(name string, err error) *corruptError {
 }
 
 // get returns the result stored under key, the entry, and ok=false when
-// there is none. A damaged entry or artifact is a *corruptError.
-func (c *Cache) get(ctx context.Context, reg *Registry, key string) (*Result, *cacheEntry, bool, error) {
+// there is none. A damaged entry or artifact is a *corruptError. With refs,
+// the artifacts are only checked to be in the store (no download) and
+// returned by reference (StoredArtifact).
+func (c *Cache) get(ctx context.Context, reg *Registry, key string, refs bool) (*Result, *cacheEntry, bool, error) {
 	name, err := entryName(key)
 	if err != nil {
 		return nil, nil, false, err
@@ -187,7 +189,13 @@ func (c *Cache) get(ctx context.Context, reg *Registry, key string) (*Result, *c
 		res.Details = e.Details
 	}
 	for an, ar := range e.Artifacts {
-		a, err := c.readObject(ctx, reg, ar)
+		var a Artifact
+		var err error
+		if refs {
+			a, err = c.hasObject(ctx, ar)
+		} else {
+			a, err = c.readObject(ctx, reg, ar)
+		}
 		if ctx.Err() != nil {
 			return nil, nil, false, ctx.Err()
 		}
@@ -226,6 +234,20 @@ func (c *Cache) readObject(ctx context.Context, reg *Registry, ar ArtifactRecord
 		return nil, c.corrupt(name, fmt.Errorf("wants %s %s, stored %s %s", ar.Kind, ar.Digest, a.Kind(), a.Digest()))
 	}
 	return a, nil
+}
+
+// hasObject returns the stored artifact ar by reference, checking only
+// that its object is in the store. A missing object is a *corruptError.
+func (c *Cache) hasObject(ctx context.Context, ar ArtifactRecord) (Artifact, error) {
+	name := objectName(ar.Kind, ar.Digest)
+	ok, err := c.s.HasObject(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, c.corrupt(name, fs.ErrNotExist)
+	}
+	return StoredArtifact(ar), nil
 }
 
 // decodeEntry parses and verifies an entry file.

@@ -32,7 +32,19 @@ type CachedResult struct {
 // stage is recomputed); so is a cache that cannot be read. The error is
 // ctx's when it ended meanwhile.
 func (c *Cache) Lookup(ctx context.Context, reg *Registry, key string, check func(*Result) (*Result, error), log hclog.Logger) (*CachedResult, bool, error) {
-	res, e, ok, err := c.get(ctx, reg, key)
+	return c.lookup(ctx, reg, key, false, check, log)
+}
+
+// LookupRefs is Lookup without reading the artifacts: each is only
+// checked to be in the store and comes by reference (StoredArtifact), to
+// be read (Cache.GetArtifact) when a stage reads it. A distributed
+// executor's worker answers a cache hit so, with entry lookups only.
+func (c *Cache) LookupRefs(ctx context.Context, reg *Registry, key string, check func(*Result) (*Result, error), log hclog.Logger) (*CachedResult, bool, error) {
+	return c.lookup(ctx, reg, key, true, check, log)
+}
+
+func (c *Cache) lookup(ctx context.Context, reg *Registry, key string, refs bool, check func(*Result) (*Result, error), log hclog.Logger) (*CachedResult, bool, error) {
+	res, e, ok, err := c.get(ctx, reg, key, refs)
 	if ctx.Err() != nil {
 		return nil, false, ctx.Err()
 	}
@@ -79,6 +91,15 @@ func (c *Cache) PutArtifact(ctx context.Context, reg *Registry, a Artifact) erro
 func (c *Cache) GetArtifact(ctx context.Context, reg *Registry, ref ArtifactRecord) (Artifact, error) {
 	return c.readObject(ctx, reg, ref)
 }
+
+// StoredArtifact returns an artifact known by its kind and digest only,
+// whose bytes are in a store.
+func StoredArtifact(ar ArtifactRecord) Artifact { return storedArtifact{ar.Kind, ar.Digest} }
+
+type storedArtifact struct{ kind, digest string }
+
+func (a storedArtifact) Kind() string   { return a.kind }
+func (a storedArtifact) Digest() string { return a.digest }
 
 // CacheRun is one run's use of the cache: it holds the cache's lock shared,
 // so that `lopper cache gc` cannot remove what the run uses, and logs the

@@ -49,6 +49,31 @@ func FileDigest(path string) (string, error) {
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// FileSize returns the size of a file, or of a directory tree's files as
+// FileDigest reads them.
+func FileSize(path string) (int64, error) {
+	fi, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return 0, err
+	case !fi.IsDir():
+		return fi.Size(), nil
+	}
+	files, err := treeFiles(path)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, rel := range files {
+		fi, err := os.Stat(filepath.Join(path, rel))
+		if err != nil {
+			return 0, err
+		}
+		n += fi.Size()
+	}
+	return n, nil
+}
+
 // treeFiles lists the regular files below dir (following links), relative
 // and sorted, skipping dot entries.
 func treeFiles(dir string) ([]string, error) {

@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -18,6 +20,7 @@ type Checker struct {
 	at        Pos        // fallback position: the with key, else the stage id
 	dynamic   []string   // paths whose values are only known at run time
 	runtime   bool
+	files     FileSource // nil: the files are at their paths
 	report    func(pos Pos, msg string)
 }
 
@@ -53,6 +56,16 @@ func (c *Checker) AtRunTime() bool { return c.runtime }
 // Path resolves a path written in the recipe: relative paths are relative to
 // the recipe's directory.
 func (c *Checker) Path(p string) string { return resolvePath(c.recipeDir, p) }
+
+// Stat describes the file or directory a path written in the recipe names
+// (see Path), as the run sees it: on a distributed executor's worker, as
+// the machine that started the run saw it, without fetching it.
+func (c *Checker) Stat(p string) (fs.FileInfo, error) {
+	if c.files != nil {
+		return c.files.Stat(c.Path(p))
+	}
+	return os.Stat(c.Path(p))
+}
 
 func (c *Checker) pos(path string) Pos {
 	if c.with == nil {

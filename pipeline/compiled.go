@@ -23,6 +23,12 @@ const (
 // Registry returns the registry the recipe was loaded with.
 func (r *Recipe) Registry() *Registry { return r.registry }
 
+// Files returns the files and directories the recipe's stages read
+// (Decl.Files) as far as they are known when it is loaded (a path made of
+// run-time values is not), absolute (relative ones joined to the recipe's
+// directory, as the cache key names them), sorted.
+func (r *Recipe) Files() []string { return slices.Sorted(slices.Values(r.files)) }
+
 // DependsOn returns the stages this one waits for, all in its own scope: its
 // needs, the stages its config and expressions read, and, for a reference
 // from inside a loop or matrix body to an outer stage, the stage of this
@@ -134,6 +140,13 @@ type Instance struct {
 // its declaration and checks the outputs it declares against the run's
 // directories. Problems are a *ValidationError at the recipe's positions.
 func (r *Recipe) Instantiate(s *Stage, values map[string]any, paths RunPaths) (*Instance, error) {
+	return r.InstantiateOn(s, values, paths, nil)
+}
+
+// InstantiateOn is Instantiate on a machine where the files the recipe
+// names are reached through files (nil: at their paths): the config's
+// checks see them as the run's own machine saw them (Checker.Stat).
+func (r *Recipe) InstantiateOn(s *Stage, values map[string]any, paths RunPaths, files FileSource) (*Instance, error) {
 	inst, _, err := instantiate(s.With, s.interps, func(it *interp) (any, bool, error) {
 		v, err := it.value(values)
 		return v, err == nil, err
@@ -145,7 +158,7 @@ func (r *Recipe) Instantiate(s *Stage, values map[string]any, paths RunPaths) (*
 	if probs := decodeStrict(r.File, inst, cfg); len(probs) > 0 {
 		return nil, &ValidationError{Problems: probs}
 	}
-	if probs := checkConfig(s, r.File, r.Dir, inst, cfg, nil, true); len(probs) > 0 {
+	if probs := checkConfig(s, r.File, r.Dir, inst, cfg, nil, true, files); len(probs) > 0 {
 		return nil, &ValidationError{Problems: probs}
 	}
 	decl, err := callDeclare(s, cfg)

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -28,6 +29,13 @@ type StageContext struct {
 	// OnProgress, when set, also receives every Progress report (a
 	// distributed executor heartbeats it).
 	OnProgress func(done, total int, unit string)
+	// Files, on a distributed executor's worker, are this machine's copies
+	// of the files and directories the stage declared (Decl.Files), by the
+	// absolute path the recipe names: Resolve reads them. FilesDir holds
+	// the declared files below RecipeDir at their relative paths: programs
+	// run there (ProgramDir). Both empty: the files are at their paths.
+	Files    map[string]string
+	FilesDir string
 
 	host     StageHost
 	progress progressState
@@ -92,8 +100,66 @@ func InputArtifact[T Artifact](sc *StageContext, r Ref, name string) (T, error) 
 }
 
 // Resolve resolves a path written in the recipe against the recipe's
-// directory; absolute paths are returned as they are.
-func (sc *StageContext) Resolve(p string) string { return resolvePath(sc.RecipeDir, p) }
+// directory, for reading: absolute paths are returned as they are, except
+// that a path this machine has a copy of (Files; also a path inside a
+// copied directory) is its copy's.
+func (sc *StageContext) Resolve(p string) string {
+	abs := resolvePath(sc.RecipeDir, p)
+	if local, ok := LocalPath(sc.Files, abs); ok {
+		return local
+	}
+	return abs
+}
+
+// RecipePath resolves a path written in the recipe against the recipe's
+// directory as the recipe means it, never a local copy: for results and
+// messages, which must not depend on the machine.
+func (sc *StageContext) RecipePath(p string) string { return resolvePath(sc.RecipeDir, p) }
+
+// ProgramDir is the directory where the stage runs a program whose
+// relative paths are the recipe's: FilesDir on a worker, else RecipeDir.
+func (sc *StageContext) ProgramDir() string {
+	if sc.FilesDir != "" {
+		return sc.FilesDir
+	}
+	return sc.RecipeDir
+}
+
+// LocalPath returns where files (local copies by the absolute path they
+// stand for) has path: its own copy, or the place inside the copy of a
+// directory that holds it.
+func LocalPath(files map[string]string, path string) (string, bool) {
+	if local, ok := files[path]; ok {
+		return local, true
+	}
+	for dir := filepath.Dir(path); ; dir = filepath.Dir(dir) {
+		if local, ok := files[dir]; ok {
+			rel, err := filepath.Rel(dir, path)
+			if err != nil {
+				return "", false
+			}
+			return filepath.Join(local, rel), true
+		}
+		if dir == filepath.Dir(dir) {
+			return "", false
+		}
+	}
+}
+
+// FileSource is how a stage that runs on another machine than its run's
+// (a distributed executor's worker) reaches the files and directories its
+// recipe names (Decl.Files). Paths are absolute, as the recipe names them
+// (relative ones joined to the recipe's directory).
+type FileSource interface {
+	// Stat describes path as the run's own machine saw it.
+	Stat(path string) (fs.FileInfo, error)
+	// Digest returns path's FileDigest as the run's own machine saw it.
+	Digest(path string) (string, error)
+	// Local makes paths readable on this machine: it returns where each
+	// is (see StageContext.Files) and a directory that holds those below
+	// recipeDir at their relative paths (StageContext.FilesDir).
+	Local(ctx context.Context, recipeDir string, paths []string) (files map[string]string, dir string, err error)
+}
 
 // WorkDir returns (creating it) a directory for files this stage instance
 // writes: RUN_DIR/stages/PATH.

@@ -24,6 +24,9 @@ func (l *loader) noteDecl(s *Stage, branch string, shared int, d Decl) {
 		if f == "" {
 			continue
 		}
+		if p := resolvePath(l.r.Dir, f); !slices.Contains(l.r.files, p) {
+			l.r.files = append(l.r.files, p)
+		}
 		r := readPath{path: realPath(resolvePath(l.r.Dir, f)), stage: s.ID}
 		if !slices.Contains(l.r.reads, r) {
 			l.r.reads = append(l.r.reads, r)

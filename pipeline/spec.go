@@ -25,6 +25,7 @@ type Recipe struct {
 	top      *scope
 	registry *Registry
 	reads    []readPath    // the files stages read, known at load time
+	files    []string      // the same, as Decl.Files name them resolved (Files)
 	outputs  []*outputSite // the outputs known at load time, checked
 }
 

@@ -161,7 +161,7 @@ func checkExec(c *pipeline.Checker, cfg *ExecConfig) {
 		if f == "" && c.Known(field) {
 			c.Errorf(field, "empty path")
 		} else if c.AtRunTime() {
-			if _, err := os.Stat(c.Path(f)); err != nil {
+			if _, err := c.Stat(f); err != nil {
 				c.Errorf(field, "%v", err)
 			}
 		}
@@ -235,9 +235,13 @@ func runExec(ctx context.Context, sc *pipeline.StageContext, cfg *ExecConfig) (*
 			return nil, err
 		}
 	}
-	p := &execProgram{dir: sc.RecipeDir, work: work, grace: execGrace}
+	p := &execProgram{dir: sc.ProgramDir(), work: work, grace: execGrace}
 	for _, a := range cfg.Run {
-		p.argv = append(p.argv, pipeline.SubstituteLocals(a, locals))
+		a = pipeline.SubstituteLocals(a, locals)
+		if local, ok := pipeline.LocalPath(sc.Files, a); ok && filepath.IsAbs(a) {
+			a = local // an absolute path of a declared file, copied to this machine
+		}
+		p.argv = append(p.argv, a)
 	}
 	env := map[string]string{}
 	for k, v := range cfg.Env {

@@ -3,7 +3,6 @@ package stages
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -39,7 +38,7 @@ func checkFile(c *pipeline.Checker, field, path string) {
 	if path == "" || !c.AtRunTime() {
 		return
 	}
-	fi, err := os.Stat(c.Path(path))
+	fi, err := c.Stat(path)
 	switch {
 	case err != nil:
 		c.Errorf(field, "%v", err)

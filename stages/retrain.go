@@ -233,7 +233,7 @@ func runRetrain(ctx context.Context, sc *pipeline.StageContext, cfg *RetrainConf
 		metrics["eval_loss"] = res.EvalLoss
 	}
 	sc.Log.Info("retrained", "steps", len(res.Steps), "initial_loss", res.InitialLoss, "final_loss", res.FinalLoss, "sparsity", sp)
-	summary := map[string]any{"steps": len(res.Steps), "lr": tcfg.LR, "data": sc.Resolve(cfg.Data), "final_loss": res.FinalLoss}
+	summary := map[string]any{"steps": len(res.Steps), "lr": tcfg.LR, "data": sc.RecipePath(cfg.Data), "final_loss": res.FinalLoss}
 	if cfg.Trainable != "" {
 		summary["trainable"] = cfg.Trainable
 	}

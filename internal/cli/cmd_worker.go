@@ -18,7 +18,7 @@ import (
 func workerCommand() command {
 	return command{
 		name:    "worker",
-		args:    "--temporal HOST:PORT [--namespace NS] [--queue NAME]... [--store URL] [--jobs N] [--identity NAME]",
+		args:    "--temporal HOST:PORT [--namespace NS] [--queue NAME]... [--store URL] [--jobs N] [--identity NAME] [--work-dir DIR]",
 		summary: "serve recipe runs on Temporal: the run workflow and the stages of its queues",
 		help: "Runs until interrupted. Runs started with `lopper run --temporal` by the same build of lopper\n" +
 			"are driven here, and their stages whose queue (runs_on, default cpu) is one of --queue run here.",
@@ -37,6 +37,7 @@ func runWorker(ctx context.Context, a *app, args []string) int {
 	storeURL := fs.String("store", "", "reach the runs' store at `URL` (default: the URL each run gives)")
 	jobs := fs.Int("jobs", runtime.NumCPU(), fmt.Sprintf("run at most `N` stages at once on each queue (default: the number of CPUs, %d here)", runtime.NumCPU()))
 	identity := fs.String("identity", defaultIdentity(), "name this worker `NAME` in run records")
+	workDir := fs.String("work-dir", "", "keep the runs' input files fetched from the store, and the stages' run directories, in `DIR` (default: lopper/ in the user's cache directory)")
 	pos, code, ok := a.parse(fs, args)
 	if !ok {
 		return code
@@ -59,7 +60,7 @@ func runWorker(ctx context.Context, a *app, args []string) int {
 			return exitUsage
 		}
 	}
-	acts := &temporal.Activities{Registry: newRegistry(), Build: buildID(), Numerics: tensor.Fingerprint(), Identity: *identity, Log: a.log}
+	acts := &temporal.Activities{Registry: newRegistry(), Build: buildID(), Numerics: tensor.Fingerprint(), Identity: *identity, Log: a.log, WorkDir: *workDir}
 	if *storeURL != "" {
 		if err := (cacheSpec{url: *storeURL}).check(); err != nil {
 			fmt.Fprintf(a.stderr, "lopper worker: --store: %v\n", err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,7 +18,8 @@ import (
 )
 
 // sweepRecipe prunes the shared tiny Llama at two sparsities, retrains and
-// evaluates each, and writes a report (in the run's own process).
+// evaluates each, counts a file next to the recipe with a program, and
+// writes a report (in the run's own process).
 const sweepRecipe = `version: 1
 name: sweep
 params:
@@ -35,7 +37,14 @@ stages:
       prune: {uses: prune, with: {model: base, method: magnitude, scope: layer, sparsity: "${{ matrix.sparsity }}"}}
       retrain: {uses: retrain, with: {model: prune, data: "${{ params.train }}", steps: 40, batch_size: 4, seq_len: 64, lr: 0.001, seed: 1}}
       check: {uses: evaluate, with: {model: retrain, text: "${{ params.eval }}", seq_len: 64, limit: 8, baseline: baseline}}
-  report: {uses: report, needs: [sweep]}
+  notes:
+    uses: exec
+    with:
+      run: [sh, -c, 'cat notes.txt; printf "{\"bytes\": %s}" "$(wc -c < notes.txt)" > "$0"', "${{ outputs.metrics }}"]
+      metrics: m.json
+      metric_names: [bytes]
+      files: [notes.txt]
+  report: {uses: report, needs: [sweep, notes]}
 `
 
 // lockedBuffer is a child's output, read while it is written.
@@ -59,24 +68,49 @@ func (l *lockedBuffer) String() string {
 // A matrix recipe runs on a Temporal dev server (127.0.0.1) with two
 // `lopper worker` processes; one is killed (SIGKILL) in the middle of a
 // stage, which is retried on the other, and the run succeeds with every
-// metric and every model digest equal to a local run's.
+// metric, cache key and model digest equal to a local run's. The workers
+// never see the recipe's files: the recipe, the model and the data are
+// named through /proc/self/cwd, which is the directory holding them for
+// `lopper run` and an empty one for the workers, so they read them from
+// the store; what a stage writes on a worker comes back into the run
+// directory.
 func TestRunOnTemporalSurvivesAKilledWorker(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the plain test run covers it: the race detector slows the model work eightfold")
 	}
 	srv := temporaltest.DevServer(t)
 	hp := srv.FrontendHostPort()
-	modelDir := sharedtest.ModelDir(t, "tiny-llama")
-	set := []string{"--set", "model=" + modelDir, "--set", "train=" + sharedtest.Path(t, "data", "shakespeare_train.txt"),
-		"--set", "eval=" + sharedtest.Path(t, "data", "shakespeare_eval.txt")}
-	recipe := recipeFile(t, "sweep.yaml", sweepRecipe)
+	inputs := t.TempDir()
+	for name, target := range map[string]string{"model": sharedtest.ModelDir(t, "tiny-llama"),
+		"train.txt": sharedtest.Path(t, "data", "shakespeare_train.txt"), "eval.txt": sharedtest.Path(t, "data", "shakespeare_eval.txt")} {
+		if err := os.Symlink(target, filepath.Join(inputs, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	notes := "only lopper run sees this\n"
+	if err := os.WriteFile(filepath.Join(inputs, "notes.txt"), []byte(notes), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(inputs, "sweep.yaml"), []byte(sweepRecipe), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(inputs)
+	const here = "/proc/self/cwd/" // the inputs for this process, nothing for the workers
+	if _, err := os.Stat(here + "sweep.yaml"); err != nil {
+		t.Skipf("no /proc/self/cwd here: %v", err)
+	}
+	set := []string{"--set", "model=" + here + "model", "--set", "train=" + here + "train.txt", "--set", "eval=" + here + "eval.txt"}
+	recipe := here + "sweep.yaml"
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
 	workers := map[string]*exec.Cmd{}
 	logs := map[string]*lockedBuffer{}
+	workDirs := map[string]string{}
 	for _, id := range []string{"w1", "w2"} {
-		cmd := exec.CommandContext(ctx, os.Args[0], "worker", "--temporal", hp, "--identity", id, "--jobs", "2")
+		workDirs[id] = t.TempDir()
+		cmd := exec.CommandContext(ctx, os.Args[0], "worker", "--temporal", hp, "--identity", id, "--jobs", "2", "--work-dir", workDirs[id])
+		cmd.Dir = t.TempDir() // without the inputs
 		cmd.Env = append(os.Environ(), childEnv+"=1")
 		logs[id] = &lockedBuffer{}
 		cmd.Stdout, cmd.Stderr = logs[id], logs[id]
@@ -132,6 +166,9 @@ func TestRunOnTemporalSurvivesAKilledWorker(t *testing.T) {
 	if !strings.Contains(r.stdout, "run sweep succeeded") || !strings.Contains(r.stdout, "report ") {
 		t.Errorf("summary line %q", r.stdout)
 	}
+	if !strings.Contains(r.stderr, "uploading inputs to the store") {
+		t.Errorf("lopper run did not say that it uploaded the inputs:\n%s", r.stderr)
+	}
 	dir := onlyRun(t, out)
 	rec := readRunRecord(t, dir)
 	retrained := 0 // retrains retried: the killed worker's (it may have run another stage too)
@@ -160,6 +197,19 @@ func TestRunOnTemporalSurvivesAKilledWorker(t *testing.T) {
 	if _, err := os.Stat(runner.LockPath(recipe)); err != nil {
 		t.Errorf("no lockfile: %v", err)
 	}
+	if got, err := os.ReadFile(filepath.Join(dir, "stages", "notes", "exec.stdout")); err != nil || string(got) != notes {
+		t.Errorf("the exec stage's stdout in the run directory: %q %v, want %q", got, err, notes)
+	}
+	fetched := 0
+	for id, l := range logs {
+		fetched += strings.Count(l.String(), "fetched input")
+		if _, err := os.Stat(filepath.Join(workDirs[id], "inputs")); err != nil && strings.Contains(l.String(), "fetched input") {
+			t.Errorf("worker %s fetched inputs but has no %s/inputs: %v", id, workDirs[id], err)
+		}
+	}
+	if fetched == 0 {
+		t.Errorf("no worker fetched an input from the store")
+	}
 
 	localOut := t.TempDir()
 	if code, stdout, stderr := lopper(ctx, append([]string{"run", recipe, "--out", localOut, "--cache-dir", t.TempDir()}, set...)...); code != exitOK {
@@ -178,8 +228,8 @@ func TestRunOnTemporalSurvivesAKilledWorker(t *testing.T) {
 			}
 		})
 		n++
-		if got == nil || got.Status != want.Status || !sameMetrics(got.Metrics, want.Metrics) || !sameArtifacts(got.Artifacts, want.Artifacts) {
-			t.Errorf("%s: on Temporal %+v, locally %s %v %v", want.Path, got, want.Status, want.Metrics, want.Artifacts)
+		if got == nil || got.Status != want.Status || got.CacheKey != want.CacheKey || !sameMetrics(got.Metrics, want.Metrics) || !sameArtifacts(got.Artifacts, want.Artifacts) {
+			t.Errorf("%s: on Temporal %+v, locally %s %v %v key %s", want.Path, got, want.Status, want.Metrics, want.Artifacts, want.CacheKey)
 		}
 	})
 	if n < 9 {

@@ -96,7 +96,7 @@ func checkEmit(c *pipeline.Checker, cfg *EmitConfig) {
 		}
 	}
 	if cfg.File != "" && c.AtRunTime() {
-		if _, err := os.Stat(c.Path(cfg.File)); err != nil {
+		if _, err := c.Stat(cfg.File); err != nil {
 			c.Errorf("file", "%v", err)
 		}
 	}

@@ -42,7 +42,7 @@ type keyInput struct {
 // outcome with the digests of the files the stage reads.
 func cacheKey(r *pipeline.Recipe, task *StageTask, inst *pipeline.Instance, opts TaskOptions, out *StageOutcome) error {
 	decl := inst.Decl
-	files, err := fileRecords(r.Dir, decl.Files)
+	files, err := fileRecords(r.Dir, decl.Files, opts.Files)
 	if err != nil {
 		return err
 	}
@@ -76,8 +76,9 @@ func cacheKey(r *pipeline.Recipe, task *StageTask, inst *pipeline.Instance, opts
 }
 
 // fileRecords digests the files a stage declared, resolved against the
-// recipe's directory dir, sorted and without duplicates.
-func fileRecords(dir string, paths []string) ([]pipeline.FileRecord, error) {
+// recipe's directory dir, sorted and without duplicates; through src when
+// set (a worker: as the run's machine saw them).
+func fileRecords(dir string, paths []string, src pipeline.FileSource) ([]pipeline.FileRecord, error) {
 	var abs []string
 	for _, p := range paths {
 		switch {
@@ -92,7 +93,11 @@ func fileRecords(dir string, paths []string) ([]pipeline.FileRecord, error) {
 	abs = slices.Compact(abs)
 	out := make([]pipeline.FileRecord, 0, len(abs))
 	for _, p := range abs {
-		d, err := pipeline.FileDigest(p)
+		digest := pipeline.FileDigest
+		if src != nil {
+			digest = src.Digest
+		}
+		d, err := digest(p)
 		if err != nil {
 			return nil, fmt.Errorf("input file: %w", err)
 		}

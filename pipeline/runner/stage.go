@@ -47,6 +47,11 @@ type TaskOptions struct {
 	Log        hclog.Logger
 	Params     map[string]any
 	OnProgress func(done, total int, unit string)
+	// Files, on a distributed executor's worker, is where the files the
+	// recipe names are (see pipeline.FileSource): their digests as the
+	// run's machine saw them make the cache key, and the stage reads
+	// local copies. Nil: the files are at their paths.
+	Files pipeline.FileSource
 }
 
 // RunTask is the stage activity: it runs one instance of a registered kind
@@ -92,7 +97,7 @@ func runTask(ctx context.Context, r *pipeline.Recipe, task *StageTask, env TaskE
 		return nil, fmt.Errorf("the recipe has no stage %q that runs a kind", task.Stage)
 	}
 	log := opts.Log.With(task.Scope...).Named(s.ID)
-	inst, err := r.Instantiate(s, task.Values, task.Paths)
+	inst, err := r.InstantiateOn(s, task.Values, task.Paths, opts.Files)
 	if err != nil {
 		return nil, err
 	}
@@ -124,6 +129,15 @@ func runTask(ctx context.Context, r *pipeline.Recipe, task *StageTask, env TaskE
 	sc.ID, sc.Path, sc.Uses, sc.Log, sc.Params = s.ID, task.Path, s.Uses, log, maps.Clone(opts.Params)
 	sc.RecipeDir, sc.RunDir, sc.Iteration, sc.Matrix = r.Dir, task.RunDir, task.Iteration, maps.Clone(task.Matrix)
 	sc.Registry, sc.OnProgress = r.Registry(), opts.OnProgress
+	if opts.Files != nil && len(out.Files) > 0 {
+		paths := make([]string, len(out.Files))
+		for i, f := range out.Files {
+			paths[i] = f.Path
+		}
+		if sc.Files, sc.FilesDir, err = opts.Files.Local(ctx, r.Dir, paths); err != nil {
+			return nil, err
+		}
+	}
 	start := time.Now()
 	res, err := callRun(ctx, s.Kind(), sc, inst.Config, log)
 	seconds := time.Since(start).Seconds()

@@ -143,7 +143,7 @@ func (s *Bucket) upload(ctx context.Context, key, path string) (sealFile, error)
 		return sealFile{}, s.wrap(key, err)
 	}
 	h := sha256.New()
-	n, err := io.Copy(w, io.TeeReader(f, h))
+	n, err := io.Copy(w, io.TeeReader(withProgress(ctx, f), h))
 	if err != nil {
 		cancel() // aborts the write
 		return sealFile{}, errors.Join(fmt.Errorf("upload %s: %w", path, err), w.Close())

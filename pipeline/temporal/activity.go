@@ -1,10 +1,13 @@
 package temporal
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -32,6 +35,18 @@ type Activities struct {
 	// worker --store); otherwise each run's store is opened from the URL
 	// the run gives, once.
 	Store *pipeline.Cache
+	// WorkDir is the worker's own directory: the runs' input files fetched
+	// from the store (inputs/), and per run (runs/RUN/) the artifacts its
+	// stages asked to have on disk and each stage's own run directory,
+	// sent back to the run's machine through the store when the stage
+	// ends; "" means lopper/ in the user's cache directory.
+	WorkDir string
+	// Client marks the activities of the run's own process (lopper run):
+	// they read the recipe's files at their paths and write the run
+	// directory itself.
+	Client bool
+
+	fetching sync.Map // see workerFiles.locks
 
 	mu      sync.Mutex
 	recipes map[[32]byte]*pipeline.Recipe
@@ -49,7 +64,7 @@ const memoLimit = 64
 // a CanceledError with the outcome.
 func (a *Activities) Stage(ctx context.Context, at *ActivityTask) (*runner.StageOutcome, error) {
 	info := activity.GetInfo(ctx)
-	hb := &beat{hb: Heartbeat{Worker: a.Identity, Attempt: int(info.Attempt)}}
+	hb := &beat{hb: Heartbeat{Stage: at.Task.Stage, Path: at.Task.Path, Scope: at.Task.Scope, Worker: a.Identity, Attempt: int(info.Attempt)}}
 	fail := func(class string, err error) (*runner.StageOutcome, error) {
 		out := &runner.StageOutcome{Error: err.Error(), Class: class, Worker: a.Identity, Attempt: int(info.Attempt)}
 		return nil, sdktemporal.NewApplicationErrorWithOptions(out.Error, "lopper."+class,
@@ -63,20 +78,40 @@ func (a *Activities) Stage(ctx context.Context, at *ActivityTask) (*runner.Stage
 	if err != nil {
 		return fail(runner.ClassTransient, fmt.Errorf("the run's store: %w", err))
 	}
-	s, _ := r.Stage(at.Task.Stage)
-	env := &workerEnv{reg: r.Registry(), cache: cache, entries: at.Cache, task: &at.Task, disk: a.disk(at.Task.RunDir)}
+	log := a.Log
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	log = log.With("run", info.WorkflowExecution.ID)
+	task := at.Task
+	opts := runner.TaskOptions{Build: a.Build, Numerics: a.Numerics, Log: log, Params: r.ParamValues(), OnProgress: hb.progress}
+	run := runKey(at.Recipe.Header)
+	artifacts := at.Task.RunDir
+	if !a.Client {
+		dir, err := a.workDir()
+		if err != nil {
+			return fail(runner.ClassTransient, err)
+		}
+		// The stage writes a run directory of its own on this worker,
+		// which goes back through the store to the run's; the artifacts
+		// on disk are shared by the run's stages here.
+		artifacts = filepath.Join(dir, "runs", run)
+		h := sha256.Sum256([]byte(task.Path))
+		task.RunDir = filepath.Join(artifacts, "stages", fmt.Sprintf("%x-%d", h[:8], info.Attempt))
+		opts.Files = newWorkerFiles(cache, dir, at.Recipe.Inputs, &a.fetching, log)
+	}
+	s, _ := r.Stage(task.Stage)
+	env := &workerEnv{reg: r.Registry(), cache: cache, entries: at.Cache, task: &task, disk: a.disk(artifacts), artifacts: artifacts}
 	if s != nil {
 		env.uses = s.Uses
 	}
 	stop := hb.run(ctx, info.HeartbeatTimeout)
 	defer stop()
-	log := a.Log
-	if log == nil {
-		log = hclog.NewNullLogger()
-	}
-	out, _ := runner.RunTask(ctx, r, &at.Task, env, runner.TaskOptions{Build: a.Build, Numerics: a.Numerics,
-		Log: log.With("run", info.WorkflowExecution.ID), Params: r.ParamValues(), OnProgress: hb.progress})
+	out, _ := runner.RunTask(ctx, r, &task, env, opts)
 	out.Worker, out.Attempt = a.Identity, int(info.Attempt)
+	if task.RunDir != at.Task.RunDir {
+		a.sendWorkDir(ctx, cache, run, &task, out, at.Task.RunDir, log)
+	}
 	switch {
 	case out.Class == "":
 		return out, nil
@@ -88,6 +123,42 @@ func (a *Activities) Stage(ctx context.Context, at *ActivityTask) (*runner.Stage
 	}
 	return nil, sdktemporal.NewApplicationErrorWithOptions(out.Error, "lopper."+out.Class,
 		sdktemporal.ApplicationErrorOptions{NonRetryable: out.Class == runner.ClassInvalidConfig || out.Class == runner.ClassGate, Details: []any{out}})
+}
+
+// sendWorkDir puts what the stage wrote into its run directory on this
+// worker (stages/PATH, outputs) into the store, for the run's own machine
+// to fetch into the run directory, and removes it here (a failure is
+// logged: the stage's result stands); and makes the outcome's details
+// name the run directory there.
+func (a *Activities) sendWorkDir(ctx context.Context, cache *pipeline.Cache, run string, task *runner.StageTask, out *runner.StageOutcome, runDir string, log hclog.Logger) {
+	if _, err := os.Stat(task.RunDir); err == nil {
+		err := cache.PutWorkDir(context.WithoutCancel(ctx), run, task.Path, out.Attempt, task.RunDir)
+		if err == nil {
+			err = os.RemoveAll(task.RunDir)
+		}
+		if err != nil {
+			log.Warn("cannot send the stage's files to the run's store", "stage", task.Path, "dir", task.RunDir, "error", err)
+		}
+	}
+	if len(out.Details) > 0 {
+		here, err1 := json.Marshal(task.RunDir)
+		there, err2 := json.Marshal(runDir)
+		if err1 == nil && err2 == nil {
+			out.Details = bytes.ReplaceAll(out.Details, here[1:len(here)-1], there[1:len(there)-1])
+		}
+	}
+}
+
+// workDir returns the worker's own directory (WorkDir).
+func (a *Activities) workDir() (string, error) {
+	if a.WorkDir != "" {
+		return a.WorkDir, nil
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("the worker's directory: %w (give it one: --work-dir)", err)
+	}
+	return filepath.Join(dir, "lopper"), nil
 }
 
 // stopping reports whether the activity's worker is stopping.
@@ -235,6 +306,9 @@ type workerEnv struct {
 	task    *runner.StageTask
 	uses    string
 	disk    *runner.DiskArtifacts
+	// artifacts is the run directory whose artifacts/ disk writes into:
+	// the run's, or on a worker its directory of the run.
+	artifacts string
 
 	once   sync.Once
 	record *pipeline.RunRecord
@@ -245,7 +319,7 @@ func (e *workerEnv) Artifact(ctx context.Context, ref pipeline.ArtifactRecord) (
 }
 
 func (e *workerEnv) ArtifactDir(ctx context.Context, a pipeline.Artifact) (string, error) {
-	return e.disk.Dir(ctx, e.reg, e.task.RunDir, a)
+	return e.disk.Dir(ctx, e.reg, e.artifacts, a)
 }
 
 func (e *workerEnv) Record() *pipeline.RunRecord {
@@ -261,11 +335,13 @@ func (e *workerEnv) Record() *pipeline.RunRecord {
 	return e.record.Clone()
 }
 
+// Lookup answers a cache hit with entry lookups only: the result's
+// artifacts stay in the store, by reference, until a stage reads them.
 func (e *workerEnv) Lookup(ctx context.Context, _ *runner.StageOutcome, decl pipeline.Decl, key string, check func(*pipeline.Result) (*pipeline.Result, error), log hclog.Logger) (*pipeline.CachedResult, bool, error) {
 	if !e.entries || decl.Volatile {
 		return nil, false, nil
 	}
-	return e.cache.Lookup(ctx, e.reg, key, check, log)
+	return e.cache.LookupRefs(ctx, e.reg, key, check, log)
 }
 
 // Keep stores the result in the stage cache (a failure is only logged, as

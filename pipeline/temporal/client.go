@@ -30,6 +30,9 @@ type Options struct {
 	WorkDir string
 	// Poll is how often the run's progress is asked for; 0 means 500ms.
 	Poll time.Duration
+	// ProgressPoll is how often the running stages' heartbeats are asked
+	// for, to show their progress; 0 means DefaultProgressPoll.
+	ProgressPoll time.Duration
 	// Heartbeat, StageTimeout, Attempts and RetryInterval set the Plan's
 	// (0: its defaults).
 	Heartbeat     time.Duration
@@ -37,8 +40,8 @@ type Options struct {
 	Attempts      int
 	RetryInterval time.Duration
 	// ClientWorker serves this process's own queue (Queues.Client), where
-	// volatile stages without runs_on run, with these activities; nil
-	// sends them to the default queue.
+	// volatile stages without runs_on run, with these activities (Run
+	// sets their Client); nil sends them to the default queue.
 	ClientWorker *Activities
 }
 
@@ -56,6 +59,9 @@ func Run(ctx context.Context, c client.Client, r *pipeline.Recipe, opts runner.O
 	if o.Store == nil {
 		return nil, errors.New("a run on Temporal needs a store that its workers share (--store URL)")
 	}
+	if o.ClientWorker != nil {
+		o.ClientWorker.Client = true
+	}
 	queues := QueuesOf(opts.Build)
 	drive := func(ctx context.Context, e *runner.Execution) (bool, error) {
 		id := workflowID(e)
@@ -69,9 +75,33 @@ func Run(ctx context.Context, c client.Client, r *pipeline.Recipe, opts runner.O
 			}
 			defer w.Stop()
 		}
-		return drive(ctx, e, &serverEngine{c: c, queue: queues.Workflow()}, id, planOf(e, o, queues), o.Poll)
+		plan := planOf(e, o, queues)
+		var err error
+		if plan.Recipe.Inputs, err = UploadInputs(ctx, e.Recipe(), o.Store, e.Logger()); err != nil {
+			return false, err
+		}
+		return drive(ctx, e, &serverEngine{c: c, queue: queues.Workflow()}, id, plan, o.follow(o.Store))
 	}
 	return runner.RunWith(ctx, r, opts, drive)
+}
+
+// following says how drive follows a run: how often it asks for the
+// run's notes and its stages' heartbeats, which worker it leaves out (this
+// process's own: its stages log their progress and write the run
+// directory here themselves), and the store where the files that stages
+// wrote on workers are.
+type following struct {
+	notes, progress time.Duration
+	own             string
+	store           *pipeline.Cache
+}
+
+func (o Options) follow(store *pipeline.Cache) following {
+	f := following{notes: o.Poll, progress: o.ProgressPoll, store: store}
+	if o.ClientWorker != nil {
+		f.own = o.ClientWorker.Identity
+	}
+	return f
 }
 
 // workflowID names a run's workflow: its run directory and a nonce (a
@@ -104,6 +134,9 @@ type engine interface {
 	// progress returns the notes from index from and the stages unless
 	// still at version; nil when the engine cannot tell.
 	progress(ctx context.Context, from, version int) (*Progress, error)
+	// heartbeats returns the running stages' last heartbeats; nil when
+	// the engine cannot tell.
+	heartbeats(ctx context.Context) ([]Heartbeat, error)
 	cancel(ctx context.Context) error
 	// result waits for the workflow's result.
 	result(ctx context.Context) (*Result, error)
@@ -117,9 +150,11 @@ const graceMargin = 5 * time.Second
 // drive runs the execution's stages through the workflow of eng: it starts
 // it, prints its notes as log lines and copies its stage records into the
 // run record as they change, cancels it when ctx is done, and ends with its
-// result. A workflow still going GraceMargin after the grace period that
+// result. The files that stages wrote on workers it fetches into the run
+// directory as they finish. Every poll.progress it logs the running stages' heartbeated
+// progress as a local run logs it. A workflow still going GraceMargin after the grace period that
 // followed a cancellation (graceMargin) is terminated and its stages abandoned.
-func drive(ctx context.Context, e *runner.Execution, eng engine, id string, plan *Plan, poll time.Duration) (abandoned bool, err error) {
+func drive(ctx context.Context, e *runner.Execution, eng engine, id string, plan *Plan, poll following) (abandoned bool, err error) {
 	header := e.Record()
 	header.Stages = nil
 	if plan.Recipe.Header, err = json.Marshal(header); err != nil {
@@ -141,11 +176,21 @@ func drive(ctx context.Context, e *runner.Execution, eng engine, id string, plan
 		res, err := eng.result(bg)
 		results <- ended{res, err}
 	}()
-	if poll <= 0 {
-		poll = 500 * time.Millisecond
+	if poll.notes <= 0 {
+		poll.notes = 500 * time.Millisecond
 	}
-	ticker := time.NewTicker(poll)
+	if poll.progress <= 0 {
+		poll.progress = DefaultProgressPoll
+	}
+	ticker := time.NewTicker(poll.notes)
 	defer ticker.Stop()
+	beats := time.NewTicker(poll.progress)
+	defer beats.Stop()
+	shown := newProgressLog(log, poll.own)
+	var files *workFetcher
+	if poll.store != nil {
+		files = &workFetcher{cache: poll.store, run: runKey(plan.Recipe.Header), runDir: e.RunDir(), own: poll.own, done: map[string]bool{}, log: log}
+	}
 	next, version := 0, -1
 	follow := func() {
 		p, err := eng.progress(bg, next, version)
@@ -163,6 +208,7 @@ func drive(ctx context.Context, e *runner.Execution, eng engine, id string, plan
 		if p.Stages != nil {
 			version = p.Version
 			e.Update(func(rec *pipeline.RunRecord) { rec.Stages = p.Stages })
+			files.fetch(bg, p.Stages)
 		}
 	}
 	interrupt := ctx.Done()
@@ -178,10 +224,17 @@ func drive(ctx context.Context, e *runner.Execution, eng engine, id string, plan
 			}
 			follow()
 			e.Update(func(rec *pipeline.RunRecord) { rec.Stages = r.res.Stages })
+			files.fetch(bg, r.res.Stages)
 			useCache(e, r.res.Stages)
 			return r.res.Abandoned, nil
 		case <-ticker.C:
 			follow()
+		case <-beats.C:
+			hbs, err := eng.heartbeats(bg)
+			if err != nil {
+				log.Debug("cannot read the stages' heartbeats", "error", err)
+			}
+			shown.show(hbs)
 		case <-interrupt:
 			interrupt = nil
 			grace = time.After(plan.Grace + graceMargin)

@@ -77,7 +77,7 @@ func TestRunOnDevServer(t *testing.T) {
 		id     string
 		queues []string
 	}{{"w1", nil}, {"w2", []string{"cpu", "gpu"}}} {
-		acts := &Activities{Registry: r.Registry(), Build: "e2e", Numerics: "n", Identity: w.id, Log: exectest.Logger(t)}
+		acts := &Activities{Registry: r.Registry(), Build: "e2e", Numerics: "n", Identity: w.id, Log: exectest.Logger(t), WorkDir: t.TempDir()}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -128,6 +128,30 @@ func TestRunOnDevServer(t *testing.T) {
 	if os.Getenv("LOPPER_RECORD_HISTORY") != "" {
 		recordHistory(t, ctx, srv.Client())
 	}
+}
+
+// serveOne opens a store for a run and serves o (its activities' work
+// directory a fresh one) on c for the rest of the test.
+func serveOne(t *testing.T, c client.Client, o WorkerOptions) *pipeline.Cache {
+	t.Helper()
+	cache, err := pipeline.OpenCacheURL(context.Background(), "file://"+t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Activities.WorkDir = t.TempDir()
+	wctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- Serve(wctx, c, o) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("worker: %v", err)
+		}
+		if err := cache.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return cache
 }
 
 // sameJSON reports whether a and b encode alike (an empty map and none
@@ -212,22 +236,7 @@ stages:
   stuck: {uses: emit, with: {input: quick, block: true}}
   later: {uses: emit, with: {input: stuck, add: 1}}
 `)
-	cache, err := pipeline.OpenCacheURL(context.Background(), "file://"+t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cache.Close()
-	wctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Serve(wctx, c, WorkerOptions{Jobs: 2, Activities: &Activities{Registry: r.Registry(), Build: "e2e-cancel", Numerics: "n", Identity: "w"}})
-	}()
-	defer func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("worker: %v", err)
-		}
-	}()
+	cache := serveOne(t, c, WorkerOptions{Jobs: 2, Activities: &Activities{Registry: r.Registry(), Build: "e2e-cancel", Numerics: "n", Identity: "w"}})
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		for kit.Runs("stuck") == 0 {

@@ -15,7 +15,15 @@
 // replayed by workers of the build that started it. Artifacts travel
 // between workers only by reference (kind and digest) through the run's
 // store; the stage cache is the same store, so a second run on any worker
-// reuses every unchanged stage.
+// reuses every unchanged stage, and a cache hit reads no artifact.
+//
+// Workers share no file system with `lopper run`: it uploads the recipe's
+// input files to the store (UploadInputs) and workers fetch the ones a
+// running stage reads into their own directory (Activities.WorkDir),
+// while the cache key keeps the paths and the digests `lopper run` saw;
+// what a stage writes into its run directory on a worker comes back to
+// the run directory through the store. `lopper run` shows the running
+// stages' progress from their heartbeats.
 //
 // `lopper worker` calls Serve: the run workflow on the build's workflow
 // queue and the stage activity on each of its queues. Activities heartbeat

@@ -87,6 +87,9 @@ type RecipeSource struct {
 	Header  json.RawMessage `json:"header"`
 	File    string          `json:"file"`
 	WorkDir string          `json:"work_dir"`
+	// Inputs are the files and directories the recipe reads, uploaded to
+	// the run's store (UploadInputs).
+	Inputs []InputFile `json:"inputs,omitempty"`
 }
 
 // compile compiles the recipe of src with reg's kinds.
@@ -165,14 +168,18 @@ type ActivityTask struct {
 	Cache  bool             `json:"cache"`
 }
 
-// Heartbeat is what a stage activity heartbeats: who runs it and how far
-// it got (StageContext.Progress).
+// Heartbeat is what a stage activity heartbeats: which stage instance,
+// who runs it and how far it got (StageContext.Progress); `lopper run`
+// shows it as the stage's progress lines.
 type Heartbeat struct {
-	Worker  string `json:"worker"`
-	Attempt int    `json:"attempt"`
-	Done    int    `json:"done,omitempty"`
-	Total   int    `json:"total,omitempty"`
-	Unit    string `json:"unit,omitempty"`
+	Stage   string      `json:"stage,omitempty"`
+	Path    string      `json:"path,omitempty"`
+	Scope   runner.List `json:"scope,omitempty"`
+	Worker  string      `json:"worker"`
+	Attempt int         `json:"attempt"`
+	Done    int         `json:"done,omitempty"`
+	Total   int         `json:"total,omitempty"`
+	Unit    string      `json:"unit,omitempty"`
 }
 
 // Note is a line of the run's log, made by the workflow (the scheduling

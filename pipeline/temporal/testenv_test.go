@@ -37,6 +37,8 @@ func (e *testEngine) start(_ context.Context, _ string, plan *Plan) error {
 
 func (e *testEngine) progress(context.Context, int, int) (*Progress, error) { return nil, nil }
 
+func (e *testEngine) heartbeats(context.Context) ([]Heartbeat, error) { return nil, nil }
+
 // cancel cancels the workflow once it runs: the environment cannot
 // cancel a workflow that has not registered its cancellation handler.
 func (e *testEngine) cancel(context.Context) error {
@@ -99,7 +101,7 @@ func (x *testExecutor) Run(ctx context.Context, r *pipeline.Recipe, opts runner.
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetTestTimeout(2 * time.Minute)
-	acts := &Activities{Registry: r.Registry(), Build: opts.Build, Numerics: opts.Numerics, Identity: "test-worker", Log: opts.Logger, Store: store}
+	acts := &Activities{Registry: r.Registry(), Build: opts.Build, Numerics: opts.Numerics, Identity: "test-worker", Log: opts.Logger, Store: store, WorkDir: x.t.TempDir()}
 	eng := &testEngine{env: env, started: make(chan struct{})}
 	var once sync.Once
 	wf := &Workflows{Registry: r.Registry()}
@@ -127,7 +129,11 @@ func (x *testExecutor) Run(ctx context.Context, r *pipeline.Recipe, opts runner.
 		if x.plan != nil {
 			x.plan(plan)
 		}
-		return drive(ctx, e, eng, "lopper/test", plan, 0)
+		var err error
+		if plan.Recipe.Inputs, err = UploadInputs(ctx, e.Recipe(), store, e.Logger()); err != nil {
+			return false, err
+		}
+		return drive(ctx, e, eng, "lopper/test", plan, following{store: store})
 	}
 	return runner.RunWith(ctx, r, opts, drive)
 }

@@ -3,6 +3,8 @@ package temporal
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -29,6 +31,19 @@ type flakyConfig struct {
 	FailFirst int `yaml:"fail_first"`
 }
 
+// stepsConfig is the config of the steps kind: N steps of Every each,
+// reported as progress.
+type stepsConfig struct {
+	N     int    `yaml:"n"`
+	Every string `yaml:"every"`
+}
+
+// readConfig is the config of the read kind: it reads a file, or a
+// directory's a.txt, and writes what it read into its work directory.
+type readConfig struct {
+	Path string `yaml:"path"`
+}
+
 type recordConfig struct {
 	Volatile bool `yaml:"volatile"`
 }
@@ -45,6 +60,56 @@ func (k *flakyKit) register(reg *pipeline.Registry) {
 				return nil, fmt.Errorf("flaky failure %d", n)
 			}
 			return &pipeline.Result{Metrics: pipeline.Metrics{"runs": float64(n)}}, nil
+		},
+	}))
+	reg.Register("steps", pipeline.Typed(pipeline.KindOf[stepsConfig]{
+		Declare: func(*stepsConfig) pipeline.Decl { return pipeline.Decl{Metrics: []string{"steps"}} },
+		Run: func(ctx context.Context, sc *pipeline.StageContext, cfg *stepsConfig) (*pipeline.Result, error) {
+			every, err := time.ParseDuration(cfg.Every)
+			if err != nil {
+				return nil, err
+			}
+			for i := range cfg.N {
+				sc.Progress(i, cfg.N, "steps")
+				select {
+				case <-time.After(every):
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
+			}
+			sc.Progress(cfg.N, cfg.N, "steps")
+			return &pipeline.Result{Metrics: pipeline.Metrics{"steps": float64(cfg.N)}}, nil
+		},
+	}))
+	reg.Register("read", pipeline.Typed(pipeline.KindOf[readConfig]{
+		Check: func(c *pipeline.Checker, cfg *readConfig) {
+			if c.AtRunTime() {
+				if _, err := c.Stat(cfg.Path); err != nil {
+					c.Errorf("path", "%v", err)
+				}
+			}
+		},
+		Declare: func(cfg *readConfig) pipeline.Decl {
+			return pipeline.Decl{Metrics: []string{"bytes"}, Files: []string{cfg.Path}}
+		},
+		Run: func(ctx context.Context, sc *pipeline.StageContext, cfg *readConfig) (*pipeline.Result, error) {
+			p := sc.Resolve(cfg.Path)
+			if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+				p = filepath.Join(p, "a.txt")
+			}
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return nil, err
+			}
+			work, err := sc.WorkDir()
+			if err != nil {
+				return nil, err
+			}
+			if err := os.WriteFile(filepath.Join(work, "read.txt"), b, 0o644); err != nil {
+				return nil, err
+			}
+			return &pipeline.Result{Metrics: pipeline.Metrics{"bytes": float64(len(b))},
+				Details: map[string]any{"path": sc.RecipePath(cfg.Path), "wrote": filepath.Join(work, "read.txt")}}, nil
 		},
 	}))
 	// record reads the run record: the stages that finished before it.

@@ -94,6 +94,11 @@ func (sr *scopeRun) childCompleted(ev ChildCompleted) {
 	for i, rec := range ev.Records {
 		st := &sr.states[i]
 		st.phase, st.status, st.result = final, rec.Status, nil
+		if rec.Status == pipeline.StageRunning || rec.Status == pipeline.StagePending {
+			// The child abandoned it (it did not stop after a cancellation):
+			// its record says so; here it counts as cancelled.
+			st.status = pipeline.StageCancelled
+		}
 		*sr.records[i] = *rec
 		if i < len(ev.Results) && ev.Results[i] != nil {
 			st.result = ev.Results[i]

@@ -81,7 +81,7 @@ func (w *wfRun) replayCarry(c *Carry, started []*sched.Task) []*sched.Task {
 			left = append(left, t)
 		}
 	}
-	w.noteBase, w.version = c.Notes, c.Version
+	w.noteBase, w.version, w.activities = c.Notes, c.Version, 0
 	return left
 }
 

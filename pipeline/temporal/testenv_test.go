@@ -153,11 +153,33 @@ func (x *testExecutor) Run(ctx context.Context, r *pipeline.Recipe, opts runner.
 			return wf.Run(ctx, plan)
 		}, workflow.RegisterOptions{Name: WorkflowRun})
 		env.RegisterWorkflowWithOptions(wf.Scope, workflow.RegisterOptions{Name: WorkflowScope})
+		// The environment gives a child workflow's activities no heartbeat
+		// timeout, so they never learn of a cancellation from a heartbeat:
+		// it is delivered through the cancellation listener instead.
+		var mu sync.Mutex
+		cancels := map[string]context.CancelFunc{}
+		key := func(info *activity.Info) string { return info.WorkflowExecution.RunID + "#" + info.ActivityID }
+		env.SetOnActivityCanceledListener(func(info *activity.Info) {
+			mu.Lock()
+			defer mu.Unlock()
+			if cancel, ok := cancels[key(info)]; ok {
+				cancel()
+			}
+		})
 		env.RegisterActivityWithOptions(func(ctx context.Context, at *ActivityTask) (*runner.StageOutcome, error) {
-			// The end goes to the workflow that ran the stage (a child's
-			// task ids are its own).
+			info := activity.GetInfo(ctx)
+			ctx, cancel := context.WithCancel(ctx)
+			mu.Lock()
+			cancels[key(&info)] = cancel
+			mu.Unlock()
 			defer func() {
-				if err := env.SignalWorkflowByID(activity.GetInfo(ctx).WorkflowExecution.ID, SignalStopped, at.ID); err != nil {
+				mu.Lock()
+				delete(cancels, key(&info))
+				mu.Unlock()
+				cancel()
+				// The end goes to the workflow that ran the stage (a
+				// child's task ids are its own).
+				if err := env.SignalWorkflowByID(info.WorkflowExecution.ID, SignalStopped, at.ID); err != nil {
 					x.t.Logf("signal the end of %s: %v", at.Task.Path, err) // its workflow ended (abandoned it)
 				}
 			}()
@@ -172,10 +194,17 @@ func (x *testExecutor) Run(ctx context.Context, r *pipeline.Recipe, opts runner.
 		return env
 	}
 	drive := func(ctx context.Context, e *runner.Execution) (bool, error) {
-		plan := planOf(e, Options{Store: store, Heartbeat: 200 * time.Millisecond, RetryInterval: 10 * time.Millisecond}, QueuesOf(opts.Build))
+		// A heartbeat timeout well above the machine's hiccups (a test of
+		// lost workers sets its own).
+		plan := planOf(e, Options{Store: store, Heartbeat: 5 * time.Second, RetryInterval: 10 * time.Millisecond}, QueuesOf(opts.Build))
 		plan.StopSignals = true
 		if x.plan != nil {
 			x.plan(plan)
+		}
+		if plan.ChildEvents < 0 {
+			// A child workflow's activities see no heartbeat timeout in the
+			// environment, so they do not heartbeat while it enforces one.
+			plan.Heartbeat = time.Minute
 		}
 		return drive(ctx, e, eng, "lopper/test", plan, 0)
 	}

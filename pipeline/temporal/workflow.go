@@ -100,6 +100,10 @@ type wfRun struct {
 	log      []Completion     // the completions applied, for continue-as-new
 	applied  int              // completions applied by this workflow run
 	replay   bool             // applying the carried completions: no notes
+	// activities is how many stage activities run (children aside);
+	// childAbandoned says a child abandoned stages that did not stop.
+	activities     int
+	childAbandoned bool
 }
 
 // outcome is what run returns: the records and whether cancelled stages
@@ -193,7 +197,13 @@ func (w *wfRun) run(ctx workflow.Context) (*outcome, error) {
 			}
 		}
 		if grace != nil {
-			sel.AddFuture(grace, func(workflow.Future) { abandoned = true })
+			sel.AddFuture(grace, func(workflow.Future) {
+				// Children have the same grace period, and come back with
+				// their records, abandoned stages and all.
+				if grace = nil; w.activities > 0 {
+					abandoned = true
+				}
+			})
 		}
 		sel.Select(dctx)
 		if abandoned {
@@ -205,7 +215,7 @@ func (w *wfRun) run(ctx workflow.Context) (*outcome, error) {
 		}
 	}
 	cancelActs()
-	return &outcome{Records: w.m.Records(), Abandoned: abandoned}, nil
+	return &outcome{Records: w.m.Records(), Abandoned: abandoned || w.childAbandoned}, nil
 }
 
 // start schedules a task: a stage activity on its queue, or a child
@@ -218,6 +228,7 @@ func (w *wfRun) start(actCtx, dctx workflow.Context, t *sched.Task) {
 		w.startChild(dctx, t)
 		return
 	}
+	w.activities++
 	if w.m.Cancelled() != "" {
 		workflow.Go(dctx, func(gctx workflow.Context) {
 			w.done.Send(gctx, Completion{ID: t.ID, Outcome: &runner.StageOutcome{Class: runner.ClassCancelled, Error: context.Canceled.Error()}})
@@ -282,11 +293,13 @@ func (w *wfRun) complete(c Completion) sched.Actions {
 	}
 	if c.Child != nil {
 		delete(w.children, c.ID)
+		w.childAbandoned = w.childAbandoned || c.Child.Abandoned
 		for _, n := range c.Child.Notes {
 			w.addNote(n)
 		}
 		return w.m.Apply(c.Child.event(c.ID))
 	}
+	w.activities--
 	out := c.Outcome
 	out.ApplyTo(t.Record)
 	if out.Cached {

@@ -287,7 +287,12 @@ func (w *wfRun) listenStops(dctx workflow.Context) {
 func (w *wfRun) complete(c Completion) sched.Actions {
 	t := w.running[c.ID]
 	delete(w.running, c.ID)
-	w.log = append(w.log, c)
+	logged := c
+	if c.Child != nil && len(c.Child.Notes) > 0 { // notes are not replayed: not carried either
+		res := *c.Child
+		res.Notes, logged.Child = nil, &res
+	}
+	w.log = append(w.log, logged)
 	if !w.replay {
 		w.applied++
 	}

@@ -71,6 +71,10 @@ func comparable(t *testing.T, rec *pipeline.RunRecord, withWorkers bool) string 
 	return string(b)
 }
 
+// forceChildren runs every loop iteration and matrix branch as a child
+// workflow.
+func forceChildren(p *Plan) { p.ChildEvents = -1 }
+
 // childCount counts the child workflows a run starts.
 type childCount struct {
 	mu sync.Mutex
@@ -163,7 +167,7 @@ stages:
       g: {uses: assert, with: {that: "w.n < 2", message: too big}}
 `)
 	var st started
-	rec := run(t, &testExecutor{t: t, setup: st.listen, plan: func(p *Plan) { p.ChildEvents = -1 }}, r, runner.Options{})
+	rec := run(t, &testExecutor{t: t, setup: st.listen, plan: forceChildren}, r, runner.Options{})
 	g := exectest.Stage(t, rec, "sweep[1]/g")
 	if rec.Status != pipeline.RunGateFailed || !g.Gate || !strings.Contains(g.Error, "too big") {
 		t.Errorf("run %s; sweep[1]/g: gate %v %q", rec.Status, g.Gate, g.Error)
@@ -200,7 +204,7 @@ stages:
 		}
 		cancel()
 	}()
-	x := &testExecutor{t: t, plan: func(p *Plan) { p.ChildEvents = -1 }}
+	x := &testExecutor{t: t, plan: forceChildren}
 	rec, err := x.Run(ctx, r, runner.Options{OutDir: t.TempDir(), Logger: exectest.Logger(t), Jobs: 4, Grace: 5 * time.Second})
 	if err != nil || rec.Status != pipeline.RunInterrupted {
 		t.Fatalf("run: %v %v", err, rec.Status)
@@ -228,7 +232,7 @@ stages:
   after: {uses: emit, with: {reads: [sweep], metrics: {x: 1}}}
 `)
 	start := time.Now()
-	rec := run(t, &testExecutor{t: t, plan: func(p *Plan) { p.ChildEvents = -1 }}, r, runner.Options{Jobs: 4, FailFast: true})
+	rec := run(t, &testExecutor{t: t, plan: forceChildren}, r, runner.Options{Jobs: 4, FailFast: true})
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("fail-fast took %v", d)
 	}
@@ -260,7 +264,7 @@ stages:
       w: {uses: emit, with: {reads: [a], metrics: {x: 1}}}
       rec: {uses: record, needs: [w], with: {volatile: true}}
 `)
-	rec := run(t, &testExecutor{t: t, plan: func(p *Plan) { p.ChildEvents = -1 }}, r, runner.Options{Jobs: 1})
+	rec := run(t, &testExecutor{t: t, plan: forceChildren}, r, runner.Options{Jobs: 1})
 	for p, want := range map[string]float64{"sweep[0]/rec": 2, "sweep[1]/rec": 4} {
 		if got := exectest.Stage(t, rec, p).Metrics["finished"]; got != want {
 			t.Errorf("%s saw %v finished stages, want %v", p, got, want)
@@ -286,7 +290,7 @@ stages:
 		}
 		cancel()
 	}()
-	x := &testExecutor{t: t, plan: func(p *Plan) { p.ChildEvents = -1 }}
+	x := &testExecutor{t: t, plan: forceChildren}
 	rec, err := x.Run(ctx, r, runner.Options{OutDir: t.TempDir(), Logger: exectest.Logger(t), Grace: 50 * time.Millisecond})
 	if err != nil || rec.Status != pipeline.RunInterrupted {
 		t.Fatalf("run: %v %v", err, rec.Status)

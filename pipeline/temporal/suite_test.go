@@ -13,7 +13,7 @@ func TestBehaviour(t *testing.T) { exectest.Run(t, &testExecutor{t: t}) }
 // So it does with every loop iteration and matrix branch in a child
 // workflow of its own.
 func TestBehaviourWithChildren(t *testing.T) {
-	exectest.Run(t, &testExecutor{t: t, plan: func(p *Plan) { p.ChildEvents = -1 }})
+	exectest.Run(t, &testExecutor{t: t, plan: forceChildren})
 }
 
 // And with every workflow continuing as new after each task it completes

@@ -130,9 +130,6 @@ func (a *app) dialTemporal(hostPort, namespace, identity string) (client.Client,
 // follows the run's workflow, writes the run directory and serves its own
 // queue (the volatile stages: they write the run directory).
 func (a *app) runOnTemporal(ctx context.Context, r *pipeline.Recipe, opts runner.Options, hostPort, namespace string) (*pipeline.RunRecord, error) {
-	if n := temporal.MaxStages(r); n > temporal.StageWarning {
-		a.log.Warn("the run may schedule more stages than one workflow's history holds", "stages_at_most", n, "warn_above", temporal.StageWarning)
-	}
 	identity := defaultIdentity()
 	c, err := a.dialTemporal(hostPort, namespace, identity)
 	if err != nil {

@@ -35,6 +35,9 @@ func (m *Machine) withDerived(s *pipeline.Stage, res *pipeline.Result) *pipeline
 
 // baselineResult is the recipe's baseline stage's result, once it succeeded.
 func (m *Machine) baselineResult() (*pipeline.Result, bool) {
+	if m.env != nil {
+		return m.env.Baseline, m.env.Baseline != nil
+	}
 	if m.baseline == nil {
 		return nil, false
 	}

@@ -30,4 +30,11 @@
 //		acts = m.Apply(sched.Completed{Task: id, Result: res, Cached: hit, Err: err})
 //	}
 //	rec.Stages = m.Records()
+//
+// An executor whose history is bounded (a Temporal workflow) can hand
+// whole loop iterations and matrix branches to machines of their own
+// (Options.Delegate, NewChild): such a scope becomes one Task with Child
+// set, carrying what it sees of the run around it (Env), and its child
+// machine's records and results come back as one ChildCompleted event. The
+// records are those the scope would have had inline.
 package sched

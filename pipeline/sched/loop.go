@@ -57,6 +57,7 @@ func (l *loopRun) next() {
 	sr, s, i := l.sr, l.sr.plan.stages[l.idx], len(l.done)
 	scope := append(slices.Clip(sr.scope), "iteration", i)
 	l.body = sr.m.newScopeRun(s.Body, sr, s, fmt.Sprintf("%s%s[%d]/", sr.prefix, s.ID, i), i, l.prev, sr.matrix, scope)
+	l.body.index = i
 	l.it = &pipeline.IterationRecord{Index: i, Status: pipeline.StageRunning, Stages: l.body.records}
 	l.rec.Iterations = append(l.rec.Iterations, l.it)
 	sr.note(hclog.Info, l.idx, "iteration started", "iteration", i)

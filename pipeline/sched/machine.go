@@ -22,6 +22,11 @@ type Options struct {
 	Clock func() time.Time
 	// Log receives the machine's log lines; nil discards them.
 	Log func(Note)
+	// Delegate, when set, is asked as each iteration of a loop or branch
+	// of a matrix starts (owner is the loop or matrix): true makes that
+	// scope a Task with Child set, to be run by a machine of its own
+	// (NewChild), e.g. in a child workflow; it takes one of the Jobs slots.
+	Delegate func(owner *pipeline.Stage) bool
 }
 
 // Note is a line for the run's log, about one stage instance.
@@ -54,6 +59,11 @@ type Task struct {
 	Record *pipeline.StageRecord
 	// Scope are the log fields of the enclosing iterations and branches.
 	Scope []any
+	// Child, when set, makes the task a whole loop iteration or matrix
+	// branch (Stage is the loop or matrix, Path its prefix, Record nil):
+	// the executor runs it with a machine of its own (NewChild) and
+	// reports a ChildCompleted event.
+	Child *Child
 }
 
 // Actions are what the executor must do after an event: start the tasks in
@@ -65,7 +75,8 @@ type Actions struct {
 	CancelRunning bool
 }
 
-// Event is what happened: Completed or Interrupted.
+// Event is what happened: Completed, ChildCompleted, Interrupted or
+// Cancel.
 type Event interface{ event() }
 
 // Completed is a task's outcome: its result, or the error it failed with.
@@ -82,8 +93,15 @@ type Completed struct {
 // and reports their completions.
 type Interrupted struct{}
 
-func (Completed) event()   {}
-func (Interrupted) event() {}
+// Cancel cancels the run from outside with a reason: what a child machine
+// is told when the run around it is cancelled (Interrupted is Cancel with
+// ReasonInterrupted).
+type Cancel struct{ Reason string }
+
+func (Completed) event()      {}
+func (ChildCompleted) event() {}
+func (Interrupted) event()    {}
+func (Cancel) event()         {}
 
 // Cancellation reasons recorded on stages.
 const (
@@ -110,6 +128,7 @@ type Machine struct {
 	nextID   int
 	cancel   string // why everything is being cancelled; "" while nothing is
 	out      Actions
+	env      *Env // a child machine's view of the run around it
 }
 
 // task is a Task with where its outcome goes.
@@ -150,8 +169,17 @@ func (m *Machine) Apply(ev Event) Actions {
 		}
 		delete(m.running, ev.Task)
 		t.sr.completed(t, ev)
+	case ChildCompleted:
+		t, ok := m.running[ev.Task]
+		if !ok || t.Child == nil {
+			panic("sched: completion of an unknown child")
+		}
+		delete(m.running, ev.Task)
+		t.sr.childCompleted(ev)
 	case Interrupted:
 		m.cancelAll(ReasonInterrupted)
+	case Cancel:
+		m.cancelAll(ev.Reason)
 	}
 	return m.step()
 }
@@ -221,6 +249,10 @@ func (m *Machine) cancelAll(reason string) {
 	ready := m.ready
 	m.ready = nil
 	for _, t := range ready {
+		if t.Child != nil {
+			t.sr.cancelPending(reason)
+			continue
+		}
 		t.sr.finish(t.idx, pipeline.StageCancelled, nil, reason, nil)
 		t.sr.note(hclog.Warn, t.idx, "cancelled", "reason", reason)
 	}

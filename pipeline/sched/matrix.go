@@ -37,6 +37,7 @@ func (sr *scopeRun) startMatrix(i int) {
 		maps.Copy(vals, br.Values)
 		scope := append(slices.Clip(sr.scope), "branch", br.Label)
 		run := sr.m.newScopeRun(s.Body, sr, s, fmt.Sprintf("%s%s[%d]/", sr.prefix, s.ID, b), sr.iteration, nil, vals, scope)
+		run.index = b
 		x.runs = append(x.runs, run)
 		x.rec.Branches = append(x.rec.Branches, &pipeline.BranchRecord{Index: b, Label: br.Label, Values: br.Values,
 			Status: pipeline.StagePending, Stages: run.records})

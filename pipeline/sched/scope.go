@@ -27,6 +27,8 @@ type scopeRun struct {
 	open      int    // stages not yet final
 	onFinal   func() // called once every stage is final
 	dirty     bool   // queued for advance
+	delegated bool   // run by a child machine (a Task with Child set)
+	index     int    // the loop iteration's or matrix branch's index
 }
 
 // scopePlan is a scope's stages with their dependencies as indexes.
@@ -80,17 +82,25 @@ func (m *Machine) newScopeRun(stages []*pipeline.Stage, parent *scopeRun, owner 
 	return sr
 }
 
-// start makes a new scope run's end known to its owner.
+// start makes a new scope run's end known to its owner, and hands it to a
+// child machine when Options.Delegate says so.
 func (sr *scopeRun) start(onFinal func()) {
 	sr.onFinal = onFinal
 	if sr.open == 0 {
 		onFinal()
+		return
+	}
+	if d := sr.m.opts.Delegate; d != nil && sr.owner != nil && d(sr.owner) {
+		sr.delegate()
 	}
 }
 
 // advance resolves every pending stage that can be. A stage that becomes
 // final meanwhile queues the scope run again, for the stages after it.
 func (sr *scopeRun) advance() {
+	if sr.delegated {
+		return
+	}
 	for i := range sr.states {
 		if sr.states[i].phase != pending {
 			continue
@@ -265,46 +275,66 @@ func (st *stageState) final() (*pipeline.Result, bool) {
 // values builds the expression values for a stage of this scope: params,
 // finished stages' metrics, iteration, prev and matrix.
 func (sr *scopeRun) values() map[string]any {
-	metrics := map[string]pipeline.Metrics{}
-	var prev *pipeline.Result
-	for s := sr; s != nil; s = s.parent {
-		if prev == nil {
-			prev = s.prev
-		}
-		for j, st := range s.plan.stages {
-			if _, taken := metrics[st.ID]; taken {
-				continue
-			}
-			if res, ok := s.states[j].final(); ok {
-				metrics[st.ID] = res.Metrics
-			}
-		}
+	v := sr.view()
+	metrics := make(map[string]pipeline.Metrics, len(v.Results))
+	for id, res := range v.Results {
+		metrics[id] = res.Metrics
 	}
-	return pipeline.Values(sr.m.params, sr.iteration, prev, sr.matrix, metrics)
+	return pipeline.Values(sr.m.params, sr.iteration, v.Prev, sr.matrix, metrics)
 }
 
 // inputs returns the results a stage of this scope may read: every
 // finished stage visible from it, and the innermost loop's prev.
 func (sr *scopeRun) inputs() map[string]*pipeline.Result {
-	out := map[string]*pipeline.Result{}
-	prevKnown := false
-	for s := sr; s != nil; s = s.parent {
-		if !prevKnown && s.iteration >= 0 && s.owner != nil && s.owner.Uses == pipeline.KindLoop {
-			prevKnown = true
-			if s.prev != nil {
-				out[pipeline.NamePrev] = s.prev
-			}
-		}
-		for j, st := range s.plan.stages {
-			if _, taken := out[st.ID]; taken {
-				continue
-			}
-			if res, ok := s.states[j].final(); ok {
-				out[st.ID] = res
-			}
+	v := sr.view()
+	out := make(map[string]*pipeline.Result, len(v.Results)+1)
+	if v.PrevKnown && v.InputPrev != nil {
+		out[pipeline.NamePrev] = v.InputPrev
+	}
+	for id, res := range v.Results {
+		if _, taken := out[id]; !taken {
+			out[id] = res
 		}
 	}
 	return out
+}
+
+// view is what a stage of this scope sees of the run: the finished stages
+// visible from it (an inner stage hides an outer one of the same id), the
+// prev its expressions read (the innermost one set) and the innermost
+// loop's prev, its input; then what a child machine was given (Env).
+func (sr *scopeRun) view() Env {
+	v := Env{Results: map[string]*pipeline.Result{}}
+	for s := sr; s != nil; s = s.parent {
+		if v.Prev == nil {
+			v.Prev = s.prev
+		}
+		if !v.PrevKnown && s.iteration >= 0 && s.owner != nil && s.owner.Uses == pipeline.KindLoop {
+			v.PrevKnown, v.InputPrev = true, s.prev
+		}
+		for j, st := range s.plan.stages {
+			if _, taken := v.Results[st.ID]; taken {
+				continue
+			}
+			if res, ok := s.states[j].final(); ok {
+				v.Results[st.ID] = res
+			}
+		}
+	}
+	if e := sr.m.env; e != nil {
+		if v.Prev == nil {
+			v.Prev = e.Prev
+		}
+		if !v.PrevKnown && e.PrevKnown {
+			v.PrevKnown, v.InputPrev = true, e.InputPrev
+		}
+		for id, res := range e.Results {
+			if _, taken := v.Results[id]; !taken {
+				v.Results[id] = res
+			}
+		}
+	}
+	return v
 }
 
 // lookup returns the result of a finished stage visible from this scope.
@@ -313,6 +343,10 @@ func (sr *scopeRun) lookup(id string) (*pipeline.Result, bool) {
 		if j, ok := s.plan.byID[id]; ok {
 			return s.states[j].final()
 		}
+	}
+	if e := sr.m.env; e != nil {
+		res, ok := e.Results[id]
+		return res, ok
 	}
 	return nil, false
 }

@@ -39,6 +39,11 @@ type Options struct {
 	StageTimeout  time.Duration
 	Attempts      int
 	RetryInterval time.Duration
+	// ChildEvents and HistoryEvents set the Plan's (0: its defaults):
+	// when loops and matrices run as child workflows, and when a
+	// workflow continues as new.
+	ChildEvents   int
+	HistoryEvents int
 	// ClientWorker serves this process's own queue (Queues.Client), where
 	// volatile stages without runs_on run, with these activities (Run
 	// sets their Client); nil sends them to the default queue.
@@ -121,6 +126,7 @@ func planOf(e *runner.Execution, o Options, q Queues) *Plan {
 		RunDir: e.RunDir(), Paths: e.Paths(), Jobs: opts.Jobs, FailFast: opts.FailFast, Grace: opts.Grace,
 		Store: o.Store.URL(), Cache: opts.Cache != nil, Queues: q,
 		Heartbeat: o.Heartbeat, StageTimeout: o.StageTimeout, Attempts: o.Attempts, RetryInterval: o.RetryInterval,
+		ChildEvents: o.ChildEvents, HistoryEvents: o.HistoryEvents,
 	}
 	p.Recipe = RecipeSource{File: e.Recipe().Path, WorkDir: o.WorkDir}
 	p.withDefaults()
@@ -261,7 +267,9 @@ func useCache(e *runner.Execution, stages []*pipeline.StageRecord) {
 	})
 }
 
-// serverEngine runs workflows on a Temporal server.
+// serverEngine runs workflows on a Temporal server. It asks, cancels and
+// terminates the workflow's latest run ("" run id): a workflow that
+// continued as new goes on in another.
 type serverEngine struct {
 	c     client.Client
 	queue string
@@ -275,7 +283,7 @@ func (s *serverEngine) start(ctx context.Context, id string, plan *Plan) error {
 }
 
 func (s *serverEngine) progress(ctx context.Context, from, version int) (*Progress, error) {
-	v, err := s.c.QueryWorkflow(ctx, s.run.GetID(), s.run.GetRunID(), QueryProgress, from, version)
+	v, err := s.c.QueryWorkflow(ctx, s.run.GetID(), "", QueryProgress, from, version)
 	if err != nil {
 		return nil, err
 	}
@@ -287,7 +295,7 @@ func (s *serverEngine) progress(ctx context.Context, from, version int) (*Progre
 }
 
 func (s *serverEngine) cancel(ctx context.Context) error {
-	return s.c.CancelWorkflow(ctx, s.run.GetID(), s.run.GetRunID())
+	return s.c.CancelWorkflow(ctx, s.run.GetID(), "")
 }
 
 func (s *serverEngine) result(ctx context.Context) (*Result, error) {
@@ -299,7 +307,7 @@ func (s *serverEngine) result(ctx context.Context) (*Result, error) {
 }
 
 func (s *serverEngine) terminate(ctx context.Context, reason string) error {
-	return s.c.TerminateWorkflow(ctx, s.run.GetID(), s.run.GetRunID(), reason)
+	return s.c.TerminateWorkflow(ctx, s.run.GetID(), "", reason)
 }
 
 // hclogAdapter lets the SDK log through hclog.

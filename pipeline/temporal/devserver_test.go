@@ -3,18 +3,22 @@ package temporal
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -48,16 +52,49 @@ stages:
   vol: {uses: emit, needs: [sweep], with: {volatile: true, metrics: {t: 1}}}
 `
 
-// historyFile is a run workflow's history recorded on a dev server (set
-// LOPPER_RECORD_HISTORY=1 when running TestRunOnDevServer to rewrite it),
-// replayed by TestReplayRecordedHistory.
-const historyFile = "testdata/run_history.json"
+// Histories recorded on a dev server (set LOPPER_RECORD_HISTORY=1 when
+// running TestRunOnDevServer* to rewrite them), replayed by
+// TestReplayRecordedHistory: a run workflow's, and with children and
+// continue-as-new the last run of the run workflow and a child's.
+const (
+	historyFile       = "testdata/run_history.json"
+	childrenHistory   = "testdata/run_children_history.json"      // the first run: children, continue-as-new
+	childrenLast      = "testdata/run_children_last_history.json" // the last run: the carried state
+	childScopeHistory = "testdata/scope_history.json"             // a branch's first run
+)
 
 // A run on a real Temporal server (the dev server, 127.0.0.1), with two
 // workers in this process (w2 also serving the gpu queue) and the
 // client's own queue for the volatile stage, gives the record a local run
 // gives: every stage's status, metrics and artifact digests.
 func TestRunOnDevServer(t *testing.T) {
+	c := runOnDevServer(t, Options{})
+	if os.Getenv("LOPPER_RECORD_HISTORY") != "" {
+		recordHistory(t, c, WorkflowRun, "", false, historyFile)
+	}
+}
+
+// So does a run whose loop iterations and matrix branches are child
+// workflows, each workflow continuing as new every two tasks.
+func TestRunOnDevServerWithChildren(t *testing.T) {
+	c := runOnDevServer(t, Options{ChildEvents: -1, HistoryEvents: 2 * eventsPerTask})
+	// Two branches, each a child whose loop's iterations are children.
+	if n := countWorkflows(t, c, WorkflowScope); n < 4 {
+		t.Errorf("%d child workflows", n)
+	}
+	if n := countWorkflows(t, c, WorkflowRun); n < 2 {
+		t.Errorf("the run workflow did not continue as new (%d runs)", n)
+	}
+	if os.Getenv("LOPPER_RECORD_HISTORY") != "" {
+		recordHistory(t, c, WorkflowRun, "", true, childrenHistory)
+		recordHistory(t, c, WorkflowRun, "", false, childrenLast)
+		recordHistory(t, c, WorkflowScope, "/sweep[1]", true, childScopeHistory)
+	}
+}
+
+// runOnDevServer runs e2eRecipe on a dev server with o, compares it with a
+// local run and returns the server's client.
+func runOnDevServer(t *testing.T, o Options) client.Client {
 	srv := temporaltest.DevServer(t)
 	c := srv.Client()
 	kit := pipelinetest.New()
@@ -90,7 +127,8 @@ func TestRunOnDevServer(t *testing.T) {
 
 	opts := runner.Options{OutDir: t.TempDir(), Cache: cache, Build: "e2e", Numerics: "n", Logger: exectest.Logger(t), Jobs: 4}
 	own := &Activities{Registry: r.Registry(), Build: "e2e", Numerics: "n", Identity: "client", Store: cache}
-	rec, err := Run(ctx, c, r, opts, Options{ClientWorker: own, Heartbeat: 2 * time.Second, RetryInterval: 100 * time.Millisecond, Poll: 50 * time.Millisecond})
+	o.ClientWorker, o.Heartbeat, o.RetryInterval, o.Poll = own, 2*time.Second, 100*time.Millisecond, 50*time.Millisecond
+	rec, err := Run(ctx, c, r, opts, o)
 	if err != nil || rec.Status != pipeline.RunSucceeded {
 		t.Fatalf("run on Temporal: %v %v %s", err, rec.Status, rec.Error)
 	}
@@ -125,9 +163,7 @@ func TestRunOnDevServer(t *testing.T) {
 	if onDisk["status"] != "succeeded" || onDisk["store"] != store {
 		t.Errorf("run.json: status %v store %v", onDisk["status"], onDisk["store"])
 	}
-	if os.Getenv("LOPPER_RECORD_HISTORY") != "" {
-		recordHistory(t, ctx, srv.Client())
-	}
+	return c
 }
 
 // serveOne opens a store for a run and serves o (its activities' work
@@ -168,15 +204,37 @@ func sameJSON(a, b any) bool {
 	return erra == nil && errb == nil && norm(ja) == norm(jb)
 }
 
-// recordHistory writes the history of the run workflow on the server to
-// historyFile.
-func recordHistory(t *testing.T, ctx context.Context, c client.Client) {
-	list, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: "WorkflowType = '" + WorkflowRun + "'"})
-	if err != nil || len(list.Executions) != 1 {
-		t.Fatalf("list the run workflows: %v (%d)", err, len(list.GetExecutions()))
+// countWorkflows returns how many runs of workflows of type wfType the
+// server holds.
+func countWorkflows(t *testing.T, c client.Client, wfType string) int {
+	list, err := c.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: "WorkflowType = '" + wfType + "'"})
+	if err != nil {
+		t.Fatalf("list the %s workflows: %v", wfType, err)
 	}
-	ex := list.Executions[0].Execution
-	it := c.GetWorkflowHistory(ctx, ex.WorkflowId, ex.RunId, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	return len(list.Executions)
+}
+
+// recordHistory writes the history of the first or the latest run of the
+// workflow of type wfType whose id ends with suffix to file.
+func recordHistory(t *testing.T, c client.Client, wfType, suffix string, first bool, file string) {
+	ctx := context.Background()
+	list, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: "WorkflowType = '" + wfType + "'"})
+	if err != nil {
+		t.Fatalf("list the %s workflows: %v", wfType, err)
+	}
+	var pick *workflowpb.WorkflowExecutionInfo
+	for _, ex := range list.Executions {
+		if !strings.HasSuffix(ex.Execution.WorkflowId, suffix) {
+			continue
+		}
+		if later := pick == nil || ex.StartTime.AsTime().After(pick.StartTime.AsTime()); later != first || pick == nil {
+			pick = ex
+		}
+	}
+	if pick == nil {
+		t.Fatalf("no %s workflow whose id ends with %q", wfType, suffix)
+	}
+	it := c.GetWorkflowHistory(ctx, pick.Execution.WorkflowId, pick.Execution.RunId, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	h := &historypb.History{}
 	for it.HasNext() {
 		e, err := it.Next()
@@ -189,13 +247,13 @@ func recordHistory(t *testing.T, ctx context.Context, c client.Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(filepath.Dir(historyFile), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(historyFile, b, 0o644); err != nil {
+	if err := os.WriteFile(file, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("wrote %s: %d events", historyFile, len(h.Events))
+	t.Logf("wrote %s: %d events", file, len(h.Events))
 }
 
 // The recorded history of a run workflow replays on today's workflow code:
@@ -206,8 +264,11 @@ func TestReplayRecordedHistory(t *testing.T) {
 	wf := &Workflows{Registry: exectest.Registry(pipelinetest.New())}
 	replayer := worker.NewWorkflowReplayer()
 	replayer.RegisterWorkflowWithOptions(wf.Run, workflow.RegisterOptions{Name: WorkflowRun})
-	if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, historyFile); err != nil {
-		t.Fatalf("the recorded run does not replay: %v", err)
+	replayer.RegisterWorkflowWithOptions(wf.Scope, workflow.RegisterOptions{Name: WorkflowScope})
+	for _, f := range []string{historyFile, childrenHistory, childrenLast, childScopeHistory} {
+		if err := replayFile(replayer, f); err != nil {
+			t.Errorf("the recorded %s does not replay: %v", f, err)
+		}
 	}
 	changed := worker.NewWorkflowReplayer()
 	changed.RegisterWorkflowWithOptions(func(ctx workflow.Context, plan Plan) (*Result, error) {
@@ -220,6 +281,33 @@ func TestReplayRecordedHistory(t *testing.T) {
 	if err := changed.ReplayWorkflowHistoryFromJSONFile(quiet, historyFile); err == nil {
 		t.Errorf("a workflow that starts with a timer replayed the recorded history")
 	}
+}
+
+// replayFile replays a recorded history as the workflow it was: children
+// are named after the run workflow's id (ScopeTask.Root, in the input of
+// the first child it started).
+func replayFile(r worker.WorkflowReplayer, file string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	var opts worker.ReplayWorkflowHistoryOptions
+	for _, e := range h.Events {
+		if a := e.GetStartChildWorkflowExecutionInitiatedEventAttributes(); a != nil {
+			var st ScopeTask
+			if err := converter.GetDefaultDataConverter().FromPayloads(a.Input, &st); err != nil {
+				return fmt.Errorf("%s: a child's input: %w", file, err)
+			}
+			opts.OriginalExecution.ID = st.Root
+			break
+		}
+	}
+	return r.ReplayWorkflowHistoryWithOptions(nil, h, opts)
 }
 
 // Cancelling a run on a real server (Ctrl-C) cancels its workflow: the

@@ -33,6 +33,14 @@
 // never is. Cancelling `lopper run` cancels the workflow, whose stages get
 // the grace period to stop.
 //
+// Histories stay bounded: a loop or matrix whose stages inline would cost
+// its workflow more than Plan.ChildEvents history events runs each
+// iteration or branch as a child workflow (Workflows.Scope, with a
+// machine of its own: sched.NewChild), and a workflow whose history grows
+// past Plan.HistoryEvents continues as new, carrying the completions it
+// applied (Carry), which its next run feeds the machine again. Records are
+// the same as inline.
+//
 // The workflow is deterministic by construction: the machine has no
 // clock (workflow.Now is its Clock), no goroutines and no map-order
 // decisions; completions arrive through one workflow channel; the recipe

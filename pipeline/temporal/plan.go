@@ -25,6 +25,12 @@ const (
 	// SignalStopped tells the workflow that a cancelled stage's activity
 	// has returned (only with Plan.StopSignals).
 	SignalStopped = "lopper.stopped"
+	// WorkflowScope is the child workflow that runs one loop iteration or
+	// matrix branch of a run (Workflows.Scope).
+	WorkflowScope = "lopper.scope"
+	// SignalCancel tells a child workflow that the run is cancelled, and
+	// why (the reason its stages record).
+	SignalCancel = "lopper.cancel"
 )
 
 // Error types of a failed stage activity (temporal.ApplicationError's
@@ -127,6 +133,16 @@ type Plan struct {
 	// instead of awaited by Temporal (the SDK's test environment does not
 	// wait for cancelled activities).
 	StopSignals bool `json:"stop_signals,omitempty"`
+	// ChildEvents: a loop or matrix whose stages would cost its workflow's
+	// history more events than this (about six a stage) runs each of its
+	// iterations or branches as a child workflow (0: DefaultChildEvents;
+	// < 0: always).
+	ChildEvents int `json:"child_events,omitempty"`
+	// HistoryEvents: a workflow whose tasks have cost its history about
+	// this many events continues as new (0: DefaultHistoryEvents).
+	HistoryEvents int `json:"history_events,omitempty"`
+	// Carry is the state a workflow continued as new with; nil at first.
+	Carry *Carry `json:"carry,omitempty"`
 }
 
 // Plan defaults.
@@ -155,6 +171,9 @@ func (p *Plan) withDefaults() {
 	}
 	if p.Grace <= 0 {
 		p.Grace = 10 * time.Second
+	}
+	if p.HistoryEvents <= 0 {
+		p.HistoryEvents = DefaultHistoryEvents
 	}
 }
 
@@ -232,30 +251,6 @@ type Result struct {
 	Stages []*pipeline.StageRecord `json:"stages"`
 	// Abandoned: cancelled stages did not stop within the grace period.
 	Abandoned bool `json:"abandoned,omitempty"`
-}
-
-// StageWarning is how many stage instances a run may schedule before
-// `lopper run --temporal` warns: a stage costs about six events of the
-// workflow's history, which Temporal caps at 51,200.
-const StageWarning = 8000
-
-// MaxStages returns how many stage instances a run of r schedules at
-// most: every loop running all its iterations, every matrix branch.
-func MaxStages(r *pipeline.Recipe) int { return maxStages(r.Stages) }
-
-func maxStages(list []*pipeline.Stage) int {
-	n := 0
-	for _, s := range list {
-		switch {
-		case s.Loop() != nil:
-			n += s.Loop().MaxIterations * maxStages(s.Body)
-		case s.MatrixAxes() != nil:
-			n += len(s.MatrixBranches()) * maxStages(s.Body)
-		case s.Kind() != nil:
-			n++
-		}
-	}
-	return n
 }
 
 // errNoRecipe wraps a recipe that does not compile on the worker.

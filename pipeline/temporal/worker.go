@@ -34,7 +34,9 @@ func Serve(ctx context.Context, c client.Client, o WorkerOptions) error {
 		names = []string{DefaultQueue}
 	}
 	wf := worker.New(c, q.Workflow(), worker.Options{Identity: a.Identity})
-	wf.RegisterWorkflowWithOptions((&Workflows{Registry: a.Registry}).Run, workflow.RegisterOptions{Name: WorkflowRun})
+	wfs := &Workflows{Registry: a.Registry}
+	wf.RegisterWorkflowWithOptions(wfs.Run, workflow.RegisterOptions{Name: WorkflowRun})
+	wf.RegisterWorkflowWithOptions(wfs.Scope, workflow.RegisterOptions{Name: WorkflowScope})
 	workers := []worker.Worker{wf}
 	for _, name := range names {
 		w := worker.New(c, q.Named(name), worker.Options{Identity: a.Identity, MaxConcurrentActivityExecutionSize: max(o.Jobs, 1)})

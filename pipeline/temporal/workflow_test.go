@@ -254,7 +254,7 @@ stages:
 			return nil, fmt.Errorf("this result must not count: the attempt timed out")
 		}
 	}
-	rec := run(t, &testExecutor{t: t, wrap: lost}, r, runner.Options{})
+	rec := run(t, &testExecutor{t: t, wrap: lost, plan: func(p *Plan) { p.Heartbeat = 200 * time.Millisecond }}, r, runner.Options{})
 	b := exectest.Stage(t, rec, "b")
 	if b.Status != pipeline.StageFailed || !strings.Contains(b.Error, "timed out (Heartbeat)") || b.Worker != "doomed" || b.Attempts != DefaultAttempts {
 		t.Errorf("b: %s %q worker %q attempts %d", b.Status, b.Error, b.Worker, b.Attempts)

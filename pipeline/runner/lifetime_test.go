@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"weak"
@@ -31,6 +32,8 @@ type blobConfig struct {
 	Input pipeline.Ref `yaml:"input"`
 	Take  bool         `yaml:"take"`
 	Add   int          `yaml:"add"`
+	// Again reads the input once more after taking it.
+	Again bool `yaml:"again"`
 }
 
 // blobLab runs blob stages and watches their artifacts.
@@ -75,6 +78,11 @@ func (l *blobLab) run(_ context.Context, sc *pipeline.StageContext, cfg *blobCon
 		if err != nil {
 			return nil, err
 		}
+		if cfg.Again {
+			if _, err := sc.Input(cfg.Input); err != nil {
+				return nil, err
+			}
+		}
 		if owned {
 			in.data[0]++ // changed in place: only an owner may
 			out.data = in.data
@@ -108,6 +116,16 @@ func (l *blobLab) observe(path string) {
 
 func (l *blobLab) runRecipe(t *testing.T, src string, opts runner.Options) *pipeline.RunRecord {
 	t.Helper()
+	rec := l.run1(t, src, opts)
+	if rec.Status != pipeline.RunSucceeded {
+		t.Fatalf("run %s: %s", rec.Status, rec.Error)
+	}
+	return rec
+}
+
+// run1 runs src and returns its record, whatever its status.
+func (l *blobLab) run1(t *testing.T, src string, opts runner.Options) *pipeline.RunRecord {
+	t.Helper()
 	r, err := pipeline.Load(writeRecipe(t, src), pipeline.LoadOptions{Registry: l.registry()})
 	if err != nil {
 		t.Fatalf("recipe does not load:\n%v", err)
@@ -117,10 +135,21 @@ func (l *blobLab) runRecipe(t *testing.T, src string, opts runner.Options) *pipe
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.Status != pipeline.RunSucceeded {
-		t.Fatalf("run %s: %s", rec.Status, rec.Error)
-	}
 	return rec
+}
+
+// A stage that took its input cannot read it again: it may have changed it.
+func TestATakenInputCannotBeReadAgain(t *testing.T) {
+	lab := newBlobLab()
+	rec := lab.run1(t, `version: 1
+stages:
+  a: {uses: blob, with: {add: 1}}
+  b: {uses: blob, with: {input: a, take: true, again: true}}
+`, runner.Options{Jobs: 1})
+	b := stage(t, rec, "b")
+	if b.Status != pipeline.StageFailed || !strings.Contains(b.Error, "input a was taken by this stage") {
+		t.Errorf("b: %s %q, want it failed for reading a taken input", b.Status, b.Error)
+	}
 }
 
 // A chain load → prune → prune → evaluate: each artifact is unreachable as

@@ -12,7 +12,8 @@
 // output is a Result: float metrics (what expressions read), artifacts
 // (opaque values with a content digest that other stages consume) and details
 // (JSON for run.json and reports). A running stage sees the run through its
-// StageContext, whose StageHost the executor provides.
+// StageContext, whose StageHost the executor provides; a stage that is its
+// input's last reader may take it and change it in place (take.go).
 //
 // Loading (Load, Parse) goes: parse.go and parse_stages.go (YAML to spec,
 // with positions; yamlerr.go and yamlnode.go for YAML details) → params.go

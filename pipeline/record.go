@@ -129,8 +129,11 @@ type StageRecord struct {
 	result *Result
 }
 
-// Result returns the stage's result in memory (nil unless it succeeded).
-// Report stages read artifacts and typed details through it.
+// Result returns the stage's result in memory (nil unless it succeeded):
+// its typed details, and its artifacts while a stage that may still run
+// reads them (afterwards they are known by kind and digest only), or for
+// the whole run when the executor keeps them (runner.Options.KeepArtifacts).
+// Stages read their inputs' artifacts through StageContext, not here.
 func (s *StageRecord) Result() *Result { return s.result }
 
 // SetResult records a finished stage's result: its metrics, details and

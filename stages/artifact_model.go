@@ -15,9 +15,12 @@ import (
 // ArtifactModel is the artifact kind (and name) of a model.
 const ArtifactModel = "model"
 
-// ModelArtifact is a model passed between stages. It is never mutated once
+// ModelArtifact is a model passed between stages. It is not mutated once
 // made: stages that change a model clone it and wrap the result in a new
-// artifact.
+// artifact, except a stage that owns its input (pipeline.StageContext.Take:
+// no other stage reads it any more), which may change the input's model in
+// place and wraps it in a new artifact (the old one's digest no longer
+// describes it, and nothing reads the old one).
 type ModelArtifact struct {
 	Model *model.Model
 	// History is the chain of stages that produced the model, oldest

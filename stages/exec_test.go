@@ -22,7 +22,7 @@ func runAny(t *testing.T, ctx context.Context, r *pipeline.Recipe, opts runner.O
 	if opts.RunDir == "" {
 		opts.RunDir = t.TempDir()
 	}
-	opts.Jobs, opts.Version = 2, "test"
+	opts.Jobs, opts.Version, opts.KeepArtifacts = 2, "test", true // tests inspect the models
 	rec, err := runner.Run(ctx, r, opts)
 	if err != nil {
 		t.Fatal(err)

@@ -57,10 +57,11 @@ func parseRecipe(t testing.TB, dir, src string, set ...string) *pipeline.Recipe 
 }
 
 // run runs a recipe into a fresh run directory and fails the test unless
-// it succeeded.
+// it succeeded. The record keeps every stage's artifacts (KeepArtifacts),
+// for the tests that inspect models.
 func run(t testing.TB, r *pipeline.Recipe) *pipeline.RunRecord {
 	t.Helper()
-	rec, err := runner.Run(context.Background(), r, runner.Options{Jobs: 2, RunDir: t.TempDir(), Version: "test"})
+	rec, err := runner.Run(context.Background(), r, runner.Options{Jobs: 2, RunDir: t.TempDir(), Version: "test", KeepArtifacts: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,13 @@ func inputModel(sc *pipeline.StageContext, r pipeline.Ref) (*ModelArtifact, erro
 	return pipeline.InputArtifact[*ModelArtifact](sc, r, ArtifactModel)
 }
 
+// takeModel returns the model artifact of the stage r names and whether
+// this stage owns it (see pipeline.StageContext.Take): an owned model may
+// be changed in place; any other must be copied first.
+func takeModel(sc *pipeline.StageContext, r pipeline.Ref) (*ModelArtifact, bool, error) {
+	return pipeline.TakeArtifact[*ModelArtifact](sc, r, ArtifactModel)
+}
+
 // modelInput declares r as a model input.
 func modelInput(r pipeline.Ref) pipeline.Input {
 	return pipeline.Input{Ref: r, Artifact: ArtifactModel}

@@ -31,9 +31,12 @@ import (
 //	owl: {lambda: 0.08, m: 5}
 //	sparsegpt: {percdamp: 0.01, blocksize: 128}
 //
-// The input model is never changed: pruning returns a new model with a
-// mask (unstructured, N:M) or a physically smaller dense model
-// (structured). Re-pruning a sparse model raises its sparsity from where it
+// Pruning returns a new model with a mask (unstructured, N:M) or a
+// physically smaller dense model (structured). The input model is not
+// changed, except when this stage is its last reader (StageContext.Take):
+// then unstructured and N:M pruning without scores prune it in place
+// (pruning.PruneInPlace, the same weights and mask) instead of copying its
+// weights. Re-pruning a sparse model raises its sparsity from where it
 // is and never revives a pruned weight.
 type PruneConfig struct {
 	Model         pipeline.Ref    `yaml:"model"`
@@ -75,7 +78,7 @@ func declarePrune(cfg *PruneConfig) pipeline.Decl {
 }
 
 func runPrune(ctx context.Context, sc *pipeline.StageContext, cfg *PruneConfig) (*pipeline.Result, error) {
-	in, err := inputModel(sc, cfg.Model)
+	in, owned, err := takeModel(sc, cfg.Model)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +101,7 @@ func runPrune(ctx context.Context, sc *pipeline.StageContext, cfg *PruneConfig) 
 		}
 	} else {
 		var rep *pruning.Report
-		out, rep, err = pruneWeights(ctx, sc, cfg, pat, in.Model, target)
+		out, rep, err = pruneWeights(ctx, sc, cfg, pat, in.Model, target, owned)
 		if err == nil {
 			details, removed, target = rep, rep.Removed(), rep.Sparsity
 		}
@@ -138,8 +141,8 @@ func (cfg *PruneConfig) targetSparsity(iteration int) (float64, error) {
 	return 0, nil
 }
 
-// pruneWeights prunes unstructured or N:M.
-func pruneWeights(ctx context.Context, sc *pipeline.StageContext, cfg *PruneConfig, pat pruning.Pattern, m *model.Model, target float64) (*model.Model, *pruning.Report, error) {
+// pruneWeights prunes unstructured or N:M: m itself when the stage owns it.
+func pruneWeights(ctx context.Context, sc *pipeline.StageContext, cfg *PruneConfig, pat pruning.Pattern, m *model.Model, target float64, owned bool) (*model.Model, *pruning.Report, error) {
 	o := cfg.options(pat, target, sc.Progress)
 	if !cfg.Scores.IsZero() {
 		s, err := pipeline.InputArtifact[*ScoresArtifact](sc, cfg.Scores, ArtifactScores)
@@ -156,6 +159,10 @@ func pruneWeights(ctx context.Context, sc *pipeline.StageContext, cfg *PruneConf
 		return nil, nil, err
 	}
 	o.Calib = cal
+	if owned {
+		sc.Log.Debug("pruning the input model in place: this stage is its last reader")
+		return pruning.PruneInPlace(ctx, m, o)
+	}
 	return pruning.Prune(ctx, m, o)
 }
 

@@ -36,7 +36,9 @@ import (
 //	eval_data: valid.txt   # [data] text for the held-out loss
 //	eval_batches: 4        # [4]
 //
-// The input model is cloned, never changed. Pruned weights — the mask's
+// The input model is cloned, never changed, except when this stage is its
+// last reader (StageContext.Take): then it is trained in place (the same
+// weights as training a clone). Pruned weights — the mask's
 // zeros, or, for a model without a mask (a pruned model loaded from
 // disk), its exactly-zero prunable weights — stay exactly zero: verified
 // after every step with debug_masks and always at the end, the stage
@@ -180,7 +182,14 @@ type retrainDetails struct {
 }
 
 func runRetrain(ctx context.Context, sc *pipeline.StageContext, cfg *RetrainConfig) (*pipeline.Result, error) {
-	in, err := inputModel(sc, cfg.Model)
+	var in *ModelArtifact
+	var owned bool
+	var err error
+	if cfg.Teacher.ID == cfg.Model.ID {
+		in, err = inputModel(sc, cfg.Model) // also the teacher: read twice, never taken
+	} else {
+		in, owned, err = takeModel(sc, cfg.Model)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +212,12 @@ func runRetrain(ctx context.Context, sc *pipeline.StageContext, cfg *RetrainConf
 			tcfg.Eval = train.Stream{Tokens: evalTokens}
 		}
 	}
-	m := in.Model.Clone()
+	m := in.Model
+	if owned {
+		sc.Log.Debug("training the input model in place: this stage is its last reader")
+	} else {
+		m = m.Clone()
+	}
 	maskFrom := "mask"
 	if m.Mask == nil {
 		maskFrom = "none (dense)"

@@ -66,7 +66,7 @@ func runVerifyRecipe(t *testing.T, src string) *pipeline.RunRecord {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec, err := runner.Run(context.Background(), r, runner.Options{Jobs: 2, RunDir: filepath.Join(dir, "run"), Version: "test"})
+	rec, err := runner.Run(context.Background(), r, runner.Options{Jobs: 2, RunDir: filepath.Join(dir, "run"), Version: "test", KeepArtifacts: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,6 +53,13 @@ type Options struct {
 	// lockfile (see LockPath), before its final record: a run whose
 	// lockfile cannot be written is failed, with the reason in its record.
 	LockFile string
+	// KeepArtifacts keeps every stage's artifacts in memory until the run
+	// ends (the record's StageRecord.Result has them), and lets no stage
+	// take an input: for tests that inspect the models of a finished run.
+	// By default an artifact is dropped as soon as no stage that may still
+	// run reads it, and its last reader may take it (see
+	// pipeline.StageContext.Take).
+	KeepArtifacts bool
 }
 
 // Run runs a loaded recipe and returns its final record. Stage failures,
@@ -161,7 +168,8 @@ func execute(ctx context.Context, rs *runState, drive Driver) (*pipeline.RunReco
 	rec := newRecord(r, opts, runDir)
 	rs.params = r.ParamValues()
 	rs.rec = newRecorder(rec, opts.Logger)
-	m := sched.New(r, rs.params, sched.Options{Jobs: opts.Jobs, FailFast: opts.FailFast, Clock: now, Log: rs.note})
+	m := sched.New(r, rs.params, sched.Options{Jobs: opts.Jobs, FailFast: opts.FailFast, Clock: now, Log: rs.note,
+		KeepArtifacts: opts.KeepArtifacts})
 	rs.rec.update(func() { rec.Stages = m.Records() })
 	if rs.rec.err != nil {
 		return nil, fmt.Errorf("run record: %w", rs.rec.err)

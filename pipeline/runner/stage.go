@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -168,12 +169,58 @@ type taskHost struct {
 
 	mu      sync.Mutex
 	results map[string]*pipeline.Result
-	err     error // the first input that could not be read
+	taken   map[string]bool // inputs handed over by Take: read no more
+	err     error           // the first input that could not be read
 }
 
 func (h *taskHost) Input(id string) (*pipeline.Result, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.wasTaken(id) {
+		return nil, false
+	}
+	return h.input(id)
+}
+
+// wasTaken reports (and records as the task's failure) a read of an input
+// the stage took; h.mu is held.
+func (h *taskHost) wasTaken(id string) bool {
+	if !h.taken[id] {
+		return false
+	}
+	if h.err == nil {
+		h.err = fmt.Errorf("input %s was taken by this stage (StageContext.Take): it cannot be read again", id)
+	}
+	return true
+}
+
+// Take implements pipeline.StageTaker: the input is owned when the
+// scheduler found the stage its last reader and the stage has not read it
+// otherwise.
+func (h *taskHost) Take(id string) (*pipeline.Result, bool, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.wasTaken(id) {
+		return nil, false, false
+	}
+	_, read := h.results[id]
+	owned := !read && slices.Contains(h.task.Owned, id)
+	res, ok := h.input(id)
+	if !ok {
+		return nil, false, false
+	}
+	if owned {
+		if h.taken == nil {
+			h.taken = map[string]bool{}
+		}
+		h.taken[id] = true
+		delete(h.results, id)
+	}
+	return res, owned, true
+}
+
+// input reads an input's result through the env, once; h.mu is held.
+func (h *taskHost) input(id string) (*pipeline.Result, bool) {
 	if res, ok := h.results[id]; ok {
 		return res, true
 	}

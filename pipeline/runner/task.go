@@ -30,6 +30,9 @@ type StageTask struct {
 	// Record is the run record so far (JSON) for a stage that reads it
 	// (a volatile one: report, save) on another machine; empty otherwise.
 	Record json.RawMessage `json:"record,omitempty"`
+	// Owned are the inputs it is the last reader of, sorted: it may take
+	// them (see sched.Task.Owned and pipeline.StageContext.Take).
+	Owned []string `json:"owned,omitempty"`
 }
 
 // InputRef is a finished stage's result by reference: its metrics, and its
@@ -92,6 +95,11 @@ func NewStageTask(t *sched.Task, runDir string, paths pipeline.RunPaths) *StageT
 		task.Inputs = make(map[string]InputRef, len(t.Inputs))
 		for _, id := range slices.Sorted(maps.Keys(t.Inputs)) {
 			task.Inputs[id] = RefOf(t.Inputs[id])
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(t.Owned)) {
+		if t.Owned[id] {
+			task.Owned = append(task.Owned, id)
 		}
 	}
 	return task

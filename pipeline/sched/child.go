@@ -55,11 +55,16 @@ func NewChild(r *pipeline.Recipe, params map[string]any, c *Child, opts Options)
 		opts.Jobs = 1
 	}
 	env := c.Env
-	m := &Machine{params: params, opts: opts, running: map[int]*task{}, plans: map[*pipeline.Stage]*scopePlan{}, env: &env}
+	m := &Machine{params: params, opts: opts, running: map[int]*task{}, plans: map[*pipeline.Stage]*scopePlan{}, env: &env, live: map[string]int{}}
 	if r.Baseline != "" {
 		m.baseline, _ = r.Stage(r.Baseline)
 	}
 	m.top = m.newScopeRun(c.Owner.Body, nil, c.Owner, c.Prefix, c.Iteration, c.Prev, c.Matrix, c.Scope)
+	if c.Owner.Uses == pipeline.KindLoop {
+		// The iteration's carry goes back to the parent's loop, which
+		// decides whether to keep it: the child never releases it.
+		m.top.states[m.top.plan.byID[c.Owner.Loop().Carry.ID]].held = true
+	}
 	return m
 }
 

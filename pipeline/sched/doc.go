@@ -6,7 +6,9 @@
 // inferred dependencies, `when` and skips, loops (until, keep,
 // max_iterations), matrix fan-out, assert gates, failure isolation or
 // --fail-fast, cancellation, the --jobs bound, derived metrics, and the run
-// record's stage tree (statuses, reasons, iterations, branches, results).
+// record's stage tree (statuses, reasons, iterations, branches, results),
+// and how long results' artifacts stay reachable and which task may take
+// an input it is the last reader of (lifetime.go).
 // It does no work itself: it hands the executor Tasks (one instance of a
 // registered stage kind to run, with the values and inputs in scope) and
 // learns their outcomes from Completed events. What a task does (the

@@ -27,6 +27,12 @@ type Options struct {
 	// scope a Task with Child set, to be run by a machine of its own
 	// (NewChild), e.g. in a child workflow; it takes one of the Jobs slots.
 	Delegate func(owner *pipeline.Stage) bool
+	// KeepArtifacts keeps every result's artifacts (in the states and the
+	// records) until the run ends, and lets no stage take an input (tests
+	// that inspect the models of a finished run). By default a result's
+	// artifacts are dropped as soon as no stage that may still run reads
+	// them (see Task.Owned).
+	KeepArtifacts bool
 }
 
 // Note is a line for the run's log, about one stage instance.
@@ -53,6 +59,11 @@ type Task struct {
 	// by id, with "prev" inside a loop body (the previous iteration's
 	// carry, or the loop's from).
 	Inputs map[string]*pipeline.Result
+	// Owned are the inputs (by id) the stage is the last reader of: it
+	// may take their artifacts and change them instead of copying them
+	// (see pipeline.StageContext.Take). Never prev, never an input another
+	// stage that may still run reads.
+	Owned map[string]bool
 	// Record is the stage's record: the machine sets its status, result
 	// and times; the executor adds what running it shows (config, inputs,
 	// files, cache key, the time spent).
@@ -128,7 +139,8 @@ type Machine struct {
 	nextID   int
 	cancel   string // why everything is being cancelled; "" while nothing is
 	out      Actions
-	env      *Env // a child machine's view of the run around it
+	env      *Env           // a child machine's view of the run around it
+	live     map[string]int // how many unreleased results hold an artifact, by digest
 }
 
 // task is a Task with where its outcome goes.
@@ -144,7 +156,7 @@ func New(r *pipeline.Recipe, params map[string]any, opts Options) *Machine {
 	if opts.Jobs <= 0 {
 		opts.Jobs = 1
 	}
-	m := &Machine{params: params, opts: opts, running: map[int]*task{}, plans: map[*pipeline.Stage]*scopePlan{}}
+	m := &Machine{params: params, opts: opts, running: map[int]*task{}, plans: map[*pipeline.Stage]*scopePlan{}, live: map[string]int{}}
 	if r.Baseline != "" {
 		m.baseline, _ = r.Stage(r.Baseline)
 	}

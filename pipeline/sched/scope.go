@@ -33,9 +33,10 @@ type scopeRun struct {
 
 // scopePlan is a scope's stages with their dependencies as indexes.
 type scopePlan struct {
-	stages []*pipeline.Stage
-	byID   map[string]int
-	deps   [][]int
+	stages  []*pipeline.Stage
+	byID    map[string]int
+	deps    [][]int
+	readers [][]int // the stages that depend on each (see lifetime.go)
 }
 
 type phase int
@@ -51,6 +52,9 @@ type stageState struct {
 	phase  phase
 	status pipeline.StageStatus
 	result *pipeline.Result
+	// held: a loop may still keep this carry; released: the result's
+	// artifacts were dropped (see lifetime.go).
+	held, released bool
 }
 
 func newPlan(stages []*pipeline.Stage) *scopePlan {
@@ -63,6 +67,7 @@ func newPlan(stages []*pipeline.Stage) *scopePlan {
 			p.deps[i] = append(p.deps[i], p.byID[d.ID])
 		}
 	}
+	p.readers = readersOf(p.deps)
 	return p
 }
 
@@ -174,8 +179,9 @@ func (sr *scopeRun) resolve(i int) {
 	default:
 		m := sr.m
 		m.nextID++
+		inputs, owned := sr.inputs(i)
 		t := &task{sr: sr, idx: i, Task: Task{ID: m.nextID, Stage: s, Path: rec.Path, Iteration: sr.iteration,
-			Matrix: maps.Clone(sr.matrix), Values: values, Inputs: sr.inputs(), Record: rec, Scope: sr.scope}}
+			Matrix: maps.Clone(sr.matrix), Values: values, Inputs: inputs, Owned: owned, Record: rec, Scope: sr.scope}}
 		m.ready = append(m.ready, t)
 	}
 }
@@ -255,7 +261,9 @@ func (sr *scopeRun) finish(i int, status pipeline.StageStatus, res *pipeline.Res
 	}
 	if res != nil {
 		rec.SetResult(res)
+		sr.m.hold(res)
 	}
+	sr.released(i)
 	sr.open--
 	sr.m.touch(sr)
 	if sr.open == 0 && sr.onFinal != nil {
@@ -283,20 +291,56 @@ func (sr *scopeRun) values() map[string]any {
 	return pipeline.Values(sr.m.params, sr.iteration, v.Prev, sr.matrix, metrics)
 }
 
-// inputs returns the results a stage of this scope may read: every
-// finished stage visible from it, and the innermost loop's prev.
-func (sr *scopeRun) inputs() map[string]*pipeline.Result {
-	v := sr.view()
-	out := make(map[string]*pipeline.Result, len(v.Results)+1)
-	if v.PrevKnown && v.InputPrev != nil {
-		out[pipeline.NamePrev] = v.InputPrev
-	}
-	for id, res := range v.Results {
-		if _, taken := out[id]; !taken {
+// inputs returns the results stage i of this scope may read: its finished
+// dependencies, those of the stages enclosing it in outer scopes (a loop or
+// matrix depends on every outer stage its body reads), and the innermost
+// loop's prev; and which of them it may take (see lifetime.go): only its
+// own scope's, never prev.
+func (sr *scopeRun) inputs(i int) (map[string]*pipeline.Result, map[string]bool) {
+	out := map[string]*pipeline.Result{}
+	var owned map[string]bool
+	prevKnown := false
+	for s, idx := sr, i; s != nil; s = s.parent {
+		if !prevKnown && s.iteration >= 0 && s.owner != nil && s.owner.Uses == pipeline.KindLoop {
+			prevKnown = true
+			if s.prev != nil {
+				out[pipeline.NamePrev] = s.prev
+			}
+		}
+		for _, d := range s.plan.deps[idx] {
+			id := s.plan.stages[d].ID
+			if _, taken := out[id]; taken {
+				continue
+			}
+			res, ok := s.states[d].final()
+			if !ok {
+				continue
+			}
 			out[id] = res
+			if s == sr && sr.takeable(d, i) {
+				if owned == nil {
+					owned = map[string]bool{}
+				}
+				owned[id] = true
+			}
+		}
+		if s.parent != nil {
+			idx = s.parent.plan.byID[s.owner.ID]
 		}
 	}
-	return out
+	if e := sr.m.env; e != nil {
+		// A child machine: what the parent gave it stands for the scopes
+		// around this one (never taken: the parent holds them).
+		if !prevKnown && e.PrevKnown && e.InputPrev != nil {
+			out[pipeline.NamePrev] = e.InputPrev
+		}
+		for id, res := range e.Results {
+			if _, taken := out[id]; !taken {
+				out[id] = res
+			}
+		}
+	}
+	return out, owned
 }
 
 // view is what a stage of this scope sees of the run: the finished stages

@@ -178,7 +178,14 @@ func (x *testExecutor) Run(ctx context.Context, r *pipeline.Recipe, opts runner.
 				mu.Lock()
 				delete(cancels, key(&info))
 				mu.Unlock()
+				cancelled := ctx.Err() != nil
 				cancel()
+				if !cancelled {
+					// Only a cancelled stage's end is awaited (StopSignals);
+					// and the environment's workflow table is not safe to
+					// read from here while workflows start children.
+					return
+				}
 				// The end goes to the workflow that ran the stage (a
 				// child's task ids are its own).
 				if err := env.SignalWorkflowByID(info.WorkflowExecution.ID, SignalStopped, at.ID); err != nil {

@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"lopper/internal/fsx"
 	"lopper/pipeline/store"
@@ -28,11 +27,7 @@ const cacheInputs = "inputs"
 
 // inputName is the store's name of the input whose FileDigest is digest.
 func inputName(digest string) (string, error) {
-	h, ok := strings.CutPrefix(digest, "sha256:")
-	if _, err := hex.DecodeString(h); !ok || err != nil || len(h) != 64 {
-		return "", fmt.Errorf("malformed file digest %q", digest)
-	}
-	return cacheInputs + "/" + h[:2] + "/" + h, nil
+	return digestName(cacheInputs, digest)
 }
 
 // HasInput reports whether the input of digest is in the store.

@@ -74,7 +74,9 @@ func runWorker(ctx context.Context, a *app, args []string) int {
 		defer a.closeCache(c)
 		acts.Store = c
 	}
-	c, err := a.dialTemporal(*hostPort, *namespace, *identity)
+	acts.Payloads = &temporal.Payloads{Store: acts.Store}
+	defer a.closePayloads(acts.Payloads)
+	c, err := a.dialTemporal(*hostPort, *namespace, *identity, acts.Payloads)
 	if err != nil {
 		fmt.Fprintf(a.stderr, "lopper worker: %v\n", err)
 		return exitFailed
@@ -94,6 +96,13 @@ func runWorker(ctx context.Context, a *app, args []string) int {
 	}
 	a.log.Info("worker stopped")
 	return exitInterrupted
+}
+
+// closePayloads closes the stores the payload codec opened.
+func (a *app) closePayloads(p *temporal.Payloads) {
+	if err := p.Close(); err != nil {
+		a.log.Warn("cannot close a store of large payloads", "error", err)
+	}
 }
 
 // queueNames are the full names of the queues a worker serves.
@@ -117,9 +126,10 @@ func defaultIdentity() string {
 	return fmt.Sprintf("%d@%s", os.Getpid(), host)
 }
 
-// dialTemporal connects to a Temporal frontend, checking that it answers.
-func (a *app) dialTemporal(hostPort, namespace, identity string) (client.Client, error) {
-	c, err := client.Dial(client.Options{HostPort: hostPort, Namespace: namespace, Identity: identity, Logger: temporal.NewLogger(a.log)})
+// dialTemporal connects to a Temporal frontend, checking that it answers;
+// large payloads go through the runs' store (p).
+func (a *app) dialTemporal(hostPort, namespace, identity string, p *temporal.Payloads) (client.Client, error) {
+	c, err := client.Dial(client.Options{HostPort: hostPort, Namespace: namespace, Identity: identity, Logger: temporal.NewLogger(a.log), DataConverter: p.DataConverter()})
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach Temporal at %s (namespace %s): %w", hostPort, namespace, err)
 	}
@@ -131,7 +141,9 @@ func (a *app) dialTemporal(hostPort, namespace, identity string) (client.Client,
 // queue (the volatile stages: they write the run directory).
 func (a *app) runOnTemporal(ctx context.Context, r *pipeline.Recipe, opts runner.Options, hostPort, namespace string) (*pipeline.RunRecord, error) {
 	identity := defaultIdentity()
-	c, err := a.dialTemporal(hostPort, namespace, identity)
+	payloads := &temporal.Payloads{}
+	defer a.closePayloads(payloads)
+	c, err := a.dialTemporal(hostPort, namespace, identity, payloads)
 	if err != nil {
 		return nil, err
 	}
@@ -140,6 +152,6 @@ func (a *app) runOnTemporal(ctx context.Context, r *pipeline.Recipe, opts runner
 	if err != nil {
 		return nil, err
 	}
-	own := &temporal.Activities{Registry: r.Registry(), Build: opts.Build, Numerics: opts.Numerics, Identity: identity, Log: a.log, Store: opts.Cache}
-	return temporal.Run(ctx, c, r, opts, temporal.Options{WorkDir: wd, ClientWorker: own})
+	own := &temporal.Activities{Registry: r.Registry(), Build: opts.Build, Numerics: opts.Numerics, Identity: identity, Log: a.log, Store: opts.Cache, Payloads: payloads}
+	return temporal.Run(ctx, c, r, opts, temporal.Options{WorkDir: wd, ClientWorker: own, Payloads: payloads})
 }

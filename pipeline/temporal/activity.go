@@ -45,6 +45,9 @@ type Activities struct {
 	// they read the recipe's files at their paths and write the run
 	// directory itself.
 	Client bool
+	// Payloads, when set, is the codec of the worker's data converter: a
+	// stage tells it the run's store (see Payloads).
+	Payloads *Payloads
 
 	fetching sync.Map // see workerFiles.locks
 
@@ -78,6 +81,7 @@ func (a *Activities) Stage(ctx context.Context, at *ActivityTask) (*runner.Stage
 	if err != nil {
 		return fail(runner.ClassTransient, fmt.Errorf("the run's store: %w", err))
 	}
+	a.Payloads.bind(info.WorkflowExecution.ID, at.Store, cache)
 	log := a.Log
 	if log == nil {
 		log = hclog.NewNullLogger()

@@ -48,6 +48,9 @@ type Options struct {
 	// volatile stages without runs_on run, with these activities (Run
 	// sets their Client); nil sends them to the default queue.
 	ClientWorker *Activities
+	// Payloads, when set, is the codec of the client's data converter:
+	// the run's large payloads go to Store (see Payloads).
+	Payloads *Payloads
 }
 
 // Run runs a loaded recipe on Temporal through c, as runner.Run runs it
@@ -70,6 +73,7 @@ func Run(ctx context.Context, c client.Client, r *pipeline.Recipe, opts runner.O
 	queues := QueuesOf(opts.Build)
 	drive := func(ctx context.Context, e *runner.Execution) (bool, error) {
 		id := workflowID(e)
+		o.Payloads.bind(id, o.Store.URL(), o.Store)
 		var w worker.Worker
 		if o.ClientWorker != nil {
 			queues.Client = queues.Named("run." + id)

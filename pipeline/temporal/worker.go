@@ -34,7 +34,7 @@ func Serve(ctx context.Context, c client.Client, o WorkerOptions) error {
 		names = []string{DefaultQueue}
 	}
 	wf := worker.New(c, q.Workflow(), worker.Options{Identity: a.Identity})
-	wfs := &Workflows{Registry: a.Registry}
+	wfs := &Workflows{Registry: a.Registry, Payloads: a.Payloads}
 	wf.RegisterWorkflowWithOptions(wfs.Run, workflow.RegisterOptions{Name: WorkflowRun})
 	wf.RegisterWorkflowWithOptions(wfs.Scope, workflow.RegisterOptions{Name: WorkflowScope})
 	workers := []worker.Worker{wf}

@@ -15,7 +15,9 @@ import (
 // Payloads in a store: a distributed executor keeps the messages it would
 // hand its engine (Temporal caps one at 2 MB) in the run's store when they
 // are large, and hands over their digest instead. A payload object holds
-// one file, `payload`, whose SHA-256 is its name.
+// one file, `payload`, whose SHA-256 is its name, below the directory of
+// the run it belongs to (transferDir), which `lopper cache gc` keeps with
+// the run.
 
 // cachePayloads is the store's directory of payload objects.
 const cachePayloads = "payloads"
@@ -23,10 +25,21 @@ const cachePayloads = "payloads"
 // payloadFile is the file a payload object holds.
 const payloadFile = "payload"
 
-// payloadName is the store's name of the payload whose digest is digest
-// ("sha256:…").
-func payloadName(digest string) (string, error) {
-	return digestName(cachePayloads, digest)
+// payloadName is the store's name of the payload of the run run whose
+// digest is digest ("sha256:…").
+func payloadName(run, digest string) (string, error) {
+	h, ok := strings.CutPrefix(digest, "sha256:")
+	if _, err := hex.DecodeString(h); !ok || err != nil || len(h) != 64 || strings.ToLower(h) != h {
+		return "", fmt.Errorf("malformed digest %q", digest)
+	}
+	return transferDir(cachePayloads, run) + "/" + h, nil
+}
+
+// transferDir is dir/HEX, where what belongs to the run run (any name that
+// tells runs apart) is kept: HEX hashes run.
+func transferDir(dir, run string) string {
+	sum := sha256.Sum256([]byte(run))
+	return dir + "/" + hex.EncodeToString(sum[:16])
 }
 
 // digestName is dir/ab/HEX for a "sha256:HEX" digest, refusing anything
@@ -39,12 +52,12 @@ func digestName(dir, digest string) (string, error) {
 	return dir + "/" + h[:2] + "/" + h, nil
 }
 
-// PutPayload stores data as a payload object, unless the store has it, and
-// returns its digest.
-func (c *Cache) PutPayload(ctx context.Context, data []byte) (string, error) {
+// PutPayload stores data as a payload object of the run run, unless the
+// store has it, and returns its digest.
+func (c *Cache) PutPayload(ctx context.Context, run string, data []byte) (string, error) {
 	sum := sha256.Sum256(data)
 	digest := "sha256:" + hex.EncodeToString(sum[:])
-	name, err := payloadName(digest)
+	name, err := payloadName(run, digest)
 	if err != nil {
 		return "", err
 	}
@@ -56,9 +69,10 @@ func (c *Cache) PutPayload(ctx context.Context, data []byte) (string, error) {
 	})
 }
 
-// GetPayload returns the payload of digest, checked against it.
-func (c *Cache) GetPayload(ctx context.Context, digest string) ([]byte, error) {
-	name, err := payloadName(digest)
+// GetPayload returns the payload of the run run of digest, checked
+// against it.
+func (c *Cache) GetPayload(ctx context.Context, run, digest string) ([]byte, error) {
+	name, err := payloadName(run, digest)
 	if err != nil {
 		return nil, err
 	}

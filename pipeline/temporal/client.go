@@ -85,11 +85,15 @@ func Run(ctx context.Context, c client.Client, r *pipeline.Recipe, opts runner.O
 			defer w.Stop()
 		}
 		plan := planOf(e, o, queues)
+		f := o.follow(o.Store)
+		if o.Store == opts.Cache { // the run's log is in the store: it keeps what the run puts there
+			f.keep = e.CacheRun()
+		}
 		var err error
-		if plan.Recipe.Inputs, err = UploadInputs(ctx, e.Recipe(), o.Store, e.Logger()); err != nil {
+		if plan.Recipe.Inputs, err = UploadInputs(ctx, e.Recipe(), o.Store, f.keep, e.Logger()); err != nil {
 			return false, err
 		}
-		return drive(ctx, e, &serverEngine{c: c, queue: queues.Workflow()}, id, plan, o.follow(o.Store))
+		return drive(ctx, e, &serverEngine{c: c, queue: queues.Workflow()}, id, plan, f)
 	}
 	return runner.RunWith(ctx, r, opts, drive)
 }
@@ -103,6 +107,9 @@ type following struct {
 	notes, progress time.Duration
 	own             string
 	store           *pipeline.Cache
+	// keep, when set, is the run's log in the store, which keeps the
+	// run's transfer directories from gc.
+	keep *pipeline.CacheRun
 }
 
 func (o Options) follow(store *pipeline.Cache) following {
@@ -171,6 +178,10 @@ func drive(ctx context.Context, e *runner.Execution, eng engine, id string, plan
 		return false, err
 	}
 	plan.Interrupted = ctx.Err() != nil
+	if poll.keep != nil { // before anything is put there
+		poll.keep.KeepTransfers(runKey(plan.Recipe.Header))
+		poll.keep.KeepTransfers(id)
+	}
 	bg := context.WithoutCancel(ctx)
 	log := e.Logger()
 	if err := eng.start(bg, id, plan); err != nil {

@@ -36,8 +36,10 @@ type InputFile struct {
 // UploadInputs digests the files and directories r reads (Recipe.Files)
 // and puts each that the store lacks into it, logging what it uploads and
 // how far it got. A path that is not there is left out: the stage that
-// reads it fails on its worker as it would here.
-func UploadInputs(ctx context.Context, r *pipeline.Recipe, c *pipeline.Cache, log hclog.Logger) ([]InputFile, error) {
+// reads it fails on its worker as it would here. keep, when set, is the
+// run's log in the store: each input is logged there before it is
+// checked, so that `lopper cache gc` keeps it for the run.
+func UploadInputs(ctx context.Context, r *pipeline.Recipe, c *pipeline.Cache, keep *pipeline.CacheRun, log hclog.Logger) ([]InputFile, error) {
 	log = log.Named("inputs")
 	var files []InputFile
 	for _, p := range r.Files() {
@@ -62,6 +64,11 @@ func UploadInputs(ctx context.Context, r *pipeline.Recipe, c *pipeline.Cache, lo
 	var todo []InputFile
 	var total, done int64
 	for _, f := range files {
+		if keep != nil { // logged before it is checked: gc keeps it from now on
+			if err := keep.KeepInput(f.Digest); err != nil {
+				return nil, err
+			}
+		}
 		ok, err := c.HasInput(ctx, f.Digest)
 		if err != nil {
 			return nil, fmt.Errorf("the run's store: %w", err)

@@ -54,6 +54,7 @@ const refEncoding = "lopper/payload-ref"
 // payloadRef is what a reference payload holds.
 type payloadRef struct {
 	Store  string `json:"store"`
+	Run    string `json:"run"` // the run workflow's id: the payloads' directory in the store
 	Digest string `json:"digest"`
 	Size   int    `json:"size"`
 }
@@ -96,17 +97,18 @@ func (p *Payloads) bind(id, url string, store *pipeline.Cache) {
 }
 
 // storeURL returns the URL bound to the workflow id or to the run it
-// belongs to (a child's id is its run's, a slash and more).
-func (p *Payloads) storeURL(id string) (string, bool) {
+// belongs to (a child's id is its run's, a slash and more), and that
+// run's id.
+func (p *Payloads) storeURL(id string) (url, run string, ok bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for k := id; ; {
 		if url, ok := p.runs[k]; ok {
-			return url, true
+			return url, k, true
 		}
 		i := strings.LastIndexByte(k, '/')
 		if i < 0 {
-			return "", false
+			return "", "", false
 		}
 		k = k[:i]
 	}
@@ -139,17 +141,17 @@ func (p *Payloads) store(ctx context.Context, url string) (*pipeline.Cache, erro
 	return c, nil
 }
 
-// target returns the store the payloads of the workflow id go to and its
-// URL as the run names it; nil for none.
-func (p *Payloads) target(ctx context.Context, id string) (string, *pipeline.Cache, error) {
-	if url, ok := p.storeURL(id); ok {
+// target returns where the payloads of the workflow id go: the store
+// (nil for none), its URL as the run names it and the run.
+func (p *Payloads) target(ctx context.Context, id string) (payloadRef, *pipeline.Cache, error) {
+	if url, run, ok := p.storeURL(id); ok {
 		c, err := p.store(ctx, url)
-		return url, c, err
+		return payloadRef{Store: url, Run: run}, c, err
 	}
 	if p.Store != nil {
-		return p.Store.URL(), p.Store, nil
+		return payloadRef{Store: p.Store.URL(), Run: id}, p.Store, nil
 	}
-	return "", nil, nil
+	return payloadRef{}, nil, nil
 }
 
 // Close closes the stores p opened.
@@ -200,7 +202,7 @@ func (c *payloadCodec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload
 			continue
 		}
 		ctx := context.Background()
-		url, store, err := c.p.target(ctx, c.workflow)
+		ref, store, err := c.p.target(ctx, c.workflow)
 		if err != nil {
 			return nil, fmt.Errorf("the store of large payloads: %w", err)
 		}
@@ -211,15 +213,15 @@ func (c *payloadCodec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload
 		if err != nil {
 			return nil, err
 		}
-		digest, err := store.PutPayload(ctx, b)
-		if err != nil {
+		if ref.Digest, err = store.PutPayload(ctx, ref.Run, b); err != nil {
 			return nil, fmt.Errorf("put a payload of %d bytes into the store %s: %w", len(b), store.Location(), err)
 		}
-		ref, err := json.Marshal(payloadRef{Store: url, Digest: digest, Size: len(b)})
+		ref.Size = len(b)
+		data, err := json.Marshal(ref)
 		if err != nil {
 			return nil, err
 		}
-		out[i] = &commonpb.Payload{Metadata: map[string][]byte{converter.MetadataEncoding: []byte(refEncoding)}, Data: ref}
+		out[i] = &commonpb.Payload{Metadata: map[string][]byte{converter.MetadataEncoding: []byte(refEncoding)}, Data: data}
 	}
 	return out, nil
 }
@@ -242,7 +244,7 @@ func (c *payloadCodec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload
 		if err != nil {
 			return nil, fmt.Errorf("the store of payload %s: %w", ref.Digest, err)
 		}
-		b, err := store.GetPayload(ctx, ref.Digest)
+		b, err := store.GetPayload(ctx, ref.Run, ref.Digest)
 		if err != nil {
 			return nil, err
 		}

@@ -219,7 +219,7 @@ func (x *testExecutor) Run(ctx context.Context, r *pipeline.Recipe, opts runner.
 			x.plan(plan)
 		}
 		var err error
-		if plan.Recipe.Inputs, err = UploadInputs(ctx, e.Recipe(), store, e.Logger()); err != nil {
+		if plan.Recipe.Inputs, err = UploadInputs(ctx, e.Recipe(), store, nil, e.Logger()); err != nil {
 			return false, err
 		}
 		if plan.ChildEvents < 0 {

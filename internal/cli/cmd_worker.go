@@ -18,7 +18,7 @@ import (
 func workerCommand() command {
 	return command{
 		name:    "worker",
-		args:    "--temporal HOST:PORT [--namespace NS] [--queue NAME]... [--store URL] [--jobs N] [--identity NAME] [--work-dir DIR]",
+		args:    "--temporal HOST:PORT [--namespace NS] [--queue NAME]... [--store URL] [--jobs N] [--identity NAME] [--work-dir DIR] [--work-dir-max SIZE]",
 		summary: "serve recipe runs on Temporal: the run workflow and the stages of its queues",
 		help: "Runs until interrupted. Runs started with `lopper run --temporal` by the same build of lopper\n" +
 			"are driven here, and their stages whose queue (runs_on, default cpu) is one of --queue run here.",
@@ -38,6 +38,7 @@ func runWorker(ctx context.Context, a *app, args []string) int {
 	jobs := fs.Int("jobs", runtime.NumCPU(), fmt.Sprintf("run at most `N` stages at once on each queue (default: the number of CPUs, %d here)", runtime.NumCPU()))
 	identity := fs.String("identity", defaultIdentity(), "name this worker `NAME` in run records")
 	workDir := fs.String("work-dir", "", "keep the runs' input files fetched from the store, and the stages' run directories, in `DIR` (default: lopper/ in the user's cache directory)")
+	workDirMax := fs.String("work-dir-max", "", "keep the copies in the work directory under `SIZE` (e.g. 20GiB): the least recently used ones that no running stage uses are removed at start and after each stage (default: no bound)")
 	pos, code, ok := a.parse(fs, args)
 	if !ok {
 		return code
@@ -54,13 +55,22 @@ func runWorker(ctx context.Context, a *app, args []string) int {
 		fmt.Fprintf(a.stderr, "lopper worker: --jobs must be at least 1, got %d\n", *jobs)
 		return exitUsage
 	}
+	var maxBytes int64
+	if *workDirMax != "" {
+		n, ok := parseSize(*workDirMax)
+		if !ok {
+			fmt.Fprintf(a.stderr, "lopper worker: --work-dir-max %q: want a size such as 20GiB or 500MB\n", *workDirMax)
+			return exitUsage
+		}
+		maxBytes = n
+	}
 	for _, q := range *queues {
 		if err := pipeline.CheckQueue(q); err != nil {
 			fmt.Fprintf(a.stderr, "lopper worker: --queue: %v\n", err)
 			return exitUsage
 		}
 	}
-	acts := &temporal.Activities{Registry: newRegistry(), Build: buildID(), Numerics: tensor.Fingerprint(), Identity: *identity, Log: a.log, WorkDir: *workDir}
+	acts := &temporal.Activities{Registry: newRegistry(), Build: buildID(), Numerics: tensor.Fingerprint(), Identity: *identity, Log: a.log, WorkDir: *workDir, WorkDirMax: maxBytes}
 	if *storeURL != "" {
 		if err := (cacheSpec{url: *storeURL}).check(); err != nil {
 			fmt.Fprintf(a.stderr, "lopper worker: --store: %v\n", err)

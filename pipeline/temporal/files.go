@@ -123,14 +123,35 @@ type workerFiles struct {
 	byPath map[string]InputFile
 	log    hclog.Logger
 	locks  *sync.Map // digest → *sync.Mutex, the worker's: one fetch of an input at a time
+	// use holds the copies and views the stage uses until it ends
+	// (release), so that trimming the worker's directory leaves them.
+	use  *workDirUse
+	held []func()
 }
 
-func newWorkerFiles(c *pipeline.Cache, dir string, files []InputFile, locks *sync.Map, log hclog.Logger) *workerFiles {
-	w := &workerFiles{cache: c, dir: dir, byPath: map[string]InputFile{}, log: log, locks: locks}
+func newWorkerFiles(c *pipeline.Cache, dir string, files []InputFile, locks *sync.Map, use *workDirUse, log hclog.Logger) *workerFiles {
+	w := &workerFiles{cache: c, dir: dir, byPath: map[string]InputFile{}, log: log, locks: locks, use: use}
 	for _, f := range files {
 		w.byPath[f.Path] = f
 	}
 	return w
+}
+
+// hold holds the unit at path for the rest of the stage.
+func (w *workerFiles) hold(path string) {
+	release, err := w.use.hold(path)
+	if err != nil {
+		w.log.Warn("cannot mark a copy as used", "path", path, "error", err)
+	}
+	w.held = append(w.held, release)
+}
+
+// release lets the units the stage held go.
+func (w *workerFiles) release() {
+	for _, r := range w.held {
+		r()
+	}
+	w.held = nil
 }
 
 // fileInfo describes an input as the run's machine saw it.
@@ -196,6 +217,7 @@ func (w *workerFiles) fetch(ctx context.Context, f InputFile) (string, error) {
 	mu, _ := w.locks.LoadOrStore(f.Digest, &sync.Mutex{})
 	mu.(*sync.Mutex).Lock() // stages that start together fetch it once
 	defer mu.(*sync.Mutex).Unlock()
+	w.hold(holder) // before it is looked for: trimming leaves it from now on
 	if _, err := os.Stat(copyPath); err == nil {
 		return copyPath, nil
 	}
@@ -282,6 +304,7 @@ func (w *workerFiles) view(recipeDir string, local map[string]string) (string, e
 	}
 	h := sha256.Sum256(b)
 	view := filepath.Join(w.dir, "views", hex.EncodeToString(h[:16]))
+	w.hold(view)
 	if _, err := os.Stat(view); err == nil {
 		return view, nil
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/hashicorp/go-hclog"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -28,6 +29,11 @@ type WorkerOptions struct {
 // when the worker stops is retried by another worker.
 func Serve(ctx context.Context, c client.Client, o WorkerOptions) error {
 	a := o.Activities
+	if a.Log != nil {
+		a.TrimWorkDir(a.Log)
+	} else {
+		a.TrimWorkDir(hclog.NewNullLogger())
+	}
 	q := QueuesOf(a.Build)
 	names := o.Queues
 	if len(names) == 0 {

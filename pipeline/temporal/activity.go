@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -87,7 +88,9 @@ func (a *Activities) Stage(ctx context.Context, at *ActivityTask) (*runner.Stage
 	if err != nil {
 		return fail(runner.ClassTransient, fmt.Errorf("the run's store: %w", err))
 	}
-	a.Payloads.bind(info.WorkflowExecution.ID, at.Store, cache)
+	if root := at.Root; root != "" && (info.WorkflowExecution.ID == root || strings.HasPrefix(info.WorkflowExecution.ID, root+"/")) {
+		a.Payloads.bind(root, at.Store, cache)
+	}
 	log := a.Log
 	if log == nil {
 		log = hclog.NewNullLogger()

@@ -98,8 +98,25 @@ func TestRunOnDevServerWithChildren(t *testing.T) {
 func TestRunOnDevServerWithLargePayloads(t *testing.T) {
 	var store string
 	runOnDevServer(t, Options{ChildEvents: -1, HistoryEvents: 2 * eventsPerTask, Payloads: &Payloads{Threshold: 512}}, &store)
-	if n := countPayloads(t, strings.TrimPrefix(store, "file://")); n < 4 {
+	dir := strings.TrimPrefix(store, "file://")
+	if n := countPayloads(t, dir); n < 4 {
 		t.Errorf("%d payloads in the store", n)
+	}
+	// The run's log keeps them from gc; once the run is dropped, they go.
+	cache, err := pipeline.OpenCacheURL(context.Background(), store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cache.Close()
+	rep, err := cache.GC(pipeline.GCOptions{KeepLast: 1})
+	if err != nil || rep.Transfers == 0 || rep.TransfersRemoved != 0 || rep.InputsRemoved != 0 {
+		t.Fatalf("gc keeping the run: %+v %v", rep, err)
+	}
+	if rep, err = cache.GC(pipeline.GCOptions{KeepLast: 0}); err != nil || rep.TransfersRemoved != rep.Transfers {
+		t.Fatalf("gc dropping the run: %+v %v", rep, err)
+	}
+	if n := countPayloads(t, dir); n != 0 {
+		t.Errorf("%d payloads left after gc dropped their run", n)
 	}
 }
 

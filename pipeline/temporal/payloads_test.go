@@ -2,6 +2,8 @@ package temporal
 
 import (
 	"bytes"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,27 +17,22 @@ import (
 	"lopper/pipeline/runner"
 )
 
-// countPayloads counts the payload objects in a local store.
+// countPayloads counts the payloads' files in a store on this machine's
+// disk (a local directory, or a file:// bucket's).
 func countPayloads(t *testing.T, dir string) int {
 	t.Helper()
-	shards, err := os.ReadDir(filepath.Join(dir, "payloads"))
-	if os.IsNotExist(err) {
-		return 0
-	}
+	n := 0
+	err := filepath.WalkDir(filepath.Join(dir, "payloads"), func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) {
+			return filepath.SkipDir
+		}
+		if err == nil && d.Type().IsRegular() && d.Name() == "payload" && !strings.Contains(p, "/.") {
+			n++
+		}
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	n := 0
-	for _, s := range shards {
-		objs, err := os.ReadDir(filepath.Join(dir, "payloads", s.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, o := range objs {
-			if !strings.HasPrefix(o.Name(), ".") {
-				n++
-			}
-		}
 	}
 	return n
 }

@@ -251,7 +251,7 @@ func (w *wfRun) start(actCtx, dctx workflow.Context, t *sched.Task) {
 	if s.Volatile() {
 		task.Record = w.recordJSON()
 	}
-	at := &ActivityTask{ID: t.ID, Task: *task, Recipe: w.plan.Recipe, Store: w.plan.Store, Cache: w.plan.Cache}
+	at := &ActivityTask{ID: t.ID, Task: *task, Recipe: w.plan.Recipe, Store: w.plan.Store, Cache: w.plan.Cache, Root: w.root}
 	w.addNote(Note{Level: "info", Stage: s.ID, Scope: runner.List(t.Scope), Msg: "scheduled", Args: runner.List{"queue", queue}})
 	opts := workflow.ActivityOptions{
 		TaskQueue:           queue,

@@ -196,20 +196,26 @@ func (g *gc) entries(live map[string]bool) (map[string]bool, error) {
 
 // objects removes the objects not in live.
 func (g *gc) objects(live map[string]bool) error {
-	shards, err := g.list(cacheObjects, isShardName)
+	return g.sweep(cacheObjects, live, &g.rep.Objects, &g.rep.ObjectsRemoved)
+}
+
+// sweep removes the objects of dir (dir/ab/HEX) not in live, counting
+// them in total and removed.
+func (g *gc) sweep(dir string, live map[string]bool, total, removed *int) error {
+	shards, err := g.list(dir, isShardName)
 	if err != nil {
 		return err
 	}
 	for _, s := range shards {
-		names, err := g.list(cacheObjects+"/"+s, isObjectName)
+		names, err := g.list(dir+"/"+s, isObjectName)
 		if err != nil {
 			return err
 		}
 		for _, n := range names {
-			p := cacheObjects + "/" + s + "/" + n
-			g.rep.Objects++
+			p := dir + "/" + s + "/" + n
+			*total++
 			if !live[p] {
-				if _, err := g.drop(p, &g.rep.ObjectsRemoved); err != nil {
+				if _, err := g.drop(p, removed); err != nil {
 					return err
 				}
 			}
@@ -222,24 +228,8 @@ func (g *gc) objects(live map[string]bool) error {
 // transfer directories (work/HEX, payloads/HEX) that no kept run log
 // keeps; what is younger than the grace period stays (see GCOptions.Grace).
 func (g *gc) transfers(keeps map[string]bool) error {
-	shards, err := g.list(cacheInputs, isShardName)
-	if err != nil {
+	if err := g.sweep(cacheInputs, keeps, &g.rep.Inputs, &g.rep.InputsRemoved); err != nil {
 		return err
-	}
-	for _, s := range shards {
-		names, err := g.list(cacheInputs+"/"+s, isObjectName)
-		if err != nil {
-			return err
-		}
-		for _, n := range names {
-			p := cacheInputs + "/" + s + "/" + n
-			g.rep.Inputs++
-			if !keeps[p] {
-				if _, err := g.drop(p, &g.rep.InputsRemoved); err != nil {
-					return err
-				}
-			}
-		}
 	}
 	for _, dir := range []string{cacheWork, cachePayloads} {
 		runs, err := g.list(dir, isTransferName)

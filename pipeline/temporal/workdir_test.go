@@ -1,11 +1,9 @@
 package temporal
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -99,20 +97,7 @@ func TestBoundedWorkDir(t *testing.T) {
 			t.Fatal(err)
 		}
 		var workDir string
-		var once sync.Once
-		hide := func(next stageActivity) stageActivity { // the worker has only the store
-			return func(ctx context.Context, at *ActivityTask) (*runner.StageOutcome, error) {
-				once.Do(func() {
-					for _, name := range []string{"notes.txt", "data"} {
-						if err := os.Rename(filepath.Join(r.Dir, name), filepath.Join(r.Dir, "gone-"+name)); err != nil {
-							t.Error(err)
-						}
-					}
-				})
-				return next(ctx, at)
-			}
-		}
-		x := &testExecutor{t: t, wrap: hide, setup: func(_ *testsuite.TestWorkflowEnvironment, acts *Activities) {
+		x := &testExecutor{t: t, wrap: hideInputs(t, r.Dir), setup: func(_ *testsuite.TestWorkflowEnvironment, acts *Activities) {
 			acts.WorkDirMax, workDir = max, acts.WorkDir
 		}}
 		rec := run(t, x, r, runner.Options{Cache: cache})

@@ -26,7 +26,14 @@ import (
 //	objects/cd/<id>/        one artifact, written by its kind's Codec, with
 //	                        artifact.json (kind and digest); <id> hashes the
 //	                        kind and digest, so equal artifacts are stored once
-//	runs/<id>.json          the entries each run used, for `lopper cache gc`
+//	runs/<id>.json          the entries each run used, and the inputs and
+//	                        transfer directories it needs kept, for
+//	                        `lopper cache gc`
+//	inputs/ef/<hex>/        an input file or directory of a distributed run,
+//	                        by its FileDigest (cache_inputs.go)
+//	work/<run>/<id>/        what a stage wrote on a worker (PutWorkDir)
+//	payloads/<run>/<hex>/   a large message of a distributed run, by its
+//	                        SHA-256 (cache_payloads.go)
 //	.lock                   (a local directory's) runs hold it shared, gc
 //	                        exclusively
 //

@@ -119,6 +119,25 @@ func (c *Cache) BeginRun(runDir, recipe string, log hclog.Logger) (*CacheRun, er
 // Use logs that the run used (computed or reused) the entry key.
 func (r *CacheRun) Use(key string) { r.cr.use(key) }
 
+// KeepInput logs that the run needs the input object of digest (see
+// PutInput), before it checks or uploads it: gc keeps it with the run.
+func (r *CacheRun) KeepInput(digest string) error {
+	name, err := inputName(digest)
+	if err != nil {
+		return err
+	}
+	r.cr.keep(name)
+	return nil
+}
+
+// KeepTransfers logs that the run needs what is kept in the store under
+// the run name run (PutWorkDir's and PutPayload's run): gc keeps it with
+// the run.
+func (r *CacheRun) KeepTransfers(run string) {
+	r.cr.keep(transferDir(cacheWork, run))
+	r.cr.keep(transferDir(cachePayloads, run))
+}
+
 // End ends the run's use of the cache.
 func (r *CacheRun) End() { r.cr.end() }
 

@@ -33,8 +33,12 @@ type GCReport struct {
 	Runs, RunsRemoved       int
 	Entries, EntriesRemoved int
 	Objects, ObjectsRemoved int
-	TempRemoved             int // leftovers of interrupted writes
-	BytesRemoved            int64
+	// Inputs are input objects (inputs/), Transfers runs' transfer
+	// directories (work/, payloads/).
+	Inputs, InputsRemoved       int
+	Transfers, TransfersRemoved int
+	TempRemoved                 int // leftovers of interrupted writes
+	BytesRemoved                int64
 	// Young counts what Grace kept.
 	Young int
 	// Unknown lists what is in the cache's directories but not named as
@@ -44,8 +48,10 @@ type GCReport struct {
 }
 
 // GC removes the entries that none of the last opts.KeepLast runs used,
-// the artifacts no remaining entry refers to, damaged entries, and the
-// temporary files of interrupted writes. It needs the cache to itself: it
+// the artifacts no remaining entry refers to, damaged entries, the input
+// objects and runs' transfer directories (stage work files, large
+// payloads) that no kept run keeps, and the temporary files of interrupted
+// writes. It needs the cache to itself: it
 // fails rather than wait while a run is using the cache (a local one: a
 // bucket cannot be locked, see GCOptions.Grace).
 func (c *Cache) GC(opts GCOptions) (*GCReport, error) {
@@ -64,7 +70,7 @@ func (c *Cache) GC(opts GCOptions) (*GCReport, error) {
 	}
 	defer unlock()
 	g := &gc{ctx: context.Background(), c: c, opts: opts, rep: &GCReport{}, now: time.Now()}
-	live, err := g.runs()
+	live, keeps, err := g.runs()
 	if err != nil {
 		return nil, err
 	}
@@ -73,6 +79,9 @@ func (c *Cache) GC(opts GCOptions) (*GCReport, error) {
 		return nil, err
 	}
 	if err := g.objects(objects); err != nil {
+		return nil, err
+	}
+	if err := g.transfers(keeps); err != nil {
 		return nil, err
 	}
 	return g.rep, nil
@@ -87,11 +96,12 @@ type gc struct {
 }
 
 // runs keeps the last KeepLast run logs (and young ones), removes the
-// others and returns the entries the kept ones used.
-func (g *gc) runs() (map[string]bool, error) {
+// others and returns the entries the kept ones used, and the other names
+// they keep (runLog.Keeps).
+func (g *gc) runs() (live, keeps map[string]bool, err error) {
 	names, err := g.list(cacheRuns, isRunLogName)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	type run struct {
 		name string
@@ -104,7 +114,7 @@ func (g *gc) runs() (map[string]bool, error) {
 		if err != nil { // unreadable: it cannot keep anything
 			g.rep.Runs++
 			if _, err := g.drop(p, &g.rep.RunsRemoved); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			continue
 		}
@@ -117,13 +127,13 @@ func (g *gc) runs() (map[string]bool, error) {
 		return strings.Compare(a.name, b.name)
 	})
 	g.rep.Runs += len(runs)
-	live := map[string]bool{}
+	live, keeps = map[string]bool{}, map[string]bool{}
 	for i, r := range runs {
 		kept := i < g.opts.KeepLast
 		if !kept {
 			dropped, err := g.drop(r.name, &g.rep.RunsRemoved)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			kept = !dropped
 		}
@@ -131,9 +141,12 @@ func (g *gc) runs() (map[string]bool, error) {
 			for _, k := range r.log.Entries {
 				live[k] = true
 			}
+			for _, k := range r.log.Keeps {
+				keeps[k] = true
+			}
 		}
 	}
-	return live, nil
+	return live, keeps, nil
 }
 
 // entries removes the entries not in live (and damaged ones) and returns
@@ -183,20 +196,51 @@ func (g *gc) entries(live map[string]bool) (map[string]bool, error) {
 
 // objects removes the objects not in live.
 func (g *gc) objects(live map[string]bool) error {
-	shards, err := g.list(cacheObjects, isShardName)
+	return g.sweep(cacheObjects, live, &g.rep.Objects, &g.rep.ObjectsRemoved)
+}
+
+// sweep removes the objects of dir (dir/ab/HEX) not in live, counting
+// them in total and removed.
+func (g *gc) sweep(dir string, live map[string]bool, total, removed *int) error {
+	shards, err := g.list(dir, isShardName)
 	if err != nil {
 		return err
 	}
 	for _, s := range shards {
-		names, err := g.list(cacheObjects+"/"+s, isObjectName)
+		names, err := g.list(dir+"/"+s, isObjectName)
 		if err != nil {
 			return err
 		}
 		for _, n := range names {
-			p := cacheObjects + "/" + s + "/" + n
-			g.rep.Objects++
+			p := dir + "/" + s + "/" + n
+			*total++
 			if !live[p] {
-				if _, err := g.drop(p, &g.rep.ObjectsRemoved); err != nil {
+				if _, err := g.drop(p, removed); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// transfers removes the input objects (inputs/ab/HEX) and the runs'
+// transfer directories (work/HEX, payloads/HEX) that no kept run log
+// keeps; what is younger than the grace period stays (see GCOptions.Grace).
+func (g *gc) transfers(keeps map[string]bool) error {
+	if err := g.sweep(cacheInputs, keeps, &g.rep.Inputs, &g.rep.InputsRemoved); err != nil {
+		return err
+	}
+	for _, dir := range []string{cacheWork, cachePayloads} {
+		runs, err := g.list(dir, isTransferName)
+		if err != nil {
+			return err
+		}
+		for _, n := range runs {
+			p := dir + "/" + n
+			g.rep.Transfers++
+			if !keeps[p] {
+				if _, err := g.drop(p, &g.rep.TransfersRemoved); err != nil {
 					return err
 				}
 			}
@@ -241,6 +285,9 @@ func isEntryName(it store.Item) bool {
 }
 
 func isObjectName(it store.Item) bool { return it.Dir && isHex(it.Name, 64) }
+
+// isTransferName is a run's transfer directory (transferDir).
+func isTransferName(it store.Item) bool { return it.Dir && isHex(it.Name, 32) }
 
 func isRunLogName(it store.Item) bool {
 	h, ok := strings.CutSuffix(it.Name, ".json")

@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"lopper/internal/fsx"
 	"lopper/pipeline/store"
@@ -28,11 +27,7 @@ const cacheInputs = "inputs"
 
 // inputName is the store's name of the input whose FileDigest is digest.
 func inputName(digest string) (string, error) {
-	h, ok := strings.CutPrefix(digest, "sha256:")
-	if _, err := hex.DecodeString(h); !ok || err != nil || len(h) != 64 {
-		return "", fmt.Errorf("malformed file digest %q", digest)
-	}
-	return cacheInputs + "/" + h[:2] + "/" + h, nil
+	return digestName(cacheInputs, digest)
 }
 
 // HasInput reports whether the input of digest is in the store.
@@ -203,10 +198,11 @@ func (r ctxReader) Read(p []byte) (int, error) {
 const cacheWork = "work"
 
 // workName is the store's name of the work directory of the stage
-// instance path of the run run, as its attempt left it.
+// instance path of the run run, as its attempt left it: below the run's
+// directory (transferDir), which `lopper cache gc` keeps with the run.
 func workName(run, path string, attempt int) string {
-	h := sha256.Sum256([]byte(run + "\n" + path))
-	return fmt.Sprintf("%s/%s/%d", cacheWork, hex.EncodeToString(h[:]), attempt)
+	h := sha256.Sum256([]byte(path))
+	return fmt.Sprintf("%s/%s-%d", transferDir(cacheWork, run), hex.EncodeToString(h[:]), attempt)
 }
 
 // PutWorkDir stores the files below dir, what the stage instance path of

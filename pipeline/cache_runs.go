@@ -25,6 +25,12 @@ type runLog struct {
 	Started time.Time `json:"started"`
 	Updated time.Time `json:"updated"`
 	Entries []string  `json:"entries"`
+	// Keeps are the other things in the store the run needs kept: the
+	// input objects it uploaded or reuses (inputs/ab/HEX) and its
+	// transfer directories (work/HEX, payloads/HEX). A run logs them
+	// before it checks or writes them, so that gc, which reads the logs
+	// first, keeps them.
+	Keeps []string `json:"keeps,omitempty"`
 }
 
 // cacheRun is one run's use of the cache: it holds the cache's lock shared
@@ -66,8 +72,11 @@ func (c *Cache) beginRun(runDir, recipe string, log hclog.Logger) (*cacheRun, er
 	now := time.Now().UTC()
 	cr.data = runLog{RunDir: runDir, Recipe: recipe, Started: now}
 	if old, err := c.readRunLog(ctx, cr.name); err == nil && old.RunDir == runDir {
-		cr.data.Started, cr.data.Entries = old.Started, old.Entries // a resumed run
+		cr.data.Started, cr.data.Entries, cr.data.Keeps = old.Started, old.Entries, old.Keeps // a resumed run
 		for _, k := range old.Entries {
+			cr.seen[k] = true
+		}
+		for _, k := range old.Keeps {
 			cr.seen[k] = true
 		}
 	}
@@ -80,15 +89,22 @@ func (c *Cache) beginRun(runDir, recipe string, log hclog.Logger) (*cacheRun, er
 }
 
 // use records that the run used the entry with this key.
-func (cr *cacheRun) use(key string) {
+func (cr *cacheRun) use(key string) { cr.add(&cr.data.Entries, key) }
+
+// keep records that the run needs the store's name kept (Keeps); the log
+// is written before keep returns.
+func (cr *cacheRun) keep(name string) { cr.add(&cr.data.Keeps, name) }
+
+// add adds s to the log's list and writes the log.
+func (cr *cacheRun) add(list *[]string, s string) {
 	cr.mu.Lock()
 	defer cr.mu.Unlock()
-	if cr.seen[key] {
+	if cr.seen[s] {
 		return
 	}
-	cr.seen[key] = true
-	cr.data.Entries = append(cr.data.Entries, key)
-	slices.Sort(cr.data.Entries)
+	cr.seen[s] = true
+	*list = append(*list, s)
+	slices.Sort(*list)
 	cr.data.Updated = time.Now().UTC()
 	if err := cr.writeLocked(); err != nil {
 		// The entry is stored; only gc's bookkeeping lags (gc keeps entries

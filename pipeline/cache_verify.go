@@ -2,20 +2,29 @@ package pipeline
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"os"
+	"path"
+	"path/filepath"
 	"strings"
 )
 
 // VerifyReport is what Cache.Verify found.
 type VerifyReport struct {
 	Entries, Objects, Runs int
+	// Inputs and Payloads count the input and payload objects checked.
+	Inputs, Payloads int
 	// Problems name each damaged file or directory and what is wrong.
 	Problems []string
 }
 
 // Verify reads back everything visible in the cache: every entry (its
 // seal, its key, the artifacts it refers to), every artifact (decoded and
-// checked against its digest) and every run log. Temporary files of
+// checked against its digest), every input object and payload (checked
+// against its digest) and every run log. A stage's work files (work/)
+// have no digest to check. Temporary files of
 // writes in progress or interrupted (dot names, a bucket's objects without
 // a seal) are not looked at. A run
 // never uses a damaged entry whatever Verify says; this is for checking a
@@ -73,6 +82,9 @@ func (c *Cache) Verify(ctx context.Context, reg *Registry) (*VerifyReport, error
 			bad(name, "%v", err)
 		}
 	}
+	if err := c.verifyTransfers(ctx, rep, bad); err != nil {
+		return nil, err
+	}
 	runs, err := c.s.List(ctx, cacheRuns)
 	if err != nil {
 		return nil, err
@@ -87,6 +99,67 @@ func (c *Cache) Verify(ctx context.Context, reg *Registry) (*VerifyReport, error
 		}
 	}
 	return rep, nil
+}
+
+// verifyTransfers checks every input object (inputs/ab/HEX: its file or
+// tree has the digest HEX) and every payload (payloads/RUN/HEX: its bytes
+// have the digest HEX).
+func (c *Cache) verifyTransfers(ctx context.Context, rep *VerifyReport, bad func(name, format string, args ...any)) error {
+	inputs, err := c.visible(ctx, cacheInputs)
+	if err != nil {
+		return err
+	}
+	for _, name := range inputs {
+		if ok, err := c.s.HasObject(ctx, name); err != nil || !ok {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		rep.Inputs++
+		digest := "sha256:" + path.Base(name)
+		tmp, err := os.MkdirTemp("", "lopper-verify-")
+		if err != nil {
+			return err
+		}
+		err = c.FetchInput(ctx, digest, filepath.Join(tmp, "input")) // checks the digest
+		if rerr := os.RemoveAll(tmp); err == nil && rerr != nil {
+			return rerr
+		}
+		if err != nil {
+			bad(name, "%v", err)
+		}
+	}
+	payloads, err := c.visible(ctx, cachePayloads)
+	if err != nil {
+		return err
+	}
+	for _, name := range payloads {
+		if ok, err := c.s.HasObject(ctx, name); err != nil || !ok {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		rep.Payloads++
+		o, err := c.s.OpenObject(ctx, name)
+		if err != nil {
+			bad(name, "%v", err)
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(o.Dir, payloadFile))
+		if cerr := o.Close(); err == nil {
+			err = cerr
+		}
+		sum := sha256.Sum256(data)
+		switch {
+		case err != nil:
+			bad(name, "%v", err)
+		case hex.EncodeToString(sum[:]) != path.Base(name):
+			bad(name, "holds digest sha256:%x, want sha256:%s", sum, path.Base(name))
+		}
+	}
+	return nil
 }
 
 // verifyObject reads the object name back and checks that it decodes to

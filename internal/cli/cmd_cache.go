@@ -119,7 +119,11 @@ func (a *app) verifyCache(ctx context.Context, c *pipeline.Cache) int {
 	for _, p := range rep.Problems {
 		fmt.Fprintf(a.stdout, "damaged: %s\n", p)
 	}
-	fmt.Fprintf(a.stdout, "%s: %d entries, %d artifacts, %d run logs, %d damaged\n", c.Location(), rep.Entries, rep.Objects, rep.Runs, len(rep.Problems))
+	transfers := ""
+	if rep.Inputs+rep.Payloads > 0 { // a store that runs on Temporal used
+		transfers = fmt.Sprintf(", %d inputs, %d payloads", rep.Inputs, rep.Payloads)
+	}
+	fmt.Fprintf(a.stdout, "%s: %d entries, %d artifacts, %d run logs%s, %d damaged\n", c.Location(), rep.Entries, rep.Objects, rep.Runs, transfers, len(rep.Problems))
 	if len(rep.Problems) > 0 {
 		return exitFailed
 	}
@@ -131,8 +135,8 @@ func writeGCReport(w io.Writer, dir string, r *pipeline.GCReport, dry bool) {
 	if dry {
 		verb = "would remove"
 	}
-	fmt.Fprintf(w, "%s: %s %d of %d runs' logs, %d of %d entries, %d of %d artifacts, %d temporary leftovers (%.1f MB)\n",
-		dir, verb, r.RunsRemoved, r.Runs, r.EntriesRemoved, r.Entries, r.ObjectsRemoved, r.Objects, r.TempRemoved, float64(r.BytesRemoved)/1e6)
+	fmt.Fprintf(w, "%s: %s %d of %d runs' logs, %d of %d entries, %d of %d artifacts, %d of %d inputs, %d of %d runs' transfers, %d temporary leftovers (%.1f MB)\n",
+		dir, verb, r.RunsRemoved, r.Runs, r.EntriesRemoved, r.Entries, r.ObjectsRemoved, r.Objects, r.InputsRemoved, r.Inputs, r.TransfersRemoved, r.Transfers, r.TempRemoved, float64(r.BytesRemoved)/1e6)
 	if r.Young > 0 {
 		fmt.Fprintf(w, "kept %d written in the last %v (a run elsewhere may be using them)\n", r.Young, storeGCGrace)
 	}

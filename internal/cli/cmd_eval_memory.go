@@ -53,6 +53,17 @@ func parseMaxMemory(s string) (maxMemory, error) {
 		}
 		return maxMemory{times: f}, nil
 	}
+	n, ok := parseSize(t)
+	if !ok {
+		return maxMemory{}, bad
+	}
+	return maxMemory{bytes: n}, nil
+}
+
+// parseSize reads a positive SIZE: "6GiB", "512MiB", "8GB", "1073741824"
+// (lower or upper case).
+func parseSize(s string) (int64, bool) {
+	t := strings.ToLower(strings.TrimSpace(s))
 	unit := 1.0
 	for _, u := range byteUnits {
 		if num, ok := strings.CutSuffix(t, u.suffix); ok {
@@ -61,10 +72,10 @@ func parseMaxMemory(s string) (maxMemory, error) {
 		}
 	}
 	f, err := strconv.ParseFloat(t, 64)
-	if err != nil || !(f > 0) || f*unit >= 1<<62 {
-		return maxMemory{}, bad
+	if err != nil || !(f > 0) || f*unit >= 1<<62 || f*unit < 1 {
+		return 0, false
 	}
-	return maxMemory{bytes: int64(f * unit)}, nil
+	return int64(f * unit), true
 }
 
 // budget is the memory lopper eval of the model in dir may take, and how

@@ -18,7 +18,7 @@ import (
 func workerCommand() command {
 	return command{
 		name:    "worker",
-		args:    "--temporal HOST:PORT [--namespace NS] [--queue NAME]... [--store URL] [--jobs N] [--identity NAME] [--work-dir DIR]",
+		args:    "--temporal HOST:PORT [--namespace NS] [--queue NAME]... [--store URL] [--jobs N] [--identity NAME] [--work-dir DIR] [--work-dir-max SIZE]",
 		summary: "serve recipe runs on Temporal: the run workflow and the stages of its queues",
 		help: "Runs until interrupted. Runs started with `lopper run --temporal` by the same build of lopper\n" +
 			"are driven here, and their stages whose queue (runs_on, default cpu) is one of --queue run here.",
@@ -38,6 +38,7 @@ func runWorker(ctx context.Context, a *app, args []string) int {
 	jobs := fs.Int("jobs", runtime.NumCPU(), fmt.Sprintf("run at most `N` stages at once on each queue (default: the number of CPUs, %d here)", runtime.NumCPU()))
 	identity := fs.String("identity", defaultIdentity(), "name this worker `NAME` in run records")
 	workDir := fs.String("work-dir", "", "keep the runs' input files fetched from the store, and the stages' run directories, in `DIR` (default: lopper/ in the user's cache directory)")
+	workDirMax := fs.String("work-dir-max", "", "keep the copies in the work directory under `SIZE` (e.g. 20GiB): the least recently used ones that no running stage uses are removed at start and after each stage (default: no bound)")
 	pos, code, ok := a.parse(fs, args)
 	if !ok {
 		return code
@@ -54,13 +55,22 @@ func runWorker(ctx context.Context, a *app, args []string) int {
 		fmt.Fprintf(a.stderr, "lopper worker: --jobs must be at least 1, got %d\n", *jobs)
 		return exitUsage
 	}
+	var maxBytes int64
+	if *workDirMax != "" {
+		n, ok := parseSize(*workDirMax)
+		if !ok {
+			fmt.Fprintf(a.stderr, "lopper worker: --work-dir-max %q: want a size such as 20GiB or 500MB\n", *workDirMax)
+			return exitUsage
+		}
+		maxBytes = n
+	}
 	for _, q := range *queues {
 		if err := pipeline.CheckQueue(q); err != nil {
 			fmt.Fprintf(a.stderr, "lopper worker: --queue: %v\n", err)
 			return exitUsage
 		}
 	}
-	acts := &temporal.Activities{Registry: newRegistry(), Build: buildID(), Numerics: tensor.Fingerprint(), Identity: *identity, Log: a.log, WorkDir: *workDir}
+	acts := &temporal.Activities{Registry: newRegistry(), Build: buildID(), Numerics: tensor.Fingerprint(), Identity: *identity, Log: a.log, WorkDir: *workDir, WorkDirMax: maxBytes}
 	if *storeURL != "" {
 		if err := (cacheSpec{url: *storeURL}).check(); err != nil {
 			fmt.Fprintf(a.stderr, "lopper worker: --store: %v\n", err)
@@ -74,7 +84,9 @@ func runWorker(ctx context.Context, a *app, args []string) int {
 		defer a.closeCache(c)
 		acts.Store = c
 	}
-	c, err := a.dialTemporal(*hostPort, *namespace, *identity)
+	acts.Payloads = &temporal.Payloads{Store: acts.Store}
+	defer a.closePayloads(acts.Payloads)
+	c, err := a.dialTemporal(*hostPort, *namespace, *identity, acts.Payloads)
 	if err != nil {
 		fmt.Fprintf(a.stderr, "lopper worker: %v\n", err)
 		return exitFailed
@@ -94,6 +106,13 @@ func runWorker(ctx context.Context, a *app, args []string) int {
 	}
 	a.log.Info("worker stopped")
 	return exitInterrupted
+}
+
+// closePayloads closes the stores the payload codec opened.
+func (a *app) closePayloads(p *temporal.Payloads) {
+	if err := p.Close(); err != nil {
+		a.log.Warn("cannot close a store of large payloads", "error", err)
+	}
 }
 
 // queueNames are the full names of the queues a worker serves.
@@ -117,9 +136,10 @@ func defaultIdentity() string {
 	return fmt.Sprintf("%d@%s", os.Getpid(), host)
 }
 
-// dialTemporal connects to a Temporal frontend, checking that it answers.
-func (a *app) dialTemporal(hostPort, namespace, identity string) (client.Client, error) {
-	c, err := client.Dial(client.Options{HostPort: hostPort, Namespace: namespace, Identity: identity, Logger: temporal.NewLogger(a.log)})
+// dialTemporal connects to a Temporal frontend, checking that it answers;
+// large payloads go through the runs' store (p).
+func (a *app) dialTemporal(hostPort, namespace, identity string, p *temporal.Payloads) (client.Client, error) {
+	c, err := client.Dial(client.Options{HostPort: hostPort, Namespace: namespace, Identity: identity, Logger: temporal.NewLogger(a.log), DataConverter: p.DataConverter()})
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach Temporal at %s (namespace %s): %w", hostPort, namespace, err)
 	}
@@ -131,7 +151,9 @@ func (a *app) dialTemporal(hostPort, namespace, identity string) (client.Client,
 // queue (the volatile stages: they write the run directory).
 func (a *app) runOnTemporal(ctx context.Context, r *pipeline.Recipe, opts runner.Options, hostPort, namespace string) (*pipeline.RunRecord, error) {
 	identity := defaultIdentity()
-	c, err := a.dialTemporal(hostPort, namespace, identity)
+	payloads := &temporal.Payloads{}
+	defer a.closePayloads(payloads)
+	c, err := a.dialTemporal(hostPort, namespace, identity, payloads)
 	if err != nil {
 		return nil, err
 	}
@@ -140,6 +162,6 @@ func (a *app) runOnTemporal(ctx context.Context, r *pipeline.Recipe, opts runner
 	if err != nil {
 		return nil, err
 	}
-	own := &temporal.Activities{Registry: r.Registry(), Build: opts.Build, Numerics: opts.Numerics, Identity: identity, Log: a.log, Store: opts.Cache}
-	return temporal.Run(ctx, c, r, opts, temporal.Options{WorkDir: wd, ClientWorker: own})
+	own := &temporal.Activities{Registry: r.Registry(), Build: opts.Build, Numerics: opts.Numerics, Identity: identity, Log: a.log, Store: opts.Cache, Payloads: payloads}
+	return temporal.Run(ctx, c, r, opts, temporal.Options{WorkDir: wd, ClientWorker: own, Payloads: payloads})
 }

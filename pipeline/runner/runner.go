@@ -111,6 +111,10 @@ func (e *Execution) UseCache(key string) {
 	}
 }
 
+// CacheRun is the run's use of its cache (its run log, for `lopper cache
+// gc`), nil without a cache.
+func (e *Execution) CacheRun() *pipeline.CacheRun { return e.rs.cache }
+
 // RunWith runs a loaded recipe as Run does, with its stages run by drive
 // (nil: here, by the local executor): the run directory, run.json, the
 // cache's run log, the lockfile and the run's outcome are the same for

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -45,8 +46,17 @@ type Activities struct {
 	// they read the recipe's files at their paths and write the run
 	// directory itself.
 	Client bool
+	// Payloads, when set, is the codec of the worker's data converter: a
+	// stage tells it the run's store (see Payloads).
+	Payloads *Payloads
+	// WorkDirMax bounds WorkDir's copies (bytes; 0: no bound): at the
+	// worker's start and after each stage, the least recently used ones
+	// that no running stage uses are removed until it fits (see
+	// workDirUse).
+	WorkDirMax int64
 
 	fetching sync.Map // see workerFiles.locks
+	use      workDirUse
 
 	mu      sync.Mutex
 	recipes map[[32]byte]*pipeline.Recipe
@@ -78,6 +88,9 @@ func (a *Activities) Stage(ctx context.Context, at *ActivityTask) (*runner.Stage
 	if err != nil {
 		return fail(runner.ClassTransient, fmt.Errorf("the run's store: %w", err))
 	}
+	if root := at.Root; root != "" && (info.WorkflowExecution.ID == root || strings.HasPrefix(info.WorkflowExecution.ID, root+"/")) {
+		a.Payloads.bind(root, at.Store, cache)
+	}
 	log := a.Log
 	if log == nil {
 		log = hclog.NewNullLogger()
@@ -98,7 +111,13 @@ func (a *Activities) Stage(ctx context.Context, at *ActivityTask) (*runner.Stage
 		artifacts = filepath.Join(dir, "runs", run)
 		h := sha256.Sum256([]byte(task.Path))
 		task.RunDir = filepath.Join(artifacts, "stages", fmt.Sprintf("%x-%d", h[:8], info.Attempt))
-		opts.Files = newWorkerFiles(cache, dir, at.Recipe.Inputs, &a.fetching, log)
+		files := newWorkerFiles(cache, dir, at.Recipe.Inputs, &a.fetching, &a.use, log)
+		files.hold(artifacts)
+		opts.Files = files
+		defer func() {
+			files.release()
+			a.TrimWorkDir(log)
+		}()
 	}
 	s, _ := r.Stage(task.Stage)
 	env := &workerEnv{reg: r.Registry(), cache: cache, entries: at.Cache, task: &task, disk: a.disk(artifacts), artifacts: artifacts}
@@ -146,6 +165,30 @@ func (a *Activities) sendWorkDir(ctx context.Context, cache *pipeline.Cache, run
 		if err1 == nil && err2 == nil {
 			out.Details = bytes.ReplaceAll(out.Details, here[1:len(here)-1], there[1:len(there)-1])
 		}
+	}
+}
+
+// TrimWorkDir trims the worker's directory to WorkDirMax (see
+// workDirUse), logging what it removed or why it could not.
+func (a *Activities) TrimWorkDir(log hclog.Logger) {
+	if a.WorkDirMax <= 0 {
+		return
+	}
+	dir, err := a.workDir()
+	if err == nil {
+		var removed int
+		var freed int64
+		removed, freed, err = a.use.trim(dir, a.WorkDirMax, func(path string) {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			delete(a.disks, path) // its artifacts are no longer on disk
+		})
+		if removed > 0 {
+			log.Info("trimmed the worker's directory", "dir", dir, "removed", removed, "bytes", freed, "max", a.WorkDirMax)
+		}
+	}
+	if err != nil {
+		log.Warn("cannot trim the worker's directory", "error", err)
 	}
 }
 

@@ -48,6 +48,9 @@ type Options struct {
 	// volatile stages without runs_on run, with these activities (Run
 	// sets their Client); nil sends them to the default queue.
 	ClientWorker *Activities
+	// Payloads, when set, is the codec of the client's data converter:
+	// the run's large payloads go to Store (see Payloads).
+	Payloads *Payloads
 }
 
 // Run runs a loaded recipe on Temporal through c, as runner.Run runs it
@@ -70,6 +73,7 @@ func Run(ctx context.Context, c client.Client, r *pipeline.Recipe, opts runner.O
 	queues := QueuesOf(opts.Build)
 	drive := func(ctx context.Context, e *runner.Execution) (bool, error) {
 		id := workflowID(e)
+		o.Payloads.bind(id, o.Store.URL(), o.Store)
 		var w worker.Worker
 		if o.ClientWorker != nil {
 			queues.Client = queues.Named("run." + id)
@@ -81,11 +85,15 @@ func Run(ctx context.Context, c client.Client, r *pipeline.Recipe, opts runner.O
 			defer w.Stop()
 		}
 		plan := planOf(e, o, queues)
+		f := o.follow(o.Store)
+		if o.Store == opts.Cache { // the run's log is in the store: it keeps what the run puts there
+			f.keep = e.CacheRun()
+		}
 		var err error
-		if plan.Recipe.Inputs, err = UploadInputs(ctx, e.Recipe(), o.Store, e.Logger()); err != nil {
+		if plan.Recipe.Inputs, err = UploadInputs(ctx, e.Recipe(), o.Store, f.keep, e.Logger()); err != nil {
 			return false, err
 		}
-		return drive(ctx, e, &serverEngine{c: c, queue: queues.Workflow()}, id, plan, o.follow(o.Store))
+		return drive(ctx, e, &serverEngine{c: c, queue: queues.Workflow()}, id, plan, f)
 	}
 	return runner.RunWith(ctx, r, opts, drive)
 }
@@ -99,6 +107,9 @@ type following struct {
 	notes, progress time.Duration
 	own             string
 	store           *pipeline.Cache
+	// keep, when set, is the run's log in the store, which keeps the
+	// run's transfer directories from gc.
+	keep *pipeline.CacheRun
 }
 
 func (o Options) follow(store *pipeline.Cache) following {
@@ -167,6 +178,10 @@ func drive(ctx context.Context, e *runner.Execution, eng engine, id string, plan
 		return false, err
 	}
 	plan.Interrupted = ctx.Err() != nil
+	if poll.keep != nil { // before anything is put there
+		poll.keep.KeepTransfers(runKey(plan.Recipe.Header))
+		poll.keep.KeepTransfers(id)
+	}
 	bg := context.WithoutCancel(ctx)
 	log := e.Logger()
 	if err := eng.start(bg, id, plan); err != nil {

@@ -92,9 +92,58 @@ func TestRunOnDevServerWithChildren(t *testing.T) {
 	}
 }
 
+// And so does a run whose payloads all go through the store (a threshold
+// of 512 bytes): the client and each worker have a codec of their own, as
+// separate processes would.
+func TestRunOnDevServerWithLargePayloads(t *testing.T) {
+	var store string
+	runOnDevServer(t, Options{ChildEvents: -1, HistoryEvents: 2 * eventsPerTask, Payloads: &Payloads{Threshold: 512}}, &store)
+	dir := strings.TrimPrefix(store, "file://")
+	if n := countPayloads(t, dir); n < 4 {
+		t.Errorf("%d payloads in the store", n)
+	}
+	// The run's log keeps them from gc; once the run is dropped, they go.
+	cache, err := pipeline.OpenCacheURL(context.Background(), store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cache.Close()
+	rep, err := cache.GC(pipeline.GCOptions{KeepLast: 1})
+	if err != nil || rep.Transfers == 0 || rep.TransfersRemoved != 0 || rep.InputsRemoved != 0 {
+		t.Fatalf("gc keeping the run: %+v %v", rep, err)
+	}
+	if rep, err = cache.GC(pipeline.GCOptions{KeepLast: 0}); err != nil || rep.TransfersRemoved != rep.Transfers {
+		t.Fatalf("gc dropping the run: %+v %v", rep, err)
+	}
+	if n := countPayloads(t, dir); n != 0 {
+		t.Errorf("%d payloads left after gc dropped their run", n)
+	}
+}
+
+// withCodec returns a client of c's connection with p's data converter
+// (nil: c).
+func withCodec(t *testing.T, c client.Client, p *Payloads) client.Client {
+	t.Helper()
+	if p == nil {
+		return c
+	}
+	pc, err := client.NewClientFromExisting(c, client.Options{DataConverter: p.DataConverter()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		pc.Close()
+		if err := p.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return pc
+}
+
 // runOnDevServer runs e2eRecipe on a dev server with o, compares it with a
-// local run and returns the server's client.
-func runOnDevServer(t *testing.T, o Options) client.Client {
+// local run and returns the server's client; storeURL, when set, is told
+// the run's store.
+func runOnDevServer(t *testing.T, o Options, storeURL ...*string) client.Client {
 	srv := temporaltest.DevServer(t)
 	c := srv.Client()
 	kit := pipelinetest.New()
@@ -103,6 +152,9 @@ func runOnDevServer(t *testing.T, o Options) client.Client {
 	defer cancel()
 
 	store := "file://" + t.TempDir()
+	for _, s := range storeURL {
+		*s = store
+	}
 	cache, err := pipeline.OpenCacheURL(ctx, store)
 	if err != nil {
 		t.Fatal(err)
@@ -115,10 +167,15 @@ func runOnDevServer(t *testing.T, o Options) client.Client {
 		queues []string
 	}{{"w1", nil}, {"w2", []string{"cpu", "gpu"}}} {
 		acts := &Activities{Registry: r.Registry(), Build: "e2e", Numerics: "n", Identity: w.id, Log: exectest.Logger(t), WorkDir: t.TempDir()}
+		wc := c
+		if o.Payloads != nil {
+			acts.Payloads = &Payloads{Threshold: o.Payloads.Threshold}
+			wc = withCodec(t, c, acts.Payloads)
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := Serve(wctx, c, WorkerOptions{Queues: w.queues, Jobs: 2, Activities: acts}); err != nil {
+			if err := Serve(wctx, wc, WorkerOptions{Queues: w.queues, Jobs: 2, Activities: acts}); err != nil {
 				t.Errorf("worker %s: %v", w.id, err)
 			}
 		}()
@@ -126,9 +183,9 @@ func runOnDevServer(t *testing.T, o Options) client.Client {
 	defer func() { stop(); wg.Wait() }()
 
 	opts := runner.Options{OutDir: t.TempDir(), Cache: cache, Build: "e2e", Numerics: "n", Logger: exectest.Logger(t), Jobs: 4}
-	own := &Activities{Registry: r.Registry(), Build: "e2e", Numerics: "n", Identity: "client", Store: cache}
+	own := &Activities{Registry: r.Registry(), Build: "e2e", Numerics: "n", Identity: "client", Store: cache, Payloads: o.Payloads}
 	o.ClientWorker, o.Heartbeat, o.RetryInterval, o.Poll = own, 2*time.Second, 100*time.Millisecond, 50*time.Millisecond
-	rec, err := Run(ctx, c, r, opts, o)
+	rec, err := Run(ctx, withCodec(t, c, o.Payloads), r, opts, o)
 	if err != nil || rec.Status != pipeline.RunSucceeded {
 		t.Fatalf("run on Temporal: %v %v %s", err, rec.Status, rec.Error)
 	}

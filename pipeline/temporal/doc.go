@@ -39,7 +39,10 @@
 // machine of its own: sched.NewChild), and a workflow whose history grows
 // past Plan.HistoryEvents continues as new, carrying the completions it
 // applied (Carry), which its next run feeds the machine again. Records are
-// the same as inline.
+// the same as inline. Payloads stay bounded too: one larger than
+// Payloads.Threshold travels as a reference to a copy in the run's store
+// (Payloads, the data converter's codec), so a run of any number of stage
+// instances fits Temporal's 2 MB payload limit.
 //
 // The workflow is deterministic by construction: the machine has no
 // clock (workflow.Now is its Clock), no goroutines and no map-order

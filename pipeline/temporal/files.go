@@ -36,8 +36,10 @@ type InputFile struct {
 // UploadInputs digests the files and directories r reads (Recipe.Files)
 // and puts each that the store lacks into it, logging what it uploads and
 // how far it got. A path that is not there is left out: the stage that
-// reads it fails on its worker as it would here.
-func UploadInputs(ctx context.Context, r *pipeline.Recipe, c *pipeline.Cache, log hclog.Logger) ([]InputFile, error) {
+// reads it fails on its worker as it would here. keep, when set, is the
+// run's log in the store: each input is logged there before it is
+// checked, so that `lopper cache gc` keeps it for the run.
+func UploadInputs(ctx context.Context, r *pipeline.Recipe, c *pipeline.Cache, keep *pipeline.CacheRun, log hclog.Logger) ([]InputFile, error) {
 	log = log.Named("inputs")
 	var files []InputFile
 	for _, p := range r.Files() {
@@ -62,6 +64,11 @@ func UploadInputs(ctx context.Context, r *pipeline.Recipe, c *pipeline.Cache, lo
 	var todo []InputFile
 	var total, done int64
 	for _, f := range files {
+		if keep != nil { // logged before it is checked: gc keeps it from now on
+			if err := keep.KeepInput(f.Digest); err != nil {
+				return nil, err
+			}
+		}
 		ok, err := c.HasInput(ctx, f.Digest)
 		if err != nil {
 			return nil, fmt.Errorf("the run's store: %w", err)
@@ -116,14 +123,35 @@ type workerFiles struct {
 	byPath map[string]InputFile
 	log    hclog.Logger
 	locks  *sync.Map // digest → *sync.Mutex, the worker's: one fetch of an input at a time
+	// use holds the copies and views the stage uses until it ends
+	// (release), so that trimming the worker's directory leaves them.
+	use  *workDirUse
+	held []func()
 }
 
-func newWorkerFiles(c *pipeline.Cache, dir string, files []InputFile, locks *sync.Map, log hclog.Logger) *workerFiles {
-	w := &workerFiles{cache: c, dir: dir, byPath: map[string]InputFile{}, log: log, locks: locks}
+func newWorkerFiles(c *pipeline.Cache, dir string, files []InputFile, locks *sync.Map, use *workDirUse, log hclog.Logger) *workerFiles {
+	w := &workerFiles{cache: c, dir: dir, byPath: map[string]InputFile{}, log: log, locks: locks, use: use}
 	for _, f := range files {
 		w.byPath[f.Path] = f
 	}
 	return w
+}
+
+// hold holds the unit at path for the rest of the stage.
+func (w *workerFiles) hold(path string) {
+	release, err := w.use.hold(path)
+	if err != nil {
+		w.log.Warn("cannot mark a copy as used", "path", path, "error", err)
+	}
+	w.held = append(w.held, release)
+}
+
+// release lets the units the stage held go.
+func (w *workerFiles) release() {
+	for _, r := range w.held {
+		r()
+	}
+	w.held = nil
 }
 
 // fileInfo describes an input as the run's machine saw it.
@@ -189,6 +217,7 @@ func (w *workerFiles) fetch(ctx context.Context, f InputFile) (string, error) {
 	mu, _ := w.locks.LoadOrStore(f.Digest, &sync.Mutex{})
 	mu.(*sync.Mutex).Lock() // stages that start together fetch it once
 	defer mu.(*sync.Mutex).Unlock()
+	w.hold(holder) // before it is looked for: trimming leaves it from now on
 	if _, err := os.Stat(copyPath); err == nil {
 		return copyPath, nil
 	}
@@ -275,6 +304,7 @@ func (w *workerFiles) view(recipeDir string, local map[string]string) (string, e
 	}
 	h := sha256.Sum256(b)
 	view := filepath.Join(w.dir, "views", hex.EncodeToString(h[:16]))
+	w.hold(view)
 	if _, err := os.Stat(view); err == nil {
 		return view, nil
 	}

@@ -38,6 +38,25 @@ func writeInputs(t *testing.T, dir string) {
 	}
 }
 
+// hideInputs wraps the stage activity so that the inputs writeInputs
+// wrote into dir are gone (renamed) once the first stage starts: after
+// they were uploaded, the worker only has the store.
+func hideInputs(t *testing.T, dir string) func(next stageActivity) stageActivity {
+	var once sync.Once
+	return func(next stageActivity) stageActivity {
+		return func(ctx context.Context, at *ActivityTask) (*runner.StageOutcome, error) {
+			once.Do(func() {
+				for _, name := range []string{"notes.txt", "data"} {
+					if err := os.Rename(filepath.Join(dir, name), filepath.Join(dir, "gone-"+name)); err != nil {
+						t.Error(err)
+					}
+				}
+			})
+			return next(ctx, at)
+		}
+	}
+}
+
 // A worker that does not see the recipe's files reads them from the run's
 // store: `lopper run` uploads them, the worker fetches them into its own
 // directory and reads them there, with the results and cache keys of a
@@ -51,19 +70,7 @@ func TestWorkersReadInputsFromTheStore(t *testing.T) {
 		t.Fatalf("local run: %v %v %s", err, local.Status, local.Error)
 	}
 	// Once uploaded, the inputs are gone: the worker only has the store.
-	var once sync.Once
-	hide := func(next stageActivity) stageActivity {
-		return func(ctx context.Context, at *ActivityTask) (*runner.StageOutcome, error) {
-			once.Do(func() {
-				for _, name := range []string{"notes.txt", "data"} {
-					if err := os.Rename(filepath.Join(r.Dir, name), filepath.Join(r.Dir, "gone-"+name)); err != nil {
-						t.Error(err)
-					}
-				}
-			})
-			return next(ctx, at)
-		}
-	}
+	hide := hideInputs(t, r.Dir)
 	cache, err := pipeline.OpenCache(filepath.Join(t.TempDir(), "store"))
 	if err != nil {
 		t.Fatal(err)

@@ -185,6 +185,9 @@ type ActivityTask struct {
 	Recipe RecipeSource     `json:"recipe"`
 	Store  string           `json:"store"`
 	Cache  bool             `json:"cache"`
+	// Root is the run workflow's id (the stage may run in a child's), which
+	// names the run's large payloads in the store (Payloads).
+	Root string `json:"root,omitempty"`
 }
 
 // Heartbeat is what a stage activity heartbeats: which stage instance,

@@ -26,6 +26,7 @@ type testEngine struct {
 	done    chan struct{}
 	started chan struct{} // closed once the workflow function runs
 	plan    *Plan
+	dc      converter.DataConverter // the environments' (nil: the default)
 	mu      sync.Mutex
 	env     *testsuite.TestWorkflowEnvironment // the workflow's current run
 	runs    int                                // runs of the workflow (continue-as-new starts another)
@@ -52,7 +53,11 @@ func (e *testEngine) start(_ context.Context, _ string, plan *Plan) error {
 				return
 			}
 			p = Plan{}
-			if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &p); err != nil {
+			dc := e.dc
+			if dc == nil {
+				dc = converter.GetDefaultDataConverter()
+			}
+			if err := dc.FromPayloads(can.Input, &p); err != nil {
 				e.mu.Lock()
 				e.err = err
 				e.mu.Unlock()
@@ -118,6 +123,9 @@ type testExecutor struct {
 	setup func(env *testsuite.TestWorkflowEnvironment, acts *Activities)
 	// plan, when set, adjusts the plan.
 	plan func(*Plan)
+	// payloads, when set, is the environments' payload codec (its Store
+	// the run's store).
+	payloads *Payloads
 	// wrap, when set, wraps the stage activity (to lose a worker).
 	wrap func(next stageActivity) stageActivity
 	// last is the last run's environment, for assertions on it; runs how
@@ -142,6 +150,10 @@ func (x *testExecutor) Run(ctx context.Context, r *pipeline.Recipe, opts runner.
 	eng := &testEngine{started: make(chan struct{})}
 	var once sync.Once
 	wf := &Workflows{Registry: r.Registry()}
+	if x.payloads != nil {
+		x.payloads.Store = store
+		acts.Payloads, wf.Payloads, eng.dc = x.payloads, x.payloads, x.payloads.DataConverter()
+	}
 	var stage stageActivity = acts.Stage
 	if x.wrap != nil {
 		stage = x.wrap(stage)
@@ -150,6 +162,9 @@ func (x *testExecutor) Run(ctx context.Context, r *pipeline.Recipe, opts runner.
 		var suite testsuite.WorkflowTestSuite
 		env := suite.NewTestWorkflowEnvironment()
 		env.SetTestTimeout(2 * time.Minute)
+		if eng.dc != nil {
+			env.SetDataConverter(eng.dc)
+		}
 		env.RegisterWorkflowWithOptions(func(ctx workflow.Context, plan Plan) (*Result, error) {
 			once.Do(func() { close(eng.started) })
 			return wf.Run(ctx, plan)
@@ -211,7 +226,7 @@ func (x *testExecutor) Run(ctx context.Context, r *pipeline.Recipe, opts runner.
 			x.plan(plan)
 		}
 		var err error
-		if plan.Recipe.Inputs, err = UploadInputs(ctx, e.Recipe(), store, e.Logger()); err != nil {
+		if plan.Recipe.Inputs, err = UploadInputs(ctx, e.Recipe(), store, nil, e.Logger()); err != nil {
 			return false, err
 		}
 		if plan.ChildEvents < 0 {

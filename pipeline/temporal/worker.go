@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/hashicorp/go-hclog"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -28,13 +29,18 @@ type WorkerOptions struct {
 // when the worker stops is retried by another worker.
 func Serve(ctx context.Context, c client.Client, o WorkerOptions) error {
 	a := o.Activities
+	if a.Log != nil {
+		a.TrimWorkDir(a.Log)
+	} else {
+		a.TrimWorkDir(hclog.NewNullLogger())
+	}
 	q := QueuesOf(a.Build)
 	names := o.Queues
 	if len(names) == 0 {
 		names = []string{DefaultQueue}
 	}
 	wf := worker.New(c, q.Workflow(), worker.Options{Identity: a.Identity})
-	wfs := &Workflows{Registry: a.Registry}
+	wfs := &Workflows{Registry: a.Registry, Payloads: a.Payloads}
 	wf.RegisterWorkflowWithOptions(wfs.Run, workflow.RegisterOptions{Name: WorkflowRun})
 	wf.RegisterWorkflowWithOptions(wfs.Scope, workflow.RegisterOptions{Name: WorkflowScope})
 	workers := []worker.Worker{wf}

@@ -18,6 +18,9 @@ import (
 // Workflows serves the run workflow with the stage kinds of Registry.
 type Workflows struct {
 	Registry *pipeline.Registry
+	// Payloads, when set, is the codec of the worker's data converter:
+	// a run's workflow tells it the run's store (see Payloads).
+	Payloads *Payloads
 }
 
 // Run is the run workflow: it compiles the plan's recipe and drives the
@@ -70,6 +73,13 @@ func (w *Workflows) newRun(ctx workflow.Context, plan *Plan, scope *ScopeTask) (
 		Log:      func(n sched.Note) { run.addNote(noteOf(n)) },
 		Delegate: delegation(plan.ChildEvents),
 	}
+	// Large payloads of this run go to its store (the codec, outside
+	// workflow code, puts them there; this only names the store).
+	root := run.root
+	if scope != nil {
+		root = scope.Root
+	}
+	w.Payloads.bind(root, plan.Store, nil)
 	if scope == nil {
 		run.m = sched.New(r, r.ParamValues(), opts)
 		return run, nil
@@ -241,7 +251,7 @@ func (w *wfRun) start(actCtx, dctx workflow.Context, t *sched.Task) {
 	if s.Volatile() {
 		task.Record = w.recordJSON()
 	}
-	at := &ActivityTask{ID: t.ID, Task: *task, Recipe: w.plan.Recipe, Store: w.plan.Store, Cache: w.plan.Cache}
+	at := &ActivityTask{ID: t.ID, Task: *task, Recipe: w.plan.Recipe, Store: w.plan.Store, Cache: w.plan.Cache, Root: w.root}
 	w.addNote(Note{Level: "info", Stage: s.ID, Scope: runner.List(t.Scope), Msg: "scheduled", Args: runner.List{"queue", queue}})
 	opts := workflow.ActivityOptions{
 		TaskQueue:           queue,

@@ -84,7 +84,7 @@ func (m *Model) newWriter(dir string, opts SaveOptions) (*Writer, error) {
 		m: m, dir: dir, guard: g, plan: plan, tmp: tmp,
 		given: make([]bool, len(m.Layout.Tensors)), left: make([]int, len(plan.tensors)),
 		held: make([]bool, len(m.Layout.Tensors)),
-		of: make([]int, len(m.Layout.Tensors)), byName: make(map[string]int, len(m.Layout.Tensors)),
+		of:   make([]int, len(m.Layout.Tensors)), byName: make(map[string]int, len(m.Layout.Tensors)),
 		bw: bufio.NewWriterSize(nil, 1<<20), buf: make([]byte, 0, 1<<16),
 	}
 	for i, t := range m.Layout.Tensors {

@@ -30,6 +30,11 @@ const (
 // runs the whole model for every block). It is "" for the structured
 // patterns, which never call Done, and for options Prune would refuse.
 func Streaming(m *model.Model, o Options) string {
+	return StreamingFor(&m.Config, o)
+}
+
+// StreamingFor is Streaming for a model of config c, before it is loaded.
+func StreamingFor(c *model.Config, o Options) string {
 	o, err := o.normalize()
 	if err != nil || o.Pattern.structured() {
 		return ""
@@ -38,7 +43,7 @@ func Streaming(m *model.Model, o Options) string {
 	switch {
 	case o.Method == SparseGPT && o.CalibMode == OnePass:
 		return StreamBlocks
-	case calibrated && m.Config.Arch == model.BERT:
+	case calibrated && c.Arch == model.BERT:
 		return StreamAtEnd
 	case calibrated:
 		return StreamBlocks

@@ -16,14 +16,21 @@ type MemoryOptions struct {
 	CalibSamples, CalibSeqLen, CalibBatch int
 	// InPlace: PruneInPlace, which holds no copy of the weights.
 	InPlace bool
+	// Lazy: PruneInPlace of a lazy model (model.Open) whose targets
+	// stream to Options.Done (StreamingFor says tensor by tensor or block
+	// by block; otherwise Lazy is ignored): only the weights and the mask
+	// in flight are resident.
+	Lazy bool
 	// ScoreOnly estimates Score (Method, Targets, calibration) instead:
 	// the weights, a score per parameter and the calibration.
 	ScoreOnly bool
 }
 
 // EstimateMemory estimates the peak memory of pruning a model of config c
-// as o says, before any work: the weights (float32), their copy (unless in
-// place), the mask (1 byte per parameter), the scores (4 bytes per
+// as o says, before any work: the weights (float32; of a lazy model
+// streamed, those in flight: the largest of the embedding, one block and
+// one tensor), their copy (unless in place), the mask (1 byte per
+// parameter; of a lazy model, one block's span), the scores (4 bytes per
 // parameter of the targets when a comparison group spans tensors: global,
 // OWL, Taylor; one tensor's otherwise), the gradients of Taylor, and the
 // calibration working set: the windows' hidden states (4·samples·seq·
@@ -42,13 +49,20 @@ func EstimateMemory(c *model.Config, o MemoryOptions) (model.MemoryEstimate, err
 	if err != nil {
 		return e, err
 	}
-	e.Add("weights", weights)
 	if o.ScoreOnly {
+		e.Add("weights", weights)
 		return e, estimateScore(&e, c, layout, o)
 	}
 	n, err := o.Options.normalize()
 	if err != nil {
 		return e, err
+	}
+	mode := StreamingFor(c, o.Options)
+	lazy := o.Lazy && o.InPlace && (mode == StreamTensors || mode == StreamBlocks)
+	if lazy {
+		e.Add("weights in flight (lazy: the embedding, one block or one tensor)", 4*weightsInFlight(c, layout))
+	} else {
+		e.Add("weights", weights)
 	}
 	if n.Pattern.structured() {
 		e.Add("pruned model (at most the input's size)", weights)
@@ -60,10 +74,14 @@ func EstimateMemory(c *model.Config, o MemoryOptions) (model.MemoryEstimate, err
 	if !o.InPlace {
 		e.Add("copy of the weights", weights)
 	}
-	e.Add("mask", int64(layout.Total))
 	targets, err := SelectTargets(layout, n.Targets)
 	if err != nil {
 		return e, err
+	}
+	if lazy {
+		e.Add("mask of one block", largestBlockSpan(targets, c.NumLayers()))
+	} else {
+		e.Add("mask", int64(layout.Total))
 	}
 	var all, largest int64
 	for _, t := range targets {
@@ -75,12 +93,12 @@ func EstimateMemory(c *model.Config, o MemoryOptions) (model.MemoryEstimate, err
 		e.Add("Hessians (float64)", hessianBytes(c, targets, n.CalibMode == OnePass))
 		e.Add("SparseGPT buffers of one tensor", sparseGPTBytes(targets, n.SparseGPT.BlockSize))
 		if n.Scope == ScopeOWL {
-			e.Add("OWL's scores (one-pass Wanda)", 4*int64(layout.Total))
+			e.Add("OWL's scores of one block (one-pass Wanda)", 4*largestBlockSpan(targets, c.NumLayers()))
 		}
 	case n.Method == Wanda && n.CalibMode == Sequential:
 		addCalibration(&e, c, o, true)
 		if n.Scope == ScopeOWL {
-			e.Add("OWL's scores (one-pass Wanda)", 4*int64(layout.Total))
+			e.Add("OWL's scores of one block (one-pass Wanda)", 4*largestBlockSpan(targets, c.NumLayers()))
 		} else {
 			e.Add("scores of one block", 4*largestBlockSpan(targets, c.NumLayers()))
 		}
@@ -210,6 +228,30 @@ func largestBlockSpan(targets []model.TensorInfo, layers int) int64 {
 			_, lo, hi := rebase(ts)
 			most = max(most, int64(hi-lo))
 		}
+	}
+	return most
+}
+
+// weightsInFlight is the most parameters a lazy model streamed by Prune
+// holds at once: the embedding (calibration's embedding pass), one block
+// (sequential calibration, SparseGPT) or one tensor (tensor by tensor,
+// and the save of the tensors pruning did not hand over).
+func weightsInFlight(c *model.Config, layout *model.Layout) int64 {
+	var most int64
+	for _, t := range layout.Tensors {
+		most = max(most, int64(t.Size))
+	}
+	var emb int64
+	for _, t := range layout.EmbedTensors() {
+		emb += int64(t.Size)
+	}
+	most = max(most, emb)
+	for l := range c.NumLayers() {
+		var b int64
+		for _, t := range layout.BlockTensors(l) {
+			b += int64(t.Size)
+		}
+		most = max(most, b)
 	}
 	return most
 }

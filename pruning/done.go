@@ -108,21 +108,23 @@ func (f *finisher) begin(ctx context.Context, ts []model.TensorInfo) ([]byte, er
 	for i := range k {
 		k[i] = 1
 	}
-	par.For(len(ts), func(i int) {
-		t := ts[i]
+	for _, t := range ts {
 		kt := k[t.Offset-lo : t.Offset-lo+t.Size]
-		n := 0
-		for j, v := range t.Of(f.w.W) {
-			if v == 0 {
-				kt[j] = 0
-			} else {
-				n++
+		w := t.Of(f.w.W)
+		n := countChunks(len(w), func(lo, hi int) (n int) {
+			for j := lo; j < hi; j++ {
+				if w[j] == 0 {
+					kt[j] = 0
+				} else {
+					n++
+				}
 			}
-		}
+			return n
+		})
 		x := f.index[t.Name]
 		f.rep.Tensors[x].NonZeroBefore = n
 		f.spans[x] = kt
-	})
+	}
 	return k, nil
 }
 
@@ -142,21 +144,22 @@ func (f *finisher) finish(ts []model.TensorInfo) error {
 	if f.done == nil || len(ts) == 0 {
 		return nil
 	}
-	par.For(len(ts), func(i int) {
-		t := ts[i]
+	for _, t := range ts {
 		w, k := t.Of(f.w.W), f.maskOf(t)
-		n := 0
-		for j := range w {
-			if k[j] == 0 {
-				w[j] = 0
-			} else if w[j] != 0 {
-				n++
+		n := countChunks(len(w), func(lo, hi int) (n int) {
+			for j := lo; j < hi; j++ {
+				if k[j] == 0 {
+					w[j] = 0
+				} else if w[j] != 0 {
+					n++
+				}
 			}
-		}
+			return n
+		})
 		x := f.index[t.Name]
 		f.finished[x] = true
 		f.rep.Tensors[x].NonZeroAfter = n
-	})
+	}
 	err := f.done(f.w, ts)
 	if f.lazy {
 		f.w.Unpin(ts...)
@@ -210,4 +213,17 @@ func (f *finisher) end() error {
 	zeroPruned(f.w.W, f.mask, others) // writes only where the mask is 0
 	f.rep.total()
 	return nil
+}
+
+// countChunks runs fn over [0, n) in parallel chunks and sums what the
+// chunks return.
+func countChunks(n int, fn func(lo, hi int) int) int {
+	const size = 1 << 16
+	counts := make([]int, (n+size-1)/size)
+	par.Chunks(n, size, func(lo, hi int) { counts[lo/size] = fn(lo, hi) })
+	sum := 0
+	for _, c := range counts {
+		sum += c
+	}
+	return sum
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"runtime/debug"
 
 	"lopper/internal/fsx"
 	"lopper/model"
@@ -113,6 +114,13 @@ func (s *pruneSaver) finish(a *app, out *model.Model, meta json.RawMessage) erro
 			return err
 		}
 		return out.Save(s.f.out, model.SaveOptions{Metadata: meta, Guard: s.guard})
+	}
+	if out.Lazy() {
+		// Pruning's working set (the calibration's states, scores) is
+		// garbage now: give it back to the system before the remaining
+		// tensors, the embedding among them, are decoded, so that the two
+		// do not add up at the peak.
+		debug.FreeOSMemory()
 	}
 	for _, t := range s.w.Pending() {
 		// One at a time: of a lazy model, Write decodes t, writes it and

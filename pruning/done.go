@@ -53,6 +53,20 @@ func StreamingFor(c *model.Config, o Options) string {
 	return StreamAtEnd
 }
 
+// Lazy reports whether PruneInPlace can prune a lazy model (model.Open)
+// of config c as o says: its targets stream to Options.Done tensor by
+// tensor or block by block (StreamingFor), and no encoder classifier's
+// forward pass runs (those need a resident model).
+func Lazy(c *model.Config, o Options) bool {
+	switch StreamingFor(c, o) {
+	case StreamTensors, StreamBlocks:
+	default:
+		return false
+	}
+	n, err := o.normalize()
+	return err == nil && !(c.Arch == model.BERT && n.needsCalib())
+}
+
 // finisher gives the drivers the mask of the targets they work on
 // (begin) and hands the targets of w to done as they become final
 // (finish). With a resident model the mask is one over the whole layout,

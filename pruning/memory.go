@@ -16,10 +16,9 @@ type MemoryOptions struct {
 	CalibSamples, CalibSeqLen, CalibBatch int
 	// InPlace: PruneInPlace, which holds no copy of the weights.
 	InPlace bool
-	// Lazy: PruneInPlace of a lazy model (model.Open) whose targets
-	// stream to Options.Done (StreamingFor says tensor by tensor or block
-	// by block; otherwise Lazy is ignored): only the weights and the mask
-	// in flight are resident.
+	// Lazy: PruneInPlace of a lazy model (model.Open), where the
+	// function Lazy allows it (otherwise it is ignored): only the weights
+	// and the mask in flight are resident.
 	Lazy bool
 	// ScoreOnly estimates Score (Method, Targets, calibration) instead:
 	// the weights, a score per parameter and the calibration.
@@ -57,8 +56,7 @@ func EstimateMemory(c *model.Config, o MemoryOptions) (model.MemoryEstimate, err
 	if err != nil {
 		return e, err
 	}
-	mode := StreamingFor(c, o.Options)
-	if o.Lazy && o.InPlace && (mode == StreamTensors || mode == StreamBlocks) {
+	if o.Lazy && o.InPlace && Lazy(c, o.Options) {
 		return estimateLazy(c, layout, o, n)
 	}
 	e.Add("weights", weights)

@@ -88,8 +88,8 @@ func pruneModel(ctx context.Context, m *model.Model, o Options, inPlace bool) (*
 
 // checkLazy refuses what Prune cannot do with a lazy model m (Open): the
 // structured patterns, which read all of m; and, in place (lazy set), a
-// prune that does not stream its targets to o.Done (tensor by tensor or
-// block by block), or a model with a mask.
+// prune that does not stream its targets to o.Done (see Lazy), or a model
+// with a mask.
 func checkLazy(m *model.Model, o Options, lazy bool) error {
 	if !m.Lazy() {
 		return nil
@@ -100,8 +100,8 @@ func checkLazy(m *model.Model, o Options, lazy bool) error {
 	if !lazy {
 		return nil
 	}
-	if mode := Streaming(m, o); o.Done == nil || mode != StreamTensors && mode != StreamBlocks {
-		return errors.New("a lazy model (model.Open) is pruned in place only when its targets stream to Options.Done, tensor by tensor or block by block: load it (model.Load), or use Prune")
+	if o.Done == nil || !Lazy(&m.Config, o) {
+		return errors.New("a lazy model (model.Open) is pruned in place only when its targets stream to Options.Done, tensor by tensor or block by block, and no encoder runs: load it (model.Load), or use Prune")
 	}
 	if m.Mask != nil {
 		return errors.New("a lazy model with a mask cannot be pruned in place: load it (model.Load)")

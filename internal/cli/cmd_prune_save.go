@@ -20,8 +20,9 @@ import (
 // committed. Structured patterns build a new model, saved at the end. The
 // bytes are the same either way.
 //
-// When the result streams tensor by tensor or block by block, the model
-// is opened lazily (model.Open) instead of loaded: pruning pins the
+// When the result streams tensor by tensor or block by block (and no
+// encoder runs: pruning.Lazy), the model is opened lazily (model.Open)
+// instead of loaded: pruning pins the
 // targets it works on (decoding each once from the mapped checkpoint) and
 // unpins them once the Writer has them, and the Writer decodes the other
 // tensors one at a time as it writes them, so that only the weights in
@@ -45,8 +46,7 @@ func (f *pruneFlags) lazy(o pruning.Options) (bool, string) {
 	if err != nil {
 		return false, weightsResident
 	}
-	switch pruning.StreamingFor(&c, o) {
-	case pruning.StreamTensors, pruning.StreamBlocks:
+	if pruning.Lazy(&c, o) {
 		return true, weightsLazy
 	}
 	return false, weightsResident

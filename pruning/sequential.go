@@ -21,7 +21,9 @@ type blockDone func(layer int) error
 // inputs, step prunes the block (mutating w.W), and the block's outputs are
 // then recomputed from the same inputs with the pruned weights, becoming
 // the next block's inputs; done is then told the block is finished. Memory: the calibration set's hidden states plus
-// one batch of one block's activations. Progress counts the blocks done,
+// one batch of one block's activations; of a lazy model, the embedding
+// while the windows are embedded, then one block (pinned from its
+// statistics pass until done returns). Progress counts the blocks done,
 // 0..last block with targets.
 func calibrateSequential(ctx context.Context, w *model.Model, cal *Calibration, kinds statKinds, byBlock [][]model.TensorInfo, step blockStep, done blockDone, progress ProgressFunc) error {
 	if enc, err := forEncoder(w, cal); enc || err != nil {

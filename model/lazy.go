@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"lopper/internal/par"
 )
 
 // Open is LoadContext without reading the weights: it makes the same
@@ -85,7 +87,8 @@ func (m *Model) Lazy() bool { return m.lazy != nil }
 // pin on each: they stay valid until as many Unpin calls. Pins are counted
 // per tensor, so several goroutines may pin the same tensor (it is decoded
 // once) and different tensors concurrently (decoding one does not hold up
-// the others). On error (ctx done, a read failing) nothing stays pinned.
+// the others; the tensors of one call are decoded in parallel). On error
+// (ctx done, a read failing) nothing stays pinned.
 // For a resident model (Load, New, Clone) Pin does nothing, so callers may
 // pin unconditionally.
 //
@@ -98,13 +101,22 @@ func (m *Model) Pin(ctx context.Context, ts ...TensorInfo) error {
 	if r == nil {
 		return nil
 	}
-	for k, t := range ts {
-		if err := r.pin(ctx, m, t); err != nil {
-			m.Unpin(ts[:k]...)
-			return err
+	// The tensors are decoded in parallel (a block's, say).
+	errs := make([]error, len(ts))
+	par.For(len(ts), func(k int) { errs[k] = r.pin(ctx, m, ts[k]) })
+	var pinned []TensorInfo
+	var first error
+	for k, err := range errs {
+		if err == nil {
+			pinned = append(pinned, ts[k])
+		} else if first == nil {
+			first = err
 		}
 	}
-	return nil
+	if first != nil {
+		m.Unpin(pinned...)
+	}
+	return first
 }
 
 // Unpin drops one pin of each of ts (pinned by Pin); a tensor whose last

@@ -119,6 +119,11 @@ func ForwardBytes(c *Config, B, T int, logits bool) int64 {
 	return n + tensor.MatMulScratchBytes(B*T, widest, c.Hidden)
 }
 
+// DecodePieceBytes is how many bytes of a mapped checkpoint are resident
+// while a tensor is decoded (Load, Pin): one piece, given back once
+// converted. A lazy model's peak meets one, as it decodes while it works.
+func DecodePieceBytes() int64 { return int64(loadChunk) }
+
 // StreamedWeightBytes is the float32 memory of the weights that a lazy
 // model (Open) holds while passes forward passes run at once: the tensors
 // outside the blocks (embeddings, final norm, head), pinned by every

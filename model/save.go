@@ -43,7 +43,8 @@ type lopperDoc struct {
 // writes and fsyncs everything in a locked temporary directory next to dir
 // and swaps it in (fsx.TempDir.Commit), so dir is always complete, old or
 // new. Save, Load, Save gives byte-identical files. Save is NewWriter,
-// Write of every tensor and Commit.
+// Write of every tensor and Commit: of a lazy model (Open), the tensors
+// not pinned are saved as its checkpoint holds them.
 func (m *Model) Save(dir string, opts SaveOptions) error {
 	w, err := m.NewWriter(dir, opts)
 	if err != nil {

@@ -2,6 +2,7 @@ package model
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -33,6 +34,7 @@ type Writer struct {
 	// when its last part is).
 	given  []bool
 	left   []int
+	held   []bool         // layout index: a pin the writer holds (lazy models)
 	of     []int          // layout index → planned tensor
 	byName map[string]int // layout name → layout index
 	bw     *bufio.Writer
@@ -81,7 +83,8 @@ func (m *Model) newWriter(dir string, opts SaveOptions) (*Writer, error) {
 	w := &Writer{
 		m: m, dir: dir, guard: g, plan: plan, tmp: tmp,
 		given: make([]bool, len(m.Layout.Tensors)), left: make([]int, len(plan.tensors)),
-		of: make([]int, len(m.Layout.Tensors)), byName: make(map[string]int, len(m.Layout.Tensors)),
+		held: make([]bool, len(m.Layout.Tensors)),
+		of:   make([]int, len(m.Layout.Tensors)), byName: make(map[string]int, len(m.Layout.Tensors)),
 		bw: bufio.NewWriterSize(nil, 1<<20), buf: make([]byte, 0, 1<<16),
 	}
 	for i, t := range m.Layout.Tensors {
@@ -148,6 +151,12 @@ func (w *Writer) SetMetadata(meta json.RawMessage) error {
 // encoded together when the last of them is given, so m.W must hold all
 // of them then. A tensor that is not in the layout, or given twice, is an
 // error.
+//
+// Of a lazy model (Open), Write takes the tensors as W holds them now: it
+// pins what it encodes (a tensor that is not pinned is decoded from the
+// checkpoint) and keeps a pin on a part of a fused tensor until the last
+// part comes, so the caller may unpin what it gave as soon as Write
+// returns.
 func (w *Writer) Write(ts ...TensorInfo) error {
 	return saveError(w.dir, w.write(ts))
 }
@@ -170,7 +179,12 @@ func (w *Writer) write(ts []TensorInfo) error {
 		w.given[i] = true
 		j := w.of[i]
 		if w.left[j]--; w.left[j] > 0 {
-			continue // the other parts of a fused tensor come later
+			// The other parts of a fused tensor come later: keep this one.
+			if err := w.m.Pin(context.Background(), w.m.Layout.Tensors[i]); err != nil {
+				return err
+			}
+			w.held[i] = true
+			continue
 		}
 		if err := w.encode(w.plan.tensors[j]); err != nil {
 			return err
@@ -192,11 +206,20 @@ func (w *Writer) Pending() []TensorInfo {
 	return out
 }
 
-// encode writes one planned tensor from m.W at its place in the file.
+// encode writes one planned tensor from m.W at its place in the file. Of
+// a lazy model it pins the tensor's parts while it encodes them, and
+// drops the pins Write kept on them.
 func (w *Writer) encode(t plannedTensor) error {
+	parts := make([]TensorInfo, len(t.parts))
+	for k, i := range t.parts {
+		parts[k] = w.m.Layout.Tensors[i]
+	}
+	if err := w.m.Pin(context.Background(), parts...); err != nil {
+		return err
+	}
+	defer w.m.Unpin(parts...)
+	w.unhold(t.parts)
 	out := t.out
-	// lazy: pin/unpin here (W[lo:hi] must hold the tensor's weights: its
-	// callers pin it; or Write pins and unpins what it encodes itself)
 	out.Data = w.m.W[t.lo:t.hi]
 	w.bw.Reset(io.NewOffsetWriter(w.f, w.plan.dataStart+t.at))
 	var err error
@@ -255,10 +278,25 @@ func (w *Writer) Abort() error {
 		return nil
 	}
 	w.closed = true
+	all := make([]int, len(w.held))
+	for i := range all {
+		all[i] = i
+	}
+	w.unhold(all)
 	var err error
 	if w.f != nil {
 		err = w.f.Close()
 		w.f = nil
 	}
 	return errors.Join(err, w.tmp.Discard())
+}
+
+// unhold drops the pins Write kept on the layout tensors idx.
+func (w *Writer) unhold(idx []int) {
+	for _, i := range idx {
+		if w.held[i] {
+			w.held[i] = false
+			w.m.Unpin(w.m.Layout.Tensors[i])
+		}
+	}
 }

@@ -28,6 +28,12 @@ func owlSparsities(byBlock [][]model.TensorInfo, scores []float32, s float64, o 
 	par.For(len(byBlock), func(l int) {
 		ratio[l] = outlierRatio(byBlock[l], scores, o.M)
 	})
+	return owlFromRatios(byBlock, ratio, s, o)
+}
+
+// owlFromRatios is steps 2 and 3 of owlSparsities, given every block's
+// outlier ratio.
+func owlFromRatios(byBlock [][]model.TensorInfo, ratio []float64, s float64, o OWLOptions) []float64 {
 	var used []float64
 	for l, ts := range byBlock {
 		if len(ts) > 0 {

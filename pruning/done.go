@@ -1,6 +1,10 @@
 package pruning
 
 import (
+	"context"
+	"fmt"
+
+	"lopper/internal/par"
 	"lopper/model"
 )
 
@@ -26,6 +30,11 @@ const (
 // runs the whole model for every block). It is "" for the structured
 // patterns, which never call Done, and for options Prune would refuse.
 func Streaming(m *model.Model, o Options) string {
+	return StreamingFor(&m.Config, o)
+}
+
+// StreamingFor is Streaming for a model of config c, before it is loaded.
+func StreamingFor(c *model.Config, o Options) string {
 	o, err := o.normalize()
 	if err != nil || o.Pattern.structured() {
 		return ""
@@ -34,7 +43,7 @@ func Streaming(m *model.Model, o Options) string {
 	switch {
 	case o.Method == SparseGPT && o.CalibMode == OnePass:
 		return StreamBlocks
-	case calibrated && m.Config.Arch == model.BERT:
+	case calibrated && c.Arch == model.BERT:
 		return StreamAtEnd
 	case calibrated:
 		return StreamBlocks
@@ -44,56 +53,167 @@ func Streaming(m *model.Model, o Options) string {
 	return StreamAtEnd
 }
 
-// finisher hands the targets of w to done as they become final.
+// Lazy reports whether PruneInPlace can prune a lazy model (model.Open)
+// of config c as o says: its targets stream to Options.Done tensor by
+// tensor or block by block (StreamingFor), and no encoder classifier's
+// forward pass runs (those need a resident model).
+func Lazy(c *model.Config, o Options) bool {
+	switch StreamingFor(c, o) {
+	case StreamTensors, StreamBlocks:
+	default:
+		return false
+	}
+	n, err := o.normalize()
+	return err == nil && !(c.Arch == model.BERT && n.needsCalib())
+}
+
+// finisher gives the drivers the mask of the targets they work on
+// (begin) and hands the targets of w to done as they become final
+// (finish). With a resident model the mask is one over the whole layout,
+// made before pruning (workingMask). With a lazy model (Open, pruned in
+// place and streamed) it is made span by span: begin pins the targets,
+// counts their non-zeros and builds their mask from their zeros, and
+// finish unpins them once done has them, dropping their mask, so that
+// only the targets in flight are resident, weights and mask.
 type finisher struct {
 	w        *model.Model
-	mask     []byte
+	mask     []byte // over the layout; nil when lazy
+	lazy     bool
 	rep      *Report
 	targets  []model.TensorInfo
 	index    map[string]int // target name → index in targets and rep.Tensors
 	finished []bool
+	spans    [][]byte // lazy: per target, its mask while in flight
 	done     func(*model.Model, []model.TensorInfo) error
 }
 
-// newFinisher returns nil when done is nil: then nothing is handed over
-// and Prune finishes the whole model at the end.
-func newFinisher(w *model.Model, mask []byte, rep *Report, targets []model.TensorInfo, done func(*model.Model, []model.TensorInfo) error) *finisher {
-	if done == nil {
-		return nil
-	}
-	f := &finisher{w: w, mask: mask, rep: rep, targets: targets, done: done,
+// newFinisher returns the finisher of w's targets. Without done nothing
+// is handed over and end finishes the whole model. A lazy finisher needs
+// done, and mask nil.
+func newFinisher(w *model.Model, mask []byte, lazy bool, rep *Report, targets []model.TensorInfo, done func(*model.Model, []model.TensorInfo) error) *finisher {
+	f := &finisher{w: w, mask: mask, lazy: lazy, rep: rep, targets: targets, done: done,
 		index: make(map[string]int, len(targets)), finished: make([]bool, len(targets))}
 	for i, t := range targets {
 		f.index[t.Name] = i
 	}
+	if lazy {
+		f.spans = make([][]byte, len(targets))
+	}
 	return f
+}
+
+// begin readies ts (targets a driver is about to prune, pruned by
+// nothing yet) and returns the mask of the span [lo, hi) they cover in
+// the layout, indexed as rebase(ts) is. Of a lazy model it pins ts first
+// (until finish), counts their non-zeros before pruning, and returns a
+// fresh mask with their zeros pruned.
+func (f *finisher) begin(ctx context.Context, ts []model.TensorInfo) ([]byte, error) {
+	if len(ts) == 0 {
+		return nil, nil
+	}
+	_, lo, hi := rebase(ts)
+	if !f.lazy {
+		return f.mask[lo:hi], nil
+	}
+	if err := f.w.Pin(ctx, ts...); err != nil {
+		return nil, err
+	}
+	k := make([]byte, hi-lo)
+	for i := range k {
+		k[i] = 1
+	}
+	for _, t := range ts {
+		kt := k[t.Offset-lo : t.Offset-lo+t.Size]
+		w := t.Of(f.w.W)
+		n := countChunks(len(w), func(lo, hi int) (n int) {
+			for j := lo; j < hi; j++ {
+				if w[j] == 0 {
+					kt[j] = 0
+				} else {
+					n++
+				}
+			}
+			return n
+		})
+		x := f.index[t.Name]
+		f.rep.Tensors[x].NonZeroBefore = n
+		f.spans[x] = kt
+	}
+	return k, nil
+}
+
+// maskOf is target t's mask.
+func (f *finisher) maskOf(t model.TensorInfo) []byte {
+	if f.lazy {
+		return f.spans[f.index[t.Name]]
+	}
+	return f.mask[t.Offset : t.Offset+t.Size]
 }
 
 // finish zeroes the pruned weights of ts (targets the driver is done
 // with), records their non-zero counts in the report and hands them to
-// done. It does nothing on a nil finisher.
+// done; of a lazy model it then unpins them and drops their mask. It does
+// nothing without done.
 func (f *finisher) finish(ts []model.TensorInfo) error {
-	if f == nil || len(ts) == 0 {
+	if f.done == nil || len(ts) == 0 {
 		return nil
 	}
-	zeroPruned(f.w.W, f.mask, ts)
 	for _, t := range ts {
-		i := f.index[t.Name]
-		f.finished[i] = true
-		f.rep.Tensors[i].NonZeroAfter = f.w.NonZero(t)
+		w, k := t.Of(f.w.W), f.maskOf(t)
+		n := countChunks(len(w), func(lo, hi int) (n int) {
+			for j := lo; j < hi; j++ {
+				if k[j] == 0 {
+					w[j] = 0
+				} else if w[j] != 0 {
+					n++
+				}
+			}
+			return n
+		})
+		x := f.index[t.Name]
+		f.finished[x] = true
+		f.rep.Tensors[x].NonZeroAfter = n
 	}
-	return f.done(f.w, ts)
+	err := f.done(f.w, ts)
+	if f.lazy {
+		f.w.Unpin(ts...)
+		for _, t := range ts {
+			f.spans[f.index[t.Name]] = nil
+		}
+	}
+	return err
 }
 
 // end finishes the targets not handed over yet, applies the mask to the
 // other tensors of the model (what Model.ApplyMask does beyond the
-// targets) and totals the report.
+// targets) and totals the report. Without done it applies the whole mask
+// and counts every target's non-zeros.
 func (f *finisher) end() error {
+	if f.done == nil {
+		f.w.ApplyMask()
+		f.rep.finish(f.w, f.targets)
+		return nil
+	}
 	var rest []model.TensorInfo
 	for i, t := range f.targets {
 		if !f.finished[i] {
 			rest = append(rest, t)
 		}
+	}
+	if f.lazy {
+		// The streamed drivers hand every target over; the others of
+		// a lazy model were refused before pruning.
+		if len(rest) > 0 {
+			return fmt.Errorf("tensor %q was never pruned", rest[0].Name)
+		}
+		// Its mask had ones beyond the targets (no mask before): the
+		// other tensors are as they were.
+		f.rep.NonZeroBefore = 0
+		for _, t := range f.rep.Tensors {
+			f.rep.NonZeroBefore += t.NonZeroBefore
+		}
+		f.rep.total()
+		return nil
 	}
 	if err := f.finish(rest); err != nil {
 		return err
@@ -107,4 +227,17 @@ func (f *finisher) end() error {
 	zeroPruned(f.w.W, f.mask, others) // writes only where the mask is 0
 	f.rep.total()
 	return nil
+}
+
+// countChunks runs fn over [0, n) in parallel chunks and sums what the
+// chunks return.
+func countChunks(n int, fn func(lo, hi int) int) int {
+	const size = 1 << 16
+	counts := make([]int, (n+size-1)/size)
+	par.Chunks(n, size, func(lo, hi int) { counts[lo/size] = fn(lo, hi) })
+	sum := 0
+	for _, c := range counts {
+		sum += c
+	}
+	return sum
 }

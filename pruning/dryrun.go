@@ -1,6 +1,7 @@
 package pruning
 
 import (
+	"errors"
 	"fmt"
 
 	"lopper/model"
@@ -10,13 +11,17 @@ import (
 // the matched tensors and, per tensor and in total, the non-zeros that
 // would remain. Counts that depend on scores (the split of a global
 // selection across tensors, OWL's per-layer ratios) are −1. It needs no
-// calibration data, though it checks any that is given.
+// calibration data, though it checks any that is given. It counts the
+// weights of a resident model: a lazy one (model.Open) is refused.
 func DryRun(m *model.Model, o Options) (*Report, error) {
+	if m.Lazy() {
+		return nil, errors.New("a dry run counts the weights of a loaded model (model.Load), not of an opened one")
+	}
 	o, targets, err := checkWeightOptions(m, o)
 	if err != nil {
 		return nil, err
 	}
-	rep := newReport(m, o, targets)
+	rep := newReport(m, o, targets, true)
 	rep.DryRun = true
 	mask := workingMask(m, targets)
 	total, known := 0, true

@@ -16,6 +16,10 @@ type MemoryOptions struct {
 	CalibSamples, CalibSeqLen, CalibBatch int
 	// InPlace: PruneInPlace, which holds no copy of the weights.
 	InPlace bool
+	// Lazy: PruneInPlace of a lazy model (model.Open), where the
+	// function Lazy allows it (otherwise it is ignored): only the weights
+	// and the mask in flight are resident.
+	Lazy bool
 	// ScoreOnly estimates Score (Method, Targets, calibration) instead:
 	// the weights, a score per parameter and the calibration.
 	ScoreOnly bool
@@ -31,7 +35,9 @@ type MemoryOptions struct {
 // float64 Hessians (8·cols² per input of one block; of every block in one
 // pass) with one tensor's reconstruction buffers. Structured patterns
 // count the smaller model as large as the input. It does not add the
-// garbage collector's headroom (model.MemoryEstimate.WithRuntime).
+// garbage collector's headroom (model.MemoryEstimate.WithRuntime). With
+// o.Lazy it counts the weights and the mask in flight instead
+// (estimateLazy).
 func EstimateMemory(c *model.Config, o MemoryOptions) (model.MemoryEstimate, error) {
 	var e model.MemoryEstimate
 	weights, err := model.WeightBytes(c)
@@ -42,14 +48,18 @@ func EstimateMemory(c *model.Config, o MemoryOptions) (model.MemoryEstimate, err
 	if err != nil {
 		return e, err
 	}
-	e.Add("weights", weights)
 	if o.ScoreOnly {
+		e.Add("weights", weights)
 		return e, estimateScore(&e, c, layout, o)
 	}
 	n, err := o.Options.normalize()
 	if err != nil {
 		return e, err
 	}
+	if o.Lazy && o.InPlace && Lazy(c, o.Options) {
+		return estimateLazy(c, layout, o, n)
+	}
+	e.Add("weights", weights)
 	if n.Pattern.structured() {
 		e.Add("pruned model (at most the input's size)", weights)
 		if n.needsCalib() || n.Method == MethodActivation || n.Method == MethodBlockInfluence || n.Method == Taylor {
@@ -60,39 +70,45 @@ func EstimateMemory(c *model.Config, o MemoryOptions) (model.MemoryEstimate, err
 	if !o.InPlace {
 		e.Add("copy of the weights", weights)
 	}
-	e.Add("mask", int64(layout.Total))
 	targets, err := SelectTargets(layout, n.Targets)
 	if err != nil {
 		return e, err
 	}
+	e.Add("mask", int64(layout.Total))
+	addWork(&e, c, layout, targets, o, n)
+	return e, nil
+}
+
+// addWork adds what Prune holds besides the weights and the mask: the
+// scores and the calibration working set.
+func addWork(e *model.MemoryEstimate, c *model.Config, layout *model.Layout, targets []model.TensorInfo, o MemoryOptions, n Options) {
 	var all, largest int64
 	for _, t := range targets {
 		all, largest = all+int64(t.Size), max(largest, int64(t.Size))
 	}
 	switch {
 	case n.Method == SparseGPT:
-		addCalibration(&e, c, o, n.CalibMode == Sequential)
+		addCalibration(e, c, o, n.CalibMode == Sequential)
 		e.Add("Hessians (float64)", hessianBytes(c, targets, n.CalibMode == OnePass))
 		e.Add("SparseGPT buffers of one tensor", sparseGPTBytes(targets, n.SparseGPT.BlockSize))
 		if n.Scope == ScopeOWL {
-			e.Add("OWL's scores (one-pass Wanda)", 4*int64(layout.Total))
+			e.Add("OWL's scores of one block (one-pass Wanda)", 4*largestBlockSpan(targets, c.NumLayers()))
 		}
 	case n.Method == Wanda && n.CalibMode == Sequential:
-		addCalibration(&e, c, o, true)
+		addCalibration(e, c, o, true)
 		if n.Scope == ScopeOWL {
-			e.Add("OWL's scores (one-pass Wanda)", 4*int64(layout.Total))
+			e.Add("OWL's scores of one block (one-pass Wanda)", 4*largestBlockSpan(targets, c.NumLayers()))
 		} else {
 			e.Add("scores of one block", 4*largestBlockSpan(targets, c.NumLayers()))
 		}
 	case byTensor(n):
 		if n.Method == Wanda {
-			addCalibration(&e, c, o, false)
+			addCalibration(e, c, o, false)
 		}
 		e.Add("scores of one tensor", 4*largest)
 	default:
-		addScoring(&e, c, layout, o, n.Method)
+		addScoring(e, c, layout, o, n.Method)
 	}
-	return e, nil
 }
 
 // estimateScore adds what Score holds besides the weights.
@@ -212,4 +228,50 @@ func largestBlockSpan(targets []model.TensorInfo, layers int) int64 {
 		}
 	}
 	return most
+}
+
+// estimateLazy is EstimateMemory of PruneInPlace of a lazy model whose
+// targets stream: the weights in flight instead of all of them, one
+// block's mask, and a piece of the checkpoint being decoded. Its peak
+// comes in one of two phases: pruning (the largest block pinned beside
+// the scores and the calibration working set) or the embedding (pinned
+// by calibration's embedding pass, or while the save writes it, the
+// working set given back by then), so the weights part is the block's,
+// or the embedding's less the working set when that is larger.
+func estimateLazy(c *model.Config, layout *model.Layout, o MemoryOptions, n Options) (model.MemoryEstimate, error) {
+	var e, work model.MemoryEstimate
+	targets, err := SelectTargets(layout, n.Targets)
+	if err != nil {
+		return e, err
+	}
+	addWork(&work, c, layout, targets, o, n)
+	block, other := lazyInFlight(c, layout)
+	e.AddWeights("weights in flight (lazy: one block, or the embedding)", 4*max(block, other-work.Total()/4))
+	e.Add("checkpoint piece being decoded", model.DecodePieceBytes())
+	e.Add("mask of one block", largestBlockSpan(targets, c.NumLayers()))
+	e.Parts = append(e.Parts, work.Parts...)
+	return e, nil
+}
+
+// lazyInFlight is the most parameters a lazy model streamed by Prune
+// holds at once: in one block, and in one tensor or the embedding (the
+// save of the tensors pruning did not hand over, calibration's embedding
+// pass).
+func lazyInFlight(c *model.Config, layout *model.Layout) (block, other int64) {
+	for _, t := range layout.Tensors {
+		other = max(other, int64(t.Size))
+	}
+	var emb int64
+	for _, t := range layout.EmbedTensors() {
+		emb += int64(t.Size)
+	}
+	other = max(other, emb)
+	for l := range c.NumLayers() {
+		var b int64
+		for _, t := range layout.BlockTensors(l) {
+			b += int64(t.Size)
+		}
+		block = max(block, b)
+	}
+	return block, other
 }

@@ -68,3 +68,47 @@ func TestEstimateMemory(t *testing.T) {
 		t.Error("an unknown method was estimated")
 	}
 }
+
+// A lazy model streamed (Options.Lazy, in place, tensor by tensor or
+// block by block) is estimated with its weights in flight: the largest
+// block, or the embedding less the working set that is given back before
+// the save writes it; one block's mask; a decoded piece of the
+// checkpoint. Lazy changes nothing where the targets do not stream.
+func TestEstimateMemoryLazy(t *testing.T) {
+	m := tinyModel(t, model.Llama, 1)
+	c := &m.Config
+	est := func(o Options, lazy bool) model.MemoryEstimate {
+		t.Helper()
+		e, err := EstimateMemory(c, MemoryOptions{Options: o, CalibSamples: 6, CalibSeqLen: 8, CalibBatch: 4, InPlace: true, Lazy: lazy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	var block, emb int64
+	for _, tt := range m.Layout.BlockTensors(0) {
+		block += int64(tt.Size)
+	}
+	for _, tt := range m.Layout.EmbedTensors() {
+		emb += int64(tt.Size)
+	}
+	targets, _ := SelectTargets(m.Layout, TargetSpec{})
+	span := largestBlockSpan(targets, c.NumLayers())
+	for _, o := range []Options{{Method: Magnitude, Sparsity: 0.5}, {Method: Wanda, Sparsity: 0.5}, {Method: SparseGPT, Sparsity: 0.5}} {
+		lz, res := est(o, true), est(o, false)
+		work := res.Total() - part(res, "weights") - part(res, "mask")
+		if got, want := lz.Weights(), 4*max(block, emb-work/4); got != want {
+			t.Errorf("%s: weights in flight %d, want %d (%v)", o.Method, got, want, lz)
+		}
+		if part(lz, "mask") != 0 || part(lz, "mask of one block") != span || part(lz, "checkpoint piece being decoded") != model.DecodePieceBytes() {
+			t.Errorf("%s: %v", o.Method, lz)
+		}
+		if lz.Total()-lz.Weights()-span-model.DecodePieceBytes() != work {
+			t.Errorf("%s: the working set differs: lazy %v, resident %v", o.Method, lz, res)
+		}
+	}
+	global := Options{Method: Magnitude, Sparsity: 0.5, Scope: ScopeGlobal}
+	if a, b := est(global, true), est(global, false); a.Total() != b.Total() {
+		t.Errorf("global scope (at the end): lazy %v, resident %v", a, b)
+	}
+}

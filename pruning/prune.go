@@ -34,6 +34,10 @@ func pruneModel(ctx context.Context, m *model.Model, o Options, inPlace bool) (*
 	if err != nil {
 		return nil, nil, err
 	}
+	lazy := inPlace && m.Lazy()
+	if err := checkLazy(m, o, lazy); err != nil {
+		return nil, nil, err
+	}
 	if o.Pattern.structured() {
 		out, sr, err := pruneStructured(ctx, m, o)
 		if err != nil {
@@ -45,23 +49,26 @@ func pruneModel(ctx context.Context, m *model.Model, o Options, inPlace bool) (*
 	if err != nil {
 		return nil, nil, err
 	}
-	rep := newReport(m, o, targets)
 	out := m
 	if !inPlace {
-		out = m.Clone()
+		out = m.Clone() // resident, even of a lazy m
 	}
-	// lazy: pin/unpin here (newReport above, workingMask and zeroPruned
-	// below read every target once before pruning: pin each in turn)
-	mask := workingMask(out, targets)
-	zeroPruned(out.W, mask, targets)
-	fin := newFinisher(out, mask, rep, targets, o.Done)
+	// A resident model's targets are counted and masked here, all at
+	// once; a lazy model's as the drivers pin them (finisher.begin).
+	rep := newReport(out, o, targets, !lazy)
+	var mask []byte
+	if !lazy {
+		mask = workingMask(out, targets)
+		zeroPruned(out.W, mask, targets)
+	}
+	fin := newFinisher(out, mask, lazy, rep, targets, o.Done)
 	switch {
 	case o.Method == SparseGPT:
-		rep.LayerSparsity, err = pruneSparseGPT(ctx, out, mask, targets, o, fin)
+		rep.LayerSparsity, err = pruneSparseGPT(ctx, out, targets, o, fin)
 	case o.Method == Wanda && o.CalibMode == Sequential:
-		rep.LayerSparsity, err = pruneWandaSequential(ctx, out, mask, targets, o, fin)
+		rep.LayerSparsity, err = pruneWandaSequential(ctx, out, targets, o, fin)
 	case byTensor(o):
-		err = pruneByTensor(ctx, out, mask, targets, o, fin)
+		err = pruneByTensor(ctx, out, targets, o, fin)
 	default:
 		scores := make([]float32, out.Layout.Total)
 		if err = scoreTargets(ctx, out, o.Method, targets, o.Calib, o.Seed, scores, o.Progress); err == nil {
@@ -72,14 +79,34 @@ func pruneModel(ctx context.Context, m *model.Model, o Options, inPlace bool) (*
 	if err != nil {
 		return nil, nil, err
 	}
-	out.Mask = mask
-	if fin == nil {
-		out.ApplyMask()
-		rep.finish(out, targets)
-	} else if err := fin.end(); err != nil {
+	out.Mask = mask // nil when lazy: it was held span by span
+	if err := fin.end(); err != nil {
 		return nil, nil, err
 	}
 	return out, rep, nil
+}
+
+// checkLazy refuses what Prune cannot do with a lazy model m (Open): the
+// structured patterns, which read all of m; and, in place (lazy set), a
+// prune that does not stream its targets to o.Done (see Lazy), or a model
+// with a mask.
+func checkLazy(m *model.Model, o Options, lazy bool) error {
+	if !m.Lazy() {
+		return nil
+	}
+	if o.Pattern.structured() {
+		return fmt.Errorf("pattern %s needs the model's weights resident: load it (model.Load), not open it", o.Pattern)
+	}
+	if !lazy {
+		return nil
+	}
+	if o.Done == nil || !Lazy(&m.Config, o) {
+		return errors.New("a lazy model (model.Open) is pruned in place only when its targets stream to Options.Done, tensor by tensor or block by block, and no encoder runs: load it (model.Load), or use Prune")
+	}
+	if m.Mask != nil {
+		return errors.New("a lazy model with a mask cannot be pruned in place: load it (model.Load)")
+	}
+	return nil
 }
 
 // PruneScored prunes m with precomputed scores (from Score on m or on a
@@ -117,9 +144,9 @@ func PruneScored(ctx context.Context, m *model.Model, sc *Scores, o Options) (*m
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
-	rep := newReport(m, o, sc.Targets)
+	out := m.Clone() // resident, even of a lazy m
+	rep := newReport(out, o, sc.Targets, true)
 	rep.CalibSamples, rep.CalibSeqLen = sc.CalibSamples, sc.CalibSeqLen
-	out := m.Clone()
 	mask := workingMask(out, sc.Targets)
 	p := o.Progress.start(len(sc.Targets), UnitTensorsPruned)
 	rep.LayerSparsity = selectMask(o, out, sc.Targets, sc.Values, mask, nil, p)

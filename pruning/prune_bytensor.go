@@ -27,10 +27,10 @@ func byTensor(o Options) bool {
 }
 
 // pruneByTensor scores and prunes the targets of w one at a time, into
-// mask, handing each to fin when it is pruned. Wanda's statistics come from one pass over the calibration windows
+// their mask from fin, handing each to fin when it is pruned. Wanda's statistics come from one pass over the calibration windows
 // first. Progress: the calibration windows (Wanda), then the tensors
 // pruned.
-func pruneByTensor(ctx context.Context, w *model.Model, mask []byte, targets []model.TensorInfo, o Options, fin *finisher) error {
+func pruneByTensor(ctx context.Context, w *model.Model, targets []model.TensorInfo, o Options, fin *finisher) error {
 	var stats *statSet
 	if o.Method == Wanda {
 		var err error
@@ -44,7 +44,10 @@ func pruneByTensor(ctx context.Context, w *model.Model, mask []byte, targets []m
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		// lazy: pin/unpin here (pin t; it may go once fin has it)
+		mask, err := fin.begin(ctx, []model.TensorInfo{t}) // pinned until fin.finish
+		if err != nil {
+			return err
+		}
 		if cap(buf) < t.Size {
 			buf = make([]float32, t.Size)
 		}
@@ -70,7 +73,7 @@ func pruneByTensor(ctx context.Context, w *model.Model, mask []byte, targets []m
 		if err := checkScores(one, scores); err != nil {
 			return err
 		}
-		selectMask(o, w, one, scores, mask[t.Offset:t.Offset+t.Size], nil, nil)
+		selectMask(o, w, one, scores, mask, nil, nil)
 		if err := fin.finish([]model.TensorInfo{t}); err != nil {
 			return err
 		}

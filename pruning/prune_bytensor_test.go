@@ -61,7 +61,8 @@ func TestPruneByTensorMatchesScoringAll(t *testing.T) {
 				one := m.Clone()
 				gotMask := workingMask(one, targets)
 				zeroPruned(one.W, gotMask, targets)
-				if err := pruneByTensor(context.Background(), one, gotMask, targets, n, nil); err != nil {
+				fin := newFinisher(one, gotMask, false, newReport(one, n, targets, true), targets, nil)
+				if err := pruneByTensor(context.Background(), one, targets, n, fin); err != nil {
 					t.Fatal(err)
 				}
 				if !slices.Equal(gotMask, wantMask) {

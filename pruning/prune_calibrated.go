@@ -31,7 +31,7 @@ func calibratedBlocks(ctx context.Context, m *model.Model, targets []model.Tenso
 // pruneWandaSequential prunes with Wanda scores computed block by block
 // (Sun et al.'s prune_wanda). It returns OWL's per-block sparsities when
 // the scope is OWL.
-func pruneWandaSequential(ctx context.Context, w *model.Model, mask []byte, targets []model.TensorInfo, o Options, fin *finisher) ([]float64, error) {
+func pruneWandaSequential(ctx context.Context, w *model.Model, targets []model.TensorInfo, o Options, fin *finisher) ([]float64, error) {
 	byBlock, layerS, err := calibratedBlocks(ctx, w, targets, o)
 	if err != nil {
 		return nil, err
@@ -39,6 +39,10 @@ func pruneWandaSequential(ctx context.Context, w *model.Model, mask []byte, targ
 	var buf []float32 // one block's scores, reused block after block
 	step := func(l int, stats *statSet) error {
 		// Scores for this block only, over the span of its targets.
+		mask, err := fin.begin(ctx, byBlock[l])
+		if err != nil {
+			return err
+		}
 		ts, lo, hi := rebase(byBlock[l])
 		if cap(buf) < hi-lo {
 			buf = make([]float32, hi-lo)
@@ -51,8 +55,8 @@ func pruneWandaSequential(ctx context.Context, w *model.Model, mask []byte, targ
 		if err := checkScores(ts, scores); err != nil {
 			return err
 		}
-		selectMask(o, w, ts, scores, mask[lo:hi], layerS, nil)
-		zeroPruned(w.W[lo:hi], mask[lo:hi], ts)
+		selectMask(o, w, ts, scores, mask, layerS, nil)
+		zeroPruned(w.W[lo:hi], mask, ts)
 		return nil
 	}
 	done := func(l int) error { return fin.finish(byBlock[l]) }
@@ -61,20 +65,38 @@ func pruneWandaSequential(ctx context.Context, w *model.Model, mask []byte, targ
 
 // owlFromWanda returns OWL's per-block sparsities from Wanda scores of the
 // model as it is, calibrated in one pass (OWL's reference code does this
-// before it prunes block by block).
+// before it prunes block by block). The scores are computed block by
+// block, each block's targets pinned meanwhile.
 func owlFromWanda(ctx context.Context, m *model.Model, targets []model.TensorInfo, byBlock [][]model.TensorInfo, o Options) ([]float64, error) {
 	stats, err := calibrateOnePass(ctx, m, o.Calib, statNorms, targets, o.Progress)
 	if err != nil {
 		return nil, err
 	}
-	scores := make([]float32, m.Layout.Total)
-	if err := wandaScores(m.W, targets, stats, scores, nil); err != nil {
-		return nil, err
+	ratio := make([]float64, len(byBlock))
+	var buf []float32
+	for l, bts := range byBlock {
+		if len(bts) == 0 {
+			continue
+		}
+		ts, lo, hi := rebase(bts)
+		if cap(buf) < hi-lo {
+			buf = make([]float32, hi-lo)
+		}
+		scores := buf[:hi-lo]
+		if err := m.Pin(ctx, bts...); err != nil {
+			return nil, err
+		}
+		err := wandaScores(m.W[lo:hi], ts, stats, scores, nil)
+		m.Unpin(bts...)
+		if err == nil {
+			err = checkScores(ts, scores)
+		}
+		if err != nil {
+			return nil, err
+		}
+		ratio[l] = outlierRatio(ts, scores, o.OWL.M)
 	}
-	if err := checkScores(targets, scores); err != nil {
-		return nil, err
-	}
-	return owlSparsities(byBlock, scores, o.Sparsity, o.OWL), nil
+	return owlFromRatios(byBlock, ratio, o.Sparsity, o.OWL), nil
 }
 
 // pruneSparseGPT prunes every target with SparseGPT, its Hessian collected
@@ -82,15 +104,23 @@ func owlFromWanda(ctx context.Context, m *model.Model, targets []model.TensorInf
 // returns OWL's per-block sparsities when the scope is OWL. Progress
 // counts the tensors pruned (in one-pass mode after the calibration
 // windows).
-func pruneSparseGPT(ctx context.Context, w *model.Model, mask []byte, targets []model.TensorInfo, o Options, fin *finisher) ([]float64, error) {
+func pruneSparseGPT(ctx context.Context, w *model.Model, targets []model.TensorInfo, o Options, fin *finisher) ([]float64, error) {
 	byBlock, layerS, err := calibratedBlocks(ctx, w, targets, o)
 	if err != nil {
 		return nil, err
 	}
 	var p *phase // tensors pruned: after a one-pass calibration, or from the first block
 	step := func(l int, stats *statSet) error {
+		if len(byBlock[l]) == 0 {
+			return nil
+		}
 		factors := map[*InputStats]*obsFactor{}
-		for _, t := range byBlock[l] {
+		mask, err := fin.begin(ctx, byBlock[l]) // pinned until fin.finish
+		if err != nil {
+			return err
+		}
+		local, _, _ := rebase(byBlock[l])
+		for i, t := range byBlock[l] {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -111,7 +141,7 @@ func pruneSparseGPT(ctx context.Context, w *model.Model, mask []byte, targets []
 				s = layerS[l]
 			}
 			sparseGPT(obsTarget{
-				w: t.Of(w.W), mask: mask[t.Offset : t.Offset+t.Size], rows: rows, cols: cols,
+				w: t.Of(w.W), mask: mask[local[i].Offset : local[i].Offset+t.Size], rows: rows, cols: cols,
 				sparsity: s, n: o.Pattern.N, m: o.Pattern.M, blockSize: o.SparseGPT.BlockSize,
 			}, f)
 			p.add(1)
@@ -125,7 +155,6 @@ func pruneSparseGPT(ctx context.Context, w *model.Model, mask []byte, targets []
 		}
 		p = o.Progress.start(len(targets), UnitTensorsPruned)
 		for l := range byBlock {
-			// lazy: pin/unpin here (pin block l; it may go once fin has it)
 			if err := step(l, stats); err != nil {
 				return nil, err
 			}

@@ -80,8 +80,9 @@ func zeroFrac(nonzero, n int) float64 {
 }
 
 // newReport starts a report for o over targets of m, counting what is
-// non-zero before pruning.
-func newReport(m *model.Model, o Options, targets []model.TensorInfo) *Report {
+// non-zero before pruning when count is set (of a lazy model,
+// finisher.begin counts each target when it is pinned).
+func newReport(m *model.Model, o Options, targets []model.TensorInfo, count bool) *Report {
 	r := &Report{Method: o.Method, Pattern: o.Pattern.String(), Scope: o.Scope, Sparsity: o.Sparsity}
 	r.countEmbeddings(m)
 	if o.needsCalib() {
@@ -95,7 +96,10 @@ func newReport(m *model.Model, o Options, targets []model.TensorInfo) *Report {
 	r.Tensors = make([]TensorReport, len(targets))
 	par.For(len(targets), func(i int) {
 		t := targets[i]
-		r.Tensors[i] = TensorReport{Name: t.Name, Shape: t.Shape, Params: t.Size, NonZeroBefore: m.NonZero(t)}
+		r.Tensors[i] = TensorReport{Name: t.Name, Shape: t.Shape, Params: t.Size}
+		if count {
+			r.Tensors[i].NonZeroBefore = m.NonZero(t)
+		}
 	})
 	for _, t := range r.Tensors {
 		r.Params += t.Params

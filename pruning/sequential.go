@@ -21,7 +21,9 @@ type blockDone func(layer int) error
 // inputs, step prunes the block (mutating w.W), and the block's outputs are
 // then recomputed from the same inputs with the pruned weights, becoming
 // the next block's inputs; done is then told the block is finished. Memory: the calibration set's hidden states plus
-// one batch of one block's activations. Progress counts the blocks done,
+// one batch of one block's activations; of a lazy model, the embedding
+// while the windows are embedded, then one block (pinned from its
+// statistics pass until done returns). Progress counts the blocks done,
 // 0..last block with targets.
 func calibrateSequential(ctx context.Context, w *model.Model, cal *Calibration, kinds statKinds, byBlock [][]model.TensorInfo, step blockStep, done blockDone, progress ProgressFunc) error {
 	if enc, err := forEncoder(w, cal); enc || err != nil {
@@ -34,66 +36,109 @@ func calibrateSequential(ctx context.Context, w *model.Model, cal *Calibration, 
 	if last < 0 {
 		return nil
 	}
-	n, T, B, H := cal.Samples(), cal.SeqLen, cal.batch(), w.Config.Hidden
+	T, B, H := cal.SeqLen, cal.batch(), w.Config.Hidden
 	st, err := model.NewInferenceState(w, B, T)
 	if err != nil {
 		return err
 	}
+	r := &seqRun{w: w, st: st, n: cal.Samples(), T: T, B: B, H: H, kinds: kinds, step: step, done: done}
+	if r.h, err = embedAll(ctx, st, w, cal); err != nil {
+		return err
+	}
+	r.scratch = make([]float32, B*T*H)
+	p := progress.start(last+1, UnitBlocks)
+	for l := 0; l <= last; l++ {
+		if err := r.block(ctx, l, byBlock[l], l < last); err != nil {
+			return err
+		}
+		p.to(l + 1)
+	}
+	return nil
+}
+
+// embedAll embeds every calibration window into the hidden states of the
+// first block, the embedding pinned once for them all.
+func embedAll(ctx context.Context, st *model.State, w *model.Model, cal *Calibration) ([]float32, error) {
+	n, T, B, H := cal.Samples(), cal.SeqLen, cal.batch(), w.Config.Hidden
+	emb := w.Layout.EmbedTensors()
+	if err := w.Pin(ctx, emb...); err != nil {
+		return nil, err
+	}
+	defer w.Unpin(emb...)
 	h := make([]float32, n*T*H)
 	for i := 0; i < n; i += B {
 		j := min(n, i+B)
 		e, err := st.Embed(cal.window(i, j), j-i, T)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		copy(h[i*T*H:], e)
 	}
-	scratch := make([]float32, B*T*H)
-	p := progress.start(last+1, UnitBlocks)
-	forBatches := func(fn func(x []float32, b int) error) error {
-		for i := 0; i < n; i += B {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			j := min(n, i+B)
-			if err := fn(h[i*T*H:j*T*H], j-i); err != nil {
-				return err
-			}
+	return h, nil
+}
+
+// seqRun is one sequential calibration: the hidden states h of its n
+// windows of T tokens entering the current block, run B at a time.
+type seqRun struct {
+	w          *model.Model
+	st         *model.State
+	h, scratch []float32
+	n, T, B, H int
+	kinds      statKinds
+	step       blockStep
+	done       blockDone
+}
+
+// forBatches calls fn on the hidden states of each batch of windows.
+func (r *seqRun) forBatches(ctx context.Context, fn func(x []float32, b int) error) error {
+	n, T, B, H := r.n, r.T, r.B, r.H
+	for i := 0; i < n; i += B {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		return nil
+		j := min(n, i+B)
+		if err := fn(r.h[i*T*H:j*T*H], j-i); err != nil {
+			return err
+		}
 	}
-	for l := 0; l <= last; l++ {
-		// lazy: pin/unpin here (block l is read by the forwards and
-		// written by step; its targets may go once done has them)
-		if len(byBlock[l]) > 0 {
-			stats := newStatSet(kinds, byBlock[l])
-			err := forBatches(func(x []float32, b int) error {
-				s := scratch[:len(x)]
-				copy(s, x)
-				return st.BlockForward(l, s, b, T, stats.hook)
-			})
-			if err != nil {
-				return err
-			}
-			if err := step(l, stats); err != nil {
-				return err
-			}
+	return nil
+}
+
+// block runs block l, whose targets are ts: their statistics and step
+// when it has targets, its outputs when a later block needs them (next),
+// then done. The block stays pinned throughout: a lazy model's is decoded
+// once, and step's edits stay until done has them.
+func (r *seqRun) block(ctx context.Context, l int, ts []model.TensorInfo, next bool) error {
+	block := r.w.Layout.BlockTensors(l)
+	if err := r.w.Pin(ctx, block...); err != nil {
+		return err
+	}
+	defer r.w.Unpin(block...)
+	if len(ts) > 0 {
+		stats := newStatSet(r.kinds, ts)
+		err := r.forBatches(ctx, func(x []float32, b int) error {
+			s := r.scratch[:len(x)]
+			copy(s, x)
+			return r.st.BlockForward(l, s, b, r.T, stats.hook)
+		})
+		if err != nil {
+			return err
 		}
-		if l < last { // a later block is pruned: it needs this one's outputs
-			err := forBatches(func(x []float32, b int) error {
-				return st.BlockForward(l, x, b, T, nil)
-			})
-			if err != nil {
-				return err
-			}
+		if err := r.step(l, stats); err != nil {
+			return err
 		}
-		if len(byBlock[l]) > 0 {
-			// Its outputs are computed: nothing reads block l again.
-			if err := done(l); err != nil {
-				return err
-			}
+	}
+	if next { // a later block is pruned: it needs this one's outputs
+		err := r.forBatches(ctx, func(x []float32, b int) error {
+			return r.st.BlockForward(l, x, b, r.T, nil)
+		})
+		if err != nil {
+			return err
 		}
-		p.to(l + 1)
+	}
+	if len(ts) > 0 {
+		// Its outputs are computed: nothing reads block l again.
+		return r.done(l)
 	}
 	return nil
 }

@@ -102,12 +102,14 @@ func runPrune(ctx context.Context, a *app, args []string) int {
 			return exitUsage
 		}
 	}
-	a.logMemory(f.model, f.pruneMemory(o))
-	m, err := model.LoadContext(ctx, f.model, model.LoadOptions{CheckFinite: true})
+	lazy, mode := f.lazy(o)
+	a.logMemory(f.model, f.pruneMemory(o, lazy), "weights", mode)
+	m, err := f.load(ctx, lazy)
 	if err != nil {
 		fmt.Fprintf(a.stderr, "lopper prune: %v\n", err)
 		return failCode(ctx)
 	}
+	defer closePruned(a, m)
 	// Options and targets are checked against the model before any
 	// calibration work: what is wrong with them is a usage error.
 	if err := checkPruneOptions(m, o); err != nil {
@@ -143,7 +145,8 @@ func runPrune(ctx context.Context, a *app, args []string) int {
 	if isTerminal(a.stderr) {
 		o.Progress, finish = pruneProgress(progressOn(a.stderr, "prune"))
 	}
-	// m is not needed after pruning: prune it in place (no copy of its weights).
+	// m is not needed after pruning: prune it in place (no copy of its
+	// weights; of a lazy model, only the targets in flight are resident).
 	out, rep, err := pruning.PruneInPlace(ctx, m, o)
 	finish()
 	if err == nil {

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
+	"runtime/debug"
 
 	"lopper/internal/fsx"
 	"lopper/model"
@@ -17,6 +19,56 @@ import (
 // after pruning, then lopper.json with the report, and the directory is
 // committed. Structured patterns build a new model, saved at the end. The
 // bytes are the same either way.
+//
+// When the result streams tensor by tensor or block by block (and no
+// encoder runs: pruning.Lazy), the model is opened lazily (model.Open)
+// instead of loaded: pruning pins the
+// targets it works on (decoding each once from the mapped checkpoint) and
+// unpins them once the Writer has them, and the Writer decodes the other
+// tensors one at a time as it writes them, so that only the weights in
+// flight are resident. Otherwise (at the end, structured, --dry-run) the
+// model is loaded.
+
+// Log values of lopper prune's weights mode.
+const (
+	weightsLazy     = "lazy (only the tensors in flight resident)"
+	weightsResident = "resident"
+)
+
+// lazy says whether lopper prune opens the model lazily, with the mode
+// it logs. It reads config.json; a config that cannot be read is loaded
+// resident (the load then reports it).
+func (f *pruneFlags) lazy(o pruning.Options) (bool, string) {
+	if f.dryRun {
+		return false, weightsResident
+	}
+	c, err := model.LoadConfig(f.model)
+	if err != nil {
+		return false, weightsResident
+	}
+	if pruning.Lazy(&c, o) {
+		return true, weightsLazy
+	}
+	return false, weightsResident
+}
+
+// load opens the model lazily or loads it, checking its weights are finite.
+func (f *pruneFlags) load(ctx context.Context, lazy bool) (*model.Model, error) {
+	opts := model.LoadOptions{CheckFinite: true}
+	if lazy {
+		return model.Open(ctx, f.model, opts)
+	}
+	return model.LoadContext(ctx, f.model, opts)
+}
+
+// closePruned closes a model lopper prune opened lazily (a no-op for a
+// loaded one), after the save's abort; a failure is logged: the result is
+// saved or given up by then.
+func closePruned(a *app, m *model.Model) {
+	if err := m.Close(); err != nil {
+		a.log.Warn("could not close the model", "error", err)
+	}
+}
 
 // pruneSaver writes lopper prune's result.
 type pruneSaver struct {
@@ -47,10 +99,9 @@ func (f *pruneFlags) startSave(a *app, m *model.Model, o *pruning.Options, guard
 		return nil, err
 	}
 	s.w = w
-	o.Done = func(_ *model.Model, ts []model.TensorInfo) error {
-		// lazy: pin/unpin here (unpin ts once written: pruning is done with them)
-		return w.Write(ts...)
-	}
+	// Of a lazy model, pruning unpins ts when Done returns: Write has
+	// encoded them, or pinned the parts of a fused tensor it waits on.
+	o.Done = func(_ *model.Model, ts []model.TensorInfo) error { return w.Write(ts...) }
 	return s, nil
 }
 
@@ -64,8 +115,16 @@ func (s *pruneSaver) finish(a *app, out *model.Model, meta json.RawMessage) erro
 		}
 		return out.Save(s.f.out, model.SaveOptions{Metadata: meta, Guard: s.guard})
 	}
+	if out.Lazy() {
+		// Pruning's working set (the calibration's states, scores) is
+		// garbage now: give it back to the system before the remaining
+		// tensors, the embedding among them, are decoded, so that the two
+		// do not add up at the peak.
+		debug.FreeOSMemory()
+	}
 	for _, t := range s.w.Pending() {
-		// lazy: pin/unpin here (pin t, write it, unpin it)
+		// One at a time: of a lazy model, Write decodes t, writes it and
+		// lets it go.
 		if err := s.w.Write(t); err != nil {
 			return err
 		}

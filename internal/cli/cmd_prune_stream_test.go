@@ -22,7 +22,11 @@ import (
 // the one the old way gave: prune everything, then Save with the same
 // metadata. For every streaming method, on a Llama, a BF16 checkpoint and
 // Phi-3's fused tensors (written when their last part is final); a global
-// scope (streamed at the end) too. It logs how it saved.
+// scope (streamed at the end) too. It logs how it saved, and that it
+// opened the model lazily when the result streams tensor by tensor or
+// block by block: then every weight pruning reads or writes was pinned
+// (an unpinned tensor reads as zeros, and an edit to it is lost), or the
+// bytes would differ from the resident prune's.
 func TestPruneCLIStreamsWhatSaveWrote(t *testing.T) {
 	models := map[string]string{repoPath("quickstart", "model"): repoPath("quickstart", "train.txt")}
 	for _, golden := range []string{"llama-bf16", "phi4-mini-bf16"} {
@@ -40,6 +44,8 @@ func TestPruneCLIStreamsWhatSaveWrote(t *testing.T) {
 		{[]string{"--method", "wanda", "--sparsity", "0.5"}, pruning.StreamBlocks},
 		{[]string{"--method", "sparsegpt", "--sparsity", "0.5"}, pruning.StreamBlocks},
 		{[]string{"--method", "sparsegpt", "--pattern", "2:4"}, pruning.StreamBlocks},
+		{[]string{"--method", "sparsegpt", "--sparsity", "0.5", "--calib-mode", "one-pass"}, pruning.StreamBlocks},
+		{[]string{"--method", "wanda", "--sparsity", "0.5", "--scope", "owl", "--owl-m", "2"}, pruning.StreamBlocks},
 		{[]string{"--method", "magnitude", "--sparsity", "0.5", "--scope", "global"}, pruning.StreamAtEnd},
 	}
 	for dir, calib := range models {
@@ -54,6 +60,16 @@ func TestPruneCLIStreamsWhatSaveWrote(t *testing.T) {
 			}
 			if !strings.Contains(stderr.String(), `streaming="`+c.mode+`"`) {
 				t.Errorf("%s: the log does not say %q: %s", name, c.mode, stderr.String())
+			}
+			weights := weightsResident
+			if c.mode != pruning.StreamAtEnd {
+				weights = weightsLazy
+			}
+			if strings.Contains(weights, " ") {
+				weights = `"` + weights + `"`
+			}
+			if !strings.Contains(stderr.String(), "weights="+weights) {
+				t.Errorf("%s: the log does not say weights %q: %s", name, weights, stderr.String())
 			}
 			ref := oldPruneSave(t, dir, calib, c.args)
 			if a, b := dirBytes(t, out), dirBytes(t, ref); !maps.EqualFunc(a, b, bytes.Equal) {
@@ -110,6 +126,7 @@ func oldPruneSave(t *testing.T, dir, calib string, args []string) string {
 	fs.StringVar(&f.pattern, "pattern", "unstructured", "")
 	fs.StringVar(&f.scope, "scope", "", "")
 	fs.StringVar(&f.calibMode, "calib-mode", "sequential", "")
+	fs.Float64Var(&f.owlM, "owl-m", 0, "")
 	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
 	}

@@ -235,6 +235,20 @@ func TestPruneCLIClassifier(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}
 	}
+	// One-pass Wanda streams tensor by tensor, but the encoder's forward
+	// passes need its weights resident: it is loaded; magnitude opens it.
+	for _, c := range []struct {
+		args    []string
+		weights string
+	}{
+		{[]string{"--method", "wanda", "--calib-mode", "one-pass", "--calib", train, "--calib-samples", "16", "--calib-seq-len", "24"}, "weights=resident"},
+		{[]string{"--method", "magnitude"}, `weights="` + weightsLazy + `"`},
+	} {
+		args := append([]string{"--log-level", "debug", "--model", dir, "--out", filepath.Join(t.TempDir(), "p")}, c.args...)
+		if code, _, stderr := runPruneCLI(args...); code != exitOK || !strings.Contains(stderr, c.weights) {
+			t.Errorf("%v: exit %d, the log does not say %s: %s", c.args, code, c.weights, stderr)
+		}
+	}
 	heads := filepath.Join(t.TempDir(), "heads")
 	if code, stdout, stderr = runPruneCLI("--model", dir, "--out", heads, "--pattern", "heads", "--method", "l1", "--sparsity", "0.5"); code != exitOK {
 		t.Fatalf("heads: exit %d: %s", code, stderr)

@@ -13,10 +13,11 @@ import (
 // logMemory logs (debug) a command's memory estimate before it loads the model
 // in dir (and warns when it exceeds the machine's memory), after setting
 // the garbage collector for the model's size (memgc). estimate gives the
-// live parts from the model's config. Without an estimate (a config.json
+// live parts from the model's config; kv are more key/value pairs for the
+// log line (the mode the command chose). Without an estimate (a config.json
 // that cannot be read, which the load then reports) it says why at debug
 // level.
-func (a *app) logMemory(dir string, estimate func(c *model.Config) (model.MemoryEstimate, error)) {
+func (a *app) logMemory(dir string, estimate func(c *model.Config) (model.MemoryEstimate, error), kv ...any) {
 	c, err := model.LoadConfig(dir)
 	var est model.MemoryEstimate
 	if err == nil {
@@ -26,7 +27,7 @@ func (a *app) logMemory(dir string, estimate func(c *model.Config) (model.Memory
 		a.log.Debug("no memory estimate", "error", err)
 		return
 	}
-	a.log.Debug("memory estimate", "bytes", est.Total(), "estimate", est.String())
+	a.log.Debug("memory estimate", append([]any{"bytes", est.Total(), "estimate", est.String()}, kv...)...)
 	if have := model.MemoryBudget(); est.Total() > have {
 		a.log.Warn("the estimate exceeds this machine's memory: the command may fail or be killed",
 			"estimate", model.FormatBytes(est.Total()), "memory", model.FormatBytes(have))
@@ -51,12 +52,12 @@ func withRuntime(c *model.Config, estimate func(c *model.Config) (model.MemoryEs
 // pruneMemory estimates lopper prune's memory: the model pruned in place,
 // with the calibration windows the flags ask for (their defaults as
 // maxima).
-func (f *pruneFlags) pruneMemory(o pruning.Options) func(c *model.Config) (model.MemoryEstimate, error) {
-	return func(c *model.Config) (model.MemoryEstimate, error) { return f.estimatePrune(c, o) }
+func (f *pruneFlags) pruneMemory(o pruning.Options, lazy bool) func(c *model.Config) (model.MemoryEstimate, error) {
+	return func(c *model.Config) (model.MemoryEstimate, error) { return f.estimatePrune(c, o, lazy) }
 }
 
-func (f *pruneFlags) estimatePrune(c *model.Config, o pruning.Options) (model.MemoryEstimate, error) {
-	mo := pruning.MemoryOptions{Options: o, InPlace: true}
+func (f *pruneFlags) estimatePrune(c *model.Config, o pruning.Options, lazy bool) (model.MemoryEstimate, error) {
+	mo := pruning.MemoryOptions{Options: o, InPlace: true, Lazy: lazy}
 	if f.calib != "" {
 		w := pruning.WindowOptions{SeqLen: f.calibSeqLen}
 		if f.samplesSet {

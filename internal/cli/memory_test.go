@@ -31,7 +31,8 @@ func loggedEstimate(log string) int64 {
 
 // lopper prune and lopper eval log their memory estimate (debug) before
 // loading the model: the packages' estimates for the flags, the model
-// pruned in place, with the collector's headroom and the program.
+// pruned in place (opened lazily: Wanda streams block by block), with the
+// collector's headroom and the program.
 func TestPruneAndEvalLogMemoryEstimates(t *testing.T) {
 	ctx := context.Background()
 	dir, text := repoPath("quickstart", "model"), repoPath("quickstart", "train.txt")
@@ -48,7 +49,7 @@ func TestPruneAndEvalLogMemoryEstimates(t *testing.T) {
 		t.Fatalf("prune: exit %d: %s", code, stderr)
 	}
 	want, err := pruning.EstimateMemory(&c, pruning.MemoryOptions{Options: pruning.Options{Method: pruning.Wanda, Sparsity: 0.5},
-		CalibSamples: 3, CalibSeqLen: 32, InPlace: true})
+		CalibSamples: 3, CalibSeqLen: 32, InPlace: true, Lazy: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -187,8 +187,11 @@ func testCancellationGracePeriod(t *testing.T, ex Executor) {
 	kit := pipelinetest.New()
 	src := `version: 1
 stages:
-  deaf: {uses: emit, with: {sleep: 600ms, deaf: true}}
+  deaf: {uses: emit, with: {sleep: 2s, deaf: true}}
 `
+	// The stage sleeps 2 s: a run that waits for it takes longer than that,
+	// one that keeps to the grace period ends long before (1.5 s leaves
+	// room for a loaded machine under -race).
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		for kit.Runs("deaf") == 0 {
@@ -198,7 +201,7 @@ stages:
 	}()
 	start := time.Now()
 	rec := runRecipe(t, ex, ctx, kit, src, runner.Options{Grace: 50 * time.Millisecond})
-	if d := time.Since(start); d > 500*time.Millisecond {
+	if d := time.Since(start); d > 1500*time.Millisecond {
 		t.Errorf("run took %v; the grace period is 50ms", d)
 	}
 	if rec.Status != pipeline.RunInterrupted {
@@ -207,7 +210,7 @@ stages:
 	if s := stage(t, rec, "deaf"); s.Status != pipeline.StageCancelled || !strings.Contains(s.Reason, "did not stop within 50ms") {
 		t.Errorf("deaf: status %s reason %q", s.Status, s.Reason)
 	}
-	time.Sleep(700 * time.Millisecond) // let the deaf stage end: its late update must be dropped
+	time.Sleep(2300*time.Millisecond - time.Since(start)) // let the deaf stage end: its late update must be dropped
 	if got := readRecord(t, rec)["status"]; got != "interrupted" {
 		t.Errorf("run.json status after the late stage ended: %v", got)
 	}

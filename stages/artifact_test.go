@@ -42,7 +42,7 @@ func testModel(t testing.TB) *model.Model {
 	m.Mask = m.Layout.NewMask()
 	q, _ := m.Layout.Lookup("model.layers.0.self_attn.q_proj.weight")
 	for i := 0; i < q.Size; i += 2 {
-		m.Mask[q.Offset+i] = 0
+		m.Mask.Set(q.Offset+i, false)
 	}
 	m.ApplyMask()
 	return m
@@ -65,7 +65,7 @@ func TestModelCodecRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := got.(*ModelArtifact)
-	if b.Digest() != a.Digest() || !slices.Equal(b.Model.W, m.W) || !slices.Equal(b.Model.Mask, m.Mask) {
+	if b.Digest() != a.Digest() || !slices.Equal(b.Model.W, m.W) || !b.Model.Mask.Equal(m.Mask) {
 		t.Fatal("decoded model differs")
 	}
 	if e, _ := b.Model.Layout.Lookup("model.embed_tokens.weight"); e.DType != model.BF16 {
@@ -105,7 +105,7 @@ func TestModelDigest(t *testing.T) {
 	wg.Wait()
 	change := map[string]func(*model.Model){
 		"weight":  func(c *model.Model) { c.W[len(c.W)-1] += 1e-6 },
-		"mask":    func(c *model.Model) { c.Mask[len(c.Mask)-1] = 0 },
+		"mask":    func(c *model.Model) { c.Mask.Set(c.Mask.Len()-1, false) },
 		"no mask": func(c *model.Model) { c.Mask = nil },
 		"dtype": func(c *model.Model) {
 			dt := map[string]model.DType{}
@@ -153,7 +153,7 @@ func TestScoresCodecRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(p1.Mask, p2.Mask) || !slices.Equal(p1.W, p2.W) {
+	if !p1.Mask.Equal(p2.Mask) || !slices.Equal(p1.W, p2.W) {
 		t.Error("decoded scores prune differently")
 	}
 }

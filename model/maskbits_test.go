@@ -123,6 +123,11 @@ func TestMaskMatchesBytes(t *testing.T) {
 				t.Fatalf("n=%d: Set(%d) did not change the entry", n, i)
 			}
 		}
+		var pieces []byte
+		c.EachBytes(func(b []byte) { pieces = append(pieces, b...) })
+		if !bytes.Equal(pieces, c.Bytes()) {
+			t.Fatalf("n=%d: EachBytes differs from Bytes", n)
+		}
 		// The packed format: (n+7)/8 bytes, entry i at bit i%8 of byte i/8.
 		pb := MaskFromBytes(ref).PackedBytes()
 		if len(pb) != (n+7)/8 {

@@ -30,6 +30,10 @@ func NewMask(n int) *Mask {
 	return k
 }
 
+// MaskBytes is the memory a Mask of n entries holds: one bit per entry,
+// in whole 64-bit words.
+func MaskBytes(n int) int64 { return 8 * int64((n+63)/64) }
+
 // MaskFromBytes returns the mask of one byte per entry (0 pruned, any
 // other value kept).
 func MaskFromBytes(b []byte) *Mask {

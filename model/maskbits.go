@@ -225,8 +225,23 @@ func (k *Mask) ClearZeros(x []float32, lo int) int {
 
 // Unpack sets dst[i] to entry lo+i: 1 kept, 0 pruned.
 func (k *Mask) Unpack(dst []byte, lo int) {
-	for i := range dst {
-		dst[i] = byte(k.words[(lo+i)>>6] >> ((lo + i) & 63) & 1)
+	end := lo + len(dst)
+	for i := lo; i < end; {
+		next := min(end, (i|63)+1)
+		d, w := dst[i-lo:next-lo], k.words[i>>6]>>(i&63)
+		switch {
+		case next-i == 64 && w == ^uint64(0):
+			for j := range d {
+				d[j] = 1
+			}
+		case w == 0:
+			clear(d)
+		default:
+			for j := range d {
+				d[j] = byte(w >> j & 1)
+			}
+		}
+		i = next
 	}
 }
 

@@ -172,28 +172,26 @@ func (f *finisher) finish(ts []model.TensorInfo) error {
 		return nil
 	}
 	for _, t := range ts {
-		w := t.Of(f.w.W)
-		if !f.lazy {
-			x := f.index[t.Name]
-			f.finished[x] = true
-			f.rep.Tensors[x].NonZeroAfter = countChunks(len(w), func(lo, hi int) int {
+		w, x := t.Of(f.w.W), f.index[t.Name]
+		var n int
+		if f.lazy {
+			k := f.spans[x]
+			n = countChunks(len(w), func(lo, hi int) (n int) {
+				for j := lo; j < hi; j++ {
+					if k[j] == 0 {
+						w[j] = 0
+					} else if w[j] != 0 {
+						n++
+					}
+				}
+				return n
+			})
+		} else {
+			n = countChunks(len(w), func(lo, hi int) int {
 				f.mask.ApplyTo(w[lo:hi], t.Offset+lo)
 				return nonZeros(w[lo:hi])
 			})
-			continue
 		}
-		k := f.spans[f.index[t.Name]]
-		n := countChunks(len(w), func(lo, hi int) (n int) {
-			for j := lo; j < hi; j++ {
-				if k[j] == 0 {
-					w[j] = 0
-				} else if w[j] != 0 {
-					n++
-				}
-			}
-			return n
-		})
-		x := f.index[t.Name]
 		f.finished[x] = true
 		f.rep.Tensors[x].NonZeroAfter = n
 	}

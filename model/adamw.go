@@ -55,10 +55,10 @@ const adamChunk = 1 << 14
 // the trainable tensors' compact layout). Entries that mask (nil for
 // dense, over the layout) prunes are held at exactly zero, with zero
 // moments.
-func (o *AdamW) Step(w, g []float32, mask []byte) error {
+func (o *AdamW) Step(w, g []float32, mask *Mask) error {
 	n := o.layout.Total
-	if len(w) != n || len(g) != o.sel.Total || (mask != nil && len(mask) != n) {
-		return fmt.Errorf("adamw: buffers of %d, %d and %d values over a layout of %d (%d trainable)", len(w), len(g), len(mask), n, o.sel.Total)
+	if len(w) != n || len(g) != o.sel.Total || (mask != nil && mask.Len() != n) {
+		return fmt.Errorf("adamw: buffers of %d, %d and %d values over a layout of %d (%d trainable)", len(w), len(g), mask.Len(), n, o.sel.Total)
 	}
 	o.Steps++
 	c := o.Config
@@ -84,7 +84,7 @@ func (o *AdamW) Step(w, g []float32, mask []byte) error {
 			hi := min(ti.Offset+ti.Size, lo+adamChunk)
 			for i := lo; i < hi; i++ {
 				j := i + d
-				if mask != nil && mask[i] == 0 {
+				if mask != nil && !mask.Get(i) {
 					w[i], o.M[j], o.V[j] = 0, 0, 0
 					continue
 				}

@@ -136,12 +136,12 @@ func (s *State) maskGrads(grads []float32) {
 		return
 	}
 	if s.sel.All() {
-		applyMask(grads, mask)
+		mask.ApplyTo(grads, 0)
 		return
 	}
 	for i, ti := range s.m.Layout.Tensors {
 		if o := s.sel.Offset[i]; o >= 0 {
-			applyMask(grads[o:o+ti.Size], mask[ti.Offset:ti.Offset+ti.Size])
+			mask.ApplyTo(grads[o:o+ti.Size], ti.Offset)
 		}
 	}
 }

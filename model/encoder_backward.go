@@ -72,7 +72,9 @@ func (s *ClassifierState) Backward(dlogits, grads []float32) error {
 			tensor.AddInPlace(pos[int(p)*H:(int(p)+1)*H], d)
 		}
 	}
-	applyMask(grads, s.m.Mask)
+	if s.m.Mask != nil {
+		s.m.Mask.ApplyTo(grads, 0)
+	}
 	return nil
 }
 

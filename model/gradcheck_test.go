@@ -115,7 +115,7 @@ func checkFiniteDifferences(t *testing.T, m *Model, grads []float32, w []float64
 		scale := 0.0
 		for i, v := range g {
 			scale = math.Max(scale, math.Abs(float64(v)))
-			if m.Mask != nil && m.Mask[ti.Offset+i] == 0 && v != 0 {
+			if m.Mask != nil && !m.Mask.Get(ti.Offset+i) && v != 0 {
 				t.Fatalf("%s[%d]: pruned entry has gradient %g, want exactly 0", ti.Name, i, v)
 			}
 		}
@@ -165,7 +165,7 @@ func computeGrads(t testing.TB, m *Model, tokens, targets []int32, B, T int) []f
 func sampleIndices(rng *rand.Rand, m *Model, ti TensorInfo, n int) []int {
 	var cand []int
 	for i := 0; i < ti.Size; i++ {
-		if m.Mask == nil || m.Mask[ti.Offset+i] != 0 {
+		if m.Mask == nil || m.Mask.Get(ti.Offset+i) {
 			cand = append(cand, i)
 		}
 	}

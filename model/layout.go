@@ -147,13 +147,7 @@ func (l *Layout) Find(layer int, r Role) (TensorInfo, bool) {
 }
 
 // NewMask returns a dense mask (all ones) over the layout.
-func (l *Layout) NewMask() []byte {
-	m := make([]byte, l.Total)
-	for i := range m {
-		m[i] = 1
-	}
-	return m
-}
+func (l *Layout) NewMask() *Mask { return NewMask(l.Total) }
 
 // WithDTypes returns a copy of l in which every tensor named in dt has that
 // on-disk dtype (the one Save writes by default); the others keep theirs.

@@ -2,21 +2,11 @@ package model
 
 import "fmt"
 
-// ApplyMask zeroes every parameter whose mask entry is 0. It does nothing
-// for a dense model (nil Mask).
+// ApplyMask zeroes every parameter its mask prunes. It does nothing for a
+// dense model (nil Mask).
 func (m *Model) ApplyMask() {
-	applyMask(m.W, m.Mask)
-}
-
-// applyMask zeroes x where mask is 0 (x and mask share a layout).
-func applyMask(x []float32, mask []byte) {
-	if mask == nil {
-		return
-	}
-	for i, k := range mask[:len(x)] {
-		if k == 0 {
-			x[i] = 0
-		}
+	if m.Mask != nil {
+		m.Mask.ApplyTo(m.W, 0)
 	}
 }
 
@@ -30,10 +20,10 @@ func (m *Model) CheckMask() error {
 		return err
 	}
 	for _, t := range m.Layout.Tensors {
-		w, k := t.Of(m.W), m.Mask[t.Offset:t.Offset+t.Size]
-		for i, v := range w {
-			if k[i] == 0 && v != 0 {
-				return fmt.Errorf("tensor %q: pruned entry %d is %g, not 0", t.Name, i, v)
+		end := t.Offset + t.Size
+		for i := m.Mask.NextPruned(t.Offset, end); i < end; i = m.Mask.NextPruned(i+1, end) {
+			if v := m.W[i]; v != 0 {
+				return fmt.Errorf("tensor %q: pruned entry %d is %g, not 0", t.Name, i-t.Offset, v)
 			}
 		}
 	}
@@ -44,18 +34,13 @@ func (m *Model) CheckMask() error {
 // parameters of the tensors sel accepts (every tensor when sel is nil),
 // and how many it prunes: the mask a pruned model saved without one
 // implies.
-func (m *Model) ZerosMask(sel func(TensorInfo) bool) (mask []byte, pruned int) {
+func (m *Model) ZerosMask(sel func(TensorInfo) bool) (mask *Mask, pruned int) {
 	mask = m.Layout.NewMask()
 	for _, t := range m.Layout.Tensors {
 		if sel != nil && !sel(t) {
 			continue
 		}
-		for i, v := range t.Of(m.W) {
-			if v == 0 {
-				mask[t.Offset+i] = 0
-				pruned++
-			}
-		}
+		pruned += mask.ClearZeros(t.Of(m.W), t.Offset)
 	}
 	return mask, pruned
 }

@@ -59,13 +59,13 @@ func (e MemoryEstimate) Total() int64 {
 	return n
 }
 
-// String writes the total and its parts for people: "2.1 GiB (weights
-// 1.6 GiB, mask 410.2 MiB, …)".
+// String writes the total and its parts for people: "1.7 GiB (weights
+// 1.6 GiB, mask 51.3 MiB, …)".
 func (e MemoryEstimate) String() string {
 	return fmt.Sprintf("%s (%s)", FormatBytes(e.Total()), e.PartsString())
 }
 
-// PartsString lists the parts: "weights 1.6 GiB, mask 410.2 MiB".
+// PartsString lists the parts: "weights 1.6 GiB, mask 51.3 MiB".
 func (e MemoryEstimate) PartsString() string {
 	parts := make([]string, len(e.Parts))
 	for i, p := range e.Parts {

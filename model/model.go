@@ -14,7 +14,7 @@ import (
 
 // Model is a loaded or constructed model. W holds every parameter over
 // Layout (for a lazy model, Open, only the tensors pinned: see Pin);
-// Mask, when non-nil, holds one byte per parameter (0 pruned, 1 kept).
+// Mask, when non-nil, holds one bit per parameter (clear pruned, set kept).
 // The model package never parses the tokenizer: TokenizerJSON
 // carries the raw tokenizer.json bytes for callers to parse and for Save to
 // copy.
@@ -22,7 +22,7 @@ type Model struct {
 	Config        Config
 	Layout        *Layout
 	W             []float32
-	Mask          []byte
+	Mask          *Mask
 	TokenizerJSON []byte
 	// Meta is the caller's metadata from lopper.json ("metadata"), written
 	// back by Save unless SaveOptions.Metadata replaces it.
@@ -64,7 +64,7 @@ func (m *Model) Clone() *Model {
 		Config:        m.Config.Clone(),
 		Layout:        m.Layout,
 		W:             w,
-		Mask:          slices.Clone(m.Mask),
+		Mask:          m.Mask.Clone(),
 		TokenizerJSON: slices.Clone(m.TokenizerJSON),
 		Meta:          slices.Clone(m.Meta),
 		Source:        m.Source,
@@ -89,8 +89,8 @@ func (m *Model) checkShapes() error {
 	if len(m.W) != m.Layout.Total {
 		return fmt.Errorf("model has %d parameters but its layout needs %d", len(m.W), m.Layout.Total)
 	}
-	if m.Mask != nil && len(m.Mask) != m.Layout.Total {
-		return fmt.Errorf("mask has %d entries but the layout has %d parameters", len(m.Mask), m.Layout.Total)
+	if m.Mask != nil && m.Mask.Len() != m.Layout.Total {
+		return fmt.Errorf("mask has %d entries but the layout has %d parameters", m.Mask.Len(), m.Layout.Total)
 	}
 	return nil
 }

@@ -18,7 +18,7 @@ func TestMaskHelpers(t *testing.T) {
 		t.Fatal(name + " not in the layout")
 	}
 	for i := 0; i < ti.Size; i += 2 {
-		m.Mask[ti.Offset+i] = 0
+		m.Mask.Set(ti.Offset+i, false)
 	}
 	err := m.CheckMask()
 	if err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "entry 0") {
@@ -49,10 +49,10 @@ func TestCloneIsDeep(t *testing.T) {
 	m.TokenizerJSON = []byte(`{}`)
 	c := m.Clone()
 	c.W[0]++
-	c.Mask[0] ^= 1
+	c.Mask.Set(0, !c.Mask.Get(0))
 	c.Config.Layers[0].Heads = 1
 	c.TokenizerJSON[0] = '['
-	if m.W[0] == c.W[0] || m.Mask[0] == c.Mask[0] || m.Config.Layers[0].Heads == 1 || m.TokenizerJSON[0] != '{' {
+	if m.W[0] == c.W[0] || m.Mask.Get(0) == c.Mask.Get(0) || m.Config.Layers[0].Heads == 1 || m.TokenizerJSON[0] != '{' {
 		t.Error("clone shares state with the original")
 	}
 	if c.Layout != m.Layout {

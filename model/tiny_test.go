@@ -193,7 +193,7 @@ func randomMask(m *Model, rng *rand.Rand, frac float64) {
 		}
 		for i := t.Offset; i < t.Offset+t.Size; i++ {
 			if rng.Float64() < frac {
-				m.Mask[i] = 0
+				m.Mask.Set(i, false)
 			}
 		}
 	}

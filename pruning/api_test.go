@@ -174,7 +174,7 @@ func TestPruneScoredAndInputUntouched(t *testing.T) {
 				t.Fatal(err)
 			}
 			b, _ := prune(t, m, o)
-			if !slices.Equal(a.Mask, b.Mask) || !slices.Equal(a.W, b.W) {
+			if !a.Mask.Equal(b.Mask) || !slices.Equal(a.W, b.W) {
 				t.Errorf("%s at %g: PruneScored differs from Prune", method, s)
 			}
 		}
@@ -273,7 +273,7 @@ func TestNewScoresRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(a.Mask, b.Mask) {
+	if !a.Mask.Equal(b.Mask) {
 		t.Error("restored scores prune differently")
 	}
 	bad := slices.Clone(sc.Values)

@@ -68,52 +68,57 @@ func Lazy(c *model.Config, o Options) bool {
 }
 
 // finisher gives the drivers the mask of the targets they work on
-// (begin) and hands the targets of w to done as they become final
-// (finish). With a resident model the mask is one over the whole layout,
-// made before pruning (workingMask). With a lazy model (Open, pruned in
-// place and streamed) it is made span by span: begin pins the targets,
-// counts their non-zeros and builds their mask from their zeros, and
-// finish unpins them once done has them, dropping their mask, so that
-// only the targets in flight are resident, weights and mask.
+// (begin), one byte per entry over their span, and hands the targets of w
+// to done as they become final (finish). With a resident model the mask
+// is a bitset over the whole layout, made before pruning (workingMask):
+// begin unpacks the span's entries and finish packs the targets' back.
+// With a lazy model (Open, pruned in place and streamed) there is none:
+// begin pins the targets, counts their non-zeros and builds their span's
+// mask from their zeros, and finish unpins them once done has them,
+// dropping their mask, so that only the targets in flight are resident,
+// weights and mask.
 type finisher struct {
 	w        *model.Model
-	mask     []byte // over the layout; nil when lazy
+	mask     *model.Mask // over the layout; nil when lazy
 	lazy     bool
 	rep      *Report
 	targets  []model.TensorInfo
 	index    map[string]int // target name → index in targets and rep.Tensors
 	finished []bool
-	spans    [][]byte // lazy: per target, its mask while in flight
+	spans    [][]byte // per target, its bytes while in flight
 	done     func(*model.Model, []model.TensorInfo) error
 }
 
 // newFinisher returns the finisher of w's targets. Without done nothing
 // is handed over and end finishes the whole model. A lazy finisher needs
 // done, and mask nil.
-func newFinisher(w *model.Model, mask []byte, lazy bool, rep *Report, targets []model.TensorInfo, done func(*model.Model, []model.TensorInfo) error) *finisher {
+func newFinisher(w *model.Model, mask *model.Mask, lazy bool, rep *Report, targets []model.TensorInfo, done func(*model.Model, []model.TensorInfo) error) *finisher {
 	f := &finisher{w: w, mask: mask, lazy: lazy, rep: rep, targets: targets, done: done,
-		index: make(map[string]int, len(targets)), finished: make([]bool, len(targets))}
+		index: make(map[string]int, len(targets)), finished: make([]bool, len(targets)),
+		spans: make([][]byte, len(targets))}
 	for i, t := range targets {
 		f.index[t.Name] = i
-	}
-	if lazy {
-		f.spans = make([][]byte, len(targets))
 	}
 	return f
 }
 
 // begin readies ts (targets a driver is about to prune, pruned by
 // nothing yet) and returns the mask of the span [lo, hi) they cover in
-// the layout, indexed as rebase(ts) is. Of a lazy model it pins ts first
-// (until finish), counts their non-zeros before pruning, and returns a
-// fresh mask with their zeros pruned.
+// the layout, one byte per entry, indexed as rebase(ts) is: of a resident
+// model, the working mask's entries (packed back by finish). Of a lazy
+// model it pins ts first (until finish), counts their non-zeros before
+// pruning, and returns a fresh mask with their zeros pruned.
 func (f *finisher) begin(ctx context.Context, ts []model.TensorInfo) ([]byte, error) {
 	if len(ts) == 0 {
 		return nil, nil
 	}
 	_, lo, hi := rebase(ts)
 	if !f.lazy {
-		return f.mask[lo:hi], nil
+		k := spanBytes(f.mask, lo, hi)
+		for _, t := range ts {
+			f.spans[f.index[t.Name]] = k[t.Offset-lo : t.Offset-lo+t.Size]
+		}
+		return k, nil
 	}
 	if err := f.w.Pin(ctx, ts...); err != nil {
 		return nil, err
@@ -142,35 +147,51 @@ func (f *finisher) begin(ctx context.Context, ts []model.TensorInfo) ([]byte, er
 	return k, nil
 }
 
-// maskOf is target t's mask.
-func (f *finisher) maskOf(t model.TensorInfo) []byte {
+// keep packs the bytes begin gave out for resident targets ts into the
+// working mask and drops them (a lazy model's stay until finish).
+func (f *finisher) keep(ts []model.TensorInfo) {
 	if f.lazy {
-		return f.spans[f.index[t.Name]]
+		return
 	}
-	return f.mask[t.Offset : t.Offset+t.Size]
+	for _, t := range ts {
+		x := f.index[t.Name]
+		if k := f.spans[x]; k != nil {
+			f.mask.Pack(t.Offset, k)
+			f.spans[x] = nil
+		}
+	}
 }
 
 // finish zeroes the pruned weights of ts (targets the driver is done
 // with), records their non-zero counts in the report and hands them to
-// done; of a lazy model it then unpins them and drops their mask. It does
-// nothing without done.
+// done; of a lazy model it then unpins them and drops their mask. Without
+// done it only stores a resident model's mask of ts (keep).
 func (f *finisher) finish(ts []model.TensorInfo) error {
+	f.keep(ts)
 	if f.done == nil || len(ts) == 0 {
 		return nil
 	}
 	for _, t := range ts {
-		w, k := t.Of(f.w.W), f.maskOf(t)
-		n := countChunks(len(w), func(lo, hi int) (n int) {
-			for j := lo; j < hi; j++ {
-				if k[j] == 0 {
-					w[j] = 0
-				} else if w[j] != 0 {
-					n++
+		w, x := t.Of(f.w.W), f.index[t.Name]
+		var n int
+		if f.lazy {
+			k := f.spans[x]
+			n = countChunks(len(w), func(lo, hi int) (n int) {
+				for j := lo; j < hi; j++ {
+					if k[j] == 0 {
+						w[j] = 0
+					} else if w[j] != 0 {
+						n++
+					}
 				}
-			}
-			return n
-		})
-		x := f.index[t.Name]
+				return n
+			})
+		} else {
+			n = countChunks(len(w), func(lo, hi int) int {
+				f.mask.ApplyTo(w[lo:hi], t.Offset+lo)
+				return nonZeros(w[lo:hi])
+			})
+		}
 		f.finished[x] = true
 		f.rep.Tensors[x].NonZeroAfter = n
 	}
@@ -224,9 +245,20 @@ func (f *finisher) end() error {
 			others = append(others, t)
 		}
 	}
-	zeroPruned(f.w.W, f.mask, others) // writes only where the mask is 0
+	zeroMasked(f.w.W, f.mask, others) // writes only where the mask prunes
 	f.rep.total()
 	return nil
+}
+
+// nonZeros counts the entries of w that are not exactly zero.
+func nonZeros(w []float32) int {
+	n := 0
+	for _, v := range w {
+		if v != 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // countChunks runs fn over [0, n) in parallel chunks and sums what the

@@ -87,7 +87,7 @@ func TestDoneHandsOverFinalTargets(t *testing.T) {
 				if string(a) != string(b) {
 					t.Errorf("%s: reports differ:\n%s\n%s", name, a, b)
 				}
-				if !slices.Equal(got.Mask, want.Mask) {
+				if !got.Mask.Equal(want.Mask) {
 					t.Errorf("%s: other mask", name)
 				}
 				for _, x := range want.Layout.Tensors {

@@ -26,8 +26,7 @@ func DryRun(m *model.Model, o Options) (*Report, error) {
 	mask := workingMask(m, targets)
 	total, known := 0, true
 	for i, t := range targets {
-		k := mask[t.Offset : t.Offset+t.Size]
-		z := plannedZeros(o, t, k)
+		z := plannedZeros(o, t, spanBytes(mask, t.Offset, t.Offset+t.Size))
 		if z < 0 {
 			rep.Tensors[i].NonZeroAfter = -1
 			known = false
@@ -40,7 +39,7 @@ func DryRun(m *model.Model, o Options) (*Report, error) {
 	case o.Scope == ScopeGlobal && o.Pattern.Kind != NM:
 		pruned := 0
 		for _, t := range targets {
-			pruned += zerosIn(mask[t.Offset : t.Offset+t.Size])
+			pruned += t.Size - mask.CountRange(t.Offset, t.Offset+t.Size)
 		}
 		rep.NonZeroAfter = rep.Params - max(countFor(o.Sparsity, rep.Params), pruned)
 	case known:

@@ -60,7 +60,9 @@ func tinyCalib(n, T, vocab int, seed uint64) *Calibration {
 }
 
 // tensorMask returns m's mask restricted to t.
-func tensorMask(m *model.Model, t model.TensorInfo) []byte { return m.Mask[t.Offset : t.Offset+t.Size] }
+func tensorMask(m *model.Model, t model.TensorInfo) []byte {
+	return spanBytes(m.Mask, t.Offset, t.Offset+t.Size)
+}
 
 // relClose reports |a−b| ≤ tol·max(|a|, |b|).
 func relClose(a, b, tol float64) bool {

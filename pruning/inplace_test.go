@@ -48,7 +48,7 @@ func TestPruneInPlaceMatchesPrune(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !slices.Equal(got.W, want.W) || !slices.Equal(got.Mask, want.Mask) {
+				if !slices.Equal(got.W, want.W) || !got.Mask.Equal(want.Mask) {
 					t.Errorf("%s %+v (sparse %v): in place, other weights or mask", arch, o, sparse)
 				}
 				a, _ := json.Marshal(wantRep)

@@ -92,7 +92,7 @@ func TestPruneInPlaceLazyMatchesResident(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(a.W, b.W) || !slices.Equal(a.Mask, b.Mask) {
+			if !slices.Equal(a.W, b.W) || !a.Mask.Equal(b.Mask) {
 				t.Errorf("%s: Prune of a lazy model differs from Prune of it loaded", name)
 			}
 		}

@@ -14,23 +14,40 @@ func countFor(s float64, n int) int { return int(math.RoundToEven(s * float64(n)
 // workingMask returns the mask to prune into: a copy of m's mask (all ones
 // when m is dense) in which every exactly-zero weight of the targets is
 // marked pruned.
-func workingMask(m *model.Model, targets []model.TensorInfo) []byte {
-	var mask []byte
-	if m.Mask != nil {
-		mask = append([]byte(nil), m.Mask...)
-	} else {
+func workingMask(m *model.Model, targets []model.TensorInfo) *model.Mask {
+	mask := m.Mask.Clone()
+	if mask == nil {
 		mask = m.Layout.NewMask()
 	}
-	par.For(len(targets), func(i int) {
-		t := targets[i]
-		w, k := t.Of(m.W), mask[t.Offset:t.Offset+t.Size]
-		for j, v := range w {
-			if v == 0 {
-				k[j] = 0
-			}
-		}
-	})
+	for _, t := range targets { // one after the other: neighbours may share a word
+		mask.ClearZeros(t.Of(m.W), t.Offset)
+	}
 	return mask
+}
+
+// spanBytes returns mask's entries over [lo, hi) as one byte each (1 kept,
+// 0 pruned): the selection's scratch, which its parallel groups write
+// without sharing words; Mask.Pack stores them back.
+func spanBytes(mask *model.Mask, lo, hi int) []byte {
+	k := make([]byte, hi-lo)
+	mask.Unpack(k, lo)
+	return k
+}
+
+// selectOver is selectMask for targets anywhere in the layout, with scores
+// flat over it, into mask (over it too): the targets' span is selected as
+// bytes (spanBytes) and their entries packed back.
+func selectOver(o Options, m *model.Model, targets []model.TensorInfo, scores []float32, mask *model.Mask, p *phase) []float64 {
+	if len(targets) == 0 {
+		return selectMask(o, m, nil, nil, nil, nil, p)
+	}
+	ts, lo, hi := rebase(targets)
+	k := spanBytes(mask, lo, hi)
+	layerS := selectMask(o, m, ts, scores[lo:hi], k, nil, p)
+	for i, t := range ts {
+		mask.Pack(targets[i].Offset, k[t.Offset:t.Offset+t.Size])
+	}
+	return layerS
 }
 
 // unstructuredGroups returns the comparison groups of scope over targets:

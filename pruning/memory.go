@@ -27,9 +27,11 @@ type MemoryOptions struct {
 
 // EstimateMemory estimates the peak memory of pruning a model of config c
 // as o says, before any work: the weights (float32), their copy (unless in
-// place), the mask (1 byte per parameter), the scores (4 bytes per
+// place), the mask (1 bit per parameter), the scores (4 bytes per
 // parameter of the targets when a comparison group spans tensors: global,
-// OWL, Taylor; one tensor's otherwise), the gradients of Taylor, and the
+// OWL, Taylor; one tensor's otherwise) and the selection's scratch mask of
+// as many entries (1 byte each: of every target, one block's or one
+// tensor's), the gradients of Taylor, and the
 // calibration working set: the windows' hidden states (4·samples·seq·
 // hidden bytes), one batch's forward pass without logits, and SparseGPT's
 // float64 Hessians (8·cols² per input of one block; of every block in one
@@ -74,13 +76,15 @@ func EstimateMemory(c *model.Config, o MemoryOptions) (model.MemoryEstimate, err
 	if err != nil {
 		return e, err
 	}
-	e.Add("mask", int64(layout.Total))
+	e.Add("mask", model.MaskBytes(layout.Total))
 	addWork(&e, c, layout, targets, o, n)
 	return e, nil
 }
 
 // addWork adds what Prune holds besides the weights and the mask: the
-// scores and the calibration working set.
+// scores, the selection's scratch mask (one byte per entry of the span it
+// selects in: finisher.begin, selectOver) and the calibration working
+// set.
 func addWork(e *model.MemoryEstimate, c *model.Config, layout *model.Layout, targets []model.TensorInfo, o MemoryOptions, n Options) {
 	var all, largest int64
 	for _, t := range targets {
@@ -91,6 +95,7 @@ func addWork(e *model.MemoryEstimate, c *model.Config, layout *model.Layout, tar
 		addCalibration(e, c, o, n.CalibMode == Sequential)
 		e.Add("Hessians (float64)", hessianBytes(c, targets, n.CalibMode == OnePass))
 		e.Add("SparseGPT buffers of one tensor", sparseGPTBytes(targets, n.SparseGPT.BlockSize))
+		e.Add(maskOfBlock, largestBlockSpan(targets, c.NumLayers()))
 		if n.Scope == ScopeOWL {
 			e.Add("OWL's scores of one block (one-pass Wanda)", 4*largestBlockSpan(targets, c.NumLayers()))
 		}
@@ -101,15 +106,24 @@ func addWork(e *model.MemoryEstimate, c *model.Config, layout *model.Layout, tar
 		} else {
 			e.Add("scores of one block", 4*largestBlockSpan(targets, c.NumLayers()))
 		}
+		e.Add(maskOfBlock, largestBlockSpan(targets, c.NumLayers()))
 	case byTensor(n):
 		if n.Method == Wanda {
 			addCalibration(e, c, o, false)
 		}
 		e.Add("scores of one tensor", 4*largest)
+		e.Add("mask of one tensor (1 byte per entry)", largest)
 	default:
 		addScoring(e, c, layout, o, n.Method)
+		if len(targets) > 0 {
+			_, lo, hi := rebase(targets)
+			e.Add("mask of the targets being selected (1 byte per entry)", int64(hi-lo))
+		}
 	}
 }
+
+// maskOfBlock names the scratch mask of one block's targets.
+const maskOfBlock = "mask of one block (1 byte per entry)"
 
 // estimateScore adds what Score holds besides the weights.
 func estimateScore(e *model.MemoryEstimate, c *model.Config, layout *model.Layout, o MemoryOptions) error {
@@ -231,8 +245,9 @@ func largestBlockSpan(targets []model.TensorInfo, layers int) int64 {
 }
 
 // estimateLazy is EstimateMemory of PruneInPlace of a lazy model whose
-// targets stream: the weights in flight instead of all of them, one
-// block's mask, and a piece of the checkpoint being decoded. Its peak
+// targets stream: the weights in flight instead of all of them (and no
+// mask over the layout: the mask in flight is addWork's), and a piece of
+// the checkpoint being decoded. Its peak
 // comes in one of two phases: pruning (the largest block pinned beside
 // the scores and the calibration working set) or the embedding (pinned
 // by calibration's embedding pass, or while the save writes it, the
@@ -248,7 +263,6 @@ func estimateLazy(c *model.Config, layout *model.Layout, o MemoryOptions, n Opti
 	block, other := lazyInFlight(c, layout)
 	e.AddWeights("weights in flight (lazy: one block, or the embedding)", 4*max(block, other-work.Total()/4))
 	e.Add("checkpoint piece being decoded", model.DecodePieceBytes())
-	e.Add("mask of one block", largestBlockSpan(targets, c.NumLayers()))
 	e.Parts = append(e.Parts, work.Parts...)
 	return e, nil
 }

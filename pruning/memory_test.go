@@ -17,10 +17,11 @@ func part(e model.MemoryEstimate, what string) int64 {
 }
 
 // The estimate counts what each driver holds: a copy of the weights
-// unless in place, a 1-byte mask, one tensor's scores tensor by tensor
-// and every parameter's for global scopes, the windows' hidden states in
-// sequential calibration, and SparseGPT's float64 Hessians per distinct
-// input of the largest block (of every block in one pass).
+// unless in place, a 1-bit mask, one tensor's scores and scratch mask
+// (1 byte per entry) tensor by tensor and every target's for global
+// scopes, the windows' hidden states in sequential calibration, and
+// SparseGPT's float64 Hessians per distinct input of the largest block
+// (of every block in one pass) with one block's scratch mask.
 func TestEstimateMemory(t *testing.T) {
 	m := tinyModel(t, model.Llama, 1)
 	c := &m.Config
@@ -36,7 +37,7 @@ func TestEstimateMemory(t *testing.T) {
 	}
 	mag := Options{Method: Magnitude, Sparsity: 0.5}
 	a, b := est(mag, false), est(mag, true)
-	if a.Total()-b.Total() != 4*P || part(a, "copy of the weights") != 4*P || part(b, "weights") != 4*P || part(b, "mask") != P {
+	if a.Total()-b.Total() != 4*P || part(a, "copy of the weights") != 4*P || part(b, "weights") != 4*P || part(b, "mask") != 8*((P+63)/64) {
 		t.Errorf("copy vs in place:\n%v\n%v", a, b)
 	}
 	largest := int64(0)
@@ -44,11 +45,13 @@ func TestEstimateMemory(t *testing.T) {
 	for _, tt := range targets {
 		largest = max(largest, int64(tt.Size))
 	}
-	if got := part(b, "scores of one tensor"); got != 4*largest {
-		t.Errorf("tensor by tensor: scores %d, want %d", got, 4*largest)
+	if got, k := part(b, "scores of one tensor"), part(b, "mask of one tensor (1 byte per entry)"); got != 4*largest || k != largest {
+		t.Errorf("tensor by tensor: scores %d and mask %d, want %d and %d", got, k, 4*largest, largest)
 	}
-	if got := part(est(Options{Method: Magnitude, Sparsity: 0.5, Scope: ScopeGlobal}, true), "scores"); got != 4*P {
-		t.Errorf("global: scores %d, want %d", got, 4*P)
+	_, lo, hi := rebase(targets)
+	g := est(Options{Method: Magnitude, Sparsity: 0.5, Scope: ScopeGlobal}, true)
+	if got, k := part(g, "scores"), part(g, "mask of the targets being selected (1 byte per entry)"); got != 4*P || k != int64(hi-lo) {
+		t.Errorf("global: scores %d and mask %d, want %d and %d", got, k, 4*P, hi-lo)
 	}
 	w := est(Options{Method: Wanda, Sparsity: 0.5}, true)
 	if got, want := part(w, "calibration hidden states"), 4*(6+4)*8*H; got != want {
@@ -58,8 +61,9 @@ func TestEstimateMemory(t *testing.T) {
 		t.Errorf("wanda: forward pass %v", w)
 	}
 	block := 8 * (H*H + qd*qd + H*H + I*I) // q/k/v, o, gate/up, down inputs
-	if got := part(est(Options{Method: SparseGPT, Sparsity: 0.5}, true), "Hessians (float64)"); got != block {
-		t.Errorf("sparsegpt: Hessians %d, want %d", got, block)
+	sg := est(Options{Method: SparseGPT, Sparsity: 0.5}, true)
+	if got, k := part(sg, "Hessians (float64)"), part(sg, maskOfBlock); got != block || k != largestBlockSpan(targets, c.NumLayers()) {
+		t.Errorf("sparsegpt: Hessians %d, mask %d, want %d, %d", got, k, block, largestBlockSpan(targets, c.NumLayers()))
 	}
 	if got := part(est(Options{Method: SparseGPT, Sparsity: 0.5, CalibMode: OnePass}, true), "Hessians (float64)"); got != 2*block {
 		t.Errorf("one-pass sparsegpt: Hessians %d, want %d", got, 2*block)
@@ -72,8 +76,9 @@ func TestEstimateMemory(t *testing.T) {
 // A lazy model streamed (Options.Lazy, in place, tensor by tensor or
 // block by block) is estimated with its weights in flight: the largest
 // block, or the embedding less the working set that is given back before
-// the save writes it; one block's mask; a decoded piece of the
-// checkpoint. Lazy changes nothing where the targets do not stream.
+// the save writes it; no mask over the layout (the working set's mask in
+// flight only); a decoded piece of the checkpoint. Lazy changes nothing
+// where the targets do not stream.
 func TestEstimateMemoryLazy(t *testing.T) {
 	m := tinyModel(t, model.Llama, 1)
 	c := &m.Config
@@ -92,18 +97,16 @@ func TestEstimateMemoryLazy(t *testing.T) {
 	for _, tt := range m.Layout.EmbedTensors() {
 		emb += int64(tt.Size)
 	}
-	targets, _ := SelectTargets(m.Layout, TargetSpec{})
-	span := largestBlockSpan(targets, c.NumLayers())
 	for _, o := range []Options{{Method: Magnitude, Sparsity: 0.5}, {Method: Wanda, Sparsity: 0.5}, {Method: SparseGPT, Sparsity: 0.5}} {
 		lz, res := est(o, true), est(o, false)
 		work := res.Total() - part(res, "weights") - part(res, "mask")
 		if got, want := lz.Weights(), 4*max(block, emb-work/4); got != want {
 			t.Errorf("%s: weights in flight %d, want %d (%v)", o.Method, got, want, lz)
 		}
-		if part(lz, "mask") != 0 || part(lz, "mask of one block") != span || part(lz, "checkpoint piece being decoded") != model.DecodePieceBytes() {
+		if part(lz, "mask") != 0 || part(lz, "checkpoint piece being decoded") != model.DecodePieceBytes() {
 			t.Errorf("%s: %v", o.Method, lz)
 		}
-		if lz.Total()-lz.Weights()-span-model.DecodePieceBytes() != work {
+		if lz.Total()-lz.Weights()-model.DecodePieceBytes() != work {
 			t.Errorf("%s: the working set differs: lazy %v, resident %v", o.Method, lz, res)
 		}
 	}

@@ -66,7 +66,7 @@ func sameModel(t *testing.T, a, b *model.Model) {
 			t.Fatalf("weight %d: %g with progress, %g without", i, a.W[i], b.W[i])
 		}
 	}
-	if !slices.Equal(a.Mask, b.Mask) {
+	if !a.Mask.Equal(b.Mask) {
 		t.Fatal("masks differ with and without progress")
 	}
 }

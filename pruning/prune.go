@@ -56,10 +56,10 @@ func pruneModel(ctx context.Context, m *model.Model, o Options, inPlace bool) (*
 	// A resident model's targets are counted and masked here, all at
 	// once; a lazy model's as the drivers pin them (finisher.begin).
 	rep := newReport(out, o, targets, !lazy)
-	var mask []byte
+	var mask *model.Mask
 	if !lazy {
 		mask = workingMask(out, targets)
-		zeroPruned(out.W, mask, targets)
+		zeroMasked(out.W, mask, targets)
 	}
 	fin := newFinisher(out, mask, lazy, rep, targets, o.Done)
 	switch {
@@ -73,7 +73,7 @@ func pruneModel(ctx context.Context, m *model.Model, o Options, inPlace bool) (*
 		scores := make([]float32, out.Layout.Total)
 		if err = scoreTargets(ctx, out, o.Method, targets, o.Calib, o.Seed, scores, o.Progress); err == nil {
 			p := o.Progress.start(len(targets), UnitTensorsPruned)
-			rep.LayerSparsity = selectMask(o, out, targets, scores, mask, nil, p)
+			rep.LayerSparsity = selectOver(o, out, targets, scores, mask, p)
 		}
 	}
 	if err != nil {
@@ -149,7 +149,7 @@ func PruneScored(ctx context.Context, m *model.Model, sc *Scores, o Options) (*m
 	rep.CalibSamples, rep.CalibSeqLen = sc.CalibSamples, sc.CalibSeqLen
 	mask := workingMask(out, sc.Targets)
 	p := o.Progress.start(len(sc.Targets), UnitTensorsPruned)
-	rep.LayerSparsity = selectMask(o, out, sc.Targets, sc.Values, mask, nil, p)
+	rep.LayerSparsity = selectOver(o, out, sc.Targets, sc.Values, mask, p)
 	out.Mask = mask
 	out.ApplyMask()
 	rep.finish(out, sc.Targets)
@@ -199,7 +199,17 @@ func selectMask(o Options, m *model.Model, targets []model.TensorInfo, scores []
 	return layerS
 }
 
-// zeroPruned sets the targets' weights to zero where mask is 0.
+// zeroMasked sets the targets' weights (w over the layout) to zero where
+// mask prunes them.
+func zeroMasked(w []float32, mask *model.Mask, targets []model.TensorInfo) {
+	par.For(len(targets), func(i int) {
+		t := targets[i]
+		mask.ApplyTo(t.Of(w), t.Offset)
+	})
+}
+
+// zeroPruned sets the targets' weights to zero where mask is 0 (w and
+// mask over one span, the targets' offsets in it).
 func zeroPruned(w []float32, mask []byte, targets []model.TensorInfo) {
 	par.For(len(targets), func(i int) {
 		t := targets[i]

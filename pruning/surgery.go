@@ -161,7 +161,7 @@ func Slice(m *model.Model, p Plan) (*model.Model, error) {
 		return nil, fmt.Errorf("structured model: %w", err)
 	}
 	if m.Mask != nil {
-		out.Mask = make([]byte, out.Layout.Total)
+		out.Mask = out.Layout.NewMask() // every tensor's entries set below
 	}
 	// A sliced model keeps its source's on-disk dtypes so that Save writes
 	// them (model.New made every tensor F32).
@@ -174,7 +174,9 @@ func Slice(m *model.Model, p Plan) (*model.Model, error) {
 		dtypes[t.Name] = src.DType
 		copySlice(t.Of(out.W), src.Of(m.W), src, rows, cols)
 		if m.Mask != nil {
-			copySlice(maskOf(t, out.Mask), maskOf(src, m.Mask), src, rows, cols)
+			k := make([]byte, t.Size)
+			copySlice(k, spanBytes(m.Mask, src.Offset, src.Offset+src.Size), src, rows, cols)
+			out.Mask.Pack(t.Offset, k)
 		}
 	}
 	if out.Layout, err = out.Layout.WithDTypes(dtypes); err != nil {
@@ -253,6 +255,3 @@ func copySlice[E any](dst, src []E, s model.TensorInfo, rows, cols []int) {
 		k++
 	})
 }
-
-// maskOf returns tensor t's entries of a mask over its layout.
-func maskOf(t model.TensorInfo, mask []byte) []byte { return mask[t.Offset : t.Offset+t.Size] }

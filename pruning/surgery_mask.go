@@ -36,8 +36,11 @@ func MaskPlan(m *model.Model, p Plan) (*model.Model, error) {
 			}
 		}
 		for _, g := range rs {
-			w, k := g.t.Of(out.W), maskOf(g.t, out.Mask)
-			g.each(func(i int) { w[i], k[i] = 0, 0 })
+			w := g.t.Of(out.W)
+			g.each(func(i int) {
+				w[i] = 0
+				out.Mask.Set(g.t.Offset+i, false)
+			})
 		}
 	}
 	return out, nil

@@ -18,9 +18,10 @@ func TestSliceKeepAllIsIdentity(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			m := stRandomModel(t, cfg, 1)
 			m.Mask = m.Layout.NewMask()
-			for i := range m.Mask {
+			for i := range m.W {
 				if i%7 == 3 {
-					m.Mask[i], m.W[i] = 0, 0
+					m.Mask.Set(i, false)
+					m.W[i] = 0
 				}
 			}
 			m.TokenizerJSON = []byte(`{"model":{}}`)
@@ -34,7 +35,7 @@ func TestSliceKeepAllIsIdentity(t *testing.T) {
 			if !reflect.DeepEqual(out.Layout.Tensors, m.Layout.Tensors) || out.Layout.Total != m.Layout.Total {
 				t.Error("layout changed")
 			}
-			if !slices.Equal(out.W, m.W) || !slices.Equal(out.Mask, m.Mask) {
+			if !slices.Equal(out.W, m.W) || !out.Mask.Equal(m.Mask) {
 				t.Error("parameters or mask changed")
 			}
 			if string(out.TokenizerJSON) != string(m.TokenizerJSON) {
@@ -225,10 +226,10 @@ func TestSliceCarriesMask(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m.Mask = make([]byte, len(m.W))
+			m.Mask = m.Layout.NewMask()
 			for i := range m.W {
 				m.W[i] = float32(i + 1)
-				m.Mask[i] = byte((i * 2654435761 >> 7) & 1)
+				m.Mask.Set(i, (i*2654435761>>7)&1 != 0)
 			}
 			d := cfg.Layers[0]
 			rep := d.Heads / d.KVHeads
@@ -250,8 +251,8 @@ func TestSliceCarriesMask(t *testing.T) {
 					t.Fatalf("result parameter %d holds %g: not a distinct source index", i, v)
 				}
 				seen[src] = true
-				if out.Mask[i] != m.Mask[src] {
-					t.Fatalf("result parameter %d (source %d): mask %d, source mask %d", i, src, out.Mask[i], m.Mask[src])
+				if out.Mask.Get(i) != m.Mask.Get(src) {
+					t.Fatalf("result parameter %d (source %d): mask %v, source mask %v", i, src, out.Mask.Get(i), m.Mask.Get(src))
 				}
 			}
 			if len(seen) != out.NumParams() {

@@ -64,7 +64,7 @@ func plural(n int, one, many string) string {
 // and a model without a mask passes. Run it after any stage that changes
 // weights (recovery training, quantization, surgery): the error names the
 // first offending tensor and entry, and counts the offenders.
-func VerifyMasks(m *model.Model, mask []byte) error {
+func VerifyMasks(m *model.Model, mask *model.Mask) error {
 	if mask == nil {
 		mask = m.Mask
 	}
@@ -84,8 +84,8 @@ func VerifyMasks(m *model.Model, mask []byte) error {
 // unsliced source are an error, not a violation. The check itself is in
 // the result (MaskCheck.Err).
 func CheckMasks(m, ref *model.Model) (*MaskCheck, error) {
-	if len(m.W) != m.Layout.Total || (m.Mask != nil && len(m.Mask) != m.Layout.Total) {
-		return nil, fmt.Errorf("the model has %d weights and a mask of %d for a layout of %d", len(m.W), len(m.Mask), m.Layout.Total)
+	if len(m.W) != m.Layout.Total || (m.Mask != nil && m.Mask.Len() != m.Layout.Total) {
+		return nil, fmt.Errorf("the model has %d weights and a mask of %d for a layout of %d", len(m.W), m.Mask.Len(), m.Layout.Total)
 	}
 	if ref == nil {
 		return checkMask(m, m.Mask)
@@ -94,23 +94,23 @@ func CheckMasks(m, ref *model.Model) (*MaskCheck, error) {
 	if err != nil {
 		return nil, err
 	}
-	for i, k := range m.Mask {
-		mask[i] &= k
+	if m.Mask != nil {
+		mask.And(m.Mask)
 	}
 	return checkMask(m, mask)
 }
 
 // referenceMask returns a new mask over m's layout that prunes what ref
 // has pruned.
-func referenceMask(m, ref *model.Model) ([]byte, error) {
+func referenceMask(m, ref *model.Model) (*model.Mask, error) {
 	if err := sameShapes(m.Layout, ref.Layout); err != nil {
 		return nil, err
 	}
-	if len(ref.W) != ref.Layout.Total || (ref.Mask != nil && len(ref.Mask) != ref.Layout.Total) {
-		return nil, fmt.Errorf("the reference model has %d weights and a mask of %d for a layout of %d", len(ref.W), len(ref.Mask), ref.Layout.Total)
+	if len(ref.W) != ref.Layout.Total || (ref.Mask != nil && ref.Mask.Len() != ref.Layout.Total) {
+		return nil, fmt.Errorf("the reference model has %d weights and a mask of %d for a layout of %d", len(ref.W), ref.Mask.Len(), ref.Layout.Total)
 	}
 	if ref.Mask != nil {
-		return append([]byte(nil), ref.Mask...), nil
+		return ref.Mask.Clone(), nil
 	}
 	mask, _ := ref.ZerosMask(model.Prunable)
 	return mask, nil
@@ -144,29 +144,25 @@ func sameShapes(a, b *model.Layout) error {
 
 // checkMask counts mask's pruned entries and those of them that are not
 // zero in m. A nil mask prunes nothing.
-func checkMask(m *model.Model, mask []byte) (*MaskCheck, error) {
+func checkMask(m *model.Model, mask *model.Mask) (*MaskCheck, error) {
 	c := &MaskCheck{}
 	if mask == nil {
 		return c, nil
 	}
-	if len(mask) != m.Layout.Total || len(m.W) != m.Layout.Total {
-		return nil, fmt.Errorf("mask has %d entries and the model %d weights; the layout has %d", len(mask), len(m.W), m.Layout.Total)
+	if mask.Len() != m.Layout.Total || len(m.W) != m.Layout.Total {
+		return nil, fmt.Errorf("mask has %d entries and the model %d weights; the layout has %d", mask.Len(), len(m.W), m.Layout.Total)
 	}
 	ts := m.Layout.Tensors
 	pruned := make([]int, len(ts))
 	found := make([]MaskViolation, len(ts))
 	par.For(len(ts), func(i int) {
 		t := ts[i]
-		w, k := t.Of(m.W), mask[t.Offset:t.Offset+t.Size]
-		v := &found[i]
-		for j, x := range w {
-			if k[j] != 0 {
-				continue
-			}
+		v, end := &found[i], t.Offset+t.Size
+		for j := mask.NextPruned(t.Offset, end); j < end; j = mask.NextPruned(j+1, end) {
 			pruned[i]++
-			if x != 0 {
+			if x := m.W[j]; x != 0 {
 				if v.Count == 0 {
-					v.First, v.Value = j, x
+					v.First, v.Value = j-t.Offset, x
 				}
 				v.Count++
 			}

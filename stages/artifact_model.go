@@ -76,7 +76,10 @@ func modelDigest(m *model.Model) string {
 	if m.Mask == nil {
 		fmt.Fprintf(h, "mask none\n")
 	} else {
-		writeBlob(h, "mask", m.Mask)
+		// One byte per parameter, as masks were held before they were
+		// bitsets, so that digests (and cache keys) did not change.
+		fmt.Fprintf(h, "mask %d\n", m.Mask.Len())
+		m.Mask.EachBytes(func(b []byte) { h.Write(b) })
 	}
 	return fmt.Sprintf("sha256:%x", h.Sum(nil))
 }

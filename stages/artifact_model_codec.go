@@ -15,17 +15,26 @@ import (
 // modelCodec stores a model artifact in a directory:
 //
 //	model/               the model, saved with model.Save in float32 (exact)
-//	mask.bin             one byte per parameter over the layout, if masked
-//	model_artifact.json  the tensors' storage dtypes and the history
+//	mask.bin             the mask over the layout, if masked: one bit per
+//	                     parameter, (n+7)/8 bytes, parameter i at bit i%8
+//	                     (least significant first) of byte i/8, set = kept
+//	                     (model.Mask.PackedBytes)
+//	model_artifact.json  the tensors' storage dtypes, the history, and
+//	                     "mask_format": "bits"
 //
-// Decoding restores the storage dtypes, so a model that went through the
-// cache saves exactly as one that did not.
+// Entries written before masks were bitsets have no mask_format and one
+// byte per parameter in mask.bin (0 pruned); they still decode, to the
+// same mask. Decoding restores the storage dtypes, so a model that went
+// through the cache saves exactly as one that did not.
 type modelCodec struct{}
 
 type modelArtifactFile struct {
-	DTypes  map[string]model.DType `json:"dtypes"`
-	Masked  bool                   `json:"masked"`
-	History []HistoryStep          `json:"history"`
+	DTypes map[string]model.DType `json:"dtypes"`
+	Masked bool                   `json:"masked"`
+	// MaskFormat is how mask.bin holds the mask: maskBits, or "" for
+	// one byte per parameter (entries from before bitsets).
+	MaskFormat string        `json:"mask_format,omitempty"`
+	History    []HistoryStep `json:"history"`
 	// Source is the model's Source: the directory it was loaded from.
 	Source string `json:"source,omitempty"`
 }
@@ -33,6 +42,7 @@ type modelArtifactFile struct {
 const (
 	modelSubdir       = "model"
 	maskFile          = "mask.bin"
+	maskBits          = "bits"
 	modelArtifactJSON = "model_artifact.json"
 )
 
@@ -55,7 +65,8 @@ func (modelCodec) Encode(ctx context.Context, a pipeline.Artifact, dir string) e
 		meta.DTypes[t.Name] = t.DType
 	}
 	if m.Mask != nil {
-		if err := fsx.WriteFileAtomic(filepath.Join(dir, maskFile), m.Mask, 0o644); err != nil {
+		meta.MaskFormat = maskBits
+		if err := fsx.WriteFileAtomic(filepath.Join(dir, maskFile), m.Mask.PackedBytes(), 0o644); err != nil {
 			return err
 		}
 	}
@@ -86,15 +97,33 @@ func (modelCodec) Decode(ctx context.Context, dir string) (pipeline.Artifact, er
 		return nil, err
 	}
 	if meta.Masked {
-		mask, err := os.ReadFile(filepath.Join(dir, maskFile))
-		if err != nil {
+		if m.Mask, err = decodeMask(filepath.Join(dir, maskFile), meta.MaskFormat, m.Layout.Total); err != nil {
 			return nil, err
 		}
-		if len(mask) != m.Layout.Total {
-			return nil, fmt.Errorf("%s has %d entries, the model %d parameters", maskFile, len(mask), m.Layout.Total)
-		}
-		m.Mask = mask
 	}
 	m.Source = meta.Source
 	return &ModelArtifact{Model: m, History: meta.History}, nil
+}
+
+// decodeMask reads the mask file of n parameters in format (maskBits, or
+// "" for one byte per parameter).
+func decodeMask(path, format string, n int) (*model.Mask, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	switch format {
+	case maskBits:
+		k, err := model.MaskFromPacked(b, n)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return k, nil
+	case "":
+		if len(b) != n {
+			return nil, fmt.Errorf("%s has %d entries, the model %d parameters", path, len(b), n)
+		}
+		return model.MaskFromBytes(b), nil
+	}
+	return nil, fmt.Errorf("%s: mask_format %q is not %q", modelArtifactJSON, format, maskBits)
 }

@@ -2,6 +2,7 @@ package stages
 
 import (
 	"context"
+	"encoding/json"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -42,7 +43,7 @@ func testModel(t testing.TB) *model.Model {
 	m.Mask = m.Layout.NewMask()
 	q, _ := m.Layout.Lookup("model.layers.0.self_attn.q_proj.weight")
 	for i := 0; i < q.Size; i += 2 {
-		m.Mask[q.Offset+i] = 0
+		m.Mask.Set(q.Offset+i, false)
 	}
 	m.ApplyMask()
 	return m
@@ -65,7 +66,7 @@ func TestModelCodecRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := got.(*ModelArtifact)
-	if b.Digest() != a.Digest() || !slices.Equal(b.Model.W, m.W) || !slices.Equal(b.Model.Mask, m.Mask) {
+	if b.Digest() != a.Digest() || !slices.Equal(b.Model.W, m.W) || !b.Model.Mask.Equal(m.Mask) {
 		t.Fatal("decoded model differs")
 	}
 	if e, _ := b.Model.Layout.Lookup("model.embed_tokens.weight"); e.DType != model.BF16 {
@@ -88,6 +89,81 @@ func TestModelCodecRoundTrip(t *testing.T) {
 	}
 }
 
+// The codec stores the mask packed, one bit per parameter; a cache entry
+// written before masks were bitsets (one byte per parameter, no
+// mask_format) decodes to the same mask and digest; an unknown format is
+// refused.
+func TestModelCodecMaskFormats(t *testing.T) {
+	m := testModel(t)
+	a := NewModelArtifact(m, nil, HistoryStep{Stage: "p", Kind: "prune"})
+	reg := newRegistry()
+	dir := filepath.Join(t.TempDir(), "art")
+	ctx := context.Background()
+	if err := pipeline.WriteArtifact(ctx, reg, dir, a); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, maskFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (m.Layout.Total + 7) / 8; len(raw) != want || !slices.Equal(raw, m.Mask.PackedBytes()) {
+		t.Fatalf("%s holds %d bytes, want the %d of the packed mask", maskFile, len(raw), want)
+	}
+	rewrite := func(mask []byte) {
+		t.Helper()
+		path := filepath.Join(dir, modelArtifactJSON)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var meta map[string]any
+		if err := json.Unmarshal(b, &meta); err != nil {
+			t.Fatal(err)
+		}
+		if meta["mask_format"] != maskBits {
+			t.Fatalf("%s says mask_format %v, want %q", modelArtifactJSON, meta["mask_format"], maskBits)
+		}
+		delete(meta, "mask_format")
+		if b, err = json.Marshal(meta); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, maskFile), mask, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The old format: one byte per parameter, no mask_format.
+	rewrite(m.Mask.Bytes())
+	got, err := pipeline.ReadArtifact(ctx, reg, dir)
+	if err != nil {
+		t.Fatalf("an entry with a one-byte mask: %v", err)
+	}
+	if b := got.(*ModelArtifact); !b.Model.Mask.Equal(m.Mask) || b.Digest() != a.Digest() {
+		t.Error("a one-byte mask decodes to another mask")
+	}
+	b, err := json.Marshal(map[string]any{"dtypes": dtypesOf(m), "masked": true, "mask_format": "nibbles"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, modelArtifactJSON), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pipeline.ReadArtifact(ctx, reg, dir); err == nil || !strings.Contains(err.Error(), `mask_format "nibbles"`) {
+		t.Errorf("an unknown mask format: %v", err)
+	}
+}
+
+// dtypesOf is m's tensors' storage dtypes by name.
+func dtypesOf(m *model.Model) map[string]model.DType {
+	dt := map[string]model.DType{}
+	for _, t := range m.Layout.Tensors {
+		dt[t.Name] = t.DType
+	}
+	return dt
+}
+
 // The digest covers weights, mask, storage dtypes and config, not the
 // history, and is safe to compute concurrently.
 func TestModelDigest(t *testing.T) {
@@ -105,7 +181,7 @@ func TestModelDigest(t *testing.T) {
 	wg.Wait()
 	change := map[string]func(*model.Model){
 		"weight":  func(c *model.Model) { c.W[len(c.W)-1] += 1e-6 },
-		"mask":    func(c *model.Model) { c.Mask[len(c.Mask)-1] = 0 },
+		"mask":    func(c *model.Model) { c.Mask.Set(c.Mask.Len()-1, false) },
 		"no mask": func(c *model.Model) { c.Mask = nil },
 		"dtype": func(c *model.Model) {
 			dt := map[string]model.DType{}
@@ -153,7 +229,7 @@ func TestScoresCodecRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(p1.Mask, p2.Mask) || !slices.Equal(p1.W, p2.W) {
+	if !p1.Mask.Equal(p2.Mask) || !slices.Equal(p1.W, p2.W) {
 		t.Error("decoded scores prune differently")
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 
 	"lopper/eval"
@@ -35,7 +34,7 @@ func TestBERTGradualRecipe(t *testing.T) {
 			t.Errorf("iteration %d: %d steps, step 1 KD %g: want the teacher distilled", i, len(det.Curve), det.Curve[0].KDLoss)
 		}
 		pm, rm := modelOf(t, prune).Model, modelOf(t, retrain).Model
-		if err := rm.CheckMask(); err != nil || !slices.Equal(pm.Mask, rm.Mask) {
+		if err := rm.CheckMask(); err != nil || !pm.Mask.Equal(rm.Mask) {
 			t.Errorf("iteration %d: masks after retraining: %v", i, err)
 		}
 		drop := check.Metrics["acc_drop"]

@@ -61,7 +61,7 @@ func TestGradualLoopEndToEnd(t *testing.T) {
 		if err := rm.CheckMask(); err != nil {
 			t.Errorf("iteration %d: %v", i, err)
 		}
-		if !slices.Equal(pm.Mask, rm.Mask) {
+		if !pm.Mask.Equal(rm.Mask) {
 			t.Errorf("iteration %d: retrain changed the mask", i)
 		}
 		if retrain.Metrics["sparsity"] < prune.Metrics["sparsity"] {
@@ -116,7 +116,7 @@ func TestGradualLoopEndToEnd(t *testing.T) {
 		wantKinds = append(wantKinds, "prune", "retrain")
 	}
 	if !slices.Equal(kinds, wantKinds) || man.Recipe != "gradual-magnitude" || man.Stage != "save" ||
-		man.ModelDigest != kept.Digest() || man.MasksDigest != "sha256:"+sha256Hex(kept.Model.Mask) {
+		man.ModelDigest != kept.Digest() || man.MasksDigest != "sha256:"+sha256Hex(kept.Model.Mask.Bytes()) {
 		t.Errorf("manifest %+v, history %v (want %v)", man, kinds, wantKinds)
 	}
 	if sp, _ := saved.Sparsity(model.Prunable); math.Abs(sp-man.Sparsity) > 1e-12 || sp < from {

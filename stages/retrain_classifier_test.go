@@ -43,7 +43,7 @@ stages:
 		t.Errorf("curve: %d steps, step 1 KD %g", len(det.Curve), det.Curve[0].KDLoss)
 	}
 	pruned, retrained := modelOf(t, stage(t, rec, "pruned")).Model, modelOf(t, r).Model
-	for i, k := range pruned.Mask {
+	for i, k := range pruned.Mask.Bytes() {
 		if k == 0 && retrained.W[i] != 0 {
 			t.Fatalf("pruned weight %d is %g after retraining", i, retrained.W[i])
 		}

@@ -45,7 +45,7 @@ name: retrain-loaded
 	}
 	zeros, moved := 0, 0
 	for i, v := range loaded.W {
-		if v == 0 && retrained.Mask != nil && retrained.Mask[i] == 0 {
+		if v == 0 && retrained.Mask != nil && !retrained.Mask.Get(i) {
 			zeros++
 			if retrained.W[i] != 0 {
 				moved++

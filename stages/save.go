@@ -2,6 +2,7 @@ package stages
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -137,7 +138,9 @@ func runSave(ctx context.Context, sc *pipeline.StageContext, cfg *SaveConfig) (*
 		Sparsity: size.Sparsity, Params: size.Params, NonZero: size.NonZero, DType: string(dt), History: in.History,
 	}
 	if m.Mask != nil {
-		man.MasksDigest = "sha256:" + sha256Hex(m.Mask)
+		h := sha256.New() // of one byte per parameter, as before masks were bitsets
+		m.Mask.EachBytes(func(b []byte) { h.Write(b) })
+		man.MasksDigest = fmt.Sprintf("sha256:%x", h.Sum(nil))
 	}
 	meta, err := json.Marshal(man)
 	if err != nil {

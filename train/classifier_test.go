@@ -106,7 +106,7 @@ func TestTrainClassifierLearnsAndIsDeterministic(t *testing.T) {
 					if model.Prunable(ti) {
 						for i := ti.Offset; i < ti.Offset+ti.Size; i++ {
 							if rng.IntN(4) == 0 {
-								m.Mask[i] = 0
+								m.Mask.Set(i, false)
 							}
 						}
 					}

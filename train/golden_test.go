@@ -126,7 +126,7 @@ func TestTrainMatchesPyTorch(t *testing.T) {
 				}
 				maxDiff = math.Max(maxDiff, math.Abs(float64(m.W[i]-w)))
 				maxW = math.Max(maxW, math.Abs(float64(w)))
-				if m.Mask != nil && m.Mask[i] == 0 && m.W[i] != 0 {
+				if m.Mask != nil && !m.Mask.Get(i) && m.W[i] != 0 {
 					t.Fatalf("pruned weight %d is %g after training", i, m.W[i])
 				}
 			}

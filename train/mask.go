@@ -9,13 +9,7 @@ import "lopper/model"
 // a model that already has a mask is left as it is).
 func MaskZeros(m *model.Model) int {
 	if m.Mask != nil {
-		n := 0
-		for _, k := range m.Mask {
-			if k == 0 {
-				n++
-			}
-		}
-		return n
+		return m.Mask.Len() - m.Mask.Count()
 	}
 	mask, n := m.ZerosMask(model.Prunable)
 	if n > 0 {

@@ -12,12 +12,12 @@ type MemoryOptions struct {
 	// Trainable and Recompute are Config's.
 	Trainable string
 	Recompute bool
-	// Mask: the model has a mask (a pruned model), 1 byte per parameter.
+	// Mask: the model has a mask (a pruned model), 1 bit per parameter.
 	Mask bool
 }
 
 // EstimateMemory estimates the peak memory of Train on a model of config
-// c: the weights (4 bytes per parameter), the mask (1 byte per parameter),
+// c: the weights (4 bytes per parameter), the mask (1 bit per parameter),
 // the gradients (4 bytes per trainable parameter) and AdamW's two moments
 // (8 bytes per trainable parameter), the activations (model.TrainStateBytes:
 // every block's activations and attention probabilities, or with
@@ -43,7 +43,7 @@ func EstimateMemory(c *model.Config, o MemoryOptions) (model.MemoryEstimate, err
 	}
 	e.Add("weights", weights)
 	if o.Mask {
-		e.Add("mask", weights/4)
+		e.Add("mask", model.MaskBytes(l.Total))
 	}
 	trained := 4 * int64(sel.Total)
 	what := ""

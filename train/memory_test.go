@@ -26,7 +26,7 @@ func TestEstimateMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := 17*int64(n) + model.TrainStateBytes(&c, 2, 8, false) + model.LogitsBytes(&c, 2, 8) + model.BackwardBytes(&c, 2, 8, nil); e.Total() != want {
+	if want := 16*int64(n) + model.MaskBytes(n) + model.TrainStateBytes(&c, 2, 8, false) + model.LogitsBytes(&c, 2, 8) + model.BackwardBytes(&c, 2, 8, nil); e.Total() != want {
 		t.Errorf("%v, want %d", e, want)
 	}
 	o.Teacher = &c
@@ -50,7 +50,7 @@ func TestEstimateMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	frozen, sink := int64(n)-3*16*24, model.BackwardBytes(&c, 2, 8, sel)-model.BackwardBytes(&c, 2, 8, nil)
-	if got := e.Total() - int64(n) - s.Total(); got != 12*frozen-sink || sink != 4*16 {
+	if got := e.Total() - model.MaskBytes(n) - s.Total(); got != 12*frozen-sink || sink != 4*16 {
 		t.Errorf("the selection saves %d bytes, want 12 × %d frozen parameters less the frozen norms' scratch %d", got, frozen, sink)
 	}
 	o.Trainable, o.Recompute = "", true
@@ -58,7 +58,7 @@ func TestEstimateMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := e.Total()-int64(n)-r.Total(), model.TrainStateBytes(&c, 2, 8, false)-model.TrainStateBytes(&c, 2, 8, true); got != want || want <= 0 {
+	if got, want := e.Total()-model.MaskBytes(n)-r.Total(), model.TrainStateBytes(&c, 2, 8, false)-model.TrainStateBytes(&c, 2, 8, true); got != want || want <= 0 {
 		t.Errorf("recompute saves %d bytes, want %d", got, want)
 	}
 	if _, err := EstimateMemory(&c, MemoryOptions{B: 2, T: 8, Trainable: `nothing`}); err == nil {

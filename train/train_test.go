@@ -105,7 +105,7 @@ func TestTrainLowersLossAndHoldsMask(t *testing.T) {
 	}
 	changed := 0
 	for i := range m.W {
-		if m.Mask[i] == 0 && m.W[i] != 0 {
+		if !m.Mask.Get(i) && m.W[i] != 0 {
 			t.Fatalf("pruned weight %d = %g", i, m.W[i])
 		}
 		if m.W[i] != before[i] {
@@ -157,7 +157,7 @@ func TestTrainRefuses(t *testing.T) {
 		}
 	}
 	bad := m.Clone()
-	for i, k := range bad.Mask {
+	for i, k := range bad.Mask.Bytes() {
 		if k == 0 {
 			bad.W[i] = 0.5
 			break
@@ -192,7 +192,7 @@ func TestMaskZerosHoldsLoadedZeros(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, v := range before {
-		if v == 0 && m.Mask[i] == 0 && m.W[i] != 0 {
+		if v == 0 && !m.Mask.Get(i) && m.W[i] != 0 {
 			t.Fatalf("zero weight %d became %g", i, m.W[i])
 		}
 	}

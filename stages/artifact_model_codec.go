@@ -19,7 +19,9 @@ import (
 //	model_artifact.json  the tensors' storage dtypes and the history
 //
 // Decoding restores the storage dtypes, so a model that went through the
-// cache saves exactly as one that did not.
+// cache saves exactly as one that did not. Encoding a lazy model pins one
+// tensor at a time (model.Save); in a lazy run (WithLazyModels) decoding
+// opens the model lazily (model.Open) unless it is an encoder classifier.
 type modelCodec struct{}
 
 type modelArtifactFile struct {
@@ -75,7 +77,7 @@ func (modelCodec) Decode(ctx context.Context, dir string) (pipeline.Artifact, er
 	if err := json.Unmarshal(raw, &meta); err != nil {
 		return nil, fmt.Errorf("%s: %w", modelArtifactJSON, err)
 	}
-	m, err := model.LoadContext(ctx, filepath.Join(dir, modelSubdir), model.LoadOptions{})
+	m, err := decodeModel(ctx, filepath.Join(dir, modelSubdir))
 	if err != nil {
 		return nil, err
 	}
@@ -97,4 +99,13 @@ func (modelCodec) Decode(ctx context.Context, dir string) (pipeline.Artifact, er
 	}
 	m.Source = meta.Source
 	return &ModelArtifact{Model: m, History: meta.History}, nil
+}
+
+// decodeModel loads the cached model in dir, or opens it lazily in a lazy
+// run (an encoder classifier excepted, which runs resident only).
+func decodeModel(ctx context.Context, dir string) (*model.Model, error) {
+	if openLazily(ctx, dir) {
+		return model.Open(ctx, dir, model.LoadOptions{})
+	}
+	return model.LoadContext(ctx, dir, model.LoadOptions{})
 }

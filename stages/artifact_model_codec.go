@@ -104,7 +104,7 @@ func (modelCodec) Decode(ctx context.Context, dir string) (pipeline.Artifact, er
 // decodeModel loads the cached model in dir, or opens it lazily in a lazy
 // run (an encoder classifier excepted, which runs resident only).
 func decodeModel(ctx context.Context, dir string) (*model.Model, error) {
-	if openLazily(ctx, dir) {
+	if lazy, _ := openLazily(ctx, dir); lazy {
 		return model.Open(ctx, dir, model.LoadOptions{})
 	}
 	return model.LoadContext(ctx, dir, model.LoadOptions{})

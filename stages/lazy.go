@@ -96,9 +96,10 @@ func weightsMode(m *model.Model) string {
 // classifier, whose forward passes need a resident model, excepted) and
 // loads it otherwise, and says whether it opened it lazily.
 func loadModel(ctx context.Context, sc *pipeline.StageContext, dir string, opts model.LoadOptions) (*model.Model, bool, error) {
-	if !openLazily(ctx, dir) {
-		if lazyModels(ctx) {
-			sc.Log.Info("loading the model resident in a lazy run: encoder classifiers run resident only", "dir", dir)
+	lazy, why := openLazily(ctx, dir)
+	if !lazy {
+		if why != "" {
+			sc.Log.Info("loading the model resident in a lazy run: "+why, "dir", dir)
 		}
 		m, err := model.LoadContext(ctx, dir, opts)
 		return m, false, err
@@ -108,14 +109,20 @@ func loadModel(ctx context.Context, sc *pipeline.StageContext, dir string, opts 
 }
 
 // openLazily says whether the model in dir is opened lazily: in a lazy
-// run, unless it is an encoder classifier (or its config.json cannot be
-// read, which loading it reports).
-func openLazily(ctx context.Context, dir string) bool {
+// run, unless it is an encoder classifier (why says so) or its
+// config.json cannot be read (which loading it reports).
+func openLazily(ctx context.Context, dir string) (lazy bool, why string) {
 	if !lazyModels(ctx) {
-		return false
+		return false, ""
 	}
 	c, err := model.LoadConfig(dir)
-	return err == nil && c.Arch != model.BERT
+	switch {
+	case err != nil:
+		return false, ""
+	case c.Arch == model.BERT:
+		return false, "encoder classifiers run resident only"
+	}
+	return true, ""
 }
 
 // sparsity is m.Sparsity(model.Prunable), pinning the tensors of a lazy

@@ -155,3 +155,39 @@ func readFile(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// An encoder classifier stays resident in a lazy run (its forward passes
+// need every weight), and says so; the results are a resident run's.
+func TestLazyRunKeepsEncodersResident(t *testing.T) {
+	dir, dev, _ := bertQuickstart(t)
+	src := `version: 1
+name: classify
+params:
+  model: {type: path, default: m}
+  dev: {type: path, default: d.tsv}
+stages:
+  base: {uses: load, with: {path: "${{ params.model }}"}}
+  pruned: {uses: prune, with: {model: base, sparsity: 0.8}}
+  check: {uses: evaluate, with: {model: pruned, classify: "${{ params.dev }}", max_length: 32, size: true}}
+`
+	set := []string{"model=" + dir, "dev=" + dev}
+	var logs [2]bytes.Buffer
+	var recs [2]*pipeline.RunRecord
+	for i, ctx := range []context.Context{context.Background(), WithLazyModels(context.Background())} {
+		opts := runner.Options{Jobs: 2, RunDir: t.TempDir(), Version: "test", Logger: hclog.New(&hclog.LoggerOptions{Output: &logs[i], Level: hclog.Debug})}
+		rec, err := runner.Run(ctx, parseRecipe(t, t.TempDir(), src, set...), opts)
+		if err != nil || rec.Status != pipeline.RunSucceeded {
+			t.Fatalf("run %d: %v %v\n%s", i, err, rec.Status, logs[i].String())
+		}
+		recs[i] = rec
+	}
+	if !strings.Contains(logs[1].String(), "loading the model resident in a lazy run: encoder classifiers run resident only") {
+		t.Errorf("the lazy run did not say why the encoder is resident:\n%s", logs[1].String())
+	}
+	for _, path := range []string{"base", "pruned", "check"} {
+		a, b := stage(t, recs[0], path), stage(t, recs[1], path)
+		if !maps.Equal(a.Metrics, b.Metrics) || !maps.Equal(a.Artifacts, b.Artifacts) {
+			t.Errorf("%s: %v %v resident, %v %v lazy", path, a.Metrics, a.Artifacts, b.Metrics, b.Artifacts)
+		}
+	}
+}

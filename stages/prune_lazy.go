@@ -25,7 +25,8 @@ import (
 // removed at once: the open model keeps its mapped files, which the
 // system frees when the process ends. The scratch directory is a locked
 // temporary directory (fsx.TempDir) in the run directory, which a killed
-// run leaves for fsx.RemoveStale. Otherwise the stage prunes a resident
+// run leaves for the runner to remove when the run is resumed
+// (fsx.RemoveStaleTree). Otherwise the stage prunes a resident
 // copy (pruning.Prune clones a lazy model).
 
 // lazyPrunable reports whether a prune of m with o can work on a lazy

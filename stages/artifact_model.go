@@ -27,6 +27,11 @@ type ModelArtifact struct {
 	// first; save writes it to the manifest.
 	History []HistoryStep
 
+	// dir is the checkpoint a lazy model was opened from by the load
+	// stage, from which a prune that does not own the artifact opens a
+	// copy of its own (openCopy); empty otherwise.
+	dir string
+
 	once   sync.Once
 	digest string
 }
@@ -72,7 +77,15 @@ func modelDigest(m *model.Model) string {
 		fmt.Fprintf(h, "tensor %s %v %s %t\n", t.Name, t.Shape, t.DType, t.Transposed)
 	}
 	writeBlob(h, "tokenizer", m.TokenizerJSON)
-	writeFloats(h, m.W)
+	if m.Lazy() {
+		if err := writeLazyFloats(h, m); err != nil {
+			// Weights that cannot be read: hash what the error says, so
+			// that the digest differs from valid ones.
+			writeBlob(h, "unreadable weights", []byte(err.Error()))
+		}
+	} else {
+		writeFloats(h, m.W)
+	}
 	if m.Mask == nil {
 		fmt.Fprintf(h, "mask none\n")
 	} else {
@@ -93,12 +106,18 @@ func writeBlob(h hash.Hash, label string, b []byte) {
 // writeFloats writes the float32 values' little-endian bits, length first.
 func writeFloats(h hash.Hash, w []float32) {
 	fmt.Fprintf(h, "weights %d\n", len(w))
-	buf := make([]byte, 0, 1<<16)
-	for i, v := range w {
+	h.Write(appendFloats(h, make([]byte, 0, 1<<16), w))
+}
+
+// appendFloats appends w's little-endian bits to buf, writing buf to h
+// whenever it is full, and returns what is left to write.
+func appendFloats(h hash.Hash, buf []byte, w []float32) []byte {
+	for _, v := range w {
 		buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
-		if len(buf) == cap(buf) || i == len(w)-1 {
+		if len(buf) == cap(buf) {
 			h.Write(buf)
 			buf = buf[:0]
 		}
 	}
+	return buf
 }

@@ -25,7 +25,10 @@ import (
 // Entries written before masks were bitsets have no mask_format and one
 // byte per parameter in mask.bin (0 pruned); they still decode, to the
 // same mask. Decoding restores the storage dtypes, so a model that went
-// through the cache saves exactly as one that did not.
+// through the cache saves exactly as one that did not. Encoding a lazy
+// model pins one tensor at a time (model.Save); in a lazy run
+// (WithLazyModels) decoding opens the model lazily (model.Open) unless it
+// is an encoder classifier.
 type modelCodec struct{}
 
 type modelArtifactFile struct {
@@ -86,7 +89,7 @@ func (modelCodec) Decode(ctx context.Context, dir string) (pipeline.Artifact, er
 	if err := json.Unmarshal(raw, &meta); err != nil {
 		return nil, fmt.Errorf("%s: %w", modelArtifactJSON, err)
 	}
-	m, err := model.LoadContext(ctx, filepath.Join(dir, modelSubdir), model.LoadOptions{})
+	m, err := decodeModel(ctx, filepath.Join(dir, modelSubdir))
 	if err != nil {
 		return nil, err
 	}
@@ -126,4 +129,13 @@ func decodeMask(path, format string, n int) (*model.Mask, error) {
 		return model.MaskFromBytes(b), nil
 	}
 	return nil, fmt.Errorf("%s: mask_format %q is not %q", modelArtifactJSON, format, maskBits)
+}
+
+// decodeModel loads the cached model in dir, or opens it lazily in a lazy
+// run (an encoder classifier excepted, which runs resident only).
+func decodeModel(ctx context.Context, dir string) (*model.Model, error) {
+	if lazy, _ := openLazily(ctx, dir); lazy {
+		return model.Open(ctx, dir, model.LoadOptions{})
+	}
+	return model.LoadContext(ctx, dir, model.LoadOptions{})
 }

@@ -8,6 +8,8 @@
 //
 // Artifacts are shared: a stage that only reads a model uses the artifact's
 // *model.Model as it is, and a stage that changes one works on a Clone.
+// In a lazy run (WithLazyModels) models stay in their checkpoints and
+// their readers pin what they read (see lazy.go).
 //
 // Paths in a stage's with block are relative to the recipe's directory,
 // except save's path, which is relative to the run directory (see save.go),

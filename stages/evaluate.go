@@ -205,7 +205,7 @@ func runEvaluate(ctx context.Context, sc *pipeline.StageContext, cfg *EvaluateCo
 		out[eval.MetricAccuracy] = r.Metrics()[eval.MetricAccuracy] // the multiple-choice headline wins over the text's
 	}
 	if cfg.Classify != "" {
-		r, err := evaluateClassify(ctx, sc, cfg, m)
+		r, err := evaluateClassify(ctx, sc, cfg, residentModel(m)) // encoder classifiers run resident only
 		if err != nil {
 			return nil, err
 		}

@@ -50,7 +50,7 @@ func checkLoad(c *pipeline.Checker, cfg *LoadConfig) {
 func runLoad(ctx context.Context, sc *pipeline.StageContext, cfg *LoadConfig) (*pipeline.Result, error) {
 	dir := sc.Resolve(cfg.Path)
 	finite := cfg.CheckFinite == nil || *cfg.CheckFinite
-	m, err := model.LoadContext(ctx, dir, model.LoadOptions{CheckFinite: finite})
+	m, lazy, err := loadModel(ctx, sc, dir, model.LoadOptions{CheckFinite: finite})
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", dir, err)
 	}
@@ -70,10 +70,17 @@ func runLoad(ctx context.Context, sc *pipeline.StageContext, cfg *LoadConfig) (*
 			return nil, err
 		}
 	}
-	sc.Log.Info("loaded", "dir", dir, "params", m.NumParams(), "arch", m.Config.Arch, "layers", m.Config.NumLayers())
+	sc.Log.Info("loaded", "dir", dir, "params", m.NumParams(), "arch", m.Config.Arch, "layers", m.Config.NumLayers(), "weights", weightsMode(m))
 	a := NewModelArtifact(m, nil, HistoryStep{Stage: sc.Path, Kind: "load", Summary: map[string]any{"path": dir, "dtype": cfg.DType}})
+	if lazy {
+		a.dir = dir
+	}
+	metrics, err := shapeMetrics(m)
+	if err != nil {
+		return nil, err
+	}
 	return &pipeline.Result{
-		Metrics:   shapeMetrics(m),
+		Metrics:   metrics,
 		Artifacts: map[string]pipeline.Artifact{ArtifactModel: a},
 		Details:   map[string]any{"path": dir, "config": dims(m)},
 	}, nil
@@ -81,14 +88,17 @@ func runLoad(ctx context.Context, sc *pipeline.StageContext, cfg *LoadConfig) (*
 
 // shapeMetrics are a model's size and dims (layer 0's for per-layer dims)
 // and the sparsity of its prunable weights.
-func shapeMetrics(m *model.Model) pipeline.Metrics {
+func shapeMetrics(m *model.Model) (pipeline.Metrics, error) {
 	c := &m.Config
-	sp, _ := m.Sparsity(model.Prunable)
+	sp, err := sparsity(m)
+	if err != nil {
+		return nil, err
+	}
 	return pipeline.Metrics{
 		"params": float64(m.NumParams()), "layers": float64(c.NumLayers()), "hidden": float64(c.Hidden),
 		"vocab": float64(c.Vocab), "heads": float64(c.Layers[0].Heads), "kv_heads": float64(c.Layers[0].KVHeads),
 		"intermediate": float64(c.Layers[0].Intermediate), "max_positions": float64(c.MaxPos), "sparsity": sp,
-	}
+	}, nil
 }
 
 // dims describes a model's shape for details and manifests.

@@ -95,13 +95,13 @@ func runPrune(ctx context.Context, sc *pipeline.StageContext, cfg *PruneConfig) 
 	var removed int
 	if isStructured(pat) {
 		var rep *pruning.StructuredReport
-		out, rep, err = pruneStructured(ctx, sc, cfg, pat, in.Model, target)
+		out, rep, err = pruneStructured(ctx, sc, cfg, pat, residentModel(in.Model), target)
 		if err == nil {
 			details, removed = rep, rep.ParamsBefore-rep.ParamsAfter
 		}
 	} else {
 		var rep *pruning.Report
-		out, rep, err = pruneWeights(ctx, sc, cfg, pat, in.Model, target, owned)
+		out, rep, err = pruneWeights(ctx, sc, cfg, pat, in, target, owned)
 		if err == nil {
 			details, removed, target = rep, rep.Removed(), rep.Sparsity
 		}
@@ -141,8 +141,10 @@ func (cfg *PruneConfig) targetSparsity(iteration int) (float64, error) {
 	return 0, nil
 }
 
-// pruneWeights prunes unstructured or N:M: m itself when the stage owns it.
-func pruneWeights(ctx context.Context, sc *pipeline.StageContext, cfg *PruneConfig, pat pruning.Pattern, m *model.Model, target float64, owned bool) (*model.Model, *pruning.Report, error) {
+// pruneWeights prunes unstructured or N:M: in's model itself when the
+// stage owns it, streamed when it is lazy (prune_lazy.go).
+func pruneWeights(ctx context.Context, sc *pipeline.StageContext, cfg *PruneConfig, pat pruning.Pattern, in *ModelArtifact, target float64, owned bool) (*model.Model, *pruning.Report, error) {
+	m := in.Model
 	o := cfg.options(pat, target, sc.Progress)
 	if !cfg.Scores.IsZero() {
 		s, err := pipeline.InputArtifact[*ScoresArtifact](sc, cfg.Scores, ArtifactScores)
@@ -159,7 +161,10 @@ func pruneWeights(ctx context.Context, sc *pipeline.StageContext, cfg *PruneConf
 		return nil, nil, err
 	}
 	o.Calib = cal
-	if owned {
+	if lazyPrunable(m, o) {
+		return pruneLazy(ctx, sc, in, owned, o)
+	}
+	if owned && !m.Lazy() {
 		sc.Log.Debug("pruning the input model in place: this stage is its last reader")
 		return pruning.PruneInPlace(ctx, m, o)
 	}

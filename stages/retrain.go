@@ -213,7 +213,7 @@ func runRetrain(ctx context.Context, sc *pipeline.StageContext, cfg *RetrainConf
 		}
 	}
 	m := in.Model
-	if owned {
+	if owned && !m.Lazy() {
 		sc.Log.Debug("training the input model in place: this stage is its last reader")
 	} else {
 		m = m.Clone()
@@ -304,7 +304,7 @@ func trainConfig(sc *pipeline.StageContext, cfg *RetrainConfig, m *model.Model) 
 	if !bytes.Equal(teacher.Model.TokenizerJSON, m.TokenizerJSON) {
 		return t, fmt.Errorf("teacher %s has another tokenizer than the model: distillation runs both on the same tokens", cfg.Teacher.ID)
 	}
-	t.Teacher = teacher.Model
+	t.Teacher = residentModel(teacher.Model) // training runs resident models only
 	if cfg.Distill != nil {
 		t.Distill = train.Distill{Temperature: cfg.Distill.Temperature, Alpha: cfg.Distill.Alpha}
 	}

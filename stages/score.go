@@ -71,7 +71,7 @@ func runScore(ctx context.Context, sc *pipeline.StageContext, cfg *ScoreConfig) 
 	if err != nil {
 		return nil, err
 	}
-	m := in.Model
+	m := residentModel(in.Model) // scoring reads every target at once
 	cal, err := cfg.Calib.windows(sc, m)
 	if err != nil {
 		return nil, err

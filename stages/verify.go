@@ -54,7 +54,7 @@ func runVerify(_ context.Context, sc *pipeline.StageContext, cfg *VerifyConfig) 
 	if err != nil {
 		return nil, err
 	}
-	m := in.Model
+	m := residentModel(in.Model) // the check reads every weight
 	var masks []string
 	if m.Mask != nil {
 		masks = append(masks, "the model's own mask")
@@ -65,7 +65,7 @@ func runVerify(_ context.Context, sc *pipeline.StageContext, cfg *VerifyConfig) 
 		if err != nil {
 			return nil, err
 		}
-		ref = r.Model
+		ref = residentModel(r.Model)
 		if ref.Mask != nil {
 			masks = append(masks, fmt.Sprintf("the mask of %s's model", cfg.MasksOf.ID))
 		} else {

@@ -21,7 +21,7 @@ import (
 func runCommand() command {
 	return command{
 		name:    "run",
-		args:    "(RECIPE [--set NAME=VALUE] [--out DIR] | --resume RUN_DIR) [--jobs N] [--cache-dir DIR | --store URL | --no-cache] [--fail-fast] [--summary-json FILE] [--temporal HOST:PORT [--namespace NS]]",
+		args:    "(RECIPE [--set NAME=VALUE] [--out DIR] | --resume RUN_DIR) [--jobs N] [--cache-dir DIR | --store URL | --no-cache] [--fail-fast] [--max-memory SIZE|Nx|auto] [--summary-json FILE] [--temporal HOST:PORT [--namespace NS]]",
 		summary: "run a recipe: its stages concurrently, cached, recorded in a run directory",
 		help: "Exit codes: 0 succeeded, 1 a stage failed, 2 invalid recipe or usage, 3 an assert gate failed,\n" +
 			"130 interrupted (resume with --resume RUN_DIR).",
@@ -46,6 +46,7 @@ func runRun(ctx context.Context, a *app, args []string) int {
 	noCache := fs.Bool("no-cache", false, "neither reuse nor store stage results")
 	temporalAt := fs.String("temporal", "", "run the stages on the Temporal cluster at `HOST:PORT` (its lopper workers), with --store as the cache they share")
 	namespace := fs.String("namespace", "default", "with --temporal: the Temporal `NS` (namespace)")
+	maxMem := fs.String("max-memory", "auto", "memory budget: a `SIZE` such as 6GiB, a multiple of the checkpoints' size on disk such as 1.5x, or auto (the available memory); a recipe whose resident estimate exceeds it opens its models lazily, decoding weights from the checkpoint while stages read them")
 	resume := fs.String("resume", "", "continue the interrupted or failed run in `RUN_DIR`: finished stages come from the cache, the run's recipe and params from its run.json")
 	pos, code, ok := a.parse(fs, args)
 	if !ok {
@@ -67,9 +68,17 @@ func runRun(ctx context.Context, a *app, args []string) int {
 	case *temporalAt != "" && (*noCache || *cacheDir != ""):
 		fmt.Fprintln(a.stderr, "lopper run: --temporal needs --store (the store its workers share), not --cache-dir or --no-cache")
 		return exitUsage
+	case *temporalAt != "" && flagSet(fs, "max-memory"):
+		fmt.Fprintln(a.stderr, "lopper run: --max-memory is for local runs: with --temporal the workers load their models")
+		return exitUsage
 	case *resume == "" && len(pos) != 1:
 		fmt.Fprintf(a.stderr, "lopper run: want one RECIPE (or --resume RUN_DIR), got %d arguments\n", len(pos))
 		fs.Usage()
+		return exitUsage
+	}
+	mm, err := parseMaxMemory(*maxMem)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "lopper run: %v\n", err)
 		return exitUsage
 	}
 	opts := runner.Options{Jobs: *jobs, FailFast: *failFast, OutDir: *out, Logger: a.log, Version: version,
@@ -123,7 +132,9 @@ func runRun(ctx context.Context, a *app, args []string) int {
 	if *temporalAt != "" {
 		rec, err = a.runOnTemporal(ctx, r, opts, *temporalAt, *namespace)
 	} else {
-		rec, err = runner.Run(ctx, r, opts)
+		mem := planRunMemory(r, mm)
+		a.log.Info("memory mode", "mode", mem.mode, "why", mem.why)
+		rec, err = runner.Run(mem.context(ctx), r, opts)
 	}
 	if rec == nil {
 		fmt.Fprintf(a.stderr, "lopper run: %v\n", err)

@@ -31,103 +31,55 @@ func byTensor(o Options) bool {
 // first. Progress: the calibration windows (Wanda), then the tensors
 // pruned.
 func pruneByTensor(ctx context.Context, w *model.Model, targets []model.TensorInfo, o Options, fin *finisher) error {
-	var p *phase
-	var buf []float32 // one tensor's scores, reused
-	one := func(t model.TensorInfo, stats *statSet) error {
+	var stats *statSet
+	if o.Method == Wanda {
+		var err error
+		if stats, err = calibrateOnePass(ctx, w, o.Calib, statNorms, targets, o.Progress); err != nil {
+			return err
+		}
+	}
+	p := o.Progress.start(len(targets), UnitTensorsPruned)
+	var buf []float32
+	for _, t := range targets {
 		if err := ctx.Err(); err != nil {
+			return err
+		}
+		mask, err := fin.begin(ctx, []model.TensorInfo{t}) // pinned until fin.finish
+		if err != nil {
 			return err
 		}
 		if cap(buf) < t.Size {
 			buf = make([]float32, t.Size)
 		}
-		if err := pruneTensor(ctx, w, t, o, stats, buf[:t.Size], fin); err != nil {
+		scores, wt := buf[:t.Size], t.Of(w.W)
+		_, cols := rowsCols(t)
+		switch o.Method {
+		case Magnitude:
+			par.Chunks(len(wt)/cols, rowsPerTask(cols), func(lo, hi int) { absInto(scores[lo*cols:hi*cols], wt[lo*cols:hi*cols]) })
+		case Random:
+			randomInto(scores, o.Seed, t.Offset)
+		case Wanda:
+			norms, err := inputNorms(stats, t)
+			if err != nil {
+				return err
+			}
+			par.Chunks(len(wt)/cols, rowsPerTask(cols), func(lo, hi int) {
+				wandaRows(scores[lo*cols:hi*cols], wt[lo*cols:hi*cols], cols, norms)
+			})
+		}
+		local := t
+		local.Offset = 0 // scores and mask below are the tensor's own
+		one := []model.TensorInfo{local}
+		if err := checkScores(one, scores); err != nil {
+			return err
+		}
+		selectMask(o, w, one, scores, mask, nil, nil)
+		if err := fin.finish([]model.TensorInfo{t}); err != nil {
 			return err
 		}
 		p.add(1)
-		return nil
-	}
-	begin := func() { p = o.Progress.start(len(targets), UnitTensorsPruned) }
-	if o.Method == Wanda {
-		// Block by block as the statistics are complete: a lazy model's
-		// block is then decoded once (calibrateOnePassBlocks).
-		byBlock, _ := blockTargets(targets, w.Config.NumLayers())
-		if byBlock, ok := inBlockOrder(targets, byBlock); ok {
-			return calibrateOnePassBlocks(ctx, w, o.Calib, statNorms, targets, o.Progress, begin, func(l int, stats *statSet) error {
-				for _, t := range byBlock[l] {
-					if err := one(t, stats); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-		}
-		stats, err := calibrateOnePass(ctx, w, o.Calib, statNorms, targets, o.Progress)
-		if err != nil {
-			return err
-		}
-		begin()
-		for _, t := range targets {
-			if err := one(t, stats); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	begin()
-	for _, t := range targets {
-		if err := one(t, nil); err != nil {
-			return err
-		}
 	}
 	return nil
-}
-
-// inBlockOrder returns byBlock when it lists targets in their order (every
-// target in a block, the blocks ascending), and false otherwise.
-func inBlockOrder(targets []model.TensorInfo, byBlock [][]model.TensorInfo) ([][]model.TensorInfo, bool) {
-	k := 0
-	for _, ts := range byBlock {
-		for _, t := range ts {
-			if k >= len(targets) || targets[k].Name != t.Name {
-				return nil, false
-			}
-			k++
-		}
-	}
-	return byBlock, k == len(targets)
-}
-
-// pruneTensor scores target t of w (stats: Wanda's) into scores and
-// prunes it into its mask from fin, handing it to fin when pruned.
-func pruneTensor(ctx context.Context, w *model.Model, t model.TensorInfo, o Options, stats *statSet, scores []float32, fin *finisher) error {
-	mask, err := fin.begin(ctx, []model.TensorInfo{t}) // pinned until fin.finish
-	if err != nil {
-		return err
-	}
-	wt := t.Of(w.W)
-	_, cols := rowsCols(t)
-	switch o.Method {
-	case Magnitude:
-		par.Chunks(len(wt)/cols, rowsPerTask(cols), func(lo, hi int) { absInto(scores[lo*cols:hi*cols], wt[lo*cols:hi*cols]) })
-	case Random:
-		randomInto(scores, o.Seed, t.Offset)
-	case Wanda:
-		norms, err := inputNorms(stats, t)
-		if err != nil {
-			return err
-		}
-		par.Chunks(len(wt)/cols, rowsPerTask(cols), func(lo, hi int) {
-			wandaRows(scores[lo*cols:hi*cols], wt[lo*cols:hi*cols], cols, norms)
-		})
-	}
-	local := t
-	local.Offset = 0 // scores and mask below are the tensor's own
-	one := []model.TensorInfo{local}
-	if err := checkScores(one, scores); err != nil {
-		return err
-	}
-	selectMask(o, w, one, scores, mask, nil, nil)
-	return fin.finish([]model.TensorInfo{t})
 }
 
 // rowsPerTask is how many rows of cols entries one parallel task scores:

@@ -204,10 +204,13 @@ func calibrateOnePass(ctx context.Context, m *model.Model, cal *Calibration, kin
 // calibration pass, with the block still pinned from it: its statistics
 // are complete then, and the later blocks read the outputs the pass has
 // already computed from the dense block, so the results are the same,
-// memory is one batch of hidden states as before, and each block is
-// decoded once instead of twice (once for the calibration, once for
-// each). Progress: the windows (after their embedding, in that case), then
-// whatever begin starts.
+// the hidden states are one batch as before, and each block is decoded
+// once instead of twice (once for the calibration, once for each). Block
+// l's statistics are dropped after each(l), so that SparseGPT holds one
+// block's Hessians instead of every block's (beside the calibration's
+// state, which the other order frees before pruning). Progress: the
+// windows (after their embedding, in that case), then whatever begin
+// starts.
 func calibrateOnePassBlocks(ctx context.Context, m *model.Model, cal *Calibration, kinds statKinds, targets []model.TensorInfo, progress ProgressFunc, begin func(), each func(l int, stats *statSet) error) error {
 	last := -1
 	for _, t := range targets {
@@ -228,6 +231,7 @@ func calibrateOnePassBlocks(ctx context.Context, m *model.Model, cal *Calibratio
 		return nil
 	}
 	stats := newStatSet(kinds, targets)
+	byBlock, _ := blockTargets(targets, m.Config.NumLayers())
 	n, T := cal.Samples(), cal.SeqLen
 	st, err := model.NewInferenceState(m, n, T)
 	if err != nil {
@@ -247,6 +251,7 @@ func calibrateOnePassBlocks(ctx context.Context, m *model.Model, cal *Calibratio
 		if err := onePassBlock(ctx, m, st, l, h, n, T, stats, each); err != nil {
 			return err
 		}
+		stats.drop(byBlock[l])
 	}
 	return nil
 }

@@ -51,8 +51,8 @@ func TestPruneInPlaceLazyMatchesResident(t *testing.T) {
 			{Method: SparseGPT, Sparsity: 0.5, SparseGPT: sgpt},
 			{Method: SparseGPT, Sparsity: 0.5, CalibMode: OnePass, SparseGPT: sgpt},
 			// One-pass calibration over several batches (the others fit
-			// one, which a lazy model's one-pass prunes block by block as
-			// it calibrates).
+			// one, which a lazy model's one-pass SparseGPT prunes block
+			// by block as it calibrates).
 			{Method: Wanda, Sparsity: 0.5, CalibMode: OnePass, Calib: &batched},
 			{Method: SparseGPT, Sparsity: 0.5, CalibMode: OnePass, SparseGPT: sgpt, Calib: &batched},
 		} {

@@ -168,6 +168,30 @@ func appendElem(buf []byte, dt DType, v float32) []byte {
 	}
 }
 
+// decodeFlat converts the little-endian elements of src (dtype dt) into
+// dst, one loop per dtype: elemAt's conversions without its switch and
+// bounds checks per element (a lazy model decodes its tensors again after
+// each eviction).
+func decodeFlat(dst []float32, src []byte, dt DType) {
+	switch dt {
+	case F16:
+		src = src[:2*len(dst)]
+		for i := range dst {
+			dst[i] = f16ToF32(binary.LittleEndian.Uint16(src[2*i:]))
+		}
+	case BF16:
+		src = src[:2*len(dst)]
+		for i := range dst {
+			dst[i] = bf16ToF32(binary.LittleEndian.Uint16(src[2*i:]))
+		}
+	default:
+		src = src[:4*len(dst)]
+		for i := range dst {
+			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
+		}
+	}
+}
+
 // decodeInto converts the little-endian elements of src (dtype dt, one of
 // F32/F16/BF16) into dst. When transposed, src is stored [cols, rows] and dst
 // is [rows, cols].
@@ -180,10 +204,7 @@ func decodeInto(dst []float32, src []byte, dt DType, transposed bool, rows, cols
 func decodeRows(dst []float32, src []byte, dt DType, transposed bool, rows, cols, from int) {
 	n := len(src) / dt.Size()
 	if !transposed {
-		dst = dst[from*cols : from*cols+n]
-		for i := range dst {
-			dst[i] = elemAt(src, dt, i)
-		}
+		decodeFlat(dst[from*cols:from*cols+n], src, dt)
 		return
 	}
 	i := 0

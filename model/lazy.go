@@ -21,7 +21,9 @@ import (
 //
 // With opts.CheckFinite every tensor is scanned once, piece by piece
 // through a small buffer, and the first NaN or ±Inf is reported as Load
-// reports it. The forward passes of a lazy model pin what they read
+// reports it; with opts.FiniteOnPin too, Open scans nothing and each
+// tensor is checked instead as Pin first decodes it (the Pin returns the
+// *NonFiniteError). The forward passes of a lazy model pin what they read
 // (State.ForwardBatch, Embed, BlockForward, Head), so evaluating it holds
 // about one block per concurrent pass and the embedding and head; training
 // (NewState, Backward) and encoder classifiers need a resident model
@@ -36,14 +38,15 @@ func Open(ctx context.Context, dir string, opts LoadOptions) (_ *Model, err erro
 		return nil, errors.Join(fmt.Errorf("%s: %d weights: %w", dir, ck.layout.Total, err), ck.close())
 	}
 	m := ck.model(w)
-	m.lazy = &residency{src: ck.src, files: ck.files, raw: raw, state: make([]tensorState, len(ck.layout.Tensors))}
+	m.lazy = &residency{src: ck.src, files: ck.files, raw: raw, state: make([]tensorState, len(ck.layout.Tensors)),
+		checkOnPin: opts.CheckFinite && opts.FiniteOnPin}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, m.Close())
 			m = nil
 		}
 	}()
-	if opts.CheckFinite {
+	if opts.CheckFinite && !opts.FiniteOnPin {
 		for _, t := range m.Layout.Tensors {
 			if err := ck.src.checkFinite(ctx, t); err != nil {
 				return nil, err
@@ -53,7 +56,7 @@ func Open(ctx context.Context, dir string, opts LoadOptions) (_ *Model, err erro
 	if err := ck.finish(ctx, m); err != nil {
 		return nil, err
 	}
-	m.lazy.finite.Store(opts.CheckFinite)
+	m.lazy.finite.Store(opts.CheckFinite && !opts.FiniteOnPin)
 	return m, nil
 }
 
@@ -65,6 +68,8 @@ type residency struct {
 	raw   []byte // W's anonymous mapping (nil where W is a plain allocation)
 
 	finite atomic.Bool // every weight was found finite (Open, CheckFinite)
+	// checkOnPin checks each tensor as Pin first decodes it (FiniteOnPin).
+	checkOnPin bool
 
 	mu     sync.Mutex // guards state and closed
 	state  []tensorState
@@ -75,6 +80,7 @@ type residency struct {
 type tensorState struct {
 	pins     int
 	resident bool
+	checked  bool          // found finite by a decode (checkOnPin)
 	loading  chan struct{} // closed when the decode in progress ends
 }
 
@@ -208,8 +214,9 @@ func (r *residency) pin(ctx context.Context, m *Model, t TensorInfo) error {
 		}
 		ch := make(chan struct{})
 		st.loading = ch
+		check := r.checkOnPin && !st.checked
 		r.mu.Unlock()
-		err := r.src.read(ctx, t, t.Of(m.W), false)
+		err := r.src.read(ctx, t, t.Of(m.W), check)
 		r.mu.Lock()
 		st.loading = nil
 		close(ch)
@@ -217,7 +224,7 @@ func (r *residency) pin(ctx context.Context, m *Model, t TensorInfo) error {
 			st.pins--
 			return err
 		}
-		st.resident = true
+		st.resident, st.checked = true, true
 	}
 	return nil
 }

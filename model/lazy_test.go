@@ -230,6 +230,55 @@ func TestOpenCheckFiniteNamesTensor(t *testing.T) {
 	}
 }
 
+// Open with CheckFinite and FiniteOnPin reads no weights: it opens a
+// checkpoint with an Inf, and the Pin that first decodes the tensor
+// reports it as a *NonFiniteError with Load's message, leaving nothing
+// pinned (again on a second try); the other tensors pin, and a tensor that
+// was checked and evicted is not checked again but decoded as it was.
+func TestOpenFiniteOnPin(t *testing.T) {
+	const name = "model.layers.1.mlp.down_proj.weight"
+	m := randomModel(t, tinyConfigs()["llama"], 3)
+	m.Param(name)[123] = float32(math.Inf(1))
+	dir := t.TempDir()
+	if err := m.Save(dir, SaveOptions{DType: BF16}); err != nil {
+		t.Fatal(err)
+	}
+	smallChunks(t, 64)
+	_, want := Load(dir, LoadOptions{CheckFinite: true})
+	loaded, err := Load(dir, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lazy := openLazy(t, dir, LoadOptions{CheckFinite: true, FiniteOnPin: true})
+	for try := range 2 {
+		err := lazy.Pin(t.Context(), lazy.Layout.BlockTensors(1)...)
+		nf, ok := errors.AsType[*NonFiniteError](err)
+		if !ok || want == nil || nf.Error() != want.Error() {
+			t.Errorf("try %d: Pin: %v\nLoad: %v", try, err, want)
+		}
+	}
+	for i, st := range lazy.lazy.state {
+		if st.pins != 0 || st.resident {
+			t.Errorf("%s: %d pins, resident %v after the failed pins", lazy.Layout.Tensors[i].Name, st.pins, st.resident)
+		}
+	}
+	block0 := lazy.Layout.BlockTensors(0)
+	for range 2 {
+		if err := lazy.Pin(t.Context(), block0...); err != nil {
+			t.Fatal(err)
+		}
+		for _, ts := range block0 {
+			if !slices.Equal(ts.Of(lazy.W), ts.Of(loaded.W)) {
+				t.Errorf("%s: pinned weights differ from the saved ones", ts.Name)
+			}
+			if !lazy.lazy.state[lazy.tensorIndex(ts)].checked {
+				t.Errorf("%s: not marked checked after its decode", ts.Name)
+			}
+		}
+		lazy.Unpin(block0...)
+	}
+}
+
 // A tied checkpoint that stores an lm_head.weight equal to the embedding
 // opens (the check pins the embedding and leaves nothing pinned).
 func TestOpenAcceptsEqualTiedHead(t *testing.T) {

@@ -13,7 +13,25 @@ type LoadOptions struct {
 	// CheckFinite rejects weights that are NaN or ±Inf, naming the tensor
 	// and the element.
 	CheckFinite bool
+	// FiniteOnPin (Open only, with CheckFinite) checks each tensor the
+	// first time Pin decodes it instead of scanning every tensor at Open,
+	// so that Open reads no weights and a weight is decoded once instead
+	// of twice: a NaN or ±Inf is then reported, as a *NonFiniteError with
+	// Load's message, by the Pin that first decodes its tensor. Clone of
+	// such a model copies the tensors no pin decoded yet unchecked.
+	FiniteOnPin bool
 }
+
+// NonFiniteError is the error of a NaN or ±Inf weight found as a
+// checkpoint's tensor is decoded (LoadOptions.CheckFinite): it names the
+// file, the tensor and the element. Callers that report a lazy model's
+// check (FiniteOnPin) as a load error find it with errors.As.
+type NonFiniteError struct {
+	msg string
+}
+
+// Error is the message: file, tensor, element in [out, in] order, value.
+func (e *NonFiniteError) Error() string { return e.msg }
 
 // Hugging Face file names in a model directory.
 const (
@@ -266,7 +284,7 @@ func (s *tensorSource) read(ctx context.Context, t TensorInfo, dst []float32, ch
 	}
 	if checkFinite {
 		if i := firstNonFinite(dst); i >= 0 {
-			return fmt.Errorf("%s: %s", loc.file.path, nonFiniteAt(loc.entry.Name, t.Shape, dst, i))
+			return &NonFiniteError{msg: loc.file.path + ": " + nonFiniteAt(loc.entry.Name, t.Shape, dst, i)}
 		}
 	}
 	return nil

@@ -36,6 +36,8 @@ func openTiny(t *testing.T, m *model.Model) *model.Model {
 // zeros. Prune of a lazy model works on a resident copy.
 func TestPruneInPlaceLazyMatchesResident(t *testing.T) {
 	cal := tinyCalib(3, 8, 32, 5)
+	batched := *cal
+	batched.Batch = 2
 	nm := Pattern{Kind: NM, N: 2, M: 4}
 	sgpt := SparseGPTOptions{BlockSize: 8}
 	for _, arch := range []model.Arch{model.Llama, model.GPT2} {
@@ -48,9 +50,16 @@ func TestPruneInPlaceLazyMatchesResident(t *testing.T) {
 			{Method: Wanda, Sparsity: 0.5, Scope: ScopeOWL, OWL: OWLOptions{M: 2}},
 			{Method: SparseGPT, Sparsity: 0.5, SparseGPT: sgpt},
 			{Method: SparseGPT, Sparsity: 0.5, CalibMode: OnePass, SparseGPT: sgpt},
+			// One-pass calibration over several batches (the others fit
+			// one, which a lazy model's one-pass SparseGPT prunes block
+			// by block as it calibrates).
+			{Method: Wanda, Sparsity: 0.5, CalibMode: OnePass, Calib: &batched},
+			{Method: SparseGPT, Sparsity: 0.5, CalibMode: OnePass, SparseGPT: sgpt, Calib: &batched},
 		} {
-			o.Calib = cal
-			name := fmt.Sprintf("%s %s %s %s %s", arch, o.Method, o.Pattern, o.Scope, o.CalibMode)
+			if o.Calib == nil {
+				o.Calib = cal
+			}
+			name := fmt.Sprintf("%s %s %s %s %s batch %d", arch, o.Method, o.Pattern, o.Scope, o.CalibMode, o.Calib.batch())
 			run := func(m *model.Model) (map[string][]float32, *Report, *model.Model) {
 				got := map[string][]float32{}
 				od := o

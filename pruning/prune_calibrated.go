@@ -149,20 +149,15 @@ func pruneSparseGPT(ctx context.Context, w *model.Model, targets []model.TensorI
 		return nil
 	}
 	if o.CalibMode == OnePass {
-		stats, err := calibrateOnePass(ctx, w, o.Calib, statHessian, targets, o.Progress)
-		if err != nil {
-			return nil, err
-		}
-		p = o.Progress.start(len(targets), UnitTensorsPruned)
-		for l := range byBlock {
+		// Each block as its statistics are complete: a lazy model's block
+		// is then decoded once (calibrateOnePassBlocks).
+		begin := func() { p = o.Progress.start(len(targets), UnitTensorsPruned) }
+		return layerS, calibrateOnePassBlocks(ctx, w, o.Calib, statHessian, targets, o.Progress, begin, func(l int, stats *statSet) error {
 			if err := step(l, stats); err != nil {
-				return nil, err
+				return err
 			}
-			if err := fin.finish(byBlock[l]); err != nil {
-				return nil, err
-			}
-		}
-		return layerS, nil
+			return fin.finish(byBlock[l])
+		})
 	}
 	p = o.Progress.start(len(targets), UnitTensorsPruned)
 	done := func(l int) error { return fin.finish(byBlock[l]) }

@@ -196,3 +196,79 @@ func calibrateOnePass(ctx context.Context, m *model.Model, cal *Calibration, kin
 	}
 	return stats, stats.err
 }
+
+// calibrateOnePassBlocks is calibrateOnePass followed by each(l, stats)
+// for every block l from 0 to the last with targets, in order; begin is
+// called once before the first each. Of a lazy model whose calibration
+// windows fit one batch, each(l) runs instead right after block l's
+// calibration pass, with the block still pinned from it: its statistics
+// are complete then, and the later blocks read the outputs the pass has
+// already computed from the dense block, so the results are the same,
+// the hidden states are one batch as before, and each block is decoded
+// once instead of twice (once for the calibration, once for each). Block
+// l's statistics are dropped after each(l), so that SparseGPT holds one
+// block's Hessians instead of every block's (beside the calibration's
+// state, which the other order frees before pruning). Progress: the
+// windows (after their embedding, in that case), then whatever begin
+// starts.
+func calibrateOnePassBlocks(ctx context.Context, m *model.Model, cal *Calibration, kinds statKinds, targets []model.TensorInfo, progress ProgressFunc, begin func(), each func(l int, stats *statSet) error) error {
+	last := -1
+	for _, t := range targets {
+		last = max(last, t.Layer)
+	}
+	enc, _ := forEncoder(m, cal)
+	if !m.Lazy() || enc || cal == nil || cal.Samples() > cal.batch() || last < 0 {
+		stats, err := calibrateOnePass(ctx, m, cal, kinds, targets, progress)
+		if err != nil {
+			return err
+		}
+		begin()
+		for l := 0; l <= last; l++ {
+			if err := each(l, stats); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	stats := newStatSet(kinds, targets)
+	byBlock, _ := blockTargets(targets, m.Config.NumLayers())
+	n, T := cal.Samples(), cal.SeqLen
+	st, err := model.NewInferenceState(m, n, T)
+	if err != nil {
+		return err
+	}
+	p := progress.start(n, UnitWindows)
+	h, err := st.Embed(cal.window(0, n), n, T)
+	if err != nil {
+		return err
+	}
+	p.to(n)
+	begin()
+	for l := 0; l <= last; l++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := onePassBlock(ctx, m, st, l, h, n, T, stats, each); err != nil {
+			return err
+		}
+		stats.drop(byBlock[l])
+	}
+	return nil
+}
+
+// onePassBlock runs block l on h with stats' hook and calls each(l) while
+// the block is still pinned.
+func onePassBlock(ctx context.Context, m *model.Model, st *model.State, l int, h []float32, n, T int, stats *statSet, each func(l int, stats *statSet) error) error {
+	block := m.Layout.BlockTensors(l)
+	if err := m.Pin(ctx, block...); err != nil {
+		return err
+	}
+	defer m.Unpin(block...)
+	if err := st.BlockForward(l, h, n, T, stats.hook); err != nil {
+		return err
+	}
+	if stats.err != nil {
+		return stats.err
+	}
+	return each(l, stats)
+}

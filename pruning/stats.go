@@ -149,6 +149,14 @@ func newStatSet(kinds statKinds, targets []model.TensorInfo) *statSet {
 	return s
 }
 
+// drop forgets the statistics of ts (their weights are pruned), so that
+// the collector can take them back; the hook ignores ts's inputs after.
+func (s *statSet) drop(ts []model.TensorInfo) {
+	for _, t := range ts {
+		delete(s.byWeight, t.Name)
+	}
+}
+
 // hook is the model.LinearHook that feeds the set. The first call for an
 // input creates its statistics and shares them among the weights that
 // read it.

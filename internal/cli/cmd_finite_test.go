@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -71,5 +72,36 @@ func TestInspectNonFinite(t *testing.T) {
 	}
 	if s.NonFinite != 2 || len(where) != 1 || where[0] != name {
 		t.Errorf("nonfinite %d in %v, want 2 in %s", s.NonFinite, where, name)
+	}
+}
+
+// lopper prune opens the model lazily when its result streams, and checks
+// each tensor as pruning or the save first decodes it: a NaN in a target
+// or in a tensor only the save reads fails as the resident load (here
+// --dry-run's) fails, with its message and exit code, and leaves nothing
+// at --out.
+func TestPruneCLINonFiniteLazy(t *testing.T) {
+	for _, name := range []string{"model.layers.1.mlp.up_proj.weight", "model.norm.weight"} {
+		dir := nonFiniteModel(t, name)
+		want := filepath.Join(dir, "model.safetensors") + `: tensor "` + name + `": element 3`
+		code, _, loadErr := runPruneCLI("--model", dir, "--method", "magnitude", "--dry-run")
+		if code != exitFailed || !strings.Contains(loadErr, want) {
+			t.Fatalf("%s: --dry-run: exit %d, stderr %q; want %d and %q", name, code, loadErr, exitFailed, want)
+		}
+		for _, method := range [][]string{{"--method", "magnitude"},
+			{"--method", "wanda", "--calib", sharedtest.Path(t, "data", "shakespeare_eval.txt"), "--calib-samples", "2", "--calib-seq-len", "32"}} {
+			out := filepath.Join(t.TempDir(), "out")
+			code, _, stderr := runPruneCLI(append([]string{"--model", dir, "--out", out}, method...)...)
+			if code != exitFailed || stderr != loadErr {
+				t.Errorf("%s, %s: exit %d, stderr %q; want %d and %q", name, method[1], code, stderr, exitFailed, loadErr)
+			}
+			if _, err := os.Stat(out); !os.IsNotExist(err) {
+				t.Errorf("%s, %s: --out: %v, want it absent", name, method[1], err)
+			}
+			left, err := os.ReadDir(filepath.Dir(out))
+			if err != nil || len(left) != 0 {
+				t.Errorf("%s, %s: left beside --out: %v %v", name, method[1], left, err)
+			}
+		}
 	}
 }

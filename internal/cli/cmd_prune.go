@@ -153,7 +153,7 @@ func runPrune(ctx context.Context, a *app, args []string) int {
 		err = ctx.Err() // interrupted: nothing is saved
 	}
 	if err != nil {
-		fmt.Fprintf(a.stderr, "lopper prune: %v\n", err)
+		fmt.Fprintf(a.stderr, "lopper prune: %v\n", loadError(err))
 		return failCode(ctx)
 	}
 	release, ok := a.guard.hold() // an interrupt does not cut the save short
@@ -166,7 +166,7 @@ func runPrune(ctx context.Context, a *app, args []string) int {
 	}
 	release()
 	if err != nil {
-		fmt.Fprintf(a.stderr, "lopper prune: %s\n", refusalHint(err, "--force"))
+		fmt.Fprintf(a.stderr, "lopper prune: %s\n", refusalHint(loadError(err), "--force"))
 		return exitFailed
 	}
 	return f.print(a, rep)

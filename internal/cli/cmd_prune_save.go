@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"runtime/debug"
 
 	"lopper/internal/fsx"
@@ -52,13 +53,28 @@ func (f *pruneFlags) lazy(o pruning.Options) (bool, string) {
 	return false, weightsResident
 }
 
-// load opens the model lazily or loads it, checking its weights are finite.
+// load opens the model lazily or loads it, checking its weights are
+// finite: a lazy model's tensors are checked as they are first decoded
+// (model.LoadOptions.FiniteOnPin), so that each is decoded once for the
+// check and the work together; a NaN then stops pruning or the save, and
+// is reported as the load would report it (loadError).
 func (f *pruneFlags) load(ctx context.Context, lazy bool) (*model.Model, error) {
 	opts := model.LoadOptions{CheckFinite: true}
 	if lazy {
+		opts.FiniteOnPin = true
 		return model.Open(ctx, f.model, opts)
 	}
 	return model.LoadContext(ctx, f.model, opts)
+}
+
+// loadError is err, or the *model.NonFiniteError it wraps: a NaN or ±Inf
+// that a lazily opened model's check finds as pruning or the save first
+// decodes its tensor is reported with the message loading gives it.
+func loadError(err error) error {
+	if nf, ok := errors.AsType[*model.NonFiniteError](err); ok {
+		return nf
+	}
+	return err
 }
 
 // closePruned closes a model lopper prune opened lazily (a no-op for a

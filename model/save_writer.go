@@ -116,14 +116,10 @@ func (w *Writer) start() error {
 	w.f = f
 	head := binary.LittleEndian.AppendUint64(make([]byte, 0, w.plan.dataStart), uint64(len(w.plan.header)))
 	head = append(head, w.plan.header...)
-	size := w.plan.dataStart
-	for _, t := range w.plan.tensors {
-		size += t.bytes()
-	}
 	if _, err := f.WriteAt(head, 0); err != nil {
 		return fmt.Errorf("%s: %w", weightsFile, err)
 	}
-	if err := f.Truncate(size); err != nil {
+	if err := f.Truncate(w.plan.weightsSize()); err != nil {
 		return fmt.Errorf("%s: %w", weightsFile, err)
 	}
 	return nil

@@ -192,15 +192,10 @@ func decodeFlat(dst []float32, src []byte, dt DType) {
 	}
 }
 
-// decodeInto converts the little-endian elements of src (dtype dt, one of
-// F32/F16/BF16) into dst. When transposed, src is stored [cols, rows] and dst
-// is [rows, cols].
-func decodeInto(dst []float32, src []byte, dt DType, transposed bool, rows, cols int) {
-	decodeRows(dst, src, dt, transposed, rows, cols, 0)
-}
-
-// decodeRows is decodeInto for a part of a tensor: src holds whole stored
-// rows from stored row from on (rows of dst, or columns when transposed).
+// decodeRows converts the little-endian elements of src (dtype dt, one of
+// F32/F16/BF16), whole stored rows of a tensor from stored row from on,
+// into dst ([rows, cols]). When transposed, the tensor is stored
+// [cols, rows], so src's stored rows are columns of dst.
 func decodeRows(dst []float32, src []byte, dt DType, transposed bool, rows, cols, from int) {
 	n := len(src) / dt.Size()
 	if !transposed {

@@ -59,7 +59,7 @@ func FuzzParseHeader(f *testing.F) {
 			if e.DType.Supported() {
 				raw := data[h.DataStart+e.Begin : h.DataStart+e.End]
 				vals := make([]float32, n/int64(e.DType.Size()))
-				decodeInto(vals, raw, e.DType, false, 0, 0)
+				decodeFlat(vals, raw, e.DType)
 				if back := encodeFrom(nil, vals, e.DType); string(back) != string(raw) {
 					t.Fatalf("%q: %s decode/encode changed the bytes", e.Name, e.DType)
 				}

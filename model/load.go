@@ -346,7 +346,7 @@ func (l located) scan(ctx context.Context, transposed bool, rows, cols int, fn f
 		if cap(buf) < n {
 			buf = make([]float32, n)
 		}
-		decodeRows(buf[:n], b, l.entry.DType, false, n, 1, 0)
+		decodeFlat(buf[:n], b, l.entry.DType)
 		return fn(r, buf[:n])
 	})
 }

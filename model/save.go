@@ -106,11 +106,7 @@ func (m *Model) SavedSize(opts SaveOptions) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	n := int64(len(p.config)+len(p.meta)+len(m.TokenizerJSON)) + p.dataStart
-	for _, t := range p.tensors {
-		n += t.bytes()
-	}
-	return n, nil
+	return int64(len(p.config)+len(p.meta)+len(m.TokenizerJSON)) + p.weightsSize(), nil
 }
 
 // savePlan is what a save writes, decided before any weight is encoded:
@@ -133,6 +129,16 @@ type plannedTensor struct {
 	lo, hi int
 	parts  []int // indices into Layout.Tensors
 	at     int64
+}
+
+// weightsSize is the length of model.safetensors: length prefix, header
+// and every tensor's bytes.
+func (p *savePlan) weightsSize() int64 {
+	n := p.dataStart
+	for _, t := range p.tensors {
+		n += t.bytes()
+	}
+	return n
 }
 
 func (t plannedTensor) bytes() int64 { return int64(t.hi-t.lo) * int64(t.out.DType.Size()) }

@@ -34,9 +34,8 @@ type Writer struct {
 	// when its last part is).
 	given  []bool
 	left   []int
-	held   []bool         // layout index: a pin the writer holds (lazy models)
-	of     []int          // layout index → planned tensor
-	byName map[string]int // layout name → layout index
+	held   []bool // layout index: a pin the writer holds (lazy models)
+	of     []int  // layout index → planned tensor
 	bw     *bufio.Writer
 	buf    []byte
 	closed bool
@@ -84,11 +83,8 @@ func (m *Model) newWriter(dir string, opts SaveOptions) (*Writer, error) {
 		m: m, dir: dir, guard: g, plan: plan, tmp: tmp,
 		given: make([]bool, len(m.Layout.Tensors)), left: make([]int, len(plan.tensors)),
 		held: make([]bool, len(m.Layout.Tensors)),
-		of:   make([]int, len(m.Layout.Tensors)), byName: make(map[string]int, len(m.Layout.Tensors)),
-		bw: bufio.NewWriterSize(nil, 1<<20), buf: make([]byte, 0, 1<<16),
-	}
-	for i, t := range m.Layout.Tensors {
-		w.byName[t.Name] = i
+		of:   make([]int, len(m.Layout.Tensors)),
+		bw:   bufio.NewWriterSize(nil, 1<<20), buf: make([]byte, 0, 1<<16),
 	}
 	for j, t := range plan.tensors {
 		w.left[j] = len(t.parts)
@@ -120,14 +116,10 @@ func (w *Writer) start() error {
 	w.f = f
 	head := binary.LittleEndian.AppendUint64(make([]byte, 0, w.plan.dataStart), uint64(len(w.plan.header)))
 	head = append(head, w.plan.header...)
-	size := w.plan.dataStart
-	for _, t := range w.plan.tensors {
-		size += t.bytes()
-	}
 	if _, err := f.WriteAt(head, 0); err != nil {
 		return fmt.Errorf("%s: %w", weightsFile, err)
 	}
-	if err := f.Truncate(size); err != nil {
+	if err := f.Truncate(w.plan.weightsSize()); err != nil {
 		return fmt.Errorf("%s: %w", weightsFile, err)
 	}
 	return nil
@@ -166,8 +158,8 @@ func (w *Writer) write(ts []TensorInfo) error {
 		return errors.New("the writer was committed or aborted")
 	}
 	for _, t := range ts {
-		i, ok := w.byName[t.Name]
-		if !ok {
+		i := w.m.tensorIndex(t)
+		if i < 0 {
 			return fmt.Errorf("tensor %q is not in the model's layout", t.Name)
 		}
 		if lt := w.m.Layout.Tensors[i]; lt.Offset != t.Offset || lt.Size != t.Size {

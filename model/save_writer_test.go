@@ -194,3 +194,51 @@ func TestWriterCommitChecksGuardAgain(t *testing.T) {
 		t.Errorf("left behind: %v", l)
 	}
 }
+
+// A Writer removes only its own temporary directory: a user's directory at
+// the target is refused before anything is written, and Abort leaves the
+// target (which appeared meanwhile), the user's files beside it and another
+// live writer's temporary for the same target as they were.
+func TestWriterRemovesOnlyItsOwn(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "out")
+	m := randomModel(t, tinyConfigs()["llama"], 3)
+	other, err := m.NewWriter(dir, SaveOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Abort()
+	w, err := m.NewWriter(dir, SaveOptions{}) // clears stale temporaries: not other's
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(other.tmp.Path); err != nil {
+		t.Fatalf("a second writer removed the first one's live temporary: %v", err)
+	}
+	mine := []string{filepath.Join(dir, "notes.txt"), filepath.Join(root, "out.bak")}
+	for _, p := range mine {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("mine"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Abort(); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range append(mine, other.tmp.Path) {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("Abort removed %s: %v", p, err)
+		}
+	}
+	if _, err := os.Stat(w.tmp.Path); err == nil {
+		t.Errorf("Abort left its temporary %s", w.tmp.Path)
+	}
+	if _, err := m.NewWriter(dir, SaveOptions{}); err == nil || !strings.Contains(err.Error(), "refusing to write") {
+		t.Errorf("a writer over the user's directory: %v", err)
+	}
+	if _, err := os.Stat(mine[0]); err != nil {
+		t.Errorf("the refused writer removed %s: %v", mine[0], err)
+	}
+}

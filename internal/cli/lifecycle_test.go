@@ -149,8 +149,26 @@ func TestKilledNoCacheRunResumes(t *testing.T) {
 	if s := listedStatus(t, out, killed); s != string(pipeline.RunInterrupted) {
 		t.Errorf("lopper runs shows the killed run as %q, want interrupted", s)
 	}
+	// What the user put in the run directory stays: a file of theirs, and
+	// a temporary a live writer holds (a lazy prune's scratch directory).
+	notes := filepath.Join(killed, "notes.txt")
+	if err := os.WriteFile(notes, []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	live, err := fsx.NewTempDir(filepath.Join(killed, "pruned-x"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	if code, _, stderr := lopper(context.Background(), "run", "--resume", killed); code != exitOK {
 		t.Fatalf("resume: exit %d\n%s", code, stderr)
+	}
+	for _, p := range []string{notes, live.Path} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("the resume removed %s, which the killed run did not leave: %v", p, err)
+		}
+	}
+	if err := live.Discard(); err != nil {
+		t.Fatal(err)
 	}
 	if left := temporaries(t, out); len(left) != 0 {
 		t.Errorf("temporaries left after the resume: %v", left)

@@ -195,13 +195,14 @@ func (a *Activities) TrimWorkDir(log hclog.Logger) {
 // workDir returns the worker's own directory (WorkDir).
 func (a *Activities) workDir() (string, error) {
 	if a.WorkDir != "" {
-		return a.WorkDir, nil
+		return a.WorkDir, claimWorkDir(a.WorkDir, false)
 	}
 	dir, err := os.UserCacheDir()
 	if err != nil {
 		return "", fmt.Errorf("the worker's directory: %w (give it one: --work-dir)", err)
 	}
-	return filepath.Join(dir, "lopper"), nil
+	dir = filepath.Join(dir, "lopper")
+	return dir, claimWorkDir(dir, true)
 }
 
 // stopping reports whether the activity's worker is stopping.

@@ -1,7 +1,9 @@
 package temporal
 
 import (
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -9,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"lopper/internal/fsx"
 )
 
 // A worker's directory (Activities.WorkDir) holds copies: the runs' input
@@ -23,6 +27,55 @@ import (
 
 // workDirParts are the directories of units below a worker's directory.
 var workDirParts = []string{"inputs", "views", "runs"}
+
+// workDirMark is the file that says lopper made a worker's directory:
+// trimming removes nothing from a directory without it, so that a
+// --work-dir naming a folder of the user's own ($HOME, a recipe's
+// directory) never loses their files.
+const workDirMark = ".lopper-work-dir"
+
+// claimWorkDir marks dir as a worker's directory that lopper made when it
+// is absent or empty, or when adopt is set (lopper/ in the user's cache
+// directory, lopper's own name). A directory already holding other things
+// stays unmarked: the worker still uses it, but never trims it.
+func claimWorkDir(dir string, adopt bool) error {
+	mark := filepath.Join(dir, workDirMark)
+	if _, err := os.Lstat(mark); err == nil {
+		return nil
+	}
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	case len(entries) > 0 && !adopt:
+		return nil
+	}
+	return fsx.WriteFileAtomic(mark, []byte("a lopper worker's directory: lopper may remove what is in inputs/, views/ and runs/\n"), 0o644)
+}
+
+// isUnitName reports whether name, in the part of a worker's directory,
+// is a name lopper gives a unit there (inputs/HEX-NAME, views/HASH,
+// runs/RUN): trimming leaves other entries alone.
+func isUnitName(part, name string) bool {
+	if strings.HasPrefix(name, ".") { // a copy being written
+		return false
+	}
+	isHex := func(s string) bool {
+		_, err := hex.DecodeString(s)
+		return err == nil
+	}
+	switch part {
+	case "inputs":
+		return len(name) > 65 && name[64] == '-' && isHex(name[:64])
+	case "views":
+		return len(name) == 32 && isHex(name)
+	}
+	return true
+}
 
 // workDirUse counts the running stages that hold each unit.
 type workDirUse struct {
@@ -72,6 +125,9 @@ func (u *workDirUse) trim(dir string, max int64, gone func(path string)) (remove
 	if max <= 0 {
 		return 0, 0, nil
 	}
+	if _, err := os.Lstat(filepath.Join(dir, workDirMark)); err != nil {
+		return 0, 0, fmt.Errorf("refusing to trim %s: lopper did not make it (no %s in it); give the worker a directory of its own (--work-dir)", dir, workDirMark)
+	}
 	u.mu.Lock() // no stage takes a unit while it may go
 	defer u.mu.Unlock()
 	var units []unit
@@ -85,7 +141,7 @@ func (u *workDirUse) trim(dir string, max int64, gone func(path string)) (remove
 			return removed, freed, err
 		}
 		for _, e := range entries {
-			if strings.HasPrefix(e.Name(), ".") { // a copy being written
+			if !isUnitName(part, e.Name()) {
 				continue
 			}
 			p := filepath.Join(dir, part, e.Name())

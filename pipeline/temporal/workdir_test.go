@@ -4,9 +4,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"go.temporal.io/sdk/testsuite"
 
 	"lopper/pipeline"
@@ -18,7 +20,10 @@ import (
 // that no stage holds until it fits, and the views with the inputs they
 // may link to; what a stage holds stays.
 func TestTrimWorkDir(t *testing.T) {
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "work")
+	if err := claimWorkDir(dir, false); err != nil {
+		t.Fatal(err)
+	}
 	now := time.Now()
 	unitAt := func(rel string, age time.Duration) string {
 		p := filepath.Join(dir, rel)
@@ -33,10 +38,10 @@ func TestTrimWorkDir(t *testing.T) {
 		}
 		return p
 	}
-	a := unitAt("inputs/a", 3*time.Hour)
+	a := unitAt("inputs/"+strings.Repeat("a", 64)+"-a", 3*time.Hour)
 	r := unitAt("runs/r", 2*time.Hour)
-	b := unitAt("inputs/b", time.Hour)
-	v := filepath.Join(dir, "views", "v")
+	b := unitAt("inputs/"+strings.Repeat("b", 64)+"-b", time.Hour)
+	v := filepath.Join(dir, "views", strings.Repeat("c", 32))
 	if err := os.MkdirAll(v, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -81,6 +86,63 @@ func TestTrimWorkDir(t *testing.T) {
 	}
 }
 
+// Trimming a --work-dir that names a folder of the user's own (one
+// holding files before lopper used it: $HOME, a recipe's directory) removes
+// nothing, not even a runs/ or inputs/ of theirs; in a directory lopper
+// made, it leaves entries it would not have named itself.
+func TestTrimWorkDirLeavesUserFiles(t *testing.T) {
+	user := t.TempDir()
+	mine := []string{"notes.txt", "runs/experiment/result.txt", "inputs/data.csv", "views/photo.png"}
+	for _, rel := range mine {
+		p := filepath.Join(user, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, make([]byte, 100), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := &Activities{WorkDir: user, WorkDirMax: 1}
+	if _, err := a.workDir(); err != nil {
+		t.Fatal(err)
+	}
+	a.TrimWorkDir(hclog.NewNullLogger())
+	var use workDirUse
+	if n, _, err := use.trim(user, 1, nil); err == nil || n != 0 {
+		t.Errorf("trim of the user's folder: removed %d, err %v; want a refusal", n, err)
+	}
+	if _, err := os.Lstat(filepath.Join(user, workDirMark)); err == nil {
+		t.Error("lopper marked the user's folder as its own")
+	}
+	// A directory lopper made, into which the user put files of their own.
+	work := filepath.Join(t.TempDir(), "work")
+	if err := claimWorkDir(work, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, rel := range mine[2:] {
+		p := filepath.Join(work, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, make([]byte, 100), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := use.trim(work, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, rel := range mine {
+		if _, err := os.Stat(filepath.Join(user, rel)); err != nil {
+			t.Errorf("the user's %s is gone: %v", rel, err)
+		}
+	}
+	for _, rel := range mine[2:3] {
+		if _, err := os.Stat(filepath.Join(work, rel)); err != nil {
+			t.Errorf("the user's %s in lopper's directory is gone: %v", rel, err)
+		}
+	}
+}
+
 // A worker whose directory is bounded (WorkDirMax) still runs every stage,
 // with the same results, and leaves no copy that no stage uses; unbounded,
 // it keeps them.
@@ -110,6 +172,9 @@ func TestBoundedWorkDir(t *testing.T) {
 			}
 		}
 		size, err := treeSize(workDir)
+		if fi, err := os.Stat(filepath.Join(workDir, workDirMark)); err == nil {
+			size -= fi.Size() // the mark is no copy
+		}
 		if err != nil || (size == 0) != (max > 0) {
 			t.Errorf("bound %d: the worker's directory holds %d bytes after the run (%v)", max, size, err)
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -57,10 +58,10 @@ type Activities struct {
 
 	fetching sync.Map // see workerFiles.locks
 	use      workDirUse
+	stores   stores // the runs' stores, when Store is nil
 
 	mu      sync.Mutex
 	recipes map[[32]byte]*pipeline.Recipe
-	stores  map[string]*pipeline.Cache
 	disks   map[string]*runner.DiskArtifacts // by run directory
 }
 
@@ -247,23 +248,7 @@ func (a *Activities) store(ctx context.Context, url string) (*pipeline.Cache, er
 	if a.Store != nil {
 		return a.Store, nil
 	}
-	if url == "" {
-		return nil, fmt.Errorf("the run names no store, and the worker was given none (--store)")
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if c, ok := a.stores[url]; ok {
-		return c, nil
-	}
-	c, err := pipeline.OpenCacheURL(context.WithoutCancel(ctx), url)
-	if err != nil {
-		return nil, err
-	}
-	if a.stores == nil {
-		a.stores = map[string]*pipeline.Cache{}
-	}
-	a.stores[url] = c
-	return c, nil
+	return a.stores.open(context.WithoutCancel(ctx), url, errNoRunStore)
 }
 
 // disk returns the artifacts written into a run directory on this worker.
@@ -282,18 +267,7 @@ func (a *Activities) disk(runDir string) *runner.DiskArtifacts {
 }
 
 // Close closes the stores the worker opened.
-func (a *Activities) Close() error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var first error
-	for _, c := range a.stores {
-		if err := c.Close(); err != nil && first == nil {
-			first = err
-		}
-	}
-	a.stores = nil
-	return first
-}
+func (a *Activities) Close() error { return a.stores.close() }
 
 // beat heartbeats a running stage: who runs it, its last progress.
 type beat struct {
@@ -339,3 +313,6 @@ func (b *beat) run(ctx context.Context, timeout time.Duration) (stop func()) {
 	}()
 	return func() { close(done); wg.Wait() }
 }
+
+// errNoRunStore: a run that names no store, on a worker given none.
+var errNoRunStore = errors.New("the run names no store, and the worker was given none (--store)")

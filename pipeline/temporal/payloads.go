@@ -82,9 +82,6 @@ func (p *Payloads) bind(id, url string, store *pipeline.Cache) {
 	if p.runs == nil {
 		p.runs = map[string]string{}
 	}
-	if old, ok := p.runs[id]; ok && old == url {
-		return
-	}
 	if _, ok := p.runs[id]; !ok {
 		p.order = append(p.order, id)
 	}

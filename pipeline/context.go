@@ -200,15 +200,26 @@ func (sc *StageContext) Progress(done, total int, unit string) {
 	if sc.OnProgress != nil {
 		sc.OnProgress(done, total, unit)
 	}
-	args := []any{"done", done, "total", total, "unit", unit}
-	if total > 0 {
-		args = append(args, "percent", fmt.Sprintf("%.0f", 100*float64(done)/float64(total)))
-	}
+	args := ProgressArgs(done, total, unit)
 	if sc.progress.due(done >= total) {
 		sc.Log.Info("progress", args...)
 	} else {
 		sc.Log.Debug("progress", args...)
 	}
+}
+
+// ProgressInfoEvery is how often a stage's progress is logged at info
+// level (Progress).
+const ProgressInfoEvery = 10 * time.Second
+
+// ProgressArgs are the fields of a "progress" log line: done, total, unit
+// and, when total is known, percent.
+func ProgressArgs(done, total int, unit string) []any {
+	args := []any{"done", done, "total", total, "unit", unit}
+	if total > 0 {
+		args = append(args, "percent", fmt.Sprintf("%.0f", 100*float64(done)/float64(total)))
+	}
+	return args
 }
 
 // progressState throttles info-level progress logs.
@@ -221,7 +232,7 @@ func (p *progressState) due(final bool) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := time.Now()
-	if final || now.Sub(p.last) >= 10*time.Second {
+	if final || now.Sub(p.last) >= ProgressInfoEvery {
 		p.last = now
 		return true
 	}

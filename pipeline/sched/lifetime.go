@@ -27,13 +27,22 @@ func (sr *scopeRun) takeable(d, reader int) bool {
 	if sr.m.opts.KeepArtifacts || st.held || st.released || len(st.result.Artifacts) == 0 {
 		return false
 	}
-	for _, j := range sr.plan.readers[d] {
-		if j != reader && sr.states[j].phase != final {
-			return false
-		}
+	if !sr.readersFinal(d, reader) {
+		return false
 	}
 	for _, a := range st.result.Artifacts {
 		if sr.m.live[a.Digest()] != 1 {
+			return false
+		}
+	}
+	return true
+}
+
+// readersFinal reports whether every reader of stage d but except (-1:
+// none) is final.
+func (sr *scopeRun) readersFinal(d, except int) bool {
+	for _, j := range sr.plan.readers[d] {
+		if j != except && sr.states[j].phase != final {
 			return false
 		}
 	}
@@ -57,10 +66,8 @@ func (sr *scopeRun) maybeRelease(i int) {
 	if sr.m.opts.KeepArtifacts || st.phase != final || st.result == nil || st.held || st.released {
 		return
 	}
-	for _, j := range sr.plan.readers[i] {
-		if sr.states[j].phase != final {
-			return
-		}
+	if !sr.readersFinal(i, -1) {
+		return
 	}
 	st.released = true
 	for _, a := range st.result.Artifacts {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -57,10 +58,10 @@ type Activities struct {
 
 	fetching sync.Map // see workerFiles.locks
 	use      workDirUse
+	stores   stores // the runs' stores, when Store is nil
 
 	mu      sync.Mutex
 	recipes map[[32]byte]*pipeline.Recipe
-	stores  map[string]*pipeline.Cache
 	disks   map[string]*runner.DiskArtifacts // by run directory
 }
 
@@ -248,23 +249,7 @@ func (a *Activities) store(ctx context.Context, url string) (*pipeline.Cache, er
 	if a.Store != nil {
 		return a.Store, nil
 	}
-	if url == "" {
-		return nil, fmt.Errorf("the run names no store, and the worker was given none (--store)")
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if c, ok := a.stores[url]; ok {
-		return c, nil
-	}
-	c, err := pipeline.OpenCacheURL(context.WithoutCancel(ctx), url)
-	if err != nil {
-		return nil, err
-	}
-	if a.stores == nil {
-		a.stores = map[string]*pipeline.Cache{}
-	}
-	a.stores[url] = c
-	return c, nil
+	return a.stores.open(context.WithoutCancel(ctx), url, errNoRunStore)
 }
 
 // disk returns the artifacts written into a run directory on this worker.
@@ -283,18 +268,7 @@ func (a *Activities) disk(runDir string) *runner.DiskArtifacts {
 }
 
 // Close closes the stores the worker opened.
-func (a *Activities) Close() error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	var first error
-	for _, c := range a.stores {
-		if err := c.Close(); err != nil && first == nil {
-			first = err
-		}
-	}
-	a.stores = nil
-	return first
-}
+func (a *Activities) Close() error { return a.stores.close() }
 
 // beat heartbeats a running stage: who runs it, its last progress.
 type beat struct {
@@ -341,76 +315,5 @@ func (b *beat) run(ctx context.Context, timeout time.Duration) (stop func()) {
 	return func() { close(done); wg.Wait() }
 }
 
-// workerEnv is the TaskEnv of a stage on a worker: artifacts by reference
-// in the run's store.
-type workerEnv struct {
-	reg     *pipeline.Registry
-	cache   *pipeline.Cache
-	entries bool // the store is the stage cache too
-	task    *runner.StageTask
-	uses    string
-	disk    *runner.DiskArtifacts
-	// artifacts is the run directory whose artifacts/ disk writes into:
-	// the run's, or on a worker its directory of the run.
-	artifacts string
-
-	once   sync.Once
-	record *pipeline.RunRecord
-}
-
-func (e *workerEnv) Artifact(ctx context.Context, ref pipeline.ArtifactRecord) (pipeline.Artifact, error) {
-	return e.cache.GetArtifact(ctx, e.reg, ref)
-}
-
-func (e *workerEnv) ArtifactDir(ctx context.Context, a pipeline.Artifact) (string, error) {
-	return e.disk.Dir(ctx, e.reg, e.artifacts, a)
-}
-
-func (e *workerEnv) Record() *pipeline.RunRecord {
-	e.once.Do(func() {
-		e.record = &pipeline.RunRecord{RunDir: e.task.RunDir}
-		if len(e.task.Record) > 0 {
-			var rec pipeline.RunRecord
-			if json.Unmarshal(e.task.Record, &rec) == nil {
-				e.record = &rec
-			}
-		}
-	})
-	return e.record.Clone()
-}
-
-// Lookup answers a cache hit with entry lookups only: the result's
-// artifacts stay in the store, by reference, until a stage reads them.
-func (e *workerEnv) Lookup(ctx context.Context, _ *runner.StageOutcome, decl pipeline.Decl, key string, check func(*pipeline.Result) (*pipeline.Result, error), log hclog.Logger) (*pipeline.CachedResult, bool, error) {
-	if !e.entries || decl.Volatile {
-		return nil, false, nil
-	}
-	return e.cache.LookupRefs(ctx, e.reg, key, check, log)
-}
-
-// Keep stores the result in the stage cache (a failure is only logged, as
-// locally) and its artifacts in the store, where the stages that read
-// them find them (a failure fails the stage, to be retried); an artifact
-// whose kind has no codec cannot travel and is left out.
-func (e *workerEnv) Keep(ctx context.Context, out *runner.StageOutcome, decl pipeline.Decl, res *pipeline.Result, seconds float64, log hclog.Logger) error {
-	ctx = context.WithoutCancel(ctx)
-	if e.entries && !decl.Volatile {
-		if err := e.cache.Store(ctx, e.reg, out.Key, e.uses, e.task.Path, res, seconds); err != nil {
-			log.Warn("cannot store the result in the stage cache", "key", out.Key, "error", err)
-		}
-	}
-	for name, a := range res.Artifacts {
-		if _, ok := e.reg.Codec(a.Kind()); !ok {
-			// Without a codec it cannot be written anywhere (a report's
-			// pages): only this stage's record knows it.
-			log.Debug("artifact kind has no codec; it stays on this worker", "artifact", name, "kind", a.Kind())
-			continue
-		}
-		if err := e.cache.PutArtifact(ctx, e.reg, a); err != nil {
-			return fmt.Errorf("cannot store artifact %s in %s: %w", name, e.cache.Location(), err)
-		}
-	}
-	return nil
-}
-
-func (e *workerEnv) Changed(*runner.StageOutcome) {}
+// errNoRunStore: a run that names no store, on a worker given none.
+var errNoRunStore = errors.New("the run names no store, and the worker was given none (--store)")

@@ -3,6 +3,7 @@ package temporal
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -37,11 +38,11 @@ type Payloads struct {
 	// worker --store); nil leaves them inline.
 	Store *pipeline.Cache
 
-	mu     sync.Mutex
-	stores map[string]*pipeline.Cache // by URL; opened here or bound
-	opened []*pipeline.Cache          // the stores opened here, to close
-	runs   map[string]string          // workflow id → store URL
-	order  []string                   // runs's keys, oldest first
+	stores stores // by URL: opened here or bound
+
+	mu    sync.Mutex
+	runs  map[string]string // workflow id → store URL
+	order []string          // runs's keys, oldest first
 }
 
 // DefaultPayloadThreshold is Payloads.Threshold's default: well below the
@@ -73,18 +74,13 @@ func (p *Payloads) bind(id, url string, store *pipeline.Cache) {
 	if p == nil {
 		return
 	}
+	if store != nil {
+		p.stores.bind(url, store)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.runs == nil {
-		p.runs, p.stores = map[string]string{}, map[string]*pipeline.Cache{}
-	}
-	if store != nil {
-		if _, ok := p.stores[url]; !ok {
-			p.stores[url] = store
-		}
-	}
-	if old, ok := p.runs[id]; ok && old == url {
-		return
+		p.runs = map[string]string{}
 	}
 	if _, ok := p.runs[id]; !ok {
 		p.order = append(p.order, id)
@@ -121,24 +117,7 @@ func (p *Payloads) store(ctx context.Context, url string) (*pipeline.Cache, erro
 	if p.Store != nil {
 		return p.Store, nil
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if c, ok := p.stores[url]; ok {
-		return c, nil
-	}
-	if url == "" {
-		return nil, fmt.Errorf("a payload is in a store with no URL, which this process was not given")
-	}
-	c, err := pipeline.OpenCacheURL(ctx, url)
-	if err != nil {
-		return nil, err
-	}
-	if p.stores == nil {
-		p.stores = map[string]*pipeline.Cache{}
-	}
-	p.stores[url] = c
-	p.opened = append(p.opened, c)
-	return c, nil
+	return p.stores.open(ctx, url, errNoPayloadStore)
 }
 
 // target returns where the payloads of the workflow id go: the store
@@ -155,18 +134,7 @@ func (p *Payloads) target(ctx context.Context, id string) (payloadRef, *pipeline
 }
 
 // Close closes the stores p opened.
-func (p *Payloads) Close() error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var first error
-	for _, c := range p.opened {
-		if err := c.Close(); err != nil && first == nil {
-			first = err
-		}
-	}
-	p.opened, p.stores = nil, nil
-	return first
-}
+func (p *Payloads) Close() error { return p.stores.close() }
 
 // payloadCodec is Payloads as a converter.PayloadCodec; workflow is the
 // id of the workflow whose payloads it encodes (its serialization
@@ -256,3 +224,6 @@ func (c *payloadCodec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload
 	}
 	return out, nil
 }
+
+// errNoPayloadStore: a payload reference that names no store, in a process given none.
+var errNoPayloadStore = errors.New("a payload is in a store with no URL, which this process was not given")

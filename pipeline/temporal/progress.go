@@ -7,15 +7,13 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"go.temporal.io/sdk/converter"
+
+	"lopper/pipeline"
 )
 
 // DefaultProgressPoll is how often `lopper run --temporal` asks the server
 // for its stages' heartbeats (Options.ProgressPoll).
 const DefaultProgressPoll = 2 * time.Second
-
-// progressInfoEvery is how often a stage's progress is logged at info
-// level, as StageContext.Progress does locally.
-const progressInfoEvery = 10 * time.Second
 
 // heartbeats returns the heartbeats of the run's running stages: the
 // pending activities' last heartbeat details, as the server holds them,
@@ -87,14 +85,10 @@ func (p *progressLog) show(beats []Heartbeat) {
 		if ok && seen.hb.Done == hb.Done && seen.hb.Total == hb.Total && seen.hb.Unit == hb.Unit && seen.hb.Attempt == hb.Attempt {
 			continue
 		}
-		args := []any{"done", hb.Done, "total", hb.Total, "unit", hb.Unit}
-		if hb.Total > 0 {
-			args = append(args, "percent", fmt.Sprintf("%.0f", 100*float64(hb.Done)/float64(hb.Total)))
-		}
-		args = append(args, "worker", hb.Worker)
+		args := append(pipeline.ProgressArgs(hb.Done, hb.Total, hb.Unit), "worker", hb.Worker)
 		l := p.log.With(hb.Scope...).Named(hb.Stage)
 		now := p.now()
-		if !ok || hb.Done >= hb.Total || now.Sub(seen.info) >= progressInfoEvery {
+		if !ok || hb.Done >= hb.Total || now.Sub(seen.info) >= pipeline.ProgressInfoEvery {
 			l.Info("progress", args...)
 			seen.info = now
 		} else {

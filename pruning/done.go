@@ -79,8 +79,7 @@ func Lazy(c *model.Config, o Options) bool {
 // weights and mask.
 type finisher struct {
 	w        *model.Model
-	mask     *model.Mask // over the layout; nil when lazy
-	lazy     bool
+	mask     *model.Mask // over the layout; nil when lazy (w.Lazy())
 	rep      *Report
 	targets  []model.TensorInfo
 	index    map[string]int // target name → index in targets and rep.Tensors
@@ -90,10 +89,10 @@ type finisher struct {
 }
 
 // newFinisher returns the finisher of w's targets. Without done nothing
-// is handed over and end finishes the whole model. A lazy finisher needs
-// done, and mask nil.
-func newFinisher(w *model.Model, mask *model.Mask, lazy bool, rep *Report, targets []model.TensorInfo, done func(*model.Model, []model.TensorInfo) error) *finisher {
-	f := &finisher{w: w, mask: mask, lazy: lazy, rep: rep, targets: targets, done: done,
+// is handed over and end finishes the whole model. The finisher of a lazy
+// w needs done, and mask nil.
+func newFinisher(w *model.Model, mask *model.Mask, rep *Report, targets []model.TensorInfo, done func(*model.Model, []model.TensorInfo) error) *finisher {
+	f := &finisher{w: w, mask: mask, rep: rep, targets: targets, done: done,
 		index: make(map[string]int, len(targets)), finished: make([]bool, len(targets)),
 		spans: make([][]byte, len(targets))}
 	for i, t := range targets {
@@ -113,7 +112,7 @@ func (f *finisher) begin(ctx context.Context, ts []model.TensorInfo) ([]byte, er
 		return nil, nil
 	}
 	_, lo, hi := rebase(ts)
-	if !f.lazy {
+	if !f.w.Lazy() {
 		k := spanBytes(f.mask, lo, hi)
 		for _, t := range ts {
 			f.spans[f.index[t.Name]] = k[t.Offset-lo : t.Offset-lo+t.Size]
@@ -150,7 +149,7 @@ func (f *finisher) begin(ctx context.Context, ts []model.TensorInfo) ([]byte, er
 // keep packs the bytes begin gave out for resident targets ts into the
 // working mask and drops them (a lazy model's stay until finish).
 func (f *finisher) keep(ts []model.TensorInfo) {
-	if f.lazy {
+	if f.w.Lazy() {
 		return
 	}
 	for _, t := range ts {
@@ -174,7 +173,7 @@ func (f *finisher) finish(ts []model.TensorInfo) error {
 	for _, t := range ts {
 		w, x := t.Of(f.w.W), f.index[t.Name]
 		var n int
-		if f.lazy {
+		if f.w.Lazy() {
 			k := f.spans[x]
 			n = countChunks(len(w), func(lo, hi int) (n int) {
 				for j := lo; j < hi; j++ {
@@ -196,7 +195,7 @@ func (f *finisher) finish(ts []model.TensorInfo) error {
 		f.rep.Tensors[x].NonZeroAfter = n
 	}
 	err := f.done(f.w, ts)
-	if f.lazy {
+	if f.w.Lazy() {
 		f.w.Unpin(ts...)
 		for _, t := range ts {
 			f.spans[f.index[t.Name]] = nil
@@ -221,7 +220,7 @@ func (f *finisher) end() error {
 			rest = append(rest, t)
 		}
 	}
-	if f.lazy {
+	if f.w.Lazy() {
 		// The streamed drivers hand every target over; the others of
 		// a lazy model were refused before pruning.
 		if len(rest) > 0 {

@@ -61,7 +61,7 @@ func pruneModel(ctx context.Context, m *model.Model, o Options, inPlace bool) (*
 		mask = workingMask(out, targets)
 		zeroMasked(out.W, mask, targets)
 	}
-	fin := newFinisher(out, mask, lazy, rep, targets, o.Done)
+	fin := newFinisher(out, mask, rep, targets, o.Done)
 	switch {
 	case o.Method == SparseGPT:
 		rep.LayerSparsity, err = pruneSparseGPT(ctx, out, targets, o, fin)

@@ -61,7 +61,7 @@ func TestPruneByTensorMatchesScoringAll(t *testing.T) {
 				one := m.Clone()
 				gotMask := workingMask(one, targets)
 				zeroMasked(one.W, gotMask, targets)
-				fin := newFinisher(one, gotMask, false, newReport(one, n, targets, true), targets, nil)
+				fin := newFinisher(one, gotMask, newReport(one, n, targets, true), targets, nil)
 				if err := pruneByTensor(context.Background(), one, targets, n, fin); err != nil {
 					t.Fatal(err)
 				}

@@ -152,7 +152,7 @@ func pruneSparseGPT(ctx context.Context, w *model.Model, targets []model.TensorI
 		// Each block as its statistics are complete: a lazy model's block
 		// is then decoded once (calibrateOnePassBlocks).
 		begin := func() { p = o.Progress.start(len(targets), UnitTensorsPruned) }
-		return layerS, calibrateOnePassBlocks(ctx, w, o.Calib, statHessian, targets, o.Progress, begin, func(l int, stats *statSet) error {
+		return layerS, calibrateOnePassBlocks(ctx, w, o.Calib, statHessian, targets, byBlock, o.Progress, begin, func(l int, stats *statSet) error {
 			if err := step(l, stats); err != nil {
 				return err
 			}

@@ -198,7 +198,8 @@ func calibrateOnePass(ctx context.Context, m *model.Model, cal *Calibration, kin
 }
 
 // calibrateOnePassBlocks is calibrateOnePass followed by each(l, stats)
-// for every block l from 0 to the last with targets, in order; begin is
+// for every block l from 0 to the last with targets (byBlock: targets by
+// block, none outside the blocks), in order; begin is
 // called once before the first each. Of a lazy model whose calibration
 // windows fit one batch, each(l) runs instead right after block l's
 // calibration pass, with the block still pinned from it: its statistics
@@ -211,11 +212,8 @@ func calibrateOnePass(ctx context.Context, m *model.Model, cal *Calibration, kin
 // state, which the other order frees before pruning). Progress: the
 // windows (after their embedding, in that case), then whatever begin
 // starts.
-func calibrateOnePassBlocks(ctx context.Context, m *model.Model, cal *Calibration, kinds statKinds, targets []model.TensorInfo, progress ProgressFunc, begin func(), each func(l int, stats *statSet) error) error {
-	last := -1
-	for _, t := range targets {
-		last = max(last, t.Layer)
-	}
+func calibrateOnePassBlocks(ctx context.Context, m *model.Model, cal *Calibration, kinds statKinds, targets []model.TensorInfo, byBlock [][]model.TensorInfo, progress ProgressFunc, begin func(), each func(l int, stats *statSet) error) error {
+	last := lastTargetBlock(byBlock)
 	enc, _ := forEncoder(m, cal)
 	if !m.Lazy() || enc || cal == nil || cal.Samples() > cal.batch() || last < 0 {
 		stats, err := calibrateOnePass(ctx, m, cal, kinds, targets, progress)
@@ -231,7 +229,6 @@ func calibrateOnePassBlocks(ctx context.Context, m *model.Model, cal *Calibratio
 		return nil
 	}
 	stats := newStatSet(kinds, targets)
-	byBlock, _ := blockTargets(targets, m.Config.NumLayers())
 	n, T := cal.Samples(), cal.SeqLen
 	st, err := model.NewInferenceState(m, n, T)
 	if err != nil {

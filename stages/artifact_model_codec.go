@@ -134,8 +134,6 @@ func decodeMask(path, format string, n int) (*model.Mask, error) {
 // decodeModel loads the cached model in dir, or opens it lazily in a lazy
 // run (an encoder classifier excepted, which runs resident only).
 func decodeModel(ctx context.Context, dir string) (*model.Model, error) {
-	if lazy, _ := openLazily(ctx, dir); lazy {
-		return model.Open(ctx, dir, model.LoadOptions{})
-	}
-	return model.LoadContext(ctx, dir, model.LoadOptions{})
+	lazy, _ := openLazily(ctx, dir)
+	return openModel(ctx, dir, model.LoadOptions{}, lazy)
 }

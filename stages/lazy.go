@@ -97,15 +97,21 @@ func weightsMode(m *model.Model) string {
 // loads it otherwise, and says whether it opened it lazily.
 func loadModel(ctx context.Context, sc *pipeline.StageContext, dir string, opts model.LoadOptions) (*model.Model, bool, error) {
 	lazy, why := openLazily(ctx, dir)
-	if !lazy {
-		if why != "" {
-			sc.Log.Info("loading the model resident in a lazy run: "+why, "dir", dir)
-		}
-		m, err := model.LoadContext(ctx, dir, opts)
-		return m, false, err
+	if why != "" {
+		sc.Log.Info("loading the model resident in a lazy run: "+why, "dir", dir)
 	}
-	m, err := model.Open(ctx, dir, opts)
-	return m, err == nil, err
+	m, err := openModel(ctx, dir, opts, lazy)
+	return m, lazy && err == nil, err
+}
+
+// openModel opens the model in dir lazily (model.Open) when lazy, else
+// loads it: what loadModel and the model codec do once openLazily has
+// decided.
+func openModel(ctx context.Context, dir string, opts model.LoadOptions, lazy bool) (*model.Model, error) {
+	if lazy {
+		return model.Open(ctx, dir, opts)
+	}
+	return model.LoadContext(ctx, dir, opts)
 }
 
 // openLazily says whether the model in dir is opened lazily: in a lazy

@@ -82,17 +82,25 @@ func parseSize(s string) (int64, bool) {
 // it was set, for messages; 0 when there is no budget (auto where the
 // available memory is unknown).
 func (mm maxMemory) budget(dir string) (int64, string, error) {
-	switch {
-	case mm.bytes > 0:
-		return mm.bytes, "--max-memory", nil
-	case mm.times > 0:
+	if mm.times > 0 {
 		disk, err := eval.DirBytes(dir)
 		if err != nil {
 			return 0, "", err
 		}
 		return int64(mm.times * float64(disk)), fmt.Sprintf("--max-memory %gx of %s on disk", mm.times, model.FormatBytes(disk)), nil
 	}
-	return model.AvailableMemory(), "available memory", nil
+	b, set := mm.absolute()
+	return b, set, nil
+}
+
+// absolute is the budget of a number of bytes or auto (not a multiple),
+// for lopper eval and lopper run alike, and how it was set; 0 when auto
+// and the available memory is unknown.
+func (mm maxMemory) absolute() (int64, string) {
+	if mm.bytes > 0 {
+		return mm.bytes, "--max-memory"
+	}
+	return model.AvailableMemory(), "available memory"
 }
 
 // evalMemoryPlan is how lopper eval holds the model: its mode, the budget

@@ -45,10 +45,7 @@ func planRunMemory(r *pipeline.Recipe, mm maxMemory) runMemoryPlan {
 	if peak == nil {
 		return runMemoryPlan{mode: runResident, why: "no stage has a memory estimate"}
 	}
-	budget, set := mm.bytes, "--max-memory"
-	if budget == 0 {
-		budget, set = model.AvailableMemory(), "available memory"
-	}
+	budget, set := mm.absolute()
 	switch {
 	case budget <= 0:
 		return runMemoryPlan{mode: runResident, why: "no memory budget (the available memory is unknown)"}
